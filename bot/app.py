@@ -1,0 +1,122 @@
+"""The composition root of the running bot: everything is built here, once, and torn down in
+reverse order. Nothing else constructs collaborators.
+
+    storage -> feeds synced -> classifier -> fetcher -> bot (paced session) -> dispatcher
+    scheduler: one job ticks, asks the DB which feeds are due, refreshes them
+    sender:    one task drains the outbox
+    polling:   aiogram long polling until SIGINT/SIGTERM, then a graceful stop
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import datetime, timedelta
+from typing import Any
+
+from aiogram import Bot
+from aiogram.types import BotCommand
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.config import FeedsConfig, Settings
+from bot.fetch import Fetcher
+from bot.pacing import Pacer
+from bot.refresh import Refresher
+from bot.relevance import Classifier
+from bot.sender import Sender
+from bot.storage import Storage
+from bot.telegram import build_dispatcher
+from bot.telegram.client import make_bot
+
+log = logging.getLogger(__name__)
+
+MAX_TICK = 30.0
+FIRST_POLL_DELAY = 2.0
+SHUTDOWN_GRACE = 30.0
+COMMANDS = (
+    BotCommand(command="subscribe", description="Alerts for all or some countries"),
+    BotCommand(command="unsubscribe", description="Stop alerts"),
+    BotCommand(command="search", description="Find stored stories"),
+    BotCommand(command="recent", description="The latest stories"),
+    BotCommand(command="help", description="What this bot does and stores"),
+)
+
+
+def tick_seconds(feeds: FeedsConfig) -> float:
+    """Often enough that no feed waits long past its due time, at most every 30 s."""
+    shortest = min((f.interval for f in feeds.feeds), default=MAX_TICK)
+    return max(1.0, min(MAX_TICK, shortest / 2))
+
+
+async def run(settings: Settings, feeds: FeedsConfig) -> None:
+    token = settings.require_token()
+    classifier = Classifier.from_extension(feeds.lexicon)
+    storage = await Storage.open(settings.database_path)
+    try:
+        await storage.feeds.sync(feeds.feeds, now=time.time())
+        async with Fetcher() as fetcher:
+            pacer = Pacer()
+            bot = make_bot(token, pacer, settings.telegram_api_url)
+            try:
+                await _serve(bot, pacer, storage, settings, feeds, fetcher, classifier)
+            finally:
+                await bot.session.close()
+    finally:
+        await storage.close()
+
+
+async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborator over once
+    bot: Bot,
+    pacer: Pacer,
+    storage: Storage,
+    settings: Settings,
+    feeds: FeedsConfig,
+    fetcher: Fetcher,
+    classifier: Classifier,
+) -> None:
+    sender = Sender(bot, storage, pacer)
+    refresher = Refresher(
+        storage, fetcher, classifier, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
+    )
+
+    ticks: set[asyncio.Task[Any]] = set()
+
+    async def tick() -> None:
+        # Kept so that shutdown can let a refresh in progress finish its transaction.
+        task = asyncio.current_task()
+        assert task is not None  # APScheduler runs coroutine jobs as tasks
+        ticks.add(task)
+        try:
+            await storage.beat(time.time())
+            await refresher.refresh_due()
+        finally:
+            ticks.discard(task)
+
+    scheduler = AsyncIOScheduler()
+    scheduler.add_job(
+        tick,
+        "interval",
+        seconds=tick_seconds(feeds),
+        next_run_time=datetime.now().astimezone() + timedelta(seconds=FIRST_POLL_DELAY),
+        max_instances=1,
+        coalesce=True,
+        misfire_grace_time=None,
+    )
+    dp = build_dispatcher(storage, settings)
+    sender_task = asyncio.create_task(sender.run(), name="sender")
+    scheduler.start()
+    try:
+        await bot.delete_webhook(drop_pending_updates=False)
+        await bot.set_my_commands(list(COMMANDS))
+        log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
+        await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+    finally:
+        log.info("stopping")
+        scheduler.shutdown(wait=False)
+        sender.stop()
+        if ticks:
+            await asyncio.wait(ticks, timeout=SHUTDOWN_GRACE)
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(sender_task, SHUTDOWN_GRACE)

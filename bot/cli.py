@@ -1,0 +1,97 @@
+"""The work behind the CLI commands that never talk to Telegram (no aiogram import here)."""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TextIO
+
+from bot.config import FeedsConfig, Settings
+from bot.fetch import Fetcher
+from bot.refresh import FeedReport, Refresher
+from bot.relevance import Classifier
+from bot.search import QueryBuilder
+from bot.status import healthy, status_lines
+from bot.storage import Storage, Story
+
+
+async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
+    """Refresh every feed once; print the new relevant stories, then one line per feed.
+    Alerts for subscribed chats are queued as usual; the running bot sends them."""
+    classifier = Classifier.from_extension(feeds.lexicon)
+    storage = await Storage.open(settings.database_path)
+    try:
+        await storage.feeds.sync(feeds.feeds, now=time.time())
+        async with Fetcher() as fetcher:
+            refresher = Refresher(storage, fetcher, classifier, alert_max_age=feeds.alert_max_age)
+            reports = await refresher.refresh(await storage.feeds.all())
+    finally:
+        await storage.close()
+    for report in reports:
+        for story in report.new_stories:
+            out.write(story_line(story) + "\n")
+    for report in reports:
+        out.write(report_line(report) + "\n")
+    return 0
+
+
+def story_line(story: Story) -> str:
+    day = story.published_at.strftime("%Y-%m-%d") if story.published_at else "----------"
+    countries = ",".join(story.countries) or "-"
+    return f"{day}  {story.outlet}  {story.title}  {story.link or '-'}  [{countries}]"
+
+
+def report_line(report: FeedReport) -> str:
+    if report.status == "ok":
+        new = len(report.new_stories)
+        return f"{report.feed}: ok ({report.entries} entries, {new} new relevant)"
+    if report.status == "not_modified":
+        return f"{report.feed}: not modified"
+    return f"{report.feed}: error: {report.detail}"
+
+
+async def search_stories(
+    settings: Settings, query_text: str, limit: int, as_json: bool, out: TextIO
+) -> int:
+    query = QueryBuilder().build(query_text)
+    storage = await Storage.open(settings.database_path)
+    try:
+        stories = await storage.search.stories(query, limit=limit)
+    finally:
+        await storage.close()
+    for story in stories:
+        out.write(
+            (json.dumps(story_json(story), ensure_ascii=False) if as_json else story_line(story))
+            + "\n"
+        )
+    if not stories and not as_json:
+        out.write("nothing found\n")
+    return 0
+
+
+def story_json(story: Story) -> dict[str, object]:
+    return {
+        "id": story.id,
+        "title": story.title,
+        "summary": story.summary,
+        "link": story.link,
+        "outlet": story.outlet,
+        "published": story.published_at.isoformat() if story.published_at else None,
+        "countries": list(story.countries),
+        "action": story.action,
+        "sources": story.sources,
+    }
+
+
+async def show_status(settings: Settings, health_only: bool, out: TextIO) -> int:
+    storage = await Storage.open(settings.database_path)
+    try:
+        if health_only:
+            alive = await healthy(storage)
+            out.write("healthy\n" if alive else "unhealthy: no recent heartbeat\n")
+            return 0 if alive else 1
+        for line in await status_lines(storage):
+            out.write(line + "\n")
+    finally:
+        await storage.close()
+    return 0

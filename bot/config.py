@@ -1,0 +1,207 @@
+"""Settings from the environment and feeds.yaml, validated once at start-up.
+
+Every problem becomes one `ConfigError` whose message names the setting (or the feed) and says
+what is wrong, so start-up stops with one clear line. The bot token is never part of a message.
+
+Environment:
+    BOT_TOKEN          required for `run`; Telegram's `<digits>:<secret>` shape
+    TELEGRAM_API_URL   optional base URL of a Bot API server (http or https)
+    DATABASE_PATH      default data/transit-watch.sqlite3
+    FEEDS_FILE         default feeds.yaml
+    ADMIN_IDS          comma-separated Telegram user ids of operators
+    LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
+
+feeds.yaml:
+    defaults:  {interval: 10m, alert_max_age: 48h}     optional
+    feeds:     [{name, url, lang?, interval?}, ...]    required, names unique
+    lexicon:   {...}                                   optional, see bot.relevance
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import yaml
+
+from bot.errors import ConfigError
+from bot.model import FeedSpec
+
+_TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,100}")
+_DURATION = re.compile(r"(\d{1,9})\s*(s|m|h|d)?")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+_LANG = re.compile(r"[a-z]{2,3}")
+_LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+_FEED_KEYS = frozenset({"name", "url", "lang", "interval"})
+_DEFAULT_KEYS = frozenset({"interval", "alert_max_age"})
+_TOP_KEYS = frozenset({"defaults", "feeds", "lexicon"})
+
+DEFAULT_INTERVAL = 600.0
+DEFAULT_ALERT_MAX_AGE = 48 * 3600.0
+MIN_INTERVAL = 1.0  # tests poll a local server every second; real feeds are set in minutes
+MAX_INTERVAL = 7 * 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What the process needs from its environment."""
+
+    bot_token: str | None
+    telegram_api_url: str | None
+    database_path: Path
+    feeds_file: Path
+    admin_ids: frozenset[int]
+    log_level: str
+
+    def require_token(self) -> str:
+        if self.bot_token is None:
+            raise ConfigError("BOT_TOKEN is not set: the bot needs its token from @BotFather")
+        return self.bot_token
+
+
+@dataclass(frozen=True, slots=True)
+class FeedsConfig:
+    """The parsed feeds.yaml."""
+
+    feeds: tuple[FeedSpec, ...]
+    alert_max_age: float = DEFAULT_ALERT_MAX_AGE
+    lexicon: Mapping[str, Any] = field(default_factory=dict)
+
+
+def load_settings(env: Mapping[str, str]) -> Settings:
+    """Read and validate the environment (pass `os.environ`)."""
+    token = env.get("BOT_TOKEN") or None
+    if token is not None and not _TOKEN.fullmatch(token.strip()):
+        raise ConfigError("BOT_TOKEN is malformed: expected <digits>:<secret> from @BotFather")
+    api_url = env.get("TELEGRAM_API_URL") or None
+    if api_url is not None:
+        api_url = _check_url("TELEGRAM_API_URL", api_url.strip()).rstrip("/")
+    level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+    if level not in _LOG_LEVELS:
+        raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
+    return Settings(
+        bot_token=token.strip() if token else None,
+        telegram_api_url=api_url,
+        database_path=Path(env.get("DATABASE_PATH") or "data/transit-watch.sqlite3"),
+        feeds_file=Path(env.get("FEEDS_FILE") or "feeds.yaml"),
+        admin_ids=_parse_admin_ids(env.get("ADMIN_IDS") or ""),
+        log_level=level,
+    )
+
+
+def load_feeds(path: Path) -> FeedsConfig:
+    """Read feeds.yaml; every error names the file, the feed and the key."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"FEEDS_FILE {path}: cannot read it ({exc.strerror})") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}: not valid YAML{where}") from None
+    try:
+        return parse_feeds(data)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse_feeds(data: object) -> FeedsConfig:
+    """Validate the already-loaded YAML document."""
+    if not isinstance(data, dict):
+        raise ConfigError("the top level must be a mapping with a 'feeds:' list")
+    _reject_unknown("the top level", data, _TOP_KEYS)
+    defaults = data.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError("'defaults' must be a mapping")
+    _reject_unknown("'defaults'", defaults, _DEFAULT_KEYS)
+    interval = parse_duration("defaults.interval", defaults.get("interval", DEFAULT_INTERVAL))
+    max_age = parse_duration(
+        "defaults.alert_max_age", defaults.get("alert_max_age", DEFAULT_ALERT_MAX_AGE)
+    )
+    raw_feeds = data.get("feeds")
+    if not isinstance(raw_feeds, list):
+        raise ConfigError("'feeds' must be a list of {name, url, lang?, interval?}")
+    feeds = tuple(_parse_feed(i, raw, interval) for i, raw in enumerate(raw_feeds, 1))
+    _reject_duplicates(feeds)
+    lexicon = data.get("lexicon") or {}
+    if not isinstance(lexicon, dict):
+        raise ConfigError("'lexicon' must be a mapping")
+    return FeedsConfig(feeds=feeds, alert_max_age=max_age, lexicon=lexicon)
+
+
+def parse_duration(key: str, value: object) -> float:
+    """Seconds from an int/float or a string like '90s', '10m', '1h', '2d'."""
+    seconds: float
+    if isinstance(value, bool):
+        raise ConfigError(f"{key}: expected seconds or a duration like 10m, got {value!r}")
+    if isinstance(value, int | float):
+        seconds = float(value)
+    elif isinstance(value, str) and (m := _DURATION.fullmatch(value.strip().lower())):
+        seconds = float(int(m.group(1)) * _UNITS[m.group(2)])
+    else:
+        raise ConfigError(f"{key}: expected seconds or a duration like 10m, got {value!r}")
+    if not MIN_INTERVAL <= seconds <= 365 * 86400:
+        raise ConfigError(f"{key}: {value!r} is out of range (1s to 365d)")
+    return seconds
+
+
+def _parse_feed(index: int, raw: object, default_interval: float) -> FeedSpec:
+    if not isinstance(raw, dict):
+        raise ConfigError(f"feed #{index}: expected a mapping with name and url")
+    name = raw.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise ConfigError(f"feed #{index}: 'name' is missing or empty")
+    label = f"feed {name.strip()!r}"
+    _reject_unknown(label, raw, _FEED_KEYS)
+    url = raw.get("url")
+    if not isinstance(url, str):
+        raise ConfigError(f"{label}: 'url' is missing")
+    lang = raw.get("lang")
+    if lang is not None and (not isinstance(lang, str) or not _LANG.fullmatch(lang)):
+        raise ConfigError(f"{label}: 'lang' must be a language code like ru, en, uk")
+    interval = parse_duration(f"{label}: interval", raw.get("interval", default_interval))
+    if interval > MAX_INTERVAL:
+        raise ConfigError(f"{label}: interval is longer than 7 days")
+    return FeedSpec(
+        name=name.strip(), url=_check_url(f"{label}: url", url), lang=lang, interval=interval
+    )
+
+
+def _check_url(key: str, url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError(f"{key}: expected an absolute http(s) URL")
+    return url.strip()
+
+
+def _reject_unknown(where: str, data: Mapping[Any, Any], allowed: frozenset[str]) -> None:
+    unknown = sorted(str(k) for k in data if k not in allowed)
+    if unknown:
+        raise ConfigError(
+            f"{where}: unknown key(s) {', '.join(unknown)} (allowed: {', '.join(sorted(allowed))})"
+        )
+
+
+def _reject_duplicates(feeds: tuple[FeedSpec, ...]) -> None:
+    seen: set[str] = set()
+    for feed in feeds:
+        if feed.name in seen:
+            raise ConfigError(f"feed {feed.name!r}: the name is used twice")
+        seen.add(feed.name)
+
+
+def _parse_admin_ids(raw: str) -> frozenset[int]:
+    ids: set[int] = set()
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        if not part.lstrip("-").isdigit():
+            raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids")
+        ids.add(int(part))
+    return frozenset(ids)

@@ -1,0 +1,39 @@
+"""Logging set-up. Secrets never reach a log line: a filter masks the bot token wherever it
+would appear (a library's URL, a traceback). User input is never logged by our code."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class RedactFilter(logging.Filter):
+    def __init__(self, *secrets: str) -> None:
+        super().__init__()
+        self._secrets = tuple(s for s in secrets if s)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self._secrets:
+            return True
+        message = record.getMessage()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        text = record.exc_text or ""
+        for secret in self._secrets:
+            message = message.replace(secret, "<redacted>")
+            text = text.replace(secret, "<redacted>")
+        record.msg, record.args, record.exc_text = message, None, text or None
+        return True
+
+
+def configure(level: str, *secrets: str) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter(FORMAT))
+    handler.addFilter(RedactFilter(*secrets))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # aiogram logs every handled update at INFO; ids and timings only, but not useful to keep.
+    logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))

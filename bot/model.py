@@ -1,0 +1,55 @@
+"""Plain data passed between the stages of the refresh path.
+
+Frozen dataclasses with no behaviour beyond trivial helpers, so every stage can be tested with
+values written by hand.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class FeedSpec:
+    """One source from feeds.yaml."""
+
+    name: str
+    url: str
+    lang: str | None = None
+    interval: float = 600.0  # seconds between polls when healthy
+
+
+@dataclass(frozen=True, slots=True)
+class FetchResult:
+    """What a conditional GET brought back."""
+
+    url: str  # the final URL after redirects
+    not_modified: bool
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)  # lower-case names
+    etag: str | None = None
+    last_modified: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One feed item, normalised: plain text, bounded lengths, a validated link, a UTC date."""
+
+    title: str
+    summary: str
+    link: str | None  # absolute http(s) URL or None
+    guid: str | None
+    published: datetime | None  # timezone-aware, UTC
+    lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """The relevance module's answer for one entry."""
+
+    relevant: bool
+    score: float
+    countries: tuple[str, ...] = ()  # ISO 3166 alpha-2, upper-case
+    action: str | None = None  # extradition, deportation, detention, abduction, asylum, ...
+    reasons: tuple[str, ...] = ()  # the matched terms, "concept:term"

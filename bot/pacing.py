@@ -1,0 +1,65 @@
+"""Telegram's speed limits as one shared pacer.
+
+Telegram allows about 30 messages/s per bot, about 1 message/s per chat and 20 messages/min per
+group or channel, and answers more with 429 "retry after N". The pacer keeps the bot under
+those limits with margin: a global token bucket (default 25/s, burst 1, so sends are evenly
+spaced), one message per second per private chat, one per three seconds per group or channel
+(negative chat ids), and a global pause when Telegram asked for one.
+
+Both the outbox sender and the command replies (through a request middleware) ask it before
+each message, so there is one place that decides when a message may go.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+PRIVATE_INTERVAL = 1.0
+GROUP_INTERVAL = 3.0  # 20 per minute
+RETRY_MARGIN = 1.0
+_FORGET_AFTER = 60.0  # per-chat state older than this is dropped, so memory stays bounded
+
+
+class Pacer:
+    def __init__(self, rate: float = 25.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+        if rate <= 0:
+            raise ValueError("rate must be positive")
+        self._spacing = 1.0 / rate
+        self._clock = clock
+        self._next_global = 0.0
+        self._paused_until = 0.0
+        self._chat_next: dict[int, float] = {}
+        self._lock = asyncio.Lock()
+
+    def chat_ready_at(self, chat_id: int) -> float:
+        """The monotonic time at which this chat may receive its next message."""
+        return max(self._chat_next.get(chat_id, 0.0), self._paused_until)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said 429: nothing is sent until `seconds` (+ margin) have passed."""
+        self._paused_until = max(self._paused_until, self._clock() + seconds + RETRY_MARGIN)
+
+    @property
+    def paused_for(self) -> float:
+        return max(0.0, self._paused_until - self._clock())
+
+    async def acquire(self, chat_id: int) -> None:
+        """Wait until a message to `chat_id` is allowed, and reserve that slot. The wait happens
+        outside the lock, so a chat that must wait never holds up the others."""
+        while True:
+            async with self._lock:
+                now = self._clock()
+                ready = max(self._next_global, self._paused_until, self.chat_ready_at(chat_id))
+                if ready <= now:
+                    self._next_global = max(now, self._next_global) + self._spacing
+                    interval = GROUP_INTERVAL if chat_id < 0 else PRIVATE_INTERVAL
+                    self._chat_next[chat_id] = now + interval
+                    self._forget_old(now)
+                    return
+            await asyncio.sleep(ready - now)
+
+    def _forget_old(self, now: float) -> None:
+        if len(self._chat_next) > 10_000:
+            self._chat_next = {c: t for c, t in self._chat_next.items() if t > now - _FORGET_AFTER}

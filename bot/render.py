@@ -1,0 +1,146 @@
+"""Pure renderers: stories to Telegram messages built with `aiogram.utils.formatting`.
+
+Messages carry entities, never HTML, so no feed text can break them. Every renderer bounds what
+it takes from a feed (titles, leads, reasons, the number of items), and `fit()` guarantees the
+result is within Telegram's 4096 characters, so "message is too long" cannot happen.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from datetime import datetime
+
+from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
+from babel import Locale
+from babel.dates import format_date
+
+from bot.storage.records import Story
+
+TELEGRAM_TEXT_LIMIT = 4096
+LEAD_MAX = 420
+LEAD_SENTENCES = 3
+REASONS_MAX = 5
+TITLE_MAX = 300
+
+ACTION_LABELS = {
+    "extradition": "Extradition",
+    "deportation": "Deportation",
+    "detention": "Detention",
+    "abduction": "Abduction",
+    "asylum": "Asylum",
+    "wanted-list": "Wanted list",
+    "policy": "Policy",
+}
+
+_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
+
+
+def alert_card(story: Story, *, locale: str = "en") -> Text:
+    """The alert a subscribed chat receives for a new story."""
+    lead = lead_of(story.summary, story.title)
+    parts: list[Text | str] = [
+        as_line("🚨 ", Bold(_headline_tags(story, locale))),
+        as_line(Bold(_cut(story.title, TITLE_MAX))),
+    ]
+    if lead:
+        parts.append(as_line(lead))
+    parts.append(as_line("📰 ", _source(story, locale)))
+    reasons = _reasons(story.reasons)
+    if reasons:
+        parts.append(as_line(Italic(f"Why: {reasons}"), end=""))
+    return fit(Text(*parts))
+
+
+def story_list(stories: Sequence[Story], *, heading: str, locale: str = "en") -> Text:
+    """Search results or recent stories: date, outlet, countries, linked title, sources."""
+    items = [_list_item(number, story, locale) for number, story in enumerate(stories, 1)]
+    return fit(as_list(Bold(heading), *items, sep="\n\n"))
+
+
+def plain(text: str) -> Text:
+    return fit(Text(text))
+
+
+def lead_of(summary: str, title: str) -> str:
+    """One to three sentences of the summary, cut at a sentence boundary, without a repeated
+    title; a first sentence longer than the limit is cut at a word."""
+    text = " ".join(summary.split())
+    if title and text.casefold().startswith(title.casefold()):
+        text = text[len(title) :].lstrip(" .:—-")
+    lead = ""
+    for sentence in _SENTENCE_END.split(text)[:LEAD_SENTENCES]:
+        candidate = f"{lead} {sentence}".strip()
+        if len(candidate) > LEAD_MAX:
+            break
+        lead = candidate
+    return lead or _cut(text, LEAD_MAX)
+
+
+def fit(text: Text, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
+    """Guarantee Telegram's length limit: a text over it is replaced by its cut plain form."""
+    rendered, _ = text.render()
+    if len(rendered) <= limit:
+        return text
+    return Text(_cut(rendered, limit))
+
+
+def country_names(codes: Sequence[str], locale: str = "en") -> str:
+    territories = Locale.parse(locale).territories
+    return ", ".join(f"{flag(c)} {territories.get(c, c)}" for c in codes)
+
+
+def flag(code: str) -> str:
+    """The regional-indicator flag of an ISO alpha-2 code (🇰🇿 for KZ)."""
+    if len(code) != 2 or not code.isascii() or not code.isalpha():
+        return ""
+    return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in code.upper())
+
+
+def format_day(when: datetime | None, locale: str = "en") -> str:
+    return "" if when is None else format_date(when.date(), "d MMM y", locale=locale)
+
+
+def _headline_tags(story: Story, locale: str) -> str:
+    action = ACTION_LABELS.get(story.action or "", "Case")
+    countries = country_names(story.countries, locale)
+    return f"{action} · {countries}" if countries else action
+
+
+def _source(story: Story, locale: str) -> Text:
+    outlet = _cut(story.outlet, 80)
+    name: Text | str = TextLink(outlet, url=story.link) if story.link else outlet
+    day = format_day(story.published_at, locale)
+    extra = f" · +{story.sources - 1} more sources" if story.sources > 1 else ""
+    return Text(name, f" · {day}" if day else "", extra)
+
+
+def _reasons(reasons: Sequence[str]) -> str:
+    terms = dict.fromkeys(_cut(r.split(":", 1)[-1], 40) for r in reasons)
+    return ", ".join(t for t in list(terms)[:REASONS_MAX] if t)
+
+
+def _list_item(number: int, story: Story, locale: str) -> Text:
+    day = format_day(story.published_at, locale)
+    countries = country_names(story.countries, locale)
+    tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
+    title = _cut(story.title, 200)
+    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    sources = f" ({story.sources} sources)" if story.sources > 1 else ""
+    return Text(f"{number}. ", tags, "\n", linked, sources)
+
+
+def _cut(text: str, limit: int) -> str:
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:
+        cut = cut[:space]
+    return cut.rstrip(" ,;:—-") + "…"
+
+
+def known_country_codes() -> frozenset[str]:
+    """ISO 3166 alpha-2 codes (from CLDR via Babel), for validating what users type."""
+    codes = (str(c) for c in Locale.parse("en").territories)
+    return frozenset(c for c in codes if len(c) == 2 and c.isalpha())

@@ -1,0 +1,77 @@
+"""All SQL of Transit Watch lives in this package (lemon24/reader style: raw SQL, a schema
+version, an append-only migration list).
+
+`Storage` is the facade the rest of the bot holds: one migrated connection and one small
+repository per table family.
+
+    storage = await Storage.open(path)
+    storage.feeds     feeds and their scheduling state          (feeds.py)
+    storage.stories   entries, stories, and queueing alerts     (stories.py)
+    storage.chats     subscriptions                             (chats.py)
+    storage.outbox    pending deliveries and sender counters    (outbox.py)
+    storage.search    FTS5 queries                              (search.py)
+    await storage.close()
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bot.storage.chats import Chats
+from bot.storage.db import Database
+from bot.storage.feeds import Feeds
+from bot.storage.outbox import Outbox, OutboxStats
+from bot.storage.records import Chat, Delivery, FeedState, Incoming, Story
+from bot.storage.search import Search
+from bot.storage.stories import SaveResult, Stories
+
+__all__ = [
+    "Chat",
+    "Delivery",
+    "FeedState",
+    "Incoming",
+    "OutboxStats",
+    "SaveResult",
+    "Storage",
+    "Story",
+]
+
+
+class Storage:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.feeds = Feeds(db)
+        self.stories = Stories(db)
+        self.chats = Chats(db)
+        self.outbox = Outbox(db)
+        self.search = Search(db)
+
+    @classmethod
+    async def open(cls, path: Path | str) -> Storage:
+        return cls(await Database.open(path))
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    async def counts(self) -> dict[str, int]:
+        """Row counts for operators; no content."""
+        row = await self.db.fetchone(
+            """SELECT (SELECT COUNT(*) FROM feeds WHERE enabled = 1),
+                      (SELECT COUNT(*) FROM stories),
+                      (SELECT COUNT(*) FROM entries),
+                      (SELECT COUNT(*) FROM chats WHERE subscribed = 1 AND active = 1)"""
+        )
+        assert row is not None  # an aggregate always yields a row
+        return {"feeds": row[0], "stories": row[1], "entries": row[2], "subscribed_chats": row[3]}
+
+    async def beat(self, now: float) -> None:
+        """The running bot says it is alive (read by the Docker HEALTHCHECK)."""
+        await self.db.execute(
+            """INSERT INTO counters (name, value) VALUES ('heartbeat', ?)
+               ON CONFLICT (name) DO UPDATE SET value = excluded.value""",
+            (int(now),),
+        )
+
+    async def heartbeat(self) -> float | None:
+        value = await self.db.scalar("SELECT value FROM counters WHERE name = 'heartbeat'")
+        return None if value is None else float(value)

@@ -1,0 +1,133 @@
+"""The outbox: deliveries waiting to be sent, and the sender's bookkeeping.
+
+States: pending -> sending -> sent, or back to pending with a later `next_attempt_at`, or failed
+when it is given up. A delivery is marked `sending` (committed) before the request goes out; at
+start-up any `sending` row is made pending again, so a crash loses nothing and can repeat at most
+the one message that was in flight.
+
+Order and fairness: `due()` takes at most one delivery per chat, the oldest pending one (so each
+chat gets its alerts in story order even when one of them waits for a retry), and serves the
+chats whose head has waited longest first.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage.db import Database, Transaction
+from bot.storage.records import Delivery, Story
+from bot.storage.stories import STORY_COLUMNS
+
+_ERROR_TEXT_MAX = 300
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxStats:
+    pending: int
+    oldest_pending_at: float | None
+    counters: dict[str, int]
+
+
+class Outbox:
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def release_in_flight(self) -> int:
+        """After a crash or restart: what was being sent is pending again."""
+        return await self._db.execute(
+            "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
+        )
+
+    async def due(self, now: float, limit: int) -> list[Delivery]:
+        rows = await self._db.fetchall(
+            f"""
+            SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+                   d.message_id, c.thread_id, {STORY_COLUMNS}
+            FROM deliveries d
+            JOIN chats c ON c.chat_id = d.chat_id
+            JOIN stories s ON s.id = d.story_id
+            WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE state = 'pending'
+                           GROUP BY chat_id)
+              AND d.next_attempt_at <= ? AND c.active = 1
+            ORDER BY d.next_attempt_at, d.id
+            LIMIT ?
+            """,
+            (now, limit),
+        )
+        return [
+            Delivery(
+                id=r["delivery_id"],
+                chat_id=r["chat_id"],
+                thread_id=r["thread_id"],
+                kind=r["kind"],
+                attempts=r["attempts"],
+                created_at=r["queued_at"],
+                message_id=r["message_id"],
+                story=Story.from_row(r),
+            )
+            for r in rows
+        ]
+
+    async def next_due_at(self) -> float | None:
+        value = await self._db.scalar(
+            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+        )
+        return None if value is None else float(value)
+
+    async def mark_sending(self, delivery_id: int) -> bool:
+        """Claim a delivery; False if it is gone or no longer pending (unsubscribed meanwhile)."""
+        changed = await self._db.execute(
+            """UPDATE deliveries SET state = 'sending', attempts = attempts + 1
+               WHERE id = ? AND state = 'pending'""",
+            (delivery_id,),
+        )
+        return changed == 1
+
+    async def mark_sent(self, delivery_id: int, message_id: int, now: float) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,
+                          last_error = NULL WHERE id = ?""",
+                (message_id, now, delivery_id),
+            )
+            await _bump(tx, "sent")
+
+    async def retry_later(self, delivery_id: int, at: float, error: str, *, counter: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """UPDATE deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?
+                   WHERE id = ? AND state = 'sending'""",
+                (at, error[:_ERROR_TEXT_MAX], delivery_id),
+            )
+            await _bump(tx, counter)
+
+    async def give_up(self, delivery_id: int, error: str) -> None:
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                "UPDATE deliveries SET state = 'failed', last_error = ? WHERE id = ?",
+                (error[:_ERROR_TEXT_MAX], delivery_id),
+            )
+            await _bump(tx, "failed")
+
+    async def count(self, name: str, by: int = 1) -> None:
+        async with self._db.transaction() as tx:
+            await _bump(tx, name, by)
+
+    async def stats(self) -> OutboxStats:
+        row = await self._db.fetchone(
+            "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state IN ('pending', 'sending')"
+        )
+        counters = await self._db.fetchall("SELECT name, value FROM counters ORDER BY name")
+        return OutboxStats(
+            pending=0 if row is None else int(row[0]),
+            oldest_pending_at=None if row is None else row[1],
+            counters={r["name"]: int(r["value"]) for r in counters},
+        )
+
+
+async def _bump(tx: Transaction, name: str, by: int = 1) -> None:
+    await tx.execute(
+        """INSERT INTO counters (name, value) VALUES (?, ?)
+           ON CONFLICT (name) DO UPDATE SET value = value + excluded.value""",
+        (name, by),
+    )

@@ -1,0 +1,34 @@
+"""The Telegram edge: one Router per feature, thin handlers, dependencies through the Dispatcher.
+
+Handlers get what they need as keyword arguments from the Dispatcher's workflow data
+(`storage`, `settings`, `queries`, `clock`, `countries`), set once in `build_dispatcher()`; they
+never fetch feeds or send alerts themselves.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from aiogram import Dispatcher
+
+from bot.config import Settings
+from bot.render import known_country_codes
+from bot.search import QueryBuilder
+from bot.storage import Storage
+from bot.telegram import admin, membership, search, start, subscriptions
+
+
+def build_dispatcher(
+    storage: Storage, settings: Settings, *, clock: Callable[[], float] = time.time
+) -> Dispatcher:
+    dp = Dispatcher(storage=None)
+    dp["storage"] = storage
+    dp["settings"] = settings
+    dp["queries"] = QueryBuilder()
+    dp["clock"] = clock
+    dp["countries"] = known_country_codes()
+    dp.include_routers(
+        start.router, subscriptions.router, search.router, admin.router, membership.router
+    )
+    return dp

@@ -1,0 +1,37 @@
+"""/start and /help: what the bot does, what it stores, how to use it."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandStart
+from aiogram.types import Message
+from aiogram.utils.formatting import Bold, Text, as_list
+
+router = Router(name="start")
+
+
+def help_text() -> Text:
+    return as_list(
+        Bold("Transit Watch"),
+        "Alerts when people who fled Russia, Belarus or Central Asian regimes are detained, "
+        "extradited, deported or handed over by Kazakhstan, Kyrgyzstan, Armenia, Georgia, "
+        "Turkey, Serbia, the UAE and other transit countries.",
+        "",
+        Bold("Commands"),
+        "/subscribe: alerts for all transit countries",
+        "/subscribe kz kg: only these countries (ISO codes)",
+        "/unsubscribe: stop alerts",
+        "/search <words>: find stored stories, e.g. /search Бажуков",
+        "/recent: the latest stories",
+        "",
+        Bold("What is stored"),
+        "Only this chat's id and its subscription settings. No names, usernames or messages. "
+        "/unsubscribe stops alerts; searches are never stored or logged.",
+    )
+
+
+@router.message(CommandStart())
+@router.message(Command("help"))
+@router.channel_post(Command("help", "start"))
+async def start(message: Message) -> None:
+    await message.answer(**help_text().as_kwargs())

@@ -1,0 +1,65 @@
+"""Shared fixtures: a real SQLite file per test (never mocks), fixed clocks, sample entries."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.model import Entry, FeedSpec, Verdict
+from bot.storage import FeedState, Incoming, Storage
+from bot.stories import canonical_url, content_hash
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+NOW = datetime(2026, 2, 3, 12, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+async def storage(tmp_path: Path) -> AsyncIterator[Storage]:
+    store = await Storage.open(tmp_path / "test.sqlite3")
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+def make_entry(
+    title: str = "Kazakhstan extradites Russian deserter",
+    *,
+    summary: str = "A deserter was handed over to Russia.",
+    link: str | None = "https://example.org/news/1",
+    guid: str | None = None,
+    published: float | None = NOW - 3600,
+) -> Entry:
+    return Entry(
+        title=title,
+        summary=summary,
+        link=link,
+        guid=guid,
+        published=None if published is None else datetime.fromtimestamp(published, UTC),
+    )
+
+
+RELEVANT = Verdict(True, 0.9, ("KZ", "RU"), "extradition", ("action:extradite",))
+IRRELEVANT = Verdict(False, 0.1)
+
+
+def incoming(entry: Entry, verdict: Verdict = RELEVANT, key: str | None = None) -> Incoming:
+    return Incoming(
+        entry=entry,
+        key=key or f"url:{canonical_url(entry.link or 'https://x.invalid/')}",
+        canonical_url=canonical_url(entry.link) if entry.link else None,
+        content_hash=content_hash(entry),
+        verdict=verdict,
+    )
+
+
+async def add_feeds(storage: Storage, *names: str) -> list[FeedState]:
+    """Sync feeds named `names` (URLs derived from the names); returns them in that order."""
+    specs = [FeedSpec(name=n, url=f"https://{n.lower()}.example/rss") for n in names]
+    await storage.feeds.sync(specs, now=NOW)
+    by_name = {f.name: f for f in await storage.feeds.all()}
+    return [by_name[n] for n in names]

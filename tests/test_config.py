@@ -1,0 +1,128 @@
+"""Settings and feeds.yaml: every mistake is one clear line naming the setting or feed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import load_feeds, load_settings, parse_duration, parse_feeds
+from bot.errors import ConfigError
+from tests.conftest import REPO
+
+TOKEN = "123456:" + "A" * 35
+
+
+def test_defaults() -> None:
+    settings = load_settings({})
+    assert settings.bot_token is None
+    assert settings.database_path == Path("data/transit-watch.sqlite3")
+    assert settings.feeds_file == Path("feeds.yaml")
+    assert settings.admin_ids == frozenset()
+    assert settings.log_level == "INFO"
+
+
+def test_full_environment() -> None:
+    settings = load_settings(
+        {
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": "http://127.0.0.1:8081/",
+            "DATABASE_PATH": "/data/db.sqlite3",
+            "FEEDS_FILE": "/etc/feeds.yaml",
+            "ADMIN_IDS": "1, 22,333",
+            "LOG_LEVEL": "debug",
+        }
+    )
+    assert settings.require_token() == TOKEN
+    assert settings.telegram_api_url == "http://127.0.0.1:8081"
+    assert settings.admin_ids == {1, 22, 333}
+    assert settings.log_level == "DEBUG"
+
+
+@pytest.mark.parametrize(
+    ("env", "names"),
+    [
+        ({"BOT_TOKEN": "nonsense"}, "BOT_TOKEN"),
+        ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
+        ({"ADMIN_IDS": "1,bob"}, "ADMIN_IDS"),
+        ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+    ],
+)
+def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:
+    with pytest.raises(ConfigError, match=names) as info:
+        load_settings(env)
+    assert "nonsense" not in str(info.value)
+
+
+def test_missing_token_is_reported_for_run() -> None:
+    with pytest.raises(ConfigError, match="BOT_TOKEN"):
+        load_settings({}).require_token()
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [(90, 90.0), ("90s", 90.0), ("10m", 600.0), ("1h", 3600.0), ("2d", 172800.0), (" 5 m ", 300.0)],
+)
+def test_durations(value: object, seconds: float) -> None:
+    assert parse_duration("x", value) == seconds
+
+
+@pytest.mark.parametrize("value", ["10 minutes", "-5", 0, True, "1w", None, [1]])
+def test_bad_durations(value: object) -> None:
+    with pytest.raises(ConfigError, match="x"):
+        parse_duration("x", value)
+
+
+def test_feeds_with_defaults_and_overrides() -> None:
+    config = parse_feeds(
+        {
+            "defaults": {"interval": "5m", "alert_max_age": "24h"},
+            "feeds": [
+                {"name": "A", "url": "https://a.example/rss", "lang": "ru"},
+                {"name": "B", "url": "https://b.example/rss", "interval": 60},
+            ],
+        }
+    )
+    assert [(f.name, f.interval, f.lang) for f in config.feeds] == [
+        ("A", 300.0, "ru"),
+        ("B", 60.0, None),
+    ]
+    assert config.alert_max_age == 86400.0
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "top level"),
+        ({"feeds": "x"}, "'feeds' must be a list"),
+        ({"feeds": [{"url": "https://a/"}]}, "feed #1: 'name'"),
+        ({"feeds": [{"name": "A", "url": "https://a/", "colour": "red"}]}, "feed 'A'.*colour"),
+        ({"feeds": [{"name": "A", "url": "javascript:alert(1)"}]}, "feed 'A': url"),
+        ({"feeds": [{"name": "A", "url": "https://a/", "interval": "soon"}]}, "feed 'A': interval"),
+        ({"feeds": [{"name": "A", "url": "https://a/", "lang": "Russian"}]}, "feed 'A': 'lang'"),
+        (
+            {"feeds": [{"name": "A", "url": "https://a/"}, {"name": "A", "url": "https://b/"}]},
+            "twice",
+        ),
+        ({"feeds": [], "extra": 1}, "unknown key"),
+        ({"feeds": [], "defaults": {"every": 1}}, "'defaults'.*every"),
+    ],
+)
+def test_feed_errors_name_the_feed_and_key(data: object, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        parse_feeds(data)
+
+
+def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_feeds(tmp_path / "missing.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("feeds: [\n  - name: a\n    url: : :\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="not valid YAML"):
+        load_feeds(bad)
+
+
+def test_shipped_feeds_file_is_valid() -> None:
+    config = load_feeds(REPO / "feeds.yaml")
+    assert len(config.feeds) >= 20
+    assert {f.lang for f in config.feeds} >= {"ru", "en"}

@@ -1,0 +1,95 @@
+"""Alert cards and lists: bounded, entity-based (no HTML), hostile text stays inert."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.render import (
+    TELEGRAM_TEXT_LIMIT,
+    alert_card,
+    country_names,
+    flag,
+    lead_of,
+    story_list,
+)
+from bot.storage import Story
+
+
+def story(**overrides: object) -> Story:
+    values: dict[str, object] = {
+        "id": 1,
+        "title": "Kazakhstan hands deserter Bazhukov over to Russia",
+        "summary": "On 2 February the authorities handed him over. He had asked for asylum. "
+        "Lawyers object. A fourth sentence.",
+        "link": "https://example.org/a",
+        "outlet": "OVD-Info",
+        "published_at": datetime(2026, 2, 3, tzinfo=UTC),
+        "countries": ("KZ", "RU"),
+        "action": "extradition",
+        "reasons": ("action:выдача", "place:Казахстан", "target:дезертир"),
+        "sources": 1,
+    }
+    values.update(overrides)
+    return Story(**values)  # type: ignore[arg-type]
+
+
+def test_alert_card_parts() -> None:
+    text, entities = alert_card(story()).render()
+    assert text.startswith("🚨 Extradition · 🇰🇿 Kazakhstan, 🇷🇺 Russia\n")
+    assert "Bazhukov" in text
+    assert "He had asked for asylum." in text
+    assert "A fourth sentence" not in text  # at most three sentences
+    assert "OVD-Info · 3 Feb 2026" in text
+    assert "Why: выдача, Казахстан, дезертир" in text
+    links = [e for e in entities if e.type == "text_link"]
+    assert [link.url for link in links] == ["https://example.org/a"]
+
+
+def test_hostile_title_is_plain_text_not_markup() -> None:
+    hostile = "<b>x</b> & <script>alert(1)</script> < &amp;"
+    text, entities = alert_card(story(title=hostile, summary=hostile)).render()
+    assert hostile in text
+    assert all(e.type in {"bold", "italic", "text_link"} for e in entities)
+
+
+@pytest.mark.parametrize("size", [5000, 100_000])
+def test_cards_and_lists_never_pass_telegrams_limit(size: int) -> None:
+    huge = story(
+        title="T" * size, summary="S " * size, outlet="O" * size, reasons=("a:" + "r" * size,) * 50
+    )
+    assert len(alert_card(huge).render()[0]) <= TELEGRAM_TEXT_LIMIT
+    assert len(story_list([huge] * 5, heading="h" * size).render()[0]) <= TELEGRAM_TEXT_LIMIT
+
+
+@pytest.mark.parametrize(
+    ("summary", "title", "lead"),
+    [
+        ("One. Two. Three. Four.", "", "One. Two. Three."),
+        ("Title here. Body.", "Title here", "Body."),
+        ("Dr. Smith said so. Then left.", "", "Dr. Smith said so. Then left."),
+        ("word " * 200, "", ("word " * 200)[:419].rstrip() + "…"),
+    ],
+)
+def test_lead_cuts_at_sentence_boundaries(summary: str, title: str, lead: str) -> None:
+    result = lead_of(summary, title)
+    assert len(result) <= 420
+    if not lead.endswith("…"):
+        assert result == lead
+    else:
+        assert result.endswith("…")
+        assert " wor…" not in result  # cut at a word boundary
+
+
+def test_story_list_numbers_items_with_dates_and_sources() -> None:
+    text, _ = story_list([story(), story(id=2, sources=3, link=None)], heading="Results").render()
+    assert text.splitlines()[0] == "Results"
+    assert "1. 3 Feb 2026 · OVD-Info · 🇰🇿 Kazakhstan, 🇷🇺 Russia" in text
+    assert "(3 sources)" in text
+
+
+def test_flags_and_names() -> None:
+    assert flag("KZ") == "🇰🇿"
+    assert flag("k1") == ""
+    assert country_names(["KG", "AM"], "ru") == "🇰🇬 Киргизия, 🇦🇲 Армения"

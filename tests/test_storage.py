@@ -1,0 +1,235 @@
+"""Storage on a real SQLite file: migrations, what counts as new, the outbox, subscriptions."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.storage import Storage
+from bot.storage.migrations import MIGRATIONS
+from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
+
+DAY = 86400.0
+
+
+async def test_migrations_set_user_version_and_are_idempotent(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    store = await Storage.open(path)
+    await store.close()
+    store = await Storage.open(path)  # a second open migrates nothing and keeps the data
+    await store.close()
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+async def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    with pytest.raises(RuntimeError, match="newer"):
+        await Storage.open(path)
+
+
+async def test_save_returns_only_new_relevant_stories(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    items = [
+        incoming(make_entry()),
+        incoming(make_entry("Weather", link="https://e.org/w"), IRRELEVANT),
+    ]
+    first = await storage.stories.save(feed, items, now=NOW, alert_max_age=2 * DAY)
+    assert [s.title for s in first.new_stories] == ["Kazakhstan extradites Russian deserter"]
+    again = await storage.stories.save(feed, items, now=NOW + 60, alert_max_age=2 * DAY)
+    assert again.new_stories == ()
+    assert (await storage.counts())["entries"] == 2
+
+
+async def test_same_article_through_two_feeds_is_one_story_with_two_sources(
+    storage: Storage,
+) -> None:
+    a, b = await add_feeds(storage, "A", "B")
+    await storage.stories.save(
+        a, [incoming(make_entry(link="https://www.example.org/news/1?utm_source=x"))],
+        now=NOW, alert_max_age=DAY,
+    )  # fmt: skip
+    second = await storage.stories.save(
+        b, [incoming(make_entry(link="http://example.org/news/1/#top"))], now=NOW, alert_max_age=DAY
+    )
+    assert second.new_stories == ()
+    [story] = await storage.stories.recent(10)
+    assert story.sources == 2
+
+
+async def test_edited_entry_updates_story_instead_of_a_new_one(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.stories.save(
+        feed, [incoming(make_entry(), key="guid:1")], now=NOW, alert_max_age=DAY
+    )
+    edited = make_entry("Kazakhstan extradites deserter Bazhukov")
+    result = await storage.stories.save(
+        feed, [incoming(edited, key="guid:1")], now=NOW, alert_max_age=DAY
+    )
+    assert result.new_stories == ()
+    [story] = await storage.stories.recent(10)
+    assert story.title == "Kazakhstan extradites deserter Bazhukov"
+
+
+@pytest.mark.parametrize(
+    ("age", "first_contact_undated", "alerted"),
+    [
+        (3600.0, False, True),  # fresh
+        (3 * DAY, False, False),  # backlog: stored, searchable, not pushed
+    ],
+)
+async def test_only_fresh_stories_are_queued(
+    storage: Storage, age: float, first_contact_undated: bool, alerted: bool
+) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    result = await storage.stories.save(
+        feed, [incoming(make_entry(published=NOW - age))], now=NOW, alert_max_age=2 * DAY
+    )
+    assert len(result.new_stories) == 1
+    assert (result.deliveries == 1) is alerted
+
+
+async def test_undated_entries_of_a_feed_seen_first_time_are_not_pushed(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    result = await storage.stories.save(
+        feed, [incoming(make_entry(published=None))], now=NOW, alert_max_age=DAY
+    )
+    assert result.deliveries == 0
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW, etag=None, last_modified=None
+    )
+    [feed] = await storage.feeds.all()
+    later = await storage.stories.save(
+        feed,
+        [incoming(make_entry(published=None, link="https://e.org/2"))],
+        now=NOW,
+        alert_max_age=DAY,
+    )
+    assert later.deliveries == 1
+
+
+async def test_country_filter_decides_who_gets_the_alert(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)  # everything
+    await storage.chats.subscribe(2, ["KZ"], thread_id=None, now=NOW)
+    await storage.chats.subscribe(3, ["GE", "AM"], thread_id=None, now=NOW)
+    await storage.chats.subscribe(4, ["KG"], thread_id=None, now=NOW)
+    await storage.chats.unsubscribe(4)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    due = await storage.outbox.due(NOW, limit=10)
+    assert sorted(d.chat_id for d in due) == [1, 2]
+
+
+async def test_outbox_gives_each_chat_its_head_in_story_order(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat in (1, 2):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+    entries = [incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}")) for i in range(3)]
+    await storage.stories.save(feed, entries, now=NOW, alert_max_age=DAY)
+    sent: dict[int, list[str]] = {1: [], 2: []}
+    for round_ in range(3):
+        due = await storage.outbox.due(NOW + round_, limit=10)
+        assert sorted(d.chat_id for d in due) == [1, 2]
+        for d in due:
+            assert await storage.outbox.mark_sending(d.id)
+            await storage.outbox.mark_sent(d.id, message_id=100 + round_, now=NOW)
+            sent[d.chat_id].append(d.story.title)
+    assert sent[1] == sent[2] == ["Story 0", "Story 1", "Story 2"]
+    assert await storage.outbox.due(NOW + 10, limit=10) == []
+    assert (await storage.outbox.stats()).counters["sent"] == 6
+
+
+async def test_a_retried_head_blocks_its_chat_only(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat in (1, 2):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+    entries = [incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}")) for i in range(2)]
+    await storage.stories.save(feed, entries, now=NOW, alert_max_age=DAY)
+    due = {d.chat_id: d for d in await storage.outbox.due(NOW, limit=10)}
+    await storage.outbox.mark_sending(due[1].id)
+    await storage.outbox.retry_later(due[1].id, NOW + 100, "5xx", counter="retried")
+    later = await storage.outbox.due(NOW + 1, limit=10)
+    assert [d.chat_id for d in later] == [2]  # chat 1 waits; its story 1 does not overtake
+
+
+async def test_in_flight_deliveries_are_released_after_a_crash(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    [d] = await storage.outbox.due(NOW, limit=10)
+    await storage.outbox.mark_sending(d.id)
+    assert await storage.outbox.due(NOW, limit=10) == []
+    assert await storage.outbox.release_in_flight() == 1
+    assert [x.id for x in await storage.outbox.due(NOW, limit=10)] == [d.id]
+
+
+async def test_deactivated_chat_loses_its_queue_and_settings(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(7, ["KZ"], thread_id=3, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    await storage.chats.deactivate(7)
+    chat = await storage.chats.get(7)
+    assert chat is not None
+    assert (chat.active, chat.subscribed, chat.countries, chat.thread_id) == (
+        False,
+        False,
+        (),
+        None,
+    )
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE chat_id = 7") == 0
+
+
+@pytest.mark.parametrize("new_exists", [False, True])
+async def test_migrated_group_keeps_subscription_and_queue(
+    storage: Storage, new_exists: bool
+) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(-5, ["KZ"], thread_id=None, now=NOW)
+    if new_exists:
+        await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    await storage.chats.migrate(-5, -1005)
+    assert await storage.chats.get(-5) is None
+    due = await storage.outbox.due(NOW, limit=10)
+    assert [d.chat_id for d in due] == [-1005]
+
+
+async def test_forget_leaves_no_row_with_the_chat_id(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(42, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    await storage.chats.forget(42)
+    for table in ("chats", "deliveries"):
+        assert await storage.db.scalar(f"SELECT COUNT(*) FROM {table} WHERE chat_id = 42") == 0
+
+
+async def test_feed_sync_disables_removed_and_resets_validators_on_new_url(
+    storage: Storage,
+) -> None:
+    [feed] = await add_feeds(storage, "A")
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 600, etag='"x"', last_modified=None
+    )
+    await add_feeds(storage, "B")
+    assert [f.name for f in await storage.feeds.all()] == ["B"]
+    assert [f.name for f in await storage.feeds.due(NOW + 10)] == ["B"]
+
+
+async def test_feed_error_bookkeeping(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "A")
+    await storage.feeds.record_error(
+        feed.id, "FetchTimeout: x" * 100, now=NOW, next_check_at=NOW + 60
+    )
+    [feed] = await storage.feeds.all()
+    assert feed.error_count == 1
+    assert feed.last_error is not None and len(feed.last_error) <= 300
+    await storage.feeds.record_not_modified(feed.id, now=NOW + 60, next_check_at=NOW + 660)
+    [feed] = await storage.feeds.all()
+    assert (feed.error_count, feed.last_error, feed.last_success_at) == (0, None, NOW + 60)
