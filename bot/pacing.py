@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 PRIVATE_INTERVAL = 1.0
 GROUP_INTERVAL = 3.0  # 20 per minute
@@ -23,11 +23,18 @@ _FORGET_AFTER = 60.0  # per-chat state older than this is dropped, so memory sta
 
 
 class Pacer:
-    def __init__(self, rate: float = 25.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        rate: float = 25.0,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self._spacing = 1.0 / rate
         self._clock = clock
+        self._sleep = sleep
         self._next_global = 0.0
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
@@ -58,7 +65,7 @@ class Pacer:
                     self._chat_next[chat_id] = now + interval
                     self._forget_old(now)
                     return
-            await asyncio.sleep(ready - now)
+            await self._sleep(ready - now)
 
     def _forget_old(self, now: float) -> None:
         if len(self._chat_next) > 10_000:
