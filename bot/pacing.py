@@ -15,11 +15,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 
 PRIVATE_INTERVAL = 1.0
 GROUP_INTERVAL = 3.0  # 20 per minute
 RETRY_MARGIN = 1.0
-_FORGET_AFTER = 60.0  # per-chat state older than this is dropped, so memory stays bounded
+_FORGET_AFTER = 60.0
+
+# Set by the outbox sender around its requests: it handles 429 itself (the delivery waits in the
+# database), so the request middleware must not also retry them.
+SENDER_HANDLES_RETRY: ContextVar[bool] = ContextVar(
+    "sender_handles_retry", default=False
+)  # per-chat state older than this is dropped, so memory stays bounded
 
 
 class Pacer:

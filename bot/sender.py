@@ -36,7 +36,7 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.formatting import Text
 
-from bot.pacing import Pacer
+from bot.pacing import SENDER_HANDLES_RETRY, Pacer
 from bot.render import alert_card, plain
 from bot.storage import Delivery, Storage
 
@@ -82,19 +82,19 @@ class Sender:
     async def run(self) -> None:
         await self._storage.outbox.release_in_flight()
         while not self._stopping.is_set():
-            started = await self._round()
+            started, soonest = await self._round()
             if not started:
-                await self._idle()
+                await self._idle(soonest)
         await self._drain()
 
-    async def _round(self) -> int:
+    async def _round(self) -> tuple[int, float | None]:
+        """Start what may go now; return how many started and, if some due chat must wait for
+        the pacer, in how many seconds the first of them may go."""
         due = await self._storage.outbox.due(self._clock(), limit=200)
         loop_now = time.monotonic()
-        ready = [
-            d
-            for d in due
-            if d.chat_id not in self._in_flight and self._pacer.chat_ready_at(d.chat_id) <= loop_now
-        ]
+        waiting = [d for d in due if d.chat_id not in self._in_flight]
+        ready = [d for d in waiting if self._pacer.chat_ready_at(d.chat_id) <= loop_now]
+        later = [self._pacer.chat_ready_at(d.chat_id) - loop_now for d in waiting if d not in ready]
         for delivery in ready:
             if self._stopping.is_set():
                 break
@@ -106,15 +106,16 @@ class Sender:
             task = asyncio.create_task(self._deliver(delivery))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return len(ready)
+        return len(ready), min(later, default=None)
 
-    async def _idle(self) -> None:
-        wait = IDLE_WAIT
+    async def _idle(self, soonest: float | None) -> None:
+        """Sleep until the pacer frees a waiting chat, a retry falls due, a send finishes or new
+        work is queued (`wake()`), whichever comes first."""
+        wait = IDLE_WAIT if soonest is None else soonest
         next_due = await self._storage.outbox.next_due_at()
-        if next_due is not None:
-            wait = min(wait, max(0.05, next_due - self._clock()))
-        if self._in_flight or self._pacer.paused_for:
-            wait = min(wait, max(0.05, self._pacer.paused_for, 0.2))
+        if next_due is not None and next_due > self._clock():
+            wait = min(wait, next_due - self._clock())
+        wait = max(wait, 0.01)
         self._wake.clear()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wake.wait(), wait)
@@ -163,6 +164,7 @@ class Sender:
             await outbox.mark_sent(delivery.id, message_id, self._clock())
 
     async def _send(self, delivery: Delivery, card: Text) -> int:
+        SENDER_HANDLES_RETRY.set(True)  # this task's context only
         message = await self._bot.send_message(
             chat_id=delivery.chat_id,
             message_thread_id=delivery.thread_id,

@@ -29,6 +29,6 @@ def build_dispatcher(
     dp["clock"] = clock
     dp["countries"] = known_country_codes()
     dp.include_routers(
-        start.router, subscriptions.router, search.router, admin.router, membership.router
+        *(m.make_router() for m in (start, subscriptions, search, admin, membership))
     )
     return dp

@@ -11,10 +11,13 @@ from bot.render import plain
 from bot.status import status_lines
 from bot.storage import Storage
 
-router = Router(name="admin")
+
+def make_router() -> Router:
+    router = Router(name="admin")
+    router.message(Command("status"), F.from_user)(status)
+    return router
 
 
-@router.message(Command("status"), F.from_user)
 async def status(message: Message, storage: Storage, settings: Settings) -> None:
     if message.from_user is None or message.from_user.id not in settings.admin_ids:
         return  # to anyone else the command does not exist

@@ -9,12 +9,15 @@ from aiogram.types import ChatMemberUpdated
 
 from bot.storage import Storage
 
-router = Router(name="membership")
-
 _GONE = (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT)
 
 
-@router.my_chat_member()
+def make_router() -> Router:
+    router = Router(name="membership")
+    router.my_chat_member()(membership_changed)
+    return router
+
+
 async def membership_changed(update: ChatMemberUpdated, storage: Storage) -> None:
     if update.new_chat_member.status in _GONE:
         await storage.chats.deactivate(update.chat.id)

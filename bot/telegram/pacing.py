@@ -15,7 +15,7 @@ from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import EditMessageText, Response, SendMessage, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.pacing import Pacer
+from bot.pacing import SENDER_HANDLES_RETRY, Pacer
 
 PACED = (SendMessage, EditMessageText)
 REPLY_RETRY_MAX_WAIT = 30
@@ -39,7 +39,7 @@ class PacingMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
-            if exc.retry_after > REPLY_RETRY_MAX_WAIT:
+            if SENDER_HANDLES_RETRY.get() or exc.retry_after > REPLY_RETRY_MAX_WAIT:
                 raise
             await asyncio.sleep(0)  # the pacer now holds everything back until the pause ends
             await self._pacer.acquire(chat_id)

@@ -11,14 +11,18 @@ from bot.render import plain, story_list
 from bot.search import QueryBuilder
 from bot.storage import Storage
 
-router = Router(name="search")
-
 PAGE_SIZE = 5
 NOTHING_FOUND = "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан"
 
 
-@router.message(Command("search"))
-@router.channel_post(Command("search"))
+def make_router() -> Router:
+    router = Router(name="search")
+    for register in (router.message, router.channel_post):
+        register(Command("search"))(search)
+        register(Command("recent"))(recent)
+    return router
+
+
 async def search(
     message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
 ) -> None:
@@ -35,8 +39,6 @@ async def search(
     await message.answer(**story_list(stories, heading=heading).as_kwargs())
 
 
-@router.message(Command("recent"))
-@router.channel_post(Command("recent"))
 async def recent(message: Message, storage: Storage) -> None:
     stories = await storage.stories.recent(PAGE_SIZE)
     if not stories:

@@ -7,8 +7,6 @@ from aiogram.filters import Command, CommandStart
 from aiogram.types import Message
 from aiogram.utils.formatting import Bold, Text, as_list
 
-router = Router(name="start")
-
 
 def help_text() -> Text:
     return as_list(
@@ -30,8 +28,13 @@ def help_text() -> Text:
     )
 
 
-@router.message(CommandStart())
-@router.message(Command("help"))
-@router.channel_post(Command("help", "start"))
+def make_router() -> Router:
+    router = Router(name="start")
+    router.message(CommandStart())(start)
+    router.message(Command("help"))(start)
+    router.channel_post(Command("help", "start"))(start)
+    return router
+
+
 async def start(message: Message) -> None:
     await message.answer(**help_text().as_kwargs())

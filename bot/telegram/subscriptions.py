@@ -12,8 +12,6 @@ from bot.render import country_names
 from bot.storage import Storage
 from bot.telegram.permissions import may_manage
 
-router = Router(name="subscriptions")
-
 MAX_COUNTRIES = 30
 ADMINS_ONLY = "Only the chat's admins can change its subscription."
 
@@ -28,8 +26,14 @@ def parse_countries(args: str | None, known: frozenset[str]) -> tuple[list[str],
     return codes, unknown
 
 
-@router.message(Command("subscribe"))
-@router.channel_post(Command("subscribe"))
+def make_router() -> Router:
+    router = Router(name="subscriptions")
+    for register in (router.message, router.channel_post):
+        register(Command("subscribe"))(subscribe)
+        register(Command("unsubscribe"))(unsubscribe)
+    return router
+
+
 async def subscribe(  # noqa: PLR0917 -- aiogram injects dependencies by parameter name
     message: Message,
     command: CommandObject,
@@ -54,8 +58,6 @@ async def subscribe(  # noqa: PLR0917 -- aiogram injects dependencies by paramet
     await message.answer(f"Subscribed: {scope}. New cases will arrive here. /unsubscribe to stop.")
 
 
-@router.message(Command("unsubscribe"))
-@router.channel_post(Command("unsubscribe"))
 async def unsubscribe(message: Message, bot: Bot, storage: Storage) -> None:
     if not await may_manage(message, bot):
         await message.answer(ADMINS_ONLY)

@@ -1,0 +1,113 @@
+"""The sender against the fake Bot API: exactly once, in order, through Telegram's failures."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.storage import Storage
+from tests.conftest import add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import running_bot
+
+DAY = 86400.0
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+async def queue(storage: Storage, chats: list[int], n_stories: int) -> None:
+    now = time.time()
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat in chats:
+        await storage.chats.subscribe(chat, [], thread_id=None, now=now)
+    entries = [
+        incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}", published=now - 60))
+        for i in range(n_stories)
+    ]
+    await storage.stories.save(feed, entries, now=now, alert_max_age=DAY)
+
+
+def titles(api: FakeBotAPI, chat: int) -> list[str]:
+    return [text.splitlines()[1] for text in api.messages_to(chat)]
+
+
+async def test_each_chat_gets_each_alert_once_in_order(storage: Storage, api: FakeBotAPI) -> None:
+    await queue(storage, [1, 2, -3], 3)
+    async with running_bot(storage, api, polling=False):
+        for chat in (1, 2, -3):
+            await api.wait_for_messages(chat, 3, timeout=30)
+    for chat in (1, 2, -3):
+        assert titles(api, chat) == ["Story 0", "Story 1", "Story 2"]
+    assert api.count_429 == 0
+    sent = api.sent_to(1)[0]
+    assert sent.link_preview_options == {"is_disabled": True}
+    api.assert_no_violations()
+
+
+async def test_429_pauses_and_nothing_is_dropped(storage: Storage, api: FakeBotAPI) -> None:
+    await queue(storage, [1, 2], 2)
+    api.retry_all_after(2)
+    async with running_bot(storage, api, polling=False):
+        for chat in (1, 2):
+            await api.wait_for_messages(chat, 2, timeout=30)
+    assert titles(api, 1) == titles(api, 2) == ["Story 0", "Story 1"]
+    stats = await storage.outbox.stats()
+    assert stats.counters["429"] >= 1
+    assert stats.pending == 0
+
+
+async def test_blocked_chat_is_deactivated_others_served(storage: Storage, api: FakeBotAPI) -> None:
+    await queue(storage, [1, 2, 9], 2)
+    api.block_chat(9)
+    api.forget_chat(2)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 2, timeout=30)
+        await api.wait_for(lambda: api.calls["sendMessage"] >= 4, timeout=30)
+    for gone in (2, 9):
+        chat = await storage.chats.get(gone)
+        assert chat is not None
+        assert not chat.active
+        assert not chat.subscribed
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE chat_id IN (2, 9)") == 0
+
+
+async def test_migrated_group_gets_its_alerts_at_the_new_id(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await queue(storage, [-5], 2)
+    api.migrate_chat(-5, -1005)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(-1005, 2, timeout=30)
+    assert titles(api, -1005) == ["Story 0", "Story 1"]
+    assert await storage.chats.get(-5) is None
+    new = await storage.chats.get(-1005)
+    assert new is not None
+    assert new.subscribed
+
+
+async def test_rejected_markup_falls_back_to_plain_text_once(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await queue(storage, [1], 1)
+    api.fail_next("sendMessage", 400, "Bad Request: can't parse entities: unsupported")
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 1, timeout=30)
+    [message] = api.sent_to(1)
+    assert message.entities == []
+    assert "Story 0" in message.text
+    assert (await storage.outbox.stats()).pending == 0
+
+
+async def test_server_errors_are_retried(storage: Storage, api: FakeBotAPI) -> None:
+    await queue(storage, [1], 1)
+    api.fail_next("sendMessage", 502, "Bad Gateway", times=2)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 1, timeout=60)
+    assert titles(api, 1) == ["Story 0"]
+    assert (await storage.outbox.stats()).counters["retried"] == 2

@@ -1,0 +1,97 @@
+"""Commands through long polling against the fake Bot API: /start, /subscribe, /search, ..."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.storage import Storage
+from tests.conftest import add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import Running, running_bot
+
+ADMIN = 777
+
+
+@pytest.fixture
+async def tg(storage: Storage) -> AsyncIterator[Running]:
+    async with FakeBotAPI() as api, running_bot(storage, api, admin_ids=str(ADMIN)) as running:
+        yield running
+        api.assert_no_violations()
+
+
+async def say(tg: Running, chat: int, text: str, n: int, **kwargs: object) -> str:
+    """Send `text` as a user and return the reply (the chat's n-th bot message)."""
+    tg.api.user_message(chat, text, **kwargs)  # type: ignore[arg-type]
+    replies = await tg.api.wait_for_messages(chat, n, timeout=15)
+    return replies[n - 1]
+
+
+async def test_start_explains_what_is_stored(tg: Running) -> None:
+    reply = await say(tg, 10, "/start", 1)
+    assert "What is stored" in reply
+    assert "/subscribe" in reply
+
+
+async def test_subscribe_all_then_some_then_unsubscribe(tg: Running) -> None:
+    assert "all transit countries" in await say(tg, 10, "/subscribe", 1)
+    chat = await tg.storage.chats.get(10)
+    assert chat is not None
+    assert (chat.subscribed, chat.countries) == (True, ())
+    assert "Kazakhstan" in await say(tg, 10, "/subscribe kz KG", 2)
+    chat = await tg.storage.chats.get(10)
+    assert chat is not None
+    assert chat.countries == ("KG", "KZ")
+    assert "Unknown country" in await say(tg, 10, "/subscribe narnia", 3)
+    assert "Unsubscribed" in await say(tg, 10, "/unsubscribe", 4)
+    chat = await tg.storage.chats.get(10)
+    assert chat is not None
+    assert not chat.subscribed
+
+
+async def test_group_non_admin_is_refused_admin_allowed(tg: Running) -> None:
+    group = -200
+    tg.api.set_member_status(group, 5, "member")
+    tg.api.set_member_status(group, 6, "administrator")
+    reply = await say(tg, group, "/subscribe", 1, user_id=5, chat_type="group")
+    assert "Only the chat's admins" in reply
+    assert await tg.storage.chats.get(group) is None
+    reply = await say(tg, group, "/subscribe", 2, user_id=6, chat_type="group")
+    assert "Subscribed" in reply
+
+
+async def test_forum_topic_is_remembered(tg: Running) -> None:
+    forum = -1001234
+    tg.api.set_member_status(forum, 6, "creator")
+    await say(
+        tg, forum, "/subscribe", 1, user_id=6, chat_type="supergroup",
+        message_thread_id=42, is_topic_message=True,
+    )  # fmt: skip
+    chat = await tg.storage.chats.get(forum)
+    assert chat is not None
+    assert chat.thread_id == 42
+
+
+async def test_search_and_recent(tg: Running) -> None:
+    [feed] = await add_feeds(tg.storage, "Outlet")
+    now = time.time()
+    entry = make_entry("Казахстан выдал России дезертира Бажукова", published=now - 60)
+    await tg.storage.stories.save(feed, [incoming(entry)], now=now, alert_max_age=0)
+    found = await say(tg, 11, "/search бажуков", 1)
+    assert "Бажукова" in found
+    assert "Outlet" in found
+    assert "Nothing found" in await say(tg, 11, "/search Movlaev", 2)
+    assert "Type a few words" in await say(tg, 11, '/search "*"', 3)
+    assert "Бажукова" in await say(tg, 11, "/recent", 4)
+
+
+async def test_status_only_for_admins(tg: Running) -> None:
+    reply = await say(tg, ADMIN, "/status", 1, user_id=ADMIN)
+    assert "outbox: 0 pending" in reply
+    tg.api.user_message(12, "/status", user_id=12)
+    tg.api.user_message(12, "/help", user_id=12)
+    replies = await tg.api.wait_for_messages(12, 1, timeout=15)
+    assert "Transit Watch" in replies[0]  # /status was silently ignored, /help answered
+    assert len(tg.api.messages_to(12)) == 1
