@@ -1,0 +1,251 @@
+"""Conditional GET of feed URLs with hard limits on time, size and redirects.
+
+One `Fetcher` owns one aiohttp session for the life of the bot. Every limit is enforced here
+rather than trusted to the server: the total time covers the whole exchange (a server that
+trickles its body forever is cut), the size cap counts decompressed bytes (a gzip bomb is cut
+after `max_bytes`, never inflated in full), and redirects are followed by hand so each hop is
+checked. Errors are the `FetchError` family; their messages never contain the URL, whose query
+string may hold a key.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from bot.errors import (
+    ConnectError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    ResponseTooLarge,
+    TooManyRedirects,
+)
+from bot.model import FetchResult
+
+DEFAULT_USER_AGENT = "TransitWatch/0.1 (+https://github.com/transit-watch)"
+_ACCEPT = (
+    "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
+    "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
+)
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_CHUNK = 64 * 1024
+
+
+class Fetcher:
+    """Fetches feeds over one shared aiohttp session; use `async with Fetcher() as f:`."""
+
+    def __init__(
+        self,
+        *,
+        timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        max_bytes: int = 5_000_000,
+        max_redirects: int = 5,
+        user_agent: str = DEFAULT_USER_AGENT,
+    ) -> None:
+        self._timeout = timeout
+        self._connect_timeout = connect_timeout
+        self._max_bytes = max_bytes
+        self._max_redirects = max_redirects
+        self._user_agent = user_agent
+        self._session: aiohttp.ClientSession | None = None
+
+    async def start(self) -> None:
+        """Open the session; a no-op when it is already open."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(
+                    total=self._timeout, sock_connect=self._connect_timeout
+                ),
+                # We inflate ourselves so the size cap applies to the inflated bytes.
+                auto_decompress=False,
+                # Feeds must not share cookies with each other.
+                cookie_jar=aiohttp.DummyCookieJar(),
+            )
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        """GET `url`, conditionally when `etag`/`last_modified` from the last answer are given.
+
+        Raises FetchTimeout, ResponseTooLarge, TooManyRedirects, HTTPStatusError, ConnectError,
+        or FetchError for a body that cannot be decompressed.
+        """
+        if self._session is None:
+            raise RuntimeError("Fetcher.start() was not called")
+        headers = {"User-Agent": self._user_agent, "Accept": _ACCEPT}
+        headers["Accept-Encoding"] = "gzip, deflate"
+        if etag:
+            headers["If-None-Match"] = etag
+        if last_modified:
+            headers["If-Modified-Since"] = last_modified
+        try:
+            # aiohttp's own total timeout is kept as a second line; this one covers every hop.
+            async with asyncio.timeout(self._timeout):
+                result = await self._follow(self._session, url, headers)
+        except TimeoutError:
+            raise FetchTimeout(f"no complete answer within {self._timeout:g} s") from None
+        except aiohttp.InvalidURL:
+            raise ConnectError("invalid URL") from None
+        except aiohttp.ClientError as exc:
+            raise ConnectError(f"connection failed ({type(exc).__name__})") from None
+        if result.not_modified:
+            # A 304 may omit the validators; the ones we sent are still the current ones.
+            return FetchResult(
+                url=result.url,
+                not_modified=True,
+                headers=result.headers,
+                etag=result.etag or etag,
+                last_modified=result.last_modified or last_modified,
+            )
+        return result
+
+    async def _follow(
+        self, session: aiohttp.ClientSession, url: str, headers: dict[str, str]
+    ) -> FetchResult:
+        seen: set[str] = set()
+        for _ in range(self._max_redirects + 1):
+            _check_url(url)
+            seen.add(url)
+            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+                location = resp.headers.get("Location")
+                if resp.status in _REDIRECTS and location:
+                    url = urljoin(url, location.strip())
+                    if url in seen:
+                        raise TooManyRedirects("redirect loop")
+                    continue
+                return await self._result(resp)
+        raise TooManyRedirects(f"more than {self._max_redirects} redirects")
+
+    async def _result(self, resp: aiohttp.ClientResponse) -> FetchResult:
+        headers = _lower_headers(resp)
+        if resp.status == 304:
+            body = b""
+        elif resp.status >= 300:
+            raise HTTPStatusError(resp.status, parse_retry_after(headers.get("retry-after")))
+        else:
+            body = await self._read_body(resp, headers.get("content-encoding", ""))
+        return FetchResult(
+            url=str(resp.url),
+            not_modified=resp.status == 304,
+            body=body,
+            headers=headers,
+            etag=headers.get("etag"),
+            last_modified=headers.get("last-modified"),
+        )
+
+    async def _read_body(self, resp: aiohttp.ClientResponse, content_encoding: str) -> bytes:
+        if resp.content_length is not None and resp.content_length > self._max_bytes:
+            raise ResponseTooLarge(f"Content-Length over {self._max_bytes} bytes")
+        sink = _BodySink(content_encoding, self._max_bytes)
+        while chunk := await resp.content.read(_CHUNK):
+            sink.feed(chunk)
+        return sink.finish()
+
+
+class _BodySink:
+    """Collects the body, inflating gzip/deflate, and stops as soon as it passes the cap."""
+
+    def __init__(self, content_encoding: str, max_bytes: int) -> None:
+        encoding = content_encoding.strip().lower()
+        if encoding in ("gzip", "x-gzip", "deflate"):
+            # 32 + MAX_WBITS: accept both gzip and zlib framing, as servers mix them up.
+            self._inflater: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
+        elif encoding in ("", "identity"):
+            self._inflater = None
+        else:
+            raise FetchError("unsupported Content-Encoding")
+        self._max_bytes = max_bytes
+        self._raw = 0
+        self._body = bytearray()
+
+    def feed(self, chunk: bytes) -> None:
+        self._raw += len(chunk)
+        if self._inflater is None:
+            self._append(chunk)
+            return
+        if self._raw > self._max_bytes:
+            raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
+        pending = chunk
+        while pending:
+            # Bounded output per call: a small chunk of a bomb never inflates past the cap.
+            room = self._max_bytes - len(self._body) + 1
+            try:
+                self._append(self._inflater.decompress(pending, room))
+            except zlib.error:
+                raise FetchError("corrupt compressed body") from None
+            pending = self._inflater.unconsumed_tail
+
+    def finish(self) -> bytes:
+        if self._inflater is not None and self._raw:
+            self._append(self._inflater.flush())
+            if not self._inflater.eof:
+                raise FetchError("truncated compressed body")
+        return bytes(self._body)
+
+    def _append(self, data: bytes) -> None:
+        self._body += data
+        if len(self._body) > self._max_bytes:
+            raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
+
+
+def _check_url(url: str) -> None:
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        raise ConnectError("invalid URL") from None
+    if parts.scheme.lower() not in ("http", "https"):
+        raise ConnectError("only http and https URLs can be fetched")
+    if not parts.hostname:
+        raise ConnectError("URL has no host")
+
+
+def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    for name, value in resp.headers.items():
+        key = name.lower()
+        # Repeated headers are joined with commas, as RFC 9110 allows and feedparser expects.
+        headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return headers
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)  # HTTP-dates are GMT by definition
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

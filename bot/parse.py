@@ -1,0 +1,297 @@
+"""Turn the bytes of a fetched feed into normalised `Entry` values.
+
+feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do three things ourselves first:
+
+* decode the bytes, because feedparser falls back to windows-1252 for Cyrillic feeds that are
+  mislabelled or unlabelled and hands back mojibake;
+* strip the DOCTYPE and every entity declaration, so neither expat nor feedparser's loose
+  fallback parser (which expands "safe" entities itself, without any amplification limit) can be
+  fed a billion-laughs or quadratic-blowup payload, and nothing can point at an external DTD;
+* hand feedparser an in-memory stream, so it never opens a URL or a file.
+
+Then each entry becomes plain text with bounded lengths, a validated link and a UTC date.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import calendar
+import codecs
+import io
+import re
+import time
+import xml.sax
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import feedparser
+from selectolax.lexbor import LexborHTMLParser
+
+from bot.errors import NotAFeed, ParseError
+from bot.model import Entry
+
+TITLE_MAX = 300
+SUMMARY_MAX = 2000
+LINK_MAX = 2048
+GUID_MAX = 1024
+
+_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
+_FUTURE_SLACK = timedelta(days=2)
+
+_BOMS = (
+    (codecs.BOM_UTF8, "utf-8"),
+    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
+    (codecs.BOM_UTF32_BE, "utf-32-be"),
+    (codecs.BOM_UTF16_LE, "utf-16-le"),
+    (codecs.BOM_UTF16_BE, "utf-16-be"),
+)
+_UTF16_MARKERS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
+_XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# The DOCTYPE may only follow the XML declaration, comments and processing instructions.
+_DOCTYPE = re.compile(
+    r"\A((?:\s|<\?.*?\?>|<!--.*?-->)*)<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE
+)
+_ENTITY_DECL = re.compile(r"<!ENTITY\b[^>]*>", re.IGNORECASE)
+# Control characters, and the replacement character that marks bytes no encoding could read.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_SPACE = re.compile(r"\s+")
+_LANG = re.compile(r"[a-z]{2,3}")
+
+
+def parse_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+    max_entries: int = 500,
+) -> list[Entry]:
+    """Parse a feed document; raise NotAFeed or ParseError when there is no usable feed.
+
+    `headers` are the HTTP response headers (any case); `base_url` resolves relative links;
+    `lang` is the fallback when neither the entry nor the feed says which language it is in.
+    """
+    lower = {k.lower(): v for k, v in headers.items()}
+    text = _without_dtd(decode_document(body, lower.get("content-type", "")))
+    mime = lower.get("content-type", "").split(";")[0].strip() or "application/xml"
+    # Everything is UTF-8 from here on; say so consistently in the header and the declaration.
+    lower["content-type"] = f"{mime}; charset=utf-8"
+    lower["content-location"] = base_url
+    data = _XML_DECL_TEXT.sub("", text, count=1)
+    data = '<?xml version="1.0" encoding="utf-8"?>\n' + data.lstrip()
+    result = feedparser.parse(
+        io.BytesIO(data.encode("utf-8")),
+        response_headers=lower,
+        resolve_relative_uris=True,
+        sanitize_html=True,
+    )
+    return _entries_or_raise(result, base_url=base_url, lang=lang, max_entries=max_entries)
+
+
+async def parse_feed_async(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+    max_entries: int = 500,
+) -> list[Entry]:
+    """`parse_feed` in a worker thread: a big feed takes long enough to stall the event loop."""
+    return await asyncio.to_thread(
+        parse_feed, body, headers, base_url=base_url, lang=lang, max_entries=max_entries
+    )
+
+
+def _entries_or_raise(
+    result: Any, *, base_url: str, lang: str | None, max_entries: int
+) -> list[Entry]:
+    if not result.get("version"):
+        raise NotAFeed("document is not RSS or Atom")
+    feed_lang = _norm_lang(result.get("feed", {}).get("language")) or _norm_lang(lang)
+    entries = []
+    for raw in result.get("entries", [])[:max_entries]:
+        entry = _entry(raw, base_url=base_url, lang=feed_lang)
+        if entry is not None:
+            entries.append(entry)
+    # Only a real XML error counts; feedparser also flags harmless things like the content type.
+    broken = isinstance(result.get("bozo_exception"), xml.sax.SAXException)
+    if not entries and broken:
+        exc = result["bozo_exception"]
+        raise ParseError(f"unreadable feed XML ({type(exc).__name__})")
+    return entries
+
+
+def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
+    title = bound(html_to_text(raw.get("title") or ""), TITLE_MAX)
+    summary_html = raw.get("summary") or ""
+    if not summary_html and raw.get("content"):
+        summary_html = raw["content"][0].get("value") or ""
+    summary = bound(html_to_text(summary_html), SUMMARY_MAX)
+    link = clean_link(raw.get("link"), base_url)
+    if not (title or summary or link):
+        return None  # the loose parser's debris from a broken document
+    guid = _CONTROL.sub("", raw.get("id") or "").strip()[:GUID_MAX] or None
+    # dict.get: FeedParserDict.get("updated_parsed") maps to published_parsed with a warning.
+    published = _utc(dict.get(raw, "published_parsed")) or _utc(dict.get(raw, "updated_parsed"))
+    entry_lang = _detail_lang(raw) or lang
+    return Entry(title, summary, link, guid, published, entry_lang)
+
+
+def decode_document(body: bytes, content_type: str = "") -> str:
+    """Decode feed bytes, trusting what the bytes are over what the labels say.
+
+    Valid UTF-8 wins over any label, because Cyrillic in windows-1251 or KOI8-R is practically
+    never valid UTF-8, while a server-wide "charset=windows-1251" over a UTF-8 feed is common.
+    """
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return body[len(bom) :].decode(encoding, "replace")
+    for marker, encoding in _UTF16_MARKERS:
+        if body.startswith(marker):  # "<?" in UTF-16 without a BOM: valid UTF-8 bytes, too
+            return body.decode(encoding, "replace")
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    if _mostly_utf8(body):
+        return body.decode("utf-8", "replace")
+    for label in (_http_charset(content_type), _xml_charset(body)):
+        text = _decode_as(body, label)
+        if text is not None:
+            return text
+    return body.decode(_guess_single_byte(body), "replace")
+
+
+def _mostly_utf8(body: bytes) -> bool:
+    # A UTF-8 feed with a stray broken byte should not turn into a windows-1252 mess.
+    text = body.decode("utf-8", "replace")
+    bad = text.count("\ufffd")
+    good = len(text) - len(text.encode("ascii", "ignore")) - bad
+    return good >= 20 * bad
+
+
+def _http_charset(content_type: str) -> str | None:
+    match = _CHARSET.search(content_type)
+    return match.group(1) if match else None
+
+
+def _xml_charset(body: bytes) -> str | None:
+    match = _XML_DECL.match(body[:200])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _decode_as(body: bytes, label: str | None) -> str | None:
+    if not label:
+        return None
+    try:
+        name = codecs.lookup(label).name
+    except LookupError:
+        return None
+    if name.startswith("utf-8"):
+        return None  # already tried and it failed
+    try:
+        return body.decode(name)
+    except UnicodeDecodeError:
+        return None
+
+
+def _guess_single_byte(body: bytes) -> str:
+    """Pick windows-1251, KOI8-R or windows-1252 for unlabelled non-UTF-8 bytes."""
+    high = _count(body, range(0xC0, 0x100))
+    ascii_letters = _count(body, range(0x41, 0x5B)) + _count(body, range(0x61, 0x7B))
+    if high * 10 < ascii_letters:
+        return "windows-1252"  # a few accented letters in Latin text, not a Cyrillic alphabet
+    # Most letters of running text are lower case: 0xE0-0xFF in windows-1251, 0xC0-0xDF in KOI8-R.
+    upper_half = _count(body, range(0xE0, 0x100))
+    return "windows-1251" if upper_half * 2 >= high else "koi8-r"
+
+
+def _count(body: bytes, values: range) -> int:
+    return sum(body.count(value) for value in values)
+
+
+def _without_dtd(text: str) -> str:
+    """Drop the DOCTYPE; a feed whose DOCTYPE declares entities is refused outright, since no
+    honest feed needs them and they are how entity-expansion attacks (billion laughs) work."""
+    doctype = _DOCTYPE.match(text)
+    if doctype is not None and _ENTITY_DECL.search(doctype.group(0)):
+        raise ParseError("the feed declares XML entities (refused: entity expansion risk)")
+    text = _DOCTYPE.sub(r"\1", text, count=1)
+    # Leftovers of a DOCTYPE the pattern could not delimit must not define anything either.
+    return _ENTITY_DECL.sub("", text)
+
+
+def html_to_text(html: str) -> str:
+    """Plain text of an HTML fragment: no scripts or styles, entities resolved, spaces collapsed."""
+    if "<" not in html and "&" not in html:
+        return _SPACE.sub(" ", _CONTROL.sub("", html)).strip()
+    tree = LexborHTMLParser(html)
+    tree.strip_tags(["script", "style", "noscript", "template"])
+    root = tree.body
+    text = root.text(separator=" ") if root is not None else ""
+    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+
+
+def bound(text: str, limit: int) -> str:
+    """Cut `text` to at most `limit` characters at a word boundary, ending with "…"."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    space = cut.rfind(" ")
+    if space > limit // 2:  # a boundary not too far back; otherwise cut the long word
+        cut = cut[:space]
+    return cut.rstrip() + "…"
+
+
+def clean_link(link: str | None, base_url: str) -> str | None:
+    """An absolute http(s) URL without credentials, or None."""
+    if not link or _CONTROL.search(link.strip()) or _SPACE.search(link.strip()):
+        return None
+    absolute = urljoin(base_url, link.strip())
+    if len(absolute) > LINK_MAX:
+        return None
+    try:
+        parts = urlsplit(absolute)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        return None
+    safe = (
+        parts.scheme in ("http", "https")
+        and bool(parts.hostname)
+        and parts.username is None
+        and parts.password is None
+    )
+    return absolute if safe else None
+
+
+def _utc(parsed: time.struct_time | None) -> datetime | None:
+    if parsed is None:
+        return None
+    try:
+        # feedparser's struct_time is already UTC; timegm keeps it so.
+        moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+    except (OverflowError, ValueError, OSError):
+        return None
+    if moment < _EARLIEST or moment > datetime.now(UTC) + _FUTURE_SLACK:
+        return None
+    return moment
+
+
+def _detail_lang(raw: Any) -> str | None:
+    for key in ("title_detail", "summary_detail"):
+        detail = raw.get(key)
+        if detail is not None and (lang := _norm_lang(detail.get("language"))):
+            return lang
+    return None
+
+
+def _norm_lang(value: object) -> str | None:
+    """ "ru-RU" -> "ru"; anything that is not a language tag -> None."""
+    if not isinstance(value, str):
+        return None
+    primary = value.strip().lower().replace("_", "-").split("-")[0]
+    return primary if _LANG.fullmatch(primary) else None

@@ -1,0 +1,312 @@
+"""Fetcher against the local FeedServer: conditional GET, limits and error mapping."""
+
+from __future__ import annotations
+
+import gzip
+import socket
+import tracemalloc
+import zlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
+
+import pytest
+
+from bot.errors import (
+    ConnectError,
+    FetchError,
+    FetchTimeout,
+    HTTPStatusError,
+    ResponseTooLarge,
+    TooManyRedirects,
+)
+from bot.fetch import Fetcher, parse_retry_after
+from tests.fakes.feedserver import FeedServer, rss
+
+FEED = rss([{"title": "Депортация", "link": "https://example.org/1", "guid": "1"}])
+LAST_MODIFIED = "Tue, 05 Mar 2024 10:00:00 GMT"
+
+
+@pytest.fixture
+async def srv() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(timeout=5.0, max_bytes=1_000_000) as f:
+        yield f
+
+
+async def test_plain_get(srv: FeedServer, fetcher: Fetcher) -> None:
+    srv.set_feed("/rss", FEED, etag='"v1"', last_modified=LAST_MODIFIED)
+    result = await fetcher.fetch(srv.url("/rss"))
+    assert not result.not_modified
+    assert result.body == FEED
+    assert result.url == srv.url("/rss")
+    assert result.etag == '"v1"'
+    assert result.last_modified == LAST_MODIFIED
+    assert result.headers["content-type"] == "application/rss+xml; charset=utf-8"
+    assert all(name == name.lower() for name in result.headers)
+    sent = srv.requests[0].headers
+    assert sent["User-Agent"].startswith("TransitWatch/")
+    assert "If-None-Match" not in sent
+    assert "If-Modified-Since" not in sent
+
+
+@pytest.mark.parametrize(
+    ("etag", "last_modified"),
+    [('"v1"', None), (None, LAST_MODIFIED), ('"v1"', LAST_MODIFIED)],
+)
+async def test_conditional_get_gets_304(
+    srv: FeedServer, fetcher: Fetcher, etag: str | None, last_modified: str | None
+) -> None:
+    srv.set_feed("/rss", FEED, etag='"v1"', last_modified=LAST_MODIFIED)
+    result = await fetcher.fetch(srv.url("/rss"), etag=etag, last_modified=last_modified)
+    assert result.not_modified
+    assert result.body == b""
+    assert result.etag == '"v1"'
+    sent = srv.requests[0].headers
+    assert sent.get("If-None-Match") == etag
+    assert sent.get("If-Modified-Since") == last_modified
+
+
+async def test_304_without_validators_keeps_the_ones_sent(
+    srv: FeedServer, fetcher: Fetcher
+) -> None:
+    srv.set_response("/rss", 304)
+    result = await fetcher.fetch(srv.url("/rss"), etag='"old"', last_modified=LAST_MODIFIED)
+    assert result.not_modified
+    assert (result.etag, result.last_modified) == ('"old"', LAST_MODIFIED)
+
+
+async def test_changed_feed_is_fetched_again(srv: FeedServer, fetcher: Fetcher) -> None:
+    srv.set_feed("/rss", FEED, etag='"v2"')
+    result = await fetcher.fetch(srv.url("/rss"), etag='"v1"')
+    assert not result.not_modified
+    assert result.body == FEED
+    assert result.etag == '"v2"'
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+async def test_compressed_body_is_inflated(
+    srv: FeedServer, fetcher: Fetcher, encoding: str
+) -> None:
+    packed = gzip.compress(FEED) if encoding == "gzip" else zlib.compress(FEED)
+    srv.set_response("/rss", 200, packed, headers={"Content-Encoding": encoding})
+    result = await fetcher.fetch(srv.url("/rss"))
+    assert result.body == FEED
+    assert "gzip" in srv.requests[0].headers["Accept-Encoding"]
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        (b"not gzip at all", "gzip"),
+        (gzip.compress(FEED)[:-20], "gzip"),  # truncated stream
+        (b"whatever", "br"),
+    ],
+)
+async def test_bad_compression_is_a_fetch_error(
+    srv: FeedServer, fetcher: Fetcher, body: bytes, encoding: str
+) -> None:
+    srv.set_response("/rss", 200, body, headers={"Content-Encoding": encoding})
+    with pytest.raises(FetchError):
+        await fetcher.fetch(srv.url("/rss"))
+
+
+async def test_redirects_are_followed(srv: FeedServer, fetcher: Fetcher) -> None:
+    srv.redirect("/old", "/middle", status=301)
+    srv.redirect("/middle", srv.url("/new"), status=308)  # absolute Location works too
+    srv.set_feed("/new", FEED)
+    result = await fetcher.fetch(srv.url("/old"))
+    assert result.body == FEED
+    assert result.url == srv.url("/new")
+
+
+@pytest.mark.parametrize("hops", [1, 3])
+async def test_redirect_loop(srv: FeedServer, fetcher: Fetcher, hops: int) -> None:
+    for i in range(hops):
+        srv.redirect(f"/loop{i}", f"/loop{(i + 1) % hops}")
+    with pytest.raises(TooManyRedirects):
+        await fetcher.fetch(srv.url("/loop0"))
+    assert len(srv.requests) == hops
+
+
+async def test_redirect_chain_past_the_limit(srv: FeedServer) -> None:
+    for i in range(4):
+        srv.redirect(f"/r{i}", f"/r{i + 1}")
+    srv.set_feed("/r4", FEED)
+    async with Fetcher(max_redirects=4) as f:
+        assert (await f.fetch(srv.url("/r0"))).body == FEED
+    async with Fetcher(max_redirects=3) as f:
+        with pytest.raises(TooManyRedirects):
+            await f.fetch(srv.url("/r0"))
+
+
+async def test_redirect_to_another_scheme_is_refused(srv: FeedServer, fetcher: Fetcher) -> None:
+    srv.redirect("/rss", "file:///etc/passwd")
+    with pytest.raises(ConnectError):
+        await fetcher.fetch(srv.url("/rss"))
+
+
+@pytest.mark.parametrize(
+    "url", ["file:///etc/passwd", "ftp://127.0.0.1/feed", "javascript:alert(1)", "http://", "x"]
+)
+async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
+    with pytest.raises(ConnectError):
+        await fetcher.fetch(url)
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "retry_after"),
+    [
+        (404, {}, None),
+        (410, {}, None),
+        (500, {}, None),
+        (429, {"Retry-After": "120"}, 120.0),
+        (503, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # in the past
+        (503, {"Retry-After": "soon"}, None),
+        (300, {}, None),  # a 3xx we do not follow
+    ],
+)
+async def test_error_status(
+    srv: FeedServer,
+    fetcher: Fetcher,
+    status: int,
+    headers: dict[str, str],
+    retry_after: float | None,
+) -> None:
+    srv.set_response("/rss", status, b"<html>error</html>", headers=headers)
+    with pytest.raises(HTTPStatusError) as caught:
+        await fetcher.fetch(srv.url("/rss"))
+    assert caught.value.status == status
+    assert caught.value.retry_after == retry_after
+
+
+def test_parse_retry_after() -> None:
+    now = datetime(2024, 3, 5, 10, 0, tzinfo=UTC)
+    later = format_datetime(now + timedelta(minutes=5), usegmt=True)
+    assert parse_retry_after(later, now=now) == 300.0
+    assert parse_retry_after(" 7 ", now=now) == 7.0
+    assert parse_retry_after("-5", now=now) is None
+    assert parse_retry_after("", now=now) is None
+    assert parse_retry_after(None, now=now) is None
+
+
+@pytest.mark.timeout(15)
+async def test_body_over_the_cap_is_cut_without_downloading_it(srv: FeedServer) -> None:
+    srv.huge("/huge", 50_000_000)
+    async with Fetcher(max_bytes=1_000_000) as f:
+        with pytest.raises(ResponseTooLarge):
+            await f.fetch(srv.url("/huge"))
+    # What the server managed to push before the client hung up: the cap plus socket buffers.
+    assert await srv.stream_done("/huge") < 20_000_000
+
+
+@pytest.mark.timeout(15)
+async def test_content_length_over_the_cap_is_refused_up_front(srv: FeedServer) -> None:
+    srv.huge("/huge", 50_000_000, declare_length=True)
+    async with Fetcher(max_bytes=1_000_000) as f:
+        with pytest.raises(ResponseTooLarge, match="Content-Length"):
+            await f.fetch(srv.url("/huge"))
+
+
+async def test_body_exactly_at_the_cap_is_fine(srv: FeedServer) -> None:
+    srv.huge("/exact", 100_000)
+    async with Fetcher(max_bytes=100_000) as f:
+        assert len((await f.fetch(srv.url("/exact"))).body) == 100_000
+    async with Fetcher(max_bytes=99_999) as f:
+        with pytest.raises(ResponseTooLarge):
+            await f.fetch(srv.url("/exact"))
+
+
+@pytest.mark.timeout(15)
+async def test_gzip_bomb_is_cut_at_the_inflated_cap(srv: FeedServer) -> None:
+    srv.gzip_bomb("/bomb")  # 1 GB of zeros once inflated, about 1 MB on the wire
+    async with Fetcher(max_bytes=1_000_000) as f:
+        with pytest.raises(ResponseTooLarge):
+            await f.fetch(srv.url("/bomb"))
+
+
+@pytest.mark.timeout(15)
+async def test_gzip_bomb_is_never_inflated_in_memory(srv: FeedServer) -> None:
+    packer = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+    zeros = bytes(1 << 20)
+    bomb = b"".join(packer.compress(zeros) for _ in range(200)) + packer.flush()
+    srv.set_response("/bomb", 200, bomb, headers={"Content-Encoding": "gzip"})
+    assert len(bomb) < 1_000_000  # under the cap on the wire; 200 MB once inflated
+    tracemalloc.start()
+    try:
+        async with Fetcher(max_bytes=1_000_000) as f:
+            with pytest.raises(ResponseTooLarge):
+                await f.fetch(srv.url("/bomb"))
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    # One 64 kB chunk of this bomb inflates to 64 MB; bounded inflation stays near the cap.
+    assert peak < 16_000_000
+
+
+@pytest.mark.timeout(10)
+async def test_server_that_never_answers_is_cut(srv: FeedServer) -> None:
+    srv.hang("/hang")
+    async with Fetcher(timeout=1.0) as f:
+        with pytest.raises(FetchTimeout):
+            await f.fetch(srv.url("/hang"))
+
+
+@pytest.mark.timeout(10)
+async def test_trickling_body_is_cut_by_the_total_timeout(srv: FeedServer) -> None:
+    srv.trickle("/trickle", interval=0.2)
+    async with Fetcher(timeout=1.5) as f:
+        with pytest.raises(FetchTimeout):
+            await f.fetch(srv.url("/trickle"))
+    assert await srv.stream_done("/trickle") >= 2  # it did get the headers and some bytes
+
+
+async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    # Nothing listens on the port now.
+    with pytest.raises(ConnectError):
+        await fetcher.fetch(f"http://127.0.0.1:{port}/rss")
+
+
+async def test_error_messages_keep_the_url_out(srv: FeedServer) -> None:
+    srv.redirect("/loop", "/loop")
+    srv.set_response("/gone", 410)
+    srv.hang("/hang")
+    secret = "?key=hunter2"
+    errors = []
+    async with Fetcher(timeout=1.0) as f:
+        for path in ("/loop", "/gone", "/hang"):
+            with pytest.raises(FetchError) as caught:
+                await f.fetch(srv.url(path) + secret)
+            errors.append(caught.value)
+        with pytest.raises(FetchError) as refused:
+            await f.fetch("http://127.0.0.1:1/" + secret)
+        errors.append(refused.value)
+    for error in errors:
+        assert "hunter2" not in str(error)
+        assert "127.0.0.1" not in str(error)
+
+
+async def test_fetch_before_start_is_a_bug() -> None:
+    with pytest.raises(RuntimeError):
+        await Fetcher().fetch("http://127.0.0.1/")
+
+
+async def test_close_is_idempotent_and_start_reopens(srv: FeedServer) -> None:
+    srv.set_feed("/rss", FEED)
+    fetcher = Fetcher()
+    await fetcher.start()
+    await fetcher.close()
+    await fetcher.close()
+    await fetcher.start()
+    try:
+        assert (await fetcher.fetch(srv.url("/rss"))).body == FEED
+    finally:
+        await fetcher.close()

@@ -1,0 +1,361 @@
+"""parse_feed: formats, encodings, hostile documents and entry normalisation."""
+
+from __future__ import annotations
+
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.errors import NotAFeed, ParseError
+from bot.parse import (
+    bound,
+    clean_link,
+    decode_document,
+    html_to_text,
+    parse_feed,
+    parse_feed_async,
+)
+from tests.fakes.feedserver import FeedServer, rss
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+BASE = "https://base.example/feed/"
+RSS_CT = {"Content-Type": "application/rss+xml"}
+RU_TITLE = "Россиянина экстрадировали из Казахстана"
+GERMAN = "Die Abschiebung wurde gestoppt, weil das Gericht Bedenken äußerte."
+
+
+def load(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        (
+            "rss20.xml",
+            (
+                "Activist detained in Serbia faces extradition to Russia",
+                "A Russian activist was detained in Belgrade on Monday.",
+                "https://base.example/news/2024/activist-detained",
+                datetime(2024, 3, 4, 9, 30, tzinfo=UTC),
+                "en",
+            ),
+        ),
+        (
+            "atom.xml",
+            (
+                "Депортація з Грузії",
+                "Громадянина Росії депортували.",
+                "https://base.example/feed/articles/42",
+                datetime(2024, 3, 5, 9, 0, tzinfo=UTC),
+                "uk",
+            ),
+        ),
+        (
+            "rss10.rdf",
+            (
+                "Abschiebung nach Russland gestoppt",
+                "Das Gericht hat die Abschiebung gestoppt.",
+                "https://example.net/a",
+                datetime(2024, 2, 29, 7, 0, tzinfo=UTC),
+                "de",
+            ),
+        ),
+    ],
+)
+def test_formats(name: str, expected: tuple[str, str, str, datetime, str]) -> None:
+    first = parse_feed(load(name), RSS_CT, base_url=BASE)[0]
+    assert (first.title, first.summary, first.link, first.published, first.lang) == expected
+    assert first.published is not None
+    assert first.published.tzinfo is UTC
+
+
+def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
+    entry = parse_feed(load("rss20.xml"), RSS_CT, base_url=BASE)[1]
+    assert entry.summary == "Full text from content:encoded."
+    assert entry.guid == "content-only-1"
+    assert entry.published is None
+
+
+@pytest.mark.parametrize(
+    ("name", "content_type"),
+    [
+        ("cp1251_declared.xml", "application/rss+xml"),
+        ("cp1251_declared.xml", "text/xml"),  # RFC 3023 would say us-ascii
+        ("cp1251_mislabelled.xml", "application/rss+xml; charset=utf-8"),
+        ("cp1251_undeclared.xml", "application/rss+xml"),
+        ("cp1251_undeclared.xml", ""),
+        ("koi8r_declared.xml", "application/xml"),
+        ("koi8r_declared.xml", "application/xml; charset=koi8-r"),
+        ("koi8r_undeclared.xml", "application/xml"),
+        ("koi8r_undeclared.xml", "text/xml; charset=utf-8"),
+        ("utf8_broken_byte.xml", "application/xml; charset=utf-8"),
+    ],
+)
+def test_cyrillic_comes_out_right_whatever_the_label(name: str, content_type: str) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    [entry] = parse_feed(load(name), headers, base_url=BASE)
+    assert entry.title == RU_TITLE
+    assert entry.summary.startswith("Суд в Астане одобрил выдачу")
+    assert entry.lang == "ru"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "expected"),
+    [
+        ("Привет".encode(), "text/xml; charset=windows-1251", "Привет"),  # valid UTF-8 wins
+        ("Привет мир".encode("cp1251"), "", "Привет мир"),
+        ("Привет мир".encode("koi8_r"), "", "Привет мир"),
+        ("Привет мир".encode("cp1251"), "text/xml; charset=bogus-charset", "Привет мир"),
+        (GERMAN.encode("latin-1"), "", GERMAN),  # a few accents: Latin, not Cyrillic
+        ("Ünïcode".encode("utf-16"), "", "Ünïcode"),
+        ('<?xml version="1.0"?><a>Я</a>'.encode("utf-16-be"), "", '<?xml version="1.0"?><a>Я</a>'),
+        ("ok".encode("utf-8-sig"), "", "ok"),
+    ],
+)
+def test_decode_document(body: bytes, content_type: str, expected: str) -> None:
+    assert decode_document(body, content_type) == expected
+
+
+def test_malformed_but_recoverable_feed_returns_its_entries() -> None:
+    entries = parse_feed(load("malformed_recoverable.xml"), RSS_CT, base_url=BASE)
+    assert [e.title for e in entries] == ["Bare ampersand & unclosed break", "Second item"]
+    assert entries[1].link == "https://example.org/broken/2"
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        (load("page.html"), "text/html; charset=utf-8"),
+        (load("page.html"), "application/rss+xml"),  # a lying content type changes nothing
+        (b'{"error": "rate limited"}', "application/json"),
+        (b"", "application/rss+xml"),
+        (b"   \n", "application/rss+xml"),
+        (b'<?xml version="1.0"?><config><key>v</key></config>', "application/xml"),
+    ],
+)
+def test_not_a_feed(body: bytes, content_type: str) -> None:
+    with pytest.raises(NotAFeed):
+        parse_feed(body, {"Content-Type": content_type}, base_url=BASE)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>a</ti',
+        b'<?xml version="1.0"?><rss version="2.0"><channel><item></item></ch',
+    ],
+)
+def test_unreadable_feed_xml_is_a_parse_error(body: bytes) -> None:
+    with pytest.raises(ParseError) as caught:
+        parse_feed(body, RSS_CT, base_url=BASE)
+    assert not isinstance(caught.value, NotAFeed)
+
+
+def test_valid_empty_feed_is_no_error() -> None:
+    assert parse_feed(rss([]), RSS_CT, base_url=BASE) == []
+    # A harmless content-type complaint from feedparser is not a broken document either.
+    assert parse_feed(rss([]), {"Content-Type": "text/plain"}, base_url=BASE) == []
+
+
+def test_hostile_entry() -> None:
+    hostile, data_link, credentials = parse_feed(load("hostile.xml"), RSS_CT, base_url=BASE)
+    assert hostile.title == "x & <"
+    assert hostile.summary == "Hello & world"
+    assert hostile.link is None  # javascript:
+    assert hostile.published is None  # 1973
+    assert data_link.link is None
+    assert data_link.published is None  # 2100
+    assert credentials.link is None
+
+
+def test_billion_laughs_is_refused_without_expanding_it() -> None:
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParseError, match="entities"):
+            parse_feed(load("billion_laughs.xml"), RSS_CT, base_url=BASE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000
+
+
+def test_quadratic_blowup_is_not_expanded_by_the_loose_parser() -> None:
+    # expat refuses this (amplification limit), and feedparser's loose fallback would then
+    # expand the "safe" entity itself: 200 MB from a 60 kB document.
+    body = (
+        '<?xml version="1.0"?>\n<!DOCTYPE rss [\n<!ENTITY a "' + "A" * 10_000 + '">\n]>\n'
+        '<rss version="2.0"><channel><title>q</title><item><title>t</title>'
+        "<link>https://example.org/q</link><description>" + "&a;" * 20_000 + "</description>"
+        "</item></channel></rss>"
+    ).encode()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParseError, match="entities"):
+            parse_feed(body, RSS_CT, base_url=BASE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 50_000_000
+
+
+def test_entity_declarations_on_one_line_are_refused_too() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "EXPANDED"><!ENTITY y "]>">]>'
+        b'<rss version="2.0"><channel><item><title>&x;</title>'
+        b"<link>https://example.org/x</link></item></channel></rss>"
+    )
+    with pytest.raises(ParseError, match="entities"):
+        parse_feed(body, RSS_CT, base_url=BASE)
+
+
+def test_a_doctype_without_entities_is_fine() -> None:
+    body = (
+        b'<?xml version="1.0"?><!DOCTYPE rss PUBLIC "-//Netscape Communications//DTD RSS 0.91//EN"'
+        b' "http://my.netscape.com/publish/formats/rss-0.91.dtd">'
+        b'<rss version="0.91"><channel><title>t</title><item><title>Hello</title>'
+        b"<link>https://example.org/x</link></item></channel></rss>"
+    )
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert entry.title == "Hello"
+
+
+async def test_external_entities_and_dtds_are_never_fetched(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("TOPSECRET")
+    async with FeedServer() as srv:
+        srv.set_response("/dtd", 200, b'<!ENTITY remote "REMOTE">')
+        srv.set_response("/ent", 200, b"REMOTE")
+        body = (
+            f'<?xml version="1.0"?>\n<!DOCTYPE rss SYSTEM "{srv.url("/dtd")}" [\n'
+            f'<!ENTITY file SYSTEM "{secret.as_uri()}">\n'
+            f'<!ENTITY http SYSTEM "{srv.url("/ent")}">\n]>\n'
+            '<rss version="2.0"><channel><item><title>a &file; b &http; &remote;</title>'
+            "<link>https://example.org/x</link></item></channel></rss>"
+        ).encode()
+        with pytest.raises(ParseError, match="entities"):
+            await parse_feed_async(body, RSS_CT, base_url=BASE)
+        no_entities = body.replace(b"&file;", b"").replace(b"&http;", b"").replace(b"&remote;", b"")
+        no_entities = no_entities.split(b"[", 1)[0] + b">" + no_entities.split(b"]>", 1)[1]
+        [entry] = await parse_feed_async(no_entities, RSS_CT, base_url=BASE)  # external DTD only
+        assert srv.requests == []
+    assert "TOPSECRET" not in entry.title
+    assert "REMOTE" not in entry.title
+
+
+def test_lang_falls_back_to_the_argument_and_is_normalised() -> None:
+    body = rss([{"title": "t", "link": "https://example.org/1"}])
+    assert parse_feed(body, RSS_CT, base_url=BASE, lang="ru-RU")[0].lang == "ru"
+    assert parse_feed(body, RSS_CT, base_url=BASE)[0].lang is None
+    header = {**RSS_CT, "Content-Language": "kk"}
+    assert parse_feed(body, header, base_url=BASE, lang="ru")[0].lang == "kk"
+
+
+def test_max_entries_and_debris_entries() -> None:
+    items: list[dict[str, Any]] = [
+        {"title": f"n{i}", "link": f"https://example.org/{i}"} for i in range(10)
+    ]
+    entries = parse_feed(rss([*items, {}]), RSS_CT, base_url=BASE, max_entries=3)
+    assert [e.title for e in entries] == ["n0", "n1", "n2"]
+    # An item with nothing in it is dropped rather than stored as an empty story.
+    assert len(parse_feed(rss([{}, *items]), RSS_CT, base_url=BASE)) == 10
+
+
+def test_dates() -> None:
+    soon = datetime.now(UTC) + timedelta(days=1)
+    later = datetime.now(UTC) + timedelta(days=5)
+    items: list[dict[str, Any]] = [
+        {"title": "soon", "pubDate": soon},
+        {"title": "later", "pubDate": later},
+        {"title": "old", "pubDate": "Sun, 31 Dec 1989 23:59:59 GMT"},
+        {"title": "junk", "pubDate": "not a date"},
+    ]
+    entries = parse_feed(rss(items), RSS_CT, base_url=BASE)
+    assert entries[0].published == soon.replace(microsecond=0)
+    assert [e.published for e in entries[1:]] == [None, None, None]
+
+
+def test_long_text_is_bounded_at_a_word_boundary() -> None:
+    words = " ".join(["слово"] * 1000)
+    [entry] = parse_feed(rss([{"title": words, "description": words}]), RSS_CT, base_url=BASE)
+    assert len(entry.title) <= 300
+    assert len(entry.summary) <= 2000
+    assert entry.title.endswith("слово…")
+    assert entry.summary.endswith("слово…")
+
+
+@pytest.mark.parametrize(
+    ("link", "expected"),
+    [
+        ("https://example.org/a?b=c#d", "https://example.org/a?b=c#d"),
+        ("/news/1", "https://base.example/news/1"),
+        ("story", "https://base.example/feed/story"),
+        ("//cdn.example/x", "https://cdn.example/x"),
+        ("  https://example.org/trim  ", "https://example.org/trim"),
+        ("javascript:alert(1)", None),
+        ("JavaScript:alert(1)", None),
+        ("data:text/html,<script>", None),
+        ("ftp://example.org/file", None),
+        ("mailto:a@example.org", None),
+        ("https://user:pass@example.org/", None),
+        ("https://user@example.org/", None),
+        ("https://example.org:99999/", None),
+        ("https://exa mple.org/", None),
+        ("https://example.org/\x00", None),
+        ("https://example.org/" + "a" * 2048, None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_clean_link(link: str | None, expected: str | None) -> None:
+    assert clean_link(link, BASE) == expected
+
+
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        ("<b>x</b> &amp; <script>alert(1)</script> &lt;", "x & <"),
+        ("<p>a</p><p>b</p>", "a b"),
+        ("<style>p{}</style>  tabs\tand\nnewlines\u00a0here ", "tabs and newlines here"),
+        ("AT&amp;T &quot;q&quot; &#1055;", 'AT&T "q" П'),
+        ("plain a < b", "plain a < b"),
+        ("bell\x07 and null\x00", "bell and null"),
+        ("", ""),
+    ],
+)
+def test_html_to_text(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
+@given(st.text(), st.integers(min_value=2, max_value=400))
+def test_bound_never_exceeds_the_limit(text: str, limit: int) -> None:
+    out = bound(text, limit)
+    assert len(out) <= limit
+    if len(text) <= limit:
+        assert out == text
+    else:
+        assert out.endswith("…")
+        assert text.startswith(out[:-1])
+
+
+@given(st.binary(max_size=2000))
+def test_arbitrary_bytes_give_entries_or_a_parse_error(body: bytes) -> None:
+    try:
+        entries = parse_feed(body, RSS_CT, base_url=BASE)
+    except ParseError:
+        return
+    assert all(len(e.title) <= 300 and len(e.summary) <= 2000 for e in entries)
+
+
+@given(st.integers(min_value=0, max_value=len(load("rss20.xml"))))
+def test_truncated_feed_gives_entries_or_a_parse_error(cut: int) -> None:
+    try:
+        entries = parse_feed(load("rss20.xml")[:cut], RSS_CT, base_url=BASE)
+    except ParseError:
+        return
+    assert all(e.link is None or e.link.startswith("https://") for e in entries)

@@ -1,0 +1,152 @@
+"""The refresh path with real parts: the local feed server, the real fetcher, parser and
+classifier, and a real SQLite file. A broken or hostile feed costs only itself a backoff step."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.fetch import Fetcher
+from bot.model import FeedSpec
+from bot.refresh import MAX_BACKOFF, Refresher
+from bot.relevance import Classifier
+from bot.storage import Storage
+from tests.conftest import REPO
+from tests.fakes.feedserver import FeedServer, rss
+
+FIXTURES = REPO / "tests" / "data" / "feeds"
+
+RELEVANT = {
+    "title": "Казахстан экстрадировал в Россию антивоенного активиста",
+    "link": "https://example.org/a",
+    "description": "Власти Казахстана выдали России активиста, который бежал от мобилизации.",
+    "guid": "a",
+}
+IRRELEVANT = {
+    "title": "В Алматы прошёл марафон",
+    "link": "https://example.org/b",
+    "description": "Тысячи бегунов вышли на улицы города.",
+    "guid": "b",
+}
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_extension()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(timeout=2.0, connect_timeout=1.0, max_bytes=1_000_000) as f:
+        yield f
+
+
+def item(base: dict[str, str], *, age: timedelta = timedelta(minutes=5)) -> dict[str, object]:
+    return {**base, "pubDate": datetime.now(UTC) - age}
+
+
+async def sync(storage: Storage, srv: FeedServer, *paths: str) -> None:
+    specs = [FeedSpec(name=p.strip("/"), url=srv.url(p), interval=60.0) for p in paths]
+    await storage.feeds.sync(specs, now=time.time())
+
+
+def refresher(storage: Storage, fetcher: Fetcher, classifier: Classifier) -> Refresher:
+    return Refresher(storage, fetcher, classifier, alert_max_age=48 * 3600, rng=random.Random(1))
+
+
+async def test_new_relevant_story_is_stored_once_and_queued(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/good", rss([item(RELEVANT), item(IRRELEVANT)]), etag='"v1"')
+    await sync(storage, server, "/good")
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    r = refresher(storage, fetcher, classifier)
+    [report] = await r.refresh_due()
+    assert report.status == "ok"
+    assert report.entries == 2
+    assert [s.title for s in report.new_stories] == [RELEVANT["title"]]
+    assert report.new_stories[0].countries[:1] == ("KZ",)
+    assert (await storage.outbox.stats()).pending == 1
+
+    [feed] = await storage.feeds.all()
+    [report] = await r.refresh([feed])  # conditional GET: the server answers 304
+    assert report.status == "not_modified"
+    assert server.requests_to("/good")[-1].headers.get("If-None-Match") == '"v1"'
+    assert (await storage.outbox.stats()).pending == 1
+
+
+async def test_backlog_is_stored_but_not_pushed(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/old", rss([item(RELEVANT, age=timedelta(days=10))]))
+    await sync(storage, server, "/old")
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    [report] = await refresher(storage, fetcher, classifier).refresh_due()
+    assert len(report.new_stories) == 1
+    assert report.alerted == frozenset()
+    assert (await storage.outbox.stats()).pending == 0
+
+
+def hostile(server: FeedServer) -> list[str]:
+    """Every kind of broken feed from the foundation issue, one path each."""
+    server.set_feed("/malformed", b"<rss><channel><item><title>x</wrong></rss>")
+    server.set_feed(
+        "/html", b"<!doctype html><html><body>Hello</body></html>", content_type="text/html"
+    )
+    server.huge("/huge", 50_000_000)
+    server.redirect("/loop-a", "/loop-b")
+    server.redirect("/loop-b", "/loop-a")
+    server.hang("/hang")
+    laughs = (FIXTURES / "billion_laughs.xml").read_bytes()
+    server.set_feed("/laughs", laughs)
+    server.set_response("/gone", 500, b"oops")
+    return ["/malformed", "/html", "/huge", "/loop-a", "/hang", "/laughs", "/gone"]
+
+
+async def test_hostile_feeds_cost_only_themselves_a_backoff_step(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    bad = hostile(server)
+    server.set_feed("/good", rss([item(RELEVANT)]))
+    await sync(storage, server, "/good", *bad)
+    before = time.time()
+    reports = {r.feed: r for r in await refresher(storage, fetcher, classifier).refresh_due()}
+    assert reports["good"].status == "ok"
+    assert len(reports["good"].new_stories) == 1
+    feeds = {f.name: f for f in await storage.feeds.all()}
+    for path in bad:
+        name = path.strip("/")
+        assert reports[name].status == "error", name
+        assert feeds[name].error_count == 1
+        assert feeds[name].last_error
+        # interval 60 s, first error: 2 * 60 s with +-10% jitter
+        assert 108 <= feeds[name].next_check_at - before <= 140, name
+    assert feeds["good"].error_count == 0
+
+
+async def test_backoff_grows_and_is_capped(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/down", 503, b"")
+    await sync(storage, server, "/down")
+    r = refresher(storage, fetcher, classifier)
+    delays = []
+    for _ in range(12):
+        [feed] = await storage.feeds.all()
+        start = time.time()
+        await r.refresh([feed])
+        [feed] = await storage.feeds.all()
+        delays.append(feed.next_check_at - start)
+    assert delays[1] > delays[0] * 1.5
+    assert max(delays) <= MAX_BACKOFF * 1.11
+    assert feed.error_count == 12
