@@ -50,10 +50,10 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:
-    from bot import app, logs
-
     settings.require_token()
     feeds = load_feeds(settings.feeds_file)
+    from bot import app, logs  # only now: a bad setting is reported without the 3 s import
+
     logs.configure(settings.log_level, settings.bot_token or "")
     asyncio.run(app.run(settings, feeds))
     return 0

@@ -229,7 +229,8 @@ async def test_feed_error_bookkeeping(storage: Storage) -> None:
     )
     [feed] = await storage.feeds.all()
     assert feed.error_count == 1
-    assert feed.last_error is not None and len(feed.last_error) <= 300
+    assert feed.last_error is not None
+    assert len(feed.last_error) <= 300
     await storage.feeds.record_not_modified(feed.id, now=NOW + 60, next_check_at=NOW + 660)
     [feed] = await storage.feeds.all()
     assert (feed.error_count, feed.last_error, feed.last_success_at) == (0, None, NOW + 60)

@@ -1,0 +1,129 @@
+"""The command-line interface as a user runs it: `python -m bot poll --once | search | status |
+classify`, in subprocesses, against the local feed server. None of them may import aiogram."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO
+from tests.fakes.feedserver import FeedServer, rss
+
+NO_AIOGRAM = (
+    "import runpy, sys; sys.argv = ['bot'] + sys.argv[1:]\n"
+    "try:\n    runpy.run_module('bot', run_name='__main__')\n"
+    "finally:\n"
+    "    assert sys.argv[1] == 'run' or 'aiogram' not in sys.modules, 'aiogram imported'\n"
+)
+
+
+async def run_cli(
+    tmp: Path, *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
+) -> tuple[int, str, str]:
+    environment = {k: v for k, v in os.environ.items() if k != "BOT_TOKEN"}
+    environment.update(
+        {"DATABASE_PATH": str(tmp / "db.sqlite3"), "FEEDS_FILE": str(tmp / "feeds.yaml")}
+    )
+    environment.update(env or {})
+    pipe = asyncio.subprocess.PIPE
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", NO_AIOGRAM, *args, cwd=REPO, env=environment,
+        stdin=pipe, stdout=pipe, stderr=pipe,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(stdin), 120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+async def test_poll_once_then_search_then_status(tmp_path: Path) -> None:
+    async with FeedServer() as srv:
+        srv.set_feed(
+            "/rss",
+            rss(
+                [
+                    {
+                        "title": "Кыргызстан экстрадировал в Россию активиста, "
+                        "бежавшего от мобилизации",
+                        "link": "https://example.org/kg?utm_source=rss",
+                        "description": "Власти Киргизии выдали России антивоенного активиста.",
+                        "pubDate": datetime.now(UTC),
+                    },
+                    {"title": "Погода в Бишкеке", "link": "https://example.org/w"},
+                ]
+            ),
+        )
+        srv.set_response("/broken", 500)
+        (tmp_path / "feeds.yaml").write_text(
+            f"feeds:\n  - {{name: Good, url: '{srv.url('/rss')}', lang: ru}}\n"
+            f"  - {{name: Broken, url: '{srv.url('/broken')}'}}\n",
+            encoding="utf-8",
+        )
+        code, out, err = await run_cli(tmp_path, "poll", "--once")
+        assert code == 0, err
+        lines = out.splitlines()
+        assert any("Кыргызстан экстрадировал" in line and "[KG" in line for line in lines)
+        assert "Good: ok (2 entries, 1 new relevant)" in lines
+        assert any(line.startswith("Broken: error: HTTPStatusError: HTTP 500") for line in lines)
+        assert not any("Погода" in line for line in lines)
+
+        code, out, _ = await run_cli(tmp_path, "poll", "--once")  # nothing new the second time
+        assert "Good: ok (2 entries, 0 new relevant)" in out.splitlines()
+
+    code, out, err = await run_cli(tmp_path, "search", "активиста", "Киргизии", "--json")
+    assert code == 0, err
+    [hit] = [json.loads(line) for line in out.splitlines()]
+    assert hit["countries"][0] == "KG"
+    assert hit["link"] == "https://example.org/kg?utm_source=rss"
+
+    code, out, err = await run_cli(tmp_path, "search", '"*"')
+    assert code == 1
+    assert "Type a few words" in err
+
+    code, out, _ = await run_cli(tmp_path, "status")
+    assert code == 0
+    assert "stories: 1" in out
+    code, out, _ = await run_cli(tmp_path, "status", "--health")
+    assert (code, out.strip()) == (1, "unhealthy: no recent heartbeat")
+
+
+async def test_classify_reads_json_lines(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    lines = [
+        {
+            "title": "Казахстан выдал России дезертира",
+            "summary": "Дезертира передали российским военным.",
+        },
+        {"title": "Казахстан упростил выдачу виз", "summary": "Для туристов."},
+    ]
+    stdin = "\n".join(json.dumps(x, ensure_ascii=False) for x in lines).encode() + b"\n"
+    code, out, err = await run_cli(tmp_path, "classify", stdin=stdin)
+    assert code == 0, err
+    first, second = (json.loads(line) for line in out.splitlines())
+    assert first["relevant"] is True
+    assert "KZ" in first["countries"]
+    assert second["relevant"] is False
+    assert set(first) >= {"relevant", "score", "countries", "reasons", "action"}
+
+
+@pytest.mark.parametrize(
+    ("env", "args", "message"),
+    [
+        ({}, ["run"], "BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": "garbage"}, ["run"], "BOT_TOKEN is malformed"),
+        ({"ADMIN_IDS": "x"}, ["status"], "ADMIN_IDS"),
+    ],
+)
+async def test_bad_settings_stop_with_one_clear_line(
+    tmp_path: Path, env: dict[str, str], args: list[str], message: str
+) -> None:
+    code, _out, err = await run_cli(tmp_path, *args, env=env)
+    assert code == 2
+    assert err.strip().splitlines() == [f"configuration error: {err.split(': ', 1)[1].strip()}"]
+    assert message in err
+    assert "garbage" not in err
