@@ -1,0 +1,102 @@
+"""Text normalisation shared by the lexicon compiler and the classifier.
+
+Both sides go through `fold` and `WORD_RE`, so a term written in the lexicon and a word in a feed
+entry meet in the same form: lower case, "ё" as "е", apostrophes dropped (Uzbek o‘zbek, Ukrainian
+пʼять, English Russia's), the Turkish dotted İ as i. Words are runs of Unicode letters and digits;
+a hyphen splits (Нур-Султан is two words). Sentences end at . ! ? … followed by space, or a line
+break. The regular expressions here are fixed and linear; user terms never become regexes.
+
+`Lemmatizer` adds dictionary forms: pymorphy3 for Russian and Ukrainian, Snowball for Latin-script
+words (the English stemmer; harmless for Turkish or Uzbek, whose terms are prefixes anyway). It
+loads each pymorphy3 analyzer on first use.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Final
+
+import Stemmer
+
+WORD_RE: Final = re.compile(r"\w+")
+SENTENCE_END_RE: Final = re.compile(r"(?<=[.!?…])\s+|\n+")
+_APOSTROPHES: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´"), None)
+_FOLD: Final = {**_APOSTROPHES, ord("ё"): "е", ord("Ё"): "е", ord("İ"): "i"}
+
+# Letters that mark a Cyrillic text as not Russian/Ukrainian (Kazakh, Kyrgyz, Tajik, Uzbek,
+# Serbian, Belarusian ў): such texts get no pymorphy3 lemmas, only surface and prefix matches.
+_TURKIC_IRANIAN_SLAVIC: Final = frozenset("әғқңөұүһӯҷҳўјљњћђџ")
+_UKRAINIAN: Final = frozenset("іїєґ")
+_LANG_TO_MORPH: Final = {"ru": "ru", "uk": "uk", "be": "ru", "ru-ru": "ru", "uk-ua": "uk"}
+
+
+def fold(text: str) -> str:
+    """Lower-case and unify the spellings that differ between outlets."""
+    return text.translate(_FOLD).lower()
+
+
+def sentences(text: str) -> list[str]:
+    """Split folded text into sentences (never empty strings)."""
+    return [part for part in SENTENCE_END_RE.split(text) if part and not part.isspace()]
+
+
+def is_cyrillic(word: str) -> bool:
+    return "а" <= word[0] <= "я" or word[0] in "іїєґәғқңөұүһӯҷҳўј"
+
+
+def is_latin(word: str) -> bool:
+    return word[0].isascii() and word[0].isalpha() or word[0] in "çğışöüəñ"
+
+
+def morph_language(lang: str | None, folded_text: str) -> str | None:
+    """Which pymorphy3 dictionary suits this entry: "ru", "uk" or None (no morphology)."""
+    if lang:
+        code = lang.strip().lower()
+        return _LANG_TO_MORPH.get(code, _LANG_TO_MORPH.get(code.split("-")[0]))
+    letters = set(folded_text)
+    if letters & _TURKIC_IRANIAN_SLAVIC:
+        return None
+    if letters & _UKRAINIAN:
+        return "uk"
+    return "ru"
+
+
+class Lemmatizer:
+    """Dictionary forms of one folded word; pymorphy3 loads lazily, once per language.
+
+    Not cached here: the caller (`TokenIndex`) caches the final match per word, which is what
+    pays off; caching both would double the memory for nothing.
+    """
+
+    def __init__(self) -> None:
+        self._analyzers: dict[str, Callable[[str], list[object]]] = {}
+        self._stemmer = Stemmer.Stemmer("english")
+
+    def forms(self, word: str, morph: str | None) -> tuple[str, ...]:
+        """The word itself first, then its lemmas (ru/uk) or its English stem (Latin)."""
+        out = [word]
+        if is_latin(word):
+            out.append(self.stem_latin(word))
+        elif morph is not None and is_cyrillic(word):
+            out.extend(
+                str(getattr(parse, "normal_form", "")).replace("ё", "е")
+                for parse in self._parse(morph)(word)
+            )
+        return tuple(dict.fromkeys(out))
+
+    def stem_latin(self, word: str) -> str:
+        return str(self._stemmer.stemWord(word))
+
+    def _parse(self, morph: str) -> Callable[[str], list[object]]:
+        parse = self._analyzers.get(morph)
+        if parse is None:
+            import pymorphy3  # noqa: PLC0415  # 0.1 s and ~15 MB per language: load on first use
+
+            parse = pymorphy3.MorphAnalyzer(lang=morph).parse
+            self._analyzers[morph] = parse
+        return parse
+
+    @property
+    def loaded_languages(self) -> tuple[str, ...]:
+        return tuple(sorted(self._analyzers))
