@@ -46,7 +46,7 @@ def is_cyrillic(word: str) -> bool:
 
 
 def is_latin(word: str) -> bool:
-    return word[0].isascii() and word[0].isalpha() or word[0] in "çğışöüəñ"
+    return (word[0].isascii() and word[0].isalpha()) or word[0] in "çğışöüəñ"
 
 
 def morph_language(lang: str | None, folded_text: str) -> str | None:

@@ -1,0 +1,287 @@
+"""Relevance classifier: tricky cases, the seed article, lexicon extension and the CLI."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.errors import ConfigError
+from bot.relevance import LEXICON_EXTENSION_HELP, Classifier
+from bot.relevance.cli import run_classify
+from bot.relevance.lexicon import parse_term
+
+SEED = (
+    Path(__file__).resolve().parents[2]
+    / "shared"
+    / "seed"
+    / "2026-02-03-kazakhstan-extraditions.ru.txt"
+)
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_extension()
+
+
+class Case(NamedTuple):
+    name: str
+    title: str
+    summary: str
+    lang: str
+    relevant: bool
+    countries: tuple[str, ...]  # must all be present
+    action: str | None
+
+
+CASES = [
+    Case(
+        "visa issuance",
+        "Казахстан упростил выдачу виз россиянам",
+        "Выдача виз гражданам России займет три дня.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "prisoner-of-war exchange",
+        "Россия и Украина провели обмен военнопленными",
+        "Россия передала Украине 300 пленных, посредником выступили ОАЭ.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "US-UK extradition",
+        "UK approves extradition of British hacker to the US",
+        "Lauri Love faces charges of hacking NASA computers.",
+        "en",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "labour migrants from Russia",
+        "Из Москвы выдворили 5 тысяч нелегальных мигрантов",
+        "Чаще всего депортировали граждан Узбекистана и Таджикистана.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "expelled diplomats",
+        "Грузия выслала российских дипломатов",
+        "Сотрудникам посольства предписано покинуть Тбилиси.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "1944 deportation of Chechens",
+        "80 лет депортации чеченцев и ингушей в Казахстан",
+        "В 1944 году сталинский режим выслал полмиллиона человек.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "sport",
+        "Сборная Казахстана выдала лучший матч, обыграв Россию",
+        "Футболисты победили в Астане 2:1.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "ordinary-crime extradition (borderline)",
+        "Казахстан экстрадировал в Россию подозреваемого в убийстве",
+        "Мужчину передали российскому конвою.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "entry ban without return (borderline)",
+        "Сербия запретила въезд российскому журналисту",
+        "Ему вручили решение о запрете въезда, он улетел в Стамбул.",
+        "ru",
+        False,
+        (),
+        None,
+    ),
+    Case(
+        "Ukrainian-language report",
+        "Киргизстан передав Росії антивоєнного активіста",
+        "Активіста затримали в Бішкеку та передали російським силовикам.",
+        "uk",
+        True,
+        ("KG", "RU"),
+        "extradition",
+    ),
+    Case(
+        "Kazakh-language report",
+        "Қазақстан Ресейге соғысқа қарсы белсенділерді ұстап беріп жатыр",
+        "Ресей әскерінен қашқан дезертир ресейлік әскери полицияға тапсырылды.",
+        "kk",
+        True,
+        ("KZ", "RU"),
+        "extradition",
+    ),
+    Case(
+        "deserter detained at Moscow's request",
+        "Russian deserter detained in Yerevan",
+        "Armenian police detained a Russian citizen wanted for deserting the army.",
+        "en",
+        True,
+        ("AM", "RU"),
+        "detention",
+    ),
+    Case(
+        "court suspends extradition (policy)",
+        "Верховный суд Казахстана приостановил экстрадицию чеченского активиста",
+        "Активиста не могут выдать России до решения по убежищу.",
+        "ru",
+        True,
+        ("KZ", "RU"),
+        "policy",
+    ),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+def test_tricky_cases(classifier: Classifier, case: Case) -> None:
+    verdict = classifier.classify(case.title, case.summary, case.lang)
+    assert verdict.relevant is case.relevant, verdict
+    assert set(case.countries) <= set(verdict.countries), verdict
+    if case.relevant:
+        assert verdict.action == case.action, verdict
+        assert any(reason.startswith("action:") for reason in verdict.reasons)
+        assert any(reason.startswith("target:") for reason in verdict.reasons)
+
+
+def test_seed_article_is_an_extradition_from_kazakhstan(classifier: Classifier) -> None:
+    lines = [line for line in SEED.read_text(encoding="utf-8").splitlines() if line.strip()]
+    verdict = classifier.classify(lines[0], "\n".join(lines[1:]))
+    assert verdict.relevant
+    assert verdict.countries[:2] == ("KZ", "RU")
+    assert verdict.action == "extradition"
+    assert verdict.score >= 0.9
+
+
+def test_issuance_cancels_only_the_issue_verb(classifier: Classifier) -> None:
+    verdict = classifier.classify("Казахстан упростил выдачу виз россиянам-активистам", "")
+    assert not verdict.relevant
+    assert any(reason.startswith("cancelled:выдачу") for reason in verdict.reasons)
+
+
+def test_same_words_without_visa_are_relevant(classifier: Classifier) -> None:
+    verdict = classifier.classify("Казахстан согласовал выдачу России антивоенного активиста", "")
+    assert verdict.relevant
+    assert verdict.countries == ("KZ", "RU")
+
+
+def test_analyzers_load_lazily_per_language() -> None:
+    classifier = Classifier.from_extension()
+    classifier.classify("Russian deserter detained in Yerevan", "")
+    assert not classifier.loaded_languages
+    classifier.classify("Активіста затримали в Бішкеку", "", "uk")
+    assert classifier.loaded_languages == ("uk",)
+
+
+def test_extension_adds_country_and_watchlist() -> None:
+    extension = {
+        "countries": {"MD": {"role": "transit", "terms": ["молдов*", "кишин*"]}},
+        "watchlist": ["мовлаев*"],
+    }
+    classifier = Classifier.from_extension(extension)
+    verdict = classifier.classify("Молдова выдала России Мансура Мовлаева", "")
+    assert verdict.relevant
+    assert verdict.countries == ("MD", "RU")
+    assert "watch:мовлаева" in verdict.reasons
+    assert not Classifier.from_extension().classify("Молдова выдала России Мовлаева", "").relevant
+
+
+@pytest.mark.parametrize(
+    ("extension", "key"),
+    [
+        ({"nonsense": []}, "nonsense"),
+        ({"countries": {"kz": ["x*"]}}, "lexicon.countries.kz"),
+        ({"countries": {"MD": ["молдов*"]}}, "lexicon.countries.MD.role"),
+        ({"countries": {"KZ": {"role": "origin"}}}, "lexicon.countries.KZ.role"),
+        ({"actions": {"teleport": {"strong": ["x"]}}}, "lexicon.actions.teleport"),
+        ({"actions": {"deportation": {"mighty": ["x"]}}}, "lexicon.actions.deportation.mighty"),
+        ({"targets": ["ok", "a*b"]}, "lexicon.targets[1]"),
+        ({"targets": ["ab*"]}, "lexicon.targets[0]"),
+        ({"targets": "activist"}, "lexicon.targets"),
+        ({"issuance": {"window": 99}}, "lexicon.issuance.window"),
+        ({"offtopic": {"Bad Kind": ["x"]}}, "lexicon.offtopic.Bad Kind"),
+    ],
+)
+def test_bad_extension_names_the_key(extension: dict[str, object], key: str) -> None:
+    with pytest.raises(ConfigError, match=key.replace("[", r"\[").replace("]", r"\]")):
+        Classifier.from_extension(extension)
+
+
+def test_term_syntax() -> None:
+    words = parse_term("Нур-Султан*", "t")
+    assert [(w.text, w.prefix) for w in words] == [("нур", False), ("султан", True)]
+    assert parse_term("o‘zbekiston*", "t")[0].text == "ozbekiston"
+
+
+def test_extension_help_is_documented() -> None:
+    assert "watchlist" in LEXICON_EXTENSION_HELP
+    assert "role" in LEXICON_EXTENSION_HELP
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=600), st.sampled_from([None, "ru", "uk", "kk"]))
+def test_classify_is_total(title: str, summary: str, lang: str | None) -> None:
+    verdict = _SHARED.classify(title, summary, lang)
+    assert 0.0 <= verdict.score <= 1.0
+    assert verdict.relevant == (verdict.score >= 0.5)
+    assert all(len(code) == 2 and code.isupper() for code in verdict.countries)
+
+
+_SHARED = Classifier.from_extension()
+
+
+def test_run_classify_reports_bad_lines_and_goes_on(classifier: Classifier) -> None:
+    lines = [
+        json.dumps({"title": "Russian deserter detained in Yerevan", "summary": "", "link": "u"}),
+        "not json",
+        json.dumps({"title": 5, "summary": ""}),
+        "",
+        json.dumps(["a list"]),
+        json.dumps({"title": "Погода в Алматы", "summary": "Снег", "lang": "ru"}),
+    ]
+    out = io.StringIO()
+    status = run_classify(io.StringIO("\n".join(lines) + "\n"), out, classifier)
+    results = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert status == 1
+    assert len(results) == 5
+    assert results[0]["relevant"] is True
+    assert results[0]["link"] == "u"
+    assert results[0]["countries"] == ["AM", "RU"]
+    assert set(results[0]) == {"relevant", "score", "countries", "action", "reasons", "link"}
+    assert results[1]["error"].startswith("line 2: not JSON")
+    assert "'title' must be a string" in results[2]["error"]
+    assert results[3]["error"].startswith("line 5:")
+    assert results[4]["relevant"] is False
+    assert "link" not in results[4]
+
+
+def test_run_classify_all_good_exits_zero(classifier: Classifier) -> None:
+    line = json.dumps({"title": "Погода", "summary": ""})
+    assert run_classify(io.StringIO(line + "\n"), io.StringIO(), classifier) == 0
