@@ -1,0 +1,115 @@
+"""Person names across scripts and grammatical cases: one comparable Latin key per surname.
+
+Outlets write the same person as Бажуков, Бажукова (genitive, or a woman's form), Бажукову,
+Bazhukov, Bajukov or Baschukow. `name_key()` maps all of these to one key, so story merging and
+search can meet on it. Pure and dictionary-free (rules, not morphology), so it is fast and
+behaves the same for surnames no dictionary knows, which is most of them here.
+
+The rules (this docstring is the spec):
+1. Fold: NFKC, lower case, ё -> е, apostrophes and hyphens dropped.
+2. Cyrillic surnames lose their case and gender endings, longest first: -ского/-скому/-ским/
+   -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын: -а, -у, -ым, -ой, -ою, -е,
+   -ых, -ыми, -ы -> nothing (Бажукова -> бажуков); Ukrainian/Kazakh letters are kept for step 3.
+3. Cyrillic is transliterated with a BGN/PCGN-like table (ж zh, х kh, ц ts, ч ch, ш sh, щ shch,
+   ю yu, я ya, й y, ы y; Ukrainian і i, ї yi, є ye, ґ g; Kazakh/Kyrgyz ә a, ғ g, қ k, ң n, ө o,
+   ұ u, ү u, һ h; ь ъ dropped).
+   Adjective-like surnames (Навального, Навальная) go back to -ый.
+4. Latin spellings are folded to a skeleton so that the common romanisations meet: kh -> h,
+   dzh/dj -> j, zh/sch/shch -> sh (so ж and ш meet: a rare collision, accepted), tsch -> ch,
+   tz -> ts, w -> v, ck -> k, ph -> f; y or j after a vowel is a glide: dropped before another
+   vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i; double letters
+   are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in".
+Keys shorter than 3 letters are None: too ambiguous to merge or search on.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Final
+
+_TRANSLIT: Final = str.maketrans(
+    {
+        "а": "a", "б": "b", "в": "v", "г": "g", "д": "d", "е": "e", "ё": "e", "ж": "zh",
+        "з": "z", "и": "i", "й": "y", "к": "k", "л": "l", "м": "m", "н": "n", "о": "o",
+        "п": "p", "р": "r", "с": "s", "т": "t", "у": "u", "ф": "f", "х": "kh", "ц": "ts",
+        "ч": "ch", "ш": "sh", "щ": "shch", "ъ": "", "ы": "y", "ь": "", "э": "e", "ю": "yu",
+        "я": "ya", "і": "i", "ї": "yi", "є": "ye", "ґ": "g", "ә": "a", "ғ": "g", "қ": "k",
+        "ң": "n", "ө": "o", "ұ": "u", "ү": "u", "һ": "h", "ў": "u", "ј": "j",
+    }
+)  # fmt: skip
+_DROP: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´-‐"), None)
+_SLAVIC_STEMS: Final = ("ов", "ев", "ёв", "ин", "ын")
+_CASE_ENDINGS: Final = ("ыми", "ого", "ому", "ым", "ой", "ою", "ых", "а", "у", "е", "ы")
+_ADJECTIVE_ENDINGS: Final = ("ого", "ому", "ым", "ом", "ая", "ую", "ой", "ий", "ый")
+_SKIY: Final = ("ского", "скому", "ским", "ском", "ская", "скую", "ской", "ский", "ские")
+_SKELETON: Final = (
+    ("shch", "sh"), ("tsch", "ch"), ("sch", "sh"), ("dzh", "j"), ("dj", "j"), ("zh", "sh"),
+    ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"),
+)  # fmt: skip
+_VOWELS: Final = frozenset("aeiou")
+MIN_KEY: Final = 3
+
+
+def fold(word: str) -> str:
+    return unicodedata.normalize("NFKC", word).lower().replace("ё", "е").translate(_DROP)
+
+
+def transliterate(text: str) -> str:
+    """Cyrillic to Latin with the table above; other characters pass through."""
+    return fold(text).translate(_TRANSLIT)
+
+
+def name_key(word: str) -> str | None:
+    """The comparable Latin key of one surname (or given name) in any case, gender or script."""
+    folded = fold(word)
+    if not folded.isalpha():
+        return None
+    latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else folded
+    key = _skeleton(_latin_base(latin))
+    return key if len(key) >= MIN_KEY else None
+
+
+def _is_cyrillic(word: str) -> bool:
+    return any("\u0400" <= ch <= "\u04ff" for ch in word)
+
+
+def _base_form(word: str) -> str:
+    for ending in _SKIY:
+        if word.endswith(ending) and len(word) > len(ending) + 1:
+            return word[: -len(ending)] + "ский"
+    if word.endswith(("ный", "ного", "ному", "ным", "ном", "ная", "ную", "ной")):
+        for ending in _ADJECTIVE_ENDINGS:
+            if word.endswith(ending):
+                return word[: -len(ending)] + "ый"
+    for ending in _CASE_ENDINGS:
+        stem = word[: -len(ending)]
+        if word.endswith(ending) and stem.endswith(_SLAVIC_STEMS) and len(stem) > 3:
+            return stem
+    return word
+
+
+def _latin_base(word: str) -> str:
+    for ending in ("ova", "eva", "ina", "yna"):
+        if word.endswith(ending) and len(word) > 5:
+            return word[:-1]
+    return word
+
+
+def _skeleton(word: str) -> str:
+    for old, new in _SKELETON:
+        word = word.replace(old, new)
+    chars: list[str] = []
+    for i, letter in enumerate(word):
+        prev = chars[-1] if chars else ""
+        nxt = word[i + 1] if i + 1 < len(word) else ""
+        ch = letter
+        if ch in "yj" and prev in _VOWELS:
+            if nxt in _VOWELS:
+                continue  # Movlayev, Tugelbayev: a glide between vowels
+            ch = "i"
+        elif ch == "y":
+            ch = "i"
+        if ch == prev:
+            continue
+        chars.append(ch)
+    return "".join(chars)

@@ -1,0 +1,51 @@
+"""Surname keys: one person, one key, in any case, gender, script or romanisation."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.names import name_key, transliterate
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["Бажуков", "Бажукова", "Бажукову", "Бажуковым", "Bazhukov", "Baschukow"],
+        ["Мовлаев", "Мовлаева", "Movlaev", "Movlayev"],
+        ["Качкуркин", "Качкуркина", "Kachkurkin"],
+        ["Касимов", "Касимова", "Kasimov", "Kassimov"],
+        ["Хусейнов", "Khuseynov", "Khusejnov", "Husseinov"],
+        ["Джабаров", "Dzhabarov", "Jabarov", "Djabarov"],
+        ["Навальный", "Навального", "Navalny", "Navalnyy", "Navalniy"],
+        ["Боровский", "Боровского", "Боровская", "Borovsky", "Borovskiy"],
+        ["Тугельбаева", "Tugelbaeva", "Tugelbayev"],
+        ["Өмірбек", "Omirbek"],
+        ["Гнёт", "Гнет", "Gnet"],
+    ],
+)
+def test_spellings_of_one_person_share_a_key(spellings: list[str]) -> None:
+    keys = {name_key(s) for s in spellings}
+    assert len(keys) == 1, dict(zip(spellings, [name_key(s) for s in spellings], strict=True))
+    assert None not in keys
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [
+        ("Бажуков", "Касимов"),
+        ("Иванов", "Иванин"),
+        ("Movlaev", "Mavlyanov"),
+        ("Kasimov", "Kazimov"),
+    ],
+)
+def test_different_people_have_different_keys(a: str, b: str) -> None:
+    assert name_key(a) != name_key(b)
+
+
+@pytest.mark.parametrize("word", ["", "Ли", "X", "2024", "IT-специалист!", "ab"])
+def test_no_key_for_short_or_non_words(word: str) -> None:
+    assert name_key(word) is None
+
+
+def test_transliterate() -> None:
+    assert transliterate("Семён Бажуков, Щёлково") == "semen bazhukov, shchelkovo"
