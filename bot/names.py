@@ -16,9 +16,9 @@ The rules (this docstring is the spec):
    Adjective-like surnames (Навального, Навальная) go back to -ый.
 4. Latin spellings are folded to a skeleton so that the common romanisations meet: kh -> h,
    dzh/dj -> j, zh/sch/shch -> sh (so ж and ш meet: a rare collision, accepted), tsch -> ch,
-   tz -> ts, w -> v, ck -> k, ph -> f; y or j after a vowel is a glide: dropped before another
-   vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i; double letters
-   are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in".
+   tz -> ts, w -> v, ck -> k, ph -> f, x -> ks; y or j after a vowel is a glide: dropped
+   before another vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i;
+   double letters are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in".
 Keys shorter than 3 letters are None: too ambiguous to merge or search on.
 """
 
@@ -44,7 +44,7 @@ _ADJECTIVE_ENDINGS: Final = ("ого", "ому", "ым", "ом", "ая", "ую",
 _SKIY: Final = ("ского", "скому", "ским", "ском", "ская", "скую", "ской", "ский", "ские")
 _SKELETON: Final = (
     ("shch", "sh"), ("tsch", "ch"), ("sch", "sh"), ("dzh", "j"), ("dj", "j"), ("zh", "sh"),
-    ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"),
+    ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"), ("x", "ks"),
 )  # fmt: skip
 _VOWELS: Final = frozenset("aeiou")
 MIN_KEY: Final = 3

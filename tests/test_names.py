@@ -21,6 +21,7 @@ from bot.names import name_key, transliterate
         ["Тугельбаева", "Tugelbaeva", "Tugelbayev"],
         ["Өмірбек", "Omirbek"],
         ["Гнёт", "Гнет", "Gnet"],
+        ["Александров", "Aleksandrov", "Alexandrov"],
     ],
 )
 def test_spellings_of_one_person_share_a_key(spellings: list[str]) -> None:
