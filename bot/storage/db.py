@@ -42,7 +42,11 @@ class Database:
         ):
             await conn.execute(pragma)
         db = cls(conn)
-        await db._migrate()
+        try:
+            await db._migrate()
+        except BaseException:
+            await conn.close()
+            raise
         return db
 
     async def close(self) -> None:
