@@ -69,7 +69,8 @@ def parse_preview(
 
 def _post(node: LexborNode, lang: str | None) -> Entry | None:
     match = _POST.fullmatch((node.attributes.get("data-post") or "").strip())
-    if match is None or node.css_first(".service_message") is not None:
+    classes = (node.attributes.get("class") or "").split()
+    if match is None or "service_message" in classes:
         return None
     text_node = node.css_first(".tgme_widget_message_bubble > .tgme_widget_message_text")
     lines = _lines(text_node) if text_node is not None else []
