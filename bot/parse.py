@@ -100,8 +100,10 @@ def read_feed(
     result = feedparser.parse(
         io.BytesIO(data.encode("utf-8")),
         response_headers=lower,
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        # Both walk every HTML fragment again with feedparser's slow SGML parser, and we keep
+        # only text: html_to_text drops scripts and styles, and links are resolved by us.
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
     entries = _entries_or_raise(result, base_url=base_url, lang=lang, max_entries=max_entries)
     return ParsedFeed(tuple(entries), _ttl(result.get("feed", {}).get("ttl")))

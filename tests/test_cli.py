@@ -165,7 +165,7 @@ async def test_feeds_check_import_export(tmp_path: Path) -> None:
         assert out.count("<outline ") == 3
         assert 'xmlUrl="https://t.me/s/twtest"' in out
 
-        feeds.write_text(text.replace("  - {name: \"Chan\"", "  # - {name: \"Chan\""))
+        feeds.write_text(text.replace('  - {name: "Chan"', '  # - {name: "Chan"'))
         code, out, err = await run_cli(tmp_path, "feeds", "check")
         assert code == 1, err
         lines = out.splitlines()

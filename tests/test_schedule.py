@@ -45,7 +45,9 @@ def test_bounds(
         (600, True, (0, 10, 20), 300),  # a burst cannot go below the floor
     ],
 )
-def test_adapt(current: float, changed: bool, published: tuple[float, ...], expected: float) -> None:
+def test_adapt(
+    current: float, changed: bool, published: tuple[float, ...], expected: float
+) -> None:
     assert adapt(current, floor=300, ceiling=7200, changed=changed, published=published) == (
         expected
     )

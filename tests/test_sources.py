@@ -60,7 +60,7 @@ def load(name: str) -> bytes:
         ),
     ],
 )
-def test_formats(
+def test_formats(  # noqa: PLR0917 -- one argument per column of the table
     name: str,
     title: str,
     summary: str,
@@ -166,7 +166,8 @@ def test_budget() -> None:
 OPML = b"""<?xml version="1.0" encoding="utf-8"?>
 <opml version="2.0"><head><title>Mine</title></head><body>
   <outline text="Central Asia">
-    <outline type="rss" text="Azattyq" title="Azattyq &amp; Co" xmlUrl="https://www.azattyq.org/api/" language="ru-KZ"/>
+    <outline type="rss" text="Azattyq" title="Azattyq &amp; Co"
+             xmlUrl="https://www.azattyq.org/api/" language="ru-KZ"/>
     <outline type="rss" text="Channel" xmlUrl="https://t.me/s/twtest"/>
   </outline>
   <outline type="rss" text="Bad" xmlUrl="ftp://example.org/feed"/>
@@ -198,7 +199,7 @@ def test_opml_refuses_declarations_and_non_opml(data: bytes) -> None:
 
 def test_opml_export_round_trips() -> None:
     specs = [
-        FeedSpec("A <&> \"B\"", "https://a.example/rss?x=1&y=2", lang="ru"),
+        FeedSpec('A <&> "B"', "https://a.example/rss?x=1&y=2", lang="ru"),
         FeedSpec("Chan", "https://t.me/s/twtest", kind="telegram"),
     ]
     document = write_opml(specs)
