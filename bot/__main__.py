@@ -1,7 +1,7 @@
-"""The command line: `python -m bot run | poll --once | classify | search | status`.
+"""The command line: `python -m bot run | poll --once | feeds | classify | search | status`.
 
 Each command imports only what it needs: aiogram (3 s and 170 MB to import) is loaded by `run`
-alone, so `poll --once`, `classify`, `search` and `status` stay quick.
+alone, so `poll --once`, `feeds`, `classify`, `search` and `status` stay quick.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import asyncio
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from bot.config import Settings, load_feeds, load_settings
 from bot.errors import ConfigError, QueryError
@@ -36,6 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     poll = sub.add_parser("poll", help="refresh every feed once, without Telegram")
     poll.add_argument("--once", action="store_true", required=True, help="one refresh, then exit")
     poll.set_defaults(func=_poll)
+    _add_feeds(sub)
     classify = sub.add_parser("classify", help="JSON Lines in (title, summary), verdicts out")
     classify.set_defaults(func=_classify)
     search = sub.add_parser("search", help="search the stored stories")
@@ -47,6 +49,42 @@ def _parser() -> argparse.ArgumentParser:
     status.add_argument("--health", action="store_true", help="exit 1 unless the bot is alive")
     status.set_defaults(func=_status)
     return parser
+
+
+def _add_feeds(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    feeds = sub.add_parser("feeds", help="check, import or export the list of sources")
+    actions = feeds.add_subparsers(required=True, metavar="ACTION")
+    check = actions.add_parser("check", help="validate feeds.yaml and fetch each source once")
+    check.set_defaults(func=_feeds_check)
+    imports = actions.add_parser("import", help="append the sources of an OPML file")
+    imports.add_argument("opml", type=Path, metavar="FILE.opml")
+    imports.set_defaults(func=_feeds_import)
+    export = actions.add_parser("export", help="print the sources as OPML 2.0")
+    export.set_defaults(func=_feeds_export)
+
+
+def _feeds_check(args: argparse.Namespace, settings: Settings) -> int:
+    from bot import logs
+    from bot.feeds_cli import check_feeds
+
+    feeds = load_feeds(settings.feeds_file)
+    logs.configure("ERROR")
+    return asyncio.run(check_feeds(feeds, sys.stdout))
+
+
+def _feeds_import(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds_cli import import_opml
+
+    return import_opml(args.opml, settings.feeds_file, sys.stdout)
+
+
+def _feeds_export(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feeds_cli import export_opml
+
+    feeds = load_feeds(settings.feeds_file)
+    code = export_opml(feeds, sys.stdout.buffer)
+    sys.stdout.flush()
+    return code
 
 
 def _run(args: argparse.Namespace, settings: Settings) -> int:

@@ -29,6 +29,7 @@ from bot.sender import Sender
 from bot.storage import Storage
 from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
+from bot.telegram.feeds import notify_admins
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         try:
             await storage.beat(time.time())
             await refresher.refresh_due()
+            await notify_admins(bot, storage, settings.admin_ids, time.time())
         finally:
             ticks.discard(task)
 

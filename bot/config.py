@@ -12,9 +12,16 @@ Environment:
     LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
 
 feeds.yaml:
-    defaults:  {interval: 10m, alert_max_age: 48h}     optional
-    feeds:     [{name, url, lang?, interval?}, ...]    required, names unique
+    defaults:  {interval: 10m, alert_max_age: 48h,     optional
+                min_interval: 5m, max_interval: 2h}    optional floor and ceiling of adapting
+    feeds:     [{name, url, lang?, interval?,          required, names unique; exactly one
+                 min_interval?, max_interval?}, ...]   of `url` and `telegram` per source
+               or {name, telegram: channel, ...}       a public channel's t.me/s/ preview
     lexicon:   {...}                                   optional, see bot.relevance
+
+A source polls adaptively between its floor and ceiling (see bot.schedule); without them it
+polls every `interval`, as before. A floor above the ceiling is an error; the configured
+interval always lies between them.
 """
 
 from __future__ import annotations
@@ -29,15 +36,19 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.errors import ConfigError
-from bot.model import FeedSpec
+from bot.model import FeedSpec, SourceKind
 
 _TOKEN = re.compile(r"\d{1,20}:[A-Za-z0-9_-]{30,100}")
 _DURATION = re.compile(r"(\d{1,9})\s*(s|m|h|d)?")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
 _LANG = re.compile(r"[a-z]{2,3}")
 _LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
-_FEED_KEYS = frozenset({"name", "url", "lang", "interval"})
-_DEFAULT_KEYS = frozenset({"interval", "alert_max_age"})
+_FEED_KEYS = frozenset(
+    {"name", "url", "telegram", "lang", "interval", "min_interval", "max_interval"}
+)
+_DEFAULT_KEYS = frozenset({"interval", "alert_max_age", "min_interval", "max_interval"})
+# Telegram public usernames: 5-32 characters; a few old channels have 4.
+_CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
 _TOP_KEYS = frozenset({"defaults", "feeds", "lexicon"})
 
 DEFAULT_INTERVAL = 600.0
@@ -120,14 +131,19 @@ def parse_feeds(data: object) -> FeedsConfig:
     if not isinstance(defaults, dict):
         raise ConfigError("'defaults' must be a mapping")
     _reject_unknown("'defaults'", defaults, _DEFAULT_KEYS)
-    interval = parse_duration("defaults.interval", defaults.get("interval", DEFAULT_INTERVAL))
+    base = _Defaults(
+        interval=parse_duration("defaults.interval", defaults.get("interval", DEFAULT_INTERVAL)),
+        min_interval=_optional_duration("defaults.min_interval", defaults.get("min_interval")),
+        max_interval=_optional_duration("defaults.max_interval", defaults.get("max_interval")),
+    )
+    _check_bounds("defaults", base.min_interval, base.max_interval)
     max_age = parse_duration(
         "defaults.alert_max_age", defaults.get("alert_max_age", DEFAULT_ALERT_MAX_AGE)
     )
     raw_feeds = data.get("feeds")
     if not isinstance(raw_feeds, list):
-        raise ConfigError("'feeds' must be a list of {name, url, lang?, interval?}")
-    feeds = tuple(_parse_feed(i, raw, interval) for i, raw in enumerate(raw_feeds, 1))
+        raise ConfigError("'feeds' must be a list of {name, url or telegram, lang?, interval?}")
+    feeds = tuple(_parse_feed(i, raw, base) for i, raw in enumerate(raw_feeds, 1))
     _reject_duplicates(feeds)
     lexicon = data.get("lexicon") or {}
     if not isinstance(lexicon, dict):
@@ -151,7 +167,14 @@ def parse_duration(key: str, value: object) -> float:
     return seconds
 
 
-def _parse_feed(index: int, raw: object, default_interval: float) -> FeedSpec:
+@dataclass(frozen=True, slots=True)
+class _Defaults:
+    interval: float
+    min_interval: float | None
+    max_interval: float | None
+
+
+def _parse_feed(index: int, raw: object, defaults: _Defaults) -> FeedSpec:
     if not isinstance(raw, dict):
         raise ConfigError(f"feed #{index}: expected a mapping with name and url")
     name = raw.get("name")
@@ -159,18 +182,53 @@ def _parse_feed(index: int, raw: object, default_interval: float) -> FeedSpec:
         raise ConfigError(f"feed #{index}: 'name' is missing or empty")
     label = f"feed {name.strip()!r}"
     _reject_unknown(label, raw, _FEED_KEYS)
-    url = raw.get("url")
-    if not isinstance(url, str):
-        raise ConfigError(f"{label}: 'url' is missing")
+    kind, url = _source(label, raw)
     lang = raw.get("lang")
     if lang is not None and (not isinstance(lang, str) or not _LANG.fullmatch(lang)):
         raise ConfigError(f"{label}: 'lang' must be a language code like ru, en, uk")
-    interval = parse_duration(f"{label}: interval", raw.get("interval", default_interval))
-    if interval > MAX_INTERVAL:
-        raise ConfigError(f"{label}: interval is longer than 7 days")
+    interval = _interval(f"{label}: interval", raw.get("interval", defaults.interval))
+    low = _optional_duration(f"{label}: min_interval", raw.get("min_interval"))
+    high = _optional_duration(f"{label}: max_interval", raw.get("max_interval"))
+    low = defaults.min_interval if low is None else low
+    high = defaults.max_interval if high is None else high
+    _check_bounds(label, low, high)
     return FeedSpec(
-        name=name.strip(), url=_check_url(f"{label}: url", url), lang=lang, interval=interval
-    )
+        name=name.strip(), url=url, lang=lang, interval=interval, kind=kind,
+        min_interval=low, max_interval=high,
+    )  # fmt: skip
+
+
+def _source(label: str, raw: Mapping[str, Any]) -> tuple[SourceKind, str]:
+    url, channel = raw.get("url"), raw.get("telegram")
+    if url is not None and channel is not None:
+        raise ConfigError(f"{label}: give either 'url' or 'telegram', not both")
+    if channel is not None:
+        name = channel.strip().removeprefix("@") if isinstance(channel, str) else ""
+        if not _CHANNEL.fullmatch(name):
+            raise ConfigError(
+                f"{label}: 'telegram' must be a public channel's username, like ovdinfo "
+                "(letters, digits and underscores, 4 to 32 characters)"
+            )
+        return "telegram", f"https://t.me/s/{name}"
+    if not isinstance(url, str):
+        raise ConfigError(f"{label}: 'url' (or 'telegram') is missing")
+    return "feed", _check_url(f"{label}: url", url)
+
+
+def _interval(key: str, value: object) -> float:
+    seconds = parse_duration(key, value)
+    if seconds > MAX_INTERVAL:
+        raise ConfigError(f"{key} is longer than 7 days")
+    return seconds
+
+
+def _optional_duration(key: str, value: object) -> float | None:
+    return None if value is None else _interval(key, value)
+
+
+def _check_bounds(where: str, low: float | None, high: float | None) -> None:
+    if low is not None and high is not None and low > high:
+        raise ConfigError(f"{where}: min_interval is longer than max_interval")
 
 
 def _check_url(key: str, url: str) -> str:

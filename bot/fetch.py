@@ -11,7 +11,10 @@ string may hold a key.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import zlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
@@ -36,11 +39,17 @@ _ACCEPT = (
     "application/xml;q=0.9, text/xml;q=0.9, */*;q=0.5"
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
+_PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
 
 
 class Fetcher:
-    """Fetches feeds over one shared aiohttp session; use `async with Fetcher() as f:`."""
+    """Fetches feeds over one shared aiohttp session; use `async with Fetcher() as f:`.
+
+    At most `per_host` requests go to one host name at a time, whoever asks (feeds and article
+    pages alike), so a thousand feeds on one site never hammer it; the global limit is the
+    caller's (`bot.refresh`).
+    """
 
     def __init__(
         self,
@@ -50,12 +59,15 @@ class Fetcher:
         max_bytes: int = 5_000_000,
         max_redirects: int = 5,
         user_agent: str = DEFAULT_USER_AGENT,
+        per_host: int = 2,
     ) -> None:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._max_bytes = max_bytes
         self._max_redirects = max_redirects
         self._user_agent = user_agent
+        self._per_host = per_host
+        self._hosts: dict[str, asyncio.Semaphore] = {}
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -129,18 +141,36 @@ class Fetcher:
         self, session: aiohttp.ClientSession, url: str, headers: dict[str, str]
     ) -> FetchResult:
         seen: set[str] = set()
+        start, permanent = url, True
         for _ in range(self._max_redirects + 1):
             _check_url(url)
             seen.add(url)
-            async with session.get(url, headers=headers, allow_redirects=False) as resp:
+            async with (
+                self._host_slot(url),
+                session.get(url, headers=headers, allow_redirects=False) as resp,
+            ):
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
+                    permanent = permanent and resp.status in _PERMANENT
                     url = urljoin(url, location.strip())
                     if url in seen:
                         raise TooManyRedirects("redirect loop")
                     continue
-                return await self._result(resp)
+                result = await self._result(resp)
+            # Only a chain of permanent redirects moves the feed; a temporary hop may change.
+            if permanent and url != start:
+                result = dataclasses.replace(result, moved_to=url)
+            return result
         raise TooManyRedirects(f"more than {self._max_redirects} redirects")
+
+    @asynccontextmanager
+    async def _host_slot(self, url: str) -> AsyncIterator[None]:
+        host = (urlsplit(url).hostname or "").lower()
+        slot = self._hosts.get(host)
+        if slot is None:
+            slot = self._hosts[host] = asyncio.Semaphore(self._per_host)
+        async with slot:
+            yield
 
     async def _result(self, resp: aiohttp.ClientResponse) -> FetchResult:
         headers = _lower_headers(resp)

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Literal
+
+SourceKind = Literal["feed", "telegram"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +20,10 @@ class FeedSpec:
     name: str
     url: str
     lang: str | None = None
-    interval: float = 600.0  # seconds between polls when healthy
+    interval: float = 600.0  # seconds between polls when healthy, where adapting starts
+    kind: SourceKind = "feed"  # "telegram": `url` is the channel's t.me/s/ web preview
+    min_interval: float | None = None  # adaptive polling stays between these (None: interval)
+    max_interval: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +36,7 @@ class FetchResult:
     headers: dict[str, str] = field(default_factory=dict)  # lower-case names
     etag: str | None = None
     last_modified: str | None = None
+    moved_to: str | None = None  # the new address when every redirect hop was permanent
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +49,14 @@ class Entry:
     guid: str | None
     published: datetime | None  # timezone-aware, UTC
     lang: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedFeed:
+    """What a source's document said: its entries and how long it asks to be left alone."""
+
+    entries: tuple[Entry, ...]
+    ttl: float | None = None  # seconds, from RSS <ttl> (given in minutes there)
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,7 +30,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import NotAFeed, ParseError
-from bot.model import Entry
+from bot.model import Entry, ParsedFeed
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2000
@@ -75,6 +75,20 @@ def parse_feed(
     `headers` are the HTTP response headers (any case); `base_url` resolves relative links;
     `lang` is the fallback when neither the entry nor the feed says which language it is in.
     """
+    return list(
+        read_feed(body, headers, base_url=base_url, lang=lang, max_entries=max_entries).entries
+    )
+
+
+def read_feed(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+    max_entries: int = 500,
+) -> ParsedFeed:
+    """`parse_feed`, plus the feed's `<ttl>` (in seconds)."""
     lower = {k.lower(): v for k, v in headers.items()}
     text = _without_dtd(decode_document(body, lower.get("content-type", "")))
     mime = lower.get("content-type", "").split(";")[0].strip() or "application/xml"
@@ -86,10 +100,13 @@ def parse_feed(
     result = feedparser.parse(
         io.BytesIO(data.encode("utf-8")),
         response_headers=lower,
-        resolve_relative_uris=True,
-        sanitize_html=True,
+        # Both walk every HTML fragment again with feedparser's slow SGML parser, and we keep
+        # only text: html_to_text drops scripts and styles, and links are resolved by us.
+        resolve_relative_uris=False,
+        sanitize_html=False,
     )
-    return _entries_or_raise(result, base_url=base_url, lang=lang, max_entries=max_entries)
+    entries = _entries_or_raise(result, base_url=base_url, lang=lang, max_entries=max_entries)
+    return ParsedFeed(tuple(entries), _ttl(result.get("feed", {}).get("ttl")))
 
 
 async def parse_feed_async(
@@ -111,7 +128,7 @@ def _entries_or_raise(
 ) -> list[Entry]:
     if not result.get("version"):
         raise NotAFeed("document is not RSS or Atom")
-    feed_lang = _norm_lang(result.get("feed", {}).get("language")) or _norm_lang(lang)
+    feed_lang = norm_lang(result.get("feed", {}).get("language")) or norm_lang(lang)
     entries = []
     for raw in result.get("entries", [])[:max_entries]:
         entry = _entry(raw, base_url=base_url, lang=feed_lang)
@@ -139,6 +156,14 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
     published = _utc(dict.get(raw, "published_parsed")) or _utc(dict.get(raw, "updated_parsed"))
     entry_lang = _detail_lang(raw) or lang
     return Entry(title, summary, link, guid, published, entry_lang)
+
+
+def _ttl(value: object) -> float | None:
+    """RSS <ttl> is in minutes; nonsense and absurd values are ignored."""
+    if not isinstance(value, str) or not value.strip().isdigit():
+        return None
+    minutes = int(value.strip())
+    return minutes * 60.0 if 0 < minutes <= 7 * 24 * 60 else None
 
 
 def decode_document(body: bytes, content_type: str = "") -> str:
@@ -276,6 +301,13 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
         moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
+    return plausible_date(moment)
+
+
+def plausible_date(moment: datetime) -> datetime | None:
+    """`moment` in UTC when it is a believable publication date (not before 1990, not days in
+    the future), else None. A naive datetime is taken as UTC."""
+    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
     if moment < _EARLIEST or moment > datetime.now(UTC) + _FUTURE_SLACK:
         return None
     return moment
@@ -284,12 +316,12 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
 def _detail_lang(raw: Any) -> str | None:
     for key in ("title_detail", "summary_detail"):
         detail = raw.get(key)
-        if detail is not None and (lang := _norm_lang(detail.get("language"))):
+        if detail is not None and (lang := norm_lang(detail.get("language"))):
             return lang
     return None
 
 
-def _norm_lang(value: object) -> str | None:
+def norm_lang(value: object) -> str | None:
     """ "ru-RU" -> "ru"; anything that is not a language tag -> None."""
     if not isinstance(value, str):
         return None

@@ -1,15 +1,18 @@
 """The refresh path, one linear function per feed:
 
-    due feed -> conditional GET -> parse (worker thread) -> identity + relevance (pure)
-             -> store in one transaction; the storage returns only what is NEW and queues
-                its alerts -> wake the sender
+    due feed -> conditional GET -> parse by kind (worker thread) -> full text for new thin
+             entries (budgeted) -> identity + relevance (pure) -> store in one transaction; the
+             storage returns only what is NEW and queues its alerts -> wake the sender
+             -> next check: adapted interval, server hints, jitter (`bot.schedule`)
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
-other feeds carry on. Anything else is a bug and propagates.
+other feeds carry on. A 410 disables the feed at once, and so does failing for
+`DISABLE_AFTER`; a permanent redirect moves its stored address. Anything else is a bug and
+propagates.
 
-Scheduling state lives in the database (`next_check_at`, `error_count`): a healthy feed is next
-due after its interval with +-10% jitter (so feeds added together spread out); a failing one
-after interval * 2^errors, capped at `MAX_BACKOFF`, also jittered.
+Politeness: at most `concurrency` fetches at once overall, and the fetcher allows only a few at
+once per host; feeds are started interleaved by host, so one big host does not hold every
+global slot while its own limit makes them wait.
 """
 
 from __future__ import annotations
@@ -18,20 +21,35 @@ import asyncio
 import logging
 import random
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from itertools import chain, zip_longest
 from typing import Literal, Protocol
+from urllib.parse import urlsplit
 
+from bot import fulltext
 from bot.errors import FeedError, HTTPStatusError
-from bot.model import Entry, FetchResult, Verdict
-from bot.parse import parse_feed_async
+from bot.model import Entry, FetchResult, ParsedFeed, Verdict
+from bot.schedule import (
+    DISABLE_AFTER,
+    MAX_BACKOFF,
+    adapt,
+    backoff,
+    bounds,
+    server_hint,
+    with_hint,
+)
+from bot.sources import read_source_async
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import canonical_url, content_hash, entry_keys
 
+__all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
+
 log = logging.getLogger(__name__)
 
-MAX_BACKOFF = 6 * 3600.0
 JITTER = 0.1
+FULLTEXT_PAGES_PER_CYCLE = 20
 
 
 class Fetches(Protocol):
@@ -64,7 +82,8 @@ class Refresher:
         classifier: Classifies,
         *,
         alert_max_age: float,
-        concurrency: int = 8,
+        concurrency: int = 16,
+        fulltext_pages: int = FULLTEXT_PAGES_PER_CYCLE,
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -74,6 +93,7 @@ class Refresher:
         self._classifier = classifier
         self._alert_max_age = alert_max_age
         self._limit = asyncio.Semaphore(concurrency)
+        self._fulltext_pages = fulltext_pages
         self._on_queued = on_queued
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
@@ -82,84 +102,171 @@ class Refresher:
         return await self.refresh(await self._storage.feeds.due(self._clock()))
 
     async def refresh(self, feeds: Iterable[FeedState]) -> list[FeedReport]:
-        return list(await asyncio.gather(*(self._guarded(feed) for feed in feeds)))
+        """One cycle over `feeds`; the reports come back in the order the feeds went in."""
+        budget = fulltext.Budget(self._fulltext_pages)
+        listed = list(feeds)
+        started = interleave_by_host(listed)
+        reports = await asyncio.gather(*(self._guarded(f, budget) for f in started))
+        by_id = {feed.id: report for feed, report in zip(started, reports, strict=True)}
+        return [by_id[feed.id] for feed in listed]
 
-    async def _guarded(self, feed: FeedState) -> FeedReport:
+    async def _guarded(self, feed: FeedState, budget: fulltext.Budget) -> FeedReport:
         async with self._limit:
-            return await self.refresh_feed(feed)
+            return await self.refresh_feed(feed, budget)
 
-    async def refresh_feed(self, feed: FeedState) -> FeedReport:
+    async def refresh_feed(
+        self, feed: FeedState, budget: fulltext.Budget | None = None
+    ) -> FeedReport:
         try:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
             if result.not_modified:
-                await self._storage.feeds.record_not_modified(
-                    feed.id, now=self._clock(), next_check_at=self._next_check(feed)
-                )
-                return FeedReport(feed.name, "not_modified")
-            entries = await parse_feed_async(
-                result.body, result.headers, base_url=result.url, lang=feed.lang
+                return await self._not_modified(feed, result)
+            parsed = await read_source_async(
+                feed.kind, result.body, result.headers, base_url=result.url, lang=feed.lang
             )
         except FeedError as exc:
             return await self._failed(feed, exc)
+        entries = list(parsed.entries)
+        keys = entry_keys(entries, feed.url)
+        unseen = await self._storage.feeds.unseen_keys(feed.id, keys)
+        texts = await self._full_texts(entries, keys, unseen, budget or fulltext.Budget(0))
         saved = await self._storage.stories.save(
             feed,
-            self._classify(feed, entries),
+            self._classify(feed, entries, keys, texts),
             now=self._clock(),
             alert_max_age=self._alert_max_age,
         )
-        await self._storage.feeds.record_success(
-            feed.id,
-            now=self._clock(),
-            next_check_at=self._next_check(feed),
-            etag=result.etag,
-            last_modified=result.last_modified,
-        )
+        await self._succeeded(feed, result, parsed, changed=bool(unseen))
         if saved.deliveries:
             self._on_queued()
         log.info(
-            "feed %s: %d entries, %d new stories, %d deliveries queued",
-            feed.name, len(entries), len(saved.new_stories), saved.deliveries,
+            "feed %s: %d entries, %d new, %d full texts, %d new stories, %d deliveries queued",
+            feed.name, len(entries), len(unseen), len(texts), len(saved.new_stories),
+            saved.deliveries,
         )  # fmt: skip
         return FeedReport(feed.name, "ok", "", len(entries), saved.new_stories, saved.alerted)
 
-    def _classify(self, feed: FeedState, entries: Sequence[Entry]) -> list[Incoming]:
-        keys = entry_keys(entries, feed.url)
-        return [
-            Incoming(
-                entry=entry,
-                key=key,
-                canonical_url=canonical_url(entry.link) if entry.link else None,
-                content_hash=content_hash(entry),
-                verdict=self._classifier.classify(
-                    entry.title, entry.summary, entry.lang or feed.lang
-                ),
+    async def _full_texts(
+        self,
+        entries: Sequence[Entry],
+        keys: Sequence[str],
+        unseen: set[str],
+        budget: fulltext.Budget,
+    ) -> dict[int, str]:
+        """Article text for the new thin entries the budget allows, by entry index."""
+        wanted = [i for i, e in enumerate(entries) if keys[i] in unseen and fulltext.is_thin(e)]
+        chosen = [i for i in wanted if budget.take()]
+        found = await asyncio.gather(*(self._article(entries[i]) for i in chosen))
+        return {i: text for i, text in zip(chosen, found, strict=True) if text}
+
+    async def _article(self, entry: Entry) -> str | None:
+        assert entry.link is not None  # is_thin() demands a link
+        try:
+            page = await self._fetcher.fetch(entry.link)
+            return await asyncio.to_thread(fulltext.extract_text, page.body, page.headers, page.url)
+        except FeedError as exc:
+            log.info("article page not fetched: %s: %s", type(exc).__name__, exc)
+            return None
+
+    def _classify(
+        self,
+        feed: FeedState,
+        entries: Sequence[Entry],
+        keys: Sequence[str],
+        texts: dict[int, str],
+    ) -> list[Incoming]:
+        items = []
+        for i, (entry, key) in enumerate(zip(entries, keys, strict=True)):
+            # The fingerprint stays the feed's own text: the next poll sees the thin entry
+            # again, and that must not count as an edit that undoes the article text.
+            fingerprint = content_hash(entry)
+            full = replace(entry, summary=texts[i]) if i in texts else entry
+            items.append(
+                Incoming(
+                    entry=full,
+                    key=key,
+                    canonical_url=canonical_url(full.link) if full.link else None,
+                    content_hash=fingerprint,
+                    verdict=self._classifier.classify(
+                        full.title, full.summary, full.lang or feed.lang
+                    ),
+                )
             )
-            for entry, key in zip(entries, keys, strict=True)
-        ]
+        return items
+
+    async def _succeeded(
+        self, feed: FeedState, result: FetchResult, parsed: ParsedFeed, *, changed: bool
+    ) -> None:
+        floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
+        published = [e.published.timestamp() for e in parsed.entries if e.published]
+        interval = adapt(
+            feed.current_interval, floor=floor, ceiling=ceiling, changed=changed,
+            published=published,
+        )  # fmt: skip
+        delay = with_hint(interval, server_hint(result.headers, ttl=parsed.ttl), ceiling)
+        if result.moved_to:
+            log.warning("feed %s moved permanently; its stored address is updated", feed.name)
+        await self._storage.feeds.record_success(
+            feed.id,
+            now=self._clock(),
+            next_check_at=self._clock() + self._jittered(delay),
+            etag=result.etag,
+            last_modified=result.last_modified,
+            poll_interval=interval,
+            changed=changed,
+            url=result.moved_to,
+        )
+
+    async def _not_modified(self, feed: FeedState, result: FetchResult) -> FeedReport:
+        floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
+        interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
+        delay = with_hint(interval, server_hint(result.headers), ceiling)
+        await self._storage.feeds.record_not_modified(
+            feed.id,
+            now=self._clock(),
+            next_check_at=self._clock() + self._jittered(delay),
+            poll_interval=interval,
+        )
+        return FeedReport(feed.name, "not_modified")
 
     async def _failed(self, feed: FeedState, exc: FeedError) -> FeedReport:
+        now = self._clock()
         reason = f"{type(exc).__name__}: {exc}"
         retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
-        next_at = self._backoff(feed, retry_after)
+        delay = backoff(feed.interval, feed.error_count + 1, retry_after)
         await self._storage.feeds.record_error(
-            feed.id, reason, now=self._clock(), next_check_at=next_at
+            feed.id, reason, now=now, next_check_at=now + self._jittered(delay)
         )
+        disabled = _disable_reason(feed, exc, now)
+        if disabled:
+            await self._storage.feeds.disable(feed.id, disabled, now=now)
+            log.warning("feed %s: %s; disabled: %s", feed.name, reason, disabled)
+            return FeedReport(feed.name, "error", f"{reason} (disabled: {disabled})")
         log.warning(
             "feed %s: %s (error %d, next try in %.0fs)",
-            feed.name, reason, feed.error_count + 1, next_at - self._clock(),
+            feed.name, reason, feed.error_count + 1, delay,
         )  # fmt: skip
         return FeedReport(feed.name, "error", reason)
 
-    def _next_check(self, feed: FeedState) -> float:
-        return self._clock() + self._jittered(feed.interval)
-
-    def _backoff(self, feed: FeedState, retry_after: float | None) -> float:
-        delay = min(feed.interval * 2 ** min(feed.error_count + 1, 20), MAX_BACKOFF)
-        if retry_after is not None:
-            delay = max(delay, min(retry_after, MAX_BACKOFF))
-        return self._clock() + self._jittered(delay)
-
     def _jittered(self, seconds: float) -> float:
         return seconds * (1.0 + self._rng.uniform(-JITTER, JITTER))
+
+
+def _disable_reason(feed: FeedState, exc: FeedError, now: float) -> str | None:
+    if isinstance(exc, HTTPStatusError) and exc.status == 410:
+        return "gone (HTTP 410)"
+    since = feed.failing_since if feed.failing_since is not None else now
+    if now - since >= DISABLE_AFTER:
+        return f"failing for {DISABLE_AFTER / 86400:g} days"
+    return None
+
+
+def interleave_by_host(feeds: Iterable[FeedState]) -> list[FeedState]:
+    """Round-robin over hosts, keeping each host's feeds in their order."""
+    by_host: dict[str, list[FeedState]] = defaultdict(list)
+    for feed in feeds:
+        by_host[(urlsplit(feed.url).hostname or "").lower()].append(feed)
+    rounds = zip_longest(*by_host.values())
+    return [feed for feed in chain.from_iterable(rounds) if feed is not None]

@@ -1,5 +1,6 @@
 """The command-line interface as a user runs it: `python -m bot poll --once | search | status |
-classify`, in subprocesses, against the local feed server. None of them may import aiogram."""
+classify | feeds check|import|export`, in subprocesses, against the local feed server. None of
+them may import aiogram."""
 
 from __future__ import annotations
 
@@ -127,3 +128,52 @@ async def test_bad_settings_stop_with_one_clear_line(
     assert err.strip().splitlines() == [f"configuration error: {err.split(': ', 1)[1].strip()}"]
     assert message in err
     assert "garbage" not in err
+
+
+async def test_feeds_check_import_export(tmp_path: Path) -> None:
+    opml = tmp_path / "mine.opml"
+    async with FeedServer() as srv:
+        srv.set_feed("/rss", rss([{"title": "Депортация", "link": "https://example.org/1"}]))
+        srv.set_response("/missing", 404)
+        feeds = tmp_path / "feeds.yaml"
+        feeds.write_text(
+            "# my sources\ndefaults: {interval: 10m}\nfeeds:\n"
+            f"  - {{name: Good, url: '{srv.url('/rss')}'}}\n",
+            encoding="utf-8",
+        )
+        good, missing = srv.url("/rss"), srv.url("/missing")
+        opml.write_text(
+            '<?xml version="1.0"?><opml version="2.0"><head/><body>'
+            f'<outline text="Good again" xmlUrl="{good}"/>'
+            f'<outline text="Missing: &quot;x&quot;" xmlUrl="{missing}"/>'
+            '<outline text="Chan" xmlUrl="https://t.me/s/twtest" language="ru"/>'
+            "</body></opml>",
+            encoding="utf-8",
+        )
+        code, out, err = await run_cli(tmp_path, "feeds", "import", str(opml))
+        assert code == 0, err
+        assert out.strip() == (
+            "imported 2, skipped 1 already listed, 0 without a usable http(s) address"
+        )
+        text = feeds.read_text(encoding="utf-8")
+        assert text.startswith("# my sources\n")  # comments stay
+        assert '{name: "Chan", telegram: "twtest", lang: ru}' in text
+
+        code, out, err = await run_cli(tmp_path, "feeds", "export")
+        assert code == 0, err
+        assert out.startswith('<?xml version="1.0" encoding="utf-8"?>')
+        assert out.count("<outline ") == 3
+        assert 'xmlUrl="https://t.me/s/twtest"' in out
+
+        feeds.write_text(text.replace('  - {name: "Chan"', '  # - {name: "Chan"'))
+        code, out, err = await run_cli(tmp_path, "feeds", "check")
+        assert code == 1, err
+        lines = out.splitlines()
+        assert any(line.startswith("Good ") and "ok: 1 entries" in line for line in lines)
+        assert any("Missing" in line and "HTTPStatusError: HTTP 404" in line for line in lines)
+        assert lines[-1] == "2 sources: 1 ok, 1 failing"
+
+    (tmp_path / "feeds.yaml").write_text("feeds:\n  - {name: X, telegram: 'a b'}\n")
+    code, _out, err = await run_cli(tmp_path, "feeds", "check")
+    assert code == 2
+    assert "'telegram' must be a public channel's username" in err

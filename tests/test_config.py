@@ -106,6 +106,21 @@ def test_feeds_with_defaults_and_overrides() -> None:
         ),
         ({"feeds": [], "extra": 1}, "unknown key"),
         ({"feeds": [], "defaults": {"every": 1}}, "'defaults'.*every"),
+        ({"feeds": [{"name": "A"}]}, "feed 'A': 'url' \\(or 'telegram'\\) is missing"),
+        (
+            {"feeds": [{"name": "A", "url": "https://a/", "telegram": "abcde"}]},
+            "feed 'A': give either 'url' or 'telegram'",
+        ),
+        ({"feeds": [{"name": "A", "telegram": "t.me/x"}]}, "feed 'A': 'telegram' must be"),
+        ({"feeds": [{"name": "A", "telegram": 5}]}, "feed 'A': 'telegram' must be"),
+        (
+            {"feeds": [], "defaults": {"min_interval": "1h", "max_interval": "10m"}},
+            "defaults: min_interval is longer than max_interval",
+        ),
+        (
+            {"feeds": [{"name": "A", "url": "https://a/", "max_interval": "30d"}]},
+            "feed 'A': max_interval is longer than 7 days",
+        ),
     ],
 )
 def test_feed_errors_name_the_feed_and_key(data: object, message: str) -> None:
@@ -126,3 +141,20 @@ def test_shipped_feeds_file_is_valid() -> None:
     config = load_feeds(REPO / "feeds.yaml")
     assert len(config.feeds) >= 20
     assert {f.lang for f in config.feeds} >= {"ru", "en"}
+
+
+def test_telegram_sources_and_adaptive_bounds() -> None:
+    config = parse_feeds(
+        {
+            "defaults": {"interval": "10m", "min_interval": "5m", "max_interval": "2h"},
+            "feeds": [
+                {"name": "Chan", "telegram": "@ovdinfo", "lang": "ru"},
+                {"name": "Own", "url": "https://a.example/rss", "max_interval": "1h"},
+            ],
+        }
+    )
+    chan, own = config.feeds
+    assert (chan.kind, chan.url, chan.min_interval, chan.max_interval) == (
+        "telegram", "https://t.me/s/ovdinfo", 300.0, 7200.0,
+    )  # fmt: skip
+    assert (own.kind, own.min_interval, own.max_interval) == ("feed", 300.0, 3600.0)

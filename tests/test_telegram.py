@@ -95,3 +95,55 @@ async def test_status_only_for_admins(tg: Running) -> None:
     replies = await tg.api.wait_for_messages(12, 1, timeout=15)
     assert "Transit Watch" in replies[0]  # /status was silently ignored, /help answered
     assert len(tg.api.messages_to(12)) == 1
+
+
+async def test_feeds_shows_health_only_to_admins(tg: Running) -> None:
+    from bot.model import FeedSpec
+
+    now = time.time()
+    specs = [FeedSpec("Good", "https://good.example/rss"), FeedSpec("Bad", "https://bad.example/")]
+    await tg.storage.feeds.sync(specs, now=now)
+    by_name = {f.name: f for f in await tg.storage.feeds.listed()}
+    await tg.storage.feeds.record_success(
+        by_name["Good"].id, now=now, next_check_at=now + 600, etag=None, last_modified=None
+    )
+    await tg.storage.feeds.record_error(
+        by_name["Bad"].id, "HTTPStatusError: HTTP 500", now=now, next_check_at=now + 60
+    )
+    reply = await say(tg, ADMIN, "/feeds", 1, user_id=ADMIN)
+    lines = reply.splitlines()
+    assert lines[0] == "Sources: 2 (1 healthy, 1 failing, 0 disabled)"
+    assert lines[1].startswith("⚠️ Bad: failing for")
+    assert "HTTP 500" in lines[1]
+    assert lines[2].startswith("✅ Good: ok")
+    tg.api.user_message(12, "/feeds", user_id=12)
+    tg.api.user_message(12, "/help", user_id=12)
+    replies = await tg.api.wait_for_messages(12, 1, timeout=15)
+    assert "Transit Watch" in replies[0]
+    assert len(tg.api.messages_to(12)) == 1
+
+
+async def test_failing_feed_notice_reaches_each_admin_once(storage: Storage) -> None:
+    from bot.model import FeedSpec
+    from bot.schedule import TELL_ADMINS_AFTER
+    from bot.telegram.feeds import notify_admins
+
+    now = time.time()
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
+    [feed] = await storage.feeds.listed()
+    for _ in range(5):  # many failures, one notice
+        await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now,
+                                         next_check_at=now)  # fmt: skip
+    later = now + TELL_ADMINS_AFTER + 1
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
+        assert await notify_admins(running.bot, storage, [ADMIN, 778], later) == 1
+        assert await notify_admins(running.bot, storage, [ADMIN, 778], later + 60) == 0
+        for admin in (ADMIN, 778):
+            [text] = api.messages_to(admin)
+            assert "sources need attention" in text
+            assert "Down: failing for 1d (5 errors)" in text
+        await storage.feeds.disable(feed.id, "failing for 3 days", now=later)
+        assert await notify_admins(running.bot, storage, [ADMIN], later + 120) == 1
+        assert "Down: disabled, failing for 3 days" in api.messages_to(ADMIN)[1]
+        assert await notify_admins(running.bot, storage, [ADMIN], later + 180) == 0
+        api.assert_no_violations()

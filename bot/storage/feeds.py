@@ -1,15 +1,26 @@
 """Feeds and their scheduling state (miniflux-style: the scheduler only ticks, the DB knows
-what is due)."""
+what is due).
+
+A feed is *listed* while feeds.yaml names it (`enabled`), and *disabled* while it has a
+`disabled_reason` (410 Gone, or failing for days): a disabled feed is not polled until its
+address in feeds.yaml changes. `url` is where the feed is fetched from now; a permanent redirect
+moves it, while `source_url` keeps what feeds.yaml says, so a restart does not undo the move.
+
+Admin notices are durable and once-only: `told_failing_at` / `told_disabled_at` record that the
+admins were told, and `notices_due()` only returns what nobody was told yet.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from bot.model import FeedSpec
 from bot.storage.db import Database
 from bot.storage.records import FeedState
 
 _ERROR_TEXT_MAX = 300
+_REASON_MAX = 200
+_KEYS_PER_QUERY = 500  # well under SQLite's limit of host parameters
 
 
 class Feeds:
@@ -18,37 +29,69 @@ class Feeds:
 
     async def sync(self, specs: Sequence[FeedSpec], now: float) -> None:
         """Make the table match feeds.yaml: add new feeds (due now), update changed ones,
-        disable the ones no longer listed (their entries stay, so nothing is re-alerted)."""
+        unlist the ones no longer listed (their entries stay, so nothing is re-alerted).
+        A new address in feeds.yaml starts the feed afresh, which also re-enables it."""
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
                 await tx.execute(
                     """
-                    INSERT INTO feeds (name, url, lang, interval, next_check_at)
-                    VALUES (?, ?, ?, ?, ?)
+                    INSERT INTO feeds (name, url, source_url, kind, lang, interval,
+                                       min_interval, max_interval, next_check_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (name) DO UPDATE SET
                         enabled = 1,
+                        kind = excluded.kind,
                         lang = excluded.lang,
                         interval = excluded.interval,
-                        -- a new address starts afresh: old validators mean nothing there
-                        etag = CASE WHEN url = excluded.url THEN etag END,
-                        last_modified = CASE WHEN url = excluded.url THEN last_modified END,
-                        next_check_at = CASE WHEN url = excluded.url
+                        min_interval = excluded.min_interval,
+                        max_interval = excluded.max_interval,
+                        etag = CASE WHEN source_url IS excluded.source_url THEN etag END,
+                        last_modified = CASE WHEN source_url IS excluded.source_url
+                                        THEN last_modified END,
+                        poll_interval = CASE WHEN source_url IS excluded.source_url
+                                        THEN poll_interval END,
+                        disabled_reason = CASE WHEN source_url IS excluded.source_url
+                                          THEN disabled_reason END,
+                        told_disabled_at = CASE WHEN source_url IS excluded.source_url
+                                           THEN told_disabled_at END,
+                        failing_since = CASE WHEN source_url IS excluded.source_url
+                                        THEN failing_since END,
+                        told_failing_at = CASE WHEN source_url IS excluded.source_url
+                                          THEN told_failing_at END,
+                        error_count = CASE WHEN source_url IS excluded.source_url
+                                      THEN error_count ELSE 0 END,
+                        next_check_at = CASE WHEN source_url IS excluded.source_url
                                         THEN MIN(next_check_at, ? + excluded.interval)
                                         ELSE ? END,
-                        url = excluded.url
+                        url = CASE WHEN source_url IS excluded.source_url
+                              THEN url ELSE excluded.url END,
+                        source_url = excluded.source_url
                     """,
-                    (spec.name, spec.url, spec.lang, spec.interval, now, now, now),
-                )
+                    (
+                        spec.name, spec.url, spec.url, spec.kind, spec.lang, spec.interval,
+                        spec.min_interval, spec.max_interval, now, now, now,
+                    ),
+                )  # fmt: skip
 
     async def due(self, now: float) -> list[FeedState]:
         rows = await self._db.fetchall(
-            "SELECT * FROM feeds WHERE enabled = 1 AND next_check_at <= ? ORDER BY next_check_at",
+            """SELECT * FROM feeds
+               WHERE enabled = 1 AND disabled_reason IS NULL AND next_check_at <= ?
+               ORDER BY next_check_at""",
             (now,),
         )
         return [FeedState.from_row(r) for r in rows]
 
     async def all(self) -> list[FeedState]:
+        """The feeds that are polled: listed and not disabled."""
+        rows = await self._db.fetchall(
+            "SELECT * FROM feeds WHERE enabled = 1 AND disabled_reason IS NULL ORDER BY name"
+        )
+        return [FeedState.from_row(r) for r in rows]
+
+    async def listed(self) -> list[FeedState]:
+        """Every feed feeds.yaml names, disabled ones included (for health views)."""
         rows = await self._db.fetchall("SELECT * FROM feeds WHERE enabled = 1 ORDER BY name")
         return [FeedState.from_row(r) for r in rows]
 
@@ -60,24 +103,44 @@ class Feeds:
         next_check_at: float,
         etag: str | None,
         last_modified: str | None,
+        poll_interval: float | None = None,
+        changed: bool = False,
+        url: str | None = None,
     ) -> None:
+        """A good fetch ends an error streak; `changed`: it brought new entries; `url`: the
+        feed moved there for good."""
         await self._db.execute(
             """
             UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, error_count = 0,
-                             last_error = NULL, last_success_at = ?
+                             last_error = NULL, last_success_at = ?, failing_since = NULL,
+                             told_failing_at = NULL,
+                             poll_interval = COALESCE(?, poll_interval),
+                             last_new_at = CASE WHEN ? THEN ? ELSE last_new_at END,
+                             url = COALESCE(?, url)
             WHERE id = ?
             """,
-            (etag, last_modified, next_check_at, now, feed_id),
-        )
+            (
+                etag, last_modified, next_check_at, now, poll_interval, changed, now, url,
+                feed_id,
+            ),
+        )  # fmt: skip
 
-    async def record_not_modified(self, feed_id: int, *, now: float, next_check_at: float) -> None:
+    async def record_not_modified(
+        self,
+        feed_id: int,
+        *,
+        now: float,
+        next_check_at: float,
+        poll_interval: float | None = None,
+    ) -> None:
         await self._db.execute(
             """
             UPDATE feeds SET next_check_at = ?, error_count = 0, last_error = NULL,
-                             last_success_at = ?
+                             last_success_at = ?, failing_since = NULL, told_failing_at = NULL,
+                             poll_interval = COALESCE(?, poll_interval)
             WHERE id = ?
             """,
-            (next_check_at, now, feed_id),
+            (next_check_at, now, poll_interval, feed_id),
         )
 
     async def record_error(
@@ -86,8 +149,50 @@ class Feeds:
         await self._db.execute(
             """
             UPDATE feeds SET next_check_at = ?, error_count = error_count + 1,
-                             last_error = ?, last_error_at = ?
+                             last_error = ?, last_error_at = ?,
+                             failing_since = COALESCE(failing_since, ?)
             WHERE id = ?
             """,
-            (next_check_at, error[:_ERROR_TEXT_MAX], now, feed_id),
+            (next_check_at, error[:_ERROR_TEXT_MAX], now, now, feed_id),
         )
+
+    async def disable(self, feed_id: int, reason: str, *, now: float) -> None:
+        """Stop polling the feed until its address in feeds.yaml changes."""
+        await self._db.execute(
+            """UPDATE feeds SET disabled_reason = ?, disabled_at = ?, told_disabled_at = NULL
+               WHERE id = ? AND disabled_reason IS NULL""",
+            (reason[:_REASON_MAX], now, feed_id),
+        )
+
+    async def notices_due(self, now: float, *, failing_for: float) -> list[FeedState]:
+        """Listed feeds the admins were not yet told about: disabled ones, and ones failing
+        for `failing_for` seconds or more."""
+        rows = await self._db.fetchall(
+            """SELECT * FROM feeds WHERE enabled = 1 AND (
+                   (disabled_reason IS NOT NULL AND told_disabled_at IS NULL)
+                   OR (disabled_reason IS NULL AND told_failing_at IS NULL
+                       AND failing_since IS NOT NULL AND failing_since <= ?))
+               ORDER BY name""",
+            (now - failing_for,),
+        )
+        return [FeedState.from_row(r) for r in rows]
+
+    async def mark_told(self, feeds: Iterable[FeedState], *, now: float) -> None:
+        """The admins were told about these feeds' current state (disabled or failing)."""
+        async with self._db.transaction() as tx:
+            for feed in feeds:
+                column = "told_disabled_at" if feed.disabled_reason else "told_failing_at"
+                await tx.execute(f"UPDATE feeds SET {column} = ? WHERE id = ?", (now, feed.id))
+
+    async def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
+        """Which of `keys` this feed has not stored yet (its new entries)."""
+        seen: set[str] = set()
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            marks = ",".join("?" for _ in chunk)
+            rows = await self._db.fetchall(
+                f"SELECT entry_key FROM entries WHERE feed_id = ? AND entry_key IN ({marks})",
+                (feed_id, *chunk),
+            )
+            seen.update(r[0] for r in rows)
+        return set(keys) - seen

@@ -98,4 +98,21 @@ MIGRATIONS: tuple[str, ...] = (
         value INTEGER NOT NULL
     );
     """,
+    # 2: sources at scale (issue 8): kinds of source, adaptive intervals, moved and disabled
+    # feeds, and durable once-only admin notices about failing feeds.
+    """
+    ALTER TABLE feeds ADD COLUMN kind TEXT NOT NULL DEFAULT 'feed';  -- feed | telegram
+    -- The address feeds.yaml gives; `url` is where the feed lives now (a 301 moves it).
+    ALTER TABLE feeds ADD COLUMN source_url TEXT;
+    ALTER TABLE feeds ADD COLUMN min_interval REAL;
+    ALTER TABLE feeds ADD COLUMN max_interval REAL;
+    ALTER TABLE feeds ADD COLUMN poll_interval REAL;       -- the adapted interval; NULL: interval
+    ALTER TABLE feeds ADD COLUMN last_new_at REAL;         -- when the feed last had new entries
+    ALTER TABLE feeds ADD COLUMN failing_since REAL;       -- first error of the current streak
+    ALTER TABLE feeds ADD COLUMN disabled_reason TEXT;     -- set: not polled until fixed
+    ALTER TABLE feeds ADD COLUMN disabled_at REAL;
+    ALTER TABLE feeds ADD COLUMN told_failing_at REAL;     -- admins were told of this streak
+    ALTER TABLE feeds ADD COLUMN told_disabled_at REAL;    -- admins were told it was disabled
+    UPDATE feeds SET source_url = url;
+    """,
 )

@@ -26,6 +26,22 @@ class FeedState:
     last_error: str | None
     last_error_at: float | None
     last_success_at: float | None
+    kind: str = "feed"
+    source_url: str | None = None
+    min_interval: float | None = None
+    max_interval: float | None = None
+    poll_interval: float | None = None
+    last_new_at: float | None = None
+    failing_since: float | None = None
+    disabled_reason: str | None = None
+    disabled_at: float | None = None
+    told_failing_at: float | None = None
+    told_disabled_at: float | None = None
+
+    @property
+    def current_interval(self) -> float:
+        """The adapted interval, or the configured one before any adapting."""
+        return self.poll_interval or self.interval
 
     @classmethod
     def from_row(cls, row: Row) -> FeedState:

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
 from bot.storage import Storage
-from bot.telegram import admin, membership, search, start, subscriptions
+from bot.telegram import admin, feeds, membership, search, start, subscriptions
 
 
 def build_dispatcher(
@@ -29,6 +29,6 @@ def build_dispatcher(
     dp["clock"] = clock
     dp["countries"] = known_country_codes()
     dp.include_routers(
-        *(m.make_router() for m in (start, subscriptions, search, admin, membership))
+        *(m.make_router() for m in (start, subscriptions, search, admin, feeds, membership))
     )
     return dp

@@ -45,6 +45,8 @@ class FeedServer:
         self.requests: list[RecordedRequest] = []
         self.bytes_sent: dict[str, int] = {}  # body bytes written by streaming handlers
         self._streams_done: dict[str, asyncio.Event] = {}
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests the server was handling at once
 
     async def __aenter__(self) -> Self:
         app = web.Application()
@@ -116,6 +118,15 @@ class FeedServer:
 
     def redirect(self, path: str, to_path: str, *, status: int = 302) -> None:
         self.set_response(path, status, headers={"Location": to_path})
+
+    def slow(self, path: str, body: bytes, *, seconds: float) -> None:
+        """Serve `body` after `seconds`, to see how many requests a client runs at once."""
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            await self._closed_within(seconds)
+            return web.Response(body=body, headers={"Content-Type": "application/rss+xml"})
+
+        self._routes[path] = handler
 
     def hang(self, path: str) -> None:
         """Accept the request and never send a byte back."""
@@ -201,7 +212,12 @@ class FeedServer:
         handler = self._routes.get(request.path)
         if handler is None:
             return web.Response(status=404)
-        return await handler(request)
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return await handler(request)
+        finally:
+            self.in_flight -= 1
 
 
 def _not_modified(request: web.Request, etag: str | None, last_modified: str | None) -> bool:

@@ -1,0 +1,49 @@
+"""Every kind of source, read into the same `ParsedFeed`, so all of them go through the same
+identity, relevance, story and alert path.
+
+    kind "telegram"          a channel's t.me/s/ web preview     (telegram_preview.py)
+    kind "feed", JSON body   JSON Feed 1.0/1.1                    (jsonfeed.py)
+    kind "feed", otherwise   RSS 0.9x/1.0/2.0, Atom, via feedparser (bot/parse.py)
+
+Also here: OPML 2.0 in and out (opml.py) and full article text (bot/fulltext.py).
+Pure functions; `read_source_async` only moves the work to a thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+
+from bot.model import ParsedFeed
+from bot.parse import read_feed
+from bot.sources.jsonfeed import looks_like_json, parse_json_feed
+from bot.sources.telegram_preview import parse_preview
+
+
+def read_source(
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+) -> ParsedFeed:
+    """Parse one fetched document; raises NotAFeed or ParseError when it has no usable feed."""
+    if kind == "telegram":
+        return parse_preview(body, headers, base_url=base_url, lang=lang)
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    if looks_like_json(body, content_type):
+        return parse_json_feed(body, headers, base_url=base_url, lang=lang)
+    return read_feed(body, headers, base_url=base_url, lang=lang)
+
+
+async def read_source_async(
+    kind: str,
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+) -> ParsedFeed:
+    """`read_source` in a worker thread: a big document takes long enough to stall the loop."""
+    return await asyncio.to_thread(read_source, kind, body, headers, base_url=base_url, lang=lang)

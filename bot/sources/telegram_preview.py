@@ -1,0 +1,101 @@
+"""Public Telegram channels as sources, read from their web preview `https://t.me/s/<channel>`.
+
+The page lists the channel's latest posts, oldest first. Each post is a
+`.tgme_widget_message[data-post="<channel>/<number>"]`; its own text is the
+`.tgme_widget_message_text` directly inside its `.tgme_widget_message_bubble` (a quoted reply
+has a text block of its own, which is not the post's); its date is the `datetime` attribute of
+the `time` inside `.tgme_widget_message_date`. A post becomes an `Entry`:
+
+    title    the post's first line, bounded (channels write a headline line first)
+    summary  the whole text, line breaks kept as spaces, bounded
+    link     https://t.me/<channel>/<number>, also the GUID
+    date     the post's time, in UTC
+
+Posts without text (a photo or sticker alone) and service messages ("channel photo updated")
+are skipped: there is nothing to judge. A page without `.tgme_channel_history` is a channel
+that has no public preview (Telegram then serves, or redirects to, the plain `t.me/<channel>`
+invitation page): that is a `NotAFeed` saying so, never an empty success.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import datetime
+
+from selectolax.lexbor import LexborHTMLParser, LexborNode
+
+from bot.errors import NotAFeed
+from bot.model import Entry, ParsedFeed
+from bot.parse import SUMMARY_MAX, bound, decode_document, norm_lang, plausible_date
+
+TITLE_MAX = 200
+_POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
+_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_BLANKS = re.compile(r"[^\S\n]+")
+
+
+def preview_url(channel: str) -> str:
+    return f"https://t.me/s/{channel}"
+
+
+def channel_of(url: str) -> str | None:
+    """The channel name of a `https://t.me/s/<channel>` URL, else None."""
+    match = re.fullmatch(r"https?://t\.me/s/([A-Za-z][A-Za-z0-9_]{3,31})/?", url.strip())
+    return match.group(1) if match else None
+
+
+def parse_preview(
+    body: bytes,
+    headers: Mapping[str, str],
+    *,
+    base_url: str,
+    lang: str | None = None,
+    max_entries: int = 500,
+) -> ParsedFeed:
+    lower = {k.lower(): v for k, v in headers.items()}
+    tree = LexborHTMLParser(decode_document(body, lower.get("content-type", "")))
+    if tree.css_first(".tgme_channel_history") is None:
+        raise NotAFeed("the channel has no public web preview (t.me/s/ shows no posts)")
+    feed_lang = norm_lang(lang)
+    entries = []
+    for node in tree.css(".tgme_widget_message[data-post]"):
+        entry = _post(node, feed_lang)
+        if entry is not None:
+            entries.append(entry)
+    return ParsedFeed(tuple(entries[-max_entries:]))
+
+
+def _post(node: LexborNode, lang: str | None) -> Entry | None:
+    match = _POST.fullmatch((node.attributes.get("data-post") or "").strip())
+    classes = (node.attributes.get("class") or "").split()
+    if match is None or "service_message" in classes:
+        return None
+    text_node = node.css_first(".tgme_widget_message_bubble > .tgme_widget_message_text")
+    lines = _lines(text_node) if text_node is not None else []
+    if not lines:
+        return None
+    link = f"https://t.me/{match.group(1)}/{match.group(2)}"
+    title = bound(lines[0], TITLE_MAX)
+    summary = bound(" ".join(lines), SUMMARY_MAX)
+    return Entry(title, summary, link, link, _date(node), lang)
+
+
+def _lines(node: LexborNode) -> list[str]:
+    # Line breaks are <br> in the markup; keep them to find the headline line.
+    html = _BR.sub("\n", node.html or "")
+    body = LexborHTMLParser(html).body
+    text = _CONTROL.sub("", body.text(separator="") if body is not None else "")
+    return [line for raw in text.split("\n") if (line := _BLANKS.sub(" ", raw).strip())]
+
+
+def _date(node: LexborNode) -> datetime | None:
+    stamp = node.css_first(".tgme_widget_message_date time[datetime]")
+    value = stamp.attributes.get("datetime") if stamp is not None else None
+    if not value:
+        return None
+    try:
+        return plausible_date(datetime.fromisoformat(value.strip()))
+    except ValueError:
+        return None

@@ -1,0 +1,285 @@
+"""Sources at scale through the real refresh path and the local feed server: 301, 410, 429 with
+Retry-After, cache hints, adapting, failing for days, per-host politeness, Telegram previews and
+full article text."""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.fetch import Fetcher
+from bot.model import FeedSpec
+from bot.refresh import Refresher
+from bot.relevance import Classifier
+from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
+from bot.storage import FeedState, Storage
+from tests.conftest import REPO
+from tests.fakes.feedserver import FeedServer, rss
+
+FIXTURES = REPO / "tests" / "data" / "feeds"
+ITEM = {
+    "title": "Казахстан экстрадировал в Россию антивоенного активиста",
+    "link": "https://example.org/a",
+    "description": "Власти Казахстана выдали России активиста, который бежал от мобилизации.",
+    "guid": "a",
+}
+
+
+@pytest.fixture(scope="module")
+def classifier() -> Classifier:
+    return Classifier.from_extension()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    async with FeedServer() as srv:
+        yield srv
+
+
+@pytest.fixture
+async def fetcher() -> AsyncIterator[Fetcher]:
+    async with Fetcher(timeout=3.0, connect_timeout=1.0, max_bytes=1_000_000) as f:
+        yield f
+
+
+def make(storage: Storage, fetcher: Fetcher, classifier: Classifier, **kw: object) -> Refresher:
+    return Refresher(
+        storage, fetcher, classifier, alert_max_age=48 * 3600, rng=random.Random(1), **kw
+    )  # type: ignore[arg-type]
+
+
+async def only(storage: Storage, spec: FeedSpec) -> FeedState:
+    await storage.feeds.sync([spec], now=time.time())
+    [feed] = await storage.feeds.listed()
+    return feed
+
+
+def fresh(item: dict[str, str], minutes: int = 5) -> dict[str, object]:
+    return {**item, "pubDate": datetime.now(UTC) - timedelta(minutes=minutes)}
+
+
+async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restart(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/new", rss([fresh(ITEM)]))
+    server.redirect("/old", "/new", status=301)
+    spec = FeedSpec("moved", server.url("/old"), interval=60)
+    feed = await only(storage, spec)
+    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    assert report.status == "ok"
+    [feed] = await storage.feeds.listed()
+    assert feed.url == server.url("/new")
+    await storage.feeds.sync([spec], now=time.time())  # the same feeds.yaml on the next start
+    [feed] = await storage.feeds.listed()
+    assert feed.url == server.url("/new")
+
+
+async def test_temporary_redirect_does_not_move_it(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/new", rss([fresh(ITEM)]))
+    server.redirect("/old", "/new", status=302)
+    feed = await only(storage, FeedSpec("temp", server.url("/old"), interval=60))
+    await make(storage, fetcher, classifier).refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert feed.url == server.url("/old")
+
+
+async def test_410_disables_until_the_address_changes(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/gone", 410)
+    feed = await only(storage, FeedSpec("gone", server.url("/gone"), interval=60))
+    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    assert "disabled" in report.detail
+    assert await storage.feeds.due(time.time() + 10**6) == []
+    assert await storage.feeds.all() == []
+    [listed] = await storage.feeds.listed()
+    assert listed.disabled_reason == "gone (HTTP 410)"
+    assert [f.name for f in await storage.feeds.notices_due(time.time(), failing_for=1e9)] == [
+        "gone"
+    ]
+    server.set_feed("/back", rss([fresh(ITEM)]))
+    await storage.feeds.sync([FeedSpec("gone", server.url("/back"), interval=60)], time.time())
+    [feed] = await storage.feeds.due(time.time())
+    assert feed.disabled_reason is None
+
+
+@pytest.mark.parametrize("status", [429, 503])
+async def test_retry_after_is_honoured_within_bounds(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier, status: int
+) -> None:
+    server.set_response("/busy", status, headers={"Retry-After": "3600"})
+    feed = await only(storage, FeedSpec("busy", server.url("/busy"), interval=60))
+    start = time.time()
+    await make(storage, fetcher, classifier).refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert 3600 * 0.9 <= feed.next_check_at - start <= 3600 * 1.1 + 5
+    server.set_response("/busy", status, headers={"Retry-After": str(30 * 86400)})
+    await make(storage, fetcher, classifier).refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert feed.next_check_at - start <= 6 * 3600 * 1.1 + 5  # capped, never a month
+
+
+async def test_cache_control_and_ttl_lengthen_the_wait_up_to_the_ceiling(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/ttl", (FIXTURES / "rss092_ttl.xml").read_bytes())  # <ttl>90</ttl>
+    spec = FeedSpec("ttl", server.url("/ttl"), interval=60, min_interval=30, max_interval=7200)
+    feed = await only(storage, spec)
+    start = time.time()
+    await make(storage, fetcher, classifier).refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert 5400 * 0.9 <= feed.next_check_at - start <= 5400 * 1.1 + 5
+    # A ceiling below the hint wins: we never wait longer than our ceiling.
+    spec = replace(spec, max_interval=600)
+    feed = await only(storage, spec)
+    await make(storage, fetcher, classifier).refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert feed.next_check_at - time.time() <= 600 * 1.1 + 5
+
+
+async def test_interval_adapts_between_floor_and_ceiling(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/quiet", rss([fresh(ITEM)]), etag='"v1"')
+    spec = FeedSpec("quiet", server.url("/quiet"), interval=600, min_interval=300,
+                    max_interval=1500)  # fmt: skip
+    feed = await only(storage, spec)
+    r = make(storage, fetcher, classifier)
+    await r.refresh([feed])  # new entries, undated gaps unknown (one item): halve
+    seen = []
+    for _ in range(4):
+        [feed] = await storage.feeds.listed()
+        seen.append(feed.poll_interval)
+        await r.refresh([feed])  # 304 every time: lengthen by half, up to the ceiling
+    [feed] = await storage.feeds.listed()
+    seen.append(feed.poll_interval)
+    assert seen == [300, 450, 675, 1012.5, 1500]
+
+
+async def test_failing_for_three_days_disables_and_is_noticed_once(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/down", 500)
+    feed = await only(storage, FeedSpec("down", server.url("/down"), interval=60))
+    clock = [time.time()]
+    r = Refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
+    start = clock[0]
+    await r.refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert feed.failing_since == start
+    assert await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER) == []
+
+    clock[0] = start + TELL_ADMINS_AFTER + 1
+    await r.refresh([feed])
+    [feed] = await storage.feeds.listed()
+    due = await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER)
+    assert [(f.name, f.disabled_reason) for f in due] == [("down", None)]
+    await storage.feeds.mark_told(due, now=clock[0])
+    assert await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER) == []
+
+    clock[0] = start + DISABLE_AFTER + 1
+    [report] = await r.refresh([feed])
+    assert "disabled: failing for 3 days" in report.detail
+    due = await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER)
+    assert [f.disabled_reason for f in due] == ["failing for 3 days"]
+    await storage.feeds.mark_told(due, now=clock[0])
+    assert await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER) == []
+
+
+async def test_success_ends_the_streak_so_a_new_one_is_told_again(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/flaky", 500)
+    feed = await only(storage, FeedSpec("flaky", server.url("/flaky"), interval=60))
+    clock = [time.time()]
+    r = Refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
+    await r.refresh([feed])
+    clock[0] += TELL_ADMINS_AFTER + 1
+    [feed] = await storage.feeds.listed()
+    await storage.feeds.mark_told(
+        await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER), now=clock[0]
+    )
+    server.set_feed("/flaky", rss([fresh(ITEM)]))
+    await r.refresh([feed])
+    [feed] = await storage.feeds.listed()
+    assert (feed.failing_since, feed.told_failing_at, feed.error_count) == (None, None, 0)
+
+
+async def test_per_host_limit_and_global_limit(
+    storage: Storage, server: FeedServer, classifier: Classifier
+) -> None:
+    for n in range(8):
+        server.slow(f"/s{n}", rss([fresh({**ITEM, "guid": str(n)})]), seconds=0.2)
+    specs = [FeedSpec(f"s{n}", server.url(f"/s{n}"), interval=60) for n in range(8)]
+    await storage.feeds.sync(specs, now=time.time())
+    async with Fetcher(timeout=5, per_host=2) as polite:
+        reports = await make(storage, polite, classifier).refresh(await storage.feeds.all())
+    assert {r.status for r in reports} == {"ok"}
+    assert server.max_in_flight == 2
+
+
+async def test_telegram_channel_goes_through_the_same_story_path(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    page = (FIXTURES / "telegram_preview.html").read_bytes()
+    server.set_feed("/s/twtest", page, content_type="text/html; charset=utf-8")
+    spec = FeedSpec("TW channel", server.url("/s/twtest"), lang="ru", kind="telegram")
+    feed = await only(storage, spec)
+    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    assert report.status == "ok", report.detail
+    assert report.entries == 3
+    links = {s.link for s in report.new_stories}
+    assert "https://t.me/twtest/1201" in links
+    assert all(s.outlet == "TW channel" for s in report.new_stories)
+
+
+async def test_channel_without_preview_is_a_clear_error(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    page = (FIXTURES / "telegram_no_preview.html").read_bytes()
+    server.set_feed("/closedchan", page, content_type="text/html; charset=utf-8")
+    server.redirect("/s/closedchan", "/closedchan")  # what t.me does for such channels
+    feed = await only(storage, FeedSpec("closed", server.url("/s/closedchan"), kind="telegram"))
+    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    assert report.status == "error"
+    assert "no public web preview" in report.detail
+
+
+async def test_thin_entries_get_their_article_text_once_within_the_budget(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    article = (FIXTURES / "article.html").read_bytes()
+    for n in range(3):
+        server.set_feed(f"/article/{n}", article, content_type="text/html")
+    items = [
+        {"title": f"Новость {n}", "link": server.url(f"/article/{n}"), "guid": f"g{n}",
+         "pubDate": datetime.now(UTC)}
+        for n in range(3)
+    ]  # fmt: skip
+    server.set_feed("/titles", rss(items))
+    feed = await only(storage, FeedSpec("titles", server.url("/titles"), lang="ru"))
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    r = make(storage, fetcher, classifier, fulltext_pages=2)
+    [report] = await r.refresh([feed])
+    fetched = {p for n in range(3) if server.requests_to(p := f"/article/{n}")}
+    assert len(fetched) == 2  # the budget of this cycle
+    # The article text made the title-only entries judgeable: extradition from Kyrgyzstan.
+    assert len(report.new_stories) == 2
+    story = report.new_stories[0]
+    assert "Первомайский районный суд" in story.summary
+    assert "KG" in story.countries
+
+    [feed] = await storage.feeds.listed()
+    [report] = await r.refresh([feed])  # the same feed again: nothing is fetched twice
+    assert report.new_stories == ()
+    assert sum(len(server.requests_to(f"/article/{n}")) for n in range(3)) == 2
+    stored = await storage.stories.get(story.id)
+    assert stored is not None
+    assert "Первомайский районный суд" in stored.summary  # not undone by the thin re-poll

@@ -1,0 +1,215 @@
+"""Every kind of source on saved fixtures: RSS 0.9x, <ttl>, JSON Feed, Telegram previews, OPML,
+and full-text extraction. All pure: bytes in, entries out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from bot.errors import NotAFeed, ParseError
+from bot.fulltext import Budget, extract_text, is_thin
+from bot.model import FeedSpec
+from bot.sources import read_source
+from bot.sources.opml import OpmlFeed, feeds_yaml_lines, read_opml, write_opml
+from tests.conftest import make_entry
+
+FEEDS = Path(__file__).parent / "data" / "feeds"
+BASE = "https://base.example/feed/"
+
+
+def load(name: str) -> bytes:
+    return (FEEDS / name).read_bytes()
+
+
+@pytest.mark.parametrize(
+    ("name", "title", "summary", "link", "published", "lang"),
+    [
+        (
+            "rss091.xml",
+            "Auslieferung nach Russland: Gericht prüft den Fall",
+            "Ein russischer Kriegsgegner soll ausgeliefert werden; das Gericht äußert Bedenken.",
+            "https://example.de/artikel/auslieferung",
+            None,
+            "de",
+        ),
+        (
+            "rss092_ttl.xml",
+            "Грузия отказала в экстрадиции",
+            "Суд Тбилиси отказал России в выдаче оппозиционера.",
+            "https://slow.example/a",
+            None,
+            None,
+        ),
+        (
+            "jsonfeed11.json",
+            "В Ереване задержан россиянин по запросу Москвы",
+            "Гражданина России задержали в аэропорту Звартноц по запросу об экстрадиции.",
+            "https://base.example/news/1?utm_source=json",
+            datetime(2024, 3, 6, 4, 15, tzinfo=UTC),
+            "ru",
+        ),
+        (
+            "jsonfeed10.json",
+            "Депортация из Казахстана",
+            "Коротко.",
+            "https://example.kz/1",
+            datetime(2024, 3, 1, 10, tzinfo=UTC),
+            None,
+        ),
+    ],
+)
+def test_formats(  # noqa: PLR0917 -- one argument per column of the table
+    name: str,
+    title: str,
+    summary: str,
+    link: str,
+    published: datetime | None,
+    lang: str | None,
+) -> None:
+    first = read_source("feed", load(name), {}, base_url=BASE).entries[0]
+    assert (first.title, first.summary, first.link, first.published, first.lang) == (
+        title, summary, link, published, lang,
+    )  # fmt: skip
+
+
+def test_rss_ttl_is_read_in_seconds() -> None:
+    assert read_source("feed", load("rss092_ttl.xml"), {}, base_url=BASE).ttl == 90 * 60
+    assert read_source("feed", load("rss20.xml"), {}, base_url=BASE).ttl is None
+
+
+def test_json_feed_items_are_normalised_and_junk_skipped() -> None:
+    entries = read_source("feed", load("jsonfeed11.json"), {}, base_url=BASE).entries
+    assert len(entries) == 2  # a string item and an item with only an id are skipped
+    second = entries[1]
+    assert (second.title, second.summary, second.guid) == ("", "Text only, no title.", "42")
+    assert second.link == "https://other.example/story"
+    assert second.lang == "ru"  # the feed's language
+    assert "alert" not in entries[0].summary  # scripts never become text
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (b'{"version": "1.0", "items": []}', NotAFeed),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": {}}', ParseError),
+        (b'{"version": "https://jsonfeed.org/version/1.1", "items": [', ParseError),
+        (b"[" * 100_000 + b"]" * 100_000, ParseError),
+    ],
+)
+def test_bad_json_feeds(body: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        read_source("feed", body, {"Content-Type": "application/feed+json"}, base_url=BASE)
+
+
+def test_telegram_preview_posts_become_entries() -> None:
+    parsed = read_source(
+        "telegram",
+        load("telegram_preview.html"),
+        {"Content-Type": "text/html; charset=utf-8"},
+        base_url="https://t.me/s/twtest",
+        lang="ru",
+    )
+    by_link = {e.link: e for e in parsed.entries}
+    # 1203 is a photo without text and 1204 a service message: nothing to judge.
+    assert list(by_link) == [
+        "https://t.me/twtest/1201",
+        "https://t.me/twtest/1202",
+        "https://t.me/twtest/1205",
+    ]
+    first = by_link["https://t.me/twtest/1201"]
+    assert first.title == "В Алматы задержан россиянин по запросу об экстрадиции"
+    assert "бежавшего от мобилизации" in first.summary
+    assert first.published == datetime(2024, 3, 6, 10, 21, 8, tzinfo=UTC)
+    assert first.guid == first.link
+    assert first.lang == "ru"
+    reply = by_link["https://t.me/twtest/1202"]
+    # The quoted post and the link preview are not the reply's own text.
+    assert reply.summary == "Обновление: суд отправил его под экстрадиционный арест на 40 суток."
+
+
+def test_telegram_channel_without_public_preview_says_so() -> None:
+    with pytest.raises(NotAFeed, match="no public web preview"):
+        read_source(
+            "telegram", load("telegram_no_preview.html"), {}, base_url="https://t.me/closedchan"
+        )
+
+
+def test_full_text_is_extracted_from_a_mislabelled_windows_1251_page() -> None:
+    text = extract_text(load("article.html"), {"Content-Type": "text/html"}, "https://kg.example/")
+    assert text is not None
+    assert "Первомайский районный суд Бишкека одобрил экстрадицию" in text
+    assert "cookies" not in text
+    assert "Погода" not in text  # the sidebar is boilerplate
+    assert extract_text(b"<html><body><p>Hi</p></body></html>", {}, "https://x.example/") is None
+
+
+@pytest.mark.parametrize(
+    ("title", "summary", "link", "thin"),
+    [
+        ("Title only", "", "https://x.example/1", True),
+        ("Title", "Title and a short lead.", "https://x.example/1", True),
+        ("Title", "x" * 250, "https://x.example/1", False),
+        ("Title only", "", None, False),  # nothing to fetch
+    ],
+)
+def test_is_thin(title: str, summary: str, link: str | None, thin: bool) -> None:
+    assert is_thin(make_entry(title, summary=summary, link=link)) is thin
+
+
+def test_budget() -> None:
+    budget = Budget(2)
+    assert [budget.take() for _ in range(3)] == [True, True, False]
+
+
+OPML = b"""<?xml version="1.0" encoding="utf-8"?>
+<opml version="2.0"><head><title>Mine</title></head><body>
+  <outline text="Central Asia">
+    <outline type="rss" text="Azattyq" title="Azattyq &amp; Co"
+             xmlUrl="https://www.azattyq.org/api/" language="ru-KZ"/>
+    <outline type="rss" text="Channel" xmlUrl="https://t.me/s/twtest"/>
+  </outline>
+  <outline type="rss" text="Bad" xmlUrl="ftp://example.org/feed"/>
+  <outline text="a note, no feed"/>
+</body></opml>"""
+
+
+def test_opml_import_reads_nested_outlines() -> None:
+    listed = read_opml(OPML)
+    assert listed.feeds == (
+        OpmlFeed("Azattyq & Co", "https://www.azattyq.org/api/", "ru", None),
+        OpmlFeed("Channel", "https://t.me/s/twtest", None, "twtest"),
+    )
+    assert listed.skipped == 1
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'<!DOCTYPE x [<!ENTITY a "aaaa">]><opml><body/></opml>',
+        b"<opml><body>",
+        b"<rss><channel/></rss>",
+    ],
+)
+def test_opml_refuses_declarations_and_non_opml(data: bytes) -> None:
+    with pytest.raises(ParseError):
+        read_opml(data)
+
+
+def test_opml_export_round_trips() -> None:
+    specs = [
+        FeedSpec('A <&> "B"', "https://a.example/rss?x=1&y=2", lang="ru"),
+        FeedSpec("Chan", "https://t.me/s/twtest", kind="telegram"),
+    ]
+    document = write_opml(specs)
+    assert document.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0">')
+    assert read_opml(document).feeds == (
+        OpmlFeed('A <&> "B"', "https://a.example/rss?x=1&y=2", "ru", None),
+        OpmlFeed("Chan", "https://t.me/s/twtest", None, "twtest"),
+    )
+
+
+def test_yaml_lines_quote_everything() -> None:
+    lines = feeds_yaml_lines([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "en")])
+    assert lines == ['  - {name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: en}']
