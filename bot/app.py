@@ -40,6 +40,8 @@ COMMANDS = (
     BotCommand(command="subscribe", description="Alerts for all or some countries"),
     BotCommand(command="unsubscribe", description="Stop alerts"),
     BotCommand(command="search", description="Find stored stories"),
+    BotCommand(command="case", description="A person's case, oldest first"),
+    BotCommand(command="export", description="Search results as a CSV file"),
     BotCommand(command="recent", description="The latest stories"),
     BotCommand(command="help", description="What this bot does and stores"),
 )

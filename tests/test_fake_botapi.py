@@ -458,3 +458,29 @@ def test_inline_buttons_need_exactly_one_action() -> None:
             {"inline_keyboard": [[{"text": "t", "url": "https://x", "callback_data": "d"}]]}
         )
     check_inline_keyboard({"inline_keyboard": [[{"text": "t", "url": "tg://resolve?domain=x"}]]})
+
+
+async def test_send_document_uploads_are_kept_and_checked(api: FakeBotAPI, bot: Bot) -> None:
+    from aiogram.types import BufferedInputFile
+
+    data = "date,headline\r\n2026-02-03,Бажуков\r\n".encode()
+    sent = await bot.send_document(
+        CHAT, BufferedInputFile(data, filename="cases.csv"), caption="<b>2</b> stories",
+        parse_mode="HTML",
+    )  # fmt: skip
+    assert sent.document is not None
+    assert (sent.document.file_name, sent.document.file_size) == ("cases.csv", len(data))
+    assert sent.caption == "2 stories"
+    record = api.sent_to(CHAT)[-1]
+    assert record.document is not None
+    assert record.document.data == data
+    assert record.entities == [{"type": "bold", "offset": 0, "length": 1}]
+    with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
+        await bot.send_document(CHAT, "AgADBAAD_unknown_file_id")
+    with pytest.raises(TelegramBadRequest, match="caption is too long"):
+        await bot.send_document(CHAT, BufferedInputFile(b"x", "a.txt"), caption="x" * 1025)
+    with pytest.raises(TelegramBadRequest, match="non-empty"):
+        await bot.send_document(CHAT, BufferedInputFile(b"", "empty.txt"))
+    status, _body, _ = await raw_call(api, "sendDocument", data={"chat_id": str(CHAT)})
+    assert status == 400
+    assert api.violations  # `document` is required by the schema

@@ -10,6 +10,7 @@ repository per table family.
     storage.chats     subscriptions                             (chats.py)
     storage.outbox    pending deliveries and sender counters    (outbox.py)
     storage.search    FTS5 queries                              (search.py)
+                      and keeping the index in step       (search_index.py)
     await storage.close()
 """
 
@@ -17,12 +18,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.search.forms import Forms
 from bot.storage.chats import Chats
 from bot.storage.db import Database
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
 from bot.storage.records import Chat, Delivery, FeedState, Incoming, Story
-from bot.storage.search import Search
+from bot.storage.search import Search, SourceRow
+from bot.storage.search_index import index_pending
 from bot.storage.stories import SaveResult, Stories
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "Incoming",
     "OutboxStats",
     "SaveResult",
+    "SourceRow",
     "Storage",
     "Story",
 ]
@@ -40,15 +44,18 @@ __all__ = [
 class Storage:
     def __init__(self, db: Database) -> None:
         self.db = db
+        self.forms = Forms()  # dictionaries load on the first story indexed
         self.feeds = Feeds(db)
-        self.stories = Stories(db)
+        self.stories = Stories(db, self.forms)
         self.chats = Chats(db)
         self.outbox = Outbox(db)
         self.search = Search(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
-        return cls(await Database.open(path))
+        storage = cls(await Database.open(path))
+        await index_pending(storage.db, storage.forms)  # stories stored before search existed
+        return storage
 
     async def close(self) -> None:
         await self.db.close()

@@ -115,4 +115,17 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE feeds ADD COLUMN told_disabled_at REAL;    -- admins were told it was disabled
     UPDATE feeds SET source_url = url;
     """,
+    # 3 (issue 6, search): one FTS5 row per story with its sources' titles and outlets, the
+    # words' lemmas, stems and name keys (`terms`) and filter tags; see bot.storage.search_index.
+    # Lemmas need Python, so existing stories are queued in `search_pending` and indexed by
+    # `Storage.open()`.
+    """
+    DROP TABLE stories_fts;
+    CREATE VIRTUAL TABLE search_fts USING fts5 (
+        title, body, outlets, terms, tags, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    CREATE TABLE search_pending (story_id INTEGER PRIMARY KEY);
+    INSERT INTO search_pending (story_id) SELECT id FROM stories;
+    CREATE INDEX stories_day ON stories (COALESCE(published_at, created_at));
+    """,
 )

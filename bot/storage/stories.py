@@ -13,8 +13,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.search.forms import Forms
 from bot.storage.db import Database, Row, Transaction
 from bot.storage.records import FeedState, Incoming, Story
+from bot.storage.search_index import index_story
 
 STORY_COLUMNS = """
     s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
@@ -34,8 +36,9 @@ class SaveResult:
 
 
 class Stories:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, forms: Forms) -> None:
         self._db = db
+        self._forms = forms
 
     async def save(
         self, feed: FeedState, items: Sequence[Incoming], *, now: float, alert_max_age: float
@@ -45,7 +48,7 @@ class Stories:
         queued = 0
         async with self._db.transaction() as tx:
             for item in items:
-                story_id = await _store_entry(tx, feed, item, now)
+                story_id = await _store_entry(tx, feed, item, now, self._forms)
                 if story_id is None:
                     continue
                 new_ids.append(story_id)
@@ -71,7 +74,9 @@ class Stories:
         return [Story.from_row(r) for r in rows]
 
 
-async def _store_entry(tx: Transaction, feed: FeedState, item: Incoming, now: float) -> int | None:
+async def _store_entry(
+    tx: Transaction, feed: FeedState, item: Incoming, now: float, forms: Forms
+) -> int | None:
     """Store one entry; return the id of a story it created, None if nothing new."""
     old = await tx.fetchone(
         "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ? AND entry_key = ?",
@@ -79,7 +84,7 @@ async def _store_entry(tx: Transaction, feed: FeedState, item: Incoming, now: fl
     )
     if old is not None:
         if old["content_hash"] != item.content_hash:
-            await _apply_edit(tx, old, item)
+            await _apply_edit(tx, old, item, forms)
         return None
     joined = await _story_of_url(tx, item.canonical_url)
     story_id = joined
@@ -104,10 +109,12 @@ async def _store_entry(tx: Transaction, feed: FeedState, item: Incoming, now: fl
             now,
         ),
     )
+    if story_id is not None:  # a new story or a new source: both change what is searchable
+        await index_story(tx, story_id, forms)
     return story_id if joined is None else None
 
 
-async def _apply_edit(tx: Transaction, old: Row, item: Incoming) -> None:
+async def _apply_edit(tx: Transaction, old: Row, item: Incoming, forms: Forms) -> None:
     """An edited entry updates its row and, when it is the story's only source, the story."""
     await tx.execute(
         "UPDATE entries SET content_hash = ?, title = CASE WHEN story_id IS NULL THEN NULL"
@@ -123,10 +130,7 @@ async def _apply_edit(tx: Transaction, old: Row, item: Incoming) -> None:
             "UPDATE stories SET title = ?, summary = ? WHERE id = ?",
             (item.entry.title, item.entry.summary, story_id),
         )
-        await tx.execute(
-            "UPDATE stories_fts SET title = ?, summary = ? WHERE rowid = ?",
-            (item.entry.title, item.entry.summary, story_id),
-        )
+    await index_story(tx, story_id, forms)
 
 
 async def _story_of_url(tx: Transaction, canonical_url: str | None) -> int | None:
@@ -142,7 +146,7 @@ async def _story_of_url(tx: Transaction, canonical_url: str | None) -> int | Non
 async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: float) -> int:
     entry, verdict = item.entry, item.verdict
     countries = f" {' '.join(verdict.countries)} " if verdict.countries else ""
-    story_id = await tx.insert(
+    return await tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
                              countries, action, score, reasons)
@@ -161,11 +165,6 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
             json.dumps(list(verdict.reasons), ensure_ascii=False),
         ),
     )
-    await tx.execute(
-        "INSERT INTO stories_fts (rowid, title, summary, outlet) VALUES (?, ?, ?, ?)",
-        (story_id, entry.title, entry.summary, feed.name),
-    )
-    return story_id
 
 
 def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:

@@ -25,9 +25,9 @@ def build_dispatcher(
     dp = Dispatcher(storage=None)
     dp["storage"] = storage
     dp["settings"] = settings
-    dp["queries"] = QueryBuilder()
-    dp["clock"] = clock
     dp["countries"] = known_country_codes()
+    dp["queries"] = QueryBuilder(dp["countries"])
+    dp["clock"] = clock
     dp.include_routers(
         *(m.make_router() for m in (start, subscriptions, search, admin, feeds, membership))
     )

@@ -1,18 +1,57 @@
-"""/search <words> and /recent. Queries are never logged or stored."""
+"""/search, /recent, /story, /case and /export. Queries are never logged or stored.
+
+Pagination keeps no state on the server: a result page starts with the canonical query
+(`render_search.QUERY_MARK`), and its buttons carry `s1:<page>:<tag>`, where `tag` is a short
+hash of that query. A press re-reads the query from the message the button is attached to
+(Telegram delivers the press with that message, from the chat where it was pressed, so no
+other chat's query can be reached), checks the tag and the page, and edits the message. Forged,
+stale or unknown data, or a message Telegram no longer shows us, gets a polite answer.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from typing import Final
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import Message
+from aiogram.types import (
+    BufferedInputFile,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Message,
+)
+from aiogram.utils.formatting import Text
 
 from bot.errors import QueryError
 from bot.render import plain, story_list
-from bot.search import QueryBuilder
+from bot.render_search import query_of_page, results_page, story_card, timeline
+from bot.search import QueryBuilder, SearchQuery
+from bot.search.export import to_csv
 from bot.storage import Storage
+from bot.storage.search import RANK_WINDOW
 
-PAGE_SIZE = 5
-NOTHING_FOUND = "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан"
+PAGE_SIZE: Final = 5
+LAST_PAGE: Final = RANK_WINDOW // PAGE_SIZE - 1
+EXPORT_MAX: Final = 200
+CALLBACK: Final = re.compile(r"s1:(\d{1,4}):([0-9a-f]{8})")
+NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
+TEXTS: Final = {
+    "nothing": "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан",
+    "recent_empty": "No stories stored yet.",
+    "stale": "This list is too old to page. Please search again.",
+    "forged": "This button does not work any more. Please search again.",
+    "no_more": "No more results on that page.",
+    "story_usage": "Send /story and a story number from the results, e.g. /story 12",
+    "no_story": "There is no story with that number.",
+    "case_usage": "Send /case and a person's name, e.g. /case Бажуков",
+    "case_empty": "No stories name {name}. Try another spelling, or /search {name}",
+    "export_usage": "Send /export and a search, e.g. /export country:kg since:2025-03-01",
+    "export_caption": "{count} stories for: {query}",
+}
 
 
 def make_router() -> Router:
@@ -20,6 +59,13 @@ def make_router() -> Router:
     for register in (router.message, router.channel_post):
         register(Command("search"))(search)
         register(Command("recent"))(recent)
+        register(Command("story", re.compile(r"story_(\d{1,12})")))(story)
+        register(Command("case"))(case)
+        register(Command("export"))(export)
+    # Every button press lands here: search's are the bot's only buttons, and any other data
+    # (forged, or from an old version) still deserves an answer. A feature that adds buttons
+    # must include its router before this one.
+    router.callback_query()(page)
     return router
 
 
@@ -31,17 +77,132 @@ async def search(
     except QueryError as exc:
         await message.answer(**plain(str(exc)).as_kwargs())
         return
-    stories = await storage.search.stories(query, limit=PAGE_SIZE)
-    if not stories:
-        await message.answer(NOTHING_FOUND)
+    reply = await _page(storage, query, 0)
+    if reply is None:
+        await message.answer(TEXTS["nothing"])
         return
-    heading = f"Best matches for: {' '.join(query.words)}"
-    await message.answer(**story_list(stories, heading=heading).as_kwargs())
+    text, markup = reply
+    await message.answer(**text.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW)
+
+
+async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder) -> None:
+    match = CALLBACK.fullmatch(callback.data or "")
+    message = callback.message
+    if match is None:
+        await callback.answer(TEXTS["forged"])
+        return
+    if not isinstance(message, Message):  # InaccessibleMessage: Telegram no longer shows it
+        await callback.answer(TEXTS["stale"])
+        return
+    text = query_of_page(message.text)
+    number = int(match[1])
+    if text is None or _tag(text) != match[2] or number > LAST_PAGE:
+        await callback.answer(TEXTS["forged"])
+        return
+    try:
+        query = queries.build(text)
+    except QueryError:
+        await callback.answer(TEXTS["forged"])
+        return
+    reply = await _page(storage, query, number)
+    if reply is None:
+        await callback.answer(TEXTS["no_more"])
+        return
+    await callback.answer()
+    content, markup = reply
+    await message.edit_text(
+        **content.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW
+    )
+
+
+async def _page(
+    storage: Storage, query: SearchQuery, number: int
+) -> tuple[Text, InlineKeyboardMarkup | None] | None:
+    found = await storage.search.stories(query, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE)
+    if not found:
+        return None
+    more = len(found) > PAGE_SIZE and number < LAST_PAGE
+    text = results_page(found[:PAGE_SIZE], query.text, number, PAGE_SIZE)
+    return text, _buttons(query.text, number, more)
+
+
+def _buttons(query_text: str, number: int, more: bool) -> InlineKeyboardMarkup | None:
+    tag = _tag(query_text)
+    row = []
+    if number > 0:
+        row.append(InlineKeyboardButton(text="◀ Previous", callback_data=f"s1:{number - 1}:{tag}"))
+    if more:
+        row.append(InlineKeyboardButton(text="Next ▶", callback_data=f"s1:{number + 1}:{tag}"))
+    return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+
+
+def _tag(query_text: str) -> str:
+    # Not a secret: it only tells a button that belongs to this list from one that does not.
+    return hashlib.blake2b(query_text.encode(), digest_size=4).hexdigest()
 
 
 async def recent(message: Message, storage: Storage) -> None:
     stories = await storage.stories.recent(PAGE_SIZE)
     if not stories:
-        await message.answer("No stories stored yet.")
+        await message.answer(TEXTS["recent_empty"])
         return
-    await message.answer(**story_list(stories, heading="Latest stories").as_kwargs())
+    await message.answer(
+        **story_list(stories, heading="Latest stories").as_kwargs(), link_preview_options=NO_PREVIEW
+    )
+
+
+async def story(message: Message, command: CommandObject, storage: Storage) -> None:
+    raw = command.regexp_match[1] if command.regexp_match else (command.args or "").strip()
+    if not raw.isdecimal() or len(raw) > 12:
+        await message.answer(TEXTS["story_usage"])
+        return
+    found = await storage.stories.get(int(raw))
+    if found is None:
+        await message.answer(TEXTS["no_story"])
+        return
+    sources = await storage.search.sources([found.id])
+    card = story_card(found, sources)
+    await message.answer(**card.as_kwargs(), link_preview_options=NO_PREVIEW)
+
+
+async def case(
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+) -> None:
+    try:
+        parsed = queries.parse(command.args or "")
+    except QueryError:
+        parsed = None
+    if parsed is None or not parsed.has_text:
+        await message.answer(TEXTS["case_usage"])
+        return
+    query = queries.compile(parsed)
+    stories = await storage.search.timeline(query)
+    if not stories:
+        name = query.text[:60]
+        await message.answer(**plain(TEXTS["case_empty"].format(name=name)).as_kwargs())
+        return
+    text = timeline(stories, query.text)
+    await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
+
+
+async def export(
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+) -> None:
+    if not (command.args or "").strip():
+        await message.answer(TEXTS["export_usage"])
+        return
+    try:
+        query = queries.build(command.args or "")
+    except QueryError as exc:
+        await message.answer(**plain(str(exc)).as_kwargs())
+        return
+    stories = await storage.search.stories(query, limit=EXPORT_MAX)
+    if not stories:
+        await message.answer(TEXTS["nothing"])
+        return
+    cited: dict[int, list[tuple[str, str | None]]] = {}
+    for source in await storage.search.sources([s.id for s in stories]):
+        cited.setdefault(source.story_id, []).append((source.outlet, source.link))
+    document = BufferedInputFile(to_csv(stories, cited), filename="transit-watch-search.csv")
+    caption = plain(TEXTS["export_caption"].format(count=len(stories), query=query.text[:900]))
+    await message.answer_document(document, **caption.as_kwargs(text_key="caption"))

@@ -19,7 +19,11 @@ def help_text() -> Text:
         "/subscribe: alerts for all transit countries",
         "/subscribe kz kg: only these countries (ISO codes)",
         "/unsubscribe: stop alerts",
-        "/search <words>: find stored stories, e.g. /search Бажуков",
+        "/search <words>: find stored stories, e.g. /search Бажуков, or with filters: "
+        "/search экстрадиция country:kg since:2025-03-01 (also until:, from:, action:)",
+        "/story <number>: a story with every source, ready to cite",
+        "/case <name>: every story naming a person, oldest first",
+        "/export <search>: the results as a CSV file",
         "/recent: the latest stories",
         "",
         Bold("What is stored"),

@@ -37,9 +37,11 @@ from aiohttp import web
 from tests.fakes.botapi_methods import BotApiMethods, Call
 from tests.fakes.botapi_rules import ApiError, FloodLimits, bad_request
 from tests.fakes.botapi_schema import BotApiSchema, MethodSpec
-from tests.fakes.botapi_world import SentMessage, TelegramWorld
+from tests.fakes.botapi_world import SentMessage, TelegramWorld, Upload
 
-__all__ = ["ApiError", "ErrorAnswer", "FakeBotAPI", "FloodLimits", "SentMessage", "Violation"]
+__all__ = [
+    "ApiError", "ErrorAnswer", "FakeBotAPI", "FloodLimits", "SentMessage", "Upload", "Violation",
+]  # fmt: skip
 
 DEFAULT_TOKEN = "1234567890:AAFakeTokenForTransitWatchTests_0000"
 _TOKEN = re.compile(r"(\d+):[A-Za-z0-9_-]{30,}")
@@ -223,7 +225,7 @@ class FakeBotAPI(TelegramWorld):
         return web.json_response({"ok": True, "result": result})
 
     async def _call(self, spec: MethodSpec, request: web.Request, bot_id: int) -> Any:
-        raw = await _read_params(request)
+        raw, files = await _read_params(request)
         params, problems = self.schema.check_call(spec, raw)
         if problems:
             self.violations.extend(Violation(spec.name, str(p), raw) for p in problems)
@@ -234,7 +236,7 @@ class FakeBotAPI(TelegramWorld):
             problem = "is a real Bot API method, but the fake does not implement it"
             self.violations.append(Violation(spec.name, problem, raw))
             raise bad_request(f"{spec.name} {problem}")
-        return await handler(Call(spec.name, params, bot_id))
+        return await handler(Call(spec.name, params, bot_id, files))
 
     def _misbehave(self, method: str) -> None:
         mis, now = self._mis, self.clock()
@@ -261,11 +263,13 @@ class FakeBotAPI(TelegramWorld):
         return _error_response(error)
 
 
-async def _read_params(request: web.Request) -> dict[str, Any]:
-    """Query string, then the body: JSON, form-encoded or multipart (files become their names)."""
+async def _read_params(request: web.Request) -> tuple[dict[str, Any], dict[str, Upload]]:
+    """Query string, then the body: JSON, form-encoded or multipart. Uploaded files are returned
+    apart, by their form field name, which a parameter names as "attach://<field>"."""
     params: dict[str, Any] = dict(request.query)
+    files: dict[str, Upload] = {}
     if not request.can_read_body:
-        return params
+        return params, files
     if request.content_type == "application/json":
         try:
             body = await request.json()
@@ -274,11 +278,16 @@ async def _read_params(request: web.Request) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise bad_request("JSON object expected")
         params.update(body)
-        return params
+        return params, files
     form = await request.post()  # empty for other content types, which Telegram ignores too
     for key, value in form.items():
-        params[key] = value if isinstance(value, str) else f"attach://{getattr(value, 'name', key)}"
-    return params
+        if isinstance(value, str):
+            params[key] = value
+        elif isinstance(value, web.FileField):
+            files[key] = Upload(value.filename, value.content_type, value.file.read())
+        else:
+            params[key] = value.decode() if isinstance(value, bytes) else str(value)
+    return params, files
 
 
 def _error_response(error: ApiError) -> web.Response:

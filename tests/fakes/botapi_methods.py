@@ -12,7 +12,7 @@ import json
 import re
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.fakes.botapi_rules import ApiError, bad_request, check_inline_keyboard, message_text
@@ -24,10 +24,13 @@ from tests.fakes.botapi_world import (
     SentMessage,
     Stored,
     TelegramWorld,
+    Upload,
     bot_object,
     user_object,
 )
 
+MAX_CAPTION_LENGTH = 1024
+MAX_UPLOAD_BYTES = 50 * 1024 * 1024
 _COMMAND_NAME = re.compile(r"[a-z0-9_]{1,32}")
 _MAX_COMMANDS = 100
 _CONFLICT = (
@@ -47,6 +50,7 @@ class Call:
     method: str
     params: dict[str, Any]
     bot_id: int
+    files: dict[str, Upload] = field(default_factory=dict)  # multipart uploads by field name
 
 
 Handler = Callable[[Call], Awaitable[Any]]
@@ -64,6 +68,7 @@ class BotApiMethods:
             "getme": self._get_me,
             "getupdates": self._get_updates,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "deletemessage": self._delete_message,
@@ -143,6 +148,42 @@ class BotApiMethods:
             disable_notification=params.get("disable_notification", False),
             link_preview_options=params.get("link_preview_options"),
             edited=False,
+        )
+        obj = _message_object(chat, record, call.bot_id)
+        world.sent.append(record)
+        world.messages[(chat.id, record.message_id)] = Stored(obj, record)
+        return obj
+
+    async def _send_document(self, call: Call) -> dict[str, Any]:
+        """Only uploads (multipart, "attach://<field>") are accepted: the fake keeps no file ids,
+        so a file_id or URL is answered as Telegram answers an unknown one."""
+        params, world = call.params, self.world
+        upload = _upload(params["document"], call.files)
+        caption, entities = "", []
+        if params.get("caption"):
+            caption, entities = message_text(
+                params["caption"], params.get("parse_mode"), params.get("caption_entities")
+            )
+            if len(caption) > MAX_CAPTION_LENGTH:
+                raise bad_request("message caption is too long")
+        check_inline_keyboard(params.get("reply_markup"))
+        chat = world.resolve_chat(params["chat_id"], sending=True)
+        self._check_reply_target(chat.id, params.get("reply_parameters"))
+        world.flood.admit(chat.id)
+        record = SentMessage(
+            method=call.method,
+            chat_id=chat.id,
+            message_id=world.next_message_id(chat.id),
+            text=caption,
+            entities=entities,
+            raw_text=params.get("caption", ""),
+            parse_mode=params.get("parse_mode"),
+            reply_markup=params.get("reply_markup"),
+            message_thread_id=params.get("message_thread_id"),
+            disable_notification=params.get("disable_notification", False),
+            link_preview_options=None,
+            edited=False,
+            document=upload,
         )
         obj = _message_object(chat, record, call.bot_id)
         world.sent.append(record)
@@ -285,19 +326,45 @@ def _commands_key(params: dict[str, Any]) -> tuple[str, str]:
     return json.dumps(scope, sort_keys=True), params.get("language_code", "")
 
 
+def _upload(value: Any, files: dict[str, Upload]) -> Upload:
+    if not isinstance(value, str) or not value.startswith("attach://"):
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    upload = files.get(value.removeprefix("attach://"))
+    if upload is None:
+        raise bad_request("wrong file identifier/HTTP URL specified")
+    if not upload.data:
+        raise bad_request("file must be non-empty")
+    if len(upload.data) > MAX_UPLOAD_BYTES:
+        raise ApiError(413, "Request Entity Too Large")
+    return upload
+
+
 def _message_object(chat: Chat, record: SentMessage, bot_id: int) -> dict[str, Any]:
     """The Message Telegram returns for a message the bot sent or edited."""
     obj: dict[str, Any] = {
         "message_id": record.message_id,
         "date": int(time.time()),
         "chat": chat.as_object(),
-        "text": record.text,
     }
+    if record.document is None:
+        obj["text"] = record.text
+    else:
+        obj["document"] = {
+            "file_id": f"doc{chat.id}_{record.message_id}",
+            "file_unique_id": f"u{chat.id}_{record.message_id}",
+            "file_name": record.document.filename,
+            "mime_type": record.document.content_type,
+            "file_size": len(record.document.data),
+        }
     if chat.type == "channel":
         obj["sender_chat"] = chat.as_object()
     else:
         obj["from"] = bot_object(bot_id)
-    if record.entities:
+    if record.document is not None and record.text:
+        obj["caption"] = record.text
+        if record.entities:
+            obj["caption_entities"] = record.entities
+    elif record.entities:
         obj["entities"] = record.entities
     # Messages carry only inline keyboards; reply keyboards live on the user's side.
     if record.reply_markup and "inline_keyboard" in record.reply_markup:

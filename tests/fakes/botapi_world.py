@@ -60,6 +60,16 @@ class SentMessage:
     disable_notification: bool
     link_preview_options: dict[str, Any] | None
     edited: bool
+    document: Upload | None = None  # sendDocument: the file; `text` is then the caption
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file the bot uploaded (multipart/form-data), as the fake received it."""
+
+    filename: str
+    content_type: str
+    data: bytes
 
 
 @dataclass

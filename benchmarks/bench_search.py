@@ -1,0 +1,298 @@
+"""Search at scale: a store of N generated stories (default 1,000,000) in ru/uk/en/kk.
+
+Stories come from realistic templates: a person (one of 40,000 generated surnames, written in
+Cyrillic or in Latin transliteration, in the cases the grammar asks for), an action, a transit
+country, an outlet, a date over 2019-2026, and 1-3 sources per story (entries rows). The build
+writes stories and entries with plain INSERTs, then the search index through the real code path
+(`bot.search.document.index_row`: lemmas, stems, name keys, tags) into `search_fts`.
+
+Reported: build time of the index, the index size (database growth when `search_fts` is
+written), and the latency of 20 representative queries through the real `Storage.search`
+(`QueryBuilder.build` + the FTS5 SQL via aiosqlite), each run REPEAT times after one warm-up:
+p50 and p95 over all runs, and per query. Baseline in the same run: `/recent` (the newest 5
+stories through the `stories_day` index); the ratio is query p50 / baseline p50.
+
+    uv run python -m benchmarks.bench_search [N] [--db PATH] [--reuse]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import random
+import sqlite3
+import statistics
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.names import transliterate
+from bot.search import QueryBuilder
+from bot.search.document import Document, Source, index_row
+from bot.search.forms import Forms
+from bot.storage import Storage
+
+REPEAT = 10
+START = datetime(2019, 1, 1, tzinfo=UTC).timestamp()
+END = datetime(2026, 2, 1, tzinfo=UTC).timestamp()
+QUERIES = (
+    "Бажуков",
+    "Bazhukov",
+    "Бажукова",
+    "экстрадиция Казахстан",
+    "extradited Kyrgyzstan",
+    "экстрадирован",
+    "депортация country:kg since:2025-03-01",
+    "country:kz action:extradition since:2025-03-01",
+    '"отказал в экстрадиции"',
+    "дезертир -Армения",
+    "from:meduza Грузия",
+    "activist deported Georgia",
+    "Movlaev",
+    "Мовлаев суд апелляция",
+    "задержан Ереван запрос России",
+    "until:2020-06 экстрадиция",
+    "видача Туреччина",
+    "action:deportation country:tr",
+    "political asylum refused Serbia",
+    "журналист Казахстан экстрадиция Россия суд",
+)
+OUTLETS = (
+    "Meduza", "OVD-Info", "Mediazona", "Novaya Gazeta Europe", "RFE/RL", "Radio Azattyk",
+    "Vlast.kz", "Kloop", "Eurasianet", "Hromadske", "Ukrainska Pravda", "BBC Russian",
+    "Current Time", "Dozhd", "Fergana", "CivilNet", "OC Media", "Balkan Insight",
+)  # fmt: skip
+ROOTS = (
+    "баж", "мовл", "ахмед", "кар", "сид", "петр", "ив", "кузн", "сем", "гус", "тагир", "рахим",
+    "нур", "султан", "бек", "жум", "ерм", "тал", "касым", "абдул", "юсуп", "хасан", "мур", "гал",
+    "зар", "осм", "алиш", "тимур", "руст", "дав", "гриш", "лебед", "сокол", "орл", "волк",
+)  # fmt: skip
+MIDS = ("", "ук", "ал", "ан", "им", "ет", "ул", "ар", "ен", "ир", "аш", "уш", "ат")
+ENDS = ("ов", "ев", "ин", "енко", "ский", "ук", "ян")
+COUNTRIES = {
+    "KZ": ("Казахстан", "Казахстана", "Kazakhstan", "Казахстан"),
+    "KG": ("Кыргызстан", "Кыргызстана", "Kyrgyzstan", "Киргизстан"),
+    "AM": ("Армения", "Армении", "Armenia", "Вірменія"),
+    "GE": ("Грузия", "Грузии", "Georgia", "Грузія"),
+    "TR": ("Турция", "Турции", "Turkey", "Туреччина"),
+    "RS": ("Сербия", "Сербии", "Serbia", "Сербія"),
+    "AE": ("ОАЭ", "ОАЭ", "the UAE", "ОАЕ"),
+    "UZ": ("Узбекистан", "Узбекистана", "Uzbekistan", "Узбекистан"),
+}
+CITIES = ("Ереван", "Тбилиси", "Бишкек", "Алматы", "Астана", "Стамбул", "Белград", "Дубай")
+TARGETS_RU = ("дезертир", "активист", "журналист", "оппозиционер", "уклонист от мобилизации")
+TARGETS_EN = ("activist", "deserter", "journalist", "opposition member", "draft evader")
+ACTIONS = {
+    "extradition": (
+        "{c_nom} экстрадировал в Россию {target}а {name_acc}",
+        "Суд {c_gen} отказал в экстрадиции {name_gen}",
+        "{country_en} extradited {target_en} {name_lat} to Russia",
+        "{c_uk}: видача {name_gen} Росії, суд розгляне апеляцію",
+    ),
+    "deportation": (
+        "Власти {c_gen} депортировали {target}а {name_acc}",
+        "{country_en} deported {target_en} {name_lat}",
+        "{name_nom} выдворен из {c_gen} после задержания",
+        "{c_uk} депортувала {name_acc}",
+    ),
+    "detention": (
+        "В городе {city} задержан {target} {name_nom} по запросу России",
+        "{name_lat} detained in {country_en} at Moscow's request",
+        "{name_nom} задержан в {city}, ему грозит выдача",
+    ),
+    "asylum": (
+        "{c_nom} отказал в убежище {target}у {name_dat}",
+        "{country_en} refused political asylum to {name_lat}",
+    ),
+}
+LEADS = (
+    "Правозащитники заявляют, что преследование политически мотивировано. Адвокат обжалует "
+    "решение суда, апелляция будет рассмотрена в течение месяца.",
+    "Human rights groups say the case is politically motivated; his lawyer will appeal the "
+    "ruling. He faces up to ten years in prison in Russia.",
+    "Правозахисники вважають справу політично вмотивованою. Адвокат оскаржить рішення суду.",
+    "Ранее его объявили в межгосударственный розыск. Он покинул Россию после объявления "
+    "мобилизации и просил об убежище.",
+)
+
+
+def surname(rng: random.Random) -> str:
+    return (rng.choice(ROOTS) + rng.choice(MIDS) + rng.choice(ENDS)).capitalize()
+
+
+def declined(name: str) -> dict[str, str]:
+    if name.endswith(("ов", "ев", "ин")):
+        cases = {"nom": name, "gen": name + "а", "acc": name + "а", "dat": name + "у"}
+    elif name.endswith("ский"):
+        stem = name[:-2]
+        cases = {"nom": name, "gen": stem + "ого", "acc": stem + "ого", "dat": stem + "ому"}
+    else:
+        cases = {"nom": name, "gen": name, "acc": name, "dat": name}
+    return {f"name_{k}": v for k, v in cases.items()} | {"name_lat": transliterate(name).title()}
+
+
+def story(rng: random.Random, names: list[str]) -> tuple[Document, str]:
+    action = rng.choice(tuple(ACTIONS))
+    code = rng.choice(tuple(COUNTRIES))
+    c_nom, c_gen, country_en, c_uk = COUNTRIES[code]
+    target = rng.randrange(len(TARGETS_RU))
+    title = rng.choice(ACTIONS[action]).format(
+        c_nom=c_nom, c_gen=c_gen, country_en=country_en, c_uk=c_uk, city=rng.choice(CITIES),
+        target=TARGETS_RU[target], target_en=TARGETS_EN[target], **declined(rng.choice(names)),
+    )  # fmt: skip
+    lead = rng.choice(LEADS)
+    lang = "en" if title.isascii() else ("uk" if set(title) & set("іїєґ") else "ru")
+    outlets = rng.sample(OUTLETS, rng.choice((1, 1, 2, 3)))
+    day = START + rng.random() * (END - START)
+    sources = tuple(Source(o, title if i == 0 else f"{title} ({o})") for i, o in enumerate(outlets))
+    return Document(title, lead, (code, "RU"), action, day, lang, sources), lead
+
+
+def build(path: Path, count: int) -> dict[str, float]:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    asyncio.run(_create(path))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA synchronous = OFF")
+    rng = random.Random(6)
+    names = list(dict.fromkeys(surname(rng) for _ in range(60_000)))[:40_000]
+    names[:2] = ["Бажуков", "Мовлаев"]
+    feed_ids = {}
+    for outlet in OUTLETS:
+        cur = conn.execute(
+            "INSERT INTO feeds (name, url, interval) VALUES (?, ?, 600)",
+            (outlet, f"https://{abs(hash(outlet))}.example/rss"),
+        )
+        feed_ids[outlet] = cur.lastrowid
+    docs: list[Document] = []
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    for number in range(1, count + 1):
+        doc, lead = story(rng, names)
+        docs.append(doc)
+        conn.execute(
+            "INSERT INTO stories (id, created_at, published_at, title, summary, link, outlet,"
+            " countries, action, score) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 0.9)",
+            (number, doc.published_at, doc.published_at, doc.title, lead,
+             f"https://e.example/{number}", doc.sources[0].outlet,
+             f" {' '.join(doc.countries)} ", doc.action),
+        )  # fmt: skip
+        conn.executemany(
+            "INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,"
+            " title, link, lang, published_at, seen_at) VALUES (?, ?, ?, 'h', ?, ?, ?, ?, ?, ?)",
+            [
+                (feed_ids[s.outlet], f"{number}/{i}", f"https://e.example/{number}/{i}", number,
+                 s.title, f"https://e.example/{number}/{i}", doc.lang, doc.published_at,
+                 doc.published_at)
+                for i, s in enumerate(doc.sources)
+            ],
+        )  # fmt: skip
+    conn.execute("COMMIT")
+    stories_seconds = time.perf_counter() - started
+    before = path.stat().st_size
+    forms = Forms()
+    started = time.perf_counter()
+    conn.execute("BEGIN")
+    for number, doc in enumerate(docs, 1):
+        conn.execute(
+            "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (number, *index_row(doc, forms)),
+        )
+    conn.execute("COMMIT")
+    conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
+    index_seconds = time.perf_counter() - started
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    stats = {
+        "stories_seconds": stories_seconds,
+        "index_seconds": index_seconds,
+        "db_bytes_before_index": before,
+        "db_bytes": path.stat().st_size,
+    }
+    path.with_suffix(".json").write_text(json.dumps(stats))
+    return stats
+
+
+async def _create(path: Path) -> None:
+    storage = await Storage.open(path)
+    await storage.close()
+
+
+async def measure(path: Path) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:
+    storage = await Storage.open(path)
+    builder = QueryBuilder()
+    baseline: list[float] = []
+    per_query: dict[str, list[float]] = {q: [] for q in QUERIES}
+    found: dict[str, int] = {}
+    try:
+        for query in QUERIES:  # warm-up: dictionaries, page cache
+            found[query] = len(await storage.search.stories(builder.build(query), limit=5))
+        for _ in range(REPEAT):
+            started = time.perf_counter()
+            await storage.stories.recent(5)
+            baseline.append(time.perf_counter() - started)
+            for query in QUERIES:
+                started = time.perf_counter()
+                await storage.search.stories(builder.build(query), limit=5)
+                per_query[query].append(time.perf_counter() - started)
+    finally:
+        await storage.close()
+    return baseline, per_query, found
+
+
+def cpu_model() -> str:
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or "unknown"
+
+
+def ms(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("stories", nargs="?", type=int, default=1_000_000)
+    parser.add_argument("--db", type=Path, default=Path("/tmp/bench_search.sqlite3"))  # noqa: S108 -- a scratch store of ~1 GB, not a secret
+    parser.add_argument("--reuse", action="store_true", help="measure an existing store")
+    args = parser.parse_args()
+    if args.reuse:
+        stats = json.loads(args.db.with_suffix(".json").read_text())
+    else:
+        stats = build(args.db, args.stories)
+    baseline, per_query, found = asyncio.run(measure(args.db))
+    every = sorted(t for times in per_query.values() for t in times)
+    p95 = every[int(0.95 * (len(every) - 1))]
+    base = statistics.median(baseline)
+    index_mb = (stats["db_bytes"] - stats["db_bytes_before_index"]) / 2**20
+    print(
+        f"machine: {cpu_model()}, {os.cpu_count()} cores, Python {platform.python_version()}, "
+        f"SQLite {sqlite3.sqlite_version}\n"
+    )
+    print("| stories | stories+entries insert s | index build s | index MiB | database MiB |")
+    print("| ---: | ---: | ---: | ---: | ---: |")
+    print(
+        f"| {args.stories:,} | {stats['stories_seconds']:.0f} | {stats['index_seconds']:.0f} "
+        f"| {index_mb:,.0f} | {stats['db_bytes'] / 2**20:,.0f} |\n"
+    )
+    print("| queries x runs | p50 ms | p95 ms | max ms | baseline /recent p50 ms | ratio p50 |")
+    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    p50 = statistics.median(every)
+    print(
+        f"| {len(QUERIES)} x {REPEAT} | {ms(p50)} | {ms(p95)} | {ms(every[-1])} | {ms(base)} "
+        f"| {p50 / base:.1f} |\n"
+    )
+    print("| query | results | p50 ms | max ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for query, times in per_query.items():
+        shown = query.replace("|", "\\|")
+        print(f"| `{shown}` | {found[query]} | {ms(statistics.median(times))} | {ms(max(times))} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,55 @@
+"""Search for lawyers: from what a person typed to a ranked, filtered FTS5 query.
+
+    query.py     the query language (its docstring is the spec) -> ParsedQuery, pure
+    filters.py   country, action and date values and the tags they match
+    forms.py     word forms (lemmas, stems, name keys) shared by the index and the query
+    match.py     ParsedQuery -> FTS5 MATCH expression (safe by construction)
+    document.py  a story and its sources -> the row of `search_fts`
+    people.py    person names mentioned in a story (for exports)
+    export.py    results -> CSV for a legal file
+
+`QueryBuilder` holds the stateful helpers (dictionaries, stemmers): one per task or thread.
+Queries are never logged or stored.
+"""
+
+from __future__ import annotations
+
+import time
+
+from bot.search.filters import Countries
+from bot.search.forms import Forms
+from bot.search.match import SearchQuery, to_match
+from bot.search.query import HOW_TO_SEARCH, MAX_TERMS, ParsedQuery, parse
+
+__all__ = ["HOW_TO_SEARCH", "MAX_TERMS", "ParsedQuery", "QueryBuilder", "SearchQuery"]
+
+
+class QueryBuilder:
+    """Text -> `SearchQuery`, or a `QueryError` whose message is safe and friendly to show."""
+
+    def __init__(self, known_countries: frozenset[str] | None = None) -> None:
+        if known_countries is None:
+            from babel import Locale  # noqa: PLC0415 -- only callers without a list pay for it
+
+            territories = (str(c) for c in Locale.parse("en").territories)
+            known_countries = frozenset(c for c in territories if len(c) == 2 and c.isalpha())
+        self.forms = Forms()
+        self.countries = Countries(known_countries)
+
+    def parse(self, text: str) -> ParsedQuery:
+        return parse(text, self.countries.parse)
+
+    def build(self, text: str, *, now: float | None = None) -> SearchQuery:
+        return self.compile(self.parse(text), now=now)
+
+    def compile(self, query: ParsedQuery, *, now: float | None = None) -> SearchQuery:
+        now = time.time() if now is None else now
+        shown = query.words + tuple(" ".join(p) for p in query.phrases)
+        return SearchQuery(
+            match=to_match(query, self.forms, self.countries, now),
+            words=shown,
+            text=query.canonical(),
+            since=query.since,
+            until=query.until,
+            ranked=query.has_text,
+        )

@@ -1,0 +1,64 @@
+"""A story and its sources -> the row of `search_fts`. Pure apart from `Forms`.
+
+title    the story's headline, folded
+body     its lead, then every source's own title (folded), so a headline seen in any
+         outlet finds the story
+outlets  every source's outlet name
+terms    the extra forms of all those words (`Forms.document_terms`)
+tags     countries, action, year and month (`filters`), e.g. "ckz cru aextradition
+         y2025 m202503"
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from bot.relevance.text import fold
+from bot.search.filters import action_tag, country_tag, month_tag, year_tag
+from bot.search.forms import Forms
+
+LAST_SECOND = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    outlet: str
+    title: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """What is indexed of one story."""
+
+    title: str
+    summary: str
+    countries: tuple[str, ...]
+    action: str | None
+    published_at: float  # Unix seconds; the story's date, or when it was stored
+    lang: str | None
+    sources: tuple[Source, ...]
+
+
+def index_row(doc: Document, forms: Forms) -> tuple[str, str, str, str, str]:
+    """(title, body, outlets, terms, tags) for `search_fts`."""
+    titles = [s.title for s in doc.sources if s.title and s.title != doc.title]
+    texts = [doc.title, doc.summary, *dict.fromkeys(titles)]
+    outlets = " ".join(dict.fromkeys(fold(s.outlet) for s in doc.sources))
+    return (
+        fold(doc.title),
+        fold(" ".join(texts[1:])),
+        outlets,
+        forms.document_terms(texts, doc.lang),
+        " ".join(tags_of(doc.countries, doc.action, doc.published_at)),
+    )
+
+
+def tags_of(countries: Sequence[str], action: str | None, published_at: float) -> list[str]:
+    when = datetime.fromtimestamp(min(max(published_at, 0.0), LAST_SECOND), UTC)
+    tags = [country_tag(c) for c in countries]
+    if action:
+        tags.append(action_tag(action))
+    tags += [year_tag(when.year), month_tag(when.year, when.month)]
+    return tags

@@ -1,0 +1,46 @@
+"""Search results -> CSV for a legal file. Pure.
+
+One row per story: date (YYYY-MM-DD, UTC), countries (ISO codes), action, people (mentioned
+names, see `people`), headline, outlets and links (every source, "; "-separated, oldest first).
+UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
+spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Mapping, Sequence
+from typing import Final
+
+from bot.search.people import people
+from bot.storage.records import Story
+
+COLUMNS: Final = ("date", "countries", "action", "people", "headline", "outlets", "links")
+_FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def to_csv(
+    stories: Sequence[Story], sources: Mapping[int, Sequence[tuple[str, str | None]]]
+) -> bytes:
+    """`sources[story_id]` is (outlet, link) per source."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(COLUMNS)
+    for story in stories:
+        cited = sources.get(story.id) or [(story.outlet, story.link)]
+        row = (
+            story.published_at.strftime("%Y-%m-%d") if story.published_at else "",
+            " ".join(story.countries),
+            story.action or "",
+            "; ".join(people([story.title, story.summary])),
+            story.title,
+            "; ".join(dict.fromkeys(outlet for outlet, _ in cited)),
+            "; ".join(dict.fromkeys(link for _, link in cited if link)),
+        )
+        writer.writerow([_safe(cell) for cell in row])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def _safe(cell: str) -> str:
+    return "'" + cell if cell.startswith(_FORMULA) else cell

@@ -1,0 +1,186 @@
+"""Filter values and the tags they become: countries, actions and dates. Pure; no I/O.
+
+Stories carry tags in the `tags` column of `search_fts`, written by `document.tags_of()`:
+`c` + ISO code (`ckz`), `a` + action without dashes (`aextradition`, `awantedlist`), `y` + year
+(`y2025`) and `m` + year and month (`m202503`). A filter becomes a match on these tags, so it
+narrows the full-text search inside SQLite instead of after it.
+
+- `country:` takes ISO codes (kz) or names in English, Russian or Ukrainian (Kazakhstan,
+  Казахстан, Киргизия, Кыргызстан), several separated by commas (any of them matches).
+- `action:` takes extradition, deportation, detention, abduction, asylum, wanted-list, policy,
+  or a word that starts like one of them in ru/uk/en (экстрадиция, deported, задержание).
+- `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (UTC, both ends inclusive).
+A plain query word that names a country or an action also matches that tag, so `Kyrgyzstan
+extradition` finds a Russian story the classifier tagged KG and extradition.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+import Stemmer
+from babel import Locale
+
+from bot.errors import QueryError
+from bot.relevance.text import fold, is_cyrillic
+
+MIN_YEAR: Final = 1995  # stories dated earlier share this year's tag
+MAX_YEAR: Final = 2100
+ACTIONS: Final = (
+    "extradition", "deportation", "detention", "abduction", "asylum", "wanted-list", "policy",
+)  # fmt: skip
+# Beginnings of words that name an action, in ru/uk/en; checked on folded words.
+ACTION_PREFIXES: Final = {
+    "extradition": ("экстрадир", "экстрадиц", "екстрадиц", "екстрадув", "екстрадов", "extradit"),
+    "deportation": ("депорт", "выдвор", "видвор", "deport", "expel", "expuls"),
+    "abduction": ("похищ", "похит", "викрад", "abduct", "kidnap"),
+    "detention": ("задерж", "задержан", "арест", "затрим", "заарешт", "detain", "detent", "arrest"),
+    "asylum": ("убежищ", "притулк", "asylum"),
+    "wanted-list": ("розыск", "розшук", "wanted"),
+    "policy": ("policy",),
+}
+# Names CLDR does not use but outlets do.
+COUNTRY_ALIASES: Final = {
+    "кыргызстан": "KG", "кыргызстане": "KG", "kirghizia": "KG", "рф": "RU", "оаэ": "AE",
+    "uae": "AE", "эмираты": "AE", "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY",
+    "турция": "TR", "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB",
+}  # fmt: skip
+COUNTRY_HELP: Final = "Use a country code like kz or a name like Kazakhstan."
+DATE_HELP: Final = "Write dates as 2025-03-01, 2025-03 or 2025."
+ACTION_HELP: Final = "Actions: " + ", ".join(ACTIONS) + "."
+
+
+@dataclass(frozen=True, slots=True)
+class Span:
+    """A closed UTC interval in Unix seconds."""
+
+    start: float
+    end: float
+
+
+def country_tag(code: str) -> str:
+    return "c" + code.lower()
+
+
+def action_tag(action: str) -> str:
+    return "a" + action.replace("-", "")
+
+
+def year_tag(year: int) -> str:
+    return f"y{min(max(year, MIN_YEAR), MAX_YEAR)}"
+
+
+def month_tag(year: int, month: int) -> str:
+    return f"m{min(max(year, MIN_YEAR), MAX_YEAR)}{month:02d}"
+
+
+def parse_action(value: str) -> str:
+    action = action_of(value)
+    if action is None:
+        raise QueryError(f"Unknown action “{value[:40]}”. {ACTION_HELP}")
+    return action
+
+
+def action_of(word: str) -> str | None:
+    folded = fold(word).replace("_", "-")
+    if folded in ACTIONS:
+        return folded
+    for action, prefixes in ACTION_PREFIXES.items():
+        if folded.startswith(prefixes):
+            return action
+    return None
+
+
+def parse_day(value: str, *, end: bool) -> float:
+    """The first (or, with `end`, the last) second of a day, month or year."""
+    parts = value.split("-")
+    try:
+        numbers = [int(p) for p in parts]
+        if not 1 <= len(numbers) <= 3 or len(parts[0]) != 4:
+            raise ValueError(value)
+        year, month, day = [*numbers, 0, 0][:3]
+        start = datetime(year, month or 1, day or 1, tzinfo=UTC)
+        if not end:
+            return start.timestamp()
+        month = month or 12
+        day = day or calendar.monthrange(year, month)[1]
+        return datetime(year, month, day, 23, 59, 59, tzinfo=UTC).timestamp()
+    except (ValueError, OverflowError):
+        raise QueryError(f"Cannot read the date “{value[:20]}”. {DATE_HELP}") from None
+
+
+def date_tags(span: Span) -> Iterator[str]:
+    """Tags covering every month of `span`: whole years as `y`, partial years month by month."""
+    first = datetime.fromtimestamp(max(span.start, 0), UTC)
+    last = datetime.fromtimestamp(min(span.end, _end_of_year(MAX_YEAR)), UTC)
+    start_year, end_year = max(first.year, MIN_YEAR), min(last.year, MAX_YEAR)
+    for year in range(start_year, end_year + 1):
+        low = first.month if year == first.year else 1
+        high = last.month if year == last.year else 12
+        if low == 1 and high == 12:
+            yield year_tag(year)
+        else:
+            yield from (month_tag(year, m) for m in range(low, high + 1))
+
+
+def _end_of_year(year: int) -> float:
+    return datetime(year, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+
+
+class Countries:
+    """Country codes and names (CLDR en/ru/uk plus aliases, and their stems) -> ISO code.
+
+    Built once per `QueryBuilder`; holds Snowball stemmers, so not thread-safe."""
+
+    def __init__(self, known: frozenset[str]) -> None:
+        self._known = known
+        self._russian = Stemmer.Stemmer("russian")
+        self._english = Stemmer.Stemmer("english")
+        self._names: dict[str, str] = {}
+        for locale in ("en", "ru", "uk"):
+            for code, name in Locale.parse(locale).territories.items():
+                if len(code) == 2 and code.isalpha():
+                    self._add(fold(name), code)
+        for alias, code in COUNTRY_ALIASES.items():
+            self._names[alias] = code
+            self._add(alias, code)
+
+    def _add(self, folded: str, code: str) -> None:
+        self._names.setdefault(folded, code)
+        if " " not in folded and len(folded) >= 5:
+            self._names.setdefault(self._stem(folded), code)
+
+    def parse(self, value: str) -> tuple[str, ...]:
+        """The value of `country:`: codes or names, comma-separated."""
+        codes: list[str] = []
+        for part in (p.strip() for p in value.split(",")):
+            if not part:
+                continue
+            code = self.of(part)
+            if code is None:
+                raise QueryError(f"Unknown country “{part[:40]}”. {COUNTRY_HELP}")
+            codes.append(code)
+        if not codes:
+            raise QueryError(f"country: needs a value. {COUNTRY_HELP}")
+        return tuple(dict.fromkeys(codes))
+
+    def of(self, word: str) -> str | None:
+        """The ISO code a code or a country name (in any grammatical case) stands for."""
+        folded = fold(word)
+        if len(folded) == 2 and folded.upper() in self._known:
+            return folded.upper()
+        return self._names.get(folded) or self._names.get(self._stem(folded))
+
+    def named_by(self, word: str) -> str | None:
+        """The country a plain query word names, by name only: a two-letter word stays a word."""
+        if len(word) < 4:
+            return COUNTRY_ALIASES.get(word)
+        return self._names.get(word) or self._names.get(self._stem(word))
+
+    def _stem(self, word: str) -> str:
+        stemmer = self._russian if is_cyrillic(word) else self._english
+        return "~" + str(stemmer.stemWord(word))  # "~" keeps stems apart from the names

@@ -1,0 +1,100 @@
+"""A `ParsedQuery` -> an FTS5 MATCH expression over `search_fts`. Pure apart from `Forms`.
+
+Every token goes into the expression as a double-quoted string made only of letters and digits,
+so no input can produce FTS5 syntax. Columns (see `bot.storage.search_index`): `title`, `body`,
+`outlets`, `terms` (lemmas, stems, name keys) and `tags` (country, action, year and month).
+
+    word            {title body terms} : ("word" OR "lemma" OR "namekey")  [OR tags : "ckz"]
+    "a phrase"      {title body} : "a phrase"
+    -word           ... NOT {title body terms} : (...)
+    country:kz,kg   tags : ("ckz" OR "ckg")      action:x   tags : "ax"
+    from:ovd        outlets : "ovd"              since/until   tags : ("y2024" OR "m202501" ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Final
+
+from bot.search.filters import (
+    Countries,
+    Span,
+    action_of,
+    action_tag,
+    country_tag,
+    date_tags,
+)
+from bot.search.forms import Forms
+from bot.search.query import ParsedQuery
+
+TEXT_COLUMNS: Final = "{title body terms}"
+PHRASE_COLUMNS: Final = "{title body}"
+FAR_PAST: Final = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
+# Nearly every story is tagged RU or BY (the states people flee), so a word naming them gains
+# no recall from the tag, and the tag's huge doclist made bm25 ~30 ms slower per query on 1M
+# stories. `country:ru` still filters on it.
+UNTAGGED_WORDS: Final = frozenset({"RU", "BY"})
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    """Everything the storage needs to run a search, and the query's canonical text."""
+
+    match: str
+    words: tuple[str, ...]  # for headings: the words and phrases looked for
+    text: str  # the canonical query; parses back to the same search
+    since: float | None
+    until: float | None
+    ranked: bool  # words or phrases given: rank by relevance, else newest first
+
+
+def to_match(query: ParsedQuery, forms: Forms, countries: Countries, now: float) -> str:
+    positive: list[str] = [_word(w, forms, countries) for w in query.words]
+    positive += [f"{PHRASE_COLUMNS} : {_quote(' '.join(p))}" for p in query.phrases]
+    if query.countries:
+        positive.append(_tags(country_tag(c) for c in query.countries))
+    if query.actions:
+        positive.append(_tags(action_tag(a) for a in query.actions))
+    if query.outlets:
+        positive.append(
+            "outlets : (" + " OR ".join(_quote(" ".join(o)) for o in query.outlets) + ")"
+        )
+    if query.since is not None or query.until is not None:
+        latest = max(now, query.since or now) + 366 * 86400  # dates a little ahead still count
+        end = query.until if query.until is not None else latest
+        span = Span(query.since if query.since is not None else FAR_PAST, end)
+        positive.append(_tags(date_tags(span)))
+    expression = " AND ".join(f"({p})" for p in positive)
+    for excluded in query.excluded:
+        if len(excluded) == 1:
+            expression += f" NOT ({TEXT_COLUMNS} : ({_any(forms.query_forms(excluded[0]))}))"
+        else:
+            expression += f" NOT ({PHRASE_COLUMNS} : {_quote(' '.join(excluded))})"
+    return expression
+
+
+def _word(word: str, forms: Forms, countries: Countries) -> str:
+    text = f"{TEXT_COLUMNS} : ({_any(forms.query_forms(word))})"
+    tags = []
+    country = countries.named_by(word)
+    if country is not None and country not in UNTAGGED_WORDS:
+        tags.append(country_tag(country))
+    action = action_of(word)
+    if action is not None:
+        tags.append(action_tag(action))
+    return f"{text} OR {_tags(tags)}" if tags else text
+
+
+def _tags(tags: Iterable[str]) -> str:
+    return f"tags : ({_any(tags)})"
+
+
+def _any(tokens: Iterable[str]) -> str:
+    return " OR ".join(_quote(t) for t in tokens)
+
+
+def _quote(text: str) -> str:
+    # The tokens are letters, digits and spaces already; doubling quotes is FTS5's own escape.
+    return '"' + text.replace('"', '""') + '"'

@@ -1,0 +1,44 @@
+"""Person names mentioned in a story, for the "people" column of an export. Pure.
+
+A heuristic, not a named-entity recogniser (this docstring is the spec): a capitalised word of
+3+ letters whose ending is typical of a surname in the region (Cyrillic -ов/-ев/-ин/-ын/-ский/
+-цкий/-енко/-ук/-юк/-ян/-швили/-дзе/-ич/-ова..., and the same in Latin letters, in any case
+form), optionally preceded by a capitalised given name. One name per `name_key`, first spelling
+kept, at most `MAX_PEOPLE`. Country and city names with such endings (Кыргызстан is not one;
+Ростов is) can slip in; the export says "mentioned names", not "defendants".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Final
+
+from bot.names import name_key
+
+MAX_PEOPLE: Final = 6
+_SURNAME: Final = re.compile(
+    r"(?:\b[А-ЯЁA-Z][а-яёa-z]+\s)?"
+    r"\b[А-ЯЁЇІЄA-Z][а-яёїієґa-z'’]*?"
+    r"(?:ов|ев|ёв|ин|ын|ск|цк|енко|ук|юк|ян|швили|дзе|ич|ov|ev|yov|in|yn|sk|tsk|enko|uk|yuk"
+    r"|yan|ian|shvili|dze|ich|ych)"
+    r"(?:а|у|ым|ой|ою|е|ых|ыми|ий|ого|ому|ая|ую|ой|a|y|iy|iy|aya)?\b"
+)
+_NOT_NAMES: Final = frozenset(
+    {"россия", "ростов", "москва", "минск", "киев", "russian", "belarusian", "kazakhstan"}
+)
+
+
+def people(texts: Iterable[str]) -> tuple[str, ...]:
+    found: dict[str, str] = {}
+    for text in texts:
+        for match in _SURNAME.finditer(text):
+            name = match.group()
+            surname = name.split()[-1]
+            key = name_key(surname)
+            if key is None or surname.lower() in _NOT_NAMES or key in found:
+                continue
+            found[key] = name
+            if len(found) >= MAX_PEOPLE:
+                return tuple(found.values())
+    return tuple(found.values())

@@ -1,0 +1,186 @@
+"""What a person typed -> a `ParsedQuery`. Pure; never an FTS error, never an exception other
+than `QueryError`, whose message is one friendly line.
+
+The query language (this docstring is the spec):
+- `word`: every plain word must match (AND), in any of its forms (see `forms`); best first.
+- `"a quoted phrase"`: these words next to each other, in this order. A missing closing quote
+  closes at the end. A chunk such as `OVD-Info` is the phrase "ovd info".
+- `-word`, `-"a phrase"`: stories containing it are left out.
+- Filters, `key:value` with no space after the colon; a value with spaces goes in quotes:
+  `country:kz` (codes or names in ru/uk/en, `country:kz,kg` is either), `action:extradition`,
+  `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
+  `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
+  alternatives (country, action, from) or replaces the date. A filter cannot be negated.
+- Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, unknown `key:value` such as
+  a URL) only separates words. Words are runs of letters and digits, folded (lower case, ё=е);
+  one-letter words are dropped. At most `MAX_INPUT` characters and `MAX_TERMS` words, phrases
+  and exclusions are read; a phrase keeps at most `MAX_PHRASE` words.
+- Nothing to search for (no word, phrase or filter) is a `QueryError` saying how to search.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Final
+
+from bot.errors import QueryError
+from bot.relevance.text import fold
+from bot.search.filters import parse_action, parse_day
+
+MAX_INPUT: Final = 1000
+MAX_TERMS: Final = 12
+MAX_PHRASE: Final = 8
+MAX_OUTLETS: Final = 5
+MAX_OUTLET_WORDS: Final = 6
+MIN_WORD: Final = 2
+FILTER_KEYS: Final = frozenset({"country", "action", "since", "until", "from"})
+
+HOW_TO_SEARCH: Final = (
+    "Type a few words to search the stored stories, e.g. a name (Бажуков, Bazhukov), "
+    'a "quoted phrase", -word to leave out, or filters: /search экстрадиция country:kz '
+    "since:2025-03-01 (also until:, from:<outlet>, action:deportation)"
+)
+ONLY_EXCLUSIONS: Final = "Add a word to look for: -word only leaves stories out."
+NEGATED_FILTER: Final = "Filters cannot be negated: write country:kz, not -country:kz."
+
+_CHUNK: Final = re.compile(
+    r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):(?:"(?P<qval>[^"]*)"?|(?P<val>[^\s"]*))'
+    r'|"(?P<phrase>[^"]*)"?|(?P<word>[^\s"]+))'
+)
+_WORD: Final = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedQuery:
+    words: tuple[str, ...] = ()
+    phrases: tuple[tuple[str, ...], ...] = ()
+    excluded: tuple[tuple[str, ...], ...] = ()  # each a word (1) or a phrase (2+)
+    countries: tuple[str, ...] = ()
+    actions: tuple[str, ...] = ()
+    outlets: tuple[tuple[str, ...], ...] = ()
+    since: float | None = None
+    until: float | None = None
+
+    @property
+    def has_text(self) -> bool:
+        return bool(self.words or self.phrases)
+
+    @property
+    def has_filters(self) -> bool:
+        filters = (self.countries, self.actions, self.outlets)
+        return any(filters) or self.since is not None or self.until is not None
+
+    def canonical(self) -> str:
+        """A text that parses back to this query (shown to the user and kept in the reply)."""
+        parts = list(self.words)
+        parts += [_quoted(p) for p in self.phrases]
+        parts += ["-" + (e[0] if len(e) == 1 else _quoted(e)) for e in self.excluded]
+        if self.countries:
+            parts.append("country:" + ",".join(c.lower() for c in self.countries))
+        parts += [f"action:{a}" for a in self.actions]
+        parts += ["from:" + (o[0] if len(o) == 1 else _quoted(o)) for o in self.outlets]
+        if self.since is not None:
+            parts.append("since:" + _day(self.since))
+        if self.until is not None:
+            parts.append("until:" + _day(self.until))
+        return " ".join(parts)
+
+
+@dataclass(slots=True)
+class _Draft:
+    query: ParsedQuery = field(default_factory=ParsedQuery)
+    terms: int = 0
+
+    def add(self, **changes: tuple[object, ...]) -> None:
+        if self.terms >= MAX_TERMS:
+            return
+        self.terms += 1
+        current = self.query
+        updates = {k: (*getattr(current, k), *v) for k, v in changes.items()}
+        self.query = replace(current, **updates)  # type: ignore[arg-type]
+
+
+def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery:
+    """Parse `text`; `countries` reads a `country:` value (codes or names) into ISO codes."""
+    draft = _Draft()
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT])
+    for chunk in _CHUNK.finditer(text):
+        negated = chunk["neg"] == "-"
+        key = (chunk["key"] or "").lower()
+        if key in FILTER_KEYS:
+            if negated:
+                raise QueryError(NEGATED_FILTER)
+            value = chunk["qval"] if chunk["qval"] is not None else chunk["val"] or ""
+            _filter(draft, key, value, countries)
+        elif chunk["phrase"] is not None:
+            # Inside quotes every word counts: "отказал в экстрадиции" needs its "в".
+            _text(draft, words_of(chunk["phrase"], 1), negated, quoted=True)
+        else:
+            _text(draft, words_of(chunk.group()), negated, quoted=False)
+    return _finish(draft.query)
+
+
+def words_of(text: str, min_length: int = MIN_WORD) -> tuple[str, ...]:
+    return tuple(w for w in (fold(w) for w in _WORD.findall(text)) if len(w) >= min_length)
+
+
+def _text(draft: _Draft, words: tuple[str, ...], negated: bool, *, quoted: bool) -> None:
+    words = words[:MAX_PHRASE]
+    if (len(words) == 1 and len(words[0]) < MIN_WORD) or not words:
+        return
+    if negated:
+        draft.add(excluded=(words,))
+    elif len(words) == 1 or (not quoted and len(words) > MAX_PHRASE // 2):
+        # A long run of words joined by punctuation is text, not a name like OVD-Info.
+        for word in words:
+            if word not in draft.query.words:
+                draft.add(words=(word,))
+    else:
+        draft.add(phrases=(words,))
+
+
+def _filter(
+    draft: _Draft, key: str, value: str, countries: Callable[[str], tuple[str, ...]]
+) -> None:
+    value = value.strip()
+    if key == "country":
+        draft.add(countries=countries(value))
+    elif key == "action":
+        draft.add(actions=(parse_action(value),))
+    elif key == "from":
+        words = words_of(value)[:MAX_OUTLET_WORDS]
+        if not words:
+            raise QueryError("from: needs an outlet's name, e.g. from:meduza")
+        if len(draft.query.outlets) < MAX_OUTLETS:
+            draft.add(outlets=(words,))
+    elif key == "since":
+        draft.query = replace(draft.query, since=parse_day(value, end=False))
+    else:
+        draft.query = replace(draft.query, until=parse_day(value, end=True))
+
+
+def _finish(query: ParsedQuery) -> ParsedQuery:
+    query = replace(
+        query,
+        countries=tuple(dict.fromkeys(query.countries)),
+        actions=tuple(dict.fromkeys(query.actions)),
+        phrases=tuple(dict.fromkeys(query.phrases)),
+        excluded=tuple(dict.fromkeys(query.excluded)),
+    )
+    if not query.has_text and not query.has_filters:
+        raise QueryError(ONLY_EXCLUSIONS if query.excluded else HOW_TO_SEARCH)
+    if query.since is not None and query.until is not None and query.since > query.until:
+        raise QueryError("since: is after until:, so nothing can match; swap the dates.")
+    return query
+
+
+def _quoted(words: tuple[str, ...]) -> str:
+    return '"' + " ".join(words) + '"'
+
+
+def _day(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")

@@ -1,0 +1,70 @@
+"""Keeping `search_fts` in step with stories: the one place that writes it.
+
+`index_story(tx, story_id, forms)` (re)writes a story's row from the story and every entry that
+is one of its sources; call it inside the transaction that changed the story or its sources
+(a new story, a source joining it, an edit). `index_pending()` indexes what migration 2 queued
+(stories stored before search existed).
+"""
+
+from __future__ import annotations
+
+from bot.search.document import Document, Source, index_row
+from bot.search.forms import Forms
+from bot.storage.db import Database, Transaction
+
+PENDING_BATCH = 500
+
+
+async def index_story(tx: Transaction, story_id: int, forms: Forms) -> None:
+    doc = await _document(tx, story_id)
+    await tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
+    if doc is not None:
+        await tx.execute(
+            "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (story_id, *index_row(doc, forms)),
+        )
+
+
+async def index_pending(db: Database, forms: Forms) -> int:
+    """Index every queued story, a batch per transaction; returns how many."""
+    done = 0
+    while True:
+        async with db.transaction() as tx:
+            rows = await tx.fetchall(
+                "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
+            )
+            for row in rows:
+                await index_story(tx, row[0], forms)
+            await tx.executemany(
+                "DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows]
+            )
+        done += len(rows)
+        if len(rows) < PENDING_BATCH:
+            return done
+
+
+async def _document(tx: Transaction, story_id: int) -> Document | None:
+    story = await tx.fetchone(
+        """SELECT title, summary, outlet, countries, action,
+                  COALESCE(published_at, created_at) AS day
+           FROM stories WHERE id = ?""",
+        (story_id,),
+    )
+    if story is None:
+        return None
+    rows = await tx.fetchall(
+        """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
+           WHERE e.story_id = ? ORDER BY e.id""",
+        (story_id,),
+    )
+    sources = [Source(r["name"], r["title"]) for r in rows] or [Source(story["outlet"], None)]
+    return Document(
+        title=story["title"],
+        summary=story["summary"],
+        countries=tuple(story["countries"].split()),
+        action=story["action"],
+        published_at=story["day"],
+        lang=next((r["lang"] for r in rows if r["lang"]), None),
+        sources=tuple(sources),
+    )

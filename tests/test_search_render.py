@@ -1,0 +1,64 @@
+"""Search replies and exports are bounded and inert: huge or hostile feed text cannot break them."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+from bot.render import TELEGRAM_TEXT_LIMIT
+from bot.render_search import query_of_page, results_page, story_card, timeline
+from bot.search.export import to_csv
+from bot.search.people import people
+from bot.storage import Story
+from bot.storage.search import SourceRow
+
+WHEN = datetime(2026, 2, 3, tzinfo=UTC)
+
+
+def story(n: int = 1, title: str = "Kazakhstan hands Bazhukov over", **kw: object) -> Story:
+    values: dict[str, object] = {
+        "id": n, "title": title, "summary": "Lawyers appeal.", "link": f"https://e.org/{n}",
+        "outlet": "OVD-Info", "published_at": WHEN, "countries": ("KZ", "RU"),
+        "action": "extradition", "reasons": (), "sources": 2,
+    }  # fmt: skip
+    values.update(kw)
+    return Story(**values)  # type: ignore[arg-type]
+
+
+def test_a_page_keeps_its_query_on_the_first_line_and_fits() -> None:
+    huge = [story(n, "<b>" + "Бажуков " * 2000, outlet="x" * 5000) for n in range(5)]
+    text, _ = results_page(huge, "бажуков country:kz", 3, 5).render()
+    assert len(text) <= TELEGRAM_TEXT_LIMIT
+    assert query_of_page(text) == "бажуков country:kz"
+    assert "16. " in text  # page 4 starts at result 16
+    assert query_of_page("Latest stories\n…") is None
+    assert query_of_page(None) is None
+
+
+def test_story_card_and_timeline_fit_with_many_sources() -> None:
+    sources = [
+        SourceRow(1, f"Outlet {n}", "t" * 3000, f"https://e.org/{n}", WHEN) for n in range(100)
+    ]
+    card, _ = story_card(story(), sources).render()
+    assert len(card) <= TELEGRAM_TEXT_LIMIT
+    assert "Sources (100)" in card
+    lines, _ = timeline([story(n) for n in range(300)], "bazhukov").render()
+    assert len(lines) <= TELEGRAM_TEXT_LIMIT
+
+
+def test_csv_defuses_formulas_and_keeps_every_source() -> None:
+    stories = [story(1, '=HYPERLINK("http://evil")'), story(2, "Суд отказал Мовлаеву")]
+    cited = {1: [("A", "https://a.org/1"), ("B", "https://b.org/1")], 2: [("C", None)]}
+    rows = list(csv.reader(io.StringIO(to_csv(stories, cited).decode("utf-8-sig"))))
+    assert rows[1][4] == '\'=HYPERLINK("http://evil")'
+    assert rows[1][5:] == ["A; B", "https://a.org/1; https://b.org/1"]
+    assert rows[2][0] == "2026-02-03"
+    assert rows[2][3] == "Мовлаеву"
+    assert rows[2][6] == ""
+
+
+def test_people_are_one_per_name_key() -> None:
+    found = people(["Казахстан выдал Бажукова", "Kazakhstan extradited Bazhukov; Ivan Petrov said"])
+    assert found == ("Бажукова", "Ivan Petrov")
+    assert people(["Погода в Алматы"]) == ()

@@ -1,0 +1,144 @@
+"""/search pages and their buttons, forged callbacks, /story, /case and /export, through long
+polling against the fake Bot API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.model import Verdict
+from bot.storage import Storage
+from bot.telegram.search import TEXTS
+from tests.conftest import add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import Running, running_bot
+
+KG = Verdict(True, 0.9, ("KG", "RU"), "extradition", ())
+CHAT, OTHER = 21, 22
+
+
+@pytest.fixture
+async def tg(storage: Storage) -> AsyncIterator[Running]:
+    now = time.time()
+    meduza, kloop = await add_feeds(storage, "Meduza", "Kloop")
+    entries = [
+        incoming(
+            make_entry(
+                f"Кыргызстан экстрадировал активиста Мовлаева, день {n}",
+                summary="Суд в Бишкеке отказал в убежище.",
+                link=f"https://e.org/{n}",
+                published=now - (n + 1) * 86400,
+            ),
+            KG,
+        )
+        for n in range(7)
+    ]
+    await storage.stories.save(meduza, entries, now=now, alert_max_age=0)
+    joined = make_entry("Kyrgyzstan extradites Movlaev", link="https://e.org/0", published=now)
+    await storage.stories.save(kloop, [incoming(joined, KG)], now=now, alert_max_age=0)
+    async with FakeBotAPI() as api, running_bot(storage, api) as running:
+        yield running
+        api.assert_no_violations()
+
+
+async def say(tg: Running, chat: int, text: str, n: int) -> str:
+    tg.api.user_message(chat, text)
+    return (await tg.api.wait_for_messages(chat, n, timeout=15))[n - 1]
+
+
+def buttons(tg: Running, chat: int) -> list[tuple[str, str]]:
+    markup = tg.api.sent_to(chat)[-1].reply_markup or {"inline_keyboard": [[]]}
+    return [(b["text"], b["callback_data"]) for b in markup["inline_keyboard"][0]]
+
+
+async def press(tg: Running, chat: int, data: str, message_id: int) -> dict[str, object]:
+    answered = len(tg.api.answered_callbacks)
+    tg.api.callback(chat, chat, data, message_id)
+    await tg.api.wait_for(lambda: len(tg.api.answered_callbacks) > answered, 15)
+    return tg.api.answered_callbacks[-1]
+
+
+async def test_search_pages_forward_and_back(tg: Running) -> None:
+    first = await say(tg, CHAT, "/search Movlaev country:kg", 1)
+    assert first.startswith("🔎 movlaev country:kg\n\nPage 1")
+    assert first.count("/story_") == 5
+    assert "2 sources" in first  # the story Kloop also reported
+    message_id = tg.api.sent_to(CHAT)[-1].message_id
+    [(label, data)] = buttons(tg, CHAT)
+    assert label.startswith("Next")
+    await press(tg, CHAT, data, message_id)
+    await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
+    second = tg.api.messages_to(CHAT)[-1]
+    assert second.count("/story_") == 2
+    assert "6. " in second
+    assert [label for label, _ in buttons(tg, CHAT)] == ["◀ Previous"]
+    await press(tg, CHAT, buttons(tg, CHAT)[0][1], message_id)
+    await tg.api.wait_for(lambda: "Page 1" in tg.api.messages_to(CHAT)[-1], 15)
+
+
+@pytest.mark.parametrize(
+    "data",
+    ["s1:1:00000000", "s1:999:{tag}", "s1:x:{tag}", "s9:1:{tag}", "s1:1:{tag}:extra", "s", "unsub"],
+)
+async def test_forged_or_stale_buttons_get_a_polite_answer(tg: Running, data: str) -> None:
+    await say(tg, CHAT, "/search Movlaev", 1)
+    message_id = tg.api.sent_to(CHAT)[-1].message_id
+    tag = buttons(tg, CHAT)[0][1].split(":")[2]
+    before = tg.api.messages_to(CHAT)
+    answer = await press(tg, CHAT, data.format(tag=tag), message_id)
+    assert answer.get("text") == TEXTS["forged"]
+    assert tg.api.messages_to(CHAT) == before
+
+
+async def test_a_button_cannot_reach_another_chats_query(tg: Running) -> None:
+    await say(tg, CHAT, "/search Movlaev", 1)
+    data = buttons(tg, CHAT)[0][1]
+    await say(tg, OTHER, "/recent", 1)
+    other_message = tg.api.sent_to(OTHER)[-1].message_id
+    answer = await press(tg, OTHER, data, other_message)  # not a result page: refused
+    assert answer.get("text") == TEXTS["forged"]
+    answer = await press(tg, OTHER, data, 9999)  # a message Telegram no longer shows
+    assert answer.get("text") == TEXTS["stale"]
+    assert len(tg.api.messages_to(OTHER)) == 1
+
+
+async def test_story_card_lists_every_source(tg: Running) -> None:
+    first = await say(tg, CHAT, "/search Kyrgyzstan extradites", 1)
+    story_id = first.split("/story_")[1].split()[0]
+    card = await say(tg, CHAT, f"/story_{story_id}", 2)
+    assert "Sources (2)" in card
+    assert "Meduza" in card
+    assert "Kloop" in card
+    assert "https://e.org/0" in card
+    assert card == await say(tg, CHAT, f"/story {story_id}", 3)
+    assert await say(tg, CHAT, "/story 99999", 4) == TEXTS["no_story"]
+    assert await say(tg, CHAT, "/story twelve", 5) == TEXTS["story_usage"]
+
+
+async def test_case_is_a_timeline_oldest_first(tg: Running) -> None:
+    reply = await say(tg, CHAT, "/case Мовлаев", 1)
+    assert "7 stories, oldest first" in reply
+    days = [int(line.split("день ")[1][0]) for line in reply.splitlines() if "день " in line]
+    assert days == [6, 5, 4, 3, 2, 1, 0]
+    assert await say(tg, CHAT, "/case", 2) == TEXTS["case_usage"]
+    assert "No stories name" in await say(tg, CHAT, "/case Навальный", 3)
+
+
+async def test_export_sends_a_csv_document(tg: Running) -> None:
+    tg.api.user_message(CHAT, "/export Movlaev since:2000-01-01")
+    await tg.api.wait_for(lambda: bool(tg.api.sent_to(CHAT)), 15)
+    record = tg.api.sent_to(CHAT)[-1]
+    assert record.document is not None
+    assert record.text.startswith("7 stories for: movlaev since:2000-01-01")
+    rows = list(csv.reader(io.StringIO(record.document.data.decode("utf-8-sig"))))
+    assert rows[0] == ["date", "countries", "action", "people", "headline", "outlets", "links"]
+    assert len(rows) == 8
+    joined = next(r for r in rows if r[5] == "Meduza; Kloop")
+    assert joined[1:3] == ["KG RU", "extradition"]
+    assert "Мовлаева" in joined[3]
+    assert joined[6] == "https://e.org/0"
+    assert await say(tg, CHAT, "/export", 2) == TEXTS["export_usage"]
