@@ -1,6 +1,7 @@
 """The refresh path, one linear function per feed:
 
     due feed -> conditional GET -> parse (worker thread) -> identity + relevance (pure)
+             -> watchlists (one query for the terms, pure matching: `bot.watch`)
              -> store in one transaction; the storage returns only what is NEW and queues
                 its alerts -> wake the sender
 
@@ -27,6 +28,7 @@ from bot.model import Entry, FetchResult, Verdict
 from bot.parse import parse_feed_async
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import canonical_url, content_hash, entry_keys
+from bot.watch import Watcher, WatchIndex, terms_of
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +70,7 @@ class Refresher:
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        watcher: Watcher | None = None,
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
@@ -77,6 +80,7 @@ class Refresher:
         self._on_queued = on_queued
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
+        self._watcher = watcher or Watcher()
 
     async def refresh_due(self) -> list[FeedReport]:
         return await self.refresh(await self._storage.feeds.due(self._clock()))
@@ -103,9 +107,10 @@ class Refresher:
             )
         except FeedError as exc:
             return await self._failed(feed, exc)
+        watches = self._watcher.index(terms_of(await self._storage.watchlist.terms()))
         saved = await self._storage.stories.save(
             feed,
-            self._classify(feed, entries),
+            self._classify(feed, entries, watches),
             now=self._clock(),
             alert_max_age=self._alert_max_age,
         )
@@ -124,7 +129,9 @@ class Refresher:
         )  # fmt: skip
         return FeedReport(feed.name, "ok", "", len(entries), saved.new_stories, saved.alerted)
 
-    def _classify(self, feed: FeedState, entries: Sequence[Entry]) -> list[Incoming]:
+    def _classify(
+        self, feed: FeedState, entries: Sequence[Entry], watches: WatchIndex
+    ) -> list[Incoming]:
         keys = entry_keys(entries, feed.url)
         return [
             Incoming(
@@ -133,6 +140,9 @@ class Refresher:
                 canonical_url=canonical_url(entry.link) if entry.link else None,
                 content_hash=content_hash(entry),
                 verdict=self._classifier.classify(
+                    entry.title, entry.summary, entry.lang or feed.lang
+                ),
+                watchers=watches.chats_mentioned(
                     entry.title, entry.summary, entry.lang or feed.lang
                 ),
             )

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import Stemmer
 
 from bot.errors import QueryError
+from bot.i18n import N_
 
 MAX_INPUT = 500
 MAX_TERMS = 12
@@ -28,7 +29,7 @@ MIN_STEM = 3
 _WORD = re.compile(r"[^\W_]+")
 _CYRILLIC = re.compile(r"[\u0400-\u04ff]")
 
-HOW_TO_SEARCH = (
+HOW_TO_SEARCH = N_(
     "Type a few words to search the stored stories, e.g. a name (Бажуков, Bazhukov), "
     "a country or an action: /search экстрадиция Казахстан"
 )

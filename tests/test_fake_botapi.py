@@ -458,3 +458,17 @@ def test_inline_buttons_need_exactly_one_action() -> None:
             {"inline_keyboard": [[{"text": "t", "url": "https://x", "callback_data": "d"}]]}
         )
     check_inline_keyboard({"inline_keyboard": [[{"text": "t", "url": "tg://resolve?domain=x"}]]})
+
+
+async def test_public_chats_resolve_by_username() -> None:
+    async with FakeBotAPI() as api:
+        api.add_public_chat("@news_chan", -1009, "channel")
+        bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+        try:
+            chat = await bot.get_chat("@News_Chan")
+            assert (chat.id, chat.type) == (-1009, "channel")
+            with pytest.raises(TelegramBadRequest, match="chat not found"):
+                await bot.get_chat("@unknown_chan")
+        finally:
+            await bot.session.close()
+        api.assert_no_violations()

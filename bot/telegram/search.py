@@ -7,12 +7,12 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.errors import QueryError
+from bot.i18n import Tr
 from bot.render import plain, story_list
 from bot.search import QueryBuilder
 from bot.storage import Storage
 
 PAGE_SIZE = 5
-NOTHING_FOUND = "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан"
 
 
 def make_router() -> Router:
@@ -24,24 +24,27 @@ def make_router() -> Router:
 
 
 async def search(
-    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     try:
         query = queries.build(command.args or "")
     except QueryError as exc:
-        await message.answer(**plain(str(exc)).as_kwargs())
+        # QueryError's messages are catalog entries (bot.search marks them with N_).
+        await message.answer(**plain(tr(str(exc))).as_kwargs())
         return
     stories = await storage.search.stories(query, limit=PAGE_SIZE)
     if not stories:
-        await message.answer(NOTHING_FOUND)
+        await message.answer(
+            tr("Nothing found. Try fewer words, another spelling, or a country: /search Казахстан")
+        )
         return
-    heading = f"Best matches for: {' '.join(query.words)}"
-    await message.answer(**story_list(stories, heading=heading).as_kwargs())
+    heading = tr("Best matches for: {words}", words=" ".join(query.words))
+    await message.answer(**story_list(stories, heading=heading, tr=tr).as_kwargs())
 
 
-async def recent(message: Message, storage: Storage) -> None:
+async def recent(message: Message, storage: Storage, tr: Tr) -> None:
     stories = await storage.stories.recent(PAGE_SIZE)
     if not stories:
-        await message.answer("No stories stored yet.")
+        await message.answer(tr("No stories stored yet."))
         return
-    await message.answer(**story_list(stories, heading="Latest stories").as_kwargs())
+    await message.answer(**story_list(stories, heading=tr("Latest stories"), tr=tr).as_kwargs())
