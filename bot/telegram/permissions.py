@@ -1,6 +1,7 @@
 """Who may change a chat's subscription and settings: anyone in a private chat, the admins of a
-group (asked with getChatMember, remembered for `TTL` seconds so a burst of button presses costs
-one request), and in a channel whoever can post there (only its admins can).
+group (asked with getChatMember; a "yes" is remembered for `TTL` seconds so a burst of button
+presses costs one request, a "no" is not, so a member just promoted can act at once), and in a
+channel whoever can post there (only its admins can).
 
 A channel can also be managed from a private chat (`/subscribe @channel`): then the user must be
 an admin of it and the bot must be an admin allowed to post.
@@ -22,27 +23,28 @@ _MAX_ENTRIES = 10_000
 
 
 class AdminCache:
-    """(chat, user) -> is admin, for `TTL` seconds. Holds ids and booleans only."""
+    """(chat, user) pairs found to be admins, for `TTL` seconds. Holds ids and times only."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, ttl: float = TTL) -> None:
         self._clock = clock
         self._ttl = ttl
-        self._seen: dict[tuple[int, int], tuple[float, bool]] = {}
+        self._seen: dict[tuple[int, int], float] = {}
 
     async def is_admin(self, bot: Bot, chat_id: int, user_id: int) -> bool:
         now = self._clock()
-        hit = self._seen.get((chat_id, user_id))
-        if hit is not None and now - hit[0] < self._ttl:
-            return hit[1]
+        seen = self._seen.get((chat_id, user_id))
+        if seen is not None and now - seen < self._ttl:
+            return True
         try:
             member = await bot.get_chat_member(chat_id, user_id)
         except TelegramAPIError:
             return False  # not cached: a transient error must not lock an admin out for long
         if len(self._seen) >= _MAX_ENTRIES:
-            self._seen = {k: v for k, v in self._seen.items() if now - v[0] < self._ttl}
-        admin = member.status in _ADMINS
-        self._seen[(chat_id, user_id)] = (now, admin)
-        return admin
+            self._seen = {k: t for k, t in self._seen.items() if now - t < self._ttl}
+        if member.status not in _ADMINS:
+            return False
+        self._seen[(chat_id, user_id)] = now
+        return True
 
 
 async def may_manage(message: Message, bot: Bot, admins: AdminCache) -> bool:
