@@ -17,11 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
-from aiogram.types import BotCommand
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
+from bot.i18n import Catalogs
 from bot.pacing import Pacer
 from bot.refresh import Refresher
 from bot.relevance import Classifier
@@ -29,6 +29,7 @@ from bot.sender import Sender
 from bot.storage import Storage
 from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
+from bot.telegram.commands import set_commands
 from bot.telegram.feeds import notify_admins
 
 log = logging.getLogger(__name__)
@@ -36,15 +37,6 @@ log = logging.getLogger(__name__)
 MAX_TICK = 30.0
 FIRST_POLL_DELAY = 2.0
 SHUTDOWN_GRACE = 30.0
-COMMANDS = (
-    BotCommand(command="subscribe", description="Alerts for all or some countries"),
-    BotCommand(command="unsubscribe", description="Stop alerts"),
-    BotCommand(command="search", description="Find stored stories"),
-    BotCommand(command="case", description="A person's case, oldest first"),
-    BotCommand(command="export", description="Search results as a CSV file"),
-    BotCommand(command="recent", description="The latest stories"),
-    BotCommand(command="help", description="What this bot does and stores"),
-)
 
 
 def tick_seconds(feeds: FeedsConfig) -> float:
@@ -79,7 +71,8 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     fetcher: Fetcher,
     classifier: Classifier,
 ) -> None:
-    sender = Sender(bot, storage, pacer)
+    catalogs = Catalogs.load()
+    sender = Sender(bot, storage, pacer, catalogs=catalogs)
     refresher = Refresher(
         storage, fetcher, classifier, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
     )
@@ -108,12 +101,12 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         coalesce=True,
         misfire_grace_time=None,
     )
-    dp = build_dispatcher(storage, settings)
+    dp = build_dispatcher(storage, settings, catalogs=catalogs)
     sender_task = asyncio.create_task(sender.run(), name="sender")
     scheduler.start()
     try:
         await bot.delete_webhook(drop_pending_updates=False)
-        await bot.set_my_commands(list(COMMANDS))
+        await set_commands(bot, catalogs)
         log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
         await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
     finally:

@@ -1,8 +1,9 @@
 """The refresh path, one linear function per feed:
 
     due feed -> conditional GET -> parse by kind (worker thread) -> full text for new thin
-             entries (budgeted) -> identity + relevance (pure) -> store in one transaction; the
-             storage returns only what is NEW and queues its alerts -> wake the sender
+             entries (budgeted) -> identity + relevance (pure) -> watchlists (one query for
+             the terms, pure matching: `bot.watch`) -> store in one transaction; the storage
+             returns only what is NEW and queues its alerts -> wake the sender
              -> next check: adapted interval, server hints, jitter (`bot.schedule`)
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
@@ -43,6 +44,7 @@ from bot.schedule import (
 from bot.sources import read_source_async
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import canonical_url, content_hash, entry_keys
+from bot.watch import Watcher, WatchIndex, terms_of
 
 __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 
@@ -87,6 +89,7 @@ class Refresher:
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        watcher: Watcher | None = None,
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
@@ -97,6 +100,7 @@ class Refresher:
         self._on_queued = on_queued
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
+        self._watcher = watcher or Watcher()
 
     async def refresh_due(self) -> list[FeedReport]:
         return await self.refresh(await self._storage.feeds.due(self._clock()))
@@ -132,9 +136,10 @@ class Refresher:
         keys = entry_keys(entries, feed.url)
         unseen = await self._storage.feeds.unseen_keys(feed.id, keys)
         texts = await self._full_texts(entries, keys, unseen, budget or fulltext.Budget(0))
+        watches = self._watcher.index(terms_of(await self._storage.watchlist.terms()))
         saved = await self._storage.stories.save(
             feed,
-            self._classify(feed, entries, keys, texts),
+            self._classify(feed, entries, keys, texts, watches),
             now=self._clock(),
             alert_max_age=self._alert_max_age,
         )
@@ -176,6 +181,7 @@ class Refresher:
         entries: Sequence[Entry],
         keys: Sequence[str],
         texts: dict[int, str],
+        watches: WatchIndex,
     ) -> list[Incoming]:
         items = []
         for i, (entry, key) in enumerate(zip(entries, keys, strict=True)):
@@ -190,6 +196,9 @@ class Refresher:
                     canonical_url=canonical_url(full.link) if full.link else None,
                     content_hash=fingerprint,
                     verdict=self._classifier.classify(
+                        full.title, full.summary, full.lang or feed.lang
+                    ),
+                    watchers=watches.chats_mentioned(
                         full.title, full.summary, full.lang or feed.lang
                     ),
                 )

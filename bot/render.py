@@ -3,18 +3,24 @@
 Messages carry entities, never HTML, so no feed text can break them. Every renderer bounds what
 it takes from a feed (titles, leads, reasons, the number of items), and `fit()` guarantees the
 result is within Telegram's 4096 characters, so "message is too long" cannot happen.
+
+Every label goes through the chat's translator (`bot.i18n.Tr`); country names and dates come from
+CLDR (Babel) in the same locale. Without a translator the texts are English.
 """
 
 from __future__ import annotations
 
+import gettext
 import re
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Final
 
 from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
 from babel import Locale
 from babel.dates import format_date
 
+from bot.i18n import N_, Tr
 from bot.storage.records import Story
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -22,40 +28,56 @@ LEAD_MAX = 420
 LEAD_SENTENCES = 3
 REASONS_MAX = 5
 TITLE_MAX = 300
+DIGEST_ITEMS_MAX = 40
+ENGLISH: Final = Tr("en", gettext.NullTranslations())
 
 ACTION_LABELS = {
-    "extradition": "Extradition",
-    "deportation": "Deportation",
-    "detention": "Detention",
-    "abduction": "Abduction",
-    "asylum": "Asylum",
-    "wanted-list": "Wanted list",
-    "policy": "Policy",
+    "extradition": N_("Extradition"),
+    "deportation": N_("Deportation"),
+    "detention": N_("Detention"),
+    "abduction": N_("Abduction"),
+    "asylum": N_("Asylum"),
+    "wanted-list": N_("Wanted list"),
+    "policy": N_("Policy"),
 }
+UNKNOWN_ACTION = N_("Case")
 
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 
 
-def alert_card(story: Story, *, locale: str = "en") -> Text:
+def alert_card(story: Story, tr: Tr = ENGLISH) -> Text:
     """The alert a subscribed chat receives for a new story."""
     lead = lead_of(story.summary, story.title)
     parts: list[Text | str] = [
-        as_line("🚨 ", Bold(_headline_tags(story, locale))),
+        as_line("🚨 ", Bold(_headline_tags(story, tr))),
         as_line(Bold(_cut(story.title, TITLE_MAX))),
     ]
     if lead:
         parts.append(as_line(lead))
-    parts.append(as_line("📰 ", _source(story, locale)))
+    parts.append(as_line("📰 ", _source(story, tr)))
     reasons = _reasons(story.reasons)
     if reasons:
-        parts.append(as_line(Italic(f"Why: {reasons}"), end=""))
+        parts.append(as_line(Italic(tr("Why: {reasons}", reasons=reasons)), end=""))
     return fit(Text(*parts))
 
 
-def story_list(stories: Sequence[Story], *, heading: str, locale: str = "en") -> Text:
+def story_list(stories: Sequence[Story], *, heading: str, tr: Tr = ENGLISH) -> Text:
     """Search results or recent stories: date, outlet, countries, linked title, sources."""
-    items = [_list_item(number, story, locale) for number, story in enumerate(stories, 1)]
+    items = [_list_item(number, story, tr) for number, story in enumerate(stories, 1)]
     return fit(as_list(Bold(heading), *items, sep="\n\n"))
+
+
+def digest_page(stories: Sequence[Story], *, heading: str, tr: Tr = ENGLISH) -> tuple[Text, int]:
+    """One digest message: the heading and as many of `stories` (in order, at least one) as
+    fit in Telegram's limit; returns it and how many stories it holds. The caller sends the
+    rest as further messages, so a long period splits between stories, never inside one."""
+    items: list[Text] = []
+    for story in stories[:DIGEST_ITEMS_MAX]:
+        candidate = as_list(Bold(heading), *items, _digest_item(story, tr), sep="\n\n")
+        if items and len(candidate.render()[0]) > TELEGRAM_TEXT_LIMIT:
+            break
+        items.append(_digest_item(story, tr))
+    return fit(as_list(Bold(heading), *items, sep="\n\n")), len(items)
 
 
 def plain(text: str) -> Text:
@@ -86,8 +108,12 @@ def fit(text: Text, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
 
 
 def country_names(codes: Sequence[str], locale: str = "en") -> str:
-    territories = Locale.parse(locale).territories
-    return ", ".join(f"{flag(c)} {territories.get(c, c)}" for c in codes)
+    """Flags and CLDR names in the locale: "🇰🇿 Казахстан, 🇰🇬 Киргизия"."""
+    return ", ".join(f"{flag(c)} {country_name(c, locale)}" for c in codes)
+
+
+def country_name(code: str, locale: str = "en") -> str:
+    return str(Locale.parse(locale).territories.get(code, code))
 
 
 def flag(code: str) -> str:
@@ -101,18 +127,28 @@ def format_day(when: datetime | None, locale: str = "en") -> str:
     return "" if when is None else format_date(when.date(), "d MMM y", locale=locale)
 
 
-def _headline_tags(story: Story, locale: str) -> str:
-    action = ACTION_LABELS.get(story.action or "", "Case")
-    countries = country_names(story.countries, locale)
+def _headline_tags(story: Story, tr: Tr) -> str:
+    action = tr(ACTION_LABELS.get(story.action or "", UNKNOWN_ACTION))
+    countries = country_names(story.countries, tr.locale)
     return f"{action} · {countries}" if countries else action
 
 
-def _source(story: Story, locale: str) -> Text:
+def _source(story: Story, tr: Tr) -> Text:
     outlet = _cut(story.outlet, 80)
     name: Text | str = TextLink(outlet, url=story.link) if story.link else outlet
-    day = format_day(story.published_at, locale)
-    extra = f" · +{story.sources - 1} more sources" if story.sources > 1 else ""
+    day = format_day(story.published_at, tr.locale)
+    more = story.sources - 1
+    extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
     return Text(name, f" · {day}" if day else "", extra)
+
+
+def _digest_item(story: Story, tr: Tr) -> Text:
+    title = _cut(story.title, 200)
+    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    tags = " · ".join(
+        x for x in (country_names(story.countries, tr.locale), _cut(story.outlet, 60)) if x
+    )
+    return Text("• ", linked, "\n", tags) if tags else Text("• ", linked)
 
 
 def _reasons(reasons: Sequence[str]) -> str:
@@ -120,13 +156,17 @@ def _reasons(reasons: Sequence[str]) -> str:
     return ", ".join(t for t in list(terms)[:REASONS_MAX] if t)
 
 
-def _list_item(number: int, story: Story, locale: str) -> Text:
-    day = format_day(story.published_at, locale)
-    countries = country_names(story.countries, locale)
+def _list_item(number: int, story: Story, tr: Tr) -> Text:
+    day = format_day(story.published_at, tr.locale)
+    countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = _cut(story.title, 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
-    sources = f" ({story.sources} sources)" if story.sources > 1 else ""
+    sources = (
+        " (" + tr.plural("{n} source", "{n} sources", story.sources) + ")"
+        if story.sources > 1
+        else ""
+    )
     return Text(f"{number}. ", tags, "\n", linked, sources)
 
 

@@ -13,6 +13,12 @@ Telegram answers decides the delivery's fate:
                                        then given up; never a loop
     network error, 5xx, other       -> retried with capped exponential backoff and jitter for
                                        `GIVE_UP_AFTER`, then given up (counted as failed)
+
+What is sent follows the chat's settings, which `due()` reads with each delivery: the chat's
+language, `disable_notification` during its quiet hours, link previews on or off, its forum
+topic. A 'digest' delivery is the head of the chat's digest items due now: it goes out as one
+message (`render.digest_page`) holding as many of them as fit, and those are marked sent with
+it; the rest follow as the next message, so a long digest splits between stories.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import logging
 import random
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -36,9 +43,11 @@ from aiogram.exceptions import (
 from aiogram.types import LinkPreviewOptions
 from aiogram.utils.formatting import Text
 
+from bot.chat_settings import is_quiet
+from bot.i18n import Catalogs, Tr
 from bot.pacing import SENDER_HANDLES_RETRY, Pacer
-from bot.render import alert_card, plain
-from bot.storage import Delivery, Storage
+from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
+from bot.storage import Chat, Delivery, Storage
 
 log = logging.getLogger(__name__)
 
@@ -59,8 +68,10 @@ class Sender:
         max_in_flight: int = 8,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        catalogs: Catalogs | None = None,
     ) -> None:
         self._bot = bot
+        self._catalogs = catalogs or Catalogs.load()
         self._storage = storage
         self._pacer = pacer
         self._clock = clock
@@ -140,8 +151,9 @@ class Sender:
 
     async def _send_and_record(self, delivery: Delivery) -> None:
         outbox = self._storage.outbox
+        card, together = await self._compose(delivery)
         try:
-            message_id = await self._send(delivery, alert_card(delivery.story))
+            message_id = await self._send(delivery, card)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
             await outbox.count("429")
@@ -157,18 +169,42 @@ class Sender:
             if any(marker in exc.message.lower() for marker in _CHAT_GONE):
                 await self._chat_gone(delivery, "chat not found")
             else:
-                await self._fallback_plain(delivery, exc)
+                await self._fallback_plain(delivery, card, together, exc)
         except (TelegramNetworkError, TelegramAPIError, OSError, TimeoutError) as exc:
             await self._retry_or_give_up(delivery, type(exc).__name__)
         else:
-            await outbox.mark_sent(delivery.id, message_id, self._clock())
+            await self._sent(delivery, together, message_id)
+
+    async def _compose(self, delivery: Delivery) -> tuple[Text, list[int]]:
+        """The message for a delivery, and the ids of the other digest items it carries."""
+        chat = delivery.chat or Chat.new(delivery.chat_id)
+        tr = self._catalogs.tr(chat.language)
+        if delivery.kind != "digest":
+            return alert_card(delivery.story, tr), []
+        now = self._clock()
+        followers = await self._storage.outbox.digest_followers(
+            delivery, now, limit=DIGEST_ITEMS_MAX - 1
+        )
+        page, count = digest_page(
+            [delivery.story, *(f.story for f in followers)],
+            heading=_digest_heading(chat, tr, now),
+            tr=tr,
+        )
+        return page, [f.id for f in followers[: count - 1]]
+
+    async def _sent(self, delivery: Delivery, together: list[int], message_id: int) -> None:
+        await self._storage.outbox.mark_sent(delivery.id, message_id, self._clock())
+        await self._storage.outbox.mark_sent_with(together, message_id, self._clock())
 
     async def _send(self, delivery: Delivery, card: Text) -> int:
         SENDER_HANDLES_RETRY.set(True)  # this task's context only
+        chat = delivery.chat or Chat.new(delivery.chat_id)
+        quiet = is_quiet(chat.quiet_from, chat.quiet_to, chat.utc_offset, self._clock())
         message = await self._bot.send_message(
             chat_id=delivery.chat_id,
             message_thread_id=delivery.thread_id,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
+            disable_notification=quiet or None,
             **card.as_kwargs(),
         )
         return message.message_id
@@ -178,17 +214,19 @@ class Sender:
         await self._storage.chats.deactivate(delivery.chat_id)
         await self._storage.outbox.count("chats_deactivated")
 
-    async def _fallback_plain(self, delivery: Delivery, exc: TelegramBadRequest) -> None:
+    async def _fallback_plain(
+        self, delivery: Delivery, card: Text, together: list[int], exc: TelegramBadRequest
+    ) -> None:
         """Rendering is bounded, so this is a bug: say which story, try plain text once."""
         log.error("story %d rejected by Telegram (%s); sending plain text", delivery.story.id, exc)
-        rendered, _ = alert_card(delivery.story).render()
+        rendered, _ = card.render()
         try:
             message_id = await self._send(delivery, plain(rendered))
         except TelegramAPIError as again:
             log.error("story %d plain text rejected too (%s); giving up", delivery.story.id, again)
             await self._storage.outbox.give_up(delivery.id, f"bad request: {again}")
         else:
-            await self._storage.outbox.mark_sent(delivery.id, message_id, self._clock())
+            await self._sent(delivery, together, message_id)
 
     async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()
@@ -199,3 +237,12 @@ class Sender:
         delay = min(BACKOFF_CAP, BACKOFF_BASE ** min(delivery.attempts + 1, 20))
         delay *= self._rng.uniform(0.5, 1.0)
         await self._storage.outbox.retry_later(delivery.id, now + delay, reason, counter="retried")
+
+
+def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
+    day = format_day(datetime.fromtimestamp(now + chat.utc_offset * 3600, UTC), tr.locale)
+    if chat.mode == "weekly":
+        return tr("🗞 Weekly digest · {day}", day=day)
+    if chat.mode == "daily":
+        return tr("🗞 Daily digest · {day}", day=day)
+    return tr("🗞 Digest · {day}", day=day)

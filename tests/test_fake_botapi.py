@@ -484,3 +484,17 @@ async def test_send_document_uploads_are_kept_and_checked(api: FakeBotAPI, bot: 
     status, _body, _ = await raw_call(api, "sendDocument", data={"chat_id": str(CHAT)})
     assert status == 400
     assert api.violations  # `document` is required by the schema
+
+
+async def test_public_chats_resolve_by_username() -> None:
+    async with FakeBotAPI() as api:
+        api.add_public_chat("@news_chan", -1009, "channel")
+        bot = Bot(api.token, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+        try:
+            chat = await bot.get_chat("@News_Chan")
+            assert (chat.id, chat.type) == (-1009, "channel")
+            with pytest.raises(TelegramBadRequest, match="chat not found"):
+                await bot.get_chat("@unknown_chan")
+        finally:
+            await bot.session.close()
+        api.assert_no_violations()

@@ -150,3 +150,26 @@ async def test_backoff_grows_and_is_capped(
     assert delays[1] > delays[0] * 1.5
     assert max(delays) <= MAX_BACKOFF * 1.11
     assert feed.error_count == 12
+
+
+async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    marathon = {**IRRELEVANT, "description": "Среди бегунов был Иван Бажуков из Москвы."}
+    server.set_feed("/watched", rss([item(RELEVANT), item(marathon)]))
+    await sync(storage, server, "/watched")
+    now = time.time()
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)  # subscribed, watches nothing
+    await storage.chats.ensure(2, now)  # not subscribed, watches Bazhukov
+    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    r = refresher(storage, fetcher, classifier)
+    [report] = await r.refresh_due()
+    assert report.status == "ok"
+    due = await storage.outbox.due(time.time(), limit=10)
+    by_chat = {d.chat_id: d.story.title for d in due}
+    assert by_chat == {1: RELEVANT["title"], 2: IRRELEVANT["title"]}
+    await storage.feeds.record_success(  # poll again at once: nothing new, nothing re-queued
+        (await storage.feeds.all())[0].id, now=now, next_check_at=0, etag=None, last_modified=None
+    )
+    await r.refresh_due()
+    assert (await storage.outbox.stats()).pending == 2

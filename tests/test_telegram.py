@@ -31,8 +31,8 @@ async def say(tg: Running, chat: int, text: str, n: int, **kwargs: object) -> st
 
 async def test_start_explains_what_is_stored(tg: Running) -> None:
     reply = await say(tg, 10, "/start", 1)
-    assert "What is stored" in reply
-    assert "/subscribe" in reply
+    assert "I store only this chat's id" in reply
+    assert "/subscribe" in await say(tg, 10, "/help", 2)
 
 
 async def test_subscribe_all_then_some_then_unsubscribe(tg: Running) -> None:

@@ -82,7 +82,7 @@ async def test_search_pages_forward_and_back(tg: Running) -> None:
 
 @pytest.mark.parametrize(
     "data",
-    ["s1:1:00000000", "s1:999:{tag}", "s1:x:{tag}", "s9:1:{tag}", "s1:1:{tag}:extra", "s", "unsub"],
+    ["p1:1:00000000", "p1:999:{tag}", "p1:x:{tag}", "p9:1:{tag}", "p1:1:{tag}:extra", "s", "unsub"],
 )
 async def test_forged_or_stale_buttons_get_a_polite_answer(tg: Running, data: str) -> None:
     await say(tg, CHAT, "/search Movlaev", 1)

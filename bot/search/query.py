@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Final
 
 from bot.errors import QueryError
+from bot.i18n import N_
 from bot.relevance.text import fold
 from bot.search.filters import parse_action, parse_day
 
@@ -39,13 +40,14 @@ MAX_OUTLET_WORDS: Final = 6
 MIN_WORD: Final = 2
 FILTER_KEYS: Final = frozenset({"country", "action", "since", "until", "from"})
 
-HOW_TO_SEARCH: Final = (
+# Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
+HOW_TO_SEARCH: Final = N_(
     "Type a few words to search the stored stories, e.g. a name (Бажуков, Bazhukov), "
     'a "quoted phrase", -word to leave out, or filters: /search экстрадиция country:kz '
     "since:2025-03-01 (also until:, from:<outlet>, action:deportation)"
 )
-ONLY_EXCLUSIONS: Final = "Add a word to look for: -word only leaves stories out."
-NEGATED_FILTER: Final = "Filters cannot be negated: write country:kz, not -country:kz."
+ONLY_EXCLUSIONS: Final = N_("Add a word to look for: -word only leaves stories out.")
+NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -country:kz.")
 
 _CHUNK: Final = re.compile(
     r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):(?:"(?P<qval>[^"]*)"?|(?P<val>[^\s"]*))'

@@ -7,7 +7,8 @@ repository per table family.
     storage = await Storage.open(path)
     storage.feeds     feeds and their scheduling state          (feeds.py)
     storage.stories   entries, stories, and queueing alerts     (stories.py)
-    storage.chats     subscriptions                             (chats.py)
+    storage.chats     subscriptions and chat settings           (chats.py)
+    storage.watchlist names and phrases chats follow            (watchlist.py)
     storage.outbox    pending deliveries and sender counters    (outbox.py)
     storage.search    FTS5 queries                              (search.py)
                       and keeping the index in step       (search_index.py)
@@ -27,6 +28,7 @@ from bot.storage.records import Chat, Delivery, FeedState, Incoming, Story
 from bot.storage.search import Search, SourceRow
 from bot.storage.search_index import index_pending
 from bot.storage.stories import SaveResult, Stories
+from bot.storage.watchlist import Watchlist
 
 __all__ = [
     "Chat",
@@ -50,6 +52,7 @@ class Storage:
         self.chats = Chats(db)
         self.outbox = Outbox(db)
         self.search = Search(db)
+        self.watchlist = Watchlist(db)
 
     @classmethod
     async def open(cls, path: Path | str) -> Storage:
@@ -78,6 +81,12 @@ class Storage:
                ON CONFLICT (name) DO UPDATE SET value = excluded.value""",
             (int(now),),
         )
+
+    async def size_bytes(self) -> int:
+        """The database's size (pages in use and free), without the WAL."""
+        pages = await self.db.scalar("PRAGMA page_count")
+        page_size = await self.db.scalar("PRAGMA page_size")
+        return int(pages) * int(page_size)
 
     async def heartbeat(self) -> float | None:
         value = await self.db.scalar("SELECT value FROM counters WHERE name = 'heartbeat'")

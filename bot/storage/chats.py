@@ -1,21 +1,17 @@
-"""Chats and their subscriptions. A chat is only its Telegram id and its settings."""
+"""Chats: subscriptions and settings. A chat is only its Telegram id and its settings; `forget`
+removes even that, with everything that refers to it (deliveries, watchlist) by cascade."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.storage.db import Database, Row
+from bot.chat_settings import next_digest_at
+from bot.storage.db import Database
 from bot.storage.records import Chat
 
 
-def _chat(row: Row) -> Chat:
-    return Chat(
-        chat_id=row["chat_id"],
-        subscribed=bool(row["subscribed"]),
-        countries=tuple(row["countries"].split()),
-        thread_id=row["thread_id"],
-        active=bool(row["active"]),
-    )
+def _codes(countries: Sequence[str]) -> str:
+    return f" {' '.join(sorted(set(countries)))} " if countries else ""
 
 
 class Chats:
@@ -24,23 +20,68 @@ class Chats:
 
     async def get(self, chat_id: int) -> Chat | None:
         row = await self._db.fetchone("SELECT * FROM chats WHERE chat_id = ?", (chat_id,))
-        return None if row is None else _chat(row)
+        return None if row is None else Chat.from_row(row)
 
     async def subscribe(
-        self, chat_id: int, countries: Sequence[str], *, thread_id: int | None, now: float
+        self,
+        chat_id: int,
+        countries: Sequence[str],
+        *,
+        thread_id: int | None,
+        now: float,
+        language: str | None = None,
     ) -> None:
-        """Subscribe (or change the country filter); empty `countries` means all of them."""
-        codes = f" {' '.join(sorted(set(countries)))} " if countries else ""
+        """Subscribe (or change the country filter); empty `countries` means all of them.
+        `language` is kept only if the chat has none yet (alerts need one; no user is there)."""
         await self._db.execute(
             """
-            INSERT INTO chats (chat_id, subscribed, countries, thread_id, active, created_at)
-            VALUES (?, 1, ?, ?, 1, ?)
+            INSERT INTO chats (chat_id, subscribed, countries, thread_id, active, created_at,
+                               language)
+            VALUES (?, 1, ?, ?, 1, ?, ?)
             ON CONFLICT (chat_id) DO UPDATE SET
                 subscribed = 1, active = 1,
-                countries = excluded.countries, thread_id = excluded.thread_id
+                countries = excluded.countries, thread_id = excluded.thread_id,
+                language = COALESCE(language, excluded.language)
             """,
-            (chat_id, codes, thread_id, now),
+            (chat_id, _codes(countries), thread_id, now, language),
         )
+
+    async def ensure(self, chat_id: int, now: float, language: str | None = None) -> None:
+        """A row for a chat that changes settings or a watchlist before subscribing."""
+        await self._db.execute(
+            """INSERT INTO chats (chat_id, subscribed, active, created_at, language)
+               VALUES (?, 0, 1, ?, ?) ON CONFLICT (chat_id) DO NOTHING""",
+            (chat_id, now, language),
+        )
+
+    async def save_settings(self, chat: Chat, *, now: float) -> None:
+        """Store the chat's settings (not its subscription state), creating the row if needed;
+        digests already queued move to the new digest time (or go now, for instant)."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """
+                INSERT INTO chats (chat_id, subscribed, active, created_at) VALUES (?, 0, 1, ?)
+                ON CONFLICT (chat_id) DO NOTHING
+                """,
+                (chat.chat_id, now),
+            )
+            await tx.execute(
+                """
+                UPDATE chats SET countries = ?, language = ?, mode = ?, digest_hour = ?,
+                       utc_offset = ?, quiet_from = ?, quiet_to = ?, previews = ?
+                WHERE chat_id = ?
+                """,
+                (
+                    _codes(chat.countries), chat.language, chat.mode, chat.digest_hour,
+                    chat.utc_offset, chat.quiet_from, chat.quiet_to, int(chat.previews),
+                    chat.chat_id,
+                ),
+            )  # fmt: skip
+            await tx.execute(
+                """UPDATE deliveries SET next_attempt_at = ?
+                   WHERE chat_id = ? AND kind = 'digest' AND state = 'pending'""",
+                (next_digest_at(chat.mode, chat.digest_hour, chat.utc_offset, now), chat.chat_id),
+            )
 
     async def unsubscribe(self, chat_id: int) -> bool:
         """Stop alerts and drop what is still queued; True if the chat was subscribed."""
@@ -59,8 +100,11 @@ class Chats:
         visible to operators; everything else about the chat goes."""
         async with self._db.transaction() as tx:
             await tx.execute("DELETE FROM deliveries WHERE chat_id = ?", (chat_id,))
+            await tx.execute("DELETE FROM watchlist WHERE chat_id = ?", (chat_id,))
             await tx.execute(
-                """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL
+                """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL,
+                          language = NULL, mode = 'instant', quiet_from = NULL,
+                          quiet_to = NULL, previews = 0, utc_offset = 0
                    WHERE chat_id = ?""",
                 (chat_id,),
             )
@@ -82,10 +126,30 @@ class Chats:
             await tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
 
     async def forget(self, chat_id: int) -> None:
-        """Delete every row about the chat (deliveries go by cascade)."""
+        """Delete every row about the chat (deliveries and watchlist go by cascade)."""
         await self._db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
 
     async def count_subscribed(self) -> int:
         return int(
             await self._db.scalar("SELECT COUNT(*) FROM chats WHERE subscribed = 1 AND active = 1")
         )
+
+    async def stats(self) -> dict[str, int]:
+        """Counts for operators: subscribed chats by delivery mode, language and kind."""
+        rows = await self._db.fetchall(
+            """SELECT 'mode:' || mode AS name, COUNT(*) AS n FROM chats
+               WHERE subscribed = 1 AND active = 1 GROUP BY mode
+               UNION ALL
+               SELECT 'language:' || COALESCE(language, '-'), COUNT(*) FROM chats
+               WHERE subscribed = 1 AND active = 1 GROUP BY language
+               UNION ALL
+               SELECT CASE WHEN chat_id > 0 THEN 'kind:private' ELSE 'kind:group/channel' END,
+                      COUNT(*) FROM chats WHERE subscribed = 1 AND active = 1
+               GROUP BY chat_id > 0
+               UNION ALL
+               SELECT 'inactive', COUNT(*) FROM chats WHERE active = 0
+               UNION ALL
+               SELECT 'quiet hours', COUNT(*) FROM chats
+               WHERE subscribed = 1 AND active = 1 AND quiet_from IS NOT NULL"""
+        )
+        return {r[0]: int(r[1]) for r in rows}

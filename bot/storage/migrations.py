@@ -128,4 +128,27 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO search_pending (story_id) SELECT id FROM stories;
     CREATE INDEX stories_day ON stories (COALESCE(published_at, created_at));
     """,
+    # 4: chat settings, watchlists, stories kept only for a watchlist (issue #7).
+    """
+    ALTER TABLE chats ADD COLUMN language TEXT;        -- ru, uk, en; NULL: whoever speaks
+    ALTER TABLE chats ADD COLUMN mode TEXT NOT NULL DEFAULT 'instant';  -- daily, weekly
+    ALTER TABLE chats ADD COLUMN digest_hour INTEGER NOT NULL DEFAULT 9;   -- local hour
+    ALTER TABLE chats ADD COLUMN utc_offset INTEGER NOT NULL DEFAULT 0;    -- whole hours
+    ALTER TABLE chats ADD COLUMN quiet_from INTEGER;   -- local hours; NULL: no quiet hours
+    ALTER TABLE chats ADD COLUMN quiet_to INTEGER;
+    ALTER TABLE chats ADD COLUMN previews INTEGER NOT NULL DEFAULT 0;
+
+    -- 0: stored only because a watchlist named it; not searchable, not broadcast.
+    ALTER TABLE stories ADD COLUMN broadcast INTEGER NOT NULL DEFAULT 1;
+
+    -- Names and phrases a chat follows. The phrase is kept as typed, to list and remove it.
+    CREATE TABLE watchlist (
+        chat_id    INTEGER NOT NULL
+                   REFERENCES chats (chat_id) ON DELETE CASCADE ON UPDATE CASCADE,
+        keys       TEXT NOT NULL,   -- the phrase's word keys (bot.watch), space-separated
+        phrase     TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (chat_id, keys)
+    );
+    """,
 )

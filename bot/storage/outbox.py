@@ -12,13 +12,21 @@ chats whose head has waited longest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.storage.db import Database, Transaction
-from bot.storage.records import Delivery, Story
+from bot.storage.db import Database, Row, Transaction
+from bot.storage.records import Chat, Delivery, Story
 from bot.storage.stories import STORY_COLUMNS
 
 _ERROR_TEXT_MAX = 300
+# The chat's settings travel with each delivery (language, quiet hours, previews, mode).
+_CHAT_COLUMNS = """
+    c.subscribed AS c_subscribed, c.countries AS c_countries, c.active AS c_active,
+    c.language AS c_language, c.mode AS c_mode, c.digest_hour AS c_digest_hour,
+    c.utc_offset AS c_utc_offset, c.quiet_from AS c_quiet_from, c.quiet_to AS c_quiet_to,
+    c.previews AS c_previews
+"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +50,7 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   d.message_id, c.thread_id, {STORY_COLUMNS}
+                   d.message_id, c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
             FROM deliveries d
             JOIN chats c ON c.chat_id = d.chat_id
             JOIN stories s ON s.id = d.story_id
@@ -54,19 +62,39 @@ class Outbox:
             """,
             (now, limit),
         )
-        return [
-            Delivery(
-                id=r["delivery_id"],
-                chat_id=r["chat_id"],
-                thread_id=r["thread_id"],
-                kind=r["kind"],
-                attempts=r["attempts"],
-                created_at=r["queued_at"],
-                message_id=r["message_id"],
-                story=Story.from_row(r),
-            )
-            for r in rows
-        ]
+        return [_delivery(r) for r in rows]
+
+    async def digest_followers(self, head: Delivery, now: float, limit: int) -> list[Delivery]:
+        """The chat's other digest items due now, after `head`, in order: with the head they
+        make one digest message (the sender marks the ones that fit as sent with it)."""
+        rows = await self._db.fetchall(
+            f"""
+            SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+                   d.message_id, c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
+            FROM deliveries d
+            JOIN chats c ON c.chat_id = d.chat_id
+            JOIN stories s ON s.id = d.story_id
+            WHERE d.chat_id = ? AND d.kind = 'digest' AND d.state = 'pending'
+              AND d.next_attempt_at <= ? AND d.id > ?
+            ORDER BY d.id
+            LIMIT ?
+            """,
+            (head.chat_id, now, head.id, limit),
+        )
+        return [_delivery(r) for r in rows]
+
+    async def mark_sent_with(
+        self, delivery_ids: Sequence[int], message_id: int, now: float
+    ) -> None:
+        """Digest items that went out in one message together with their (claimed) head."""
+        if not delivery_ids:
+            return
+        marks = ",".join("?" for _ in delivery_ids)
+        await self._db.execute(
+            f"""UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?
+                WHERE id IN ({marks}) AND state = 'pending'""",
+            (message_id, now, *delivery_ids),
+        )
 
     async def next_due_at(self) -> float | None:
         value = await self._db.scalar(
@@ -123,6 +151,34 @@ class Outbox:
             oldest_pending_at=None if row is None else row[1],
             counters={r["name"]: int(r["value"]) for r in counters},
         )
+
+
+def _delivery(r: Row) -> Delivery:
+    chat = Chat(
+        chat_id=r["chat_id"],
+        subscribed=bool(r["c_subscribed"]),
+        countries=tuple(r["c_countries"].split()),
+        thread_id=r["thread_id"],
+        active=bool(r["c_active"]),
+        language=r["c_language"],
+        mode=r["c_mode"],
+        digest_hour=r["c_digest_hour"],
+        utc_offset=r["c_utc_offset"],
+        quiet_from=r["c_quiet_from"],
+        quiet_to=r["c_quiet_to"],
+        previews=bool(r["c_previews"]),
+    )
+    return Delivery(
+        id=r["delivery_id"],
+        chat_id=r["chat_id"],
+        thread_id=r["thread_id"],
+        kind=r["kind"],
+        attempts=r["attempts"],
+        created_at=r["queued_at"],
+        message_id=r["message_id"],
+        story=Story.from_row(r),
+        chat=chat,
+    )
 
 
 async def _bump(tx: Transaction, name: str, by: int = 1) -> None:

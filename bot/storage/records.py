@@ -57,6 +57,7 @@ class Incoming:
     canonical_url: str | None
     content_hash: str
     verdict: Verdict
+    watchers: frozenset[int] = frozenset()  # chats whose watchlist the entry mentions
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,13 +94,43 @@ class Story:
 
 @dataclass(frozen=True, slots=True)
 class Chat:
-    """A chat's subscription. `countries` empty means every country."""
+    """A chat's subscription and settings. `countries` empty means every country; the meaning
+    of the settings is `bot.chat_settings`."""
 
     chat_id: int
     subscribed: bool
     countries: tuple[str, ...]
     thread_id: int | None
     active: bool
+    language: str | None = None
+    mode: str = "instant"
+    digest_hour: int = 9
+    utc_offset: int = 0
+    quiet_from: int | None = None
+    quiet_to: int | None = None
+    previews: bool = False
+
+    @classmethod
+    def new(cls, chat_id: int) -> Chat:
+        """The settings of a chat the bot has not stored yet."""
+        return cls(chat_id, subscribed=False, countries=(), thread_id=None, active=True)
+
+    @classmethod
+    def from_row(cls, row: Row) -> Chat:
+        return cls(
+            chat_id=row["chat_id"],
+            subscribed=bool(row["subscribed"]),
+            countries=tuple(row["countries"].split()),
+            thread_id=row["thread_id"],
+            active=bool(row["active"]),
+            language=row["language"],
+            mode=row["mode"],
+            digest_hour=row["digest_hour"],
+            utc_offset=row["utc_offset"],
+            quiet_from=row["quiet_from"],
+            quiet_to=row["quiet_to"],
+            previews=bool(row["previews"]),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +145,4 @@ class Delivery:
     created_at: float
     message_id: int | None
     story: Story
+    chat: Chat | None = None  # the chat's settings at the time `due()` read them

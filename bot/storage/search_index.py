@@ -2,7 +2,8 @@
 
 `index_story(tx, story_id, forms)` (re)writes a story's row from the story and every entry that
 is one of its sources; call it inside the transaction that changed the story or its sources
-(a new story, a source joining it, an edit). `index_pending()` indexes what migration 2 queued
+(a new story, a source joining it, an edit, a watch-only story made public); a story kept
+only for a watchlist (`broadcast = 0`) has no row. `index_pending()` indexes what migration 2 queued
 (stories stored before search existed).
 """
 
@@ -48,10 +49,10 @@ async def _document(tx: Transaction, story_id: int) -> Document | None:
     story = await tx.fetchone(
         """SELECT title, summary, outlet, countries, action,
                   COALESCE(published_at, created_at) AS day
-           FROM stories WHERE id = ?""",
+           FROM stories WHERE id = ? AND broadcast = 1""",
         (story_id,),
     )
-    if story is None:
+    if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
     rows = await tx.fetchall(
         """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id

@@ -5,6 +5,14 @@ for the feed is not new (an edit updates it); a canonical URL already stored thr
 feed joins that story as one more source; anything else that is relevant becomes a story, and
 its alert deliveries are queued in the same transaction, one per subscribed chat whose country
 filter matches, unique per (chat, story).
+
+Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry that mentions a
+chat's watched name is alerted to that chat even when it is not relevant. Such a story is stored
+with `broadcast = 0`: it is not searchable, not in /recent and not sent to anyone else, unless a
+relevant source of it turns up later.
+
+A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
+'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.chat_settings import next_digest_at
 from bot.search.forms import Forms
 from bot.storage.db import Database, Row, Transaction
 from bot.storage.records import FeedState, Incoming, Story
@@ -53,7 +62,7 @@ class Stories:
                     continue
                 new_ids.append(story_id)
                 if _alertable(item, feed, now, alert_max_age):
-                    count = await _queue_alerts(tx, story_id, item.verdict.countries, now)
+                    count = await _queue_alerts(tx, story_id, item, now)
                     alerted.add(story_id)
                     queued += count
             rows = await _stories_by_id(tx, new_ids)
@@ -67,7 +76,7 @@ class Stories:
 
     async def recent(self, limit: int) -> list[Story]:
         rows = await self._db.fetchall(
-            f"""SELECT {STORY_COLUMNS} FROM stories s
+            f"""SELECT {STORY_COLUMNS} FROM stories s WHERE s.broadcast = 1
                 ORDER BY COALESCE(s.published_at, s.created_at) DESC, s.id DESC LIMIT ?""",
             (limit,),
         )
@@ -88,8 +97,10 @@ async def _store_entry(
         return None
     joined = await _story_of_url(tx, item.canonical_url)
     story_id = joined
-    if story_id is None and item.verdict.relevant:
+    if story_id is None and (item.verdict.relevant or item.watchers):
         story_id = await _insert_story(tx, feed, item, now)
+    elif story_id is not None and item.verdict.relevant and await _made_public(tx, story_id):
+        joined = None  # a watch-only story now has a relevant source: alert it like a new one
     await tx.execute(
         """
         INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
@@ -143,14 +154,22 @@ async def _story_of_url(tx: Transaction, canonical_url: str | None) -> int | Non
     return None if row is None else int(row["story_id"])
 
 
+async def _made_public(tx: Transaction, story_id: int) -> bool:
+    """Turn a watch-only story into an ordinary one; False if it was one already."""
+    changed = await tx.execute(
+        "UPDATE stories SET broadcast = 1 WHERE id = ? AND broadcast = 0", (story_id,)
+    )
+    return changed > 0  # the caller re-indexes the story, which now makes it searchable
+
+
 async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: float) -> int:
     entry, verdict = item.entry, item.verdict
     countries = f" {' '.join(verdict.countries)} " if verdict.countries else ""
     return await tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             countries, action, score, reasons, broadcast)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             now,
@@ -163,6 +182,7 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
             verdict.action,
             verdict.score,
             json.dumps(list(verdict.reasons), ensure_ascii=False),
+            int(verdict.relevant),
         ),
     )
 
@@ -176,18 +196,46 @@ def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float
     return now - published <= alert_max_age
 
 
-async def _queue_alerts(
-    tx: Transaction, story_id: int, countries: Sequence[str], now: float
-) -> int:
+async def _queue_alerts(tx: Transaction, story_id: int, item: Incoming, now: float) -> int:
+    """One delivery per subscribed chat whose filter matches (relevant stories) and per chat
+    that watches a name the entry mentions: an alert due now, or a digest item due at the
+    chat's next digest time."""
+    countries = item.verdict.countries
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
-    return await tx.execute(
+    chats = await tx.fetchall(
         f"""
-        INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
-        SELECT chat_id, ?, 'alert', ?, ? FROM chats
-        WHERE subscribed = 1 AND active = 1 AND (countries = '' OR {country_match})
+        SELECT chat_id, mode, digest_hour, utc_offset FROM chats
+        WHERE active = 1 AND (
+            (? AND subscribed = 1 AND (countries = '' OR {country_match}))
+            OR chat_id IN (SELECT value FROM json_each(?)))
         """,
-        (story_id, now, now, *(f" {c} " for c in countries)),
+        (
+            int(item.verdict.relevant),
+            *(f" {c} " for c in countries),
+            json.dumps(sorted(item.watchers)),
+        ),
     )
+    before = await _total_changes(tx)
+    await tx.executemany(
+        """INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (
+            (
+                c["chat_id"],
+                story_id,
+                "alert" if c["mode"] == "instant" else "digest",
+                next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now),
+                now,
+            )
+            for c in chats
+        ),
+    )
+    return await _total_changes(tx) - before
+
+
+async def _total_changes(tx: Transaction) -> int:
+    row = await tx.fetchone("SELECT total_changes()")
+    return 0 if row is None else int(row[0])
 
 
 async def _stories_by_id(tx: Transaction, ids: Sequence[int]) -> list[Story]:

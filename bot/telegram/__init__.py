@@ -1,7 +1,8 @@
 """The Telegram edge: one Router per feature, thin handlers, dependencies through the Dispatcher.
 
 Handlers get what they need as keyword arguments from the Dispatcher's workflow data
-(`storage`, `settings`, `queries`, `clock`, `countries`), set once in `build_dispatcher()`; they
+(`storage`, `settings`, `queries`, `clock`, `countries`, `catalogs`, `admins`, `started_at`),
+set once in `build_dispatcher()`, plus `tr` (the update's language, `bot.telegram.i18n`); they
 never fetch feeds or send alerts themselves.
 """
 
@@ -13,22 +14,49 @@ from collections.abc import Callable
 from aiogram import Dispatcher
 
 from bot.config import Settings
+from bot.i18n import Catalogs
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
 from bot.storage import Storage
-from bot.telegram import admin, feeds, membership, search, start, subscriptions
+from bot.telegram import (
+    admin,
+    fallback,
+    feeds,
+    membership,
+    privacy,
+    search,
+    start,
+    subscriptions,
+    watchlist,
+)
+from bot.telegram import (
+    settings as settings_router,
+)
+from bot.telegram.i18n import CatalogI18n, ChatI18nMiddleware
+from bot.telegram.permissions import AdminCache
 
 
 def build_dispatcher(
-    storage: Storage, settings: Settings, *, clock: Callable[[], float] = time.time
+    storage: Storage,
+    settings: Settings,
+    *,
+    clock: Callable[[], float] = time.time,
+    catalogs: Catalogs | None = None,
 ) -> Dispatcher:
+    catalogs = catalogs or Catalogs.load()
     dp = Dispatcher(storage=None)
     dp["storage"] = storage
     dp["settings"] = settings
     dp["countries"] = known_country_codes()
     dp["queries"] = QueryBuilder(dp["countries"])
     dp["clock"] = clock
-    dp.include_routers(
-        *(m.make_router() for m in (start, subscriptions, search, admin, feeds, membership))
-    )
+    dp["catalogs"] = catalogs
+    dp["admins"] = AdminCache()
+    dp["started_at"] = clock()
+    ChatI18nMiddleware(CatalogI18n(catalogs), catalogs, storage).setup(dp)
+    routers = (
+        start, settings_router, subscriptions, watchlist, privacy, search, admin, feeds,
+        membership, fallback,
+    )  # fmt: skip
+    dp.include_routers(*(m.make_router() for m in routers))
     return dp

@@ -1,7 +1,7 @@
 """/search, /recent, /story, /case and /export. Queries are never logged or stored.
 
 Pagination keeps no state on the server: a result page starts with the canonical query
-(`render_search.QUERY_MARK`), and its buttons carry `s1:<page>:<tag>`, where `tag` is a short
+(`render_search.QUERY_MARK`), and its buttons carry `p1:<page>:<tag>`, where `tag` is a short
 hash of that query. A press re-reads the query from the message the button is attached to
 (Telegram delivers the press with that message, from the chat where it was pressed, so no
 other chat's query can be reached), checks the tag and the page, and edits the message. Forged,
@@ -14,7 +14,7 @@ import hashlib
 import re
 from typing import Final
 
-from aiogram import Router
+from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -27,6 +27,7 @@ from aiogram.types import (
 from aiogram.utils.formatting import Text
 
 from bot.errors import QueryError
+from bot.i18n import Tr
 from bot.render import plain, story_list
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search import QueryBuilder, SearchQuery
@@ -37,7 +38,7 @@ from bot.storage.search import RANK_WINDOW
 PAGE_SIZE: Final = 5
 LAST_PAGE: Final = RANK_WINDOW // PAGE_SIZE - 1
 EXPORT_MAX: Final = 200
-CALLBACK: Final = re.compile(r"s1:(\d{1,4}):([0-9a-f]{8})")
+CALLBACK: Final = re.compile(r"p1:(\d{1,4}):([0-9a-f]{8})")
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
 TEXTS: Final = {
     "nothing": "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан",
@@ -65,17 +66,18 @@ def make_router() -> Router:
     # Every button press lands here: search's are the bot's only buttons, and any other data
     # (forged, or from an old version) still deserves an answer. A feature that adds buttons
     # must include its router before this one.
-    router.callback_query()(page)
+    router.callback_query(F.data.startswith("p"))(page)
     return router
 
 
 async def search(
-    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     try:
         query = queries.build(command.args or "")
     except QueryError as exc:
-        await message.answer(**plain(str(exc)).as_kwargs())
+        # QueryError's messages are catalog entries (bot.search marks them with N_).
+        await message.answer(**plain(tr(str(exc))).as_kwargs())
         return
     reply = await _page(storage, query, 0)
     if reply is None:
@@ -130,9 +132,9 @@ def _buttons(query_text: str, number: int, more: bool) -> InlineKeyboardMarkup |
     tag = _tag(query_text)
     row = []
     if number > 0:
-        row.append(InlineKeyboardButton(text="◀ Previous", callback_data=f"s1:{number - 1}:{tag}"))
+        row.append(InlineKeyboardButton(text="◀ Previous", callback_data=f"p1:{number - 1}:{tag}"))
     if more:
-        row.append(InlineKeyboardButton(text="Next ▶", callback_data=f"s1:{number + 1}:{tag}"))
+        row.append(InlineKeyboardButton(text="Next ▶", callback_data=f"p1:{number + 1}:{tag}"))
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
 
 
@@ -141,7 +143,7 @@ def _tag(query_text: str) -> str:
     return hashlib.blake2b(query_text.encode(), digest_size=4).hexdigest()
 
 
-async def recent(message: Message, storage: Storage) -> None:
+async def recent(message: Message, storage: Storage, tr: Tr) -> None:
     stories = await storage.stories.recent(PAGE_SIZE)
     if not stories:
         await message.answer(TEXTS["recent_empty"])

@@ -138,6 +138,7 @@ class TelegramWorld:
         self._blocked: set[int] = set()
         self._forgotten: set[int] = set()
         self._migrated: dict[int, int] = {}
+        self._usernames: dict[str, int] = {}
 
     # -- what users do --------------------------------------------------------------------------
 
@@ -177,7 +178,9 @@ class TelegramWorld:
         self._push_update("channel_post" if chat_type == "channel" else "message", message)
         return message_id
 
-    def callback(self, chat_id: int, user_id: int, data: str, message_id: int) -> str:
+    def callback(
+        self, chat_id: int, user_id: int, data: str, message_id: int, language_code: str = "en"
+    ) -> str:
         """Inject a press of an inline button with `data` under a message; return the query id."""
         chat = self.chat(chat_id)
         stored = self.messages.get((chat_id, message_id))
@@ -189,7 +192,7 @@ class TelegramWorld:
         self.open_callbacks.add(query_id)
         query = {
             "id": query_id,
-            "from": user_object(user_id, "en"),
+            "from": user_object(user_id, language_code),
             "chat_instance": f"instance{chat_id}",
             "message": message,
             "data": data,
@@ -203,6 +206,11 @@ class TelegramWorld:
             msg = f"status must be one of {sorted(MEMBER_TYPES)}, got {status!r}"
             raise ValueError(msg)
         self.members[(chat_id, user_id)] = status
+
+    def add_public_chat(self, username: str, chat_id: int, chat_type: ChatType) -> None:
+        """A public chat (a channel, usually) that `@username` names in chat_id parameters."""
+        self._register_chat(chat_id, chat_type)
+        self._usernames[username.lstrip("@").lower()] = chat_id
 
     def block_chat(self, chat_id: int) -> None:
         """Sends and edits to the chat answer 403 (the user blocked the bot / bot was kicked)."""
@@ -250,9 +258,12 @@ class TelegramWorld:
     def resolve_chat(self, value: int | str, *, sending: bool) -> Chat:
         """The chat a chat_id names, or the error Telegram would answer for it."""
         if isinstance(value, str):
-            if not re.fullmatch(r"-?\d+", value):  # @usernames: the fake knows none
+            if value.startswith("@") and value[1:].lower() in self._usernames:
+                value = self._usernames[value[1:].lower()]
+            elif not re.fullmatch(r"-?\d+", value):  # only @usernames from add_public_chat
                 raise bad_request("chat not found")
-            value = int(value)
+            else:
+                value = int(value)
         if value in self._forgotten:
             raise bad_request("chat not found")
         if value in self._migrated:

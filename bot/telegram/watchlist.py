@@ -1,0 +1,95 @@
+"""/watch <name or phrase>, /unwatch <name or phrase>, /watchlist: the names a chat follows.
+
+A watched name is alerted whenever a polled entry mentions it, relevant or not (`bot.watch`).
+In groups only admins change the list; anyone may read it. The phrases are never logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiogram import Bot, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+from aiogram.utils.formatting import Bold, Text, as_list
+
+from bot.i18n import Tr
+from bot.storage import Storage
+from bot.telegram.permissions import AdminCache, may_manage
+from bot.watch import MAX_ENTRIES, MAX_PHRASE, MAX_WORDS, phrase_key
+
+
+def make_router() -> Router:
+    router = Router(name="watchlist")
+    for register in (router.message, router.channel_post):
+        register(Command("watch"))(watch)
+        register(Command("unwatch"))(unwatch)
+        register(Command("watchlist"))(watchlist)
+    return router
+
+
+async def watch(  # noqa: PLR0917 -- aiogram injects dependencies by parameter name
+    message: Message,
+    command: CommandObject,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    tr: Tr,
+    clock: Callable[[], float],
+) -> None:
+    if not await may_manage(message, bot, admins):
+        await message.answer(tr("Only the chat's admins can change its watchlist."))
+        return
+    phrase = " ".join((command.args or "").split())
+    key = phrase_key(phrase)
+    if key is None:
+        await message.answer(
+            tr(
+                "Send a name or a short phrase after the command, e.g. /watch Бажуков "
+                "(1 to {words} words, at most {chars} characters).",
+                words=MAX_WORDS,
+                chars=MAX_PHRASE,
+            )
+        )
+        return
+    await storage.chats.ensure(message.chat.id, clock(), tr.locale)
+    added = await storage.watchlist.add(
+        message.chat.id, key, phrase, now=clock(), limit=MAX_ENTRIES
+    )
+    if added == "full":
+        reply = tr(
+            "The watchlist is full ({limit} entries). Remove one with /unwatch first.",
+            limit=MAX_ENTRIES,
+        )
+    elif added == "exists":
+        reply = tr("Already watched: {phrase}.", phrase=phrase)
+    else:
+        reply = tr(
+            "Watching: {phrase}. Any news that mentions it, in any spelling, will be sent here.",
+            phrase=phrase,
+        )
+    await message.answer(reply)
+
+
+async def unwatch(  # noqa: PLR0917 -- aiogram injects dependencies by parameter name
+    message: Message, command: CommandObject, bot: Bot, storage: Storage, admins: AdminCache, tr: Tr
+) -> None:
+    if not await may_manage(message, bot, admins):
+        await message.answer(tr("Only the chat's admins can change its watchlist."))
+        return
+    key = phrase_key(" ".join((command.args or "").split()))
+    removed = None if key is None else await storage.watchlist.remove(message.chat.id, key)
+    if removed is None:
+        await message.answer(tr("Not in the watchlist. /watchlist shows what is."))
+        return
+    await message.answer(tr("No longer watching: {phrase}.", phrase=removed))
+
+
+async def watchlist(message: Message, storage: Storage, tr: Tr) -> None:
+    phrases = await storage.watchlist.of_chat(message.chat.id)
+    if not phrases:
+        await message.answer(tr("The watchlist is empty. Add a name: /watch Бажуков"))
+        return
+    heading = tr("Watched ({count} of {limit}):", count=len(phrases), limit=MAX_ENTRIES)
+    body = as_list(Bold(heading), *(Text("• ", p) for p in phrases))
+    await message.answer(**body.as_kwargs())

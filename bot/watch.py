@@ -1,0 +1,124 @@
+"""Watchlists: does a feed entry mention a name or phrase that a chat follows? Pure matching.
+
+The rules (this docstring is the spec):
+- A watch is a name or a phrase of 1 to `MAX_WORDS` words (runs of letters and digits), at most
+  `MAX_PHRASE` characters; at most `MAX_ENTRIES` per chat.
+- Every word becomes keys: its surname key (`bot.names.name_key`: Бажуков, Бажукову, Bazhukov
+  and Baschukow share one) or, for words that are no name (short, with digits), the folded word;
+  plus the same keys of its dictionary forms (`bot.relevance.text.Lemmatizer`: свидетелей ->
+  свидетель) so that phrases match in any case form.
+- An entry (title and summary) mentions a watch when its words, in order and adjacent, share a
+  key with each of the watch's words. Matching ignores the relevance verdict: a watched name is
+  alerted even in an entry the classifier thinks is off-topic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bot.names import name_key
+from bot.relevance.text import WORD_RE, Lemmatizer, fold, is_cyrillic, morph_language
+
+MAX_ENTRIES: Final = 50
+MAX_WORDS: Final = 6
+MAX_PHRASE: Final = 100
+_CACHE_MAX: Final = 50_000
+
+
+@dataclass(frozen=True, slots=True)
+class WatchTerm:
+    """One watchlist row: whose it is and the phrase as typed."""
+
+    chat_id: int
+    phrase: str
+
+
+def phrase_words(phrase: str) -> list[str] | None:
+    """The words of a phrase someone typed, or None if it is not a usable watch."""
+    if len(phrase) > MAX_PHRASE:
+        return None
+    words = WORD_RE.findall(fold(phrase))
+    return words if 1 <= len(words) <= MAX_WORDS and any(len(w) >= 3 for w in words) else None
+
+
+def word_key(word: str) -> str:
+    return name_key(word) or fold(word)
+
+
+def phrase_key(phrase: str) -> str | None:
+    """The stored identity of a watch: two spellings of one name are one watch."""
+    words = phrase_words(phrase)
+    return None if words is None else " ".join(word_key(w) for w in words)
+
+
+class Watcher:
+    """Matches entries against watch terms; keeps a bounded cache of each word's keys, so keep
+    one per process. `index()` prepares the terms of one refresh."""
+
+    def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
+        self._lemmatizer = lemmatizer or Lemmatizer()
+        self._cache: dict[tuple[str, str | None], frozenset[str]] = {}
+
+    def index(self, terms: Iterable[WatchTerm]) -> WatchIndex:
+        by_first: dict[str, list[tuple[int, list[frozenset[str]]]]] = {}
+        for term in terms:
+            words = phrase_words(term.phrase)
+            if not words:
+                continue
+            keys = [self.keys(w, morph_language(None, w)) for w in words]
+            for first in keys[0]:
+                by_first.setdefault(first, []).append((term.chat_id, keys))
+        return WatchIndex(self, by_first)
+
+    def keys(self, word: str, morph: str | None) -> frozenset[str]:
+        """The keys of one folded word: its own and those of its dictionary forms."""
+        cache_key = (word, morph if is_cyrillic(word) else None)
+        keys = self._cache.get(cache_key)
+        if keys is None:
+            if len(self._cache) >= _CACHE_MAX:
+                self._cache.clear()
+            forms = self._lemmatizer.forms(word, cache_key[1]) if word[0].isalpha() else (word,)
+            keys = frozenset(word_key(form) for form in forms if form)
+            self._cache[cache_key] = keys
+        return keys
+
+
+class WatchIndex:
+    """The watch terms of one refresh, by the keys of their first word."""
+
+    def __init__(
+        self, watcher: Watcher, by_first: dict[str, list[tuple[int, list[frozenset[str]]]]]
+    ) -> None:
+        self._watcher = watcher
+        self._by_first = by_first
+
+    def __bool__(self) -> bool:
+        return bool(self._by_first)
+
+    def chats_mentioned(self, title: str, summary: str, lang: str | None = None) -> frozenset[int]:
+        if not self._by_first:
+            return frozenset()
+        text = fold(f"{title}\n{summary}")
+        morph = morph_language(lang, text)
+        tokens = [self._watcher.keys(word, morph) for word in WORD_RE.findall(text)]
+        found: set[int] = set()
+        for i, token in enumerate(tokens):
+            for key in token:
+                for chat_id, words in self._by_first.get(key, ()):
+                    if chat_id not in found and _occurs_at(words, tokens, i):
+                        found.add(chat_id)
+        return frozenset(found)
+
+
+def _occurs_at(
+    needle: Sequence[frozenset[str]], haystack: Sequence[frozenset[str]], start: int
+) -> bool:
+    if start + len(needle) > len(haystack):
+        return False
+    return all(needle[j] & haystack[start + j] for j in range(len(needle)))
+
+
+def terms_of(rows: Iterable[tuple[int, str]]) -> list[WatchTerm]:
+    return [WatchTerm(chat_id, phrase) for chat_id, phrase in rows]

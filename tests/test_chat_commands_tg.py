@@ -1,0 +1,168 @@
+"""Watchlist, /privacy, /forget, channels and operator commands through the dispatcher and the
+fake Bot API, in two languages."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.storage import Storage
+from bot.watch import MAX_ENTRIES, phrase_key
+from tests.conftest import add_feeds, incoming, make_entry
+from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
+from tests.telegram_harness import Running, running_bot
+from tests.test_chat_settings_tg import press, say
+
+ADMIN = 777
+BOT_ID = int(DEFAULT_TOKEN.split(":")[0])
+
+
+@pytest.fixture
+async def tg(storage: Storage) -> AsyncIterator[Running]:
+    async with FakeBotAPI() as api, running_bot(storage, api, admin_ids=str(ADMIN)) as running:
+        yield running
+        api.assert_no_violations()
+
+
+async def test_watch_list_unwatch_in_russian(tg: Running) -> None:
+    chat = 30
+    replies = [
+        ("/watch Бажуков", "Отслеживается: Бажуков."),
+        ("/watch Bazhukov", "Уже отслеживается: Bazhukov."),  # one person, one entry
+        ("/watch Свидетели Иеговы", "Отслеживается: Свидетели Иеговы."),
+        ("/watch", "Напишите имя или короткую фразу"),
+        ("/watchlist", "Отслеживается (2 из 50):\n• Бажуков\n• Свидетели Иеговы"),
+        ("/unwatch Бажукова", "Больше не отслеживается: Бажуков."),
+        ("/unwatch Касимов", "Этого нет в списке."),
+    ]
+    for n, (command, expected) in enumerate(replies, 1):
+        reply = await say(tg, chat, command, n, language_code="ru")
+        assert expected in reply.text, (command, reply.text)
+
+
+async def test_watchlist_holds_at_most_fifty(storage: Storage) -> None:
+    await storage.chats.ensure(31, time.time())
+    for i in range(MAX_ENTRIES):
+        key = phrase_key(f"Name{i:02d}")
+        assert key is not None
+        assert await storage.watchlist.add(31, key, f"Name{i}", now=0, limit=MAX_ENTRIES) == (
+            "added"
+        )
+    assert await storage.watchlist.add(31, "other", "Other", now=0, limit=MAX_ENTRIES) == "full"
+
+
+async def test_watchlist_in_a_group_is_for_admins(tg: Running) -> None:
+    group = -310
+    tg.api.set_member_status(group, 5, "member")
+    reply = await say(tg, group, "/watch Бажуков", 1, user_id=5, chat_type="group")
+    assert "Only the chat's admins can change its watchlist." in reply.text
+    assert await tg.storage.watchlist.of_chat(group) == []
+
+
+async def test_privacy_states_what_is_stored_in_ukrainian(tg: Running) -> None:
+    reply = await say(tg, 32, "/privacy", 1, language_code="uk")
+    assert "Що зберігає Transit Watch" in reply.text
+    assert "Ніколи: імена" in reply.text
+
+
+async def test_forget_deletes_every_row_with_the_chat_id(tg: Running) -> None:
+    chat, other = 40, 41
+    storage = tg.storage
+    [feed] = await add_feeds(storage, "Outlet")
+    now = time.time()
+    for c in (chat, other):
+        await storage.chats.subscribe(c, ["KZ"], thread_id=None, now=now)
+        await storage.watchlist.add(c, "bashukov", "Бажуков", now=now, limit=50)
+    # Deliveries queued for tomorrow's digest, so they are still pending when /forget comes.
+    digest = await storage.chats.get(chat)
+    assert digest is not None
+    from dataclasses import replace
+
+    await storage.chats.save_settings(replace(digest, mode="weekly"), now=now)
+    await storage.stories.save(
+        feed, [incoming(make_entry(published=now - 60))], now=now, alert_max_age=86400
+    )
+    ask = await say(tg, chat, "/forget", 1)
+    assert "cannot be undone" in ask.text
+    await press(tg, chat, ask, "f1:no")
+    await tg.api.wait_for(lambda: "Cancelled" in tg.api.messages_to(chat)[0])
+    assert await storage.chats.get(chat) is not None
+    await press(tg, chat, ask, "f1:yes")
+    await tg.api.wait_for(lambda: "nothing about this chat" in tg.api.messages_to(chat)[0])
+    assert await rows_mentioning(storage, chat) == {}
+    assert "chats" in await rows_mentioning(storage, other)  # the other chat is untouched
+
+
+async def rows_mentioning(storage: Storage, chat_id: int) -> dict[str, int]:
+    """For every table in the database, how many rows hold `chat_id` in any column."""
+    found: dict[str, int] = {}
+    tables = await storage.db.fetchall(
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+    )
+    for (table,) in tables:
+        columns = [r[1] for r in await storage.db.fetchall(f"PRAGMA table_info('{table}')")]
+        if not columns:
+            continue
+        condition = " OR ".join(f'"{c}" = ?' for c in columns)
+        count = await storage.db.scalar(
+            f'SELECT COUNT(*) FROM "{table}" WHERE {condition}', [chat_id] * len(columns)
+        )
+        if count:
+            found[table] = int(count)
+    return found
+
+
+async def test_channel_subscribed_by_its_admin_from_a_private_chat(tg: Running) -> None:
+    channel, user = -1001777, 50
+    tg.api.add_public_chat("@exiles_news", channel, "channel")
+    tg.api.add_public_chat("@some_group", -1001778, "supergroup")
+    steps = [
+        ("/subscribe @nobody_here", "Channel @nobody_here not found."),
+        ("/subscribe @some_group", "@some_group is not a channel."),
+        ("/subscribe @exiles_news", "Only an admin of @exiles_news can do this."),
+    ]
+    for n, (command, expected) in enumerate(steps, 1):
+        assert expected in (await say(tg, user, command, n)).text
+    tg.api.set_member_status(channel, user, "administrator")
+    reply = await say(tg, user, "/subscribe @exiles_news kz", 4)
+    assert "Add the bot to @exiles_news as an admin" in reply.text
+    tg.api.set_member_status(channel, BOT_ID, "administrator")
+    reply = await say(tg, user, "/subscribe @exiles_news kz", 5)
+    assert "Subscribed @exiles_news: 🇰🇿 Kazakhstan." in reply.text
+    chat = await tg.storage.chats.get(channel)
+    assert chat is not None
+    assert (chat.subscribed, chat.countries) == (True, ("KZ",))
+    assert "Unsubscribed" in (await say(tg, user, "/unsubscribe @exiles_news", 6)).text
+
+
+async def test_channel_subscribes_from_a_channel_post(tg: Running) -> None:
+    reply = await say(tg, -1001999, "/subscribe", 1, chat_type="channel")
+    assert "Subscribed: all transit countries" in reply.text
+
+
+async def test_status_and_stats_for_operators_only(tg: Running) -> None:
+    await tg.storage.chats.subscribe(60, [], thread_id=None, now=time.time(), language="ru")
+    status = await say(tg, ADMIN, "/status", 1, user_id=ADMIN)
+    for part in ("outbox: 0 pending", "uptime: 0d 0h", "database:", "sent: 0"):
+        assert part in status.text
+    stats = await say(tg, ADMIN, "/stats", 2, user_id=ADMIN)
+    for part in ("subscribed_chats: 1", "mode:instant: 1", "language:ru: 1", "watchlist entries"):
+        assert part in stats.text
+    tg.api.user_message(61, "/stats")
+    tg.api.user_message(61, "/help")
+    await tg.api.wait_for_messages(61, 1, timeout=15)
+    assert len(tg.api.messages_to(61)) == 1  # /stats does not exist for others
+
+
+async def test_commands_are_set_per_language() -> None:
+    from bot.i18n import Catalogs
+    from bot.telegram.commands import bot_commands
+
+    catalogs = Catalogs.load()
+    en = {c.command: c.description for c in bot_commands(catalogs, "en")}
+    ru = {c.command: c.description for c in bot_commands(catalogs, "ru")}
+    assert en.keys() == ru.keys()
+    assert {"settings", "watch", "privacy", "forget"} <= en.keys()
+    assert ru["forget"] == "Удалить всё об этом чате"

@@ -1,0 +1,123 @@
+"""Catalogs: every string the code marks is translated in every catalog, placeholders intact;
+the language rule; settings choices and callback data (pure)."""
+
+from __future__ import annotations
+
+import re
+import string
+from dataclasses import replace
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from bot.i18n import LOCALES, Catalogs, locale_for, po_path
+from bot.settings_choices import apply_choice
+from bot.storage import Chat
+from bot.telegram.callbacks import pack, unpack
+from tests.conftest import REPO
+
+KEYWORDS = {"tr": None, "N_": None, "plural": (1, 2)}
+
+
+def marked_in_code() -> set[str]:
+    """Every msgid the code marks, as `pybabel extract -k tr -k N_ -k plural:1,2` finds them."""
+    found = extract_from_dir(str(REPO / "bot"), method_map=[("**.py", "python")], keywords=KEYWORDS)
+    ids: set[str] = set()
+    for _, _, message, _, _ in found:
+        ids.add(message[0] if isinstance(message, tuple) else message)
+    return ids
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+def test_every_marked_string_is_translated_in_every_catalog(locale: str) -> None:
+    with po_path(locale).open("rb") as fp:
+        catalog = read_po(fp, locale=locale)
+    entries = {m.id[0] if isinstance(m.id, tuple) else m.id: m for m in catalog if m.id}
+    missing = marked_in_code() - set(entries)
+    assert not missing, f"{locale}: missing {sorted(missing)}"
+    for key, message in entries.items():
+        assert not message.fuzzy, (locale, key)
+        strings = message.string if isinstance(message.string, tuple) else (message.string,)
+        assert all(strings), (locale, key)
+        source = message.id if isinstance(message.id, tuple) else (message.id,)
+        for text in strings:
+            assert placeholders(text) == placeholders(source[0]), (locale, key, text)
+
+
+def test_catalogs_compile_and_translate_with_plurals() -> None:
+    catalogs = Catalogs.load()
+    ru, uk = catalogs.tr("ru"), catalogs.tr("uk")
+    assert ru("Extradition") == "Экстрадиция"
+    assert uk("Extradition") == "Екстрадиція"
+    forms = [ru.plural("{n} source", "{n} sources", n) for n in (1, 2, 5, 21)]
+    assert forms == ["1 источник", "2 источника", "5 источников", "21 источник"]
+    assert catalogs.tr("de").locale == "en"
+    assert catalogs.tr(None)("Extradition") == "Extradition"
+
+
+@pytest.mark.parametrize(
+    ("code", "locale"),
+    [
+        ("ru", "ru"), ("kk", "ru"), ("ky", "ru"), ("be", "ru"), ("uz", "ru"), ("tg", "ru"),
+        ("hy", "ru"), ("ka", "ru"), ("uk", "uk"), ("en", "en"), ("de", "en"), ("pt-br", "en"),
+        ("ru-RU", "ru"), ("", "en"), (None, "en"),
+    ],
+)  # fmt: skip
+def test_locale_rule(code: str | None, locale: str) -> None:
+    assert locale_for(code) == locale
+
+
+def test_callback_data_round_trips_and_rejects_anything_else() -> None:
+    assert unpack(pack("s", "c", "KZ")) is not None
+    assert unpack("s1:c:KZ") == unpack(pack("s", "c", "KZ"))
+    for bad in ["", "s2:c:KZ", "s1:c:KZ:x", "x1:c:KZ", "s1:C:KZ", "s1:c:" + "K" * 13, None]:
+        assert unpack(bad) is None, bad
+    with pytest.raises(ValueError, match="bad callback data"):
+        pack("s", "c", "K Z")
+
+
+BASE = Chat.new(1)
+
+
+@pytest.mark.parametrize(
+    ("op", "arg", "changes", "view"),
+    [
+        ("c", "KZ", {"countries": ("KZ",)}, "countries"),
+        ("c", "all", {"countries": ()}, "countries"),
+        ("m", "weekly", {"mode": "weekly"}, "delivery"),
+        ("h", "21", {"digest_hour": 21}, "delivery"),
+        ("z", "-", {"utc_offset": -1}, "delivery"),
+        ("q", "1", {"quiet_from": 23, "quiet_to": 8}, "quiet"),
+        ("q", "off", {}, "quiet"),
+        ("l", "uk", {"language": "uk"}, "main"),
+        ("p", "", {"previews": True}, "main"),
+        ("v", "language", {}, "language"),
+    ],
+)
+def test_settings_choices(op: str, arg: str, changes: dict[str, object], view: str) -> None:
+    assert apply_choice(BASE, op, arg) == (replace(BASE, **changes), view)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("op", "arg"), [("c", "US"), ("m", "x"), ("h", "7"), ("q", "4"), ("l", "de"), ("p", "1")]
+)
+def test_settings_choices_reject_what_is_not_offered(op: str, arg: str) -> None:
+    assert apply_choice(BASE, op, arg) is None
+
+
+def test_offset_is_bounded() -> None:
+    chat = replace(BASE, utc_offset=14)
+    assert apply_choice(chat, "z", "+") == (chat, "delivery")
+
+
+def test_readme_privacy_section_says_what_privacy_says() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Privacy: what is stored", 1)[1].split("\n## ", 1)[0]
+    words = re.sub(r"\s+", " ", section)
+    for phrase in ("chat id", "watchlist", "quiet hours", "/forget", "never"):
+        assert phrase in words.lower(), phrase

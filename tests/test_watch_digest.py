@@ -1,0 +1,148 @@
+"""Watchlists, digests and quiet hours: pure rules, the storage hook, and the sender."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import replace
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.chat_settings import is_quiet, next_digest_at
+from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
+from bot.storage import Storage
+from bot.watch import Watcher, WatchTerm, phrase_key
+from tests.conftest import IRRELEVANT, add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import running_bot
+from tests.test_render import story
+
+TUESDAY_NOON = datetime(2026, 2, 3, 12, 0, tzinfo=UTC).timestamp()
+H = 3600.0
+
+
+@pytest.mark.parametrize(
+    ("phrase", "title", "summary", "hit"),
+    [
+        ("Бажуков", "Казахстан выдал Бажукова", "", True),
+        ("Bazhukov", "Суд над Бажуковым", "", True),
+        ("Бажукова", "Court frees Baschukow", "", True),
+        ("Свидетели Иеговы", "", "Дело против свидетелей Иеговы в Алматы", True),
+        ("Иван Иванов", "", "Ивана Иванова задержали в Ереване", True),
+        ("Иван Иванов", "", "Иванова Ивана задержали", False),  # the words in order
+        ("Бажуков", "Касимов выдан", "", False),
+        ("Navalny", "Навального вспоминают", "", True),
+    ],
+)
+def test_watch_matches_any_case_and_script(
+    phrase: str, title: str, summary: str, hit: bool
+) -> None:
+    index = Watcher().index([WatchTerm(7, phrase)])
+    assert index.chats_mentioned(title, summary) == (frozenset({7}) if hit else frozenset())
+
+
+@pytest.mark.parametrize("phrase", ["", "a", "x" * 101, "one two three four five six seven"])
+def test_unusable_watches_are_refused(phrase: str) -> None:
+    assert phrase_key(phrase) is None
+
+
+@pytest.mark.parametrize(
+    ("mode", "hour", "offset", "due"),
+    [
+        ("instant", 9, 0, "2026-02-03 12:00"),
+        ("daily", 9, 0, "2026-02-04 09:00"),
+        ("daily", 13, 0, "2026-02-03 13:00"),
+        ("daily", 12, 0, "2026-02-04 12:00"),  # strictly after now
+        ("daily", 9, 5, "2026-02-04 04:00"),  # 09:00 at UTC+5
+        ("weekly", 9, 0, "2026-02-09 09:00"),  # Monday
+        ("weekly", 9, -3, "2026-02-09 12:00"),
+    ],
+)
+def test_next_digest_time(mode: str, hour: int, offset: int, due: str) -> None:
+    at = datetime.fromtimestamp(next_digest_at(mode, hour, offset, TUESDAY_NOON), UTC)
+    assert at.strftime("%Y-%m-%d %H:%M") == due
+
+
+@pytest.mark.parametrize(
+    ("window", "offset", "utc_hour", "quiet"),
+    [
+        ((22, 7), 0, 23, True), ((22, 7), 0, 3, True), ((22, 7), 0, 7, False),
+        ((22, 7), 0, 12, False), ((22, 7), 5, 20, True), ((1, 6), 0, 0, False),
+        ((1, 6), 0, 1, True), ((None, None), 0, 23, False),
+    ],
+)  # fmt: skip
+def test_quiet_hours(
+    window: tuple[int | None, int | None], offset: int, utc_hour: int, quiet: bool
+) -> None:
+    now = datetime(2026, 2, 3, utc_hour, 30, tzinfo=UTC).timestamp()
+    assert is_quiet(window[0], window[1], offset, now) is quiet
+
+
+def test_digest_pages_split_between_stories_within_the_limit() -> None:
+    stories = [story(id=i, title=f"Story {i} " + "x" * 180) for i in range(40)]
+    sent, pages = 0, []
+    while sent < len(stories):
+        page, count = digest_page(stories[sent:], heading="Digest")
+        text = page.render()[0]
+        assert len(text) <= TELEGRAM_TEXT_LIMIT
+        assert count >= 1
+        pages.append(text)
+        sent += count
+    assert len(pages) > 1
+    assert "Story 0 " in pages[0]
+    assert f"Story {len(stories) - 1} " in pages[-1]
+
+
+async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    now = time.time()
+    for chat in (1, 2):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=now)
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(2, key, "Бажуков", now=now, limit=50)
+    entry = make_entry("Бажукова видели в Алматы", link="https://e.org/b", published=now - 60)
+    terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
+    watchers = Watcher().index(terms).chats_mentioned(entry.title, entry.summary)
+    item = replace(incoming(entry, IRRELEVANT), watchers=watchers)
+    saved = await storage.stories.save(feed, [item], now=now, alert_max_age=86400)
+    assert saved.deliveries == 1
+    due = await storage.outbox.due(now, limit=10)
+    assert [d.chat_id for d in due] == [2]  # the watcher only, not every subscriber
+    assert await storage.stories.recent(5) == []  # not public: not in /recent ...
+    from bot.search import QueryBuilder
+
+    assert await storage.search.stories(QueryBuilder().build("Бажуков"), limit=5) == []
+
+
+async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    clock_now = [time.time()]
+    await storage.chats.subscribe(-1007, [], thread_id=9, now=clock_now[0], language="ru")
+    chat = await storage.chats.get(-1007)
+    assert chat is not None
+    daily = replace(chat, mode="daily", quiet_from=0, quiet_to=0)
+    await storage.chats.save_settings(daily, now=clock_now[0])
+    entries = [
+        incoming(make_entry(f"Новость {i}", link=f"https://e.org/{i}", published=clock_now[0]))
+        for i in range(3)
+    ]
+    await storage.stories.save(feed, entries, now=clock_now[0], alert_max_age=86400)
+    stats = await storage.outbox.stats()
+    assert stats.pending == 3
+    assert await storage.outbox.due(clock_now[0], limit=10) == []  # not before the digest hour
+    clock_now[0] += 25 * H
+    async with FakeBotAPI() as api:
+        # Then one message with all three, in Russian, in the topic.
+        quiet_all_day = replace(daily, quiet_from=0, quiet_to=23)
+        await storage.chats.save_settings(quiet_all_day, now=clock_now[0] - 25 * H)
+        async with running_bot(storage, api, polling=False, clock=lambda: clock_now[0]):
+            [digest] = await api.wait_for_messages(-1007, 1, timeout=15)
+        sent = api.sent_to(-1007)[0]
+        api.assert_no_violations()
+    assert digest.startswith("🗞 Дайджест за день")
+    assert all(f"Новость {i}" in digest for i in range(3))
+    assert sent.message_thread_id == 9
+    hour = datetime.fromtimestamp(clock_now[0], UTC).hour
+    assert sent.disable_notification is (hour < 23)
+    assert (await storage.outbox.stats()).pending == 0
