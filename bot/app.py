@@ -22,6 +22,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
+from bot.fingerprint import Fingerprinter
 from bot.pacing import Pacer
 from bot.refresh import Refresher
 from bot.relevance import Classifier
@@ -78,7 +79,12 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
 ) -> None:
     sender = Sender(bot, storage, pacer)
     refresher = Refresher(
-        storage, fetcher, classifier, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
+        storage,
+        fetcher,
+        classifier,
+        alert_max_age=feeds.alert_max_age,
+        on_queued=sender.wake,
+        fingerprinter=Fingerprinter(),
     )
 
     ticks: set[asyncio.Task[Any]] = set()

@@ -8,6 +8,7 @@ from typing import TextIO
 
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
+from bot.fingerprint import Fingerprinter
 from bot.refresh import FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
@@ -23,7 +24,13 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         async with Fetcher() as fetcher:
-            refresher = Refresher(storage, fetcher, classifier, alert_max_age=feeds.alert_max_age)
+            refresher = Refresher(
+                storage,
+                fetcher,
+                classifier,
+                alert_max_age=feeds.alert_max_age,
+                fingerprinter=Fingerprinter(),
+            )
             reports = await refresher.refresh(await storage.feeds.all())
     finally:
         await storage.close()

@@ -1,6 +1,7 @@
 """The refresh path, one linear function per feed:
 
-    due feed -> conditional GET -> parse (worker thread) -> identity + relevance (pure)
+    due feed -> conditional GET -> parse (worker thread)
+             -> identity, relevance and fingerprint for merging (pure)
              -> store in one transaction; the storage returns only what is NEW and queues
                 its alerts -> wake the sender
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from bot.errors import FeedError, HTTPStatusError
+from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, FetchResult, Verdict
 from bot.parse import parse_feed_async
 from bot.storage import FeedState, Incoming, Storage, Story
@@ -42,6 +44,10 @@ class Fetches(Protocol):
 
 class Classifies(Protocol):
     def classify(self, title: str, summary: str, lang: str | None = None) -> Verdict: ...
+
+
+class Fingerprints(Protocol):
+    def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +74,12 @@ class Refresher:
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
+        fingerprinter: Fingerprints | None = None,
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
         self._classifier = classifier
+        self._fingerprinter = fingerprinter or Fingerprinter()
         self._alert_max_age = alert_max_age
         self._limit = asyncio.Semaphore(concurrency)
         self._on_queued = on_queued
@@ -133,6 +141,9 @@ class Refresher:
                 canonical_url=canonical_url(entry.link) if entry.link else None,
                 content_hash=content_hash(entry),
                 verdict=self._classifier.classify(
+                    entry.title, entry.summary, entry.lang or feed.lang
+                ),
+                fingerprint=self._fingerprinter.fingerprint(
                     entry.title, entry.summary, entry.lang or feed.lang
                 ),
             )

@@ -15,13 +15,15 @@ from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_l
 from babel import Locale
 from babel.dates import format_date
 
-from bot.storage.records import Story
+from bot.storage.records import Source, Story
 
 TELEGRAM_TEXT_LIMIT = 4096
 LEAD_MAX = 420
 LEAD_SENTENCES = 3
 REASONS_MAX = 5
 TITLE_MAX = 300
+ALSO_MAX = 5  # outlets named in "also reported by"; the rest are counted
+OUTLET_MAX = 60
 
 ACTION_LABELS = {
     "extradition": "Extradition",
@@ -36,8 +38,10 @@ ACTION_LABELS = {
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 
 
-def alert_card(story: Story, *, locale: str = "en") -> Text:
-    """The alert a subscribed chat receives for a new story."""
+def alert_card(story: Story, *, sources: Sequence[Source] = (), locale: str = "en") -> Text:
+    """The alert a subscribed chat receives for a new story; given the story's `sources`, it
+    names (and links) the other outlets that reported it, up to `ALSO_MAX`, and counts the rest.
+    The same card, re-rendered when outlets join, is what the alert is edited to."""
     lead = lead_of(story.summary, story.title)
     parts: list[Text | str] = [
         as_line("🚨 ", Bold(_headline_tags(story, locale))),
@@ -45,7 +49,10 @@ def alert_card(story: Story, *, locale: str = "en") -> Text:
     ]
     if lead:
         parts.append(as_line(lead))
-    parts.append(as_line("📰 ", _source(story, locale)))
+    parts.append(as_line("📰 ", _source(story, locale, counted=not sources)))
+    also = also_reported_by(story, sources)
+    if also is not None:
+        parts.append(as_line(also))
     reasons = _reasons(story.reasons)
     if reasons:
         parts.append(as_line(Italic(f"Why: {reasons}"), end=""))
@@ -107,11 +114,32 @@ def _headline_tags(story: Story, locale: str) -> str:
     return f"{action} · {countries}" if countries else action
 
 
-def _source(story: Story, locale: str) -> Text:
+def also_reported_by(story: Story, sources: Sequence[Source]) -> Text | None:
+    """ "Also reported by: A, B, C and 4 more": each other outlet once, linked to its report."""
+    others: dict[str, Source] = {}
+    for source in sources:
+        if source.outlet != story.outlet and source.outlet not in others:
+            others[source.outlet] = source
+    if not others:
+        return None
+    names: list[Text | str] = []
+    for source in list(others.values())[:ALSO_MAX]:
+        outlet = _cut(source.outlet, OUTLET_MAX)
+        names.append(TextLink(outlet, url=source.link) if source.link else outlet)
+    rest = len(others) - ALSO_MAX
+    items: list[Text | str] = ["➕ Also reported by: "]
+    for number, name in enumerate(names):
+        items.extend([", " if number else "", name])
+    if rest > 0:
+        items.append(f" and {rest} more")
+    return Text(*items)
+
+
+def _source(story: Story, locale: str, *, counted: bool = True) -> Text:
     outlet = _cut(story.outlet, 80)
     name: Text | str = TextLink(outlet, url=story.link) if story.link else outlet
     day = format_day(story.published_at, locale)
-    extra = f" · +{story.sources - 1} more sources" if story.sources > 1 else ""
+    extra = f" · +{story.sources - 1} more sources" if counted and story.sources > 1 else ""
     return Text(name, f" · {day}" if day else "", extra)
 
 
@@ -126,8 +154,17 @@ def _list_item(number: int, story: Story, locale: str) -> Text:
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = _cut(story.title, 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
-    sources = f" ({story.sources} sources)" if story.sources > 1 else ""
-    return Text(f"{number}. ", tags, "\n", linked, sources)
+    return Text(f"{number}. ", tags, "\n", linked, _outlets_note(story))
+
+
+def _outlets_note(story: Story) -> str:
+    """ " (3 sources, also B, C)" for search results and /recent, bounded like the card."""
+    if story.sources <= 1:
+        return ""
+    others = [_cut(o, OUTLET_MAX) for o in story.outlets if o != story.outlet][:ALSO_MAX]
+    named = f", also {', '.join(others)}" if others else ""
+    more = " …" if len(story.outlets) - 1 > ALSO_MAX else ""
+    return f" ({story.sources} sources{named}{more})"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -1,4 +1,5 @@
-"""The outbox sender: the one loop that pushes alerts to Telegram.
+"""The outbox sender: the one loop that pushes alerts to Telegram, and edits them in place
+when more outlets report their story (deliveries of kind 'edit', see `edit_alert`).
 
 Each round takes the head delivery of every chat that may receive a message now (see
 `bot.storage.outbox`), claims it (`sending`, committed) and sends it, with a bounded number of
@@ -6,6 +7,8 @@ requests in flight; the bot's session paces every request (`bot.telegram.pacing`
 Telegram answers decides the delivery's fate:
 
     ok                              -> sent (message id kept, for later edits)
+    edit: not modified / not found  -> done (the alert already says it, or is gone)
+    edit: other 400                 -> given up (an edit never becomes a second message)
     429 retry after N               -> everything pauses N s (+margin); the delivery waits N s
     403 / 400 chat not found        -> the chat is deactivated, its queue dropped
     400 migrated to a supergroup    -> the chat moves to the new id, the delivery is resent there
@@ -141,7 +144,12 @@ class Sender:
     async def _send_and_record(self, delivery: Delivery) -> None:
         outbox = self._storage.outbox
         try:
-            message_id = await self._send(delivery, alert_card(delivery.story))
+            sources = await self._storage.stories.sources(delivery.story.id)
+            card = alert_card(delivery.story, sources=sources)
+            if delivery.kind == "edit":
+                message_id = await edit_alert(self._bot, delivery, card)
+            else:
+                message_id = await self._send(delivery, card)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
             await outbox.count("429")
@@ -156,6 +164,9 @@ class Sender:
         except TelegramBadRequest as exc:
             if any(marker in exc.message.lower() for marker in _CHAT_GONE):
                 await self._chat_gone(delivery, "chat not found")
+            elif delivery.kind == "edit":
+                log.error("story %d: edit rejected (%s); giving up", delivery.story.id, exc)
+                await outbox.give_up(delivery.id, f"bad request: {exc}")
             else:
                 await self._fallback_plain(delivery, exc)
         except (TelegramNetworkError, TelegramAPIError, OSError, TimeoutError) as exc:
@@ -199,3 +210,25 @@ class Sender:
         delay = min(BACKOFF_CAP, BACKOFF_BASE ** min(delivery.attempts + 1, 20))
         delay *= self._rng.uniform(0.5, 1.0)
         await self._storage.outbox.retry_later(delivery.id, now + delay, reason, counter="retried")
+
+
+_EDIT_DONE = ("message is not modified", "message to edit not found", "message can't be edited")
+
+
+async def edit_alert(bot: Bot, delivery: Delivery, card: Text) -> int:
+    """Edit the chat's alert to `card` (paced by the session like any send); returns the alert's
+    message id. An alert never sent, one already showing this, or one deleted, is done."""
+    if delivery.message_id is None:
+        return 0
+    SENDER_HANDLES_RETRY.set(True)  # this task's context only
+    try:
+        await bot.edit_message_text(
+            chat_id=delivery.chat_id,
+            message_id=delivery.message_id,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **card.as_kwargs(),
+        )
+    except TelegramBadRequest as exc:
+        if not any(marker in exc.message.lower() for marker in _EDIT_DONE):
+            raise
+    return delivery.message_id

@@ -98,4 +98,26 @@ MIGRATIONS: tuple[str, ...] = (
         value INTEGER NOT NULL
     );
     """,
+    # 2: stories merged across outlets and languages (issue #4). Self-contained: only adds.
+    """
+    -- The MinHash of a story's source (bot.fingerprint), so a later report can be compared.
+    ALTER TABLE entries ADD COLUMN minhash BLOB;
+    -- ' key key ': surname keys of the people its sources name (bot.people), for merging.
+    ALTER TABLE stories ADD COLUMN names TEXT NOT NULL DEFAULT '';
+
+    -- The merge indexes: a new report finds its candidate stories by LSH band or by a person's
+    -- name key, never by scanning the stories.
+    CREATE TABLE story_bands (
+        band     INTEGER NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        PRIMARY KEY (band, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_bands_story ON story_bands (story_id);
+    CREATE TABLE story_names (
+        name     TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        PRIMARY KEY (name, story_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX story_names_story ON story_names (story_id);
+    """,
 )
