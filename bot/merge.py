@@ -8,10 +8,9 @@ A report joins a candidate story when it is within `WINDOW` (7 days) of it and e
    `bot.fingerprint.TEXT_THRESHOLD` (0.5), unless both name people and none of them is shared
    (a template re-used for another person is another case); or
 2. **Same case event** (across outlets and languages): within `ENTITY_WINDOW` (3 days) of the
-   story, both name people and share at least one (name keys, so Бажукова meets Bazhukov),
-   the shared names are at least half of the smaller of the two name sets (a round-up naming
-   four people does not swallow a report about one of them unless that one is all it names),
-   both have an action from the relevance verdict and it is the same one (a detention and a
+   story, both name people and share at least one (name keys, so Бажукова meets Bazhukov):
+   when both name a surname (`bot.people.is_surname_key`), a surname must be shared; else
+   the shared names must be at least half of the smaller name set. Both have an action from the relevance verdict and it is the same one (a detention and a
    later extradition ruling about the same person are two events), and their transit countries
    meet (the countries other than Russia and Belarus; a side that has none is compatible).
 
@@ -27,6 +26,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.fingerprint import TEXT_THRESHOLD, similarity
+from bot.people import is_surname_key
 
 DAY: Final = 86400.0
 WINDOW: Final = 7 * DAY
@@ -91,13 +91,19 @@ def judge(report: Features, signature: Sequence[int], candidate: Candidate) -> M
 
 
 def _same_event(report: Features, story: Features, shared: int) -> bool:
-    if shared == 0:
-        return False
-    if shared / min(len(report.names), len(story.names)) < MIN_NAME_OVERLAP:
+    if shared == 0 or not _same_people(report.names, story.names, shared):
         return False
     if report.action is None or report.action != story.action:
         return False
     return countries_meet(report.countries, story.countries)
+
+
+def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
+    surnames_a = {k for k in a if is_surname_key(k)}
+    surnames_b = {k for k in b if is_surname_key(k)}
+    if surnames_a and surnames_b:
+        return bool(surnames_a & surnames_b)
+    return shared / min(len(a), len(b)) >= MIN_NAME_OVERLAP
 
 
 def countries_meet(a: frozenset[str], b: frozenset[str]) -> bool:

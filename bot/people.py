@@ -17,6 +17,8 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана",
    "Kazakhstan" and "kazakh" all stop at "kazah".
 
+`is_surname_key` tells surnames (by their ending in key form) from first names and stray
+words, so that merging can ask "is one *surname* shared" when both reports name one.
 The result is a set of keys; two reports of one person share at least one key whatever the
 script, case or gender (see tests/test_people.py).
 """
@@ -41,6 +43,11 @@ _SURNAME_ENDINGS: Final = (
     "ов", "ев", "ин", "ына", "ова", "ева", "ина", "ий", "ая", "енко", "ук", "ян", "дзе",
     "швили", "улы", "кызы", "вич", "ича", "ову", "еву", "ину", "ым",
 )  # fmt: skip
+# The same endings in key form (bot.names skeleton: y -> i, doubled letters single).
+_SURNAME_KEY_ENDINGS: Final = (
+    "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
+    "ko", "iev", "ani", "zade", "oglu",
+)  # fmt: skip
 _STOP_PREFIXES: Final = (
     # countries, demonyms and regions
     "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
@@ -49,17 +56,17 @@ _STOP_PREFIXES: Final = (
     "europ", "amerik", "americ", "german", "germani", "frants", "franc", "israil", "israel",
     "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
     "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
-    "central", "united", "nation", "soviet", "sovetsk",
+    "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
     # cities
     "moskv", "moscov", "astan", "almat", "bishkek", "tashkent", "dushanb", "erevan", "ierevan",
     "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad", "dubai", "dubae", "minsk",
     "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg", "bangkok", "pattai",
     "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau", "vilnius", "varshav",
-    "warsav", "berlin",
+    "warsav", "berlin", "giumri",
     # institutions and outlets
     "interpol", "genprokur", "prokur", "prosecut", "verhovn", "supreme", "kremlin", "kreml",
     "evronius", "euronevs", "radio", "svobod", "liberti", "azatik", "mediazon", "memorial",
-    "amnesti", "human", "rights", "vatch", "watch", "komitet", "committee", "court", "office",
+    "amnesti", "human", "rights", "vatch", "komitet", "comite", "court", "ofice", "grup", "group",
     "ministr", "interior", "foreign", "federal", "national", "state", "service", "securit",
     "police", "politsi", "telegram", "reuters", "eurasianet", "novaia", "meduz", "reporter",
     "international", "union", "republic", "respublik", "president", "prezident", "premier",
@@ -76,8 +83,14 @@ _STOP_PREFIXES: Final = (
 _STOP_KEYS: Final = frozenset(
     {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
      "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
-     "asii", "azii", "eu", "ceo"}
+     "asii", "azii", "eu", "ceo", "oral"}
 )  # fmt: skip
+
+
+def is_surname_key(key: str) -> bool:
+    """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
+    opposed to a first name or a stray capitalised word."""
+    return key.endswith(_SURNAME_KEY_ENDINGS)
 
 
 def person_keys(title: str, summary: str) -> frozenset[str]:
