@@ -10,9 +10,10 @@ A report joins a candidate story when it is within `WINDOW` (7 days) of it and e
 2. **Same case event** (across outlets and languages): within `ENTITY_WINDOW` (3 days) of the
    story, both name people and share at least one (name keys, so Бажукова meets Bazhukov):
    when both name a surname (`bot.people.is_surname_key`), a surname must be shared; else
-   the shared names must be at least half of the smaller name set. Both have an action from the relevance verdict and it is the same one (a detention and a
-   later extradition ruling about the same person are two events), and their transit countries
-   meet (the countries other than Russia and Belarus; a side that has none is compatible).
+   the shared names must be at least half of the smaller name set. Both have an action from
+   the relevance verdict and it is the same one (a detention and a later extradition ruling
+   about the same person are two events), and their transit countries meet (the countries
+   other than Russia and Belarus; a side that has none is compatible).
 
 Of several candidates the one with the most shared names, then the most similar text, then the
 newest wins. Known limits: two events of the same kind about the same person within three
