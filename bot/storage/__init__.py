@@ -6,7 +6,8 @@ repository per table family.
 
     storage = await Storage.open(path)
     storage.feeds     feeds and their scheduling state          (feeds.py)
-    storage.stories   entries, stories, and queueing alerts     (stories.py)
+    storage.stories   entries, stories, sources, queueing alerts and edits  (stories.py,
+                      with the merge index in story_index.py)
     storage.chats     subscriptions                             (chats.py)
     storage.outbox    pending deliveries and sender counters    (outbox.py)
     storage.search    FTS5 queries                              (search.py)
@@ -21,7 +22,7 @@ from bot.storage.chats import Chats
 from bot.storage.db import Database
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
-from bot.storage.records import Chat, Delivery, FeedState, Incoming, Story
+from bot.storage.records import Chat, Delivery, FeedState, Incoming, Source, Story
 from bot.storage.search import Search
 from bot.storage.stories import SaveResult, Stories
 
@@ -32,6 +33,7 @@ __all__ = [
     "Incoming",
     "OutboxStats",
     "SaveResult",
+    "Source",
     "Storage",
     "Story",
 ]
