@@ -106,18 +106,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE stories ADD COLUMN names TEXT NOT NULL DEFAULT '';
 
     -- The merge indexes: a new report finds its candidate stories by LSH band or by a person's
-    -- name key, never by scanning the stories.
+    -- name key, never by scanning the stories. No index by story_id: every one would double
+    -- the random page writes per entry, and stories are never deleted (if one is, the cascade
+    -- scans these tables once).
     CREATE TABLE story_bands (
         band     INTEGER NOT NULL,
         story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
         PRIMARY KEY (band, story_id)
     ) WITHOUT ROWID;
-    CREATE INDEX story_bands_story ON story_bands (story_id);
     CREATE TABLE story_names (
         name     TEXT NOT NULL,
         story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
         PRIMARY KEY (name, story_id)
     ) WITHOUT ROWID;
-    CREATE INDEX story_names_story ON story_names (story_id);
     """,
 )

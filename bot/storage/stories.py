@@ -119,7 +119,7 @@ async def _store_entry(
         story_id = await _insert_story(tx, feed, item, now)
     new_outlet = joined is not None and not await _feed_in_story(tx, feed.id, joined)
     if story_id is not None and item.fingerprint is not None:
-        await story_index.add(tx, story_id, item.fingerprint)
+        await story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     await tx.execute(
         """
         INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
@@ -207,8 +207,8 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
     story_id = await tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             countries, action, score, reasons, names)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             now,
@@ -221,6 +221,7 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
             verdict.action,
             verdict.score,
             json.dumps(list(verdict.reasons), ensure_ascii=False),
+            story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
         ),
     )
     await tx.execute(
