@@ -21,6 +21,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
+from bot.fingerprint import Fingerprinter
 from bot.i18n import Catalogs
 from bot.pacing import Pacer
 from bot.refresh import Refresher
@@ -74,7 +75,12 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     catalogs = Catalogs.load()
     sender = Sender(bot, storage, pacer, catalogs=catalogs)
     refresher = Refresher(
-        storage, fetcher, classifier, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
+        storage,
+        fetcher,
+        classifier,
+        alert_max_age=feeds.alert_max_age,
+        on_queued=sender.wake,
+        fingerprinter=Fingerprinter(),
     )
 
     ticks: set[asyncio.Task[Any]] = set()

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from typing import TextIO
 
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
+from bot.fingerprint import Fingerprinter
 from bot.refresh import FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.status import healthy, status_lines
-from bot.storage import Storage, Story
+from bot.storage import Source, Storage, Story
 
 
 async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
@@ -23,7 +25,13 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         async with Fetcher() as fetcher:
-            refresher = Refresher(storage, fetcher, classifier, alert_max_age=feeds.alert_max_age)
+            refresher = Refresher(
+                storage,
+                fetcher,
+                classifier,
+                alert_max_age=feeds.alert_max_age,
+                fingerprinter=Fingerprinter(),
+            )
             reports = await refresher.refresh(await storage.feeds.all())
     finally:
         await storage.close()
@@ -57,19 +65,21 @@ async def search_stories(
     storage = await Storage.open(settings.database_path)
     try:
         stories = await storage.search.stories(query, limit=limit)
+        sources = {s.id: await storage.stories.sources(s.id) for s in stories} if as_json else {}
     finally:
         await storage.close()
     for story in stories:
-        out.write(
-            (json.dumps(story_json(story), ensure_ascii=False) if as_json else story_line(story))
-            + "\n"
-        )
+        if as_json:
+            line = json.dumps(story_json(story, sources[story.id]), ensure_ascii=False)
+        else:
+            line = story_line(story)
+        out.write(line + "\n")
     if not stories and not as_json:
         out.write("nothing found\n")
     return 0
 
 
-def story_json(story: Story) -> dict[str, object]:
+def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object]:
     return {
         "id": story.id,
         "title": story.title,
@@ -80,6 +90,16 @@ def story_json(story: Story) -> dict[str, object]:
         "countries": list(story.countries),
         "action": story.action,
         "sources": story.sources,
+        "reports": [
+            {
+                "outlet": s.outlet,
+                "title": s.title,
+                "link": s.link,
+                "lang": s.lang,
+                "published": s.published_at.isoformat() if s.published_at else None,
+            }
+            for s in sources
+        ],
     }
 
 

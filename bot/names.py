@@ -9,12 +9,15 @@ The rules (this docstring is the spec):
 1. Fold: NFKC, lower case, ё -> е, apostrophes and hyphens dropped.
 2. Cyrillic surnames lose their case and gender endings, longest first: -ского/-скому/-ским/
    -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын: -а, -у, -ым, -ой, -ою, -е,
-   -ых, -ыми, -ы -> nothing (Бажукова -> бажуков); Ukrainian/Kazakh letters are kept for step 3.
+   -ых, -ыми, -ы -> nothing (Бажукова -> бажуков), and so do the Kazakh/Kyrgyz case suffixes
+   -ты/-ті/-ту, -тың/-тің/-тун, -ка/-ке/-қа/-ко, -та/-те/-то, -тан/-тен/-тон (Журавлевті ->
+   журавлев); Ukrainian/Kazakh letters are kept for step 3.
 3. Cyrillic is transliterated with a BGN/PCGN-like table (ж zh, х kh, ц ts, ч ch, ш sh, щ shch,
    ю yu, я ya, й y, ы y; Ukrainian і i, ї yi, є ye, ґ g; Kazakh/Kyrgyz ә a, ғ g, қ k, ң n, ө o,
    ұ u, ү u, һ h; ь ъ dropped).
    Adjective-like surnames (Навального, Навальная) go back to -ый.
-4. Latin spellings are folded to a skeleton so that the common romanisations meet: kh -> h,
+4. Latin "yo" after a consonant becomes "e" (Zhuravlyov = Журавлёв, since ё folds to е).
+   Latin spellings are then folded to a skeleton so that the common romanisations meet: kh -> h,
    dzh/dj -> j, zh/sch/shch -> sh (so ж and ш meet: a rare collision, accepted), tsch -> ch,
    tz -> ts, w -> v, ck -> k, ph -> f, x -> ks; y or j after a vowel is a glide: dropped
    before another vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i;
@@ -24,6 +27,7 @@ Keys shorter than 3 letters are None: too ambiguous to merge or search on.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Final
 
@@ -39,7 +43,16 @@ _TRANSLIT: Final = str.maketrans(
 )  # fmt: skip
 _DROP: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´-‐"), None)
 _SLAVIC_STEMS: Final = ("ов", "ев", "ёв", "ин", "ын")
-_CASE_ENDINGS: Final = ("ыми", "ого", "ому", "ым", "ой", "ою", "ых", "а", "у", "е", "ы")
+_CASE_ENDINGS: Final = (
+    "ыми", "ого", "ому", "ым", "ой", "ою", "ых",
+    # Kazakh and Kyrgyz case suffixes on Russian surnames (Журавлевті, Бажуковтың, Бажуковка)
+    "тың", "тің", "тун", "түн", "тан", "тен", "тон", "ты", "ті", "ту", "тү", "ка", "ке", "қа",
+    "ко", "кө", "та", "те", "то",
+    "а", "у", "е", "ы",
+)  # fmt: skip
+# A Latin "yo" after a consonant is Russian ё, which Cyrillic folding makes е (Zhuravlyov,
+# Pyotr, Semyon = Журавлёв, Пётр, Семён).
+_YO: Final = re.compile(r"(?<=[bcdfgklmnprstvz])yo")
 _ADJECTIVE_ENDINGS: Final = ("ого", "ому", "ым", "ом", "ая", "ую", "ой", "ий", "ый")
 _SKIY: Final = ("ского", "скому", "ским", "ском", "ская", "скую", "ской", "ский", "ские")
 _SKELETON: Final = (
@@ -64,7 +77,7 @@ def name_key(word: str) -> str | None:
     folded = fold(word)
     if not folded.isalpha():
         return None
-    latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else folded
+    latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else _YO.sub("e", folded)
     key = _skeleton(_latin_base(latin))
     return key if len(key) >= MIN_KEY else None
 

@@ -1,10 +1,11 @@
 """The refresh path, one linear function per feed:
 
     due feed -> conditional GET -> parse by kind (worker thread) -> full text for new thin
-             entries (budgeted) -> identity + relevance (pure) -> watchlists (one query for
-             the terms, pure matching: `bot.watch`) -> store in one transaction; the storage
-             returns only what is NEW and queues its alerts -> wake the sender
-             -> next check: adapted interval, server hints, jitter (`bot.schedule`)
+             entries (budgeted) -> identity, relevance and fingerprint for merging (pure)
+             -> watchlists (one query for the terms, pure matching: `bot.watch`) -> store in
+             one transaction; the storage returns only what is NEW and queues its alerts
+             -> wake the sender -> next check: adapted interval, server hints, jitter
+             (`bot.schedule`)
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
 other feeds carry on. A 410 disables the feed at once, and so does failing for
@@ -31,6 +32,7 @@ from urllib.parse import urlsplit
 
 from bot import fulltext
 from bot.errors import FeedError, HTTPStatusError
+from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, FetchResult, ParsedFeed, Verdict
 from bot.schedule import (
     DISABLE_AFTER,
@@ -64,6 +66,10 @@ class Classifies(Protocol):
     def classify(self, title: str, summary: str, lang: str | None = None) -> Verdict: ...
 
 
+class Fingerprints(Protocol):
+    def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FeedReport:
     """How one feed's refresh went, for logs and `poll --once`."""
@@ -90,10 +96,12 @@ class Refresher:
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         watcher: Watcher | None = None,
+        fingerprinter: Fingerprints | None = None,
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
         self._classifier = classifier
+        self._fingerprinter = fingerprinter or Fingerprinter()
         self._alert_max_age = alert_max_age
         self._limit = asyncio.Semaphore(concurrency)
         self._fulltext_pages = fulltext_pages
@@ -199,6 +207,9 @@ class Refresher:
                         full.title, full.summary, full.lang or feed.lang
                     ),
                     watchers=watches.chats_mentioned(
+                        full.title, full.summary, full.lang or feed.lang
+                    ),
+                    fingerprint=self._fingerprinter.fingerprint(
                         full.title, full.summary, full.lang or feed.lang
                     ),
                 )

@@ -21,7 +21,7 @@ from babel import Locale
 from babel.dates import format_date
 
 from bot.i18n import N_, Tr
-from bot.storage.records import Story
+from bot.storage.records import Source, Story
 
 TELEGRAM_TEXT_LIMIT = 4096
 LEAD_MAX = 420
@@ -30,6 +30,8 @@ REASONS_MAX = 5
 TITLE_MAX = 300
 DIGEST_ITEMS_MAX = 40
 ENGLISH: Final = Tr("en", gettext.NullTranslations())
+ALSO_MAX = 5  # outlets named in "also reported by"; the rest are counted
+OUTLET_MAX = 60
 
 ACTION_LABELS = {
     "extradition": N_("Extradition"),
@@ -45,8 +47,10 @@ UNKNOWN_ACTION = N_("Case")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 
 
-def alert_card(story: Story, tr: Tr = ENGLISH) -> Text:
-    """The alert a subscribed chat receives for a new story."""
+def alert_card(story: Story, tr: Tr = ENGLISH, *, sources: Sequence[Source] = ()) -> Text:
+    """The alert a subscribed chat receives for a new story; given the story's `sources`, it
+    names (and links) the other outlets that reported it, up to `ALSO_MAX`, and counts the rest.
+    The same card, re-rendered when outlets join, is what the alert is edited to."""
     lead = lead_of(story.summary, story.title)
     parts: list[Text | str] = [
         as_line("🚨 ", Bold(_headline_tags(story, tr))),
@@ -54,7 +58,10 @@ def alert_card(story: Story, tr: Tr = ENGLISH) -> Text:
     ]
     if lead:
         parts.append(as_line(lead))
-    parts.append(as_line("📰 ", _source(story, tr)))
+    parts.append(as_line("📰 ", _source(story, tr, counted=not sources)))
+    also = also_reported_by(story, sources, tr)
+    if also is not None:
+        parts.append(as_line(also))
     reasons = _reasons(story.reasons)
     if reasons:
         parts.append(as_line(Italic(tr("Why: {reasons}", reasons=reasons)), end=""))
@@ -133,11 +140,32 @@ def _headline_tags(story: Story, tr: Tr) -> str:
     return f"{action} · {countries}" if countries else action
 
 
-def _source(story: Story, tr: Tr) -> Text:
+def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) -> Text | None:
+    """ "Also reported by: A, B, C and 4 more": each other outlet once, linked to its report."""
+    others: dict[str, Source] = {}
+    for source in sources:
+        if source.outlet != story.outlet and source.outlet not in others:
+            others[source.outlet] = source
+    if not others:
+        return None
+    names: list[Text | str] = []
+    for source in list(others.values())[:ALSO_MAX]:
+        outlet = _cut(source.outlet, OUTLET_MAX)
+        names.append(TextLink(outlet, url=source.link) if source.link else outlet)
+    rest = len(others) - ALSO_MAX
+    items: list[Text | str] = ["➕ ", tr("Also reported by:"), " "]
+    for number, name in enumerate(names):
+        items.extend([", " if number else "", name])
+    if rest > 0:
+        items.append(" " + tr.plural("and {n} more", "and {n} more", rest))
+    return Text(*items)
+
+
+def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
     outlet = _cut(story.outlet, 80)
     name: Text | str = TextLink(outlet, url=story.link) if story.link else outlet
     day = format_day(story.published_at, tr.locale)
-    more = story.sources - 1
+    more = story.sources - 1 if counted else 0
     extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
     return Text(name, f" · {day}" if day else "", extra)
 
@@ -162,12 +190,19 @@ def _list_item(number: int, story: Story, tr: Tr) -> Text:
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = _cut(story.title, 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
-    sources = (
-        " (" + tr.plural("{n} source", "{n} sources", story.sources) + ")"
-        if story.sources > 1
-        else ""
-    )
-    return Text(f"{number}. ", tags, "\n", linked, sources)
+    return Text(f"{number}. ", tags, "\n", linked, _outlets_note(story, tr))
+
+
+def _outlets_note(story: Story, tr: Tr) -> str:
+    """ " (3 sources, also B, C)" for search results and /recent, bounded like the card."""
+    if story.sources <= 1:
+        return ""
+    others = [_cut(o, OUTLET_MAX) for o in story.outlets if o != story.outlet][:ALSO_MAX]
+    note = tr.plural("{n} source", "{n} sources", story.sources)
+    if others:
+        more = " …" if len(story.outlets) - 1 > ALSO_MAX else ""
+        note += tr(", also {outlets}", outlets=", ".join(others)) + more
+    return f" ({note})"
 
 
 def _cut(text: str, limit: int) -> str:

@@ -1,4 +1,5 @@
-"""The outbox sender: the one loop that pushes alerts to Telegram.
+"""The outbox sender: the one loop that pushes alerts to Telegram, and edits them in place
+when more outlets report their story (deliveries of kind 'edit', see `edit_alert`).
 
 Each round takes the head delivery of every chat that may receive a message now (see
 `bot.storage.outbox`), claims it (`sending`, committed) and sends it, with a bounded number of
@@ -6,6 +7,8 @@ requests in flight; the bot's session paces every request (`bot.telegram.pacing`
 Telegram answers decides the delivery's fate:
 
     ok                              -> sent (message id kept, for later edits)
+    edit: not modified / not found  -> done (the alert already says it, or is gone)
+    edit: other 400                 -> given up (an edit never becomes a second message)
     429 retry after N               -> everything pauses N s (+margin); the delivery waits N s
     403 / 400 chat not found        -> the chat is deactivated, its queue dropped
     400 migrated to a supergroup    -> the chat moves to the new id, the delivery is resent there
@@ -153,7 +156,10 @@ class Sender:
         outbox = self._storage.outbox
         card, together = await self._compose(delivery)
         try:
-            message_id = await self._send(delivery, card)
+            if delivery.kind == "edit":
+                message_id = await edit_alert(self._bot, delivery, card)
+            else:
+                message_id = await self._send(delivery, card)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
             await outbox.count("429")
@@ -168,6 +174,9 @@ class Sender:
         except TelegramBadRequest as exc:
             if any(marker in exc.message.lower() for marker in _CHAT_GONE):
                 await self._chat_gone(delivery, "chat not found")
+            elif delivery.kind == "edit":
+                log.error("story %d: edit rejected (%s); giving up", delivery.story.id, exc)
+                await outbox.give_up(delivery.id, f"bad request: {exc}")
             else:
                 await self._fallback_plain(delivery, card, together, exc)
         except (TelegramNetworkError, TelegramAPIError, OSError, TimeoutError) as exc:
@@ -179,8 +188,9 @@ class Sender:
         """The message for a delivery, and the ids of the other digest items it carries."""
         chat = delivery.chat or Chat.new(delivery.chat_id)
         tr = self._catalogs.tr(chat.language)
-        if delivery.kind != "digest":
-            return alert_card(delivery.story, tr), []
+        if delivery.kind != "digest":  # an alert, or the edit of one when outlets joined
+            sources = await self._storage.stories.sources(delivery.story.id)
+            return alert_card(delivery.story, tr, sources=sources), []
         now = self._clock()
         followers = await self._storage.outbox.digest_followers(
             delivery, now, limit=DIGEST_ITEMS_MAX - 1
@@ -246,3 +256,25 @@ def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
     if chat.mode == "daily":
         return tr("🗞 Daily digest · {day}", day=day)
     return tr("🗞 Digest · {day}", day=day)
+
+
+_EDIT_DONE = ("message is not modified", "message to edit not found", "message can't be edited")
+
+
+async def edit_alert(bot: Bot, delivery: Delivery, card: Text) -> int:
+    """Edit the chat's alert to `card` (paced by the session like any send); returns the alert's
+    message id. An alert never sent, one already showing this, or one deleted, is done."""
+    if delivery.message_id is None:
+        return 0
+    SENDER_HANDLES_RETRY.set(True)  # this task's context only
+    try:
+        await bot.edit_message_text(
+            chat_id=delivery.chat_id,
+            message_id=delivery.message_id,
+            link_preview_options=LinkPreviewOptions(is_disabled=True),
+            **card.as_kwargs(),
+        )
+    except TelegramBadRequest as exc:
+        if not any(marker in exc.message.lower() for marker in _EDIT_DONE):
+            raise
+    return delivery.message_id

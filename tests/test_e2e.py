@@ -1,6 +1,8 @@
 """End to end: the real bot process (`python -m bot run`) against a local feed server and the
 fake Telegram Bot API. A user subscribes, a relevant story appears in a feed and arrives exactly
-once; an irrelevant one does not; /search finds the story; SIGTERM stops the bot cleanly."""
+once; an irrelevant one does not; /search finds the story; SIGTERM stops the bot cleanly.
+One event reported by three feeds in two languages (one link with tracking parameters, one
+re-publication under new GUIDs) is one alert, edited in place to list every outlet."""
 
 from __future__ import annotations
 
@@ -52,13 +54,18 @@ async def servers() -> AsyncIterator[tuple[FeedServer, FakeBotAPI]]:
         yield feeds, api
 
 
-async def start_bot(tmp: Path, feeds: FeedServer, api: FakeBotAPI) -> asyncio.subprocess.Process:
+async def start_bot(
+    tmp: Path,
+    feeds: FeedServer,
+    api: FakeBotAPI,
+    sources: tuple[tuple[str, str, str], ...] = (("Local Outlet", "/rss", "ru"),),
+) -> asyncio.subprocess.Process:
     feeds_file = tmp / "feeds.yaml"
-    feeds_file.write_text(
-        "defaults:\n  interval: 1s\nfeeds:\n"
-        f"  - name: Local Outlet\n    url: {feeds.url('/rss')}\n    lang: ru\n",
-        encoding="utf-8",
+    listed = "".join(
+        f"  - name: {name}\n    url: {feeds.url(path)}\n    lang: {lang}\n"
+        for name, path, lang in sources
     )
+    feeds_file.write_text(f"defaults:\n  interval: 1s\nfeeds:\n{listed}", encoding="utf-8")
     env = {
         **os.environ,
         "BOT_TOKEN": api.token,
@@ -67,10 +74,20 @@ async def start_bot(tmp: Path, feeds: FeedServer, api: FakeBotAPI) -> asyncio.su
         "FEEDS_FILE": str(feeds_file),
         "LOG_LEVEL": "DEBUG",
     }
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=REPO, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+    # A file, not a pipe: nobody reads a pipe while the test runs, and a bot blocked on a full
+    # pipe stops polling.
+    with (tmp / "bot.log").open("wb") as log:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=REPO, env=env, stdout=log, stderr=log,
+        )  # fmt: skip
+
+
+async def stop_bot(bot: asyncio.subprocess.Process, tmp: Path) -> str:
+    """SIGTERM (if still running), wait, and return what the bot logged."""
+    if bot.returncode is None:
+        bot.send_signal(signal.SIGTERM)
+    await asyncio.wait_for(bot.wait(), 60)
+    return (tmp / "bot.log").read_text("utf-8", "replace")
 
 
 async def test_subscribe_alert_once_ignore_irrelevant_search(
@@ -100,11 +117,78 @@ async def test_subscribe_alert_once_ignore_irrelevant_search(
         assert len(messages) == 3  # one reply, one alert, one search result: no repeat, no visa
         assert not any("виз" in m for m in messages)
     finally:
-        if bot.returncode is None:
-            bot.send_signal(signal.SIGTERM)
-        _, stderr = await asyncio.wait_for(bot.communicate(), 60)
-    log = stderr.decode("utf-8", "replace")
+        log = await stop_bot(bot, tmp_path)
     assert bot.returncode == 0, log[-3000:]
     assert api.token not in log
+    assert "Бажуков" not in log  # what users search for is never logged, even at DEBUG
     assert api.token.split(":")[1] not in log
+    api.assert_no_violations()
+
+
+THREE_FEEDS = (
+    ("OVD-Info", "/ovd", "ru"),
+    ("Euronews", "/euronews", "en"),
+    ("Vot Tak", "/vt", "ru"),
+)
+RU_TITLE = "Казахстан выдал России дезертира Семёна Бажукова"
+RU_TEXT = (
+    "Власти Казахстана передали российским военным дезертира Семёна Бажукова, который просил "
+    "убежища. Правозащитники называют выдачу нарушением международного права."
+)
+
+
+def report(guid: str, link: str, title: str = RU_TITLE, text: str = RU_TEXT) -> dict[str, object]:
+    return {
+        "title": title, "link": link, "description": text, "guid": guid,
+        "pubDate": datetime.now(UTC),
+    }  # fmt: skip
+
+
+async def test_one_event_three_feeds_two_languages_one_alert_edited(
+    tmp_path: Path, servers: tuple[FeedServer, FakeBotAPI]
+) -> None:
+    feeds, api = servers
+    for _, path, _ in THREE_FEEDS:
+        feeds.set_feed(path, rss([]))
+    bot = await start_bot(tmp_path, feeds, api, THREE_FEEDS)
+    try:
+        api.user_message(USER, "/subscribe", user_id=USER)
+        await api.wait_for_messages(USER, 1, timeout=60)
+
+        feeds.set_feed("/ovd", rss([report("ovd-1", "https://ovd.example/news/bazhukov")]))
+        messages = await api.wait_for_messages(USER, 2, timeout=30)
+        assert "Бажукова" in messages[1]
+        assert "Also reported by" not in messages[1]
+
+        english = report(
+            "en-1",
+            "https://www.euronews.example/2026/02/bazhukov?utm_source=rss&utm_medium=feed&fbclid=1",
+            "Kazakhstan hands Russian army deserter over to Moscow",
+            "Kazakh authorities handed over Semyon Bazhukov, a Russian soldier who deserted and "
+            "sought asylum, to Russian military police, rights groups said on Monday.",
+        )
+        feeds.set_feed("/euronews", rss([english]))
+        feeds.set_feed("/vt", rss([report("vt-77", "https://vot-tak.example/news/77")]))
+        await api.wait_for(
+            lambda: (
+                "Also reported by: Euronews, Vot Tak" in api.messages_to(USER)[1]
+                or "Also reported by: Vot Tak, Euronews" in api.messages_to(USER)[1]
+            ),
+            timeout=60,
+        )
+
+        # Vot Tak re-publishes with a new GUID and an edited title: still nothing new to send.
+        feeds.set_feed(
+            "/vt", rss([report("vt-77-v2", "https://vot-tak.example/news/77", RU_TITLE + "!")])
+        )
+        polls = len(feeds.requests_to("/vt"))
+        await api.wait_for(lambda: len(feeds.requests_to("/vt")) >= polls + 3, timeout=30)
+        assert len(api.messages_to(USER)) == 2  # the reply and one alert, edited
+        assert api.calls["sendMessage"] == 2
+        [_, alert] = api.sent_to(USER)
+        assert alert.edited
+        assert "https://www.euronews.example/2026/02/bazhukov?utm_source=rss" in str(alert.entities)
+    finally:
+        log = await stop_bot(bot, tmp_path)
+    assert bot.returncode == 0, log[-3000:]
     api.assert_no_violations()

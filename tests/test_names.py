@@ -50,3 +50,15 @@ def test_no_key_for_short_or_non_words(word: str) -> None:
 
 def test_transliterate() -> None:
     assert transliterate("Семён Бажуков, Щёлково") == "semen bazhukov, shchelkovo"
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        ["Журавлёв", "Журавлева", "Zhuravlyov", "Zhuravlev", "Журавлевті", "Журавлевтің"],
+        ["Пётр", "Pyotr", "Petr"],
+        ["Семён", "Semyon", "Semen"],
+    ],
+)
+def test_yo_and_turkic_case_suffixes(spellings: list[str]) -> None:
+    assert len({name_key(s) for s in spellings}) == 1

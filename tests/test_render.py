@@ -93,3 +93,28 @@ def test_flags_and_names() -> None:
     assert flag("KZ") == "🇰🇿"
     assert flag("k1") == ""
     assert country_names(["KG", "AM"], "ru") == "🇰🇬 Киргизия, 🇦🇲 Армения"
+
+
+def test_also_reported_by_lists_other_outlets_once_linked_and_bounded() -> None:
+    from bot.render import ALSO_MAX
+    from bot.storage.records import Source
+
+    def src(outlet: str) -> Source:
+        return Source(outlet, "t", f"https://{outlet.lower()}.example/x", "en", None)
+
+    outlets = ["OVD-Info", "Euronews", "Euronews", *[f"Outlet{i}" for i in range(8)]]
+    text, entities = alert_card(story(sources=10), sources=[src(o) for o in outlets]).render()
+    line = next(x for x in text.splitlines() if x.startswith("➕ Also reported by: "))
+    assert line.count("Euronews") == 1
+    assert "OVD-Info" not in line  # the first reporter is the card's own source line
+    assert line.endswith(f" and {9 - ALSO_MAX} more")
+    assert "more sources" not in text  # the list replaces the bare count
+    links = [e.url for e in entities if e.type == "text_link"]
+    assert "https://euronews.example/x" in links
+
+
+def test_story_list_names_the_other_outlets() -> None:
+    text, _ = story_list(
+        [story(sources=3, outlets=("OVD-Info", "Euronews", "Kloop"))], heading="H"
+    ).render()
+    assert "(3 sources, also Euronews, Kloop)" in text

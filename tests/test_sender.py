@@ -111,3 +111,50 @@ async def test_server_errors_are_retried(storage: Storage, api: FakeBotAPI) -> N
         await api.wait_for_messages(1, 1, timeout=60)
     assert titles(api, 1) == ["Story 0"]
     assert (await storage.outbox.stats()).counters["retried"] == 2
+
+
+async def test_alert_is_edited_in_place_when_outlets_join(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    now = time.time()
+    a, b, c = await add_feeds(storage, "First", "Second", "Third")
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)
+    link = "https://e.org/story"
+    entry = make_entry("Story", link=link, published=now - 60)
+    await storage.stories.save(a, [incoming(entry)], now=now, alert_max_age=DAY)
+    async with running_bot(storage, api, polling=False) as running:
+        [alert] = await api.wait_for_messages(1, 1, timeout=30)
+        assert "Also reported by" not in alert
+        for feed in (b, c):
+            result = await storage.stories.save(
+                feed, [incoming(make_entry("Story", link=link + "?utm_source=x"))],
+                now=time.time(), alert_max_age=DAY,
+            )  # fmt: skip
+            assert result.deliveries == 1
+            running.sender.wake()
+        await api.wait_for(lambda: "Third" in "".join(api.messages_to(1)), timeout=30)
+    [edited] = api.sent_to(1)  # one message, edited: never a second alert
+    assert edited.edited
+    assert "Also reported by: Second, Third" in edited.text
+    assert edited.link_preview_options == {"is_disabled": True}
+    assert api.calls["sendMessage"] == 1
+    assert (await storage.outbox.stats()).pending == 0
+    api.assert_no_violations()
+
+
+async def test_edit_of_a_deleted_or_unchanged_alert_is_done(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await queue(storage, [1], 1)
+    async with running_bot(storage, api, polling=False) as running:
+        await api.wait_for_messages(1, 1, timeout=30)
+        await storage.db.execute(
+            """INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+               SELECT chat_id, story_id, 'edit', 0, 0 FROM deliveries"""
+        )  # the same card again: Telegram answers "message is not modified"
+        running.sender.wake()
+        await api.wait_for(lambda: api.calls["editMessageText"] >= 1, timeout=30)
+        await api.wait_for(lambda: api.errors != [], timeout=30)
+    assert "not modified" in api.errors[-1].description
+    state = await storage.db.scalar("SELECT state FROM deliveries WHERE kind = 'edit'")
+    assert state == "sent"

@@ -6,7 +6,8 @@ repository per table family.
 
     storage = await Storage.open(path)
     storage.feeds     feeds and their scheduling state          (feeds.py)
-    storage.stories   entries, stories, and queueing alerts     (stories.py)
+    storage.stories   entries, stories, sources, queueing alerts and edits  (stories.py,
+                      with the merge index in story_index.py)
     storage.chats     subscriptions and chat settings           (chats.py)
     storage.watchlist names and phrases chats follow            (watchlist.py)
     storage.outbox    pending deliveries and sender counters    (outbox.py)
@@ -24,7 +25,7 @@ from bot.storage.chats import Chats
 from bot.storage.db import Database
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
-from bot.storage.records import Chat, Delivery, FeedState, Incoming, Story
+from bot.storage.records import Chat, Delivery, FeedState, Incoming, Source, Story
 from bot.storage.search import Search, SourceRow
 from bot.storage.search_index import index_pending
 from bot.storage.stories import SaveResult, Stories
@@ -37,6 +38,7 @@ __all__ = [
     "Incoming",
     "OutboxStats",
     "SaveResult",
+    "Source",
     "SourceRow",
     "Storage",
     "Story",

@@ -151,4 +151,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (chat_id, keys)
     );
     """,
+    # 5: stories merged across outlets and languages (issue #4). Self-contained: only adds.
+    """
+    -- The MinHash of a story's source (bot.fingerprint), so a later report can be compared.
+    ALTER TABLE entries ADD COLUMN minhash BLOB;
+    -- ' key key ': surname keys of the people its sources name (bot.people), for merging.
+    ALTER TABLE stories ADD COLUMN names TEXT NOT NULL DEFAULT '';
+
+    -- The merge indexes: a new report finds its candidate stories by LSH band or by a person's
+    -- name key, never by scanning the stories. No index by story_id: every one would double
+    -- the random page writes per entry, and stories are never deleted (if one is, the cascade
+    -- scans these tables once).
+    CREATE TABLE story_bands (
+        band     INTEGER NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        PRIMARY KEY (band, story_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE story_names (
+        name     TEXT NOT NULL,
+        story_id INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        PRIMARY KEY (name, story_id)
+    ) WITHOUT ROWID;
+    """,
 )

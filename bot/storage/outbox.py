@@ -5,6 +5,9 @@ when it is given up. A delivery is marked `sending` (committed) before the reque
 start-up any `sending` row is made pending again, so a crash loses nothing and can repeat at most
 the one message that was in flight.
 
+An 'edit' delivery carries the message id of the chat's sent alert for the story (None when
+that alert was never sent): the message to edit in place.
+
 Order and fairness: `due()` takes at most one delivery per chat, the oldest pending one (so each
 chat gets its alerts in story order even when one of them waits for a retry), and serves the
 chats whose head has waited longest first.
@@ -50,7 +53,12 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   d.message_id, c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
+                   CASE WHEN d.kind = 'edit' THEN
+                       (SELECT a.message_id FROM deliveries a
+                        WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
+                          AND a.kind = 'alert' AND a.state = 'sent')
+                   ELSE d.message_id END AS message_id,
+                   c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
             FROM deliveries d
             JOIN chats c ON c.chat_id = d.chat_id
             JOIN stories s ON s.id = d.story_id
@@ -112,10 +120,12 @@ class Outbox:
         return changed == 1
 
     async def mark_sent(self, delivery_id: int, message_id: int, now: float) -> None:
+        """Done. Only a claimed row: an edit re-armed while in flight stays pending, so the
+        outlets that arrived meanwhile get their edit too."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 """UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,
-                          last_error = NULL WHERE id = ?""",
+                          last_error = NULL WHERE id = ? AND state = 'sending'""",
                 (message_id, now, delivery_id),
             )
             await _bump(tx, "sent")

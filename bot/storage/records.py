@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from bot.fingerprint import Fingerprint
 from bot.model import Entry, Verdict
 from bot.storage.db import Row
 
@@ -58,6 +59,7 @@ class Incoming:
     content_hash: str
     verdict: Verdict
     watchers: frozenset[int] = frozenset()  # chats whose watchlist the entry mentions
+    fingerprint: Fingerprint | None = None  # None: joins stories by canonical URL only
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,8 @@ class Story:
     countries: tuple[str, ...]
     action: str | None
     reasons: tuple[str, ...]
-    sources: int
+    sources: int  # how many outlets reported it
+    outlets: tuple[str, ...] = ()  # their names, the first reporter first
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
@@ -89,6 +92,32 @@ class Story:
             action=row["action"],
             reasons=tuple(json.loads(row["reasons"])),
             sources=row["sources"],
+            outlets=tuple(row["outlets"].split(_SEPARATOR)) if row["outlets"] else (),
+        )
+
+
+_SEPARATOR = "\x1f"  # what STORY_COLUMNS joins outlet names with (never in a feed name)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One report of a story: who published it, under which title and link, when."""
+
+    outlet: str
+    title: str | None
+    link: str | None
+    lang: str | None
+    published_at: datetime | None
+
+    @classmethod
+    def from_row(cls, row: Row) -> Source:
+        published = row["published_at"]
+        return cls(
+            outlet=row["outlet"],
+            title=row["title"],
+            link=row["link"],
+            lang=row["lang"],
+            published_at=None if published is None else datetime.fromtimestamp(published, UTC),
         )
 
 

@@ -2,9 +2,15 @@
 
 `save()` is where "only what is new" is decided, by the database: an entry key already stored
 for the feed is not new (an edit updates it); a canonical URL already stored through another
-feed joins that story as one more source; anything else that is relevant becomes a story, and
-its alert deliveries are queued in the same transaction, one per subscribed chat whose country
+feed joins that story as one more source; so does a report that `bot.merge` matches to a
+story found through the merge index (`story_index`: same text, or the same people, action and
+country across outlets and languages). Anything else that is relevant becomes a story, and its
+alert deliveries are queued in the same transaction, one per subscribed chat whose country
 filter matches, unique per (chat, story).
+
+When a story gains an outlet, every chat that has (or is about to get) its alert gets an
+'edit' delivery, unique per (chat, story, kind): re-armed to pending when yet more outlets
+report it, so the alert is edited in place to list them, never sent twice.
 
 Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry that mentions a
 chat's watched name is alerted to that chat even when it is not relevant. Such a story is stored
@@ -12,7 +18,8 @@ with `broadcast = 0`: it is not searchable, not in /recent and not sent to anyon
 relevant source of it turns up later.
 
 A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
-'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message.
+'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message. Every
+change to a story or its sources re-writes its search row (`search_index.index_story`).
 """
 
 from __future__ import annotations
@@ -22,15 +29,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from bot.chat_settings import next_digest_at
+from bot.merge import choose
 from bot.search.forms import Forms
+from bot.storage import story_index
 from bot.storage.db import Database, Row, Transaction
-from bot.storage.records import FeedState, Incoming, Story
+from bot.storage.records import FeedState, Incoming, Source, Story
 from bot.storage.search_index import index_story
 
 STORY_COLUMNS = """
     s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
     COALESCE(s.published_at, s.created_at) AS published_at,
-    (SELECT COUNT(*) FROM entries e WHERE e.story_id = s.id) AS sources
+    (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
+    (SELECT group_concat(o.name, char(31)) FROM
+        (SELECT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
+         WHERE e.story_id = s.id GROUP BY f.id ORDER BY MIN(e.id)) o) AS outlets
 """
 
 
@@ -40,8 +52,9 @@ class SaveResult:
 
     new_stories: tuple[Story, ...]
     alerted: frozenset[int]
-    deliveries: int
+    deliveries: int  # alerts and edits queued
     seen: int
+    joined: int = 0  # entries that joined an existing story as a new outlet
 
 
 class Stories:
@@ -54,11 +67,16 @@ class Stories:
     ) -> SaveResult:
         new_ids: list[int] = []
         alerted: set[int] = set()
-        queued = 0
+        queued = joined = 0
         async with self._db.transaction() as tx:
             for item in items:
-                story_id = await _store_entry(tx, feed, item, now, self._forms)
-                if story_id is None:
+                stored = await _store_entry(tx, feed, item, now, self._forms)
+                if stored is None:
+                    continue
+                story_id, is_new = stored
+                if not is_new:
+                    joined += 1
+                    queued += await _queue_edits(tx, story_id, now)
                     continue
                 new_ids.append(story_id)
                 if _alertable(item, feed, now, alert_max_age):
@@ -66,7 +84,7 @@ class Stories:
                     alerted.add(story_id)
                     queued += count
             rows = await _stories_by_id(tx, new_ids)
-        return SaveResult(tuple(rows), frozenset(alerted), queued, len(items))
+        return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
 
     async def get(self, story_id: int) -> Story | None:
         row = await self._db.fetchone(
@@ -82,11 +100,23 @@ class Stories:
         )
         return [Story.from_row(r) for r in rows]
 
+    async def sources(self, story_id: int) -> list[Source]:
+        """Every report of the story, the first one first."""
+        rows = await self._db.fetchall(
+            """SELECT f.name AS outlet, e.title, e.link, e.lang, e.published_at
+               FROM entries e JOIN feeds f ON f.id = e.feed_id
+               WHERE e.story_id = ? ORDER BY e.id""",
+            (story_id,),
+        )
+        return [Source.from_row(r) for r in rows]
+
 
 async def _store_entry(
     tx: Transaction, feed: FeedState, item: Incoming, now: float, forms: Forms
-) -> int | None:
-    """Store one entry; return the id of a story it created, None if nothing new."""
+) -> tuple[int, bool] | None:
+    """Store one entry. Returns (story id, True) for a new story (or a watch-only story that a
+    relevant report made public), (story id, False) when the entry brought an existing story a
+    new outlet, None when nothing is new."""
     old = await tx.fetchone(
         "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ? AND entry_key = ?",
         (feed.id, item.key),
@@ -96,16 +126,22 @@ async def _store_entry(
             await _apply_edit(tx, old, item, forms)
         return None
     joined = await _story_of_url(tx, item.canonical_url)
+    if joined is None:
+        joined = await _matching_story(tx, item, now)
     story_id = joined
+    made_public = False
     if story_id is None and (item.verdict.relevant or item.watchers):
         story_id = await _insert_story(tx, feed, item, now)
-    elif story_id is not None and item.verdict.relevant and await _made_public(tx, story_id):
-        joined = None  # a watch-only story now has a relevant source: alert it like a new one
+    elif story_id is not None and item.verdict.relevant:
+        made_public = await _made_public(tx, story_id)
+    new_outlet = joined is not None and not await _feed_in_story(tx, feed.id, joined)
+    if story_id is not None and item.fingerprint is not None:
+        await story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     await tx.execute(
         """
         INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
-                             title, link, lang, published_at, seen_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             title, link, lang, published_at, seen_at, minhash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             feed.id,
@@ -118,23 +154,51 @@ async def _store_entry(
             item.entry.lang or feed.lang,
             _timestamp(item),
             now,
+            item.fingerprint.pack() if story_id is not None and item.fingerprint else None,
         ),
     )
-    if story_id is not None:  # a new story or a new source: both change what is searchable
-        await index_story(tx, story_id, forms)
-    return story_id if joined is None else None
+    if story_id is None:
+        return None
+    await index_story(tx, story_id, forms)  # a new story or a new source: both are searchable
+    if joined is None or made_public:
+        return story_id, True
+    return (story_id, False) if new_outlet else None
+
+
+async def _matching_story(tx: Transaction, item: Incoming, now: float) -> int | None:
+    """A stored story this report is another account of (see `bot.merge`), if any."""
+    fingerprint = item.fingerprint
+    if fingerprint is None:
+        return None
+    when = _timestamp(item) or now
+    found = await story_index.candidates(tx, fingerprint, when)
+    report = story_index.features_of(
+        when, " ".join(fingerprint.names), " ".join(item.verdict.countries), item.verdict.action
+    )
+    match = choose(report, fingerprint.signature, found)
+    return None if match is None else match.story_id
+
+
+async def _feed_in_story(tx: Transaction, feed_id: int, story_id: int) -> bool:
+    row = await tx.fetchone(
+        "SELECT 1 FROM entries WHERE feed_id = ? AND story_id = ? LIMIT 1", (feed_id, story_id)
+    )
+    return row is not None
 
 
 async def _apply_edit(tx: Transaction, old: Row, item: Incoming, forms: Forms) -> None:
     """An edited entry updates its row and, when it is the story's only source, the story."""
+    story_id = old["story_id"]
+    fingerprint = item.fingerprint
     await tx.execute(
         "UPDATE entries SET content_hash = ?, title = CASE WHEN story_id IS NULL THEN NULL"
-        " ELSE ? END WHERE id = ?",
-        (item.content_hash, item.entry.title, old["id"]),
+        " ELSE ? END, minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END WHERE id = ?",
+        (item.content_hash, item.entry.title, fingerprint and fingerprint.pack(), old["id"]),
     )
-    story_id = old["story_id"]
     if story_id is None:
         return
+    if fingerprint is not None:
+        await story_index.add(tx, story_id, fingerprint)
     sources = await tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
     if sources is not None and sources[0] == 1:
         await tx.execute(
@@ -168,8 +232,8 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
     return await tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons, broadcast)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             countries, action, score, reasons, broadcast, names)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             now,
@@ -183,6 +247,7 @@ async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: f
             verdict.score,
             json.dumps(list(verdict.reasons), ensure_ascii=False),
             int(verdict.relevant),
+            story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
         ),
     )
 
@@ -231,6 +296,22 @@ async def _queue_alerts(tx: Transaction, story_id: int, item: Incoming, now: flo
         ),
     )
     return await _total_changes(tx) - before
+
+
+async def _queue_edits(tx: Transaction, story_id: int, now: float) -> int:
+    """Each chat that has the story's alert gets its alert edited to list the new outlet; an
+    edit already queued or done is re-armed (one row per chat and story)."""
+    return await tx.execute(
+        """
+        INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+        SELECT chat_id, story_id, 'edit', ?, ? FROM deliveries
+        WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'sending', 'sent')
+        ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
+            state = 'pending', attempts = 0, last_error = NULL,
+            next_attempt_at = excluded.next_attempt_at, created_at = excluded.created_at
+        """,
+        (now, now, story_id),
+    )
 
 
 async def _total_changes(tx: Transaction) -> int:

@@ -1,0 +1,164 @@
+"""Text fingerprints for finding near-duplicate reports: MinHash over lemmatised word shingles.
+
+The spec:
+- Text: title and summary, folded (`bot.relevance.text.fold`), split into words; stop words and
+  words shorter than 3 letters are dropped; every other word becomes its dictionary form
+  (pymorphy3 for Russian/Ukrainian, Snowball for Latin script), so "выдал"/"выдала"/"выдан" and
+  "extradited"/"extradites" meet. Shingles are pairs of consecutive lemmas (single lemmas when
+  a text has fewer than `MIN_SHINGLES` pairs).
+- Signature: one-permutation MinHash with `BINS` bins (each shingle is hashed once with BLAKE2b;
+  its top bits choose the bin, the bin keeps the smallest value), empty bins filled from the
+  next non-empty bin to the right with an offset (rotation densification, Shrivastava & Li
+  2014). The share of equal bins estimates the Jaccard similarity of the two shingle sets.
+- LSH: `BANDS` bands of `ROWS` bins, each band hashed to one 63-bit integer. Two texts with
+  Jaccard similarity s share at least one band with probability 1 - (1 - s^2)^16: 0.99 at
+  s = 0.5, 0.48 at s = 0.2, 0.006 at s = 0.02. The storage keeps the bands in an index table,
+  so finding candidates is an index lookup, not a scan.
+- `TEXT_THRESHOLD` (0.5): at or above it two texts are the same report (a re-publication, an
+  aggregator's copy, an edited headline). Rewrites by another outlet score lower; they meet
+  through the people they name instead (`bot.merge`).
+
+`Fingerprinter` holds the lemmatizer and a bounded per-word cache; the functions are pure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bot.people import person_keys
+from bot.relevance.text import WORD_RE, Lemmatizer, fold, is_cyrillic, is_latin, morph_language
+
+BINS: Final = 32
+ROWS: Final = 2
+BANDS: Final = BINS // ROWS
+TEXT_THRESHOLD: Final = 0.5
+MIN_SHINGLES: Final = 3
+MIN_WORD: Final = 3
+CACHE_MAX: Final = 100_000
+
+_BIN_SHIFT: Final = 64 - 5  # top 5 bits choose one of 32 bins
+_VALUE_MASK: Final = (1 << 32) - 1
+_DENSIFY_OFFSET: Final = 0x9E3779B1
+_MIX: Final = 0x9E3779B97F4A7C15
+_MASK63: Final = (1 << 63) - 1
+_PACK: Final = struct.Struct(f"<{BINS}I")
+_STOP_TEXT: Final = """
+    и в во не что он на я с со как а то все она так его но да ты к у же вы за бы по только
+    ее её мне было вот от меня еще ещё нет о из ему теперь когда даже ну вдруг ли если уже или
+    ни быть был него до вас нибудь опять уж вам ведь там потом себя ничего ей может они тут где
+    есть надо ней для мы тебя их чем была сам чтоб без будто чего раз тоже себе под будет ж
+    тогда кто этот того потому этого какой совсем ним здесь этом один почти мой тем чтобы нее
+    сейчас были куда зачем всех никогда можно при наконец два об другой хоть после над больше
+    тот через эти нас про всего них какая много разве три эту моя впрочем хорошо свою этой
+    перед иногда лучше чуть том нельзя такой им более всегда конечно всю между это также
+    which що та це як на по до за від із та але the and for that with from this was were
+    has have had are been his her their its into after over also who whom said says will
+    would about than then they them he she it of to in on at by as an be or not but"""
+_STOP_WORDS: Final = frozenset(_STOP_TEXT.split())
+
+
+@dataclass(frozen=True, slots=True)
+class Fingerprint:
+    """What merging knows about one entry's text: its MinHash and the people it names."""
+
+    signature: tuple[int, ...]  # BINS values, or () for a text without words
+    names: frozenset[str]
+
+    def pack(self) -> bytes | None:
+        return _PACK.pack(*self.signature) if self.signature else None
+
+    @property
+    def bands(self) -> tuple[int, ...]:
+        return bands(self.signature)
+
+
+def unpack(blob: bytes | None) -> tuple[int, ...]:
+    return () if blob is None else tuple(_PACK.unpack(blob))
+
+
+class Fingerprinter:
+    """Builds fingerprints; keep one per process (the lemma cache is what makes it fast)."""
+
+    def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
+        self._lemmatizer = lemmatizer or Lemmatizer()
+        self._cache: dict[tuple[str, str | None], str] = {}
+
+    def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint:
+        text = fold(f"{title}\n{summary}")
+        morph = morph_language(lang, text)
+        lemmas = [self._lemma(w, morph) for w in WORD_RE.findall(text) if _content(w)]
+        return Fingerprint(minhash(shingles(lemmas)), person_keys(title, summary))
+
+    def _lemma(self, word: str, morph: str | None) -> str:
+        key = (word, morph)
+        lemma = self._cache.get(key)
+        if lemma is None:
+            if len(self._cache) >= CACHE_MAX:
+                self._cache.clear()  # bounded memory; the hot words come back quickly
+            lemma = self._lemma_uncached(word, morph)
+            self._cache[key] = lemma
+        return lemma
+
+    def _lemma_uncached(self, word: str, morph: str | None) -> str:
+        if is_latin(word):
+            return self._lemmatizer.stem_latin(word)
+        if morph is not None and is_cyrillic(word):
+            forms = self._lemmatizer.forms(word, morph)
+            return forms[1] if len(forms) > 1 else word
+        return word
+
+
+def _content(word: str) -> bool:
+    return len(word) >= MIN_WORD and word not in _STOP_WORDS and not word.isdigit()
+
+
+def shingles(lemmas: Sequence[str]) -> set[str]:
+    pairs = {f"{a} {b}" for a, b in itertools.pairwise(lemmas)}
+    return pairs if len(pairs) >= MIN_SHINGLES else pairs | set(lemmas)
+
+
+def minhash(items: Iterable[str]) -> tuple[int, ...]:
+    """One-permutation MinHash with rotation densification; () when there is nothing."""
+    mins: list[int | None] = [None] * BINS
+    for item in items:
+        h = int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "little")
+        slot, value = h >> _BIN_SHIFT, h & _VALUE_MASK
+        current = mins[slot]
+        if current is None or value < current:
+            mins[slot] = value
+    if all(m is None for m in mins):
+        return ()
+    out: list[int] = []
+    for i in range(BINS):
+        distance = 0
+        found = mins[i]
+        while found is None:
+            distance += 1
+            found = mins[(i + distance) % BINS]
+        out.append((found + distance * _DENSIFY_OFFSET) & _VALUE_MASK)
+    return tuple(out)
+
+
+def similarity(a: Sequence[int], b: Sequence[int]) -> float:
+    """Estimated Jaccard similarity of the two shingle sets (0 when either is empty)."""
+    if not a or not b:
+        return 0.0
+    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / BINS
+
+
+def bands(signature: Sequence[int]) -> tuple[int, ...]:
+    """The LSH band keys of a signature: one signed-64-bit-safe integer per band."""
+    if not signature:
+        return ()
+    out = []
+    for band in range(BANDS):
+        value = 0
+        for row in signature[band * ROWS : (band + 1) * ROWS]:
+            value = ((value ^ row) * _MIX) & _MASK63
+        out.append(((value ^ band) * _MIX) & _MASK63)
+    return tuple(out)

@@ -1,0 +1,112 @@
+"""Does a new report belong to a story we already have? Pure: the storage finds the candidate
+stories through its indexes (LSH bands, people's name keys, the time window) and this module
+decides. The rules (this docstring is the spec):
+
+A report joins a candidate story when it is within `WINDOW` (7 days) of it and either
+
+1. **Same text**: its MinHash similarity with any of the story's sources is at least
+   `bot.fingerprint.TEXT_THRESHOLD` (0.5), unless both name people and none of them is shared
+   (a template re-used for another person is another case); or
+2. **Same case event** (across outlets and languages): within `ENTITY_WINDOW` (3 days) of the
+   story, both name people and share at least one (name keys, so Бажукова meets Bazhukov):
+   when both name a surname (`bot.people.is_surname_key`), a surname must be shared; else
+   the shared names must be at least half of the smaller name set. Both have an action from
+   the relevance verdict and it is the same one (a detention and a later extradition ruling
+   about the same person are two events), and their transit countries meet (the countries
+   other than Russia and Belarus; a side that has none is compatible).
+
+Of several candidates the one with the most shared names, then the most similar text, then the
+newest wins. Known limits: two events of the same kind about the same person within three
+days (detained, released, detained again) merge; a report naming nobody merges only by text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Final
+
+from bot.fingerprint import TEXT_THRESHOLD, similarity
+from bot.people import is_surname_key
+
+DAY: Final = 86400.0
+WINDOW: Final = 7 * DAY
+ENTITY_WINDOW: Final = 3 * DAY
+MIN_NAME_OVERLAP: Final = 0.5
+ORIGIN_COUNTRIES: Final = frozenset({"RU", "BY"})
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    """What merging compares: a new report, or a story built from its sources."""
+
+    when: float
+    names: frozenset[str]
+    countries: frozenset[str]
+    action: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Candidate:
+    story_id: int
+    features: Features
+    signatures: tuple[tuple[int, ...], ...]  # one per source that has text
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    story_id: int
+    reason: str  # "text" or "entity", for logs and the dev-set report
+    text_similarity: float
+    shared_names: int
+
+
+def choose(
+    report: Features, signature: Sequence[int], candidates: Sequence[Candidate]
+) -> Match | None:
+    """The story the report belongs to, or None for a new story."""
+    best: tuple[tuple[int, float, float], Match] | None = None
+    for candidate in candidates:
+        match = judge(report, signature, candidate)
+        if match is None:
+            continue
+        rank = (match.shared_names, match.text_similarity, candidate.features.when)
+        if best is None or rank > best[0]:
+            best = (rank, match)
+    return None if best is None else best[1]
+
+
+def judge(report: Features, signature: Sequence[int], candidate: Candidate) -> Match | None:
+    story = candidate.features
+    apart = abs(report.when - story.when)
+    if apart > WINDOW:
+        return None
+    text = max((similarity(signature, s) for s in candidate.signatures), default=0.0)
+    shared = len(report.names & story.names)
+    both_named = bool(report.names) and bool(story.names)
+    if text >= TEXT_THRESHOLD and not (both_named and shared == 0):
+        return Match(candidate.story_id, "text", text, shared)
+    if apart <= ENTITY_WINDOW and _same_event(report, story, shared):
+        return Match(candidate.story_id, "entity", text, shared)
+    return None
+
+
+def _same_event(report: Features, story: Features, shared: int) -> bool:
+    if shared == 0 or not _same_people(report.names, story.names, shared):
+        return False
+    if report.action is None or report.action != story.action:
+        return False
+    return countries_meet(report.countries, story.countries)
+
+
+def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
+    surnames_a = {k for k in a if is_surname_key(k)}
+    surnames_b = {k for k in b if is_surname_key(k)}
+    if surnames_a and surnames_b:
+        return bool(surnames_a & surnames_b)
+    return shared / min(len(a), len(b)) >= MIN_NAME_OVERLAP
+
+
+def countries_meet(a: frozenset[str], b: frozenset[str]) -> bool:
+    transit_a, transit_b = a - ORIGIN_COUNTRIES, b - ORIGIN_COUNTRIES
+    return not transit_a or not transit_b or bool(transit_a & transit_b)

@@ -1,0 +1,124 @@
+"""Which people an entry names: the surname keys that let reports in different languages meet.
+
+Pure, dictionary-free heuristics (morphology tags proved unreliable for the rare surnames that
+matter here: pymorphy3 calls "Касимова" a place). The rules (this docstring is the spec):
+
+1. Only the title and the lead (the first `LEAD_SENTENCES` sentences of the summary) are read:
+   that is where a report names the person it is about; later sentences list earlier cases
+   ("in 2024 Kazakhstan also extradited Kasimov") and would glue unrelated stories.
+2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
+   sentence. In a Title Case headline (most words capitalised, as English headlines are) only
+   words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
+   -shvili, -uly, ...) count, since capitals there say nothing.
+3. All-capital words (FSB, OVD) are acronyms, not people.
+4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
+   cities of the region, institutions, outlets, months, weekdays and the heads of state who
+   appear in every other story (Putin, Tokayev ...). Prefixes are written in the key's
+   skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана",
+   "Kazakhstan" and "kazakh" all stop at "kazah".
+
+`is_surname_key` tells surnames (by their ending in key form) from first names and stray
+words, so that merging can ask "is one *surname* shared" when both reports name one.
+The result is a set of keys; two reports of one person share at least one key whatever the
+script, case or gender (see tests/test_people.py).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+from bot.names import name_key
+
+LEAD_SENTENCES: Final = 3
+MIN_WORD: Final = 4
+TITLE_CASE_SHARE: Final = 0.6
+MAX_NAMES: Final = 12
+
+_WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_SENTENCE_END: Final = re.compile(r"(?<=[.!?…:;])\s+|\n+")
+_SURNAME_ENDINGS: Final = (
+    "ov", "ev", "in", "yn", "ova", "eva", "ina", "sky", "ski", "skiy", "skaya", "enko", "uk",
+    "chuk", "yan", "ian", "dze", "shvili", "uly", "kyzy", "bekov", "vich", "ich", "ko",
+    "ов", "ев", "ин", "ына", "ова", "ева", "ина", "ий", "ая", "енко", "ук", "ян", "дзе",
+    "швили", "улы", "кызы", "вич", "ича", "ову", "еву", "ину", "ым",
+)  # fmt: skip
+# The same endings in key form (bot.names skeleton: y -> i, doubled letters single).
+_SURNAME_KEY_ENDINGS: Final = (
+    "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
+    "ko", "iev", "ani", "zade", "oglu",
+)  # fmt: skip
+_STOP_PREFIXES: Final = (
+    # countries, demonyms and regions
+    "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
+    "georgia", "turkei", "turts", "türk", "serbi", "belarus", "belorus", "ukrain", "chechn",
+    "chechen", "dagest", "ingush", "azerb", "mongol", "kitai", "china", "chines", "evrop",
+    "europ", "amerik", "americ", "german", "germani", "frants", "franc", "israil", "israel",
+    "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
+    "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
+    "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
+    # cities
+    "moskv", "moscov", "astan", "almat", "bishkek", "tashkent", "dushanb", "erevan", "ierevan",
+    "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad", "dubai", "dubae", "minsk",
+    "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg", "bangkok", "pattai",
+    "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau", "vilnius", "varshav",
+    "warsav", "berlin", "giumri",
+    # institutions and outlets
+    "interpol", "genprokur", "prokur", "prosecut", "verhovn", "supreme", "kremlin", "kreml",
+    "evronius", "euronevs", "radio", "svobod", "liberti", "azatik", "mediazon", "memorial",
+    "amnesti", "human", "rights", "vatch", "komitet", "comite", "court", "ofice", "grup", "group",
+    "ministr", "interior", "foreign", "federal", "national", "state", "service", "securit",
+    "police", "politsi", "telegram", "reuters", "eurasianet", "novaia", "meduz", "reporter",
+    "international", "union", "republic", "respublik", "president", "prezident", "premier",
+    "general", "justice", "bureau", "agents", "agenci", "agency", "news", "info",
+    # heads of state and officials named in many stories
+    "putin", "lukashenk", "tokaev", "japarov", "shaparov", "mirzi", "rahmon", "pashinian",
+    "erdogan", "aliev", "kadirov", "vucic", "vuchich", "zelensk", "trump", "tramp", "biden",
+    # months and weekdays
+    "ianvar", "januar", "fevral", "februar", "aprel", "april", "iunia", "iulia", "august",
+    "avgust", "septemb", "sentiabr", "octob", "oktiabr", "novemb", "noabr", "decemb", "dekabr",
+    "mondai", "tuesdai", "wednesdai", "thursdai", "fridai", "saturdai", "sundai",
+)  # fmt: skip
+# Too short to be prefixes without stopping real surnames (Martynov, Osipov, Maiorov).
+_STOP_KEYS: Final = frozenset(
+    {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
+     "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
+     "asii", "azii", "eu", "ceo", "oral"}
+)  # fmt: skip
+
+
+def is_surname_key(key: str) -> bool:
+    """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
+    opposed to a first name or a stray capitalised word."""
+    return key.endswith(_SURNAME_KEY_ENDINGS)
+
+
+def person_keys(title: str, summary: str) -> frozenset[str]:
+    """The surname keys of the people the title and lead name (see the module docstring)."""
+    keys: dict[str, None] = {}
+    title_words = _WORD.findall(title)
+    title_case = _is_title_case(title_words)
+    for word in title_words[1:]:
+        if title_case and not word.lower().endswith(_SURNAME_ENDINGS):
+            continue
+        _add(keys, word)
+    for sentence in _SENTENCE_END.split(summary.strip())[:LEAD_SENTENCES]:
+        for word in _WORD.findall(sentence)[1:]:
+            _add(keys, word)
+    return frozenset(list(keys)[:MAX_NAMES])
+
+
+def _add(keys: dict[str, None], word: str) -> None:
+    if len(word) < MIN_WORD or not word[0].isupper() or word.isupper():
+        return
+    key = name_key(word)
+    if key is not None and key not in _STOP_KEYS and not key.startswith(_STOP_PREFIXES):
+        keys[key] = None
+
+
+def _is_title_case(words: list[str]) -> bool:
+    long_words = [w for w in words if len(w) > 3]
+    if len(long_words) < 3:
+        return False
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return capitalised / len(long_words) >= TITLE_CASE_SHARE

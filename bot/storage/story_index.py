@@ -1,0 +1,111 @@
+"""The merge index: which stored stories might a new report belong to?
+
+Two index tables point at stories: `story_bands` (the LSH bands of every source's MinHash) and
+`story_names` (the surname keys its sources name). A lookup is one indexed query for the
+report's 16 bands and few names, restricted to stories within the time window, newest first
+and at most `MAX_CANDIDATES`; then the candidates' source signatures are read. Cost and memory
+per report stay the same however many stories are stored. `bot.merge` decides among them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from bot.fingerprint import Fingerprint, unpack
+from bot.merge import WINDOW, Candidate, Features
+from bot.storage.db import Transaction
+
+MAX_CANDIDATES = 64
+MAX_SIGNATURES = 8  # per candidate: the newest sources; a re-publication resembles those
+
+
+def features_of(when: float, names: str, countries: str, action: str | None) -> Features:
+    return Features(when, frozenset(names.split()), frozenset(countries.split()), action)
+
+
+async def candidates(tx: Transaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:
+    lookups: list[str] = []
+    params: list[object] = []
+    if fingerprint.signature:
+        bands = fingerprint.bands
+        lookups.append(f"SELECT story_id FROM story_bands WHERE band IN ({_marks(bands)})")
+        params.extend(bands)
+    if fingerprint.names:
+        names = sorted(fingerprint.names)
+        lookups.append(f"SELECT story_id FROM story_names WHERE name IN ({_marks(names)})")
+        params.extend(names)
+    if not lookups:
+        return []
+    rows = await tx.fetchall(
+        f"""
+        SELECT s.id, s.names, s.countries, s.action,
+               COALESCE(s.published_at, s.created_at) AS at
+        FROM stories s
+        WHERE s.id IN ({" UNION ".join(lookups)})
+          AND COALESCE(s.published_at, s.created_at) BETWEEN ? AND ?
+        ORDER BY at DESC, s.id DESC
+        LIMIT ?
+        """,
+        (*params, when - WINDOW, when + WINDOW, MAX_CANDIDATES),
+    )
+    if not rows:
+        return []
+    signatures = await _signatures(tx, [r["id"] for r in rows])
+    return [
+        Candidate(
+            story_id=r["id"],
+            features=features_of(r["at"], r["names"], r["countries"], r["action"]),
+            signatures=tuple(signatures.get(r["id"], ())),
+        )
+        for r in rows
+    ]
+
+
+Signatures = dict[int, list[tuple[int, ...]]]
+
+
+async def _signatures(tx: Transaction, story_ids: Sequence[int]) -> Signatures:
+    rows = await tx.fetchall(
+        f"""SELECT story_id, minhash FROM entries
+            WHERE story_id IN ({_marks(story_ids)}) AND minhash IS NOT NULL
+            ORDER BY id DESC""",
+        story_ids,
+    )
+    out: Signatures = {}
+    for row in rows:
+        kept = out.setdefault(row["story_id"], [])
+        if len(kept) < MAX_SIGNATURES:
+            kept.append(unpack(row["minhash"]))
+    return out
+
+
+async def add(
+    tx: Transaction, story_id: int, fingerprint: Fingerprint, *, new_story: bool = False
+) -> None:
+    """Index a story's (new) source: its bands and names now lead to the story. A new story
+    got its names in its INSERT, so only the index rows are written (fewer round trips)."""
+    await tx.executemany(
+        "INSERT OR IGNORE INTO story_bands (band, story_id) VALUES (?, ?)",
+        ((band, story_id) for band in fingerprint.bands),
+    )
+    if not fingerprint.names:
+        return
+    await tx.executemany(
+        "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
+        ((name, story_id) for name in fingerprint.names),
+    )
+    if new_story:
+        return
+    row = await tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
+    known = set(row["names"].split()) if row is not None else set()
+    if not fingerprint.names <= known:
+        merged = names_column(frozenset(known | fingerprint.names))
+        await tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
+
+
+def names_column(names: frozenset[str]) -> str:
+    return f" {' '.join(sorted(names))} " if names else ""
+
+
+def _marks(values: Sequence[object]) -> str:
+    return ",".join("?" for _ in values)

@@ -1,0 +1,118 @@
+"""Stories across feeds on a real SQLite file: near-duplicates and cross-language reports join
+one story, its sources are listed, and an alerted story's chats get one edit, re-armed."""
+
+from __future__ import annotations
+
+from bot.fingerprint import Fingerprinter
+from bot.model import Verdict
+from bot.storage import Incoming, Storage
+from tests.conftest import NOW, add_feeds, incoming, make_entry
+
+DAY = 86400.0
+FP = Fingerprinter()
+EXTRADITION = Verdict(True, 0.9, ("KZ", "RU"), "extradition", ("action:выдать",))
+RU_TITLE = "Казахстан выдал России дезертира Семёна Бажукова"
+RU_TEXT = "Власти Казахстана передали российским военным дезертира Семёна Бажукова."
+EN_TITLE = "Kazakhstan hands Russian army deserter over to Moscow"
+EN_TEXT = "Kazakh authorities handed over Semyon Bazhukov, a deserter, to Russian military police."
+
+
+def report(title: str, text: str, link: str, lang: str, verdict: Verdict = EXTRADITION) -> Incoming:
+    item = incoming(make_entry(title, summary=text, link=link), verdict)
+    return Incoming(
+        item.entry, item.key, item.canonical_url, item.content_hash, verdict,
+        fingerprint=FP.fingerprint(title, text, lang),
+    )  # fmt: skip
+
+
+async def test_reports_in_two_languages_and_a_copy_are_one_story(storage: Storage) -> None:
+    ru, en, agg = await add_feeds(storage, "OVD", "Euronews", "Aggregator")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = await storage.stories.save(
+        ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    assert len(first.new_stories) == 1
+    [story] = first.new_stories
+    second = await storage.stories.save(
+        en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
+        now=NOW + 60, alert_max_age=DAY,
+    )  # fmt: skip
+    copy = await storage.stories.save(
+        agg, [report(RU_TITLE + " (обновлено)", RU_TEXT, "https://agg.example/9", "ru")],
+        now=NOW + 120, alert_max_age=DAY,
+    )  # fmt: skip
+    assert second.new_stories == copy.new_stories == ()
+    assert (second.joined, copy.joined) == (1, 1)
+    [stored] = await storage.stories.recent(10)
+    assert stored.id == story.id
+    assert (stored.sources, stored.outlets) == (3, ("OVD", "Euronews", "Aggregator"))
+    sources = await storage.stories.sources(story.id)
+    assert [(s.outlet, s.lang) for s in sources] == [
+        ("OVD", None), ("Euronews", None), ("Aggregator", None)
+    ]  # fmt: skip
+    assert [s.link for s in sources][1] == "https://euronews.example/a"
+
+
+async def test_another_person_same_country_same_day_is_another_story(storage: Storage) -> None:
+    a, b = await add_feeds(storage, "A", "B")
+    await storage.stories.save(
+        a, [report(RU_TITLE, RU_TEXT, "https://a.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    other = await storage.stories.save(
+        b,
+        [report(
+            "Казахстан выдал России дезертира Никиту Журавлёва",
+            "Власти Казахстана передали российским военным дезертира Никиту Журавлёва.",
+            "https://b.example/2", "ru",
+        )],
+        now=NOW, alert_max_age=DAY,
+    )  # fmt: skip
+    assert len(other.new_stories) == 1
+
+
+async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Storage) -> None:
+    ru, en, agg = await add_feeds(storage, "OVD", "Euronews", "Aggregator")
+    for chat in (1, 2):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+    await storage.stories.save(
+        ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    for d in await storage.outbox.due(NOW, limit=10):
+        assert await storage.outbox.mark_sending(d.id)
+        await storage.outbox.mark_sent(d.id, message_id=500 + d.chat_id, now=NOW)
+    await storage.stories.save(
+        en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
+        now=NOW + 60, alert_max_age=DAY,
+    )  # fmt: skip
+    edits = await storage.outbox.due(NOW + 60, limit=10)
+    assert sorted((d.kind, d.chat_id, d.message_id) for d in edits) == [
+        ("edit", 1, 501), ("edit", 2, 502)
+    ]  # fmt: skip
+    for d in edits:
+        assert await storage.outbox.mark_sending(d.id)
+    # a third outlet arrives while the edits are in flight: they are re-armed, not duplicated
+    await storage.stories.save(
+        agg, [report(RU_TITLE, RU_TEXT, "https://agg.example/9", "ru")],
+        now=NOW + 120, alert_max_age=DAY,
+    )  # fmt: skip
+    for d in edits:
+        await storage.outbox.mark_sent(d.id, message_id=d.message_id or 0, now=NOW + 121)
+    again = await storage.outbox.due(NOW + 130, limit=10)
+    assert sorted((d.kind, d.chat_id) for d in again) == [("edit", 1), ("edit", 2)]
+    assert {d.id for d in again} == {d.id for d in edits}
+    rows = await storage.db.fetchall("SELECT kind, COUNT(*) FROM deliveries GROUP BY kind")
+    assert {r[0]: r[1] for r in rows} == {"alert": 2, "edit": 2}
+
+
+async def test_same_outlet_republishing_adds_no_edit(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "OVD")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(
+        feed, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    again = await storage.stories.save(
+        feed, [report(RU_TITLE + "!", RU_TEXT, "https://ovd.example/1-new", "ru")],
+        now=NOW + 60, alert_max_age=DAY,
+    )  # fmt: skip
+    assert (again.new_stories, again.joined, again.deliveries) == ((), 0, 0)
+    assert (await storage.counts())["stories"] == 1
