@@ -13,6 +13,7 @@ import pytest
 from bot.model import Verdict
 from bot.storage import Storage
 from bot.telegram.search import TEXTS
+from bot.telegram.settings import STALE
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import Running, running_bot
@@ -129,16 +130,27 @@ async def test_search_replies_speak_the_chats_language(tg: Running) -> None:
 
 
 @pytest.mark.parametrize(
-    "data",
-    ["p1:1:00000000", "p1:999:{tag}", "p1:x:{tag}", "p9:1:{tag}", "p1:1:{tag}:extra", "s", "unsub"],
+    ("data", "expected"),
+    [
+        ("p1:1:00000000", TEXTS["forged"]),
+        ("p1:999:{tag}", TEXTS["forged"]),
+        ("p1:x:{tag}", TEXTS["forged"]),
+        ("p9:1:{tag}", TEXTS["forged"]),
+        ("p1:1:{tag}:extra", TEXTS["forged"]),
+        # Not search's scope: the settings router and the fallback answer these.
+        ("s", STALE),
+        ("unsub", STALE),
+    ],
 )
-async def test_forged_or_stale_buttons_get_a_polite_answer(tg: Running, data: str) -> None:
+async def test_forged_or_stale_buttons_get_a_polite_answer(
+    tg: Running, data: str, expected: str
+) -> None:
     await say(tg, CHAT, "/search Movlaev", 1)
     message_id = tg.api.sent_to(CHAT)[-1].message_id
     tag = buttons(tg, CHAT)[0][1].split(":")[2]
     before = tg.api.messages_to(CHAT)
     answer = await press(tg, CHAT, data.format(tag=tag), message_id)
-    assert answer.get("text") == TEXTS["forged"]
+    assert answer.get("text") == expected
     assert tg.api.messages_to(CHAT) == before
 
 

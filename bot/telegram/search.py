@@ -69,9 +69,8 @@ def make_router() -> Router:
         register(Command("story", re.compile(r"story_(\d{1,12})")))(story)
         register(Command("case"))(case)
         register(Command("export"))(export)
-    # Every button press lands here: search's are the bot's only buttons, and any other data
-    # (forged, or from an old version) still deserves an answer. A feature that adds buttons
-    # must include its router before this one.
+    # Every press in the "p" scope lands here, forged or stale ones too, so each gets an
+    # answer; other scopes belong to their features, and `fallback` answers the rest.
     router.callback_query(F.data.startswith("p"))(page)
     return router
 
