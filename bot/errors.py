@@ -72,4 +72,14 @@ class NotAFeed(ParseError):
 
 
 class QueryError(TransitWatchError):
-    """A search query that cannot be run; the message is a friendly hint."""
+    """A search query that cannot be run; the message is a friendly hint.
+
+    `message` is an English catalog msgid (marked with `N_` where it is raised) and `values`
+    fill its `{placeholders}`: `str()` is the English text (the command line), and a chat gets
+    `tr(exc.message, **exc.values)`, its own language with the same values.
+    """
+
+    def __init__(self, message: str, /, **values: object) -> None:
+        self.message = message
+        self.values = values
+        super().__init__(message.format(**values) if values else message)

@@ -53,7 +53,7 @@ def alert_card(story: Story, tr: Tr = ENGLISH, *, sources: Sequence[Source] = ()
     The same card, re-rendered when outlets join, is what the alert is edited to."""
     lead = lead_of(story.summary, story.title)
     parts: list[Text | str] = [
-        as_line("🚨 ", Bold(_headline_tags(story, tr))),
+        as_line("🚨 ", Bold(headline_tags(story, tr))),
         as_line(Bold(_cut(story.title, TITLE_MAX))),
     ]
     if lead:
@@ -134,8 +134,14 @@ def format_day(when: datetime | None, locale: str = "en") -> str:
     return "" if when is None else format_date(when.date(), "d MMM y", locale=locale)
 
 
-def _headline_tags(story: Story, tr: Tr) -> str:
-    action = tr(ACTION_LABELS.get(story.action or "", UNKNOWN_ACTION))
+def action_label(action: str | None, tr: Tr = ENGLISH) -> str:
+    """The story's action in the chat's language ("Case" when it has none)."""
+    return tr(ACTION_LABELS.get(action or "", UNKNOWN_ACTION))
+
+
+def headline_tags(story: Story, tr: Tr = ENGLISH) -> str:
+    """The action, then the countries, in the chat's language: "Extradition · 🇰🇿 Kazakhstan"."""
+    action = action_label(story.action, tr)
     countries = country_names(story.countries, tr.locale)
     return f"{action} · {countries}" if countries else action
 

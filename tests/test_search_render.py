@@ -6,6 +6,9 @@ import csv
 import io
 from datetime import UTC, datetime
 
+import pytest
+
+from bot.i18n import Catalogs
 from bot.render import TELEGRAM_TEXT_LIMIT
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search.export import to_csv
@@ -34,6 +37,39 @@ def test_a_page_keeps_its_query_on_the_first_line_and_fits() -> None:
     assert "16. " in text  # page 4 starts at result 16
     assert query_of_page("Latest stories\n…") is None
     assert query_of_page(None) is None
+
+
+@pytest.mark.parametrize(
+    ("locale", "page", "tags"),
+    [
+        ("ru", "Страница 4", "Экстрадиция · 🇰🇿 Казахстан, 🇷🇺 Россия"),
+        ("uk", "Сторінка 4", "Екстрадиція · 🇰🇿 Казахстан, 🇷🇺 Росія"),
+    ],
+)
+def test_a_translated_page_keeps_its_query_line(locale: str, page: str, tags: str) -> None:
+    tr = Catalogs.load().tr(locale)
+    text, _ = results_page([story(16)], "бажуков country:kz", 3, 5, tr=tr).render()
+    assert text.startswith(f"🔎 бажуков country:kz\n\n{page}\n\n16. ")
+    assert query_of_page(text) == "бажуков country:kz"
+    assert tags in text
+
+
+def test_counts_take_the_right_plural_form() -> None:
+    ru = Catalogs.load().tr("ru")
+    headings = [
+        timeline([story()] * n, "бажуков", tr=ru).render()[0].split("\n")[0] for n in (1, 3, 5, 21)
+    ]
+    assert [h.split(" — ")[1] for h in headings] == [
+        "1 новость, сначала старые",
+        "3 новости, сначала старые",
+        "5 новостей, сначала старые",
+        "21 новость, сначала старые",
+    ]
+    sources = [SourceRow(1, f"Outlet {n}", None, None, None) for n in range(27)]
+    card, _ = story_card(story(), sources, tr=ru).render()
+    assert "Источники (27)" in card
+    assert "(без заголовка)\nбез ссылки" in card
+    assert card.endswith("… и ещё 2 источника (все — в /export)\n")
 
 
 def test_story_card_and_timeline_fit_with_many_sources() -> None:

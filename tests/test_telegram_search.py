@@ -13,6 +13,7 @@ import pytest
 from bot.model import Verdict
 from bot.storage import Storage
 from bot.telegram.search import TEXTS
+from bot.telegram.settings import STALE
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import Running, running_bot
@@ -45,8 +46,8 @@ async def tg(storage: Storage) -> AsyncIterator[Running]:
         api.assert_no_violations()
 
 
-async def say(tg: Running, chat: int, text: str, n: int) -> str:
-    tg.api.user_message(chat, text)
+async def say(tg: Running, chat: int, text: str, n: int, language_code: str = "en") -> str:
+    tg.api.user_message(chat, text, language_code=language_code)
     return (await tg.api.wait_for_messages(chat, n, timeout=15))[n - 1]
 
 
@@ -55,9 +56,11 @@ def buttons(tg: Running, chat: int) -> list[tuple[str, str]]:
     return [(b["text"], b["callback_data"]) for b in markup["inline_keyboard"][0]]
 
 
-async def press(tg: Running, chat: int, data: str, message_id: int) -> dict[str, object]:
+async def press(
+    tg: Running, chat: int, data: str, message_id: int, language_code: str = "en"
+) -> dict[str, object]:
     answered = len(tg.api.answered_callbacks)
-    tg.api.callback(chat, chat, data, message_id)
+    tg.api.callback(chat, chat, data, message_id, language_code=language_code)
     await tg.api.wait_for(lambda: len(tg.api.answered_callbacks) > answered, 15)
     return tg.api.answered_callbacks[-1]
 
@@ -80,17 +83,74 @@ async def test_search_pages_forward_and_back(tg: Running) -> None:
     await tg.api.wait_for(lambda: "Page 1" in tg.api.messages_to(CHAT)[-1], 15)
 
 
+async def test_a_russian_list_pages_in_any_language(tg: Running) -> None:
+    # The query line is the same in every language, so whoever presses (here a Ukrainian
+    # speaker, then an English one) pages the list, each in their own language.
+    first = await say(tg, CHAT, "/search Movlaev country:kg", 1, language_code="ru")
+    assert first.startswith("🔎 movlaev country:kg\n\nСтраница 1")
+    assert "Экстрадиция · 🇰🇬 Киргизия, 🇷🇺 Россия" in first
+    assert "2 источника" in first
+    assert "1 источник ·" in first
+    message_id = tg.api.sent_to(CHAT)[-1].message_id
+    [(label, data)] = buttons(tg, CHAT)
+    assert label == "Дальше ▶"
+    await press(tg, CHAT, data, message_id, language_code="ru")
+    await tg.api.wait_for(lambda: "Страница 2" in tg.api.messages_to(CHAT)[-1], 15)
+    assert "6. " in tg.api.messages_to(CHAT)[-1]
+    [(label, data)] = buttons(tg, CHAT)
+    assert label == "◀ Назад"
+    await press(tg, CHAT, data, message_id, language_code="uk")
+    await tg.api.wait_for(lambda: "Сторінка 1" in tg.api.messages_to(CHAT)[-1], 15)
+    assert [label for label, _ in buttons(tg, CHAT)] == ["Далі ▶"]
+    await press(tg, CHAT, buttons(tg, CHAT)[0][1], message_id, language_code="en")
+    await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
+    forged = await press(tg, CHAT, "p1:1:00000000", message_id, language_code="ru")
+    assert forged.get("text") == "Эта кнопка больше не работает. Повторите поиск."
+
+
+async def test_search_replies_speak_the_chats_language(tg: Running) -> None:
+    ask = [
+        ("/search country:narnia", "Неизвестная страна «narnia». Укажите код страны"),
+        ("/search -Ереван", "Добавьте слово для поиска"),
+        ("/search since:2025-03 until:2025-01", "Дата since: позже until:"),
+        ("/search Навальный", "Ничего не найдено."),
+        ("/story 99999", "Новости с таким номером нет."),
+        ("/recent", "Последние новости"),
+        ("/case Мовлаев", "Дело: мовлаев — 7 новостей, сначала старые"),
+    ]
+    for n, (command, expected) in enumerate(ask, 1):
+        assert expected in await say(tg, CHAT, command, n, language_code="ru"), command
+    story_id = tg.api.messages_to(CHAT)[-1].split("/story_")[-1].split()[0]  # day 0: 2 sources
+    card = await say(tg, OTHER, f"/story_{story_id}", 1, language_code="uk")
+    assert card.startswith(f"Новина {story_id} · Екстрадиція · 🇰🇬 Киргизстан")
+    assert "Джерела (2)" in card
+    tg.api.user_message(OTHER, "/export Movlaev", language_code="uk")
+    await tg.api.wait_for(lambda: len(tg.api.sent_to(OTHER)) == 2, 15)
+    assert tg.api.sent_to(OTHER)[-1].text.startswith("7 новин за запитом: movlaev")
+
+
 @pytest.mark.parametrize(
-    "data",
-    ["p1:1:00000000", "p1:999:{tag}", "p1:x:{tag}", "p9:1:{tag}", "p1:1:{tag}:extra", "s", "unsub"],
+    ("data", "expected"),
+    [
+        ("p1:1:00000000", TEXTS["forged"]),
+        ("p1:999:{tag}", TEXTS["forged"]),
+        ("p1:x:{tag}", TEXTS["forged"]),
+        ("p9:1:{tag}", TEXTS["forged"]),
+        ("p1:1:{tag}:extra", TEXTS["forged"]),
+        # Not search's scope: the settings router and the fallback answer these.
+        ("s", STALE),
+        ("unsub", STALE),
+    ],
 )
-async def test_forged_or_stale_buttons_get_a_polite_answer(tg: Running, data: str) -> None:
+async def test_forged_or_stale_buttons_get_a_polite_answer(
+    tg: Running, data: str, expected: str
+) -> None:
     await say(tg, CHAT, "/search Movlaev", 1)
     message_id = tg.api.sent_to(CHAT)[-1].message_id
     tag = buttons(tg, CHAT)[0][1].split(":")[2]
     before = tg.api.messages_to(CHAT)
     answer = await press(tg, CHAT, data.format(tag=tag), message_id)
-    assert answer.get("text") == TEXTS["forged"]
+    assert answer.get("text") == expected
     assert tg.api.messages_to(CHAT) == before
 
 

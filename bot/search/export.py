@@ -4,6 +4,10 @@ One row per story: date (YYYY-MM-DD, UTC), countries (ISO codes), action, people
 names, see `people`), headline, outlets and links (every source, "; "-separated, oldest first).
 UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
 spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
+
+The column headers stay English in every chat language, like the ISO codes and action keys in
+the cells: the file is data for legal work, read by scripts and filed with other cases, so its
+columns are the same whoever exported it (only the caption of the message is translated).
 """
 
 from __future__ import annotations

@@ -26,6 +26,7 @@ import Stemmer
 from babel import Locale
 
 from bot.errors import QueryError
+from bot.i18n import N_
 from bot.relevance.text import fold, is_cyrillic
 
 MIN_YEAR: Final = 1995  # stories dated earlier share this year's tag
@@ -49,9 +50,15 @@ COUNTRY_ALIASES: Final = {
     "uae": "AE", "эмираты": "AE", "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY",
     "турция": "TR", "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB",
 }  # fmt: skip
-COUNTRY_HELP: Final = "Use a country code like kz or a name like Kazakhstan."
-DATE_HELP: Final = "Write dates as 2025-03-01, 2025-03 or 2025."
-ACTION_HELP: Final = "Actions: " + ", ".join(ACTIONS) + "."
+# Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
+BAD_ACTION: Final = N_("Unknown action “{value}”. Actions: {actions}.")
+BAD_DATE: Final = N_("Cannot read the date “{value}”. Write dates as 2025-03-01, 2025-03 or 2025.")
+UNKNOWN_COUNTRY: Final = N_(
+    "Unknown country “{value}”. Use a country code like kz or a name like Kazakhstan."
+)
+NO_COUNTRY: Final = N_(
+    "country: needs a value. Use a country code like kz or a name like Kazakhstan."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +88,7 @@ def month_tag(year: int, month: int) -> str:
 def parse_action(value: str) -> str:
     action = action_of(value)
     if action is None:
-        raise QueryError(f"Unknown action “{value[:40]}”. {ACTION_HELP}")
+        raise QueryError(BAD_ACTION, value=value[:40], actions=", ".join(ACTIONS))
     return action
 
 
@@ -110,7 +117,7 @@ def parse_day(value: str, *, end: bool) -> float:
         day = day or calendar.monthrange(year, month)[1]
         return datetime(year, month, day, 23, 59, 59, tzinfo=UTC).timestamp()
     except (ValueError, OverflowError):
-        raise QueryError(f"Cannot read the date “{value[:20]}”. {DATE_HELP}") from None
+        raise QueryError(BAD_DATE, value=value[:20]) from None
 
 
 def date_tags(span: Span) -> Iterator[str]:
@@ -162,10 +169,10 @@ class Countries:
                 continue
             code = self.of(part)
             if code is None:
-                raise QueryError(f"Unknown country “{part[:40]}”. {COUNTRY_HELP}")
+                raise QueryError(UNKNOWN_COUNTRY, value=part[:40])
             codes.append(code)
         if not codes:
-            raise QueryError(f"country: needs a value. {COUNTRY_HELP}")
+            raise QueryError(NO_COUNTRY)
         return tuple(dict.fromkeys(codes))
 
     def of(self, word: str) -> str | None:

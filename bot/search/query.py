@@ -48,6 +48,8 @@ HOW_TO_SEARCH: Final = N_(
 )
 ONLY_EXCLUSIONS: Final = N_("Add a word to look for: -word only leaves stories out.")
 NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -country:kz.")
+NO_OUTLET: Final = N_("from: needs an outlet's name, e.g. from:meduza")
+DATES_SWAPPED: Final = N_("since: is after until:, so nothing can match; swap the dates.")
 
 _CHUNK: Final = re.compile(
     r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):(?:"(?P<qval>[^"]*)"?|(?P<val>[^\s"]*))'
@@ -156,7 +158,7 @@ def _filter(
     elif key == "from":
         words = words_of(value)[:MAX_OUTLET_WORDS]
         if not words:
-            raise QueryError("from: needs an outlet's name, e.g. from:meduza")
+            raise QueryError(NO_OUTLET)
         if len(draft.query.outlets) < MAX_OUTLETS:
             draft.add(outlets=(words,))
     elif key == "since":
@@ -176,7 +178,7 @@ def _finish(query: ParsedQuery) -> ParsedQuery:
     if not query.has_text and not query.has_filters:
         raise QueryError(ONLY_EXCLUSIONS if query.excluded else HOW_TO_SEARCH)
     if query.since is not None and query.until is not None and query.since > query.until:
-        raise QueryError("since: is after until:, so nothing can match; swap the dates.")
+        raise QueryError(DATES_SWAPPED)
     return query
 
 

@@ -6,6 +6,10 @@ hash of that query. A press re-reads the query from the message the button is at
 (Telegram delivers the press with that message, from the chat where it was pressed, so no
 other chat's query can be reached), checks the tag and the page, and edits the message. Forged,
 stale or unknown data, or a message Telegram no longer shows us, gets a polite answer.
+
+Every reply is in the chat's language (`tr`, from `bot.telegram.i18n`). The query line of a
+result page is not translated, so a list pages the same whatever language it was rendered in,
+and whoever presses the button.
 """
 
 from __future__ import annotations
@@ -27,7 +31,7 @@ from aiogram.types import (
 from aiogram.utils.formatting import Text
 
 from bot.errors import QueryError
-from bot.i18n import Tr
+from bot.i18n import N_, Tr
 from bot.render import plain, story_list
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search import QueryBuilder, SearchQuery
@@ -40,18 +44,20 @@ LAST_PAGE: Final = RANK_WINDOW // PAGE_SIZE - 1
 EXPORT_MAX: Final = 200
 CALLBACK: Final = re.compile(r"p1:(\d{1,4}):([0-9a-f]{8})")
 NO_PREVIEW: Final = LinkPreviewOptions(is_disabled=True)
+# English msgids, translated when the handler answers (`_say`).
 TEXTS: Final = {
-    "nothing": "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан",
-    "recent_empty": "No stories stored yet.",
-    "stale": "This list is too old to page. Please search again.",
-    "forged": "This button does not work any more. Please search again.",
-    "no_more": "No more results on that page.",
-    "story_usage": "Send /story and a story number from the results, e.g. /story 12",
-    "no_story": "There is no story with that number.",
-    "case_usage": "Send /case and a person's name, e.g. /case Бажуков",
-    "case_empty": "No stories name {name}. Try another spelling, or /search {name}",
-    "export_usage": "Send /export and a search, e.g. /export country:kg since:2025-03-01",
-    "export_caption": "{count} stories for: {query}",
+    "nothing": N_(
+        "Nothing found. Try fewer words, another spelling, or a country: /search Казахстан"
+    ),
+    "recent_empty": N_("No stories stored yet."),
+    "stale": N_("This list is too old to page. Please search again."),
+    "forged": N_("This button does not work any more. Please search again."),
+    "no_more": N_("No more results on that page."),
+    "story_usage": N_("Send /story and a story number from the results, e.g. /story 12"),
+    "no_story": N_("There is no story with that number."),
+    "case_usage": N_("Send /case and a person's name, e.g. /case Бажуков"),
+    "case_empty": N_("No stories name {name}. Try another spelling, or /search {name}"),
+    "export_usage": N_("Send /export and a search, e.g. /export country:kg since:2025-03-01"),
 }
 
 
@@ -63,9 +69,8 @@ def make_router() -> Router:
         register(Command("story", re.compile(r"story_(\d{1,12})")))(story)
         register(Command("case"))(case)
         register(Command("export"))(export)
-    # Every button press lands here: search's are the bot's only buttons, and any other data
-    # (forged, or from an old version) still deserves an answer. A feature that adds buttons
-    # must include its router before this one.
+    # Every press in the "p" scope lands here, forged or stale ones too, so each gets an
+    # answer; other scopes belong to their features, and `fallback` answers the rest.
     router.callback_query(F.data.startswith("p"))(page)
     return router
 
@@ -76,39 +81,38 @@ async def search(
     try:
         query = queries.build(command.args or "")
     except QueryError as exc:
-        # QueryError's messages are catalog entries (bot.search marks them with N_).
-        await message.answer(**plain(tr(str(exc))).as_kwargs())
+        await message.answer(**plain(_explain(exc, tr)).as_kwargs())
         return
-    reply = await _page(storage, query, 0)
+    reply = await _page(storage, query, 0, tr)
     if reply is None:
-        await message.answer(TEXTS["nothing"])
+        await message.answer(_say(tr, "nothing"))
         return
     text, markup = reply
     await message.answer(**text.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
-async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder) -> None:
+async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder, tr: Tr) -> None:
     match = CALLBACK.fullmatch(callback.data or "")
     message = callback.message
     if match is None:
-        await callback.answer(TEXTS["forged"])
+        await callback.answer(_say(tr, "forged"))
         return
     if not isinstance(message, Message):  # InaccessibleMessage: Telegram no longer shows it
-        await callback.answer(TEXTS["stale"])
+        await callback.answer(_say(tr, "stale"))
         return
     text = query_of_page(message.text)
     number = int(match[1])
     if text is None or _tag(text) != match[2] or number > LAST_PAGE:
-        await callback.answer(TEXTS["forged"])
+        await callback.answer(_say(tr, "forged"))
         return
     try:
         query = queries.build(text)
     except QueryError:
-        await callback.answer(TEXTS["forged"])
+        await callback.answer(_say(tr, "forged"))
         return
-    reply = await _page(storage, query, number)
+    reply = await _page(storage, query, number, tr)
     if reply is None:
-        await callback.answer(TEXTS["no_more"])
+        await callback.answer(_say(tr, "no_more"))
         return
     await callback.answer()
     content, markup = reply
@@ -118,24 +122,36 @@ async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder)
 
 
 async def _page(
-    storage: Storage, query: SearchQuery, number: int
+    storage: Storage, query: SearchQuery, number: int, tr: Tr
 ) -> tuple[Text, InlineKeyboardMarkup | None] | None:
     found = await storage.search.stories(query, limit=PAGE_SIZE + 1, offset=number * PAGE_SIZE)
     if not found:
         return None
     more = len(found) > PAGE_SIZE and number < LAST_PAGE
-    text = results_page(found[:PAGE_SIZE], query.text, number, PAGE_SIZE)
-    return text, _buttons(query.text, number, more)
+    text = results_page(found[:PAGE_SIZE], query.text, number, PAGE_SIZE, tr=tr)
+    return text, _buttons(query.text, number, more, tr)
 
 
-def _buttons(query_text: str, number: int, more: bool) -> InlineKeyboardMarkup | None:
+def _buttons(query_text: str, number: int, more: bool, tr: Tr) -> InlineKeyboardMarkup | None:
     tag = _tag(query_text)
     row = []
     if number > 0:
-        row.append(InlineKeyboardButton(text="◀ Previous", callback_data=f"p1:{number - 1}:{tag}"))
+        previous = tr("◀ Previous")
+        row.append(InlineKeyboardButton(text=previous, callback_data=f"p1:{number - 1}:{tag}"))
     if more:
-        row.append(InlineKeyboardButton(text="Next ▶", callback_data=f"p1:{number + 1}:{tag}"))
+        row.append(InlineKeyboardButton(text=tr("Next ▶"), callback_data=f"p1:{number + 1}:{tag}"))
     return InlineKeyboardMarkup(inline_keyboard=[row]) if row else None
+
+
+def _say(tr: Tr, key: str, **values: object) -> str:
+    # Not `tr(TEXTS[key])` written out: pybabel would take the key for a msgid.
+    return tr(TEXTS[key], **values)
+
+
+def _explain(exc: QueryError, tr: Tr) -> str:
+    # A QueryError's message is a catalog msgid (bot.search marks them with N_), its values
+    # are what the person typed: the reply is in the chat's language with the same values.
+    return tr(exc.message, **exc.values)
 
 
 def _tag(query_text: str) -> str:
@@ -146,65 +162,71 @@ def _tag(query_text: str) -> str:
 async def recent(message: Message, storage: Storage, tr: Tr) -> None:
     stories = await storage.stories.recent(PAGE_SIZE)
     if not stories:
-        await message.answer(TEXTS["recent_empty"])
+        await message.answer(_say(tr, "recent_empty"))
         return
-    await message.answer(
-        **story_list(stories, heading="Latest stories").as_kwargs(), link_preview_options=NO_PREVIEW
-    )
+    text = story_list(stories, heading=tr("Latest stories"), tr=tr)
+    await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
 
 
-async def story(message: Message, command: CommandObject, storage: Storage) -> None:
+async def story(message: Message, command: CommandObject, storage: Storage, tr: Tr) -> None:
     raw = command.regexp_match[1] if command.regexp_match else (command.args or "").strip()
     if not raw.isdecimal() or len(raw) > 12:
-        await message.answer(TEXTS["story_usage"])
+        await message.answer(_say(tr, "story_usage"))
         return
     found = await storage.stories.get(int(raw))
     if found is None:
-        await message.answer(TEXTS["no_story"])
+        await message.answer(_say(tr, "no_story"))
         return
     sources = await storage.search.sources([found.id])
-    card = story_card(found, sources)
+    card = story_card(found, sources, tr=tr)
     await message.answer(**card.as_kwargs(), link_preview_options=NO_PREVIEW)
 
 
 async def case(
-    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     try:
         parsed = queries.parse(command.args or "")
     except QueryError:
         parsed = None
     if parsed is None or not parsed.has_text:
-        await message.answer(TEXTS["case_usage"])
+        await message.answer(_say(tr, "case_usage"))
         return
     query = queries.compile(parsed)
     stories = await storage.search.timeline(query)
     if not stories:
         name = query.text[:60]
-        await message.answer(**plain(TEXTS["case_empty"].format(name=name)).as_kwargs())
+        await message.answer(**plain(_say(tr, "case_empty", name=name)).as_kwargs())
         return
-    text = timeline(stories, query.text)
+    text = timeline(stories, query.text, tr=tr)
     await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
 
 
 async def export(
-    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder
+    message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     if not (command.args or "").strip():
-        await message.answer(TEXTS["export_usage"])
+        await message.answer(_say(tr, "export_usage"))
         return
     try:
         query = queries.build(command.args or "")
     except QueryError as exc:
-        await message.answer(**plain(str(exc)).as_kwargs())
+        await message.answer(**plain(_explain(exc, tr)).as_kwargs())
         return
     stories = await storage.search.stories(query, limit=EXPORT_MAX)
     if not stories:
-        await message.answer(TEXTS["nothing"])
+        await message.answer(_say(tr, "nothing"))
         return
     cited: dict[int, list[tuple[str, str | None]]] = {}
     for source in await storage.search.sources([s.id for s in stories]):
         cited.setdefault(source.story_id, []).append((source.outlet, source.link))
     document = BufferedInputFile(to_csv(stories, cited), filename="transit-watch-search.csv")
-    caption = plain(TEXTS["export_caption"].format(count=len(stories), query=query.text[:900]))
+    caption = plain(
+        tr.plural(
+            "{n} story for: {query}",
+            "{n} stories for: {query}",
+            len(stories),
+            query=query.text[:900],
+        )
+    )
     await message.answer_document(document, **caption.as_kwargs(text_key="caption"))
