@@ -53,7 +53,7 @@ async def run(settings: Settings, feeds: FeedsConfig) -> None:
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         async with Fetcher() as fetcher:
-            pacer = Pacer()
+            pacer = Pacer(settings.send_rate)
             bot = make_bot(token, pacer, settings.telegram_api_url)
             try:
                 await _serve(bot, pacer, storage, settings, feeds, fetcher, classifier)

@@ -10,6 +10,7 @@ Environment:
     FEEDS_FILE         default feeds.yaml
     ADMIN_IDS          comma-separated Telegram user ids of operators
     LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
+    SEND_RATE          messages per second to Telegram overall, default 25, at most 30
 
 feeds.yaml:
     defaults:  {interval: 10m, alert_max_age: 48h,     optional
@@ -55,6 +56,8 @@ DEFAULT_INTERVAL = 600.0
 DEFAULT_ALERT_MAX_AGE = 48 * 3600.0
 MIN_INTERVAL = 1.0  # tests poll a local server every second; real feeds are set in minutes
 MAX_INTERVAL = 7 * 86400.0
+DEFAULT_SEND_RATE = 25.0
+MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +70,7 @@ class Settings:
     feeds_file: Path
     admin_ids: frozenset[int]
     log_level: str
+    send_rate: float = DEFAULT_SEND_RATE
 
     def require_token(self) -> str:
         if self.bot_token is None:
@@ -101,6 +105,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         feeds_file=Path(env.get("FEEDS_FILE") or "feeds.yaml"),
         admin_ids=_parse_admin_ids(env.get("ADMIN_IDS") or ""),
         log_level=level,
+        send_rate=_parse_send_rate(env.get("SEND_RATE") or ""),
     )
 
 
@@ -252,6 +257,18 @@ def _reject_duplicates(feeds: tuple[FeedSpec, ...]) -> None:
         if feed.name in seen:
             raise ConfigError(f"feed {feed.name!r}: the name is used twice")
         seen.add(feed.name)
+
+
+def _parse_send_rate(raw: str) -> float:
+    if not raw.strip():
+        return DEFAULT_SEND_RATE
+    try:
+        rate = float(raw)
+    except ValueError:
+        rate = float("nan")
+    if not 0 < rate <= MAX_SEND_RATE:  # also false for NaN
+        raise ConfigError("SEND_RATE must be a number of messages per second, above 0, at most 30")
+    return rate
 
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:

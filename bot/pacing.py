@@ -2,9 +2,14 @@
 
 Telegram allows about 30 messages/s per bot, about 1 message/s per chat and 20 messages/min per
 group or channel, and answers more with 429 "retry after N". The pacer keeps the bot under
-those limits with margin: a global token bucket (default 25/s, burst 1, so sends are evenly
-spaced), one message per second per private chat, one per three seconds per group or channel
-(negative chat ids), and a global pause when Telegram asked for one.
+those limits with margin:
+
+- a global token bucket (default 25/s) that keeps its schedule: a send that wakes a little late
+  does not push every later one back (so the rate achieved is the rate configured), and an idle
+  bucket lets at most two messages go back to back;
+- one message per second per private chat, one per three seconds per group or channel
+  (negative chat ids);
+- a global pause when Telegram asked for one (`retry_after` plus a margin).
 
 Both the outbox sender and the command replies (through a request middleware) ask it before
 each message, so there is one place that decides when a message may go.
@@ -17,28 +22,30 @@ import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 
+DEFAULT_RATE = 25.0
 PRIVATE_INTERVAL = 1.0
 GROUP_INTERVAL = 3.0  # 20 per minute
 RETRY_MARGIN = 1.0
-_FORGET_AFTER = 60.0
+_FORGET_AFTER = 60.0  # per-chat state older than this is dropped, so memory stays bounded
+_FORGET_CHECK = 10_000
 
-# Set by the outbox sender around its requests: it handles 429 itself (the delivery waits in the
-# database), so the request middleware must not also retry them.
-SENDER_HANDLES_RETRY: ContextVar[bool] = ContextVar(
-    "sender_handles_retry", default=False
-)  # per-chat state older than this is dropped, so memory stays bounded
+# Set by the outbox sender in the task that sends: the sender took its turn from the pacer
+# itself and handles 429 itself (the delivery waits in the database), so the request middleware
+# must neither pace nor retry that request.
+SENDER_HANDLES_RETRY: ContextVar[bool] = ContextVar("sender_handles_retry", default=False)
 
 
 class Pacer:
     def __init__(
         self,
-        rate: float = 25.0,
+        rate: float = DEFAULT_RATE,
         *,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         if rate <= 0:
             raise ValueError("rate must be positive")
+        self.rate = rate
         self._spacing = 1.0 / rate
         self._clock = clock
         self._sleep = sleep
@@ -47,13 +54,17 @@ class Pacer:
         self._chat_next: dict[int, float] = {}
         self._lock = asyncio.Lock()
 
+    def now(self) -> float:
+        """The pacer's clock (monotonic), against which `chat_ready_at` is measured."""
+        return self._clock()
+
     def chat_ready_at(self, chat_id: int) -> float:
         """The monotonic time at which this chat may receive its next message."""
         return max(self._chat_next.get(chat_id, 0.0), self._paused_until)
 
-    def pause(self, seconds: float) -> None:
+    def pause(self, seconds: float, *, margin: float = RETRY_MARGIN) -> None:
         """Telegram said 429: nothing is sent until `seconds` (+ margin) have passed."""
-        self._paused_until = max(self._paused_until, self._clock() + seconds + RETRY_MARGIN)
+        self._paused_until = max(self._paused_until, self._clock() + seconds + margin)
 
     @property
     def paused_for(self) -> float:
@@ -67,7 +78,11 @@ class Pacer:
                 now = self._clock()
                 ready = max(self._next_global, self._paused_until, self.chat_ready_at(chat_id))
                 if ready <= now:
-                    self._next_global = max(now, self._next_global) + self._spacing
+                    # Keep the schedule (no drift from late wake-ups), but bank at most one slot.
+                    start = max(self._next_global, now - self._spacing)
+                    if self._paused_until > start:  # after a pause, start afresh
+                        start = now
+                    self._next_global = start + self._spacing
                     interval = GROUP_INTERVAL if chat_id < 0 else PRIVATE_INTERVAL
                     self._chat_next[chat_id] = now + interval
                     self._forget_old(now)
@@ -75,5 +90,5 @@ class Pacer:
             await self._sleep(ready - now)
 
     def _forget_old(self, now: float) -> None:
-        if len(self._chat_next) > 10_000:
+        if len(self._chat_next) > _FORGET_CHECK:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now - _FORGET_AFTER}

@@ -1,27 +1,37 @@
-"""The outbox sender: the one loop that pushes alerts to Telegram, and edits them in place
-when more outlets report their story (deliveries of kind 'edit', see `edit_alert`).
+"""The outbox sender: the one loop that pushes deliveries to Telegram.
 
 Each round takes the head delivery of every chat that may receive a message now (see
-`bot.storage.outbox`), claims it (`sending`, committed) and sends it, with a bounded number of
-requests in flight; the bot's session paces every request (`bot.telegram.pacing`). What
-Telegram answers decides the delivery's fate:
+`bot.storage.outbox`), claims it (`sending`, committed) and hands it to a task; at most
+`max_in_flight` tasks run, and never two for one chat. A task waits for its turn from the pacer
+(`bot.pacing`, shared with the command replies), then performs the Telegram call for the
+delivery's kind (`Sender.kinds`: kind -> coroutine that makes the call and returns the message
+id). What Telegram answers decides the delivery's fate:
 
-    ok                              -> sent (message id kept, for later edits)
-    edit: not modified / not found  -> done (the alert already says it, or is gone)
-    edit: other 400                 -> given up (an edit never becomes a second message)
-    429 retry after N               -> everything pauses N s (+margin); the delivery waits N s
-    403 / 400 chat not found        -> the chat is deactivated, its queue dropped
-    400 migrated to a supergroup    -> the chat moves to the new id, the delivery is resent there
-    400 other (too long, entities)  -> logged with the story id, resent once as plain text,
-                                       then given up; never a loop
-    network error, 5xx, other       -> retried with capped exponential backoff and jitter for
-                                       `GIVE_UP_AFTER`, then given up (counted as failed)
+    ok                                -> sent (message id kept, for later edits)
+    429 retry after N                 -> everything pauses N s (+margin), also across a restart;
+                                         the delivery waits N s; nothing is dropped
+    403, 400 chat not found / no rights -> the chat is deactivated, its queue dropped
+    400 migrated to a supergroup      -> the chat and its queue move to the new id; resent there
+    400 forum topic not found         -> the chat posts to its main thread from now on; resent
+    400 other (too long, entities)    -> logged with the story id, resent once as plain text,
+                                         and given up if that is rejected too: never a loop
+    network error, 5xx, other         -> retried with capped exponential backoff and jitter,
+                                         for `Backoff.give_up_after` (24 h), then given up
+                                         (counted as `failed`)
 
-What is sent follows the chat's settings, which `due()` reads with each delivery: the chat's
+Each kind follows the chat's settings, which `due()` reads with each delivery: the chat's
 language, `disable_notification` during its quiet hours, link previews on or off, its forum
-topic. A 'digest' delivery is the head of the chat's digest items due now: it goes out as one
-message (`render.digest_page`) holding as many of them as fit, and those are marked sent with
-it; the rest follow as the next message, so a long digest splits between stories.
+topic. 'alert' sends the story's card (with "also reported by" once more outlets carry it);
+'edit' rewrites that alert in place when outlets join (an edit never becomes a second message:
+"not modified" counts as done, a deleted or too old alert is skipped); 'digest' is the head of
+the chat's digest items due now: it goes out as one message (`render.digest_page`) holding as
+many of them as fit, and those are marked sent with it; the rest follow as the next message, so
+a long digest splits between stories.
+
+Shutdown (`stop()`): no new delivery is claimed; a task still waiting for its turn releases its
+delivery (pending again, the attempt not counted); a request already sent is let finish
+(bounded by `request_timeout`) and recorded. Only a crash can leave a `sending` row behind, and
+the next start makes it pending again: at most one repeated message per chat.
 """
 
 from __future__ import annotations
@@ -31,34 +41,71 @@ import contextlib
 import logging
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramAPIError,
     TelegramBadRequest,
     TelegramForbiddenError,
     TelegramMigrateToChat,
-    TelegramNetworkError,
     TelegramRetryAfter,
 )
-from aiogram.types import LinkPreviewOptions
+from aiogram.types import LinkPreviewOptions, Message
 from aiogram.utils.formatting import Text
 
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
-from bot.pacing import SENDER_HANDLES_RETRY, Pacer
+from bot.pacing import RETRY_MARGIN, SENDER_HANDLES_RETRY, Pacer
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
 from bot.storage import Chat, Delivery, Storage
 
 log = logging.getLogger(__name__)
 
-BACKOFF_BASE = 2.0
-BACKOFF_CAP = 600.0
-GIVE_UP_AFTER = 24 * 3600.0
 IDLE_WAIT = 5.0
-_CHAT_GONE = ("chat not found", "user is deactivated", "bot was kicked", "have no rights")
+MIN_WAIT = 0.01
+REQUEST_TIMEOUT = 20  # seconds; bounds how long a shutdown waits for a request in flight
+BATCH = 500  # chat heads looked at per round; more than can be ready at once (see `_round`)
+
+# 400 answers that mean the bot can no longer write to the chat at all.
+_CHAT_GONE = (
+    "chat not found",
+    "user is deactivated",
+    "bot was kicked",
+    "have no rights",
+    "not enough rights",
+    "need administrator rights",
+    "chat_write_forbidden",
+    "peer_id_invalid",
+    "group chat was deactivated",
+    "bot is not a member",
+)
+_THREAD_GONE = ("message thread not found", "topic_deleted")
+_EDIT_NOT_MODIFIED = "message is not modified"
+_EDIT_GONE = ("message to edit not found", "message can't be edited")
+
+# A kind's sender: makes the Telegram call for the delivery and returns the id of the message
+# it sent or edited, or None if there was nothing to do (an edit of a message that is gone).
+SendKind = Callable[[Delivery], Awaitable[int | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Backoff:
+    """Retries after network errors and 5xx: `first` s, then times `factor`, at most `cap`, each
+    with jitter (between half and all of the step); given up `give_up_after` s after queuing."""
+
+    first: float = 2.0
+    factor: float = 2.0
+    cap: float = 600.0
+    give_up_after: float = 24 * 3600.0
+
+    def delay(self, attempt: int, rng: random.Random) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1 = the first try)."""
+        step = min(self.cap, self.first * self.factor ** min(max(attempt - 1, 0), 64))
+        return step * rng.uniform(0.5, 1.0)
 
 
 class Sender:
@@ -68,7 +115,9 @@ class Sender:
         storage: Storage,
         pacer: Pacer,
         *,
+        backoff: Backoff | None = None,
         max_in_flight: int = 8,
+        request_timeout: int = REQUEST_TIMEOUT,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
         catalogs: Catalogs | None = None,
@@ -77,72 +126,108 @@ class Sender:
         self._catalogs = catalogs or Catalogs.load()
         self._storage = storage
         self._pacer = pacer
+        self._backoff = backoff or Backoff()
+        self._request_timeout = request_timeout
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._in_flight: set[int] = set()  # chat ids with a send under way
+        self._in_flight: set[int] = set()  # chat ids with a delivery under way
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
+        # The seam for other kinds of delivery: each makes its own Telegram call.
+        self.kinds: dict[str, SendKind] = {
+            "alert": self._send_alert,
+            "edit": self._edit_alert,
+            "digest": self._send_digest,
+        }
 
     def wake(self) -> None:
         """New deliveries were queued: look now instead of at the next idle tick."""
         self._wake.set()
 
     def stop(self) -> None:
+        """Stop taking new work; `run()` returns once the deliveries under way are settled."""
         self._stopping.set()
         self._wake.set()
 
     async def run(self) -> None:
         await self._storage.outbox.release_in_flight()
+        await self._restore_pause()
         while not self._stopping.is_set():
-            started, soonest = await self._round()
-            if not started:
-                await self._idle(soonest)
+            self._wake.clear()  # before looking, so a wake() during the round is not lost
+            try:
+                started, pacer_wait = await self._round()
+                if not started and not self._stopping.is_set():
+                    await self._idle(pacer_wait)
+            except Exception:
+                # E.g. the disk is full: the loop must outlive it, or alerts silently stop.
+                log.exception("sender round failed; trying again in %.0fs", IDLE_WAIT)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), IDLE_WAIT)
         await self._drain()
 
+    # -- the loop -------------------------------------------------------------------------------
+
     async def _round(self) -> tuple[int, float | None]:
-        """Start what may go now; return how many started and, if some due chat must wait for
-        the pacer, in how many seconds the first of them may go."""
-        due = await self._storage.outbox.due(self._clock(), limit=200)
-        loop_now = time.monotonic()
-        waiting = [d for d in due if d.chat_id not in self._in_flight]
-        ready = [d for d in waiting if self._pacer.chat_ready_at(d.chat_id) <= loop_now]
-        later = [self._pacer.chat_ready_at(d.chat_id) - loop_now for d in waiting if d not in ready]
+        """Claim and start what may go now; return how many were ready and, if some due chat
+        must wait for the pacer, in how many seconds the first of them may go.
+
+        Only chats sent to within the last few seconds (at most rate x 3 s of them) or with a
+        send under way can be due but not ready, so `BATCH` heads always include ready ones."""
+        due = await self._storage.outbox.due(self._clock(), limit=BATCH)
+        now = self._pacer.now()
+        ready: list[Delivery] = []
+        waits: list[float] = []
+        for delivery in due:
+            if delivery.chat_id in self._in_flight:
+                continue  # its task wakes the loop when it is done
+            at = self._pacer.chat_ready_at(delivery.chat_id)
+            if at <= now:
+                ready.append(delivery)
+            else:
+                waits.append(at - now)
         for delivery in ready:
-            if self._stopping.is_set():
-                break
             await self._slots.acquire()
-            if not await self._storage.outbox.mark_sending(delivery.id):
+            if self._stopping.is_set():
                 self._slots.release()
+                break
+            if not await self._storage.outbox.mark_sending(delivery.id):
+                self._slots.release()  # unsubscribed or deactivated meanwhile
                 continue
             self._in_flight.add(delivery.chat_id)
-            task = asyncio.create_task(self._deliver(delivery))
+            task = asyncio.create_task(self._deliver(delivery), name=f"delivery-{delivery.id}")
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        return len(ready), min(later, default=None)
+        return len(ready), min(waits, default=None)
 
-    async def _idle(self, soonest: float | None) -> None:
+    async def _idle(self, pacer_wait: float | None) -> None:
         """Sleep until the pacer frees a waiting chat, a retry falls due, a send finishes or new
         work is queued (`wake()`), whichever comes first."""
-        wait = IDLE_WAIT if soonest is None else soonest
-        next_due = await self._storage.outbox.next_due_at()
-        if next_due is not None and next_due > self._clock():
-            wait = min(wait, next_due - self._clock())
-        wait = max(wait, 0.01)
-        self._wake.clear()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._wake.wait(), wait)
+        wait = IDLE_WAIT if pacer_wait is None else pacer_wait
+        now = self._clock()
+        next_due = await self._storage.outbox.next_due_at(now)
+        if next_due is not None:
+            wait = min(wait, next_due - now)
+        try:
+            await asyncio.wait_for(self._wake.wait(), max(wait, MIN_WAIT))
+        except TimeoutError:
+            return
 
     async def _drain(self) -> None:
-        """Shutdown: let the sends in flight finish (they are short), so none is left claimed."""
+        """Shutdown: wait for the tasks under way; each either finishes its request or releases
+        its delivery, so none is left claimed."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
+    # -- one delivery ---------------------------------------------------------------------------
+
     async def _deliver(self, delivery: Delivery) -> None:
         try:
-            # The bot's session paces this request (bot.telegram.pacing): one place decides.
-            await self._send_and_record(delivery)
+            if await self._take_turn(delivery.chat_id):
+                await self._attempt(delivery)
+            else:
+                await self._storage.outbox.release(delivery.id)
         except Exception:
             # A bug must not stall the queue: log it and treat it like a transient failure.
             log.exception("delivery %d failed unexpectedly", delivery.id)
@@ -152,45 +237,93 @@ class Sender:
             self._slots.release()
             self._wake.set()
 
-    async def _send_and_record(self, delivery: Delivery) -> None:
-        outbox = self._storage.outbox
-        card, together = await self._compose(delivery)
+    async def _take_turn(self, chat_id: int) -> bool:
+        """Wait for the pacer's go for this chat; False if the sender is stopped meanwhile."""
+        if self._stopping.is_set():
+            return False
+        turn = asyncio.create_task(self._pacer.acquire(chat_id))
+        stop = asyncio.create_task(self._stopping.wait())
         try:
-            if delivery.kind == "edit":
-                message_id = await edit_alert(self._bot, delivery, card)
-            else:
-                message_id = await self._send(delivery, card)
+            await asyncio.wait((turn, stop), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+            if not turn.done():
+                turn.cancel()
+        return turn.done() and not turn.cancelled()
+
+    async def _attempt(self, delivery: Delivery) -> None:
+        outbox = self._storage.outbox
+        send = self.kinds.get(delivery.kind)
+        if send is None:
+            log.error("delivery %d has unknown kind %r; given up", delivery.id, delivery.kind)
+            await outbox.give_up(delivery.id, f"unknown kind {delivery.kind!r}")
+            return
+        SENDER_HANDLES_RETRY.set(True)  # this task's context only: no pacing or retry below
+        try:
+            message_id = await send(delivery)
         except TelegramRetryAfter as exc:
-            self._pacer.pause(exc.retry_after)
+            await self._pause(exc.retry_after)
             await outbox.count("429")
             await outbox.retry_later(
                 delivery.id, self._clock() + exc.retry_after, "429", counter="retried"
             )
         except TelegramMigrateToChat as exc:
+            log.info("group upgraded to a supergroup; its subscription and queue move")
             await outbox.retry_later(delivery.id, self._clock(), "migrated", counter="migrated")
             await self._storage.chats.migrate(delivery.chat_id, exc.migrate_to_chat_id)
         except TelegramForbiddenError:
             await self._chat_gone(delivery, "forbidden")
         except TelegramBadRequest as exc:
-            if any(marker in exc.message.lower() for marker in _CHAT_GONE):
-                await self._chat_gone(delivery, "chat not found")
-            elif delivery.kind == "edit":
-                log.error("story %d: edit rejected (%s); giving up", delivery.story.id, exc)
-                await outbox.give_up(delivery.id, f"bad request: {exc}")
-            else:
-                await self._fallback_plain(delivery, card, together, exc)
-        except (TelegramNetworkError, TelegramAPIError, OSError, TimeoutError) as exc:
-            await self._retry_or_give_up(delivery, type(exc).__name__)
+            await self._bad_request(delivery, exc)
+        except (TelegramAPIError, ClientDecodeError, OSError, TimeoutError) as exc:
+            # Network errors, 5xx, and anything Telegram-side we cannot classify.
+            await self._retry_or_give_up(delivery, f"{type(exc).__name__}: {exc}")
         else:
-            await self._sent(delivery, together, message_id)
+            if message_id is None:
+                await outbox.mark_sent(delivery.id, None, self._clock(), counter="skipped")
+            else:
+                await outbox.mark_sent(delivery.id, message_id, self._clock())
 
-    async def _compose(self, delivery: Delivery) -> tuple[Text, list[int]]:
-        """The message for a delivery, and the ids of the other digest items it carries."""
-        chat = delivery.chat or Chat.new(delivery.chat_id)
+    # -- the kinds ------------------------------------------------------------------------------
+
+    def content(self, delivery: Delivery, card: Text) -> Text:
+        """What to send for `card`: the card itself, or its plain text after a rejection."""
+        if not delivery.plain:
+            return card
+        rendered, _ = card.render()
+        return plain(rendered)
+
+    async def _send_alert(self, delivery: Delivery) -> int:
+        return await self._send(delivery, self.content(delivery, await self._card(delivery)))
+
+    async def _edit_alert(self, delivery: Delivery) -> int | None:
+        """Rewrite the chat's alert for the story as it is now (e.g. with more sources)."""
+        if delivery.message_id is None:
+            return None  # the alert never went out (or was given up): nothing to edit
+        text = self.content(delivery, await self._card(delivery))
+        chat = _chat_of(delivery)
+        try:
+            result = await self._bot.edit_message_text(
+                chat_id=delivery.chat_id,
+                message_id=delivery.message_id,
+                link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
+                request_timeout=self._request_timeout,
+                **text.as_kwargs(),
+            )
+        except TelegramBadRequest as exc:
+            reason = exc.message.lower()
+            if _EDIT_NOT_MODIFIED in reason:
+                return delivery.message_id
+            if any(marker in reason for marker in _EDIT_GONE):
+                return None  # deleted in the chat, or too old: done
+            raise
+        return result.message_id if isinstance(result, Message) else delivery.message_id
+
+    async def _send_digest(self, delivery: Delivery) -> int:
+        """The head and the chat's other due digest items, as many as fit in one message; the
+        ones that went with it are marked sent, the rest follow as the next message."""
+        chat = _chat_of(delivery)
         tr = self._catalogs.tr(chat.language)
-        if delivery.kind != "digest":  # an alert, or the edit of one when outlets joined
-            sources = await self._storage.stories.sources(delivery.story.id)
-            return alert_card(delivery.story, tr, sources=sources), []
         now = self._clock()
         followers = await self._storage.outbox.digest_followers(
             delivery, now, limit=DIGEST_ITEMS_MAX - 1
@@ -200,53 +333,88 @@ class Sender:
             heading=_digest_heading(chat, tr, now),
             tr=tr,
         )
-        return page, [f.id for f in followers[: count - 1]]
-
-    async def _sent(self, delivery: Delivery, together: list[int], message_id: int) -> None:
-        await self._storage.outbox.mark_sent(delivery.id, message_id, self._clock())
+        message_id = await self._send(delivery, self.content(delivery, page))
+        together = [f.id for f in followers[: count - 1]]
         await self._storage.outbox.mark_sent_with(together, message_id, self._clock())
+        return message_id
 
-    async def _send(self, delivery: Delivery, card: Text) -> int:
-        SENDER_HANDLES_RETRY.set(True)  # this task's context only
-        chat = delivery.chat or Chat.new(delivery.chat_id)
+    async def _card(self, delivery: Delivery) -> Text:
+        tr = self._catalogs.tr(_chat_of(delivery).language)
+        sources = await self._storage.stories.sources(delivery.story.id)
+        return alert_card(delivery.story, tr, sources=sources)
+
+    async def _send(self, delivery: Delivery, text: Text) -> int:
+        chat = _chat_of(delivery)
         quiet = is_quiet(chat.quiet_from, chat.quiet_to, chat.utc_offset, self._clock())
         message = await self._bot.send_message(
             chat_id=delivery.chat_id,
             message_thread_id=delivery.thread_id,
             link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
             disable_notification=quiet or None,
-            **card.as_kwargs(),
+            request_timeout=self._request_timeout,
+            **text.as_kwargs(),
         )
         return message.message_id
 
-    async def _chat_gone(self, delivery: Delivery, why: str) -> None:
-        log.info("chat deactivated (%s); its queue is dropped", why)
-        await self._storage.chats.deactivate(delivery.chat_id)
-        await self._storage.outbox.count("chats_deactivated")
+    # -- outcomes -------------------------------------------------------------------------------
 
-    async def _fallback_plain(
-        self, delivery: Delivery, card: Text, together: list[int], exc: TelegramBadRequest
-    ) -> None:
-        """Rendering is bounded, so this is a bug: say which story, try plain text once."""
-        log.error("story %d rejected by Telegram (%s); sending plain text", delivery.story.id, exc)
-        rendered, _ = card.render()
-        try:
-            message_id = await self._send(delivery, plain(rendered))
-        except TelegramAPIError as again:
-            log.error("story %d plain text rejected too (%s); giving up", delivery.story.id, again)
-            await self._storage.outbox.give_up(delivery.id, f"bad request: {again}")
+    async def _bad_request(self, delivery: Delivery, exc: TelegramBadRequest) -> None:
+        reason = exc.message.lower()
+        outbox = self._storage.outbox
+        if any(marker in reason for marker in _CHAT_GONE):
+            await self._chat_gone(delivery, "chat not found or no rights")
+        elif delivery.thread_id is not None and any(m in reason for m in _THREAD_GONE):
+            log.info("forum topic gone; the chat gets its alerts in the main thread from now on")
+            await outbox.drop_thread(delivery.id, delivery.chat_id)
+        elif not delivery.plain:
+            # Rendering is bounded, so this is a bug: say which story, try plain text once.
+            log.error(
+                "story %d (%s, delivery %d) rejected by Telegram: %s; resending as plain text",
+                delivery.story.id, delivery.kind, delivery.id, exc.message,
+            )  # fmt: skip
+            await outbox.fall_back_to_plain(delivery.id, f"bad request: {exc.message}")
         else:
-            await self._sent(delivery, together, message_id)
+            log.error(
+                "story %d (%s, delivery %d) rejected as plain text too: %s; given up",
+                delivery.story.id, delivery.kind, delivery.id, exc.message,
+            )  # fmt: skip
+            await outbox.give_up(delivery.id, f"bad request: {exc.message}")
+
+    async def _chat_gone(self, delivery: Delivery, why: str) -> None:
+        outbox = self._storage.outbox
+        dropped = await outbox.pending_count(delivery.chat_id)
+        log.info("chat deactivated (%s); %d queued deliveries dropped", why, dropped)
+        await self._storage.chats.deactivate(delivery.chat_id)
+        await outbox.count("chats_deactivated")
+        await outbox.count("dropped", dropped)
 
     async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()
-        if now - delivery.created_at >= GIVE_UP_AFTER:
-            log.warning("delivery %d given up after 24 h: %s", delivery.id, reason)
+        if now - delivery.created_at >= self._backoff.give_up_after:
+            log.warning("delivery %d given up after %d attempts: %s", delivery.id,
+                        delivery.attempts + 1, reason)  # fmt: skip
             await self._storage.outbox.give_up(delivery.id, reason)
             return
-        delay = min(BACKOFF_CAP, BACKOFF_BASE ** min(delivery.attempts + 1, 20))
-        delay *= self._rng.uniform(0.5, 1.0)
+        delay = self._backoff.delay(delivery.attempts + 1, self._rng)
+        log.debug("delivery %d retried in %.1fs: %s", delivery.id, delay, reason)
         await self._storage.outbox.retry_later(delivery.id, now + delay, reason, counter="retried")
+
+    async def _pause(self, seconds: float) -> None:
+        log.warning("Telegram asked for a pause of %ss; all sending waits", seconds)
+        self._pacer.pause(seconds)
+        await self._storage.outbox.pause_until(self._clock() + seconds + RETRY_MARGIN)
+
+    async def _restore_pause(self) -> None:
+        """A 429 pause outlives a restart: Telegram's flood ban does too."""
+        until = await self._storage.outbox.paused_until()
+        remaining = 0.0 if until is None else until - self._clock()
+        if remaining > 0:
+            log.warning("still paused by Telegram for %.0fs", remaining)
+            self._pacer.pause(remaining, margin=0.0)
+
+
+def _chat_of(delivery: Delivery) -> Chat:
+    return delivery.chat or Chat.new(delivery.chat_id)
 
 
 def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
@@ -256,25 +424,3 @@ def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
     if chat.mode == "daily":
         return tr("🗞 Daily digest · {day}", day=day)
     return tr("🗞 Digest · {day}", day=day)
-
-
-_EDIT_DONE = ("message is not modified", "message to edit not found", "message can't be edited")
-
-
-async def edit_alert(bot: Bot, delivery: Delivery, card: Text) -> int:
-    """Edit the chat's alert to `card` (paced by the session like any send); returns the alert's
-    message id. An alert never sent, one already showing this, or one deleted, is done."""
-    if delivery.message_id is None:
-        return 0
-    SENDER_HANDLES_RETRY.set(True)  # this task's context only
-    try:
-        await bot.edit_message_text(
-            chat_id=delivery.chat_id,
-            message_id=delivery.message_id,
-            link_preview_options=LinkPreviewOptions(is_disabled=True),
-            **card.as_kwargs(),
-        )
-    except TelegramBadRequest as exc:
-        if not any(marker in exc.message.lower() for marker in _EDIT_DONE):
-            raise
-    return delivery.message_id

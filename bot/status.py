@@ -20,15 +20,23 @@ async def status_lines(storage: Storage, now: float | None = None) -> list[str]:
     )
     c = outbox.counters
     beat = await storage.heartbeat()
-    return [
+    lines = [
         f"feeds: {counts['feeds']} ({failing} failing)",
         f"stories: {counts['stories']}, entries seen: {counts['entries']}",
         f"subscribed chats: {counts['subscribed_chats']}",
-        f"outbox: {outbox.pending} pending, oldest waiting {oldest}",
+        f"outbox: {outbox.pending} pending ({outbox.sending} sending), oldest waiting {oldest}",
         f"sent: {c.get('sent', 0)}, retried: {c.get('retried', 0)}, failed: {c.get('failed', 0)}, "
         f"429s: {c.get('429', 0)}, chats deactivated: {c.get('chats_deactivated', 0)}",
-        "bot heartbeat: never" if beat is None else f"bot heartbeat: {now - beat:.0f}s ago",
+        f"dropped with their chat: {c.get('dropped', 0)}, migrated: {c.get('migrated', 0)}, "
+        f"plain-text fallbacks: {c.get('plain_fallback', 0)}, edits skipped: {c.get('skipped', 0)}",
     ]
+    paused = outbox.paused_until
+    if paused is not None and paused > now:
+        lines.append(f"sending paused by Telegram (429) for another {paused - now:.0f}s")
+    lines.append(
+        "bot heartbeat: never" if beat is None else f"bot heartbeat: {now - beat:.0f}s ago"
+    )
+    return lines
 
 
 async def healthy(storage: Storage, now: float | None = None) -> bool:

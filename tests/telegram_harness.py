@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 
@@ -35,12 +36,15 @@ async def running_bot(
     admin_ids: str = "",
     clock: Callable[[], float] | None = None,
     polling: bool = True,
+    sender_options: dict[str, Any] | None = None,
 ) -> AsyncIterator[Running]:
-    """The sender and (optionally) long polling, as `bot.app` runs them, against `api`."""
+    """The sender and (optionally) long polling, as `bot.app` runs them, against `api`.
+    `sender_options` go to `Sender` (e.g. a fast `Backoff`)."""
     settings: Settings = load_settings({"BOT_TOKEN": api.token, "ADMIN_IDS": admin_ids})
     pacer = Pacer()
     bot = make_bot(api.token, pacer, api.base_url)
-    sender = Sender(bot, storage, pacer, **({"clock": clock} if clock else {}))
+    options = {**({"clock": clock} if clock else {}), **(sender_options or {})}
+    sender = Sender(bot, storage, pacer, **options)
     dp = build_dispatcher(storage, settings, **({"clock": clock} if clock else {}))
     tasks = [asyncio.create_task(sender.run())]
     if polling:

@@ -20,6 +20,7 @@ def test_defaults() -> None:
     assert settings.feeds_file == Path("feeds.yaml")
     assert settings.admin_ids == frozenset()
     assert settings.log_level == "INFO"
+    assert settings.send_rate == 25.0
 
 
 def test_full_environment() -> None:
@@ -31,12 +32,14 @@ def test_full_environment() -> None:
             "FEEDS_FILE": "/etc/feeds.yaml",
             "ADMIN_IDS": "1, 22,333",
             "LOG_LEVEL": "debug",
+            "SEND_RATE": "20.5",
         }
     )
     assert settings.require_token() == TOKEN
     assert settings.telegram_api_url == "http://127.0.0.1:8081"
     assert settings.admin_ids == {1, 22, 333}
     assert settings.log_level == "DEBUG"
+    assert settings.send_rate == 20.5
 
 
 @pytest.mark.parametrize(
@@ -46,6 +49,10 @@ def test_full_environment() -> None:
         ({"TELEGRAM_API_URL": "ftp://x"}, "TELEGRAM_API_URL"),
         ({"ADMIN_IDS": "1,bob"}, "ADMIN_IDS"),
         ({"LOG_LEVEL": "LOUD"}, "LOG_LEVEL"),
+        ({"SEND_RATE": "fast"}, "SEND_RATE"),
+        ({"SEND_RATE": "0"}, "SEND_RATE"),
+        ({"SEND_RATE": "31"}, "SEND_RATE"),
+        ({"SEND_RATE": "nan"}, "SEND_RATE"),
     ],
 )
 def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:

@@ -173,4 +173,11 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (name, story_id)
     ) WITHOUT ROWID;
     """,
+    # 6: delivery you can trust (#5). `plain`: Telegram rejected the rendered card once, so the
+    # delivery is resent as plain text (and given up if that is rejected too). The partial index
+    # serves the sender's "oldest pending delivery of each chat" query.
+    """
+    ALTER TABLE deliveries ADD COLUMN plain INTEGER NOT NULL DEFAULT 0;
+    CREATE INDEX deliveries_chat_pending ON deliveries (chat_id, id) WHERE state = 'pending';
+    """,
 )

@@ -1,16 +1,31 @@
 """The outbox: deliveries waiting to be sent, and the sender's bookkeeping.
 
-States: pending -> sending -> sent, or back to pending with a later `next_attempt_at`, or failed
-when it is given up. A delivery is marked `sending` (committed) before the request goes out; at
-start-up any `sending` row is made pending again, so a crash loses nothing and can repeat at most
-the one message that was in flight.
+States:
+
+    pending --claim--> sending --ok--> sent
+       ^                  |  \\--given up (24 h of failures, or rejected twice)--> failed
+       |                  |
+       +---- retry later, released at shutdown, released after a crash
+
+A delivery is marked `sending` (committed) before its request goes out and `sent` (with the
+Telegram message id) after the answer. At start-up any `sending` row is made pending again, so
+a crash loses nothing and can repeat at most the one message per chat that was in flight (the
+sender never has two requests in flight for one chat).
+
+Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one (so each
+chat gets its deliveries in queue order, which is story order, even when one of them waits for a
+retry), and serves the chats whose head has waited longest first. A chat with 50 queued alerts
+therefore has one delivery in each round, like every other chat.
+
+Counters (table `counters`, never reset): `sent`, `retried`, `failed`, `429`, `migrated`,
+`chats_deactivated`, `dropped` (queued deliveries of a deactivated chat), `plain_fallback`,
+`skipped` (an edit with nothing left to edit), plus `paused_until` (Unix time until which
+Telegram told us to send nothing).
 
 An 'edit' delivery carries the message id of the chat's sent alert for the story (None when
-that alert was never sent): the message to edit in place.
-
-Order and fairness: `due()` takes at most one delivery per chat, the oldest pending one (so each
-chat gets its alerts in story order even when one of them waits for a retry), and serves the
-chats whose head has waited longest first.
+that alert was never sent): the message to edit in place. A 'digest' head carries the chat's
+other due digest items with it (`digest_followers`, `mark_sent_with`): one message for all.
+Each delivery carries its chat's settings (language, quiet hours, previews, mode).
 """
 
 from __future__ import annotations
@@ -23,6 +38,11 @@ from bot.storage.records import Chat, Delivery, Story
 from bot.storage.stories import STORY_COLUMNS
 
 _ERROR_TEXT_MAX = 300
+PAUSED_UNTIL = "paused_until"
+
+# The oldest pending delivery of each chat (the partial index deliveries_chat_pending serves it).
+_HEADS = "SELECT MIN(id) FROM deliveries WHERE state = 'pending' GROUP BY chat_id"
+
 # The chat's settings travel with each delivery (language, quiet hours, previews, mode).
 _CHAT_COLUMNS = """
     c.subscribed AS c_subscribed, c.countries AS c_countries, c.active AS c_active,
@@ -34,9 +54,15 @@ _CHAT_COLUMNS = """
 
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
-    pending: int
+    pending: int  # queued: waiting to be sent (includes `sending`)
+    sending: int  # claimed by the sender, request under way
     oldest_pending_at: float | None
     counters: dict[str, int]
+
+    @property
+    def paused_until(self) -> float | None:
+        value = self.counters.get(PAUSED_UNTIL)
+        return None if value is None else float(value)
 
 
 class Outbox:
@@ -44,7 +70,8 @@ class Outbox:
         self._db = db
 
     async def release_in_flight(self) -> int:
-        """After a crash or restart: what was being sent is pending again."""
+        """After a crash or restart: what was being sent is pending again (and may be repeated,
+        since we cannot know whether Telegram got it)."""
         return await self._db.execute(
             "UPDATE deliveries SET state = 'pending' WHERE state = 'sending'"
         )
@@ -53,18 +80,17 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   CASE WHEN d.kind = 'edit' THEN
-                       (SELECT a.message_id FROM deliveries a
-                        WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
-                          AND a.kind = 'alert' AND a.state = 'sent')
-                   ELSE d.message_id END AS message_id,
+                   d.plain,
+                   COALESCE(d.message_id, (
+                       SELECT a.message_id FROM deliveries a
+                       WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
+                         AND a.kind = 'alert' AND a.state = 'sent'
+                   )) AS target_message_id,
                    c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
             FROM deliveries d
             JOIN chats c ON c.chat_id = d.chat_id
             JOIN stories s ON s.id = d.story_id
-            WHERE d.id IN (SELECT MIN(id) FROM deliveries WHERE state = 'pending'
-                           GROUP BY chat_id)
-              AND d.next_attempt_at <= ? AND c.active = 1
+            WHERE d.id IN ({_HEADS}) AND d.next_attempt_at <= ? AND c.active = 1
             ORDER BY d.next_attempt_at, d.id
             LIMIT ?
             """,
@@ -78,7 +104,8 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   d.message_id, c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
+                   d.plain, d.message_id AS target_message_id, c.thread_id, {_CHAT_COLUMNS},
+                   {STORY_COLUMNS}
             FROM deliveries d
             JOIN chats c ON c.chat_id = d.chat_id
             JOIN stories s ON s.id = d.story_id
@@ -104,9 +131,14 @@ class Outbox:
             (message_id, now, *delivery_ids),
         )
 
-    async def next_due_at(self) -> float | None:
+    async def next_due_at(self, after: float) -> float | None:
+        """When the next chat head that is not due at `after` falls due (heads behind a retry
+        wait with their chat, so only heads count)."""
         value = await self._db.scalar(
-            "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'"
+            f"""SELECT MIN(d.next_attempt_at) FROM deliveries d
+                JOIN chats c ON c.chat_id = d.chat_id
+                WHERE d.id IN ({_HEADS}) AND d.next_attempt_at > ? AND c.active = 1""",
+            (after,),
         )
         return None if value is None else float(value)
 
@@ -119,7 +151,17 @@ class Outbox:
         )
         return changed == 1
 
-    async def mark_sent(self, delivery_id: int, message_id: int, now: float) -> None:
+    async def release(self, delivery_id: int) -> None:
+        """Shutdown before the request went out: pending again, the attempt not counted."""
+        await self._db.execute(
+            """UPDATE deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0)
+               WHERE id = ? AND state = 'sending'""",
+            (delivery_id,),
+        )
+
+    async def mark_sent(
+        self, delivery_id: int, message_id: int | None, now: float, *, counter: str = "sent"
+    ) -> None:
         """Done. Only a claimed row: an edit re-armed while in flight stays pending, so the
         outlets that arrived meanwhile get their edit too."""
         async with self._db.transaction() as tx:
@@ -128,7 +170,7 @@ class Outbox:
                           last_error = NULL WHERE id = ? AND state = 'sending'""",
                 (message_id, now, delivery_id),
             )
-            await _bump(tx, "sent")
+            await _bump(tx, counter)
 
     async def retry_later(self, delivery_id: int, at: float, error: str, *, counter: str) -> None:
         async with self._db.transaction() as tx:
@@ -138,6 +180,27 @@ class Outbox:
                 (at, error[:_ERROR_TEXT_MAX], delivery_id),
             )
             await _bump(tx, counter)
+
+    async def fall_back_to_plain(self, delivery_id: int, error: str) -> None:
+        """Telegram rejected the rendered card: resend it as plain text, at once (it is still
+        its chat's head, so the order holds). Only once: `plain` is never cleared."""
+        async with self._db.transaction() as tx:
+            await tx.execute(
+                """UPDATE deliveries SET state = 'pending', plain = 1, last_error = ?
+                   WHERE id = ? AND state = 'sending'""",
+                (error[:_ERROR_TEXT_MAX], delivery_id),
+            )
+            await _bump(tx, "plain_fallback")
+
+    async def drop_thread(self, delivery_id: int, chat_id: int) -> None:
+        """The forum topic the chat subscribed from is gone: post to the chat's main thread
+        from now on, starting with this delivery."""
+        async with self._db.transaction() as tx:
+            await tx.execute("UPDATE chats SET thread_id = NULL WHERE chat_id = ?", (chat_id,))
+            await tx.execute(
+                "UPDATE deliveries SET state = 'pending' WHERE id = ? AND state = 'sending'",
+                (delivery_id,),
+            )
 
     async def give_up(self, delivery_id: int, error: str) -> None:
         async with self._db.transaction() as tx:
@@ -151,16 +214,40 @@ class Outbox:
         async with self._db.transaction() as tx:
             await _bump(tx, name, by)
 
+    async def pending_count(self, chat_id: int) -> int:
+        return int(
+            await self._db.scalar(
+                """SELECT COUNT(*) FROM deliveries
+                   WHERE chat_id = ? AND state IN ('pending', 'sending')""",
+                (chat_id,),
+            )
+        )
+
+    async def pause_until(self, until: float) -> None:
+        """Telegram said 429: remember until when nothing may be sent, across restarts."""
+        await self._db.execute(
+            """INSERT INTO counters (name, value) VALUES (?, ?)
+               ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)""",
+            (PAUSED_UNTIL, int(until) + 1),
+        )
+
+    async def paused_until(self) -> float | None:
+        value = await self._db.scalar("SELECT value FROM counters WHERE name = ?", (PAUSED_UNTIL,))
+        return None if value is None else float(value)
+
     async def stats(self) -> OutboxStats:
         row = await self._db.fetchone(
-            "SELECT COUNT(*), MIN(created_at) FROM deliveries WHERE state IN ('pending', 'sending')"
+            """SELECT COUNT(*), SUM(state = 'sending'), MIN(created_at)
+               FROM deliveries WHERE state IN ('pending', 'sending')"""
         )
         counters = await self._db.fetchall("SELECT name, value FROM counters ORDER BY name")
         return OutboxStats(
             pending=0 if row is None else int(row[0]),
-            oldest_pending_at=None if row is None else row[1],
+            sending=0 if row is None or row[1] is None else int(row[1]),
+            oldest_pending_at=None if row is None else row[2],
             counters={r["name"]: int(r["value"]) for r in counters},
         )
+
 
 
 def _delivery(r: Row) -> Delivery:
@@ -185,9 +272,10 @@ def _delivery(r: Row) -> Delivery:
         kind=r["kind"],
         attempts=r["attempts"],
         created_at=r["queued_at"],
-        message_id=r["message_id"],
+        message_id=r["target_message_id"],
         story=Story.from_row(r),
         chat=chat,
+        plain=bool(r["plain"]),
     )
 
 

@@ -164,7 +164,11 @@ class Chat:
 
 @dataclass(frozen=True, slots=True)
 class Delivery:
-    """One outbox row, with the story it carries."""
+    """One outbox row, with the story it carries.
+
+    `message_id` is the Telegram message this delivery concerns: for an alert, the one it became
+    once sent; for an edit, the sent alert of the same chat and story it rewrites. `plain` means
+    Telegram rejected the rendered form once, so it goes as plain text."""
 
     id: int
     chat_id: int
@@ -175,3 +179,4 @@ class Delivery:
     message_id: int | None
     story: Story
     chat: Chat | None = None  # the chat's settings at the time `due()` read them
+    plain: bool = False

@@ -1,5 +1,9 @@
 """Command replies go through the same pacer as alerts (a request middleware on the session),
-and a reply that meets a short 429 waits and is tried once more."""
+and a reply that meets a short 429 waits and is tried once more.
+
+The outbox sender takes its turn from the pacer itself before it sends (so that a shutdown can
+release a delivery that is still waiting for its turn) and handles 429 itself; its requests
+(`SENDER_HANDLES_RETRY` set) pass through here untouched."""
 
 from __future__ import annotations
 
@@ -32,14 +36,14 @@ class PacingMiddleware(BaseRequestMiddleware):
         method: TelegramMethod[TelegramType],
     ) -> Response[TelegramType]:
         chat_id = _chat_id(method)
-        if chat_id is None:
+        if chat_id is None or SENDER_HANDLES_RETRY.get():
             return await make_request(bot, method)
         await self._pacer.acquire(chat_id)
         try:
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
-            if SENDER_HANDLES_RETRY.get() or exc.retry_after > REPLY_RETRY_MAX_WAIT:
+            if exc.retry_after > REPLY_RETRY_MAX_WAIT:
                 raise
             await asyncio.sleep(0)  # the pacer now holds everything back until the pause ends
             await self._pacer.acquire(chat_id)

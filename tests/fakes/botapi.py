@@ -9,7 +9,7 @@ Every request is checked against the official schema (`botapi_schema`) and Teleg
 with `api.assert_no_violations()`. Tests inject user messages and button presses, read what the
 bot sent and wait for it (`botapi_world.TelegramWorld`, which `FakeBotAPI` extends), and make
 Telegram misbehave: `fail_next`, `block_chat`, `forget_chat`, `migrate_chat`, `set_random_5xx`,
-`outage`, `retry_all_after`, `set_flood_limits`.
+`outage`, `retry_all_after`, `delay_answers`, `set_flood_limits`.
 
     async with FakeBotAPI() as api:
         server = TelegramAPIServer.from_base(api.base_url)
@@ -83,6 +83,7 @@ class _Misbehaviour:
     rng: random.Random = field(default_factory=random.Random)
     outage: Literal["off", "502", "drop"] = "off"
     retry_until: float = 0.0
+    answer_delay: dict[str, float] = field(default_factory=dict)
 
 
 class FakeBotAPI(TelegramWorld):
@@ -194,6 +195,11 @@ class FakeBotAPI(TelegramWorld):
         """While on, every request answers 502 Bad Gateway, or has its connection dropped."""
         self._mis.outage = ("drop" if drop_connection else "502") if on else "off"
 
+    def delay_answers(self, method: str, seconds: float) -> None:
+        """Calls of `method` take effect at once but are answered `seconds` later, like a slow
+        network: meanwhile the bot cannot know that its message went out."""
+        self._mis.answer_delay[method.lower()] = seconds
+
     def retry_all_after(self, seconds: float) -> None:
         """For `seconds` (of the server's clock) every request answers 429 with retry_after."""
         self._mis.retry_until = self.clock() + seconds
@@ -222,6 +228,9 @@ class FakeBotAPI(TelegramWorld):
             return self._reply_error(spec.name, error)
         finally:
             self.changes.notify()
+        delay = self._mis.answer_delay.get(spec.name.lower(), 0.0)
+        if delay > 0 and not self._closing:
+            await asyncio.sleep(delay)
         return web.json_response({"ok": True, "result": result})
 
     async def _call(self, spec: MethodSpec, request: web.Request, bot_id: int) -> Any:

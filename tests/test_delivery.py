@@ -1,0 +1,392 @@
+"""Delivery you can trust: the sender against the fake Bot API under fault injection.
+
+Time is compressed where the real figures are minutes or hours: the backoff and the outage are
+both scaled by `SCALE`, so the outage still outlasts several backoff steps, as a two-minute
+outage outlasts the real 2, 4, 8 ... 64 s steps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Sequence
+
+import pytest
+
+from bot.model import Verdict
+from bot.pacing import Pacer
+from bot.sender import Backoff
+from bot.status import status_lines
+from bot.storage import Delivery, Storage
+from tests.conftest import RELEVANT, add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import running_bot
+
+DAY = 86400.0
+SCALE = 1 / 20  # test seconds per real second
+FAST = Backoff(first=2.0 * SCALE, factor=2.0, cap=600.0 * SCALE)
+OUTAGE = 120 * SCALE  # "two minutes"
+
+pytestmark = pytest.mark.timeout(240)
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+async def subscribe(storage: Storage, chats: Sequence[int], countries: Sequence[str] = ()) -> None:
+    for chat in chats:
+        await storage.chats.subscribe(chat, countries, thread_id=None, now=time.time())
+
+
+async def publish(
+    storage: Storage, numbers: Sequence[int], verdict: Verdict = RELEVANT
+) -> list[int]:
+    """Stories "Story <n>" from one outlet, queued for every matching chat; their ids."""
+    now = time.time()
+    [feed] = await add_feeds(storage, "Outlet")
+    entries = [
+        incoming(make_entry(f"Story {n}", link=f"https://e.org/{n}", published=now - 60), verdict)
+        for n in numbers
+    ]
+    result = await storage.stories.save(feed, entries, now=now, alert_max_age=DAY)
+    return [s.id for s in result.new_stories]
+
+
+def titles(api: FakeBotAPI, chat: int) -> list[str]:
+    return [text.splitlines()[1] for text in api.messages_to(chat)]
+
+
+async def eventually(check: Callable[[], object], timeout: float = 60.0) -> None:  # noqa: ASYNC109
+    """Poll an async or sync condition (e.g. on the database) until it holds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise TimeoutError("condition not met")
+        await asyncio.sleep(0.05)
+
+
+async def counter(storage: Storage, name: str) -> int:
+    return (await storage.outbox.stats()).counters.get(name, 0)
+
+
+async def states(storage: Storage) -> dict[str, int]:
+    rows = await storage.db.fetchall("SELECT state, COUNT(*) FROM deliveries GROUP BY state")
+    return {r[0]: r[1] for r in rows}
+
+
+# -- the proof ------------------------------------------------------------------------------------
+
+
+async def test_faults_every_live_chat_gets_each_alert_once_in_story_order(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """429 bursts, 30% random 5xx, two blocked chats, one migrated group and a "two-minute"
+    outage: afterwards every live chat has each alert exactly once, in story order."""
+    private, groups, blocked = [101, 102, 103, 104], [-201], [105, -202]
+    old_group, new_group = -300, -1000300
+    await subscribe(storage, [*private, *groups, *blocked, old_group])
+    await publish(storage, range(3))
+    for chat in blocked:
+        api.block_chat(chat)
+    api.migrate_chat(old_group, new_group)
+    api.set_random_5xx(0.3, seed=5)
+    api.retry_all_after(2)  # a 429 burst from the first request on
+    live = [*private, *groups, new_group]
+
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}) as run:
+        await api.wait_for(lambda: len(api.sent) >= 5, timeout=60)
+        api.outage(True)
+        await asyncio.sleep(OUTAGE / 2)
+        api.outage(True, drop_connection=True)  # the second half: connections cut, no answer
+        await asyncio.sleep(OUTAGE / 2)
+        api.outage(False)
+        await publish(storage, range(3, 5))  # more news while the queue recovers
+        run.sender.wake()
+        await api.wait_for(lambda: len(api.sent) >= 12, timeout=60)
+        api.retry_all_after(3)  # a second 429 burst
+        for chat in live:
+            await api.wait_for_messages(chat, 5, timeout=120)
+        await eventually(lambda: _drained(storage), timeout=60)
+
+    expected = [f"Story {n}" for n in range(5)]
+    for chat in live:
+        assert titles(api, chat) == expected, chat
+    for chat in blocked:
+        gone = await storage.chats.get(chat)
+        assert gone is not None
+        assert (gone.active, gone.subscribed) == (False, False)
+        assert api.messages_to(chat) == []
+    assert await storage.chats.get(old_group) is None
+    stats = await storage.outbox.stats()
+    assert stats.pending == 0
+    assert stats.counters.get("failed", 0) == 0
+    assert stats.counters["429"] >= 2
+    assert stats.counters["chats_deactivated"] == 2
+    assert stats.counters["migrated"] >= 1
+    # The outage outlasted several backoff steps of some delivery.
+    assert await storage.db.scalar("SELECT MAX(attempts) FROM deliveries") >= 4
+    assert {e.error_code for e in api.errors} >= {429, 403, 400, 500, 502}
+    api.assert_no_violations()
+
+
+async def _drained(storage: Storage) -> bool:
+    return (await storage.outbox.stats()).pending == 0
+
+
+# -- each failure on its own ----------------------------------------------------------------------
+
+
+async def test_delivery_is_given_up_after_the_retry_window_and_counted(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await subscribe(storage, [1])
+    await publish(storage, [0])
+    api.outage(True)
+    short = Backoff(first=0.05, factor=2.0, cap=0.2, give_up_after=2.0)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": short}) as run:
+        await eventually(lambda: counter(storage, "failed"), timeout=30)
+        api.outage(False)
+        await publish(storage, [1])
+        run.sender.wake()
+        await api.wait_for_messages(1, 1, timeout=30)
+    assert titles(api, 1) == ["Story 1"]  # a failed head does not block its chat
+    row = await storage.db.fetchone(
+        "SELECT state, attempts, last_error FROM deliveries ORDER BY id LIMIT 1"
+    )
+    assert row is not None
+    assert row["state"] == "failed"
+    assert row["attempts"] >= 3
+    assert "TelegramServerError" in row["last_error"]
+    assert await counter(storage, "failed") == 1
+    lines = await status_lines(storage)
+    assert any("failed: 1" in line for line in lines)
+
+
+async def test_long_429_pause_holds_everything_survives_restart_and_shutdown_is_prompt(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await subscribe(storage, [1, 2])
+    await publish(storage, [0])
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3600", {"retry_after": 3600})
+    async with running_bot(storage, api, polling=False):
+        await eventually(lambda: counter(storage, "429"), timeout=30)
+        await asyncio.sleep(0.5)  # the other chat's delivery now waits for its turn
+        calls = api.calls["sendMessage"]
+        stopping = time.monotonic()
+    assert time.monotonic() - stopping < 5  # an hour-long pause does not hold up a shutdown
+    assert calls <= 2
+    found = await states(storage)
+    assert found.get("sending", 0) == 0  # released, not left claimed
+    assert found.get("pending", 0) >= 1
+    assert any("paused by Telegram" in line for line in await status_lines(storage))
+
+    async with running_bot(storage, api, polling=False):  # a restart keeps the pause
+        await asyncio.sleep(1.5)
+    assert api.calls["sendMessage"] == calls
+    assert (await states(storage)).get("sending", 0) == 0
+
+
+async def test_rejected_card_is_resent_as_plain_text_even_through_a_5xx(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    await subscribe(storage, [1])
+    await publish(storage, [0, 1])
+    api.fail_next("sendMessage", 400, "Bad Request: message is too long")
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}):
+        await api.wait_for_messages(1, 2, timeout=30)
+    first, second = api.sent_to(1)
+    assert first.entities == []  # plain text
+    assert "Story 0" in first.text
+    assert second.entities != []  # the next alert is a normal card again
+    assert await counter(storage, "plain_fallback") == 1
+    assert await counter(storage, "failed") == 0
+
+
+async def test_card_rejected_twice_is_given_up_without_a_loop(
+    storage: Storage, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    await subscribe(storage, [1])
+    ids = await publish(storage, [0, 1])
+    api.fail_next("sendMessage", 400, "Bad Request: can't parse entities: nope", times=2)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 1, timeout=30)
+        await asyncio.sleep(0.5)
+    assert titles(api, 1) == ["Story 1"]
+    assert api.calls["sendMessage"] == 3  # card, plain text, then the next story
+    assert await counter(storage, "failed") == 1
+    assert f"story {ids[0]}" in caplog.text  # the log names the story
+
+
+async def test_deleted_forum_topic_moves_alerts_to_the_main_thread(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    forum = -1001234
+    await storage.chats.subscribe(forum, [], thread_id=7, now=time.time())
+    await publish(storage, [0, 1])
+    api.fail_next("sendMessage", 400, "Bad Request: message thread not found")
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(forum, 2, timeout=30)
+    assert [m.message_thread_id for m in api.sent_to(forum)] == [None, None]
+    chat = await storage.chats.get(forum)
+    assert chat is not None
+    assert (chat.thread_id, chat.active) == (None, True)
+
+
+async def test_unknown_kind_is_given_up_not_retried(storage: Storage, api: FakeBotAPI) -> None:
+    await subscribe(storage, [1])
+    await publish(storage, [0])
+    await storage.db.execute("UPDATE deliveries SET kind = 'carrier-pigeon'")
+    async with running_bot(storage, api, polling=False):
+        await eventually(lambda: counter(storage, "failed"), timeout=30)
+    assert api.calls["sendMessage"] == 0
+
+
+async def test_sender_loop_outlives_a_failing_round(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await subscribe(storage, [1])
+    await publish(storage, [0])
+    real_due = storage.outbox.due
+    rounds = 0
+
+    async def flaky_due(now: float, limit: int) -> list[Delivery]:
+        nonlocal rounds
+        rounds += 1
+        if rounds == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return await real_due(now, limit)
+
+    monkeypatch.setattr(storage.outbox, "due", flaky_due)
+    monkeypatch.setattr("bot.sender.IDLE_WAIT", 0.2)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 1, timeout=30)
+    assert rounds >= 2
+
+
+# -- edits (the seam for "also reported by") -------------------------------------------------------
+
+
+async def test_edit_rewrites_the_sent_alert_in_place(storage: Storage, api: FakeBotAPI) -> None:
+    await subscribe(storage, [1])
+    [story] = await publish(storage, [0])
+
+    async def queue_edit() -> None:
+        # Queue (or re-arm) the chat's edit of the story, as story merging does.
+        now = time.time()
+        await storage.db.execute(
+            """INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+               VALUES (1, ?, 'edit', ?, ?)
+               ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET state = 'pending'""",
+            (story, now, now),
+        )
+
+    async with running_bot(storage, api, polling=False) as run:
+        [alert] = await api.wait_for_messages(1, 1, timeout=30)
+        assert "more sources" not in alert
+        # Another outlet reports the same story; the alert should say so.
+        _, other = await add_feeds(storage, "Outlet", "Other")
+        same = incoming(make_entry("Story 0 elsewhere", link="https://e.org/0"))
+        await storage.stories.save(other, [same], now=time.time(), alert_max_age=DAY)
+        await queue_edit()
+        run.sender.wake()
+        await api.wait_for(lambda: api.sent_to(1)[0].edited, timeout=30)
+        assert "Also reported by: Other" in api.messages_to(1)[0]
+
+        await queue_edit()  # nothing changed since: "message is not modified" is success
+        run.sender.wake()
+        await eventually(lambda: _edit_done(storage), timeout=30)
+        message_id = api.sent_to(1)[0].message_id
+        api.messages[(1, message_id)].deleted = True  # the chat deleted the alert
+        await queue_edit()
+        run.sender.wake()
+        await eventually(lambda: counter(storage, "skipped"), timeout=30)
+
+    assert len(api.messages_to(1)) == 0  # deleted, and never re-sent
+    assert api.calls["sendMessage"] == 1
+    assert await counter(storage, "failed") == 0
+    row = await storage.db.fetchone("SELECT state FROM deliveries WHERE kind = 'edit'")
+    assert row is not None
+    assert row["state"] == "sent"
+
+
+async def _edit_done(storage: Storage) -> bool:
+    state = await storage.db.scalar("SELECT state FROM deliveries WHERE kind = 'edit'")
+    return bool(state == "sent")
+
+
+# -- fairness ---------------------------------------------------------------------------------
+
+
+async def test_a_backlog_of_other_chats_does_not_hold_up_a_new_alert(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """30 chats with 6 alerts each (7 s of sending at 25/s); an alert for another chat queued a
+    second later goes out within about a second, not after the backlog."""
+    busy = list(range(1, 31))
+    await subscribe(storage, busy, ["KZ"])
+    await subscribe(storage, [999], ["GE"])
+    await publish(storage, range(6))
+    async with running_bot(storage, api, polling=False) as run:
+        await asyncio.sleep(1.0)
+        queued = time.monotonic()
+        georgia = Verdict(True, 0.9, ("GE",), "deportation", ("action:deport",))
+        await publish(storage, [100], georgia)
+        run.sender.wake()
+        await api.wait_for_messages(999, 1, timeout=30)
+        waited = time.monotonic() - queued
+        backlog = sum(6 - len(api.messages_to(chat)) for chat in busy)
+        for chat in busy:
+            await api.wait_for_messages(chat, 6, timeout=60)
+    assert waited < 2.0
+    assert backlog >= 60
+    for chat in busy:
+        assert titles(api, chat) == [f"Story {n}" for n in range(6)]
+    assert api.count_429 == 0
+
+
+# -- the pieces -------------------------------------------------------------------------------
+
+
+def test_backoff_is_exponential_capped_and_jittered() -> None:
+    backoff = Backoff(first=2.0, factor=2.0, cap=600.0)
+    rng = random.Random(1)
+    for attempt, step in [(1, 2.0), (2, 4.0), (5, 32.0), (10, 600.0), (500, 600.0)]:
+        delays = [backoff.delay(attempt, rng) for _ in range(200)]
+        assert min(delays) >= step / 2
+        assert max(delays) <= step
+        assert max(delays) - min(delays) > step / 10  # jittered, not synchronised
+
+
+async def test_pacer_keeps_its_rate_when_wakeups_are_late() -> None:
+    """asyncio wakes a little late; the bucket keeps its schedule, so 25/s stays 25/s."""
+    now = [0.0]
+
+    async def late_sleep(seconds: float) -> None:
+        now[0] += max(seconds, 0.0) + 0.004  # every sleep oversleeps by 4 ms
+        await asyncio.sleep(0)
+
+    pacer = Pacer(25.0, clock=lambda: now[0], sleep=late_sleep)
+    for chat in range(1, 1001):
+        await pacer.acquire(chat)
+    assert 1000 / now[0] == pytest.approx(25.0, rel=0.01)
+
+
+async def test_status_shows_the_delivery_counters(storage: Storage) -> None:
+    await subscribe(storage, [1])
+    await publish(storage, [0])
+    for name in ("sent", "retried", "429", "failed"):
+        await storage.outbox.count(name, 2)
+    lines = "\n".join(await status_lines(storage, now=time.time() + 90))
+    assert "outbox: 1 pending (0 sending), oldest waiting 90s" in lines
+    assert "sent: 2, retried: 2, failed: 2, 429s: 2" in lines
