@@ -45,7 +45,8 @@ _HEADS = "SELECT MIN(id) FROM deliveries WHERE state = 'pending' GROUP BY chat_i
 
 # The chat's settings travel with each delivery (language, quiet hours, previews, mode).
 _CHAT_COLUMNS = """
-    c.subscribed AS c_subscribed, c.countries AS c_countries, c.active AS c_active,
+    c.chat_id AS c_chat_id, c.thread_id AS c_thread_id, c.subscribed AS c_subscribed,
+    c.countries AS c_countries, c.active AS c_active,
     c.language AS c_language, c.mode AS c_mode, c.digest_hour AS c_digest_hour,
     c.utc_offset AS c_utc_offset, c.quiet_from AS c_quiet_from, c.quiet_to AS c_quiet_to,
     c.previews AS c_previews
@@ -249,22 +250,8 @@ class Outbox:
         )
 
 
-
 def _delivery(r: Row) -> Delivery:
-    chat = Chat(
-        chat_id=r["chat_id"],
-        subscribed=bool(r["c_subscribed"]),
-        countries=tuple(r["c_countries"].split()),
-        thread_id=r["thread_id"],
-        active=bool(r["c_active"]),
-        language=r["c_language"],
-        mode=r["c_mode"],
-        digest_hour=r["c_digest_hour"],
-        utc_offset=r["c_utc_offset"],
-        quiet_from=r["c_quiet_from"],
-        quiet_to=r["c_quiet_to"],
-        previews=bool(r["c_previews"]),
-    )
+    chat = Chat.from_row(r, prefix="c_")
     return Delivery(
         id=r["delivery_id"],
         chat_id=r["chat_id"],

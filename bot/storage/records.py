@@ -145,20 +145,21 @@ class Chat:
         return cls(chat_id, subscribed=False, countries=(), thread_id=None, active=True)
 
     @classmethod
-    def from_row(cls, row: Row) -> Chat:
+    def from_row(cls, row: Row, prefix: str = "") -> Chat:
+        """From a `chats` row, or from its columns selected with `prefix` in a join."""
         return cls(
-            chat_id=row["chat_id"],
-            subscribed=bool(row["subscribed"]),
-            countries=tuple(row["countries"].split()),
-            thread_id=row["thread_id"],
-            active=bool(row["active"]),
-            language=row["language"],
-            mode=row["mode"],
-            digest_hour=row["digest_hour"],
-            utc_offset=row["utc_offset"],
-            quiet_from=row["quiet_from"],
-            quiet_to=row["quiet_to"],
-            previews=bool(row["previews"]),
+            chat_id=row[f"{prefix}chat_id"],
+            subscribed=bool(row[f"{prefix}subscribed"]),
+            countries=tuple(row[f"{prefix}countries"].split()),
+            thread_id=row[f"{prefix}thread_id"],
+            active=bool(row[f"{prefix}active"]),
+            language=row[f"{prefix}language"],
+            mode=row[f"{prefix}mode"],
+            digest_hour=row[f"{prefix}digest_hour"],
+            utc_offset=row[f"{prefix}utc_offset"],
+            quiet_from=row[f"{prefix}quiet_from"],
+            quiet_to=row[f"{prefix}quiet_to"],
+            previews=bool(row[f"{prefix}previews"]),
         )
 
 
