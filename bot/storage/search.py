@@ -124,6 +124,14 @@ class Search:
         )  # fmt: skip
         return [Story.from_row(r) for r in rows]
 
+    async def ranking(self, query: SearchQuery) -> str:
+        """How `stories()` orders this query: "newest", "fts" (bm25()) or "window"."""
+        if not query.ranked:
+            return "newest"
+        phrases = phrases_of(query.match)
+        cheaper = prefer_fts_bm25(phrases, await self._frequencies(phrases))
+        return "fts" if cheaper else "window"
+
     async def _newest(self, query: SearchQuery, *, limit: int, offset: int) -> list[Story]:
         rows = await self._db.fetchall(
             f"""
