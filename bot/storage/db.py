@@ -39,6 +39,10 @@ class Database:
             "PRAGMA synchronous = NORMAL",
             "PRAGMA foreign_keys = ON",
             "PRAGMA busy_timeout = 5000",
+            # Reads map the file instead of copying each page through a read() call: search
+            # walks megabytes of FTS5 doclists per query (p50 -20% on 1M stories, see
+            # BENCHMARKS.md). This is SQLite's default ceiling (2 GiB); larger is capped.
+            "PRAGMA mmap_size = 2147418112",
         ):
             await conn.execute(pragma)
         db = cls(conn)
