@@ -1,23 +1,27 @@
 """Full-text search over stories (SQLite FTS5 table `search_fts`, one row per story).
 
-Ranking: bm25 (title weighted 4, lead and source titles 1, word forms 1, tags 0.2, k1 1.2,
+Ranking: bm25 (title weighted 4, lead and source titles 1, word forms 1, tags 0.2; k1 1.2,
 b 0.75) blended with recency: a story from today gains up to RECENCY_WEIGHT, one a month old
 half of it, so relevance decides between texts and recency between equals. Each story is one
 row, so it shows once however many sources it has.
 
 Speed: the match is resolved inside FTS5 (filters are tags there too), and only the newest
-RANK_WINDOW matches by story id (ids grow with time) are ranked. FTS5 produces those in rowid
-order and stops at the window, so finding them costs little however common the words are. They
-are scored here rather than with FTS5's `bm25()`, whose cost was the real problem: before
-scoring the first row it counts every row containing each phrase of the query, i.e. reads the
-whole doclist of Россия, суд or a country tag (30-85 ms per query on 1M stories, issue #6). The
-same formula is computed here from what is cheap: the document frequencies `search_terms`
-keeps (see `bot.storage.search_index`), and each candidate's own text, read with it and
-scanned once by one regular expression of the query's tokens. Differences from `bm25()`: a
-quoted phrase counts as often as its rarest word (an upper bound of its frequency), lengths are
-in words counted by spaces, and the average length is the window's. Queries without words are
-simply newest first. `timeline()` (for /case) is the exception: oldest first over every match,
-for names.
+RANK_WINDOW matches by story id (ids grow with time) are ranked. FTS5 yields matches in rowid
+order and stops at the window, so finding them is cheap unless the words are common and rarely
+together. Ranking them with FTS5's `bm25()` is not always: before scoring the first row it
+counts the rows holding each phrase of the query, reading the whole doclist of Россия, суд or
+a country tag (30-85 ms per query on 1M stories, issue #6). So a query is ranked one of two
+ways, whichever `prefer_fts_bm25` estimates cheaper from the document counts `search_terms`
+keeps (see `bot.storage.search_index`):
+- "fts": `bm25()` itself, when the query's tokens have few postings (names, rare words);
+- "window": the same formula computed here over the window: FTS5's `highlight()` marks each
+  candidate's instances of the query's phrases (FTS5's own tokens, forms and column filters),
+  and the idf comes from `search_terms` instead of a doclist scan (`Bm25`).
+The two agree exactly when the window's average length is the index's (a test checks it).
+Otherwise the window scores differ by a few per cent: lengths are words counted by spaces,
+the average length is the window's, and a quoted phrase's idf is its rarest word's. Queries
+without words are simply newest first. `timeline()` (for /case) is the exception: oldest first
+over every match, for names.
 """
 
 from __future__ import annotations
@@ -46,11 +50,14 @@ POSTINGS_PER_CANDIDATE = 540
 TIMELINE_MAX = 200
 _DAY = "COALESCE(s.published_at, s.created_at)"
 # bm25 as FTS5 has it, and the column weights: title, body (lead and source titles), outlets,
-# terms (forms), tags. The candidate query joins the weighted columns with SEPARATOR.
+# terms (forms), tags. The window query joins the highlighted weighted columns (SEGMENTS) with
+# SEPARATOR.
 K1, B = 1.2, 0.75
 WEIGHTS = {"title": 4.0, "body": 1.0, "outlets": 0.0, "terms": 1.0, "tags": 0.2}
 SEGMENTS = ("title", "body", "terms", "tags")
-SEPARATOR, OPEN, CLOSE = "\x01", "\x02", "\x03"  # control characters: not in stored text
+# Control characters: folded feed text does not hold them, and one that did would only shift
+# that story's score, never what matches.
+SEPARATOR, OPEN, CLOSE = "\x01", "\x02", "\x03"
 _COLUMN = {"title": 0, "body": 1, "outlets": 2, "terms": 3, "tags": 4}
 _TEXT = " || char(1) || ".join(
     f"highlight(search_fts, {_COLUMN[c]}, char(2), char(3))" for c in SEGMENTS
@@ -244,8 +251,8 @@ class Bm25:
             docs = min(frequencies.get(w, 0) for w in words)
             idf = math.log((total - docs + 0.5) / (docs + 0.5)) if total else 0.0
             self._phrases.append((words, max(idf, _MIN_IDF), weights))
-        # Highlighted text -> (phrase, instances) in it; a query meets few distinct texts.
-        self._spans: dict[str, list[tuple[int, int]]] = {}
+        # (highlighted text, segment) -> (phrase, weighted instances): a query meets few.
+        self._spans: dict[tuple[str, int], list[tuple[int, float]]] = {}
 
     def scores(self, rows: Sequence[str]) -> list[float]:
         lengths = [row.count(" ") + len(SEGMENTS) for row in rows]
@@ -261,13 +268,15 @@ class Bm25:
             if not span:  # the SEPARATOR: next segment
                 segment += 1
                 continue
-            found = self._spans.get(span)
+            found = self._spans.get((span, segment))
             if found is None:
-                found = self._spans[span] = self._instances(span)
-            for index, count in found:
-                weight = self._phrases[index][2][segment]
-                if weight:
-                    freq[index] = freq.get(index, 0.0) + weight * count
+                found = self._spans[span, segment] = [
+                    (index, self._phrases[index][2][segment] * count)
+                    for index, count in self._instances(span)
+                    if self._phrases[index][2][segment]
+                ]
+            for index, weighted in found:
+                freq[index] = freq.get(index, 0.0) + weighted
         norm = K1 * (1.0 - B + B * relative_length)
         return sum(self._phrases[i][1] * f * (K1 + 1.0) / (f + norm) for i, f in freq.items())
 
