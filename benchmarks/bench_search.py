@@ -6,11 +6,16 @@ country, an outlet, a date over 2019-2026, and 1-3 sources per story (entries ro
 writes stories and entries with plain INSERTs, then the search index through the real code path
 (`bot.search.document.index_row`: lemmas, stems, name keys, tags) into `search_fts`.
 
-Reported: build time of the index, the index size (database growth when `search_fts` is
-written), and the latency of 20 representative queries through the real `Storage.search`
-(`QueryBuilder.build` + the FTS5 SQL via aiosqlite), each run REPEAT times after one warm-up:
-p50 and p95 over all runs, and per query. Baseline in the same run: `/recent` (the newest 5
-stories through the `stories_day` index); the ratio is query p50 / baseline p50.
+Reported: build time of the index (with the per-token document counts of `search_terms`), the
+index size (database growth when they are written), and the latency of 20 representative
+queries through the real `Storage.search` (`QueryBuilder.build` + the FTS5 SQL via aiosqlite),
+each run REPEAT times after one warm-up: p50 and p95 over all runs, and per query, with how the
+query was ranked ("fts": FTS5's bm25(), "window": scored over the window, see
+`bot.storage.search`). Measured in the same run, interleaved query by query: "before", the
+same search with every query ranked by FTS5's bm25() and without memory-mapped reads (as before
+the window scoring and `PRAGMA mmap_size`).
+Baseline in the same run: `/recent` (the newest 5 stories through the `stories_day` index);
+the ratio is query p50 / baseline p50.
 
     uv run python -m benchmarks.bench_search [N] [--db PATH] [--reuse]
 """
@@ -26,6 +31,7 @@ import random
 import sqlite3
 import statistics
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -34,8 +40,10 @@ from bot.search import QueryBuilder
 from bot.search.document import Document, Source, index_row
 from bot.search.forms import Forms
 from bot.storage import Storage
+from bot.storage import search as search_module
+from bot.storage.search_index import TOTAL, row_terms
 
-REPEAT = 10
+REPEAT = 20
 START = datetime(2019, 1, 1, tzinfo=UTC).timestamp()
 END = datetime(2026, 2, 1, tzinfo=UTC).timestamp()
 QUERIES = (
@@ -195,13 +203,18 @@ def build(path: Path, count: int) -> dict[str, float]:
     before = path.stat().st_size
     forms = Forms()
     started = time.perf_counter()
+    terms: Counter[str] = Counter()
     conn.execute("BEGIN")
     for number, doc in enumerate(docs, 1):
+        row = index_row(doc, forms)
+        terms.update(row_terms(row))
         conn.execute(
             "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
             " VALUES (?, ?, ?, ?, ?, ?)",
-            (number, *index_row(doc, forms)),
+            (number, *row),
         )
+    terms[TOTAL] = len(docs)
+    conn.executemany("INSERT INTO search_terms (term, docs) VALUES (?, ?)", terms.items())
     conn.execute("COMMIT")
     conn.execute("INSERT INTO search_fts (search_fts) VALUES ('optimize')")
     index_seconds = time.perf_counter() - started
@@ -222,26 +235,44 @@ async def _create(path: Path) -> None:
     await storage.close()
 
 
-async def measure(path: Path) -> tuple[list[float], dict[str, list[float]], dict[str, int]]:
-    storage = await Storage.open(path)
+Timings = dict[str, dict[str, list[float]]]  # mode -> query -> seconds per run
+# "before": every query ranked by FTS5's bm25() and no memory-mapped reads, as before
+# the window scoring and `PRAGMA mmap_size`; on its own connection, so neither disturbs the other.
+MODES = ("after", "before")
+
+
+async def measure(path: Path) -> tuple[list[float], Timings, dict[str, int], dict[str, str]]:
+    storages = {mode: await Storage.open(path) for mode in MODES}
+    await storages["before"].db.fetchall("PRAGMA mmap_size = 0")
+    storage = storages["after"]
     builder = QueryBuilder()
     baseline: list[float] = []
-    per_query: dict[str, list[float]] = {q: [] for q in QUERIES}
+    times: Timings = {mode: {q: [] for q in QUERIES} for mode in MODES}
     found: dict[str, int] = {}
+    ranked_by: dict[str, str] = {}
+    chosen = search_module.POSTINGS_PER_CANDIDATE
     try:
         for query in QUERIES:  # warm-up: dictionaries, page cache
-            found[query] = len(await storage.search.stories(builder.build(query), limit=5))
+            built = builder.build(query)
+            found[query] = len(await storage.search.stories(built, limit=5))
+            ranked_by[query] = await storage.search.ranking(built)
+            await storages["before"].search.stories(built, limit=5)
         for _ in range(REPEAT):
             started = time.perf_counter()
             await storage.stories.recent(5)
             baseline.append(time.perf_counter() - started)
             for query in QUERIES:
-                started = time.perf_counter()
-                await storage.search.stories(builder.build(query), limit=5)
-                per_query[query].append(time.perf_counter() - started)
+                for mode in MODES:
+                    # before: the window never looks cheaper, as before it existed
+                    search_module.POSTINGS_PER_CANDIDATE = chosen if mode == "after" else 10**18
+                    started = time.perf_counter()
+                    await storages[mode].search.stories(builder.build(query), limit=5)
+                    times[mode][query].append(time.perf_counter() - started)
     finally:
-        await storage.close()
-    return baseline, per_query, found
+        search_module.POSTINGS_PER_CANDIDATE = chosen
+        for opened in storages.values():
+            await opened.close()
+    return baseline, times, found, ranked_by
 
 
 def cpu_model() -> str:
@@ -265,9 +296,7 @@ def main() -> None:
         stats = json.loads(args.db.with_suffix(".json").read_text())
     else:
         stats = build(args.db, args.stories)
-    baseline, per_query, found = asyncio.run(measure(args.db))
-    every = sorted(t for times in per_query.values() for t in times)
-    p95 = every[int(0.95 * (len(every) - 1))]
+    baseline, times, found, ranked_by = asyncio.run(measure(args.db))
     base = statistics.median(baseline)
     index_mb = (stats["db_bytes"] - stats["db_bytes_before_index"]) / 2**20
     print(
@@ -280,18 +309,27 @@ def main() -> None:
         f"| {args.stories:,} | {stats['stories_seconds']:.0f} | {stats['index_seconds']:.0f} "
         f"| {index_mb:,.0f} | {stats['db_bytes'] / 2**20:,.0f} |\n"
     )
-    print("| queries x runs | p50 ms | p95 ms | max ms | baseline /recent p50 ms | ratio p50 |")
-    print("| ---: | ---: | ---: | ---: | ---: | ---: |")
-    p50 = statistics.median(every)
     print(
-        f"| {len(QUERIES)} x {REPEAT} | {ms(p50)} | {ms(p95)} | {ms(every[-1])} | {ms(base)} "
-        f"| {p50 / base:.1f} |\n"
+        "| ranking | queries x runs | p50 ms | p95 ms | max ms | baseline /recent p50 ms "
+        "| ratio p50 |"
     )
-    print("| query | results | p50 ms | max ms |")
-    print("| --- | ---: | ---: | ---: |")
-    for query, times in per_query.items():
+    print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for mode in MODES:
+        every = sorted(t for runs in times[mode].values() for t in runs)
+        p50, p95 = statistics.median(every), every[int(0.95 * (len(every) - 1))]
+        print(
+            f"| {mode} | {len(QUERIES)} x {REPEAT} | {ms(p50)} | {ms(p95)} | {ms(every[-1])} "
+            f"| {ms(base)} | {p50 / base:.1f} |"
+        )
+    print("\n| query | results | ranked by | p50 ms | max ms | before p50 ms | before max ms |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: |")
+    for query, runs in times["after"].items():
         shown = query.replace("|", "\\|")
-        print(f"| `{shown}` | {found[query]} | {ms(statistics.median(times))} | {ms(max(times))} |")
+        before = times["before"][query]
+        print(
+            f"| `{shown}` | {found[query]} | {ranked_by[query]} | {ms(statistics.median(runs))} "
+            f"| {ms(max(runs))} | {ms(statistics.median(before))} | {ms(max(before))} |"
+        )
 
 
 if __name__ == "__main__":

@@ -9,10 +9,14 @@ so no input can produce FTS5 syntax. Columns (see `bot.storage.search_index`): `
     -word           ... NOT {title body terms} : (...)
     country:kz,kg   tags : ("ckz" OR "ckg")      action:x   tags : "ax"
     from:ovd        outlets : "ovd"              since/until   tags : ("y2024" OR "m202501" ...)
+
+`phrases_of()` reads such an expression back into its quoted phrases and their columns, which
+is what the storage ranks by (as FTS5's bm25 does: each quoted string is one phrase).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -36,6 +40,23 @@ FAR_PAST: Final = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
 # no recall from the tag, and the tag's huge doclist made bm25 ~30 ms slower per query on 1M
 # stories. `country:ru` still filters on it.
 UNTAGGED_WORDS: Final = frozenset({"RU", "BY"})
+COLUMNS: Final = ("title", "body", "outlets", "terms", "tags")
+# `columns : "phrase"` or `columns : ("a" OR "b")`; quotes inside a phrase are doubled.
+_GROUP: Final = re.compile(
+    r'(\{[a-z ]+\}|[a-z]+) : (\((?:[^()"]|"(?:[^"]|"")*")*\)|"(?:[^"]|"")*")'
+)
+_QUOTED: Final = re.compile(r'"((?:[^"]|"")*)"')
+_NOT: Final = " NOT ("
+_AND: Final = ") AND ("
+
+
+@dataclass(frozen=True, slots=True)
+class MatchPhrase:
+    """One quoted string of a MATCH expression and the columns it may match in."""
+
+    text: str
+    columns: tuple[str, ...]
+    group: int | None  # which of the ANDed parts it belongs to; None: under NOT
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +94,26 @@ def to_match(query: ParsedQuery, forms: Forms, countries: Countries, now: float)
         else:
             expression += f" NOT ({PHRASE_COLUMNS} : {_quote(' '.join(excluded))})"
     return expression
+
+
+def phrases_of(match: str) -> tuple[MatchPhrase, ...]:
+    """Every quoted string of `match` (made by `to_match`) with its columns, in order."""
+    # to_match puts exclusions last and wraps each ANDed part in parentheses; quoted text is
+    # folded letters, so it never holds "NOT (" or ") AND (".
+    wanted, _, excluded = match.partition(_NOT)
+    parts: list[tuple[str, int | None]] = [
+        (part, number) for number, part in enumerate(wanted.split(_AND))
+    ]
+    parts.append((excluded, None))
+    found: list[MatchPhrase] = []
+    for part, number in parts:
+        for group in _GROUP.finditer(part):
+            columns = tuple(c for c in group[1].strip("{}").split() if c in COLUMNS)
+            found += [
+                MatchPhrase(q.replace('""', '"'), columns, number)
+                for q in _QUOTED.findall(group[2])
+            ]
+    return tuple(found)
 
 
 def _word(word: str, forms: Forms, countries: Countries) -> str:

@@ -180,4 +180,18 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE deliveries ADD COLUMN plain INTEGER NOT NULL DEFAULT 0;
     CREATE INDEX deliveries_chat_pending ON deliveries (chat_id, id) WHERE state = 'pending';
     """,
+    # 7 (search speed): per-token document counts for ranking, kept by
+    # bot.storage.search_index.index_story; the row with the empty term counts indexed stories.
+    # Filled here from the index itself (fts5vocab counts rows per token).
+    """
+    CREATE TABLE search_terms (
+        term TEXT PRIMARY KEY,
+        docs INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE temp.search_vocab USING fts5vocab(main, search_fts, 'row');
+    INSERT INTO search_terms (term, docs) SELECT term, doc FROM temp.search_vocab;
+    DROP TABLE temp.search_vocab;
+    INSERT INTO search_terms (term, docs)
+        SELECT '', COUNT(*) FROM search_fts_docsize HAVING COUNT(*) > 0;
+    """,
 )
