@@ -19,14 +19,8 @@ id). What Telegram answers decides the delivery's fate:
                                          for `Backoff.give_up_after` (24 h), then given up
                                          (counted as `failed`)
 
-Each kind follows the chat's settings, which `due()` reads with each delivery: the chat's
-language, `disable_notification` during its quiet hours, link previews on or off, its forum
-topic. 'alert' sends the story's card (with "also reported by" once more outlets carry it);
-'edit' rewrites that alert in place when outlets join (an edit never becomes a second message:
-"not modified" counts as done, a deleted or too old alert is skipped); 'digest' is the head of
-the chat's digest items due now: it goes out as one message (`render.digest_page`) holding as
-many of them as fit, and those are marked sent with it; the rest follow as the next message, so
-a long digest splits between stories.
+What each kind (alert, edit, digest) is in Telegram, in the chat's language and with its
+settings, is `bot.delivery_calls`.
 
 Shutdown (`stop()`): no new delivery is claimed; a task still waiting for its turn releases its
 delivery (pending again, the attempt not counted); a request already sent is let finish
@@ -43,7 +37,6 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -54,14 +47,11 @@ from aiogram.exceptions import (
     TelegramMigrateToChat,
     TelegramRetryAfter,
 )
-from aiogram.types import LinkPreviewOptions, Message
-from aiogram.utils.formatting import Text
 
-from bot.chat_settings import is_quiet
-from bot.i18n import Catalogs, Tr
+from bot.delivery_calls import DeliveryCalls
+from bot.i18n import Catalogs
 from bot.pacing import RETRY_MARGIN, SENDER_HANDLES_RETRY, Pacer
-from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
-from bot.storage import Chat, Delivery, Storage
+from bot.storage import Delivery, Storage
 
 log = logging.getLogger(__name__)
 
@@ -84,8 +74,6 @@ _CHAT_GONE = (
     "bot is not a member",
 )
 _THREAD_GONE = ("message thread not found", "topic_deleted")
-_EDIT_NOT_MODIFIED = "message is not modified"
-_EDIT_GONE = ("message to edit not found", "message can't be edited")
 
 # A kind's sender: makes the Telegram call for the delivery and returns the id of the message
 # it sent or edited, or None if there was nothing to do (an edit of a message that is gone).
@@ -123,11 +111,9 @@ class Sender:
         catalogs: Catalogs | None = None,
     ) -> None:
         self._bot = bot
-        self._catalogs = catalogs or Catalogs.load()
         self._storage = storage
         self._pacer = pacer
         self._backoff = backoff or Backoff()
-        self._request_timeout = request_timeout
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
         self._slots = asyncio.Semaphore(max_in_flight)
@@ -136,10 +122,13 @@ class Sender:
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         # The seam for other kinds of delivery: each makes its own Telegram call.
+        calls = DeliveryCalls(
+            bot, storage, catalogs or Catalogs.load(), request_timeout=request_timeout, clock=clock
+        )
         self.kinds: dict[str, SendKind] = {
-            "alert": self._send_alert,
-            "edit": self._edit_alert,
-            "digest": self._send_digest,
+            "alert": calls.alert,
+            "edit": calls.edit,
+            "digest": calls.digest,
         }
 
     def wake(self) -> None:
@@ -284,78 +273,6 @@ class Sender:
             else:
                 await outbox.mark_sent(delivery.id, message_id, self._clock())
 
-    # -- the kinds ------------------------------------------------------------------------------
-
-    def content(self, delivery: Delivery, card: Text) -> Text:
-        """What to send for `card`: the card itself, or its plain text after a rejection."""
-        if not delivery.plain:
-            return card
-        rendered, _ = card.render()
-        return plain(rendered)
-
-    async def _send_alert(self, delivery: Delivery) -> int:
-        return await self._send(delivery, self.content(delivery, await self._card(delivery)))
-
-    async def _edit_alert(self, delivery: Delivery) -> int | None:
-        """Rewrite the chat's alert for the story as it is now (e.g. with more sources)."""
-        if delivery.message_id is None:
-            return None  # the alert never went out (or was given up): nothing to edit
-        text = self.content(delivery, await self._card(delivery))
-        chat = _chat_of(delivery)
-        try:
-            result = await self._bot.edit_message_text(
-                chat_id=delivery.chat_id,
-                message_id=delivery.message_id,
-                link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
-                request_timeout=self._request_timeout,
-                **text.as_kwargs(),
-            )
-        except TelegramBadRequest as exc:
-            reason = exc.message.lower()
-            if _EDIT_NOT_MODIFIED in reason:
-                return delivery.message_id
-            if any(marker in reason for marker in _EDIT_GONE):
-                return None  # deleted in the chat, or too old: done
-            raise
-        return result.message_id if isinstance(result, Message) else delivery.message_id
-
-    async def _send_digest(self, delivery: Delivery) -> int:
-        """The head and the chat's other due digest items, as many as fit in one message; the
-        ones that went with it are marked sent, the rest follow as the next message."""
-        chat = _chat_of(delivery)
-        tr = self._catalogs.tr(chat.language)
-        now = self._clock()
-        followers = await self._storage.outbox.digest_followers(
-            delivery, now, limit=DIGEST_ITEMS_MAX - 1
-        )
-        page, count = digest_page(
-            [delivery.story, *(f.story for f in followers)],
-            heading=_digest_heading(chat, tr, now),
-            tr=tr,
-        )
-        message_id = await self._send(delivery, self.content(delivery, page))
-        together = [f.id for f in followers[: count - 1]]
-        await self._storage.outbox.mark_sent_with(together, message_id, self._clock())
-        return message_id
-
-    async def _card(self, delivery: Delivery) -> Text:
-        tr = self._catalogs.tr(_chat_of(delivery).language)
-        sources = await self._storage.stories.sources(delivery.story.id)
-        return alert_card(delivery.story, tr, sources=sources)
-
-    async def _send(self, delivery: Delivery, text: Text) -> int:
-        chat = _chat_of(delivery)
-        quiet = is_quiet(chat.quiet_from, chat.quiet_to, chat.utc_offset, self._clock())
-        message = await self._bot.send_message(
-            chat_id=delivery.chat_id,
-            message_thread_id=delivery.thread_id,
-            link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
-            disable_notification=quiet or None,
-            request_timeout=self._request_timeout,
-            **text.as_kwargs(),
-        )
-        return message.message_id
-
     # -- outcomes -------------------------------------------------------------------------------
 
     async def _bad_request(self, delivery: Delivery, exc: TelegramBadRequest) -> None:
@@ -411,16 +328,3 @@ class Sender:
         if remaining > 0:
             log.warning("still paused by Telegram for %.0fs", remaining)
             self._pacer.pause(remaining, margin=0.0)
-
-
-def _chat_of(delivery: Delivery) -> Chat:
-    return delivery.chat or Chat.new(delivery.chat_id)
-
-
-def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
-    day = format_day(datetime.fromtimestamp(now + chat.utc_offset * 3600, UTC), tr.locale)
-    if chat.mode == "weekly":
-        return tr("🗞 Weekly digest · {day}", day=day)
-    if chat.mode == "daily":
-        return tr("🗞 Daily digest · {day}", day=day)
-    return tr("🗞 Digest · {day}", day=day)

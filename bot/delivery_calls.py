@@ -1,0 +1,130 @@
+"""What each kind of delivery is in Telegram: the call that makes it, in the chat's language and
+with its settings (quiet hours -> `disable_notification`, link previews, forum topic).
+
+    alert   the story's card (with "also reported by" once more outlets carry it)
+    edit    that alert rewritten in place when outlets join; never a second message:
+            "not modified" counts as done, a deleted or too old alert is skipped (None)
+    digest  the chat's digest items due now, as many as fit in one message; those are marked
+            sent with it, the rest follow as the next message
+
+Each call returns the id of the message it sent or edited, or None when there was nothing to
+do; Telegram's errors propagate to the sender, which decides the delivery's fate.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.types import LinkPreviewOptions, Message
+from aiogram.utils.formatting import Text
+
+from bot.chat_settings import is_quiet
+from bot.i18n import Catalogs, Tr
+from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
+from bot.storage import Chat, Delivery, Storage
+
+_EDIT_NOT_MODIFIED = "message is not modified"
+_EDIT_GONE = ("message to edit not found", "message can't be edited")
+
+
+class DeliveryCalls:
+    def __init__(
+        self,
+        bot: Bot,
+        storage: Storage,
+        catalogs: Catalogs,
+        *,
+        request_timeout: int,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._bot = bot
+        self._outbox = storage.outbox
+        self._stories = storage.stories
+        self._catalogs = catalogs
+        self._request_timeout = request_timeout
+        self._clock = clock
+
+    def content(self, delivery: Delivery, card: Text) -> Text:
+        """What to send for `card`: the card itself, or its plain text after a rejection."""
+        if not delivery.plain:
+            return card
+        rendered, _ = card.render()
+        return plain(rendered)
+
+    async def alert(self, delivery: Delivery) -> int:
+        return await self._send(delivery, self.content(delivery, await self._card(delivery)))
+
+    async def edit(self, delivery: Delivery) -> int | None:
+        """Rewrite the chat's alert for the story as it is now (e.g. with more sources)."""
+        if delivery.message_id is None:
+            return None  # the alert never went out (or was given up): nothing to edit
+        text = self.content(delivery, await self._card(delivery))
+        chat = _chat_of(delivery)
+        try:
+            result = await self._bot.edit_message_text(
+                chat_id=delivery.chat_id,
+                message_id=delivery.message_id,
+                link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
+                request_timeout=self._request_timeout,
+                **text.as_kwargs(),
+            )
+        except TelegramBadRequest as exc:
+            reason = exc.message.lower()
+            if _EDIT_NOT_MODIFIED in reason:
+                return delivery.message_id
+            if any(marker in reason for marker in _EDIT_GONE):
+                return None  # deleted in the chat, or too old: done
+            raise
+        return result.message_id if isinstance(result, Message) else delivery.message_id
+
+    async def digest(self, delivery: Delivery) -> int:
+        """The head and the chat's other due digest items, as many as fit in one message; the
+        ones that went with it are marked sent, the rest follow as the next message."""
+        chat = _chat_of(delivery)
+        tr = self._catalogs.tr(chat.language)
+        now = self._clock()
+        followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
+        page, count = digest_page(
+            [delivery.story, *(f.story for f in followers)],
+            heading=_digest_heading(chat, tr, now),
+            tr=tr,
+        )
+        message_id = await self._send(delivery, self.content(delivery, page))
+        together = [f.id for f in followers[: count - 1]]
+        await self._outbox.mark_sent_with(together, message_id, self._clock())
+        return message_id
+
+    async def _card(self, delivery: Delivery) -> Text:
+        tr = self._catalogs.tr(_chat_of(delivery).language)
+        sources = await self._stories.sources(delivery.story.id)
+        return alert_card(delivery.story, tr, sources=sources)
+
+    async def _send(self, delivery: Delivery, text: Text) -> int:
+        chat = _chat_of(delivery)
+        quiet = is_quiet(chat.quiet_from, chat.quiet_to, chat.utc_offset, self._clock())
+        message = await self._bot.send_message(
+            chat_id=delivery.chat_id,
+            message_thread_id=delivery.thread_id,
+            link_preview_options=LinkPreviewOptions(is_disabled=not chat.previews),
+            disable_notification=quiet or None,
+            request_timeout=self._request_timeout,
+            **text.as_kwargs(),
+        )
+        return message.message_id
+
+
+def _chat_of(delivery: Delivery) -> Chat:
+    return delivery.chat or Chat.new(delivery.chat_id)
+
+
+def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
+    day = format_day(datetime.fromtimestamp(now + chat.utc_offset * 3600, UTC), tr.locale)
+    if chat.mode == "weekly":
+        return tr("🗞 Weekly digest · {day}", day=day)
+    if chat.mode == "daily":
+        return tr("🗞 Daily digest · {day}", day=day)
+    return tr("🗞 Digest · {day}", day=day)
