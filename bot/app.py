@@ -93,7 +93,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         try:
             await storage.beat(time.time())
             await refresher.refresh_due()
-            await notify_admins(bot, storage, settings.admin_ids, time.time())
+            await notify_admins(bot, storage, settings.admin_ids, time.time(), catalogs=catalogs)
         finally:
             ticks.discard(task)
 

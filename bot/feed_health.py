@@ -2,70 +2,118 @@
 
     /feeds     a count line, then the sources with problems first (disabled, then failing),
                then the healthy ones, one line each, cut to `limit` characters with
-               "... and N more"
+               "... and N more sources"
     notice     one message listing every source that has newly been failing for a day or been
                disabled, so the admins hear once per event, not once per failed poll
 
-Only names, states and error classes appear: never URLs (their query may hold a key).
+Only names, states and error classes appear: never URLs (their query may hold a key). Labels
+go through a translator (`bot.i18n.Tr`, English without one); names, error classes and the
+`[telegram]` tag stay as they are.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
+from typing import Final
 
+from bot.i18n import ENGLISH, N_, Tr
 from bot.storage import FeedState
 
 TEXT_LIMIT = 3800  # under Telegram's 4096, with room for the cut-off line
 
+# The reasons `bot.refresh` stores when it disables a source are English text in the database;
+# the known ones are translated when shown, anything else is shown as stored.
+_GONE: Final = N_("gone (HTTP 410)")
+_FAILING_DAYS: Final = re.compile(r"failing for (\d+) days?")
 
-def health_report(feeds: Sequence[FeedState], now: float, *, limit: int = TEXT_LIMIT) -> str:
+
+def health_report(
+    feeds: Sequence[FeedState], now: float, *, limit: int = TEXT_LIMIT, tr: Tr = ENGLISH
+) -> str:
     disabled = [f for f in feeds if f.disabled_reason]
     failing = [f for f in feeds if not f.disabled_reason and f.error_count]
     healthy = [f for f in feeds if not f.disabled_reason and not f.error_count]
-    head = (
-        f"Sources: {len(feeds)} ({len(healthy)} healthy, {len(failing)} failing, "
-        f"{len(disabled)} disabled)"
+    head = tr(
+        "Sources: {n} ({healthy} healthy, {failing} failing, {disabled} disabled)",
+        n=len(feeds),
+        healthy=len(healthy),
+        failing=len(failing),
+        disabled=len(disabled),
     )
-    lines = [feed_line(f, now) for f in (*disabled, *failing, *healthy)]
-    return _bounded(head, lines, limit)
+    lines = [feed_line(f, now, tr) for f in (*disabled, *failing, *healthy)]
+    return _bounded(head, lines, limit, tr)
 
 
-def notice_text(feeds: Sequence[FeedState], now: float, *, limit: int = TEXT_LIMIT) -> str:
+def notice_text(
+    feeds: Sequence[FeedState], now: float, *, limit: int = TEXT_LIMIT, tr: Tr = ENGLISH
+) -> str:
     """The one admin message about sources that need attention."""
-    head = "Transit Watch: sources need attention (see /feeds)"
-    return _bounded(head, [feed_line(f, now) for f in feeds], limit)
+    head = tr("Transit Watch: sources need attention (see /feeds)")
+    return _bounded(head, [feed_line(f, now, tr) for f in feeds], limit, tr)
 
 
-def feed_line(feed: FeedState, now: float) -> str:
-    kind = " [telegram]" if feed.kind == "telegram" else ""
+def feed_line(feed: FeedState, now: float, tr: Tr = ENGLISH) -> str:
+    name = f"{feed.name} [telegram]" if feed.kind == "telegram" else feed.name
     if feed.disabled_reason:
-        return f"⛔ {feed.name}{kind}: disabled, {feed.disabled_reason}; last error: " + (
-            feed.last_error or "none"
+        return tr(
+            "⛔ {name}: disabled, {reason}; last error: {error}",
+            name=name,
+            reason=disabled_reason(feed.disabled_reason, tr),
+            error=feed.last_error or tr("none"),
         )
     if feed.error_count:
         since = feed.failing_since if feed.failing_since is not None else now
-        return (
-            f"⚠️ {feed.name}{kind}: failing for {ago(now - since)} "
-            f"({feed.error_count} errors), last: {feed.last_error or '?'}"
+        # Worked out before the call: a bare `tr` among `tr.plural`'s arguments makes
+        # pybabel's extractor take the call for `tr(...)` and drop the plural.
+        duration = ago(now - since, tr)
+        return tr.plural(
+            "⚠️ {name}: failing for {duration} ({n} error), last: {error}",
+            "⚠️ {name}: failing for {duration} ({n} errors), last: {error}",
+            feed.error_count,
+            name=name,
+            duration=duration,
+            error=feed.last_error or "?",
         )
-    checked = "never" if feed.last_success_at is None else f"{ago(now - feed.last_success_at)} ago"
-    return f"✅ {feed.name}{kind}: ok {checked}, every {ago(feed.current_interval)}"
+    every = ago(feed.current_interval, tr)
+    if feed.last_success_at is None:
+        return tr("✅ {name}: not checked yet, every {interval}", name=name, interval=every)
+    return tr(
+        "✅ {name}: ok {duration} ago, every {interval}",
+        name=name,
+        duration=ago(now - feed.last_success_at, tr),
+        interval=every,
+    )
 
 
-def ago(seconds: float) -> str:
-    """A short duration: 45s, 12m, 5h, 3d."""
+def disabled_reason(reason: str, tr: Tr = ENGLISH) -> str:
+    """A stored reason for disabling a source, in the reader's language when it is a known one."""
+    if reason == _GONE:
+        return tr(_GONE)
+    days = _FAILING_DAYS.fullmatch(reason)
+    if days:
+        return tr.plural("failing for {n} day", "failing for {n} days", int(days[1]))
+    return reason
+
+
+def ago(seconds: float, tr: Tr = ENGLISH) -> str:
+    """A short duration: 45s, 12m, 5h, 3d (in English)."""
     seconds = max(0.0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds / size:.0f}{unit}"
-    return f"{seconds:.0f}s"
+    if seconds >= 86400:
+        return tr("{n}d", n=f"{seconds / 86400:.0f}")
+    if seconds >= 3600:
+        return tr("{n}h", n=f"{seconds / 3600:.0f}")
+    if seconds >= 60:
+        return tr("{n}m", n=f"{seconds / 60:.0f}")
+    return tr("{n}s", n=f"{seconds:.0f}")
 
 
-def _bounded(head: str, lines: Sequence[str], limit: int) -> str:
+def _bounded(head: str, lines: Sequence[str], limit: int, tr: Tr) -> str:
     out = [head]
     used = len(head)
     for shown, line in enumerate(lines):
-        more = f"… and {len(lines) - shown} more"
+        left = len(lines) - shown
+        more = tr.plural("… and {n} more source", "… and {n} more sources", left)
         if used + 1 + len(line) + 1 + len(more) > limit:
             out.append(more)
             break

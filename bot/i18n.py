@@ -68,6 +68,10 @@ class Tr:
         return self.translations.ngettext(singular, plural, n).format(n=n, **values)
 
 
+# The msgids themselves: what renderers speak without a chat (tests, the CLI, no catalog).
+ENGLISH: Final = Tr(DEFAULT_LOCALE, gettext.NullTranslations())
+
+
 class Catalogs:
     """The compiled catalog of every locale; `Catalogs.load()` once per process."""
 

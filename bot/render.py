@@ -10,17 +10,15 @@ CLDR (Babel) in the same locale. Without a translator the texts are English.
 
 from __future__ import annotations
 
-import gettext
 import re
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Final
 
 from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
 from babel import Locale
 from babel.dates import format_date
 
-from bot.i18n import N_, Tr
+from bot.i18n import ENGLISH, N_, Tr
 from bot.storage.records import Source, Story
 
 TELEGRAM_TEXT_LIMIT = 4096
@@ -29,7 +27,6 @@ LEAD_SENTENCES = 3
 REASONS_MAX = 5
 TITLE_MAX = 300
 DIGEST_ITEMS_MAX = 40
-ENGLISH: Final = Tr("en", gettext.NullTranslations())
 ALSO_MAX = 5  # outlets named in "also reported by"; the rest are counted
 OUTLET_MAX = 60
 

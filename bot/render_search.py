@@ -17,8 +17,8 @@ from typing import Final
 
 from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
 
-from bot.i18n import Tr
-from bot.render import ENGLISH, action_label, fit, format_day, headline_tags, lead_of
+from bot.i18n import ENGLISH, Tr
+from bot.render import action_label, fit, format_day, headline_tags, lead_of
 from bot.storage.records import Story
 from bot.storage.search import SourceRow
 

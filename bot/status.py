@@ -1,42 +1,85 @@
-"""Health figures for operators (`/status`, `python -m bot status`): counts only, no content."""
+"""Health figures for operators (`/status`, `python -m bot status`): counts only, no content.
+
+The lines go through a translator: `/status` speaks the admin's language, the CLI (no aiogram,
+no chat) keeps the English msgids.
+"""
 
 from __future__ import annotations
 
 import time
 
+from bot.i18n import ENGLISH, Tr
 from bot.storage import Storage
 
 HEALTHY_HEARTBEAT_AGE = 180.0
 
 
-async def status_lines(storage: Storage, now: float | None = None) -> list[str]:
+async def status_lines(
+    storage: Storage, now: float | None = None, *, tr: Tr = ENGLISH
+) -> list[str]:
     now = time.time() if now is None else now
     counts = await storage.counts()
     outbox = await storage.outbox.stats()
     feeds = await storage.feeds.all()
     failing = sum(1 for f in feeds if f.error_count)
     oldest = (
-        "none" if outbox.oldest_pending_at is None else f"{now - outbox.oldest_pending_at:.0f}s"
+        tr("none")
+        if outbox.oldest_pending_at is None
+        else seconds(now - outbox.oldest_pending_at, tr)
     )
     c = outbox.counters
     beat = await storage.heartbeat()
     lines = [
-        f"feeds: {counts['feeds']} ({failing} failing)",
-        f"stories: {counts['stories']}, entries seen: {counts['entries']}",
-        f"subscribed chats: {counts['subscribed_chats']}",
-        f"outbox: {outbox.pending} pending ({outbox.sending} sending), oldest waiting {oldest}",
-        f"sent: {c.get('sent', 0)}, retried: {c.get('retried', 0)}, failed: {c.get('failed', 0)}, "
-        f"429s: {c.get('429', 0)}, chats deactivated: {c.get('chats_deactivated', 0)}",
-        f"dropped with their chat: {c.get('dropped', 0)}, migrated: {c.get('migrated', 0)}, "
-        f"plain-text fallbacks: {c.get('plain_fallback', 0)}, edits skipped: {c.get('skipped', 0)}",
+        tr("feeds: {n} ({failing} failing)", n=counts["feeds"], failing=failing),
+        tr(
+            "stories: {stories}, entries seen: {entries}",
+            stories=counts["stories"],
+            entries=counts["entries"],
+        ),
+        tr("subscribed chats: {n}", n=counts["subscribed_chats"]),
+        tr(
+            "outbox: {pending} pending ({sending} sending), oldest waiting {oldest}",
+            pending=outbox.pending,
+            sending=outbox.sending,
+            oldest=oldest,
+        ),
+        tr(
+            "sent: {sent}, retried: {retried}, failed: {failed}, 429s: {limited}, "
+            "chats deactivated: {deactivated}",
+            sent=c.get("sent", 0),
+            retried=c.get("retried", 0),
+            failed=c.get("failed", 0),
+            limited=c.get("429", 0),
+            deactivated=c.get("chats_deactivated", 0),
+        ),
+        tr(
+            "dropped with their chat: {dropped}, migrated: {migrated}, "
+            "plain-text fallbacks: {plain}, edits skipped: {skipped}",
+            dropped=c.get("dropped", 0),
+            migrated=c.get("migrated", 0),
+            plain=c.get("plain_fallback", 0),
+            skipped=c.get("skipped", 0),
+        ),
     ]
     paused = outbox.paused_until
     if paused is not None and paused > now:
-        lines.append(f"sending paused by Telegram (429) for another {paused - now:.0f}s")
+        lines.append(
+            tr(
+                "sending paused by Telegram (429) for another {wait}",
+                wait=seconds(paused - now, tr),
+            )
+        )
     lines.append(
-        "bot heartbeat: never" if beat is None else f"bot heartbeat: {now - beat:.0f}s ago"
+        tr("bot heartbeat: never")
+        if beat is None
+        else tr("bot heartbeat: {age} ago", age=seconds(now - beat, tr))
     )
     return lines
+
+
+def seconds(value: float, tr: Tr = ENGLISH) -> str:
+    """A whole number of seconds with the unit: "90s" in English."""
+    return tr("{n}s", n=f"{value:.0f}")
 
 
 async def healthy(storage: Storage, now: float | None = None) -> bool:

@@ -148,12 +148,52 @@ async def test_status_and_stats_for_operators_only(tg: Running) -> None:
     for part in ("outbox: 0 pending", "uptime: 0d 0h", "database:", "sent: 0"):
         assert part in status.text
     stats = await say(tg, ADMIN, "/stats", 2, user_id=ADMIN)
-    for part in ("subscribed_chats: 1", "mode:instant: 1", "language:ru: 1", "watchlist entries"):
+    for part in (
+        "subscribed chats: 1", "delivery: Instant 1", "language: Русский 1", "watchlist entries: 0",
+        "kind: private 1",
+    ):  # fmt: skip
         assert part in stats.text
     tg.api.user_message(61, "/stats")
     tg.api.user_message(61, "/help")
     await tg.api.wait_for_messages(61, 1, timeout=15)
     assert len(tg.api.messages_to(61)) == 1  # /stats does not exist for others
+
+
+async def test_operator_commands_answer_a_russian_speaking_admin_in_russian(tg: Running) -> None:
+    from bot.model import FeedSpec
+
+    now = time.time()
+    await tg.storage.chats.subscribe(-62, [], thread_id=None, now=now)
+    specs = [FeedSpec("Good", "https://good.example/rss"), FeedSpec("Bad", "https://bad.example/")]
+    await tg.storage.feeds.sync(specs, now=now)
+    by_name = {f.name: f for f in await tg.storage.feeds.listed()}
+    await tg.storage.feeds.record_success(
+        by_name["Good"].id, now=now - 300, next_check_at=now + 600, etag=None, last_modified=None
+    )
+    for _ in range(2):  # failing for two hours
+        await tg.storage.feeds.record_error(
+            by_name["Bad"].id, "HTTPStatusError: HTTP 500", now=now - 7200, next_check_at=now
+        )
+    status = await say(tg, ADMIN, "/status", 1, user_id=ADMIN, language_code="ru")
+    for part in (
+        "источники: 2 (со сбоями: 1)", "подписанные чаты: 1", "очередь: ждут 0 (отправляются 0)",
+        "отправлено: 0, повторов: 0", "работает: 0 дн. 0 ч", "база данных:",
+    ):  # fmt: skip
+        assert part in status.text, (part, status.text)
+    stats = await say(tg, ADMIN, "/stats", 2, user_id=ADMIN, language_code="ru")
+    for part in (
+        "подписанные чаты: 1", "доставка: Сразу 1", "язык: не выбран 1", "тип: группы и каналы 1",
+        "отслеживаемых имён: 0",
+    ):  # fmt: skip
+        assert part in stats.text, (part, stats.text)
+    feeds = (await say(tg, ADMIN, "/feeds", 3, user_id=ADMIN, language_code="ru")).text
+    lines = feeds.splitlines()
+    assert lines[0] == "Источники: 2 (в порядке: 1, со сбоями: 1, отключены: 0)"
+    assert lines[1] == "⚠️ Bad: сбои уже 2 ч (2 ошибки), последняя: HTTPStatusError: HTTP 500"
+    assert lines[2] == "✅ Good: успешно 5 мин назад, опрос раз в 10 мин"
+    for text in (status.text, stats.text, feeds):
+        # Only identifiers stay English: names, error classes, "429", "Transit Watch".
+        assert not {"pending", "failing", "healthy", "uptime", "delivery"} & set(text.split())
 
 
 async def test_commands_are_set_per_language() -> None:

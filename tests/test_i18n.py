@@ -11,9 +11,10 @@ import pytest
 from babel.messages.extract import extract_from_dir
 from babel.messages.pofile import read_po
 
+from bot.feed_health import ago, disabled_reason, feed_line, health_report, notice_text
 from bot.i18n import LOCALES, Catalogs, locale_for, po_path
 from bot.settings_choices import apply_choice
-from bot.storage import Chat
+from bot.storage import Chat, FeedState
 from bot.telegram.callbacks import pack, unpack
 from tests.conftest import REPO
 
@@ -121,3 +122,48 @@ def test_readme_privacy_section_says_what_privacy_says() -> None:
     words = re.sub(r"\s+", " ", section)
     for phrase in ("chat id", "watchlist", "quiet hours", "/forget", "never"):
         assert phrase in words.lower(), phrase
+
+
+def _feed(number: int, **state: object) -> FeedState:
+    fields: dict[str, object] = {
+        "id": number, "name": f"Feed {number}", "url": f"https://f{number}.example/",
+        "lang": None, "interval": 600, "etag": None, "last_modified": None, "next_check_at": 0,
+        "error_count": 0, "last_error": None, "last_error_at": None, "last_success_at": None,
+    }  # fmt: skip
+    return FeedState(**(fields | state))  # type: ignore[arg-type]
+
+
+def test_operator_texts_use_each_languages_plural_forms() -> None:
+    catalogs = Catalogs.load()
+    ru, uk = catalogs.tr("ru"), catalogs.tr("uk")
+    now = 1_000_000.0
+    errors = [
+        feed_line(_feed(1, error_count=n, last_error="X", failing_since=now - 7200), now, ru)
+        for n in (1, 3, 5, 21)
+    ]
+    assert [line.split("(")[1].split(")")[0] for line in errors] == [
+        "1 ошибка", "3 ошибки", "5 ошибок", "21 ошибка",
+    ]  # fmt: skip
+    assert [disabled_reason(f"failing for {n} days", uk) for n in (1, 3, 5)] == [
+        "збої вже 1 день", "збої вже 3 дні", "збої вже 5 днів",
+    ]  # fmt: skip
+    assert disabled_reason("gone (HTTP 410)", ru) == "удалён с сервера (HTTP 410)"
+    assert disabled_reason("a reason nobody translated", ru) == "a reason nobody translated"
+    assert [ago(s, uk) for s in (45, 720, 18000, 259200)] == ["45 с", "12 хв", "5 год", "3 дн."]
+    assert [ago(s) for s in (45, 720, 18000, 259200)] == ["45s", "12m", "5h", "3d"]
+    many = [_feed(n, last_success_at=now - 60) for n in range(100)]
+    report = health_report(many, now, limit=300, tr=ru).splitlines()
+    assert report[0] == "Источники: 100 (в порядке: 100, со сбоями: 0, отключены: 0)"
+    left = re.fullmatch(r"… и ещё (\d+) источник(а|ов)?", report[-1])
+    assert left is not None
+    assert int(left[1]) == 100 - (len(report) - 2)  # neither head nor cut-off line is a source
+    assert len("\n".join(report)) <= 300
+
+
+def test_notice_stays_english_without_a_translator() -> None:
+    now = 1_000_000.0
+    down = _feed(1, error_count=1, last_error="X", disabled_reason="failing for 3 days")
+    assert notice_text([down], now).splitlines() == [
+        "Transit Watch: sources need attention (see /feeds)",
+        "⛔ Feed 1: disabled, failing for 3 days; last error: X",
+    ]

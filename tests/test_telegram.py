@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.i18n import Catalogs
 from bot.storage import Storage
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
@@ -135,15 +136,59 @@ async def test_failing_feed_notice_reaches_each_admin_once(storage: Storage) -> 
         await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now,
                                          next_check_at=now)  # fmt: skip
     later = now + TELL_ADMINS_AFTER + 1
+    catalogs = Catalogs.load()
     async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
-        assert await notify_admins(running.bot, storage, [ADMIN, 778], later) == 1
-        assert await notify_admins(running.bot, storage, [ADMIN, 778], later + 60) == 0
+        assert (
+            await notify_admins(running.bot, storage, [ADMIN, 778], later, catalogs=catalogs) == 1
+        )
+        assert (
+            await notify_admins(running.bot, storage, [ADMIN, 778], later + 60, catalogs=catalogs)
+            == 0
+        )
         for admin in (ADMIN, 778):
             [text] = api.messages_to(admin)
             assert "sources need attention" in text
             assert "Down: failing for 1d (5 errors)" in text
         await storage.feeds.disable(feed.id, "failing for 3 days", now=later)
-        assert await notify_admins(running.bot, storage, [ADMIN], later + 120) == 1
+        assert (
+            await notify_admins(running.bot, storage, [ADMIN], later + 120, catalogs=catalogs) == 1
+        )
         assert "Down: disabled, failing for 3 days" in api.messages_to(ADMIN)[1]
-        assert await notify_admins(running.bot, storage, [ADMIN], later + 180) == 0
+        assert (
+            await notify_admins(running.bot, storage, [ADMIN], later + 180, catalogs=catalogs) == 0
+        )
+        api.assert_no_violations()
+
+
+async def test_feed_notice_speaks_each_admins_chat_language(storage: Storage) -> None:
+    """A notice answers no update: an admin whose private chat has a language reads it in that
+    language, an admin without one (779 never set it, 780 never wrote) reads English."""
+    from bot.model import FeedSpec
+    from bot.schedule import TELL_ADMINS_AFTER
+    from bot.telegram.feeds import notify_admins
+
+    now = time.time()
+    await storage.chats.subscribe(ADMIN, [], thread_id=None, now=now, language="ru")
+    await storage.chats.subscribe(778, [], thread_id=None, now=now, language="uk")
+    await storage.chats.subscribe(779, [], thread_id=None, now=now)
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
+    [feed] = await storage.feeds.listed()
+    for _ in range(5):
+        await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now,
+                                         next_check_at=now)  # fmt: skip
+    later = now + TELL_ADMINS_AFTER + 1
+    admins = [ADMIN, 778, 779, 780]
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
+        assert await notify_admins(running.bot, storage, admins, later, catalogs=Catalogs.load())
+        [ru] = api.messages_to(ADMIN)
+        assert ru.splitlines() == [
+            "Transit Watch: проблемы с источниками (подробнее — /feeds)",
+            "⚠️ Down: сбои уже 1 дн. (5 ошибок), последняя: ConnectError: refused",
+        ]
+        [uk] = api.messages_to(778)
+        assert "⚠️ Down: збої вже 1 дн. (5 помилок), остання: ConnectError: refused" in uk
+        for admin in (779, 780):
+            [en] = api.messages_to(admin)
+            assert "sources need attention" in en
+            assert "Down: failing for 1d (5 errors)" in en
         api.assert_no_violations()

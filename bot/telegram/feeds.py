@@ -5,6 +5,11 @@ Notices are once-only and durable through the database (`storage.feeds.notices_d
 goes into one message per admin, through the paced bot session. They are marked as told once
 the message went out to every admin who can receive it (an admin who never started the bot is
 skipped and logged); a network error or a 429 leaves them unmarked, for the next tick.
+
+A notice answers no update, so there is no sender's `language_code` to go by. Its language is
+the admin's own private chat's language setting (an admin's private chat with the bot has the
+admin's user id as its chat id, and `/settings` there or subscribing from there stores it), and
+English for an admin who never set one.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from aiogram.types import Message
 
 from bot.config import Settings
 from bot.feed_health import health_report, notice_text
+from bot.i18n import DEFAULT_LOCALE, Catalogs, Tr
 from bot.render import plain
 from bot.schedule import TELL_ADMINS_AFTER
 from bot.storage import Storage
@@ -33,26 +39,32 @@ def make_router() -> Router:
 
 
 async def feeds(
-    message: Message, storage: Storage, settings: Settings, clock: Callable[[], float]
+    message: Message, storage: Storage, settings: Settings, clock: Callable[[], float], tr: Tr
 ) -> None:
     if message.from_user is None or message.from_user.id not in settings.admin_ids:
         return  # to anyone else the command does not exist
-    report = health_report(await storage.feeds.listed(), clock())
+    report = health_report(await storage.feeds.listed(), clock(), tr=tr)
     await message.answer(**plain(report).as_kwargs())
 
 
-async def notify_admins(bot: Bot, storage: Storage, admin_ids: Iterable[int], now: float) -> int:
-    """Tell the admins, once, about sources that need attention; returns how many."""
+async def notify_admins(
+    bot: Bot, storage: Storage, admin_ids: Iterable[int], now: float, *, catalogs: Catalogs
+) -> int:
+    """Tell the admins, once, about sources that need attention; returns how many. Each admin
+    reads the notice in their own language (see the module docstring for the rule)."""
     admins = sorted(admin_ids)
     if not admins:
         return 0
     due = await storage.feeds.notices_due(now, failing_for=TELL_ADMINS_AFTER)
     if not due:
         return 0
-    text = plain(notice_text(due, now))
+    texts: dict[str, str] = {}
     for admin in admins:
+        locale = await admin_locale(storage, admin)
+        if locale not in texts:
+            texts[locale] = notice_text(due, now, tr=catalogs.tr(locale))
         try:
-            await bot.send_message(admin, **text.as_kwargs())
+            await bot.send_message(admin, **plain(texts[locale]).as_kwargs())
         except (TelegramForbiddenError, TelegramBadRequest) as exc:
             # Nothing to retry: this admin never started the bot or blocked it.
             log.warning("feed notice not delivered to an admin: %s", type(exc).__name__)
@@ -62,3 +74,10 @@ async def notify_admins(bot: Bot, storage: Storage, admin_ids: Iterable[int], no
             return 0
     await storage.feeds.mark_told(due, now=now)
     return len(due)
+
+
+async def admin_locale(storage: Storage, admin_id: int) -> str:
+    """The language of a message to an admin that answers no update: their private chat's
+    setting, else English."""
+    chat = await storage.chats.get(admin_id)
+    return chat.language if chat is not None and chat.language else DEFAULT_LOCALE
