@@ -249,7 +249,6 @@ class Outbox:
         )
 
 
-
 def _delivery(r: Row) -> Delivery:
     chat = Chat(
         chat_id=r["chat_id"],

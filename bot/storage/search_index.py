@@ -11,16 +11,16 @@ from __future__ import annotations
 
 from bot.search.document import Document, Source, index_row
 from bot.search.forms import Forms
-from bot.storage.db import Database, Transaction
+from bot.storage.db import Database, SyncTransaction
 
 PENDING_BATCH = 500
 
 
-async def index_story(tx: Transaction, story_id: int, forms: Forms) -> None:
-    doc = await _document(tx, story_id)
-    await tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
+def index_story(tx: SyncTransaction, story_id: int, forms: Forms) -> None:
+    doc = _document(tx, story_id)
+    tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
     if doc is not None:
-        await tx.execute(
+        tx.execute(
             "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
             " VALUES (?, ?, ?, ?, ?, ?)",
             (story_id, *index_row(doc, forms)),
@@ -31,22 +31,24 @@ async def index_pending(db: Database, forms: Forms) -> int:
     """Index every queued story, a batch per transaction; returns how many."""
     done = 0
     while True:
-        async with db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
-            )
-            for row in rows:
-                await index_story(tx, row[0], forms)
-            await tx.executemany(
-                "DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows]
-            )
-        done += len(rows)
-        if len(rows) < PENDING_BATCH:
+        count = await db.run(lambda tx: _index_pending_batch(tx, forms))
+        done += count
+        if count < PENDING_BATCH:
             return done
 
 
-async def _document(tx: Transaction, story_id: int) -> Document | None:
-    story = await tx.fetchone(
+def _index_pending_batch(tx: SyncTransaction, forms: Forms) -> int:
+    rows = tx.fetchall(
+        "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
+    )
+    for row in rows:
+        index_story(tx, row[0], forms)
+    tx.executemany("DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows])
+    return len(rows)
+
+
+def _document(tx: SyncTransaction, story_id: int) -> Document | None:
+    story = tx.fetchone(
         """SELECT title, summary, outlet, countries, action,
                   COALESCE(published_at, created_at) AS day
            FROM stories WHERE id = ? AND broadcast = 1""",
@@ -54,7 +56,7 @@ async def _document(tx: Transaction, story_id: int) -> Document | None:
     )
     if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
-    rows = await tx.fetchall(
+    rows = tx.fetchall(
         """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
            WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),
