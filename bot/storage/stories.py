@@ -109,8 +109,9 @@ def _save(
     new_ids: list[int] = []
     alerted: set[int] = set()
     queued = joined = 0
+    touched: set[int] = set()  # stories whose search row must be re-written
     for item in items:
-        stored = _store_entry(tx, feed, item, now, forms)
+        stored = _store_entry(tx, feed, item, now, touched)
         if stored is None:
             continue
         story_id, is_new = stored
@@ -122,12 +123,16 @@ def _save(
         if _alertable(item, feed, now, alert_max_age):
             queued += _queue_alerts(tx, story_id, item, now)
             alerted.add(story_id)
+    # Once per story, after all of the fetch's entries: a feed may bring several sources of
+    # one story, and each re-write reads all of its sources.
+    for story_id in sorted(touched):
+        index_story(tx, story_id, forms)
     rows = _stories_by_id(tx, new_ids)
     return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
 
 
 def _store_entry(
-    tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, forms: Forms
+    tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, touched: set[int]
 ) -> tuple[int, bool] | None:
     """Store one entry. Returns (story id, True) for a new story (or a watch-only story that a
     relevant report made public), (story id, False) when the entry brought an existing story a
@@ -138,7 +143,7 @@ def _store_entry(
     )
     if old is not None:
         if old["content_hash"] != item.content_hash:
-            _apply_edit(tx, old, item, forms)
+            _apply_edit(tx, old, item, touched)
         return None
     joined = _story_of_url(tx, item.canonical_url)
     if joined is None:
@@ -174,7 +179,7 @@ def _store_entry(
     )
     if story_id is None:
         return None
-    index_story(tx, story_id, forms)  # a new story or a new source: both are searchable
+    touched.add(story_id)  # a new story or a new source: both are searchable
     if joined is None or made_public:
         return story_id, True
     return (story_id, False) if new_outlet else None
@@ -201,7 +206,7 @@ def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:
     return row is not None
 
 
-def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, forms: Forms) -> None:
+def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> None:
     """An edited entry updates its row and, when it is the story's only source, the story."""
     story_id = old["story_id"]
     fingerprint = item.fingerprint
@@ -220,7 +225,7 @@ def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, forms: Forms) -> 
             "UPDATE stories SET title = ?, summary = ? WHERE id = ?",
             (item.entry.title, item.entry.summary, story_id),
         )
-    index_story(tx, story_id, forms)
+    touched.add(story_id)
 
 
 def _story_of_url(tx: SyncTransaction, canonical_url: str | None) -> int | None:
