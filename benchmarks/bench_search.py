@@ -8,7 +8,7 @@ writes stories and entries with plain INSERTs, then the search index through the
 
 Reported: build time of the index, the index size (database growth when `search_fts` is
 written), and the latency of 20 representative queries through the real `Storage.search`
-(`QueryBuilder.build` + the FTS5 SQL via aiosqlite), each run REPEAT times after one warm-up:
+(`QueryBuilder.build` + FTS5 SQL on the storage thread), each run REPEAT times after one warm-up:
 p50 and p95 over all runs, and per query. Baseline in the same run: `/recent` (the newest 5
 stories through the `stories_day` index); the ratio is query p50 / baseline p50.
 
