@@ -8,9 +8,9 @@ writes stories and entries with plain INSERTs, then the search index through the
 
 Reported: build time of the index (with the per-token document counts of `search_terms`), the
 index size (database growth when they are written), and the latency of 20 representative
-queries through the real `Storage.search` (`QueryBuilder.build` + the FTS5 SQL via aiosqlite),
-each run REPEAT times after one warm-up: p50 and p95 over all runs, and per query, with how the
-query was ranked ("fts": FTS5's bm25(), "window": scored over the window, see
+queries through the real `Storage.search` (`QueryBuilder.build` + the FTS5 SQL on the storage
+thread), each run REPEAT times after one warm-up: p50 and p95 over all runs, and per query,
+with how the query was ranked ("fts": FTS5's bm25(), "window": scored over the window, see
 `bot.storage.search`). Measured in the same run, interleaved query by query: "before", the
 same search with every query ranked by FTS5's bm25() and without memory-mapped reads (as before
 the window scoring and `PRAGMA mmap_size`).

@@ -70,8 +70,10 @@ class Corpus:
             + " ".join(rng.choices(self.vocabulary, k=19))
         )
         published = datetime.fromtimestamp(START + rng.random() * SPAN, UTC)
+        # Only the first letter is raised: str.capitalize() would lower-case the surname, and
+        # the text would name nobody (no `story_names` lookups).
         entry = Entry(
-            title.capitalize(), summary.capitalize() + ".", f"https://{prefix}.example/{number}",
+            title[:1].upper() + title[1:], summary[:1].upper() + summary[1:] + ".", f"https://{prefix}.example/{number}",
             f"{prefix}-{number}", published, "en",
         )  # fmt: skip
         verdict = Verdict(True, 0.9, (rng.choice(COUNTRIES), "RU"), rng.choice(ACTIONS))
@@ -81,7 +83,7 @@ class Corpus:
 def incoming(fp: Fingerprinter, entry: Entry, verdict: Verdict) -> Incoming:
     return Incoming(
         entry, f"guid:{entry.guid}", canonical_url(entry.link or ""), content_hash(entry),
-        verdict, fp.fingerprint(entry.title, entry.summary, entry.lang),
+        verdict, fingerprint=fp.fingerprint(entry.title, entry.summary, entry.lang),
     )  # fmt: skip
 
 

@@ -32,6 +32,7 @@ from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
 from bot.telegram.feeds import notify_admins
+from bot.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ def tick_seconds(feeds: FeedsConfig) -> float:
 async def run(settings: Settings, feeds: FeedsConfig) -> None:
     token = settings.require_token()
     classifier = Classifier.from_extension(feeds.lexicon)
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         async with Fetcher() as fetcher:
@@ -80,7 +81,8 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         classifier,
         alert_max_age=feeds.alert_max_age,
         on_queued=sender.wake,
-        fingerprinter=Fingerprinter(),
+        fingerprinter=Fingerprinter(classifier.lemmatizer),
+        watcher=Watcher(classifier.lemmatizer),
     )
 
     ticks: set[asyncio.Task[Any]] = set()

@@ -15,13 +15,14 @@ from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.status import healthy, status_lines
 from bot.storage import Source, Storage, Story
+from bot.watch import Watcher
 
 
 async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
     """Refresh every feed once; print the new relevant stories, then one line per feed.
     Alerts for subscribed chats are queued as usual; the running bot sends them."""
     classifier = Classifier.from_extension(feeds.lexicon)
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         async with Fetcher() as fetcher:
@@ -30,7 +31,8 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
                 fetcher,
                 classifier,
                 alert_max_age=feeds.alert_max_age,
-                fingerprinter=Fingerprinter(),
+                fingerprinter=Fingerprinter(classifier.lemmatizer),
+                watcher=Watcher(classifier.lemmatizer),
             )
             reports = await refresher.refresh(await storage.feeds.all())
     finally:

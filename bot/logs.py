@@ -37,6 +37,6 @@ def configure(level: str, *secrets: str) -> None:
     root.setLevel(level)
     # aiogram logs every handled update at INFO; ids and timings only, but not useful to keep.
     logging.getLogger("aiogram.event").setLevel(max(logging.WARNING, root.level))
-    # aiosqlite logs every statement with its parameters at DEBUG, and those include search
-    # words and chat ids: user input must never reach a log.
+    # aiosqlite logs every call with its arguments at DEBUG, and those include search words and
+    # chat ids: user input must never reach a log.
     logging.getLogger("aiosqlite").setLevel(logging.WARNING)

@@ -142,12 +142,19 @@ class Refresher:
             return await self._failed(feed, exc)
         entries = list(parsed.entries)
         keys = entry_keys(entries, feed.url)
-        unseen = await self._storage.feeds.unseen_keys(feed.id, keys)
+        stored = await self._storage.feeds.stored_hashes(feed.id, keys)
+        unseen = set(keys) - stored.keys()
         texts = await self._full_texts(entries, keys, unseen, budget or fulltext.Budget(0))
+        # An entry stored with the same text is nothing to the storage: not classified,
+        # fingerprinted nor sent (new and edited entries are).
+        fresh = [
+            i for i, (e, k) in enumerate(zip(entries, keys, strict=True))
+            if stored.get(k) != content_hash(e)
+        ]  # fmt: skip
         watches = self._watcher.index(terms_of(await self._storage.watchlist.terms()))
         saved = await self._storage.stories.save(
             feed,
-            self._classify(feed, entries, keys, texts, watches),
+            self._classify(feed, entries, keys, texts, watches, only=fresh),
             now=self._clock(),
             alert_max_age=self._alert_max_age,
         )
@@ -190,9 +197,12 @@ class Refresher:
         keys: Sequence[str],
         texts: dict[int, str],
         watches: WatchIndex,
+        *,
+        only: Sequence[int],
     ) -> list[Incoming]:
         items = []
-        for i, (entry, key) in enumerate(zip(entries, keys, strict=True)):
+        for i in only:
+            entry, key = entries[i], keys[i]
             # The fingerprint stays the feed's own text: the next poll sees the thin entry
             # again, and that must not count as an edit that undoes the article text.
             fingerprint = content_hash(entry)

@@ -10,6 +10,7 @@ import pytest
 from bot.search.match import MatchPhrase, phrases_of
 from bot.storage import Storage
 from bot.storage import search as search_module
+from bot.storage.db import SyncTransaction
 from bot.storage.search import _BM25, _TEXT, Bm25, prefer_fts_bm25
 from bot.storage.search_index import TOTAL, count_terms, fts_fold, row_terms, tokens
 from tests.conftest import NOW, add_feeds, incoming, make_entry
@@ -64,14 +65,17 @@ async def test_window_scores_are_fts5_bm25(storage: Storage) -> None:
         ("бажуков в суде", "текст о деле суд", "дело суд", "ckg"),
         *[("другое дело совсем", "текст о другом деле", "дело текст", "ckg")] * 6,
     ]
-    async with storage.db.transaction() as tx:
+
+    def fill(tx: SyncTransaction) -> None:
         for number, (title, body, terms, tags) in enumerate(rows, 1):
-            await tx.execute(
+            tx.execute(
                 "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
                 " VALUES (?, ?, ?, '', ?, ?)",
                 (number, title, body, terms, tags),
             )
-            await count_terms(tx, row_terms((title, body, terms, tags)) | {TOTAL}, +1)
+            count_terms(tx, row_terms((title, body, terms, tags)) | {TOTAL}, +1)
+
+    await storage.db.run(fill)
     match = BUILDER.build("Бажуков суд", now=NOW).match
     found = await storage.db.fetchall(
         f"SELECT {_BM25} AS bm25, {_TEXT} AS text FROM search_fts"

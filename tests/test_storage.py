@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from bot.storage import Storage
+from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
 from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
 
@@ -234,3 +236,32 @@ async def test_feed_error_bookkeeping(storage: Storage) -> None:
     await storage.feeds.record_not_modified(feed.id, now=NOW + 60, next_check_at=NOW + 660)
     [feed] = await storage.feeds.all()
     assert (feed.error_count, feed.last_error, feed.last_success_at) == (0, None, NOW + 60)
+
+
+async def test_run_is_one_transaction_rolled_back_as_a_whole(storage: Storage) -> None:
+    def half_then_fail(tx: SyncTransaction) -> None:
+        tx.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+        raise RuntimeError("fails after the first statement")
+
+    with pytest.raises(RuntimeError):
+        await storage.db.run(half_then_fail)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM counters WHERE name = 'a'") == 0
+
+    def two(tx: SyncTransaction) -> int:
+        tx.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+        return tx.execute("UPDATE counters SET value = 2 WHERE name = 'a'")
+
+    assert await storage.db.run(two) == 1
+    assert await storage.db.scalar("SELECT value FROM counters WHERE name = 'a'") == 2
+
+
+async def test_a_failing_save_stores_nothing(storage: Storage) -> None:
+    feed = (await add_feeds(storage, "Outlet"))[0]
+    good = incoming(make_entry("Казахстан выдал России дезертира", link="https://o.example/1"))
+    # A story without a title breaks a NOT NULL constraint after `good` has been stored.
+    untitled = replace(good.entry, link="https://o.example/2", title=None)
+    broken = replace(good, key="other", canonical_url="https://o.example/2", entry=untitled)
+    with pytest.raises(sqlite3.IntegrityError):
+        await storage.stories.save(feed, [good, broken], now=NOW, alert_max_age=3600)
+    assert (await storage.counts())["entries"] == 0
+    assert await storage.stories.recent(5) == []

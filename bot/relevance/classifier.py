@@ -19,9 +19,9 @@ class Classifier:
     has no side effects other than warming that cache.
     """
 
-    def __init__(self, lexicon: Lexicon) -> None:
+    def __init__(self, lexicon: Lexicon, lemmatizer: Lemmatizer | None = None) -> None:
         self._lexicon = lexicon
-        self._lemmatizer = Lemmatizer()
+        self._lemmatizer = lemmatizer or Lemmatizer()
         self._index = TokenIndex(lexicon, self._lemmatizer)
 
     @classmethod
@@ -46,6 +46,11 @@ class Classifier:
     @property
     def lexicon(self) -> Lexicon:
         return self._lexicon
+
+    @property
+    def lemmatizer(self) -> Lemmatizer:
+        """Its lemmatizer, to share with the other parts that lemmatise (one per process)."""
+        return self._lemmatizer
 
     @property
     def loaded_languages(self) -> tuple[str, ...]:

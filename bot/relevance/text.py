@@ -8,7 +8,9 @@ break. The regular expressions here are fixed and linear; user terms never becom
 
 `Lemmatizer` adds dictionary forms: pymorphy3 for Russian and Ukrainian, Snowball for Latin-script
 words (the English stemmer; harmless for Turkish or Uzbek, whose terms are prefixes anyway). It
-loads each pymorphy3 analyzer on first use.
+loads each pymorphy3 analyzer on first use. Keep one per process and hand it to every part that
+lemmatises (classifier, fingerprints, search forms, watchlists): each analyzer costs ~15 MB, and
+the shared cache means a word is analysed once, not once per part.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from typing import Final
 
 import Stemmer
 
+_FORMS_CACHE_MAX: Final = 100_000
 WORD_RE: Final = re.compile(r"\w+")
 SENTENCE_END_RE: Final = re.compile(r"(?<=[.!?…])\s+|\n+")
 _APOSTROPHES: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´"), None)
@@ -65,16 +68,29 @@ def morph_language(lang: str | None, folded_text: str) -> str | None:
 class Lemmatizer:
     """Dictionary forms of one folded word; pymorphy3 loads lazily, once per language.
 
-    Not cached here: the caller (`TokenIndex`) caches the final match per word, which is what
-    pays off; caching both would double the memory for nothing.
+    `forms` keeps a bounded cache: the callers cache what they derive from the forms (a match,
+    a lemma, index terms), but several callers ask for the same words, and the pymorphy3
+    analysis is the expensive part. Used from the event loop and the database thread: the
+    cache is a plain dict (single operations are atomic under the GIL; a lost race only
+    analyses a word twice).
     """
 
     def __init__(self) -> None:
         self._analyzers: dict[str, Callable[[str], list[object]]] = {}
         self._stemmer = Stemmer.Stemmer("english")
+        self._cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
 
     def forms(self, word: str, morph: str | None) -> tuple[str, ...]:
         """The word itself first, then its lemmas (ru/uk) or its English stem (Latin)."""
+        key = (word, morph)
+        found = self._cache.get(key)
+        if found is None:
+            if len(self._cache) >= _FORMS_CACHE_MAX:
+                self._cache.clear()  # bounded; the hot words come back within a cycle
+            found = self._cache[key] = self._forms(word, morph)
+        return found
+
+    def _forms(self, word: str, morph: str | None) -> tuple[str, ...]:
         out = [word]
         if is_latin(word):
             out.append(self.stem_latin(word))

@@ -27,8 +27,8 @@ _UKRAINIAN: Final = frozenset("іїєґ")
 class Forms:
     """Caches word -> forms (the vocabulary of news is small, so a warm index is dict lookups)."""
 
-    def __init__(self) -> None:
-        self._lemmatizer = Lemmatizer()
+    def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
+        self._lemmatizer = lemmatizer or Lemmatizer()
         self._cache: dict[tuple[str, str | None, bool], tuple[str, ...]] = {}
 
     def variants(self, word: str, morph: str | None, *, capitalised: bool) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from bot.relevance.text import Lemmatizer
 from bot.search.forms import Forms
 from bot.storage.chats import Chats
 from bot.storage.db import Database
@@ -46,9 +47,11 @@ __all__ = [
 
 
 class Storage:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, lemmatizer: Lemmatizer | None = None) -> None:
         self.db = db
-        self.forms = Forms()  # dictionaries load on the first story indexed
+        # Dictionaries load on the first story indexed; pass the classifier's lemmatizer to
+        # share them (and its cache) with the refresh path.
+        self.forms = Forms(lemmatizer)
         self.feeds = Feeds(db)
         self.stories = Stories(db, self.forms)
         self.chats = Chats(db)
@@ -57,8 +60,8 @@ class Storage:
         self.watchlist = Watchlist(db)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Storage:
-        storage = cls(await Database.open(path))
+    async def open(cls, path: Path | str, *, lemmatizer: Lemmatizer | None = None) -> Storage:
+        storage = cls(await Database.open(path), lemmatizer)
         await index_pending(storage.db, storage.forms)  # stories stored before search existed
         return storage
 

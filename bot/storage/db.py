@@ -1,139 +1,212 @@
 """The SQLite connection: pragmas, migrations and serialised transactions.
 
-One aiosqlite connection serves the whole process. Its operations are serialised with an
-asyncio lock, so a transaction of one task never interleaves with a statement of another.
+One aiosqlite connection serves the whole process: its `sqlite3` connection lives on
+aiosqlite's worker thread (every call runs there, so the event loop never blocks on disk), and
+its operations are serialised with an asyncio lock, so a transaction of one task never
+interleaves with a statement of another.
+
+Two ways to write:
+- `async with db.transaction() as tx: await tx.execute(...)`: each statement is one hop to the
+  worker thread; fine for a few statements.
+- `await db.run(fn)`: `fn(tx)` is a plain function that runs on the worker thread inside
+  BEGIN IMMEDIATE ... COMMIT, in ONE hop, so a transaction of hundreds of statements (storing a
+  fetched feed) does not pay a thread round trip and a lock per statement. Once started it
+  runs to its end: cancelling the awaiting task does not interrupt it (it commits or rolls
+  back as a whole, like any transaction).
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import aiosqlite
 
 from bot.storage.migrations import MIGRATIONS
 
 Row = sqlite3.Row
+T = TypeVar("T")
+
+_PRAGMAS = (
+    # WAL lets `python -m bot status` and `search` read while the bot writes.
+    "PRAGMA journal_mode = WAL",
+    "PRAGMA synchronous = NORMAL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+    # 32 MB of page cache (default 2 MB): the merge index lookups and inserts touch random
+    # pages of large B-trees; see BENCHMARKS.md "Stories".
+    "PRAGMA cache_size = -32768",
+    # Reads map the file instead of copying each page through a read() call: search walks
+    # megabytes of FTS5 doclists per query (p50 -20% on 1M stories, see BENCHMARKS.md). This is
+    # SQLite's default ceiling (2 GiB); larger is capped.
+    "PRAGMA mmap_size = 2147418112",
+)
+
+
+class _Connection(aiosqlite.Connection):
+    """aiosqlite's connection plus `call()`: a plain function run on its worker thread in one
+    hop. aiosqlite's public methods cost a hop (or three: execute, fetch, close) per statement;
+    storing a fetched feed is hundreds of statements."""
+
+    @property
+    def sqlite(self) -> sqlite3.Connection:
+        """The wrapped connection: touch it only inside functions passed to `call()`."""
+        return self._conn
+
+    async def call(self, fn: Callable[..., T], *args: Any) -> T:
+        # aiosqlite's queue-a-call primitive; it is untyped, hence the ignore.
+        result: T = await self._execute(fn, *args)  # type: ignore[no-untyped-call]
+        return result
 
 
 class Database:
     """A migrated connection; use `Database.open()` and `close()`."""
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
-        self._conn = conn
+    def __init__(self, conn: _Connection) -> None:
+        self._aconn = conn
+        self._conn = conn.sqlite
         self._lock = asyncio.Lock()
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        # WAL lets `python -m bot status` and `search` read while the bot writes.
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            "PRAGMA synchronous = NORMAL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 5000",
-            # 32 MB of page cache (default 2 MB): the merge index lookups and inserts touch
-            # random pages of large B-trees; see BENCHMARKS.md "Stories".
-            "PRAGMA cache_size = -32768",
-            # Reads map the file instead of copying each page through a read() call: search
-            # walks megabytes of FTS5 doclists per query (p50 -20% on 1M stories, see
-            # BENCHMARKS.md). This is SQLite's default ceiling (2 GiB); larger is capped.
-            "PRAGMA mmap_size = 2147418112",
-        ):
-            await conn.execute(pragma)
+        conn = _Connection(partial(_connect, str(path)), iter_chunk_size=64)
+        await conn  # starts aiosqlite's worker thread and connects on it
         db = cls(conn)
         try:
-            await db._migrate()
+            await db._call(_migrate, db._conn)
         except BaseException:
-            await conn.close()
+            await db.close()
             raise
         return db
 
     async def close(self) -> None:
         async with self._lock:
-            await self._conn.close()
+            await self._aconn.close()
 
-    async def _migrate(self) -> None:
-        async with self._lock:
-            version = await self._scalar_unlocked("PRAGMA user_version")
-            if version > len(MIGRATIONS):
-                raise RuntimeError(
-                    f"database schema version {version} is newer than this code knows"
-                )
-            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-                # executescript commits first, so the version bump goes inside the script.
-                await self._conn.executescript(
-                    f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;"
-                )
-
-    async def _scalar_unlocked(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            row = await cur.fetchone()
-        return None if row is None else row[0]
+    async def _call(self, fn: Callable[..., T], *args: Any) -> T:
+        """`fn(*args)` on the connection's thread (the caller holds the lock)."""
+        return await self._aconn.call(fn, *args)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._lock, self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        async with self._lock:
+            return await self._call(SyncTransaction(self._conn).fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self._lock, self._conn.execute(sql, tuple(params)) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        async with self._lock:
+            return await self._call(SyncTransaction(self._conn).fetchone, sql, params)
 
     async def scalar(self, sql: str, params: Iterable[Any] = ()) -> Any:
-        async with self._lock:
-            return await self._scalar_unlocked(sql, params)
+        row = await self.fetchone(sql, params)
+        return None if row is None else row[0]
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
         """Run one statement in its own transaction; returns the number of changed rows."""
-        async with self.transaction() as tx:
-            return await tx.execute(sql, params)
+        return await self.run(lambda tx: tx.execute(sql, params))
+
+    async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
+        """`fn(tx)` on the connection's thread in one transaction (BEGIN IMMEDIATE ... COMMIT,
+        rolled back if it raises); one thread hop however many statements it runs."""
+        async with self._lock:
+            return await self._call(_in_transaction, self._conn, fn)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Transaction]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         async with self._lock:
-            await self._conn.execute("BEGIN IMMEDIATE")
+            await self._call(self._conn.execute, "BEGIN IMMEDIATE")
             try:
-                yield Transaction(self._conn)
+                yield Transaction(self, SyncTransaction(self._conn))
             except BaseException:
-                await self._conn.execute("ROLLBACK")
+                await self._call(self._conn.execute, "ROLLBACK")
                 raise
-            await self._conn.execute("COMMIT")
+            await self._call(self._conn.execute, "COMMIT")
 
 
-class Transaction:
-    """Statements inside one open transaction (the lock is held by its creator)."""
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, isolation_level=None)  # we issue BEGIN/COMMIT ourselves
+    conn.row_factory = sqlite3.Row
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
 
-    def __init__(self, conn: aiosqlite.Connection) -> None:
+
+def _migrate(conn: sqlite3.Connection) -> None:
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise RuntimeError(f"database schema version {version} is newer than this code knows")
+    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+        # executescript commits first, so the version bump goes inside the script.
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+def _in_transaction(conn: sqlite3.Connection, fn: Callable[[SyncTransaction], T]) -> T:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(SyncTransaction(conn))
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return result
+
+
+class SyncTransaction:
+    """Statements inside one open transaction, on the connection's thread (`Database.run`)."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return cur.rowcount
+    def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Returns the number of changed rows."""
+        return self._conn.execute(sql, tuple(params)).rowcount
 
-    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            rowid = cur.lastrowid
+    def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        rowid = self._conn.execute(sql, tuple(params)).lastrowid
         if rowid is None:
             raise RuntimeError("INSERT produced no row id")
         return rowid
 
+    def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
+        self._conn.executemany(sql, (tuple(r) for r in rows))
+
+    def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+    def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
+        row: Row | None = self._conn.execute(sql, tuple(params)).fetchone()
+        return row
+
+    def total_changes(self) -> int:
+        """Rows changed since the connection opened (to count what INSERT OR IGNORE did)."""
+        return self._conn.total_changes
+
+
+class Transaction:
+    """Statements inside one open transaction (the lock is held by its creator); each one is
+    a hop to the connection's thread."""
+
+    def __init__(self, db: Database, tx: SyncTransaction) -> None:
+        self._db = db
+        self._tx = tx
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return await self._db._call(self._tx.execute, sql, params)
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int:
+        return await self._db._call(self._tx.insert, sql, params)
+
     async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> None:
-        await self._conn.executemany(sql, [tuple(r) for r in rows])
+        await self._db._call(self._tx.executemany, sql, [tuple(r) for r in rows])
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            return list(await cur.fetchall())
+        return await self._db._call(self._tx.fetchall, sql, params)
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
-        async with self._conn.execute(sql, tuple(params)) as cur:
-            row: Row | None = await cur.fetchone()
-            return row
+        return await self._db._call(self._tx.fetchone, sql, params)

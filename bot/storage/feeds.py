@@ -186,13 +186,18 @@ class Feeds:
 
     async def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """Which of `keys` this feed has not stored yet (its new entries)."""
-        seen: set[str] = set()
+        return set(keys) - (await self.stored_hashes(feed_id, keys)).keys()
+
+    async def stored_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
+        """The content hash stored for each of `keys` this feed has stored already."""
+        stored: dict[str, str] = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
             marks = ",".join("?" for _ in chunk)
             rows = await self._db.fetchall(
-                f"SELECT entry_key FROM entries WHERE feed_id = ? AND entry_key IN ({marks})",
+                f"""SELECT entry_key, content_hash FROM entries
+                    WHERE feed_id = ? AND entry_key IN ({marks})""",
                 (feed_id, *chunk),
             )
-            seen.update(r[0] for r in rows)
-        return set(keys) - seen
+            stored.update((r[0], r[1]) for r in rows)
+        return stored

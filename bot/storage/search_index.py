@@ -24,7 +24,7 @@ from collections.abc import Iterable
 
 from bot.search.document import Document, Source, index_row
 from bot.search.forms import Forms
-from bot.storage.db import Database, Transaction
+from bot.storage.db import Database, SyncTransaction
 
 PENDING_BATCH = 500
 TOTAL = ""  # the `search_terms` row counting indexed stories; no token is empty
@@ -49,14 +49,14 @@ def row_terms(columns: Iterable[str]) -> set[str]:
     return {t for text in columns for t in tokens(text)}
 
 
-async def index_story(tx: Transaction, story_id: int, forms: Forms) -> None:
-    doc = await _document(tx, story_id)
-    old = await tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts WHERE rowid = ?", (story_id,))
+def index_story(tx: SyncTransaction, story_id: int, forms: Forms) -> None:
+    doc = _document(tx, story_id)
+    old = tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts WHERE rowid = ?", (story_id,))
     new = None if doc is None else index_row(doc, forms)
     if old is not None:
-        await tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
+        tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
     if new is not None:
-        await tx.execute(
+        tx.execute(
             f"INSERT INTO search_fts (rowid, {FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
             (story_id, *new),
         )
@@ -66,22 +66,22 @@ async def index_story(tx: Transaction, story_id: int, forms: Forms) -> None:
         after.add(TOTAL)
     elif old is not None and new is None:
         before.add(TOTAL)
-    await count_terms(tx, after - before, +1)
-    await count_terms(tx, before - after, -1)
+    count_terms(tx, after - before, +1)
+    count_terms(tx, before - after, -1)
 
 
-async def count_terms(tx: Transaction, terms: Iterable[str], delta: int) -> None:
+def count_terms(tx: SyncTransaction, terms: Iterable[str], delta: int) -> None:
     """Add `delta` to the document count of each term (a count that reaches 0 is dropped)."""
     rows = [(t, delta) for t in terms]
     if not rows:
         return
-    await tx.executemany(
+    tx.executemany(
         """INSERT INTO search_terms (term, docs) VALUES (?, ?)
            ON CONFLICT (term) DO UPDATE SET docs = docs + excluded.docs""",
         rows,
     )
     if delta < 0:
-        await tx.executemany(
+        tx.executemany(
             "DELETE FROM search_terms WHERE term = ? AND docs <= 0", [(t,) for t, _ in rows]
         )
 
@@ -90,22 +90,24 @@ async def index_pending(db: Database, forms: Forms) -> int:
     """Index every queued story, a batch per transaction; returns how many."""
     done = 0
     while True:
-        async with db.transaction() as tx:
-            rows = await tx.fetchall(
-                "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
-            )
-            for row in rows:
-                await index_story(tx, row[0], forms)
-            await tx.executemany(
-                "DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows]
-            )
-        done += len(rows)
-        if len(rows) < PENDING_BATCH:
+        count = await db.run(lambda tx: _index_pending_batch(tx, forms))
+        done += count
+        if count < PENDING_BATCH:
             return done
 
 
-async def _document(tx: Transaction, story_id: int) -> Document | None:
-    story = await tx.fetchone(
+def _index_pending_batch(tx: SyncTransaction, forms: Forms) -> int:
+    rows = tx.fetchall(
+        "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
+    )
+    for row in rows:
+        index_story(tx, row[0], forms)
+    tx.executemany("DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows])
+    return len(rows)
+
+
+def _document(tx: SyncTransaction, story_id: int) -> Document | None:
+    story = tx.fetchone(
         """SELECT title, summary, outlet, countries, action,
                   COALESCE(published_at, created_at) AS day
            FROM stories WHERE id = ? AND broadcast = 1""",
@@ -113,7 +115,7 @@ async def _document(tx: Transaction, story_id: int) -> Document | None:
     )
     if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
-    rows = await tx.fetchall(
+    rows = tx.fetchall(
         """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
            WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),

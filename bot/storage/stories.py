@@ -27,12 +27,13 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from bot.chat_settings import next_digest_at
 from bot.merge import choose
 from bot.search.forms import Forms
 from bot.storage import story_index
-from bot.storage.db import Database, Row, Transaction
+from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, Source, Story
 from bot.storage.search_index import index_story
 
@@ -65,26 +66,11 @@ class Stories:
     async def save(
         self, feed: FeedState, items: Sequence[Incoming], *, now: float, alert_max_age: float
     ) -> SaveResult:
-        new_ids: list[int] = []
-        alerted: set[int] = set()
-        queued = joined = 0
-        async with self._db.transaction() as tx:
-            for item in items:
-                stored = await _store_entry(tx, feed, item, now, self._forms)
-                if stored is None:
-                    continue
-                story_id, is_new = stored
-                if not is_new:
-                    joined += 1
-                    queued += await _queue_edits(tx, story_id, now)
-                    continue
-                new_ids.append(story_id)
-                if _alertable(item, feed, now, alert_max_age):
-                    count = await _queue_alerts(tx, story_id, item, now)
-                    alerted.add(story_id)
-                    queued += count
-            rows = await _stories_by_id(tx, new_ids)
-        return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
+        """Store a fetch's entries in one transaction, run as one call on the database's
+        thread (a fetch is hundreds of statements; one thread hop each was most of the cost)."""
+        return await self._db.run(
+            partial(_save, feed, items, now=now, alert_max_age=alert_max_age, forms=self._forms)
+        )
 
     async def get(self, story_id: int) -> Story | None:
         row = await self._db.fetchone(
@@ -111,33 +97,67 @@ class Stories:
         return [Source.from_row(r) for r in rows]
 
 
-async def _store_entry(
-    tx: Transaction, feed: FeedState, item: Incoming, now: float, forms: Forms
+def _save(
+    feed: FeedState,
+    items: Sequence[Incoming],
+    tx: SyncTransaction,
+    *,
+    now: float,
+    alert_max_age: float,
+    forms: Forms,
+) -> SaveResult:
+    new_ids: list[int] = []
+    alerted: set[int] = set()
+    queued = joined = 0
+    touched: set[int] = set()  # stories whose search row must be re-written
+    for item in items:
+        stored = _store_entry(tx, feed, item, now, touched)
+        if stored is None:
+            continue
+        story_id, is_new = stored
+        if not is_new:
+            joined += 1
+            queued += _queue_edits(tx, story_id, now)
+            continue
+        new_ids.append(story_id)
+        if _alertable(item, feed, now, alert_max_age):
+            queued += _queue_alerts(tx, story_id, item, now)
+            alerted.add(story_id)
+    # Once per story, after all of the fetch's entries: a feed may bring several sources of
+    # one story, and each re-write reads all of its sources.
+    for story_id in sorted(touched):
+        index_story(tx, story_id, forms)
+    rows = _stories_by_id(tx, new_ids)
+    return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
+
+
+def _store_entry(
+    tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, touched: set[int]
 ) -> tuple[int, bool] | None:
     """Store one entry. Returns (story id, True) for a new story (or a watch-only story that a
     relevant report made public), (story id, False) when the entry brought an existing story a
     new outlet, None when nothing is new."""
-    old = await tx.fetchone(
+    old = tx.fetchone(
         "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ? AND entry_key = ?",
         (feed.id, item.key),
     )
     if old is not None:
         if old["content_hash"] != item.content_hash:
-            await _apply_edit(tx, old, item, forms)
+            _apply_edit(tx, old, item, touched)
         return None
-    joined = await _story_of_url(tx, item.canonical_url)
+    joined = _story_of_url(tx, item.canonical_url)
     if joined is None:
-        joined = await _matching_story(tx, item, now)
+        joined = _matching_story(tx, item, now)
     story_id = joined
     made_public = False
     if story_id is None and (item.verdict.relevant or item.watchers):
-        story_id = await _insert_story(tx, feed, item, now)
+        story_id = _insert_story(tx, feed, item, now)
     elif story_id is not None and item.verdict.relevant:
-        made_public = await _made_public(tx, story_id)
-    new_outlet = joined is not None and not await _feed_in_story(tx, feed.id, joined)
+        made_public = _made_public(tx, story_id)
+    new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
     if story_id is not None and item.fingerprint is not None:
-        await story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
-    await tx.execute(
+        story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
+    tx.execute(
         """
         INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
                              title, link, lang, published_at, seen_at, minhash)
@@ -159,19 +179,19 @@ async def _store_entry(
     )
     if story_id is None:
         return None
-    await index_story(tx, story_id, forms)  # a new story or a new source: both are searchable
+    touched.add(story_id)  # a new story or a new source: both are searchable
     if joined is None or made_public:
         return story_id, True
     return (story_id, False) if new_outlet else None
 
 
-async def _matching_story(tx: Transaction, item: Incoming, now: float) -> int | None:
+def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> int | None:
     """A stored story this report is another account of (see `bot.merge`), if any."""
     fingerprint = item.fingerprint
     if fingerprint is None:
         return None
     when = _timestamp(item) or now
-    found = await story_index.candidates(tx, fingerprint, when)
+    found = story_index.candidates(tx, fingerprint, when)
     report = story_index.features_of(
         when, " ".join(fingerprint.names), " ".join(item.verdict.countries), item.verdict.action
     )
@@ -179,18 +199,18 @@ async def _matching_story(tx: Transaction, item: Incoming, now: float) -> int | 
     return None if match is None else match.story_id
 
 
-async def _feed_in_story(tx: Transaction, feed_id: int, story_id: int) -> bool:
-    row = await tx.fetchone(
+def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:
+    row = tx.fetchone(
         "SELECT 1 FROM entries WHERE feed_id = ? AND story_id = ? LIMIT 1", (feed_id, story_id)
     )
     return row is not None
 
 
-async def _apply_edit(tx: Transaction, old: Row, item: Incoming, forms: Forms) -> None:
+def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> None:
     """An edited entry updates its row and, when it is the story's only source, the story."""
     story_id = old["story_id"]
     fingerprint = item.fingerprint
-    await tx.execute(
+    tx.execute(
         "UPDATE entries SET content_hash = ?, title = CASE WHEN story_id IS NULL THEN NULL"
         " ELSE ? END, minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END WHERE id = ?",
         (item.content_hash, item.entry.title, fingerprint and fingerprint.pack(), old["id"]),
@@ -198,38 +218,38 @@ async def _apply_edit(tx: Transaction, old: Row, item: Incoming, forms: Forms) -
     if story_id is None:
         return
     if fingerprint is not None:
-        await story_index.add(tx, story_id, fingerprint)
-    sources = await tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
+        story_index.add(tx, story_id, fingerprint)
+    sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
     if sources is not None and sources[0] == 1:
-        await tx.execute(
+        tx.execute(
             "UPDATE stories SET title = ?, summary = ? WHERE id = ?",
             (item.entry.title, item.entry.summary, story_id),
         )
-    await index_story(tx, story_id, forms)
+    touched.add(story_id)
 
 
-async def _story_of_url(tx: Transaction, canonical_url: str | None) -> int | None:
+def _story_of_url(tx: SyncTransaction, canonical_url: str | None) -> int | None:
     if canonical_url is None:
         return None
-    row = await tx.fetchone(
+    row = tx.fetchone(
         "SELECT story_id FROM entries WHERE canonical_url = ? AND story_id IS NOT NULL LIMIT 1",
         (canonical_url,),
     )
     return None if row is None else int(row["story_id"])
 
 
-async def _made_public(tx: Transaction, story_id: int) -> bool:
+def _made_public(tx: SyncTransaction, story_id: int) -> bool:
     """Turn a watch-only story into an ordinary one; False if it was one already."""
-    changed = await tx.execute(
+    changed = tx.execute(
         "UPDATE stories SET broadcast = 1 WHERE id = ? AND broadcast = 0", (story_id,)
     )
     return changed > 0  # the caller re-indexes the story, which now makes it searchable
 
 
-async def _insert_story(tx: Transaction, feed: FeedState, item: Incoming, now: float) -> int:
+def _insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
     entry, verdict = item.entry, item.verdict
     countries = f" {' '.join(verdict.countries)} " if verdict.countries else ""
-    return await tx.insert(
+    return tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
                              countries, action, score, reasons, broadcast, names)
@@ -261,13 +281,13 @@ def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float
     return now - published <= alert_max_age
 
 
-async def _queue_alerts(tx: Transaction, story_id: int, item: Incoming, now: float) -> int:
+def _queue_alerts(tx: SyncTransaction, story_id: int, item: Incoming, now: float) -> int:
     """One delivery per subscribed chat whose filter matches (relevant stories) and per chat
     that watches a name the entry mentions: an alert due now, or a digest item due at the
     chat's next digest time."""
     countries = item.verdict.countries
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
-    chats = await tx.fetchall(
+    chats = tx.fetchall(
         f"""
         SELECT chat_id, mode, digest_hour, utc_offset FROM chats
         WHERE active = 1 AND (
@@ -280,8 +300,8 @@ async def _queue_alerts(tx: Transaction, story_id: int, item: Incoming, now: flo
             json.dumps(sorted(item.watchers)),
         ),
     )
-    before = await _total_changes(tx)
-    await tx.executemany(
+    before = tx.total_changes()
+    tx.executemany(
         """INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
            VALUES (?, ?, ?, ?, ?)""",
         (
@@ -295,13 +315,13 @@ async def _queue_alerts(tx: Transaction, story_id: int, item: Incoming, now: flo
             for c in chats
         ),
     )
-    return await _total_changes(tx) - before
+    return tx.total_changes() - before
 
 
-async def _queue_edits(tx: Transaction, story_id: int, now: float) -> int:
+def _queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
     """Each chat that has the story's alert gets its alert edited to list the new outlet; an
     edit already queued or done is re-armed (one row per chat and story)."""
-    return await tx.execute(
+    return tx.execute(
         """
         INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
         SELECT chat_id, story_id, 'edit', ?, ? FROM deliveries
@@ -314,16 +334,11 @@ async def _queue_edits(tx: Transaction, story_id: int, now: float) -> int:
     )
 
 
-async def _total_changes(tx: Transaction) -> int:
-    row = await tx.fetchone("SELECT total_changes()")
-    return 0 if row is None else int(row[0])
-
-
-async def _stories_by_id(tx: Transaction, ids: Sequence[int]) -> list[Story]:
+def _stories_by_id(tx: SyncTransaction, ids: Sequence[int]) -> list[Story]:
     if not ids:
         return []
     marks = ",".join("?" for _ in ids)
-    rows = await tx.fetchall(
+    rows = tx.fetchall(
         f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id IN ({marks}) ORDER BY s.id",
         ids,
     )

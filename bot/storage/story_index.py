@@ -9,11 +9,12 @@ per report stay the same however many stories are stored. `bot.merge` decides am
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
-from bot.storage.db import Transaction
+from bot.storage.db import SyncTransaction
 
 MAX_CANDIDATES = 64
 MAX_SIGNATURES = 8  # per candidate: the newest sources; a re-publication resembles those
@@ -23,7 +24,7 @@ def features_of(when: float, names: str, countries: str, action: str | None) -> 
     return Features(when, frozenset(names.split()), frozenset(countries.split()), action)
 
 
-async def candidates(tx: Transaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:
+def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:
     lookups: list[str] = []
     params: list[object] = []
     if fingerprint.signature:
@@ -36,7 +37,7 @@ async def candidates(tx: Transaction, fingerprint: Fingerprint, when: float) -> 
         params.extend(names)
     if not lookups:
         return []
-    rows = await tx.fetchall(
+    rows = tx.fetchall(
         f"""
         SELECT s.id, s.names, s.countries, s.action,
                COALESCE(s.published_at, s.created_at) AS at
@@ -50,7 +51,7 @@ async def candidates(tx: Transaction, fingerprint: Fingerprint, when: float) -> 
     )
     if not rows:
         return []
-    signatures = await _signatures(tx, [r["id"] for r in rows])
+    signatures = _signatures(tx, [r["id"] for r in rows])
     return [
         Candidate(
             story_id=r["id"],
@@ -64,43 +65,45 @@ async def candidates(tx: Transaction, fingerprint: Fingerprint, when: float) -> 
 Signatures = dict[int, list[tuple[int, ...]]]
 
 
-async def _signatures(tx: Transaction, story_ids: Sequence[int]) -> Signatures:
-    rows = await tx.fetchall(
-        f"""SELECT story_id, minhash FROM entries
-            WHERE story_id IN ({_marks(story_ids)}) AND minhash IS NOT NULL
-            ORDER BY id DESC""",
-        story_ids,
+def _signatures(tx: SyncTransaction, story_ids: Sequence[int]) -> Signatures:
+    """The newest `MAX_SIGNATURES` source signatures of each story: per story an index walk
+    that stops there, so a story with hundreds of sources costs no more than one with eight."""
+    rows = tx.fetchall(
+        """SELECT c.value AS story_id, e.minhash FROM json_each(?) AS c
+           JOIN entries e ON e.id IN (
+               SELECT id FROM entries WHERE story_id = c.value AND minhash IS NOT NULL
+               ORDER BY id DESC LIMIT ?)
+           ORDER BY e.id DESC""",
+        (json.dumps(list(story_ids)), MAX_SIGNATURES),
     )
     out: Signatures = {}
     for row in rows:
-        kept = out.setdefault(row["story_id"], [])
-        if len(kept) < MAX_SIGNATURES:
-            kept.append(unpack(row["minhash"]))
+        out.setdefault(row["story_id"], []).append(unpack(row["minhash"]))
     return out
 
 
-async def add(
-    tx: Transaction, story_id: int, fingerprint: Fingerprint, *, new_story: bool = False
+def add(
+    tx: SyncTransaction, story_id: int, fingerprint: Fingerprint, *, new_story: bool = False
 ) -> None:
     """Index a story's (new) source: its bands and names now lead to the story. A new story
     got its names in its INSERT, so only the index rows are written (fewer round trips)."""
-    await tx.executemany(
+    tx.executemany(
         "INSERT OR IGNORE INTO story_bands (band, story_id) VALUES (?, ?)",
         ((band, story_id) for band in fingerprint.bands),
     )
     if not fingerprint.names:
         return
-    await tx.executemany(
+    tx.executemany(
         "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
         ((name, story_id) for name in fingerprint.names),
     )
     if new_story:
         return
-    row = await tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
+    row = tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
     known = set(row["names"].split()) if row is not None else set()
     if not fingerprint.names <= known:
         merged = names_column(frozenset(known | fingerprint.names))
-        await tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
+        tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
 
 
 def names_column(names: frozenset[str]) -> str:
