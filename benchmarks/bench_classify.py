@@ -16,6 +16,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
 from bot.relevance import Classifier
 
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "relevance_dev.jsonl"
@@ -43,16 +44,6 @@ def build_entries(count: int, seed: int = 7) -> list[tuple[str, str, str | None]
             title = title.upper()
         entries.append((title, summary, row["lang"] if rng.random() < 0.5 else None))
     return entries
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

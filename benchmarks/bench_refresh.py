@@ -37,6 +37,8 @@ from email.utils import format_datetime
 from pathlib import Path
 from xml.sax.saxutils import escape
 
+from benchmarks.machine import cpu_model
+
 ITEMS = 30
 PORT = 18_431
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "relevance_dev.jsonl"
@@ -148,16 +150,6 @@ def parse_only(feeds: int) -> tuple[float, float]:
     for body in bodies:
         feedparser.parse(body)
     return time.perf_counter() - wall, time.process_time() - cpu
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown"
 
 
 def main() -> None:

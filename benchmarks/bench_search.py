@@ -35,6 +35,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks.machine import cpu_model
 from bot.names import transliterate
 from bot.search import QueryBuilder
 from bot.search.document import Document, Source, index_row
@@ -273,13 +274,6 @@ async def measure(path: Path) -> tuple[list[float], Timings, dict[str, int], dic
         for opened in storages.values():
             await opened.close()
     return baseline, times, found, ranked_by
-
-
-def cpu_model() -> str:
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            return line.split(":", 1)[1].strip()
-    return platform.processor() or "unknown"
 
 
 def ms(seconds: float) -> str:

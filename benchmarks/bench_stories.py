@@ -30,7 +30,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks.bench_classify import cpu_model
+from benchmarks.machine import cpu_model
 from benchmarks.merge_eval import load_dev_set, score_merging
 from bot.fingerprint import Fingerprinter
 from bot.model import Entry, FeedSpec, Verdict

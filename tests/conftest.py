@@ -9,12 +9,27 @@ from pathlib import Path
 import pytest
 
 from bot.model import Entry, FeedSpec, Verdict
+from bot.relevance import Classifier
 from bot.storage import FeedState, Incoming, Storage
 from bot.stories import canonical_url, content_hash
+from tests.fakes.feedserver import FeedServer
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 NOW = datetime(2026, 2, 3, 12, 0, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture(scope="session")
+def classifier() -> Classifier:
+    """The real classifier (pure, and slow to build only the first time): one per session."""
+    return Classifier.from_extension()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[FeedServer]:
+    """The local feed server (`tests/fakes/feedserver.py`)."""
+    async with FeedServer() as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -34,17 +34,6 @@ IRRELEVANT = {
 }
 
 
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_extension()
-
-
-@pytest.fixture
-async def server() -> AsyncIterator[FeedServer]:
-    async with FeedServer() as srv:
-        yield srv
-
-
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
     async with Fetcher(timeout=2.0, connect_timeout=1.0, max_bytes=1_000_000) as f:

@@ -24,11 +24,6 @@ SEED = (
 )
 
 
-@pytest.fixture(scope="module")
-def classifier() -> Classifier:
-    return Classifier.from_extension()
-
-
 class Case(NamedTuple):
     name: str
     title: str
