@@ -67,12 +67,12 @@ async def search_stories(
     storage = await Storage.open(settings.database_path)
     try:
         stories = await storage.search.stories(query, limit=limit)
-        sources = {s.id: await storage.stories.sources(s.id) for s in stories} if as_json else {}
+        sources = await storage.stories.sources_of([s.id for s in stories]) if as_json else {}
     finally:
         await storage.close()
     for story in stories:
         if as_json:
-            line = json.dumps(story_json(story, sources[story.id]), ensure_ascii=False)
+            line = json.dumps(story_json(story, sources.get(story.id, [])), ensure_ascii=False)
         else:
             line = story_line(story)
         out.write(line + "\n")

@@ -19,8 +19,7 @@ from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
 
 from bot.i18n import ENGLISH, Tr
 from bot.render import action_label, fit, format_day, headline_tags, lead_of
-from bot.storage.records import Story
-from bot.storage.search import SourceRow
+from bot.storage.records import Source, Story
 
 QUERY_MARK: Final = "🔎 "
 TITLE_MAX: Final = 220
@@ -46,7 +45,7 @@ def query_of_page(text: str | None) -> str | None:
     return text[len(QUERY_MARK) :].split("\n", 1)[0]
 
 
-def story_card(story: Story, sources: Sequence[SourceRow], *, tr: Tr = ENGLISH) -> Text:
+def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> Text:
     """/story <id>: tags, headline, lead, then every source to cite: outlet, date, title, link."""
     parts: list[Text | str] = [
         as_line(Bold(tr("Story {id}", id=story.id), " · ", headline_tags(story, tr))),
@@ -99,7 +98,7 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
     )
 
 
-def _source_line(number: int, source: SourceRow, tr: Tr) -> Text:
+def _source_line(number: int, source: Source, tr: Tr) -> Text:
     day = format_day(source.published_at, tr.locale) or tr("undated")
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
     link: Text | str = TextLink(source.link, url=source.link) if source.link else tr("no link")

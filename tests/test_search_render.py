@@ -13,8 +13,7 @@ from bot.render import TELEGRAM_TEXT_LIMIT
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search.export import to_csv
 from bot.search.people import people
-from bot.storage import Story
-from bot.storage.search import SourceRow
+from bot.storage import Source, Story
 
 WHEN = datetime(2026, 2, 3, tzinfo=UTC)
 
@@ -65,7 +64,7 @@ def test_counts_take_the_right_plural_form() -> None:
         "5 новостей, сначала старые",
         "21 новость, сначала старые",
     ]
-    sources = [SourceRow(1, f"Outlet {n}", None, None, None) for n in range(27)]
+    sources = [Source(f"Outlet {n}", None, None, None, None) for n in range(27)]
     card, _ = story_card(story(), sources, tr=ru).render()
     assert "Источники (27)" in card
     assert "(без заголовка)\nбез ссылки" in card
@@ -74,7 +73,7 @@ def test_counts_take_the_right_plural_form() -> None:
 
 def test_story_card_and_timeline_fit_with_many_sources() -> None:
     sources = [
-        SourceRow(1, f"Outlet {n}", "t" * 3000, f"https://e.org/{n}", WHEN) for n in range(100)
+        Source(f"Outlet {n}", "t" * 3000, f"https://e.org/{n}", None, WHEN) for n in range(100)
     ]
     card, _ = story_card(story(), sources).render()
     assert len(card) <= TELEGRAM_TEXT_LIMIT

@@ -133,7 +133,7 @@ async def test_a_story_appears_once_with_every_source_searchable(storage: Storag
     for text in ("Бажуков", "handed over", "from:azattyk", "Moscow"):
         found = await storage.search.stories(BUILDER.build(text, now=NOW), limit=5, now=NOW)
         assert [(s.title, s.sources) for s in found] == [("Бажукова выдали России", 2)], text
-    sources = await storage.search.sources([found[0].id])
+    sources = await storage.stories.sources(found[0].id)
     assert [s.outlet for s in sources] == ["Meduza", "Radio Azattyk"]
 
 

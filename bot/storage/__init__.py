@@ -27,7 +27,7 @@ from bot.storage.db import Database
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
 from bot.storage.records import Chat, Delivery, FeedState, Incoming, Source, Story
-from bot.storage.search import Search, SourceRow
+from bot.storage.search import Search
 from bot.storage.search_index import index_pending
 from bot.storage.stories import SaveResult, Stories
 from bot.storage.watchlist import Watchlist
@@ -40,7 +40,6 @@ __all__ = [
     "OutboxStats",
     "SaveResult",
     "Source",
-    "SourceRow",
     "Storage",
     "Story",
 ]

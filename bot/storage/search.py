@@ -30,8 +30,6 @@ import math
 import re
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from bot.search import SearchQuery
 from bot.search.match import MatchPhrase, phrases_of
@@ -66,17 +64,6 @@ _SPAN = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}|{SEPARATOR}")
 _BM25 = f"bm25(search_fts, {', '.join(str(WEIGHTS[c]) for c in _COLUMN)})"
 _NO_LOW, _NO_HIGH = -1e18, 1e18
 _MIN_IDF = 1e-6  # FTS5's floor for words in more than half of the rows
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    """One outlet's report of a story, as cited."""
-
-    story_id: int
-    outlet: str
-    title: str | None
-    link: str | None
-    published_at: datetime | None
 
 
 class Search:
@@ -186,29 +173,6 @@ class Search:
             (query.match, *_bounds(query), limit),
         )
         return [Story.from_row(r) for r in rows]
-
-    async def sources(self, story_ids: Sequence[int]) -> list[SourceRow]:
-        """Every source of these stories, oldest first within each story."""
-        if not story_ids:
-            return []
-        marks = ",".join("?" for _ in story_ids)
-        rows = await self._db.fetchall(
-            f"""
-            SELECT e.story_id, f.name, e.title, e.link,
-                   COALESCE(e.published_at, e.seen_at) AS day
-            FROM entries e JOIN feeds f ON f.id = e.feed_id
-            WHERE e.story_id IN ({marks})
-            ORDER BY e.story_id, day, e.id
-            """,
-            list(story_ids),
-        )
-        return [
-            SourceRow(
-                r["story_id"], r["name"], r["title"], r["link"],
-                None if r["day"] is None else datetime.fromtimestamp(r["day"], UTC),
-            )
-            for r in rows
-        ]  # fmt: skip
 
 
 def prefer_fts_bm25(phrases: Sequence[MatchPhrase], frequencies: dict[str, int]) -> bool:

@@ -87,14 +87,27 @@ class Stories:
         return [Story.from_row(r) for r in rows]
 
     async def sources(self, story_id: int) -> list[Source]:
-        """Every report of the story, the first one first."""
+        """Every report of the story, the earliest first."""
+        return (await self.sources_of([story_id])).get(story_id, [])
+
+    async def sources_of(self, story_ids: Sequence[int]) -> dict[int, list[Source]]:
+        """Every report of each story, the earliest first (undated ones by when they were
+        seen), for citing: the alert's "also reported by", `/story`, the CSV export."""
+        if not story_ids:
+            return {}
+        marks = ",".join("?" for _ in story_ids)
         rows = await self._db.fetchall(
-            """SELECT f.name AS outlet, e.title, e.link, e.lang, e.published_at
-               FROM entries e JOIN feeds f ON f.id = e.feed_id
-               WHERE e.story_id = ? ORDER BY e.id""",
-            (story_id,),
+            f"""SELECT e.story_id, f.name AS outlet, e.title, e.link, e.lang,
+                       COALESCE(e.published_at, e.seen_at) AS published_at
+                FROM entries e JOIN feeds f ON f.id = e.feed_id
+                WHERE e.story_id IN ({marks})
+                ORDER BY e.story_id, published_at, e.id""",
+            list(story_ids),
         )
-        return [Source.from_row(r) for r in rows]
+        found: dict[int, list[Source]] = {}
+        for row in rows:
+            found.setdefault(row["story_id"], []).append(Source.from_row(row))
+        return found
 
 
 def _save(

@@ -177,7 +177,7 @@ async def story(message: Message, command: CommandObject, storage: Storage, tr: 
     if found is None:
         await message.answer(_say(tr, "no_story"))
         return
-    sources = await storage.search.sources([found.id])
+    sources = await storage.stories.sources(found.id)
     card = story_card(found, sources, tr=tr)
     await message.answer(**card.as_kwargs(), link_preview_options=NO_PREVIEW)
 
@@ -217,9 +217,8 @@ async def export(
     if not stories:
         await message.answer(_say(tr, "nothing"))
         return
-    cited: dict[int, list[tuple[str, str | None]]] = {}
-    for source in await storage.search.sources([s.id for s in stories]):
-        cited.setdefault(source.story_id, []).append((source.outlet, source.link))
+    reports = await storage.stories.sources_of([s.id for s in stories])
+    cited = {sid: [(r.outlet, r.link) for r in found] for sid, found in reports.items()}
     document = BufferedInputFile(to_csv(stories, cited), filename="transit-watch-search.csv")
     caption = plain(
         tr.plural(
