@@ -151,8 +151,9 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
     get = partial(dict.get, raw)
     title = bound(html_to_text(get("title") or ""), TITLE_MAX)
     summary_html = get("summary") or ""
-    if not summary_html and get("content"):
-        summary_html = dict.get(get("content")[0], "value") or ""
+    content = get("content")
+    if not summary_html and content:
+        summary_html = dict.get(content[0], "value") or ""
     summary = bound(html_to_text(summary_html), SUMMARY_MAX)
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):

@@ -119,6 +119,7 @@ class Refresher:
         listed = list(feeds)
         started = interleave_by_host(listed)
         reports = await asyncio.gather(*(self._guarded(f, budget) for f in started))
+        await self._storage.search_index.flush()  # once a cycle: see bot.storage.search_index
         by_id = {feed.id: report for feed, report in zip(started, reports, strict=True)}
         return [by_id[feed.id] for feed in listed]
 

@@ -46,6 +46,7 @@ async def test_kept_counts_equal_the_index_own_after_edits_and_merges(filled: St
         feed, [incoming(make_entry("Bazhukov handed over", link=link), STORIES[0][4])],
         now=NOW, alert_max_age=0,
     )  # fmt: skip
+    await filled.search_index.flush()
     await filled.db.execute(
         "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search_fts, 'row')"
     )

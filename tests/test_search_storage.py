@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -15,8 +16,10 @@ from bot.errors import QueryError
 from bot.model import Verdict
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
+from bot.search.document import Document, index_row
 from bot.storage import Storage
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.search_index import Row
 from tests.conftest import NOW, add_feeds, incoming, make_entry
 
 DAY = 86400.0
@@ -145,6 +148,50 @@ async def test_an_edit_reindexes_the_story(storage: Storage) -> None:
     await storage.stories.save(feed, [incoming(edited, AM, key="g")], now=NOW, alert_max_age=0)
     assert await titles(storage, "Петренко") == ["Задержан активист Петренко"]
     assert await titles(storage, "Петров") == []
+
+
+async def indexed(storage: Storage) -> int:
+    return int(await storage.db.scalar("SELECT COUNT(*) FROM search_fts"))
+
+
+async def test_saving_queues_a_story_once_and_a_flush_indexes_it(storage: Storage) -> None:
+    feeds = await add_feeds(storage, "Meduza", "Radio Azattyk", "Kloop")
+    link = "https://e.org/same"
+    for feed in feeds:  # three sources of one story: one queued row, re-armed twice
+        entry = make_entry(f"Бажукова выдали России ({feed.name})", link=link)
+        await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    assert await indexed(storage) == 0
+    rows = await storage.db.fetchall("SELECT story_id, version FROM search_pending")
+    assert [tuple(r) for r in rows] == [(1, 2)]
+    assert await storage.search_index.flush() == 1
+    assert await indexed(storage) == 1
+    assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == 0
+    assert await storage.search_index.flush() == 0
+
+
+async def test_rows_computed_elsewhere_are_not_written_over_a_newer_change(
+    storage: Storage,
+) -> None:
+    a, b = await add_feeds(storage, "Meduza", "Radio Azattyk")
+    link = "https://e.org/same"
+    await storage.stories.save(
+        a, [incoming(make_entry("Бажукова выдали России", link=link), KZ)], now=NOW,
+        alert_max_age=0,
+    )  # fmt: skip
+    seen: list[list[str]] = []
+
+    async def rows_of(documents: Sequence[Document]) -> list[Row]:
+        seen.append([s.outlet for d in documents for s in d.sources])
+        if len(seen) == 1:  # the story gains a source while its row is being computed
+            entry = make_entry("Bazhukov handed over to Moscow", link=link)
+            await storage.stories.save(b, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+        return [index_row(d, storage.forms) for d in documents]
+
+    assert await storage.search_index.flush_with(rows_of) == 0  # stale: left queued
+    assert await indexed(storage) == 0
+    assert await storage.search_index.flush_with(rows_of) == 1
+    assert seen == [["Meduza"], ["Meduza", "Radio Azattyk"]]
+    assert await titles(storage, "from:azattyk") == ["Бажукова выдали России"]
 
 
 async def test_timeline_is_oldest_first(filled: Storage) -> None:

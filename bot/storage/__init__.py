@@ -12,7 +12,7 @@ repository per table family.
     storage.watchlist names and phrases chats follow            (watchlist.py)
     storage.outbox    pending deliveries and sender counters    (outbox.py)
     storage.search    FTS5 queries                              (search.py)
-                      and keeping the index in step       (search_index.py)
+    storage.search_index  the index, written once a cycle   (search_index.py)
     await storage.close()
 """
 
@@ -28,7 +28,7 @@ from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
 from bot.storage.records import Chat, Delivery, FeedState, Incoming, Source, Story
 from bot.storage.search import Search
-from bot.storage.search_index import index_pending
+from bot.storage.search_index import SearchIndex
 from bot.storage.stories import SaveResult, Stories
 from bot.storage.watchlist import Watchlist
 
@@ -52,16 +52,17 @@ class Storage:
         # share them (and its cache) with the refresh path.
         self.forms = Forms(lemmatizer)
         self.feeds = Feeds(db)
-        self.stories = Stories(db, self.forms)
+        self.stories = Stories(db)
+        self.search_index = SearchIndex(db, self.forms)
         self.chats = Chats(db)
         self.outbox = Outbox(db)
-        self.search = Search(db)
+        self.search = Search(db, self.search_index)
         self.watchlist = Watchlist(db)
 
     @classmethod
     async def open(cls, path: Path | str, *, lemmatizer: Lemmatizer | None = None) -> Storage:
         storage = cls(await Database.open(path), lemmatizer)
-        await index_pending(storage.db, storage.forms)  # stories stored before search existed
+        await storage.search_index.flush()  # what a stop left queued, or stored before search
         return storage
 
     async def close(self) -> None:

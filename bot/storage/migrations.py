@@ -194,4 +194,10 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO search_terms (term, docs)
         SELECT '', COUNT(*) FROM search_fts_docsize HAVING COUNT(*) > 0;
     """,
+    # 8: the search index is written once per refresh cycle, not once per fetch
+    # (bot.storage.search_index.flush). `version` counts changes since a story was queued, so a
+    # row computed elsewhere is written only if the story did not change meanwhile.
+    """
+    ALTER TABLE search_pending ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+    """,
 )

@@ -35,7 +35,7 @@ from bot.search import SearchQuery
 from bot.search.match import MatchPhrase, phrases_of
 from bot.storage.db import Database
 from bot.storage.records import Story
-from bot.storage.search_index import TOTAL, tokens
+from bot.storage.search_index import TOTAL, SearchIndex, tokens
 from bot.storage.stories import STORY_COLUMNS
 
 RECENCY_WEIGHT = 2.0
@@ -67,13 +67,18 @@ _MIN_IDF = 1e-6  # FTS5's floor for words in more than half of the rows
 
 
 class Search:
-    def __init__(self, db: Database) -> None:
+    """Queries; each first indexes what is queued (`SearchIndex.flush`), so a search never
+    misses a story stored since the last refresh cycle ended."""
+
+    def __init__(self, db: Database, index: SearchIndex) -> None:
         self._db = db
+        self._index = index
 
     async def stories(
         self, query: SearchQuery, *, limit: int, offset: int = 0, now: float | None = None
     ) -> list[Story]:
         """One page of results, best first (or newest first when the query has no words)."""
+        await self._index.flush()
         now = time.time() if now is None else now
         if not query.ranked:
             return await self._newest(query, limit=limit, offset=offset)
@@ -163,6 +168,7 @@ class Search:
 
     async def timeline(self, query: SearchQuery, *, limit: int = TIMELINE_MAX) -> list[Story]:
         """Every matching story, oldest first (a person's case from detention to appeal)."""
+        await self._index.flush()
         rows = await self._db.fetchall(
             f"""
             SELECT {STORY_COLUMNS}

@@ -1,16 +1,24 @@
 """Keeping `search_fts` and `search_terms` in step with stories: the one place that writes them.
 
-`index_story(tx, story_id, forms)` (re)writes a story's row from the story and every entry that
-is one of its sources; call it inside the transaction that changed the story or its sources
-(a new story, a source joining it, an edit, a watch-only story made public); a story kept
-only for a watchlist (`broadcast = 0`) has no row. `index_pending()` indexes what migration 3 queued
-(stories stored before search existed).
+Saving never indexes: `queue(tx, story_ids)` marks a story whose text or sources changed (a new
+story, a source joining it, an edit, a watch-only story made public) in `search_pending`, with
+a version that every further change bumps. `SearchIndex.flush()` later (re)writes each queued
+story's row from the story and every entry that is one of its sources; a story kept only for
+a watchlist (`broadcast = 0`) has no row. The refresher flushes once at the end of each cycle,
+so a story that fifty feeds report in one cycle is indexed once, not fifty times; a search
+flushes first, so it never misses what is stored.
+
+Two ways to flush: `flush()` reads, computes and writes a batch in one transaction on the
+database's thread; `flush_with(rows_of)` reads the documents, hands them to `rows_of` (the
+analysis workers, `bot.analysis`, so the refresh path never loads the dictionaries here) and
+writes the rows back, skipping any story changed in between (its version moved on; it stays
+queued for the next flush).
 
 `search_terms` holds, for every token of the index, how many rows contain it (and, under the
 empty term `TOTAL`, how many rows there are): the document frequencies `bot.storage.search`
 ranks with. FTS5's own `bm25()` recounts them on every query by reading each query token's
 whole doclist, tens of milliseconds for a word found in half the stories; kept here they are one
-indexed lookup. `index_story` updates them by the difference between a row's old and new tokens.
+indexed lookup. Writing a row updates them by the difference between its old and new tokens.
 `tokens()` splits text the way the `unicode61 remove_diacritics 2` tokenizer does for the
 folded text we index (runs of letters and digits, Latin diacritics dropped); a rare mismatch
 only nudges a weight, never what matches.
@@ -20,13 +28,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import partial
 
 from bot.search.document import Document, Source, index_row
 from bot.search.forms import Forms
 from bot.storage.db import Database, SyncTransaction
 
-PENDING_BATCH = 500
+BATCH = 500
 TOTAL = ""  # the `search_terms` row counting indexed stories; no token is empty
 FTS_COLUMNS = "title, body, outlets, terms, tags"
 _TOKEN = re.compile(r"[^\W_]+")
@@ -49,10 +59,65 @@ def row_terms(columns: Iterable[str]) -> set[str]:
     return {t for text in columns for t in tokens(text)}
 
 
+Row = tuple[str, str, str, str, str]  # FTS_COLUMNS
+RowsOf = Callable[[Sequence[Document]], Awaitable[Sequence[Row]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Pending:
+    """A queued story: its version when read, and what to index (None: remove its row)."""
+
+    story_id: int
+    version: int
+    document: Document | None
+
+
+def queue(tx: SyncTransaction, story_ids: Iterable[int]) -> None:
+    """Mark stories for re-indexing (inside the transaction that changed them)."""
+    tx.executemany(
+        """INSERT INTO search_pending (story_id) VALUES (?)
+           ON CONFLICT (story_id) DO UPDATE SET version = version + 1""",
+        [(story_id,) for story_id in story_ids],
+    )
+
+
+class SearchIndex:
+    def __init__(self, db: Database, forms: Forms) -> None:
+        self._db = db
+        self._forms = forms
+
+    async def flush(self) -> int:
+        """Index every queued story here, a batch per transaction; returns how many."""
+        done = 0
+        while True:
+            count = await self._db.run(partial(_index_batch, forms=self._forms))
+            done += count
+            if count < BATCH:
+                return done
+
+    async def flush_with(self, rows_of: RowsOf) -> int:
+        """Index every queued story with rows computed by `rows_of`; returns how many."""
+        done = 0
+        while True:
+            pending = await self._db.run(_pending_batch)
+            documents = [p.document for p in pending if p.document is not None]
+            rows = list(await rows_of(documents)) if documents else []
+            if len(rows) != len(documents):
+                raise RuntimeError("rows_of returned a row count that does not match")
+            done += await self._db.run(partial(_write_batch, pending, rows))
+            if len(pending) < BATCH:
+                return done
+
+
 def index_story(tx: SyncTransaction, story_id: int, forms: Forms) -> None:
+    """Re-write one story's row now (inside a transaction)."""
     doc = _document(tx, story_id)
+    write_row(tx, story_id, None if doc is None else index_row(doc, forms))
+
+
+def write_row(tx: SyncTransaction, story_id: int, new: Row | None) -> None:
+    """Replace the story's row with `new` (None: no row) and adjust the document counts."""
     old = tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts WHERE rowid = ?", (story_id,))
-    new = None if doc is None else index_row(doc, forms)
     if old is not None:
         tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
     if new is not None:
@@ -86,24 +151,34 @@ def count_terms(tx: SyncTransaction, terms: Iterable[str], delta: int) -> None:
         )
 
 
-async def index_pending(db: Database, forms: Forms) -> int:
-    """Index every queued story, a batch per transaction; returns how many."""
-    done = 0
-    while True:
-        count = await db.run(lambda tx: _index_pending_batch(tx, forms))
-        done += count
-        if count < PENDING_BATCH:
-            return done
-
-
-def _index_pending_batch(tx: SyncTransaction, forms: Forms) -> int:
-    rows = tx.fetchall(
-        "SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (PENDING_BATCH,)
-    )
+def _index_batch(tx: SyncTransaction, *, forms: Forms) -> int:
+    rows = tx.fetchall("SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (BATCH,))
     for row in rows:
         index_story(tx, row[0], forms)
     tx.executemany("DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows])
     return len(rows)
+
+
+def _pending_batch(tx: SyncTransaction) -> list[Pending]:
+    rows = tx.fetchall(
+        "SELECT story_id, version FROM search_pending ORDER BY story_id LIMIT ?", (BATCH,)
+    )
+    return [Pending(r[0], r[1], _document(tx, r[0])) for r in rows]
+
+
+def _write_batch(pending: Sequence[Pending], rows: Sequence[Row], tx: SyncTransaction) -> int:
+    computed = iter(rows)
+    written = 0
+    for item in pending:
+        row = None if item.document is None else next(computed)
+        unchanged = tx.execute(
+            "DELETE FROM search_pending WHERE story_id = ? AND version = ?",
+            (item.story_id, item.version),
+        )
+        if unchanged:  # else it changed since it was read: the next flush indexes it
+            write_row(tx, item.story_id, row)
+            written += 1
+    return written
 
 
 def _document(tx: SyncTransaction, story_id: int) -> Document | None:

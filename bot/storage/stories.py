@@ -19,7 +19,7 @@ relevant source of it turns up later.
 
 A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
 'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message. Every
-change to a story or its sources re-writes its search row (`search_index.index_story`).
+change to a story or its sources queues it for its search row (`search_index.queue`).
 """
 
 from __future__ import annotations
@@ -31,11 +31,9 @@ from functools import partial
 
 from bot.chat_settings import next_digest_at
 from bot.merge import choose
-from bot.search.forms import Forms
-from bot.storage import story_index
+from bot.storage import search_index, story_index
 from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, Source, Story
-from bot.storage.search_index import index_story
 
 STORY_COLUMNS = """
     s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
@@ -59,18 +57,15 @@ class SaveResult:
 
 
 class Stories:
-    def __init__(self, db: Database, forms: Forms) -> None:
+    def __init__(self, db: Database) -> None:
         self._db = db
-        self._forms = forms
 
     async def save(
         self, feed: FeedState, items: Sequence[Incoming], *, now: float, alert_max_age: float
     ) -> SaveResult:
         """Store a fetch's entries in one transaction, run as one call on the database's
         thread (a fetch is hundreds of statements; one thread hop each was most of the cost)."""
-        return await self._db.run(
-            partial(_save, feed, items, now=now, alert_max_age=alert_max_age, forms=self._forms)
-        )
+        return await self._db.run(partial(_save, feed, items, now=now, alert_max_age=alert_max_age))
 
     async def get(self, story_id: int) -> Story | None:
         row = await self._db.fetchone(
@@ -117,12 +112,11 @@ def _save(
     *,
     now: float,
     alert_max_age: float,
-    forms: Forms,
 ) -> SaveResult:
     new_ids: list[int] = []
     alerted: set[int] = set()
     queued = joined = 0
-    touched: set[int] = set()  # stories whose search row must be re-written
+    touched: set[int] = set()  # stories whose search row must be re-written (once each)
     for item in items:
         stored = _store_entry(tx, feed, item, now, touched)
         if stored is None:
@@ -136,10 +130,7 @@ def _save(
         if _alertable(item, feed, now, alert_max_age):
             queued += _queue_alerts(tx, story_id, item, now)
             alerted.add(story_id)
-    # Once per story, after all of the fetch's entries: a feed may bring several sources of
-    # one story, and each re-write reads all of its sources.
-    for story_id in sorted(touched):
-        index_story(tx, story_id, forms)
+    search_index.queue(tx, sorted(touched))
     rows = _stories_by_id(tx, new_ids)
     return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
 
