@@ -45,11 +45,15 @@ def sentences(text: str) -> list[str]:
 
 
 def is_cyrillic(word: str) -> bool:
-    return "а" <= word[0] <= "я" or word[0] in "іїєґәғқңөұүһӯҷҳўј"
+    """Whether a (folded) word starts with a Cyrillic letter; False for ""."""
+    first = word[:1]
+    return bool(first) and ("а" <= first <= "я" or first in "іїєґәғқңөұүһӯҷҳўј")
 
 
 def is_latin(word: str) -> bool:
-    return (word[0].isascii() and word[0].isalpha()) or word[0] in "çğışöüəñ"
+    """Whether a (folded) word starts with a Latin letter; False for ""."""
+    first = word[:1]
+    return bool(first) and ((first.isascii() and first.isalpha()) or first in "çğışöüəñ")
 
 
 def morph_language(lang: str | None, folded_text: str) -> str | None:
