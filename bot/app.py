@@ -1,7 +1,8 @@
 """The composition root of the running bot: everything is built here, once, and torn down in
 reverse order. Nothing else constructs collaborators.
 
-    storage -> feeds synced -> classifier -> fetcher -> bot (paced session) -> dispatcher
+    classifier -> storage -> feeds synced -> fetcher, analysis workers -> bot (paced session)
+    -> dispatcher
     scheduler: one job ticks, asks the DB which feeds are due, refreshes them
     sender:    one task drains the outbox
     polling:   aiogram long polling until SIGINT/SIGTERM, then a graceful stop
@@ -19,9 +20,9 @@ from typing import Any
 from aiogram import Bot
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot.analysis import Analysis, open_analysis
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
-from bot.fingerprint import Fingerprinter
 from bot.i18n import Catalogs
 from bot.pacing import Pacer
 from bot.refresh import Refresher
@@ -32,7 +33,6 @@ from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
 from bot.telegram.feeds import notify_admins
-from bot.watch import Watcher
 
 log = logging.getLogger(__name__)
 
@@ -53,11 +53,15 @@ async def run(settings: Settings, feeds: FeedsConfig) -> None:
     storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
-        async with Fetcher() as fetcher:
+        workers = settings.analysis_workers
+        async with (
+            Fetcher() as fetcher,
+            open_analysis(workers, classifier, feeds.lexicon) as analysis,
+        ):
             pacer = Pacer(settings.send_rate)
             bot = make_bot(token, pacer, settings.telegram_api_url)
             try:
-                await _serve(bot, pacer, storage, settings, feeds, fetcher, classifier)
+                await _serve(bot, pacer, storage, settings, feeds, fetcher, analysis)
             finally:
                 await bot.session.close()
     finally:
@@ -71,18 +75,12 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     settings: Settings,
     feeds: FeedsConfig,
     fetcher: Fetcher,
-    classifier: Classifier,
+    analysis: Analysis,
 ) -> None:
     catalogs = Catalogs.load()
     sender = Sender(bot, storage, pacer, catalogs=catalogs)
     refresher = Refresher(
-        storage,
-        fetcher,
-        classifier,
-        alert_max_age=feeds.alert_max_age,
-        on_queued=sender.wake,
-        fingerprinter=Fingerprinter(classifier.lemmatizer),
-        watcher=Watcher(classifier.lemmatizer),
+        storage, fetcher, analysis, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
     )
 
     ticks: set[asyncio.Task[Any]] = set()

@@ -7,15 +7,14 @@ import time
 from collections.abc import Sequence
 from typing import TextIO
 
+from bot.analysis import open_analysis
 from bot.config import FeedsConfig, Settings
 from bot.fetch import Fetcher
-from bot.fingerprint import Fingerprinter
 from bot.refresh import FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.status import healthy, status_lines
 from bot.storage import Source, Storage, Story
-from bot.watch import Watcher
 
 
 async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
@@ -25,15 +24,9 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
     storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
-        async with Fetcher() as fetcher:
-            refresher = Refresher(
-                storage,
-                fetcher,
-                classifier,
-                alert_max_age=feeds.alert_max_age,
-                fingerprinter=Fingerprinter(classifier.lemmatizer),
-                watcher=Watcher(classifier.lemmatizer),
-            )
+        workers = settings.analysis_workers
+        async with Fetcher() as fetcher, open_analysis(workers, classifier, feeds.lexicon) as a:
+            refresher = Refresher(storage, fetcher, a, alert_max_age=feeds.alert_max_age)
             reports = await refresher.refresh(await storage.feeds.all())
     finally:
         await storage.close()

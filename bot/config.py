@@ -11,6 +11,8 @@ Environment:
     ADMIN_IDS          comma-separated Telegram user ids of operators
     LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
     SEND_RATE          messages per second to Telegram overall, default 25, at most 30
+    ANALYSIS_WORKERS   processes that parse feeds and analyse text (bot.analysis): 0 (in the
+                       bot's own process) to 8; default 1 given a second core, else 0
 
 feeds.yaml:
     defaults:  {interval: 10m, alert_max_age: 48h,     optional
@@ -27,6 +29,7 @@ interval always lies between them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -58,6 +61,7 @@ MIN_INTERVAL = 1.0  # tests poll a local server every second; real feeds are set
 MAX_INTERVAL = 7 * 86400.0
 DEFAULT_SEND_RATE = 25.0
 MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
+MAX_WORKERS = 8  # each loads the dictionaries (~70 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +75,7 @@ class Settings:
     admin_ids: frozenset[int]
     log_level: str
     send_rate: float = DEFAULT_SEND_RATE
+    analysis_workers: int = 0
 
     def require_token(self) -> str:
         if self.bot_token is None:
@@ -106,6 +111,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         admin_ids=_parse_admin_ids(env.get("ADMIN_IDS") or ""),
         log_level=level,
         send_rate=_parse_send_rate(env.get("SEND_RATE") or ""),
+        analysis_workers=_parse_workers(env.get("ANALYSIS_WORKERS") or ""),
     )
 
 
@@ -269,6 +275,16 @@ def _parse_send_rate(raw: str) -> float:
     if not 0 < rate <= MAX_SEND_RATE:  # also false for NaN
         raise ConfigError("SEND_RATE must be a number of messages per second, above 0, at most 30")
     return rate
+
+
+def _parse_workers(raw: str) -> int:
+    if not raw.strip():
+        # Each worker costs ~70 MB (its own dictionaries); past one, storing in this process
+        # is the bottleneck (BENCHMARKS.md, Refresh).
+        return 1 if (os.cpu_count() or 1) > 1 else 0
+    if not raw.strip().isdigit() or int(raw) > MAX_WORKERS:
+        raise ConfigError(f"ANALYSIS_WORKERS must be a whole number from 0 to {MAX_WORKERS}")
+    return int(raw)
 
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:

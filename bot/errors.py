@@ -12,7 +12,8 @@ Every error the bot raises on purpose derives from `TransitWatchError`; anything
     │   │   ├── HTTPStatusError    a 4xx/5xx answer (`.status`, optional `.retry_after`)
     │   │   └── ConnectError       DNS, refused, reset, TLS
     │   └── ParseError         the bytes are not a usable feed
-    │       └── NotAFeed           e.g. an HTML page where RSS was expected
+    │       ├── NotAFeed           e.g. an HTML page where RSS was expected
+    │       └── AnalysisCrashed    an analysis worker process died on it (bot.analysis)
     └── QueryError             a /search query we cannot run; `str()` is safe to show the user
 
 Messages never contain tokens, chat ids of other chats or user input beyond what the user typed
@@ -69,6 +70,10 @@ class ParseError(FeedError):
 
 class NotAFeed(ParseError):
     """The document is something else (an HTML page, JSON error, empty body)."""
+
+
+class AnalysisCrashed(ParseError):
+    """The worker process reading or judging the document died (killed, out of memory)."""
 
 
 class QueryError(TransitWatchError):

@@ -25,9 +25,10 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import operator
 import struct
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from bot.people import person_keys
@@ -68,13 +69,13 @@ class Fingerprint:
 
     signature: tuple[int, ...]  # BINS values, or () for a text without words
     names: frozenset[str]
+    bands: tuple[int, ...] = field(init=False)  # its LSH bands, computed once
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bands", bands(self.signature))
 
     def pack(self) -> bytes | None:
         return _PACK.pack(*self.signature) if self.signature else None
-
-    @property
-    def bands(self) -> tuple[int, ...]:
-        return bands(self.signature)
 
 
 def unpack(blob: bytes | None) -> tuple[int, ...]:
@@ -148,7 +149,10 @@ def similarity(a: Sequence[int], b: Sequence[int]) -> float:
     """Estimated Jaccard similarity of the two shingle sets (0 when either is empty)."""
     if not a or not b:
         return 0.0
-    return sum(1 for x, y in zip(a, b, strict=True) if x == y) / BINS
+    if len(a) != len(b):
+        raise ValueError("signatures of different lengths")
+    equal: int = sum(map(operator.eq, a, b))
+    return equal / BINS
 
 
 def bands(signature: Sequence[int]) -> tuple[int, ...]:

@@ -1,11 +1,13 @@
 """The refresh path, one linear function per feed:
 
-    due feed -> conditional GET -> parse by kind (worker thread) -> full text for new thin
-             entries (budgeted) -> identity, relevance and fingerprint for merging (pure)
-             -> watchlists (one query for the terms, pure matching: `bot.watch`) -> store in
-             one transaction; the storage returns only what is NEW and queues its alerts
+    due feed -> conditional GET -> read by kind (`bot.analysis`: a worker) -> identity
+             -> full text for new thin entries (budgeted) -> relevance, watchlists and
+             fingerprint of the new and edited entries (`bot.analysis`) -> store in one
+             transaction; the storage returns only what is NEW and queues its alerts
              -> wake the sender -> next check: adapted interval, server hints, jitter
              (`bot.schedule`)
+    end of the cycle -> the search rows of the stories it changed (`bot.analysis`), written
+             once each (`bot.storage.search_index`)
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
 other feeds carry on. A 410 disables the feed at once, and so does failing for
@@ -31,9 +33,9 @@ from typing import Literal, Protocol
 from urllib.parse import urlsplit
 
 from bot import fulltext
+from bot.analysis import Analysis
 from bot.errors import FeedError, HTTPStatusError
-from bot.fingerprint import Fingerprint, Fingerprinter
-from bot.model import Entry, FetchResult, ParsedFeed, Verdict
+from bot.model import Entry, FetchResult, ParsedFeed
 from bot.schedule import (
     DISABLE_AFTER,
     MAX_BACKOFF,
@@ -43,10 +45,9 @@ from bot.schedule import (
     server_hint,
     with_hint,
 )
-from bot.sources import read_source_async
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import canonical_url, content_hash, entry_keys
-from bot.watch import Watcher, WatchIndex, terms_of
+from bot.watch import terms_of
 
 __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 
@@ -60,14 +61,6 @@ class Fetches(Protocol):
     async def fetch(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None
     ) -> FetchResult: ...
-
-
-class Classifies(Protocol):
-    def classify(self, title: str, summary: str, lang: str | None = None) -> Verdict: ...
-
-
-class Fingerprints(Protocol):
-    def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,7 +80,7 @@ class Refresher:
         self,
         storage: Storage,
         fetcher: Fetches,
-        classifier: Classifies,
+        analysis: Analysis,
         *,
         alert_max_age: float,
         concurrency: int = 16,
@@ -95,20 +88,16 @@ class Refresher:
         on_queued: Callable[[], None] = lambda: None,
         clock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
-        watcher: Watcher | None = None,
-        fingerprinter: Fingerprints | None = None,
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
-        self._classifier = classifier
-        self._fingerprinter = fingerprinter or Fingerprinter()
+        self._analysis = analysis
         self._alert_max_age = alert_max_age
         self._limit = asyncio.Semaphore(concurrency)
         self._fulltext_pages = fulltext_pages
         self._on_queued = on_queued
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
-        self._watcher = watcher or Watcher()
 
     async def refresh_due(self) -> list[FeedReport]:
         return await self.refresh(await self._storage.feeds.due(self._clock()))
@@ -119,7 +108,8 @@ class Refresher:
         listed = list(feeds)
         started = interleave_by_host(listed)
         reports = await asyncio.gather(*(self._guarded(f, budget) for f in started))
-        await self._storage.search_index.flush()  # once a cycle: see bot.storage.search_index
+        # Once a cycle, however many feeds reported a story: see bot.storage.search_index.
+        await self._storage.search_index.flush_with(self._analysis.search_rows)
         by_id = {feed.id: report for feed, report in zip(started, reports, strict=True)}
         return [by_id[feed.id] for feed in listed]
 
@@ -136,8 +126,8 @@ class Refresher:
             )
             if result.not_modified:
                 return await self._not_modified(feed, result)
-            parsed = await read_source_async(
-                feed.kind, result.body, result.headers, base_url=result.url, lang=feed.lang
+            parsed = await self._analysis.read(
+                feed.kind, result.body, result.headers, result.url, feed.lang
             )
         except FeedError as exc:
             return await self._failed(feed, exc)
@@ -152,12 +142,12 @@ class Refresher:
             i for i, (e, k) in enumerate(zip(entries, keys, strict=True))
             if stored.get(k) != content_hash(e)
         ]  # fmt: skip
-        watches = self._watcher.index(terms_of(await self._storage.watchlist.terms()))
+        try:
+            items = await self._judge(feed, entries, keys, texts, only=fresh)
+        except FeedError as exc:  # a worker died judging this feed's entries
+            return await self._failed(feed, exc)
         saved = await self._storage.stories.save(
-            feed,
-            self._classify(feed, entries, keys, texts, watches, only=fresh),
-            now=self._clock(),
-            alert_max_age=self._alert_max_age,
+            feed, items, now=self._clock(), alert_max_age=self._alert_max_age
         )
         await self._succeeded(feed, result, parsed, changed=bool(unseen))
         if saved.deliveries:
@@ -191,41 +181,35 @@ class Refresher:
             log.info("article page not fetched: %s: %s", type(exc).__name__, exc)
             return None
 
-    def _classify(
+    async def _judge(
         self,
         feed: FeedState,
         entries: Sequence[Entry],
         keys: Sequence[str],
         texts: dict[int, str],
-        watches: WatchIndex,
         *,
         only: Sequence[int],
     ) -> list[Incoming]:
-        items = []
-        for i in only:
-            entry, key = entries[i], keys[i]
-            # The fingerprint stays the feed's own text: the next poll sees the thin entry
-            # again, and that must not count as an edit that undoes the article text.
-            fingerprint = content_hash(entry)
-            full = replace(entry, summary=texts[i]) if i in texts else entry
-            items.append(
-                Incoming(
-                    entry=full,
-                    key=key,
-                    canonical_url=canonical_url(full.link) if full.link else None,
-                    content_hash=fingerprint,
-                    verdict=self._classifier.classify(
-                        full.title, full.summary, full.lang or feed.lang
-                    ),
-                    watchers=watches.chats_mentioned(
-                        full.title, full.summary, full.lang or feed.lang
-                    ),
-                    fingerprint=self._fingerprinter.fingerprint(
-                        full.title, full.summary, full.lang or feed.lang
-                    ),
-                )
+        # The article text, where one was fetched, is what gets judged; the content hash
+        # stays the feed's own text: the next poll sees the thin entry again, and that must
+        # not count as an edit that undoes the article text.
+        full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
+        if not full:
+            return []
+        watches = tuple(terms_of(await self._storage.watchlist.terms()))
+        judged = await self._analysis.judge(full, feed.lang, watches)
+        return [
+            Incoming(
+                entry=entry,
+                key=keys[i],
+                canonical_url=canonical_url(entry.link) if entry.link else None,
+                content_hash=content_hash(entries[i]),
+                verdict=j.verdict,
+                watchers=j.watchers,
+                fingerprint=j.fingerprint,
             )
-        return items
+            for i, entry, j in zip(only, full, judged, strict=True)
+        ]
 
     async def _succeeded(
         self, feed: FeedState, result: FetchResult, parsed: ParsedFeed, *, changed: bool

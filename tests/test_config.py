@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -33,6 +34,7 @@ def test_full_environment() -> None:
             "ADMIN_IDS": "1, 22,333",
             "LOG_LEVEL": "debug",
             "SEND_RATE": "20.5",
+            "ANALYSIS_WORKERS": "3",
         }
     )
     assert settings.require_token() == TOKEN
@@ -40,6 +42,16 @@ def test_full_environment() -> None:
     assert settings.admin_ids == {1, 22, 333}
     assert settings.log_level == "DEBUG"
     assert settings.send_rate == 20.5
+    assert settings.analysis_workers == 3
+
+
+@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (16, 1), (None, 0)])
+def test_analysis_workers_default_to_one_given_a_spare_core(
+    monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int
+) -> None:
+    monkeypatch.setattr(os, "cpu_count", lambda: cores)
+    assert load_settings({}).analysis_workers == workers
+    assert load_settings({"ANALYSIS_WORKERS": "0"}).analysis_workers == 0
 
 
 @pytest.mark.parametrize(
@@ -53,6 +65,9 @@ def test_full_environment() -> None:
         ({"SEND_RATE": "0"}, "SEND_RATE"),
         ({"SEND_RATE": "31"}, "SEND_RATE"),
         ({"SEND_RATE": "nan"}, "SEND_RATE"),
+        ({"ANALYSIS_WORKERS": "-1"}, "ANALYSIS_WORKERS"),
+        ({"ANALYSIS_WORKERS": "9"}, "ANALYSIS_WORKERS"),
+        ({"ANALYSIS_WORKERS": "two"}, "ANALYSIS_WORKERS"),
     ],
 )
 def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.analysis import LocalAnalysis
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
 from bot.refresh import MAX_BACKOFF, Refresher
@@ -50,7 +51,13 @@ async def sync(storage: Storage, srv: FeedServer, *paths: str) -> None:
 
 
 def refresher(storage: Storage, fetcher: Fetcher, classifier: Classifier) -> Refresher:
-    return Refresher(storage, fetcher, classifier, alert_max_age=48 * 3600, rng=random.Random(1))
+    return Refresher(
+        storage,
+        fetcher,
+        LocalAnalysis.of(classifier),
+        alert_max_age=48 * 3600,
+        rng=random.Random(1),
+    )
 
 
 async def test_new_relevant_story_is_stored_once_and_queued(

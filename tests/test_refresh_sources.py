@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bot.analysis import LocalAnalysis
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
 from bot.refresh import Refresher
@@ -38,7 +39,12 @@ async def fetcher() -> AsyncIterator[Fetcher]:
 
 def make(storage: Storage, fetcher: Fetcher, classifier: Classifier, **kw: object) -> Refresher:
     return Refresher(
-        storage, fetcher, classifier, alert_max_age=48 * 3600, rng=random.Random(1), **kw
+        storage,
+        fetcher,
+        LocalAnalysis.of(classifier),
+        alert_max_age=48 * 3600,
+        rng=random.Random(1),
+        **kw,
     )  # type: ignore[arg-type]
 
 
@@ -158,7 +164,9 @@ async def test_failing_for_three_days_disables_and_is_noticed_once(
     server.set_response("/down", 500)
     feed = await only(storage, FeedSpec("down", server.url("/down"), interval=60))
     clock = [time.time()]
-    r = Refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
+    r = Refresher(
+        storage, fetcher, LocalAnalysis.of(classifier), alert_max_age=1, clock=lambda: clock[0]
+    )
     start = clock[0]
     await r.refresh([feed])
     [feed] = await storage.feeds.listed()
@@ -188,7 +196,9 @@ async def test_success_ends_the_streak_so_a_new_one_is_told_again(
     server.set_response("/flaky", 500)
     feed = await only(storage, FeedSpec("flaky", server.url("/flaky"), interval=60))
     clock = [time.time()]
-    r = Refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
+    r = Refresher(
+        storage, fetcher, LocalAnalysis.of(classifier), alert_max_age=1, clock=lambda: clock[0]
+    )
     await r.refresh([feed])
     clock[0] += TELL_ADMINS_AFTER + 1
     [feed] = await storage.feeds.listed()

@@ -16,10 +16,9 @@ from bot.errors import QueryError
 from bot.model import Verdict
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
-from bot.search.document import Document, index_row
+from bot.search.document import Document, Row, index_row
 from bot.storage import Storage
 from bot.storage.migrations import MIGRATIONS
-from bot.storage.search_index import Row
 from tests.conftest import NOW, add_feeds, incoming, make_entry
 
 DAY = 86400.0

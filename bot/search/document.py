@@ -19,6 +19,7 @@ from bot.relevance.text import fold
 from bot.search.filters import action_tag, country_tag, month_tag, year_tag
 from bot.search.forms import Forms
 
+Row = tuple[str, str, str, str, str]  # one row of search_fts, its columns in the order above
 LAST_SECOND = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
@@ -41,7 +42,7 @@ class Document:
     sources: tuple[Source, ...]
 
 
-def index_row(doc: Document, forms: Forms) -> tuple[str, str, str, str, str]:
+def index_row(doc: Document, forms: Forms) -> Row:
     """(title, body, outlets, terms, tags) for `search_fts`."""
     titles = [s.title for s in doc.sources if s.title and s.title != doc.title]
     texts = [doc.title, doc.summary, *dict.fromkeys(titles)]

@@ -200,4 +200,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE search_pending ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
     """,
+    # 9: "does this feed already report this story?" (asked for every report that joins a
+    # story) walked every source of the story; a story with hundreds of outlets made it slow.
+    """
+    CREATE INDEX entries_story_feed ON entries (story_id, feed_id) WHERE story_id IS NOT NULL;
+    """,
 )

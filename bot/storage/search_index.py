@@ -32,7 +32,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.search.document import Document, Source, index_row
+from bot.search.document import Document, Row, Source, index_row
 from bot.search.forms import Forms
 from bot.storage.db import Database, SyncTransaction
 
@@ -59,7 +59,6 @@ def row_terms(columns: Iterable[str]) -> set[str]:
     return {t for text in columns for t in tokens(text)}
 
 
-Row = tuple[str, str, str, str, str]  # FTS_COLUMNS
 RowsOf = Callable[[Sequence[Document]], Awaitable[Sequence[Row]]]
 
 

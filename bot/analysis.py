@@ -1,0 +1,275 @@
+"""Everything the refresh path does to text, behind one interface that runs either in this
+process or in worker processes:
+
+    read         a fetched document -> `ParsedFeed`             (bot.sources: feedparser...)
+    judge        entries -> relevance verdict, watchers, fingerprint, one `Judged` each
+    search_rows  stories' documents -> their `search_fts` rows  (bot.search.document)
+
+    Analyser       the work itself, pure; one per process (it holds the lexicon, the pymorphy3
+                   dictionaries and the word caches)
+    LocalAnalysis  an Analyser in this process: reading in a thread, the rest in line
+                   (`workers: 0`, the tests, `poll --once`, a one-core machine)
+    PoolAnalysis   one Analyser in each of N worker processes (`ANALYSIS_WORKERS`)
+
+Why processes: feedparser, the lemmatiser and MinHash are pure Python, so in one process they
+and the fetching and storing all take turns on one core (the GIL); a cold start of a thousand
+feeds was CPU-bound there. Workers are spawned, not forked (the bot has threads by then), and
+each loads the dictionaries itself, about 70 MB apiece: hence a small default. The storage
+never crosses over: only bytes, entries and rows do, so what is new is still decided in one
+place (`bot.storage.stories`).
+
+A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
+`AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
+starts a fresh pool.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol, TypeVar
+
+from bot.errors import AnalysisCrashed
+from bot.fingerprint import Fingerprint, Fingerprinter
+from bot.model import Entry, ParsedFeed, Verdict
+from bot.relevance import Classifier
+from bot.search.document import Document, Row, index_row
+from bot.search.forms import Forms
+from bot.sources import read_source
+from bot.watch import Watcher, WatchIndex, WatchTerm
+
+__all__ = ["Analyser", "Analysis", "Judged", "LocalAnalysis", "PoolAnalysis", "open_analysis"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Judged:
+    """What the text of one entry says: relevance, whose watchlists it hits, its fingerprint."""
+
+    verdict: Verdict
+    watchers: frozenset[int]
+    fingerprint: Fingerprint
+
+
+class Analyser:
+    """The text work of one process; not thread-safe (its caches are plain dicts)."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        lemmatizer = classifier.lemmatizer  # one set of dictionaries for every part
+        self._classifier = classifier
+        self._fingerprinter = Fingerprinter(lemmatizer)
+        self._watcher = Watcher(lemmatizer)
+        self._forms = Forms(lemmatizer)
+        self._watches: tuple[tuple[WatchTerm, ...], WatchIndex] | None = None
+
+    @classmethod
+    def from_extension(cls, lexicon: Mapping[str, object] | None = None) -> Analyser:
+        return cls(Classifier.from_extension(lexicon))
+
+    def warm(self) -> None:
+        """Load the Russian and Ukrainian dictionaries now rather than on the first entry."""
+        self.judge([Entry("Суд", "Суд", None, None, None, "ru")], None, ())
+        self.judge([Entry("Суд", "Суд", None, None, None, "uk")], None, ())
+
+    def read(
+        self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
+    ) -> ParsedFeed:
+        return read_source(kind, body, headers, base_url=base_url, lang=lang)
+
+    def judge(
+        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+    ) -> list[Judged]:
+        """Judge each entry; `lang` is the feed's, for entries that do not say theirs."""
+        index = self._watch_index(watches)
+        judged = []
+        for entry in entries:
+            text_lang = entry.lang or lang
+            judged.append(
+                Judged(
+                    self._classifier.classify(entry.title, entry.summary, text_lang),
+                    index.chats_mentioned(entry.title, entry.summary, text_lang),
+                    self._fingerprinter.fingerprint(entry.title, entry.summary, text_lang),
+                )
+            )
+        return judged
+
+    def search_rows(self, documents: Sequence[Document]) -> list[Row]:
+        return [index_row(doc, self._forms) for doc in documents]
+
+    def _watch_index(self, watches: tuple[WatchTerm, ...]) -> WatchIndex:
+        # The terms change rarely; each feed of a cycle brings the same ones.
+        if self._watches is None or self._watches[0] != watches:
+            self._watches = (watches, self._watcher.index(watches))
+        return self._watches[1]
+
+
+class Analysis(Protocol):
+    """How the refresher reaches an Analyser, wherever it runs."""
+
+    async def read(
+        self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
+    ) -> ParsedFeed: ...
+
+    async def judge(
+        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+    ) -> list[Judged]: ...
+
+    async def search_rows(self, documents: Sequence[Document]) -> list[Row]: ...
+
+
+class LocalAnalysis:
+    """An Analyser in this process. Reading runs in a thread (a big document would stall the
+    event loop); judging and search rows are short per call and stay on the loop, which also
+    keeps the Analyser on one thread."""
+
+    def __init__(self, analyser: Analyser) -> None:
+        self._analyser = analyser
+
+    @classmethod
+    def of(cls, classifier: Classifier) -> LocalAnalysis:
+        return cls(Analyser(classifier))
+
+    async def read(
+        self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
+    ) -> ParsedFeed:
+        return await asyncio.to_thread(
+            read_source, kind, body, headers, base_url=base_url, lang=lang
+        )
+
+    async def judge(
+        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+    ) -> list[Judged]:
+        return self._analyser.judge(entries, lang, watches)
+
+    async def search_rows(self, documents: Sequence[Document]) -> list[Row]:
+        return self._analyser.search_rows(documents)
+
+
+class PoolAnalysis:
+    """Analysers in `workers` spawned processes; use `async with PoolAnalysis(...) as a:`."""
+
+    def __init__(self, workers: int, lexicon: Mapping[str, object] | None = None) -> None:
+        if workers < 1:
+            raise ValueError("a pool needs at least one worker")
+        self._workers = workers
+        self._lexicon = dict(lexicon) if lexicon else None
+        self._pool: ProcessPoolExecutor | None = None
+
+    async def __aenter__(self) -> PoolAnalysis:
+        await self.started()
+        return self
+
+    async def started(self) -> tuple[int, ...]:
+        """Wait until every worker is up with its dictionaries loaded; their process ids."""
+        loop = asyncio.get_running_loop()
+        pool = self._start()
+        pids: set[int] = set()
+        while len(pids) < self._workers:
+            # A worker that is up answers fast; the pause lets the others take their share.
+            calls = (loop.run_in_executor(pool, _pid_after, 0.05) for _ in range(self._workers))
+            pids.update(await asyncio.gather(*calls))
+        return tuple(sorted(pids))
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    async def read(
+        self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
+    ) -> ParsedFeed:
+        return await self._call(partial(_read, kind, body, dict(headers), base_url, lang))
+
+    async def judge(
+        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+    ) -> list[Judged]:
+        return await self._call(partial(_judge, tuple(entries), lang, watches))
+
+    async def search_rows(self, documents: Sequence[Document]) -> list[Row]:
+        return await self._call(partial(_search_rows, tuple(documents)))
+
+    async def _call(self, job: partial[T]) -> T:
+        pool = self._start()
+        try:
+            return await asyncio.get_running_loop().run_in_executor(pool, job)
+        except BrokenProcessPool as exc:
+            log.error("an analysis worker died; starting new workers")
+            if self._pool is pool:
+                pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
+            raise AnalysisCrashed("an analysis worker died on this document") from exc
+
+    def _start(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(
+                self._workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_worker,
+                initargs=(self._lexicon,),
+            )
+        return self._pool
+
+
+@asynccontextmanager
+async def open_analysis(
+    workers: int, classifier: Classifier, lexicon: Mapping[str, object] | None
+) -> AsyncIterator[Analysis]:
+    """`workers` processes (`ANALYSIS_WORKERS`), or this process with `classifier` when 0."""
+    if workers == 0:
+        yield LocalAnalysis.of(classifier)
+        return
+    async with PoolAnalysis(workers, lexicon) as pool:
+        yield pool
+
+
+# The Analyser of a worker process, made by the pool's initializer (never at import, never in
+# the bot's own process): module functions are what a process pool can call by name.
+_worker: Analyser | None = None
+
+
+def _start_worker(lexicon: Mapping[str, object] | None) -> None:
+    global _worker  # noqa: PLW0603 -- the per-process state of a pool worker; see above
+    _worker = Analyser.from_extension(lexicon)
+    _worker.warm()
+
+
+def _pid_after(pause: float) -> int:
+    time.sleep(pause)
+    return os.getpid()
+
+
+def _analyser() -> Analyser:
+    if _worker is None:
+        raise RuntimeError("not an analysis worker process")
+    return _worker
+
+
+def _read(
+    kind: str, body: bytes, headers: dict[str, str], base_url: str, lang: str | None
+) -> ParsedFeed:
+    return _analyser().read(kind, body, headers, base_url, lang)
+
+
+def _judge(
+    entries: tuple[Entry, ...], lang: str | None, watches: tuple[WatchTerm, ...]
+) -> list[Judged]:
+    return _analyser().judge(entries, lang, watches)
+
+
+def _search_rows(documents: tuple[Document, ...]) -> list[Row]:
+    return _analyser().search_rows(documents)

@@ -1,0 +1,117 @@
+"""The analysis workers (`bot.analysis`): real spawned processes, compared with the same work
+done in this process; a worker that dies costs one feed a backoff step, not the bot."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.utils import format_datetime
+
+import pytest
+
+from bot.analysis import Analyser, LocalAnalysis, PoolAnalysis
+from bot.errors import AnalysisCrashed, NotAFeed
+from bot.fetch import Fetcher
+from bot.model import FeedSpec
+from bot.refresh import Refresher
+from bot.relevance import Classifier
+from bot.search import QueryBuilder
+from bot.search.document import Document, Source
+from bot.storage import Storage
+from bot.watch import WatchTerm
+from tests.conftest import NOW, REPO
+from tests.fakes.feedserver import FeedServer
+
+SEED = (REPO / "tests" / "data" / "feeds" / "cp1251_declared.xml").read_bytes()
+HEADERS = {"Content-Type": "application/rss+xml"}
+WATCH = (WatchTerm(7, "Бажуков"),)
+FEED = """<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>
+<item><title>Казахстан выдал России дезертира Бажукова</title><link>https://e.org/1</link>
+<description>&lt;p&gt;Суд в Алматы решил экстрадировать его.&lt;/p&gt;</description>
+<guid>1</guid></item>
+<item><title>В Алматы прошёл марафон</title><link>/2</link>
+<description>Тысячи бегунов.</description><guid>2</guid></item>
+</channel></rss>""".encode()
+DOC = Document(
+    title="Казахстан выдал России дезертира Бажукова",
+    summary="Суд в Алматы решил экстрадировать его.",
+    countries=("KZ", "RU"),
+    action="extradition",
+    published_at=NOW,
+    lang="ru",
+    sources=(Source("Meduza", None), Source("Azattyk", "Kazakhstan extradites Bazhukov")),
+)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Iterator[PoolAnalysis]:
+    # One pool for the module: spawning a worker and loading its dictionaries takes a while.
+    # It starts on its first call, in whichever test's event loop; the pool is not tied to one.
+    analysis = PoolAnalysis(1)
+    yield analysis
+    analysis.close()
+
+
+async def test_a_worker_does_exactly_what_this_process_does(
+    pool: PoolAnalysis, classifier: Classifier
+) -> None:
+    local = LocalAnalysis(Analyser(classifier))
+    for analysis in (pool, local):
+        read = await analysis.read("feed", FEED, HEADERS, "https://e.org/feed", None)
+        assert [e.link for e in read.entries] == ["https://e.org/1", "https://e.org/2"]
+    here = await local.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
+    there = await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
+    assert there == here
+    judged_here = await local.judge(here.entries, "ru", WATCH)
+    judged_there = await pool.judge(there.entries, "ru", WATCH)
+    assert judged_there == judged_here
+    relevant, marathon = judged_there
+    assert relevant.verdict.relevant
+    assert relevant.verdict.action == "extradition"
+    assert relevant.watchers == {7}
+    assert "bashukov" in relevant.fingerprint.names
+    assert not marathon.verdict.relevant
+    assert marathon.watchers == frozenset()
+    assert await pool.search_rows([DOC]) == await local.search_rows([DOC])
+
+
+async def test_errors_cross_over_as_themselves(pool: PoolAnalysis) -> None:
+    with pytest.raises(NotAFeed):
+        await pool.read("feed", b"<html><body>hi</body></html>", {}, "https://e.org/", None)
+    read = await pool.read("feed", SEED, {}, "https://e.org/", None)  # still serving
+    assert read.entries
+
+
+async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers() -> None:
+    async with PoolAnalysis(1) as analysis:
+        [pid] = await analysis.started()
+        os.kill(pid, signal.SIGKILL)
+        with pytest.raises(AnalysisCrashed):
+            await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
+        read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
+        assert len(read.entries) == 2
+        assert pid not in await analysis.started()
+
+
+async def test_the_refresh_path_through_a_worker_stores_alerts_and_indexes(
+    pool: PoolAnalysis, storage: Storage, server: FeedServer
+) -> None:
+    dated = f"<guid>1</guid><pubDate>{format_datetime(datetime.now(UTC))}</pubDate>"
+    server.set_feed("/kz", FEED.replace(b"<guid>1</guid>", dated.encode()))
+    await storage.feeds.sync([FeedSpec("kz", server.url("/kz"), interval=60)], now=time.time())
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    async with Fetcher(timeout=2.0) as fetcher:
+        refresher = Refresher(storage, fetcher, pool, alert_max_age=1e9, rng=random.Random(1))
+        [report] = await refresher.refresh(await storage.feeds.all())
+    assert report.status == "ok"
+    assert report.entries == 2
+    assert [s.title for s in report.new_stories] == ["Казахстан выдал России дезертира Бажукова"]
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries") == 1
+    assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == 0
+    query = QueryBuilder(frozenset({"KZ", "RU"})).build("Bazhukov country:kz", now=time.time())
+    found = await storage.search.stories(query, limit=5)
+    assert [s.title for s in found] == ["Казахстан выдал России дезертира Бажукова"]
