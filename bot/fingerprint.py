@@ -87,25 +87,28 @@ class Fingerprinter:
 
     def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
         self._lemmatizer = lemmatizer or Lemmatizer()
-        self._cache: dict[tuple[str, str | None], str] = {}
+        # word -> its lemma, or "" for a word that does not count (a stop word, too short, a
+        # number); one table per morphology language: this runs for every word of every entry
+        self._caches: dict[str | None, dict[str, str]] = {}
 
     def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint:
         text = fold(f"{title}\n{summary}")
         morph = morph_language(lang, text)
-        lemmas = [self._lemma(w, morph) for w in WORD_RE.findall(text) if _content(w)]
-        return Fingerprint(minhash(shingles(lemmas)), person_keys(title, summary))
+        cache = self._caches.get(morph)
+        if cache is None:
+            cache = self._caches[morph] = {}
+        words = WORD_RE.findall(text)
+        lemmas = [cache[w] if w in cache else self._fill(cache, w, morph) for w in words]
+        kept = [lemma for lemma in lemmas if lemma]
+        return Fingerprint(minhash(shingles(kept)), person_keys(title, summary))
 
-    def _lemma(self, word: str, morph: str | None) -> str:
-        key = (word, morph)
-        lemma = self._cache.get(key)
-        if lemma is None:
-            if len(self._cache) >= CACHE_MAX:
-                self._cache.clear()  # bounded memory; the hot words come back quickly
-            lemma = self._lemma_uncached(word, morph)
-            self._cache[key] = lemma
+    def _fill(self, cache: dict[str, str], word: str, morph: str | None) -> str:
+        if len(cache) >= CACHE_MAX:
+            cache.clear()  # bounded memory; the hot words come back quickly
+        lemma = cache[word] = self._lemma(word, morph) if _content(word) else ""
         return lemma
 
-    def _lemma_uncached(self, word: str, morph: str | None) -> str:
+    def _lemma(self, word: str, morph: str | None) -> str:
         if is_latin(word):
             return self._lemmatizer.stem_latin(word)
         if morph is not None and is_cyrillic(word):

@@ -61,6 +61,8 @@ _ENTITY_DECL = re.compile(r"<!ENTITY\b[^>]*>", re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
+_HIDDEN_TAGS = ("script", "style", "noscript", "template")
+_HIDDEN = re.compile(rf"<\s*(?:{'|'.join(_HIDDEN_TAGS)})", re.IGNORECASE)
 
 
 def parse_feed(
@@ -261,7 +263,8 @@ def html_to_text(html: str) -> str:
     if "<" not in html and "&" not in html:
         return _SPACE.sub(" ", _CONTROL.sub("", html)).strip()
     tree = LexborHTMLParser(html)
-    tree.strip_tags(["script", "style", "noscript", "template"])
+    if _HIDDEN.search(html):  # each strip walks the whole tree; most fragments have none
+        tree.strip_tags(list(_HIDDEN_TAGS))
     root = tree.body
     text = root.text(separator=" ") if root is not None else ""
     return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
@@ -288,16 +291,12 @@ def clean_link(link: str | None, base_url: str) -> str | None:
         return None
     try:
         parts = urlsplit(absolute)
+        if parts.scheme not in ("http", "https") or "@" in parts.netloc:  # "@": credentials
+            return None
         _ = parts.port  # raises on a malformed port
     except ValueError:
         return None
-    safe = (
-        parts.scheme in ("http", "https")
-        and bool(parts.hostname)
-        and parts.username is None
-        and parts.password is None
-    )
-    return absolute if safe else None
+    return absolute if parts.hostname else None
 
 
 def _utc(parsed: time.struct_time | None) -> datetime | None:

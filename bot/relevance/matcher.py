@@ -43,7 +43,9 @@ class TokenIndex:
             self._first.setdefault(ids[0], []).append((term, ids))
         lengths = [len(text) for text in self._prefix] or [0]
         self._min_prefix, self._max_prefix = min(lengths), max(lengths)
-        self._cache: dict[tuple[str, str | None], tuple[int, ...]] = {}
+        # word -> units, one table per morphology language (a plain str key is the cheapest
+        # lookup: this runs for every word of every entry)
+        self._caches: dict[str | None, dict[str, tuple[int, ...]]] = {}
 
     def _unit(self, prefix: bool, text: str) -> int:
         if not prefix and is_latin(text):
@@ -56,14 +58,22 @@ class TokenIndex:
         return unit
 
     def units(self, word: str, morph: str | None) -> tuple[int, ...]:
-        key = (word, morph)
-        found = self._cache.get(key)
-        if found is None:
-            found = self._compute(word, morph)
-            if len(self._cache) >= CACHE_LIMIT:
-                # Crude but bounded: the working set of a feed refills within one pass.
-                self._cache.clear()
-            self._cache[key] = found
+        cache = self._cache_of(morph)
+        return cache[word] if word in cache else self._fill(cache, word, morph)
+
+    def _cache_of(self, morph: str | None) -> dict[str, tuple[int, ...]]:
+        cache = self._caches.get(morph)
+        if cache is None:
+            cache = self._caches[morph] = {}
+        return cache
+
+    def _fill(
+        self, cache: dict[str, tuple[int, ...]], word: str, morph: str | None
+    ) -> tuple[int, ...]:
+        if len(cache) >= CACHE_LIMIT:
+            # Crude but bounded: the working set of a feed refills within one pass.
+            cache.clear()
+        found = cache[word] = self._compute(word, morph)
         return found
 
     def _compute(self, word: str, morph: str | None) -> tuple[int, ...]:
@@ -76,7 +86,8 @@ class TokenIndex:
 
     def match(self, sentence: int, words: list[str], morph: str | None) -> list[Hit]:
         """Every term occurrence in one sentence (overlaps allowed; scoring sorts them out)."""
-        units = [self.units(word, morph) for word in words]
+        cache = self._cache_of(morph)
+        units = [cache[w] if w in cache else self._fill(cache, w, morph) for w in words]
         hits: list[Hit] = []
         for start, found in enumerate(units):
             for unit in found:
@@ -102,4 +113,4 @@ class TokenIndex:
 
     @property
     def cache_size(self) -> int:
-        return len(self._cache)
+        return sum(len(cache) for cache in self._caches.values())
