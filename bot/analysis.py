@@ -20,7 +20,7 @@ place (`bot.storage.stories`).
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
-starts a fresh pool.
+starts a fresh pool. A bot that dies takes its workers with it: each watches its parent.
 """
 
 from __future__ import annotations
@@ -28,7 +28,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -244,8 +246,19 @@ _worker: Analyser | None = None
 
 def _start_worker(lexicon: Mapping[str, object] | None) -> None:
     global _worker  # noqa: PLW0603 -- the per-process state of a pool worker; see above
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        watch = threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True)
+        watch.start()
     _worker = Analyser.from_extension(lexicon)
     _worker.warm()
+
+
+def _exit_with(parent: int) -> None:
+    # A worker whose bot was killed (kill -9, out of memory) would otherwise wait on its queue
+    # forever, holding its memory, and one more would be left behind at every such restart.
+    multiprocessing.connection.wait([parent])
+    os._exit(0)
 
 
 def _pid_after(pause: float) -> int:

@@ -11,8 +11,8 @@ Environment:
     ADMIN_IDS          comma-separated Telegram user ids of operators
     LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
     SEND_RATE          messages per second to Telegram overall, default 25, at most 30
-    ANALYSIS_WORKERS   processes that parse feeds and analyse text (bot.analysis): 0 (in the
-                       bot's own process) to 8; default 1 given a second core, else 0
+    ANALYSIS_WORKERS   processes that parse feeds and analyse text (bot.analysis): 0 (default:
+                       in the bot's own process) to 8; each costs ~70 MB
 
 feeds.yaml:
     defaults:  {interval: 10m, alert_max_age: 48h,     optional
@@ -29,7 +29,6 @@ interval always lies between them.
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -279,9 +278,9 @@ def _parse_send_rate(raw: str) -> float:
 
 def _parse_workers(raw: str) -> int:
     if not raw.strip():
-        # Each worker costs ~70 MB (its own dictionaries); past one, storing in this process
-        # is the bottleneck (BENCHMARKS.md, Refresh).
-        return 1 if (os.cpu_count() or 1) > 1 else 0
+        # None by default: a worker costs ~70 MB (its own dictionaries) for a faster first
+        # cycle of many feeds (BENCHMARKS.md, Refresh); small machines need the memory more.
+        return 0
     if not raw.strip().isdigit() or int(raw) > MAX_WORKERS:
         raise ConfigError(f"ANALYSIS_WORKERS must be a whole number from 0 to {MAX_WORKERS}")
     return int(raw)

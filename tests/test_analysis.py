@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import random
 import signal
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 
@@ -95,6 +98,46 @@ async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers() ->
         read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
         assert len(read.entries) == 2
         assert pid not in await analysis.started()
+
+
+CHILD = """
+import asyncio, os, signal, sys
+from bot.analysis import PoolAnalysis
+
+async def main():
+    pids = await PoolAnalysis(1).started()
+    with open(sys.argv[1], "w") as out:
+        out.write(" ".join(map(str, pids)))
+    os.kill(os.getpid(), signal.SIGKILL)
+
+if __name__ == "__main__":
+    asyncio.run(main())
+"""
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"  # a zombie has exited; whoever adopted it has not reaped it yet
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+def test_workers_exit_when_the_bot_is_killed(tmp_path: Path) -> None:
+    script, pids = tmp_path / "child.py", tmp_path / "pids"
+    script.write_text(CHILD)
+    child = subprocess.run(
+        [sys.executable, str(script), str(pids)], cwd=REPO, timeout=60, check=False,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    assert child.returncode == -signal.SIGKILL
+    [worker] = [int(p) for p in pids.read_text().split()]
+    deadline = time.monotonic() + 10
+    while alive(worker) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not alive(worker)
 
 
 async def test_the_refresh_path_through_a_worker_stores_alerts_and_indexes(

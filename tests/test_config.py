@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -45,13 +44,8 @@ def test_full_environment() -> None:
     assert settings.analysis_workers == 3
 
 
-@pytest.mark.parametrize(("cores", "workers"), [(1, 0), (2, 1), (16, 1), (None, 0)])
-def test_analysis_workers_default_to_one_given_a_spare_core(
-    monkeypatch: pytest.MonkeyPatch, cores: int | None, workers: int
-) -> None:
-    monkeypatch.setattr(os, "cpu_count", lambda: cores)
-    assert load_settings({}).analysis_workers == workers
-    assert load_settings({"ANALYSIS_WORKERS": "0"}).analysis_workers == 0
+def test_analysis_workers_default_to_none() -> None:
+    assert load_settings({}).analysis_workers == 0
 
 
 @pytest.mark.parametrize(

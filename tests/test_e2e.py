@@ -59,6 +59,7 @@ async def start_bot(
     feeds: FeedServer,
     api: FakeBotAPI,
     sources: tuple[tuple[str, str, str], ...] = (("Local Outlet", "/rss", "ru"),),
+    workers: int = 0,
 ) -> asyncio.subprocess.Process:
     feeds_file = tmp / "feeds.yaml"
     listed = "".join(
@@ -73,6 +74,7 @@ async def start_bot(
         "DATABASE_PATH": str(tmp / "bot.sqlite3"),
         "FEEDS_FILE": str(feeds_file),
         "LOG_LEVEL": "DEBUG",
+        "ANALYSIS_WORKERS": str(workers),
     }
     # A file, not a pipe: nobody reads a pipe while the test runs, and a bot blocked on a full
     # pipe stops polling.
@@ -150,7 +152,8 @@ async def test_one_event_three_feeds_two_languages_one_alert_edited(
     feeds, api = servers
     for _, path, _ in THREE_FEEDS:
         feeds.set_feed(path, rss([]))
-    bot = await start_bot(tmp_path, feeds, api, THREE_FEEDS)
+    # Through an analysis worker process, as ANALYSIS_WORKERS=1 runs it.
+    bot = await start_bot(tmp_path, feeds, api, THREE_FEEDS, workers=1)
     try:
         api.user_message(USER, "/subscribe", user_id=USER)
         await api.wait_for_messages(USER, 1, timeout=60)
