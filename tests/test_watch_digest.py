@@ -115,6 +115,36 @@ async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Sto
     assert await storage.search.stories(QueryBuilder().build("Бажуков"), limit=5) == []
 
 
+async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(
+    storage: Storage,
+) -> None:
+    first, second = await add_feeds(storage, "Meduza", "Radio Azattyk")
+    now = time.time()
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)  # a subscriber
+    await storage.chats.ensure(2, now)  # watches Bazhukov, not subscribed
+    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    await storage.watchlist.add(1, "bashukov", "Bazhukov", now=now, limit=50)
+    terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
+    link = "https://e.org/same"
+    unnamed = make_entry("Казахстан выдал России дезертира", link=link, published=now - 60)
+    await storage.stories.save(first, [incoming(unnamed)], now=now, alert_max_age=86400)
+    assert [d.chat_id for d in await storage.outbox.due(now, limit=10)] == [1]
+    named = make_entry("Kazakhstan extradites deserter Bazhukov", link=link, published=now - 30)
+    watchers = Watcher().index(terms).chats_mentioned(named.title, named.summary)
+    assert watchers == {1, 2}
+    item = replace(incoming(named), watchers=watchers)
+    saved = await storage.stories.save(second, [item], now=now, alert_max_age=86400)
+    assert saved.joined == 1
+    kinds = await storage.db.fetchall("SELECT chat_id, kind FROM deliveries ORDER BY chat_id, id")
+    # The subscriber's alert is edited to add the outlet; the watcher gets the story once.
+    assert [tuple(r) for r in kinds] == [(1, "alert"), (1, "edit"), (2, "alert")]
+    again = replace(item, key="other", entry=replace(named, link="https://e.org/x"))
+    third = (await add_feeds(storage, "Kloop"))[0]
+    await storage.stories.save(third, [again], now=now, alert_max_age=86400)
+    alerts = await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'alert'")
+    assert alerts == 2
+
+
 async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     clock_now = [time.time()]

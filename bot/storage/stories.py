@@ -13,7 +13,8 @@ When a story gains an outlet, every chat that has (or is about to get) its alert
 report it, so the alert is edited in place to list them, never sent twice.
 
 Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry that mentions a
-chat's watched name is alerted to that chat even when it is not relevant. Such a story is stored
+chat's watched name is alerted to that chat even when it is not relevant, and so is a story
+that a later outlet's report about a watched person joins. Such a story is stored
 with `broadcast = 0`: it is not searchable, not in /recent and not sent to anyone else, unless a
 relevant source of it turns up later.
 
@@ -125,6 +126,10 @@ def _save(
         if not is_new:
             joined += 1
             queued += _queue_edits(tx, story_id, now)
+            if item.watchers and _alertable(item, feed, now, alert_max_age):
+                # This outlet names someone a chat watches, though the story's first report
+                # did not: that chat is told now (once per story, like every alert).
+                queued += _queue_alerts(tx, story_id, item, now, subscribers=False)
             continue
         new_ids.append(story_id)
         if _alertable(item, feed, now, alert_max_age):
@@ -285,10 +290,13 @@ def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float
     return now - published <= alert_max_age
 
 
-def _queue_alerts(tx: SyncTransaction, story_id: int, item: Incoming, now: float) -> int:
-    """One delivery per subscribed chat whose filter matches (relevant stories) and per chat
-    that watches a name the entry mentions: an alert due now, or a digest item due at the
-    chat's next digest time."""
+def _queue_alerts(
+    tx: SyncTransaction, story_id: int, item: Incoming, now: float, *, subscribers: bool = True
+) -> int:
+    """One delivery per subscribed chat whose filter matches (relevant stories; not when
+    `subscribers` is False) and per chat that watches a name the entry mentions: an alert due
+    now, or a digest item due at the chat's next digest time. A chat that has the story's
+    alert already keeps the one it has."""
     countries = item.verdict.countries
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
     chats = tx.fetchall(
@@ -299,7 +307,7 @@ def _queue_alerts(tx: SyncTransaction, story_id: int, item: Incoming, now: float
             OR chat_id IN (SELECT value FROM json_each(?)))
         """,
         (
-            int(item.verdict.relevant),
+            int(item.verdict.relevant and subscribers),
             *(f" {c} " for c in countries),
             json.dumps(sorted(item.watchers)),
         ),
