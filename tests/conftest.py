@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from bot.analysis import LocalAnalysis
+from bot.fetch import Fetcher
 from bot.model import Entry, FeedSpec, Verdict
+from bot.refresh import Refresher
 from bot.relevance import Classifier
 from bot.storage import FeedState, Incoming, Storage
 from bot.stories import canonical_url, content_hash
@@ -78,3 +83,11 @@ async def add_feeds(storage: Storage, *names: str) -> list[FeedState]:
     await storage.feeds.sync(specs, now=NOW)
     by_name = {f.name: f for f in await storage.feeds.all()}
     return [by_name[n] for n in names]
+
+
+def make_refresher(
+    storage: Storage, fetcher: Fetcher, classifier: Classifier, **kw: Any
+) -> Refresher:
+    """The refresh path as the bot wires it with ANALYSIS_WORKERS=0, its jitter seeded."""
+    kw = {"alert_max_age": 48 * 3600, "rng": random.Random(1), **kw}
+    return Refresher(storage, fetcher, LocalAnalysis.of(classifier), **kw)

@@ -3,20 +3,18 @@ classifier, and a real SQLite file. A broken or hostile feed costs only itself a
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.analysis import LocalAnalysis
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import MAX_BACKOFF, Refresher
+from bot.refresh import MAX_BACKOFF
 from bot.relevance import Classifier
 from bot.storage import Storage
-from tests.conftest import REPO
+from tests.conftest import REPO, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
@@ -50,23 +48,13 @@ async def sync(storage: Storage, srv: FeedServer, *paths: str) -> None:
     await storage.feeds.sync(specs, now=time.time())
 
 
-def refresher(storage: Storage, fetcher: Fetcher, classifier: Classifier) -> Refresher:
-    return Refresher(
-        storage,
-        fetcher,
-        LocalAnalysis.of(classifier),
-        alert_max_age=48 * 3600,
-        rng=random.Random(1),
-    )
-
-
 async def test_new_relevant_story_is_stored_once_and_queued(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
     server.set_feed("/good", rss([item(RELEVANT), item(IRRELEVANT)]), etag='"v1"')
     await sync(storage, server, "/good")
     await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
-    r = refresher(storage, fetcher, classifier)
+    r = make_refresher(storage, fetcher, classifier)
     [report] = await r.refresh_due()
     assert report.status == "ok"
     assert report.entries == 2
@@ -87,7 +75,7 @@ async def test_backlog_is_stored_but_not_pushed(
     server.set_feed("/old", rss([item(RELEVANT, age=timedelta(days=10))]))
     await sync(storage, server, "/old")
     await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
-    [report] = await refresher(storage, fetcher, classifier).refresh_due()
+    [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
     assert len(report.new_stories) == 1
     assert report.alerted == frozenset()
     assert (await storage.outbox.stats()).pending == 0
@@ -116,7 +104,7 @@ async def test_hostile_feeds_cost_only_themselves_a_backoff_step(
     server.set_feed("/good", rss([item(RELEVANT)]))
     await sync(storage, server, "/good", *bad)
     before = time.time()
-    reports = {r.feed: r for r in await refresher(storage, fetcher, classifier).refresh_due()}
+    reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
     assert reports["good"].status == "ok"
     assert len(reports["good"].new_stories) == 1
     feeds = {f.name: f for f in await storage.feeds.all()}
@@ -135,7 +123,7 @@ async def test_backoff_grows_and_is_capped(
 ) -> None:
     server.set_response("/down", 503, b"")
     await sync(storage, server, "/down")
-    r = refresher(storage, fetcher, classifier)
+    r = make_refresher(storage, fetcher, classifier)
     delays = []
     for _ in range(12):
         [feed] = await storage.feeds.all()
@@ -158,7 +146,7 @@ async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
     await storage.chats.subscribe(1, [], thread_id=None, now=now)  # subscribed, watches nothing
     await storage.chats.ensure(2, now)  # not subscribed, watches Bazhukov
     await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
-    r = refresher(storage, fetcher, classifier)
+    r = make_refresher(storage, fetcher, classifier)
     [report] = await r.refresh_due()
     assert report.status == "ok"
     due = await storage.outbox.due(time.time(), limit=10)

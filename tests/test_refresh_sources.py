@@ -4,7 +4,6 @@ full article text."""
 
 from __future__ import annotations
 
-import random
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -12,14 +11,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot.analysis import LocalAnalysis
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import Refresher
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
-from tests.conftest import REPO
+from tests.conftest import REPO, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
@@ -35,17 +32,6 @@ ITEM = {
 async def fetcher() -> AsyncIterator[Fetcher]:
     async with Fetcher(timeout=3.0, connect_timeout=1.0, max_bytes=1_000_000) as f:
         yield f
-
-
-def make(storage: Storage, fetcher: Fetcher, classifier: Classifier, **kw: object) -> Refresher:
-    return Refresher(
-        storage,
-        fetcher,
-        LocalAnalysis.of(classifier),
-        alert_max_age=48 * 3600,
-        rng=random.Random(1),
-        **kw,
-    )  # type: ignore[arg-type]
 
 
 async def only(storage: Storage, spec: FeedSpec) -> FeedState:
@@ -65,7 +51,7 @@ async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restar
     server.redirect("/old", "/new", status=301)
     spec = FeedSpec("moved", server.url("/old"), interval=60)
     feed = await only(storage, spec)
-    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
     assert report.status == "ok"
     [feed] = await storage.feeds.listed()
     assert feed.url == server.url("/new")
@@ -80,7 +66,7 @@ async def test_temporary_redirect_does_not_move_it(
     server.set_feed("/new", rss([fresh(ITEM)]))
     server.redirect("/old", "/new", status=302)
     feed = await only(storage, FeedSpec("temp", server.url("/old"), interval=60))
-    await make(storage, fetcher, classifier).refresh([feed])
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
     [feed] = await storage.feeds.listed()
     assert feed.url == server.url("/old")
 
@@ -90,7 +76,7 @@ async def test_410_disables_until_the_address_changes(
 ) -> None:
     server.set_response("/gone", 410)
     feed = await only(storage, FeedSpec("gone", server.url("/gone"), interval=60))
-    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
     assert "disabled" in report.detail
     assert await storage.feeds.due(time.time() + 10**6) == []
     assert await storage.feeds.all() == []
@@ -112,11 +98,11 @@ async def test_retry_after_is_honoured_within_bounds(
     server.set_response("/busy", status, headers={"Retry-After": "3600"})
     feed = await only(storage, FeedSpec("busy", server.url("/busy"), interval=60))
     start = time.time()
-    await make(storage, fetcher, classifier).refresh([feed])
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
     [feed] = await storage.feeds.listed()
     assert 3600 * 0.9 <= feed.next_check_at - start <= 3600 * 1.1 + 5
     server.set_response("/busy", status, headers={"Retry-After": str(30 * 86400)})
-    await make(storage, fetcher, classifier).refresh([feed])
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
     [feed] = await storage.feeds.listed()
     assert feed.next_check_at - start <= 6 * 3600 * 1.1 + 5  # capped, never a month
 
@@ -128,13 +114,13 @@ async def test_cache_control_and_ttl_lengthen_the_wait_up_to_the_ceiling(
     spec = FeedSpec("ttl", server.url("/ttl"), interval=60, min_interval=30, max_interval=7200)
     feed = await only(storage, spec)
     start = time.time()
-    await make(storage, fetcher, classifier).refresh([feed])
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
     [feed] = await storage.feeds.listed()
     assert 5400 * 0.9 <= feed.next_check_at - start <= 5400 * 1.1 + 5
     # A ceiling below the hint wins: we never wait longer than our ceiling.
     spec = replace(spec, max_interval=600)
     feed = await only(storage, spec)
-    await make(storage, fetcher, classifier).refresh([feed])
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
     [feed] = await storage.feeds.listed()
     assert feed.next_check_at - time.time() <= 600 * 1.1 + 5
 
@@ -146,7 +132,7 @@ async def test_interval_adapts_between_floor_and_ceiling(
     spec = FeedSpec("quiet", server.url("/quiet"), interval=600, min_interval=300,
                     max_interval=1500)  # fmt: skip
     feed = await only(storage, spec)
-    r = make(storage, fetcher, classifier)
+    r = make_refresher(storage, fetcher, classifier)
     await r.refresh([feed])  # new entries, undated gaps unknown (one item): halve
     seen = []
     for _ in range(4):
@@ -164,9 +150,7 @@ async def test_failing_for_three_days_disables_and_is_noticed_once(
     server.set_response("/down", 500)
     feed = await only(storage, FeedSpec("down", server.url("/down"), interval=60))
     clock = [time.time()]
-    r = Refresher(
-        storage, fetcher, LocalAnalysis.of(classifier), alert_max_age=1, clock=lambda: clock[0]
-    )
+    r = make_refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
     start = clock[0]
     await r.refresh([feed])
     [feed] = await storage.feeds.listed()
@@ -196,9 +180,7 @@ async def test_success_ends_the_streak_so_a_new_one_is_told_again(
     server.set_response("/flaky", 500)
     feed = await only(storage, FeedSpec("flaky", server.url("/flaky"), interval=60))
     clock = [time.time()]
-    r = Refresher(
-        storage, fetcher, LocalAnalysis.of(classifier), alert_max_age=1, clock=lambda: clock[0]
-    )
+    r = make_refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
     await r.refresh([feed])
     clock[0] += TELL_ADMINS_AFTER + 1
     [feed] = await storage.feeds.listed()
@@ -219,7 +201,9 @@ async def test_per_host_limit_and_global_limit(
     specs = [FeedSpec(f"s{n}", server.url(f"/s{n}"), interval=60) for n in range(8)]
     await storage.feeds.sync(specs, now=time.time())
     async with Fetcher(timeout=5, per_host=2) as polite:
-        reports = await make(storage, polite, classifier).refresh(await storage.feeds.all())
+        reports = await make_refresher(storage, polite, classifier).refresh(
+            await storage.feeds.all()
+        )
     assert {r.status for r in reports} == {"ok"}
     assert server.max_in_flight == 2
 
@@ -231,7 +215,7 @@ async def test_telegram_channel_goes_through_the_same_story_path(
     server.set_feed("/s/twtest", page, content_type="text/html; charset=utf-8")
     spec = FeedSpec("TW channel", server.url("/s/twtest"), lang="ru", kind="telegram")
     feed = await only(storage, spec)
-    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
     assert report.status == "ok", report.detail
     assert report.entries == 3
     links = {s.link for s in report.new_stories}
@@ -246,7 +230,7 @@ async def test_channel_without_preview_is_a_clear_error(
     server.set_feed("/closedchan", page, content_type="text/html; charset=utf-8")
     server.redirect("/s/closedchan", "/closedchan")  # what t.me does for such channels
     feed = await only(storage, FeedSpec("closed", server.url("/s/closedchan"), kind="telegram"))
-    [report] = await make(storage, fetcher, classifier).refresh([feed])
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
     assert report.status == "error"
     assert "no public web preview" in report.detail
 
@@ -265,7 +249,7 @@ async def test_thin_entries_get_their_article_text_once_within_the_budget(
     server.set_feed("/titles", rss(items))
     feed = await only(storage, FeedSpec("titles", server.url("/titles"), lang="ru"))
     await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
-    r = make(storage, fetcher, classifier, fulltext_pages=2)
+    r = make_refresher(storage, fetcher, classifier, fulltext_pages=2)
     [report] = await r.refresh([feed])
     fetched = {p for n in range(3) if server.requests_to(p := f"/article/{n}")}
     assert len(fetched) == 2  # the budget of this cycle

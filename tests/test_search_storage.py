@@ -17,7 +17,7 @@ from bot.model import Verdict
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
 from bot.search.document import Document, Row, index_row
-from bot.storage import Storage
+from bot.storage import FeedState, Storage
 from bot.storage.migrations import MIGRATIONS
 from tests.conftest import NOW, add_feeds, incoming, make_entry
 
@@ -121,17 +121,16 @@ async def test_pages_do_not_overlap(filled: Storage) -> None:
     assert len(ids) == len(set(ids)) == 5
 
 
+async def save_one(storage: Storage, feed: FeedState, title: str) -> None:
+    """A report of the same story (the same link) from `feed`."""
+    entry = make_entry(title, link="https://e.org/same")
+    await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+
+
 async def test_a_story_appears_once_with_every_source_searchable(storage: Storage) -> None:
     a, b = await add_feeds(storage, "Meduza", "Radio Azattyk")
-    link = "https://e.org/same"
-    await storage.stories.save(
-        a, [incoming(make_entry("Бажукова выдали России", link=link), KZ)], now=NOW,
-        alert_max_age=0,
-    )  # fmt: skip
-    await storage.stories.save(
-        b, [incoming(make_entry("Bazhukov handed over to Moscow", link=link), KZ)], now=NOW,
-        alert_max_age=0,
-    )  # fmt: skip
+    await save_one(storage, a, "Бажукова выдали России")
+    await save_one(storage, b, "Bazhukov handed over to Moscow")
     for text in ("Бажуков", "handed over", "from:azattyk", "Moscow"):
         found = await storage.search.stories(BUILDER.build(text, now=NOW), limit=5, now=NOW)
         assert [(s.title, s.sources) for s in found] == [("Бажукова выдали России", 2)], text
@@ -172,18 +171,13 @@ async def test_rows_computed_elsewhere_are_not_written_over_a_newer_change(
     storage: Storage,
 ) -> None:
     a, b = await add_feeds(storage, "Meduza", "Radio Azattyk")
-    link = "https://e.org/same"
-    await storage.stories.save(
-        a, [incoming(make_entry("Бажукова выдали России", link=link), KZ)], now=NOW,
-        alert_max_age=0,
-    )  # fmt: skip
+    await save_one(storage, a, "Бажукова выдали России")
     seen: list[list[str]] = []
 
     async def rows_of(documents: Sequence[Document]) -> list[Row]:
         seen.append([s.outlet for d in documents for s in d.sources])
         if len(seen) == 1:  # the story gains a source while its row is being computed
-            entry = make_entry("Bazhukov handed over to Moscow", link=link)
-            await storage.stories.save(b, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+            await save_one(storage, b, "Bazhukov handed over to Moscow")
         return [index_row(d, storage.forms) for d in documents]
 
     assert await storage.search_index.flush_with(rows_of) == 0  # stale: left queued
