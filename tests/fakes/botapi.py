@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Self
 
 from aiohttp import web
 
@@ -130,7 +130,7 @@ class FakeBotAPI(TelegramWorld):
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> FakeBotAPI:
+    async def __aenter__(self) -> Self:
         await self.start()
         return self
 

@@ -159,7 +159,7 @@ class BotApiMethods:
         so a file_id or URL is answered as Telegram answers an unknown one."""
         params, world = call.params, self.world
         upload = _upload(params["document"], call.files)
-        caption, entities = "", []
+        caption, entities = "", list[dict[str, Any]]()
         if params.get("caption"):
             caption, entities = message_text(
                 params["caption"], params.get("parse_mode"), params.get("caption_entities")
