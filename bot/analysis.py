@@ -30,6 +30,7 @@ import logging
 import multiprocessing
 import multiprocessing.connection
 import os
+import signal
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
@@ -246,6 +247,9 @@ _worker: Analyser | None = None
 
 def _start_worker(lexicon: Mapping[str, object] | None) -> None:
     global _worker  # noqa: PLW0603 -- the per-process state of a pool worker; see above
+    # Ctrl-C in a terminal reaches the whole process group: the bot shuts its workers down
+    # itself, and a worker dying of it first would only break the pool mid-shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     parent = multiprocessing.parent_process()
     if parent is not None:
         watch = threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True)
