@@ -100,6 +100,15 @@ async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers() ->
         assert pid not in await analysis.started()
 
 
+async def test_ctrl_c_is_left_to_the_bot() -> None:
+    async with PoolAnalysis(1) as analysis:
+        [pid] = await analysis.started()
+        os.kill(pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
+        read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
+        assert len(read.entries) == 2
+        assert await analysis.started() == (pid,)
+
+
 CHILD = """
 import asyncio, os, signal, sys
 from bot.analysis import PoolAnalysis
