@@ -181,7 +181,7 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX deliveries_chat_pending ON deliveries (chat_id, id) WHERE state = 'pending';
     """,
     # 7 (search speed): per-token document counts for ranking, kept by
-    # bot.storage.search_index.index_story; the row with the empty term counts indexed stories.
+    # bot.storage.search_index.write_row; the row with the empty term counts indexed stories.
     # Filled here from the index itself (fts5vocab counts rows per token).
     """
     CREATE TABLE search_terms (

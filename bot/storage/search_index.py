@@ -108,12 +108,6 @@ class SearchIndex:
                 return done
 
 
-def index_story(tx: SyncTransaction, story_id: int, forms: Forms) -> None:
-    """Re-write one story's row now (inside a transaction)."""
-    doc = _document(tx, story_id)
-    write_row(tx, story_id, None if doc is None else index_row(doc, forms))
-
-
 def write_row(tx: SyncTransaction, story_id: int, new: Row | None) -> None:
     """Replace the story's row with `new` (None: no row) and adjust the document counts."""
     old = tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts WHERE rowid = ?", (story_id,))
@@ -151,11 +145,11 @@ def count_terms(tx: SyncTransaction, terms: Iterable[str], delta: int) -> None:
 
 
 def _index_batch(tx: SyncTransaction, *, forms: Forms) -> int:
-    rows = tx.fetchall("SELECT story_id FROM search_pending ORDER BY story_id LIMIT ?", (BATCH,))
-    for row in rows:
-        index_story(tx, row[0], forms)
-    tx.executemany("DELETE FROM search_pending WHERE story_id = ?", [(row[0],) for row in rows])
-    return len(rows)
+    # Read, compute and write in one transaction: nothing can change in between.
+    pending = _pending_batch(tx)
+    rows = [index_row(p.document, forms) for p in pending if p.document is not None]
+    _write_batch(pending, rows, tx)
+    return len(pending)
 
 
 def _pending_batch(tx: SyncTransaction) -> list[Pending]:
