@@ -32,7 +32,15 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.people import person_keys
-from bot.relevance.text import WORD_RE, Lemmatizer, fold, is_cyrillic, is_latin, morph_language
+from bot.relevance.text import (
+    WORD_RE,
+    Lemmatizer,
+    WordCache,
+    fold,
+    is_cyrillic,
+    is_latin,
+    morph_language,
+)
 
 BINS: Final = 32
 ROWS: Final = 2
@@ -88,25 +96,17 @@ class Fingerprinter:
     def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
         self._lemmatizer = lemmatizer or Lemmatizer()
         # word -> its lemma, or "" for a word that does not count (a stop word, too short, a
-        # number); one table per morphology language: this runs for every word of every entry
-        self._caches: dict[str | None, dict[str, str]] = {}
+        # number)
+        self._cache = WordCache(self._content_lemma, CACHE_MAX)
 
     def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint:
         text = fold(f"{title}\n{summary}")
         morph = morph_language(lang, text)
-        cache = self._caches.get(morph)
-        if cache is None:
-            cache = self._caches[morph] = {}
-        words = WORD_RE.findall(text)
-        lemmas = [cache[w] if w in cache else self._fill(cache, w, morph) for w in words]
-        kept = [lemma for lemma in lemmas if lemma]
-        return Fingerprint(minhash(shingles(kept)), person_keys(title, summary))
+        lemmas = [lemma for lemma in self._cache.many(WORD_RE.findall(text), morph) if lemma]
+        return Fingerprint(minhash(shingles(lemmas)), person_keys(title, summary))
 
-    def _fill(self, cache: dict[str, str], word: str, morph: str | None) -> str:
-        if len(cache) >= CACHE_MAX:
-            cache.clear()  # bounded memory; the hot words come back quickly
-        lemma = cache[word] = self._lemma(word, morph) if _content(word) else ""
-        return lemma
+    def _content_lemma(self, word: str, morph: str | None) -> str:
+        return self._lemma(word, morph) if _content(word) else ""
 
     def _lemma(self, word: str, morph: str | None) -> str:
         if is_latin(word):

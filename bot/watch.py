@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.names import name_key
-from bot.relevance.text import WORD_RE, Lemmatizer, fold, is_cyrillic, morph_language
+from bot.relevance.text import WORD_RE, Lemmatizer, WordCache, fold, is_cyrillic, morph_language
 
 MAX_ENTRIES: Final = 50
 MAX_WORDS: Final = 6
@@ -59,7 +59,7 @@ class Watcher:
 
     def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
         self._lemmatizer = lemmatizer or Lemmatizer()
-        self._cache: dict[tuple[str, str | None], frozenset[str]] = {}
+        self._cache = WordCache(self._keys, _CACHE_MAX)
 
     def index(self, terms: Iterable[WatchTerm]) -> WatchIndex:
         by_first: dict[str, list[tuple[int, list[frozenset[str]]]]] = {}
@@ -74,15 +74,11 @@ class Watcher:
 
     def keys(self, word: str, morph: str | None) -> frozenset[str]:
         """The keys of one folded word: its own and those of its dictionary forms."""
-        cache_key = (word, morph if is_cyrillic(word) else None)
-        keys = self._cache.get(cache_key)
-        if keys is None:
-            if len(self._cache) >= _CACHE_MAX:
-                self._cache.clear()
-            forms = self._lemmatizer.forms(word, cache_key[1]) if word[0].isalpha() else (word,)
-            keys = frozenset(word_key(form) for form in forms if form)
-            self._cache[cache_key] = keys
-        return keys
+        return self._cache.get(word, morph if is_cyrillic(word) else None)
+
+    def _keys(self, word: str, morph: str | None) -> frozenset[str]:
+        forms = self._lemmatizer.forms(word, morph) if word[0].isalpha() else (word,)
+        return frozenset(word_key(form) for form in forms if form)
 
 
 class WatchIndex:

@@ -15,6 +15,7 @@ from bot.errors import ConfigError
 from bot.relevance import LEXICON_EXTENSION_HELP, Classifier
 from bot.relevance.cli import run_classify
 from bot.relevance.lexicon import parse_term
+from bot.relevance.text import WordCache
 
 SEED = (
     Path(__file__).resolve().parents[2]
@@ -280,3 +281,21 @@ def test_run_classify_reports_bad_lines_and_goes_on(classifier: Classifier) -> N
 def test_run_classify_all_good_exits_zero(classifier: Classifier) -> None:
     line = json.dumps({"title": "Погода", "summary": ""})
     assert run_classify(io.StringIO(line + "\n"), io.StringIO(), classifier) == 0
+
+
+def test_word_cache_computes_once_per_word_and_language_within_one_bound() -> None:
+    computed: list[tuple[str, str | None]] = []
+
+    def upper(word: str, morph: str | None) -> str:
+        computed.append((word, morph))
+        return word.upper()
+
+    cache = WordCache(upper, limit=3)
+    assert cache.many(["суд", "суд", "bar"], "ru") == ["СУД", "СУД", "BAR"]
+    assert cache.get("суд", "uk") == "СУД"  # another language is another entry
+    assert computed == [("суд", "ru"), ("bar", "ru"), ("суд", "uk")]
+    assert len(cache) == 3
+    assert cache.get("x", None) == "X"  # the bound counts every language: it starts over
+    assert len(cache) == 1
+    assert cache.get("суд", "ru") == "СУД"
+    assert computed[-1] == ("суд", "ru")

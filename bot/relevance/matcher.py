@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.relevance.lexicon import Lexicon, Term
-from bot.relevance.text import Lemmatizer, is_latin
+from bot.relevance.text import Lemmatizer, WordCache, is_latin
 
 MAX_GAP: Final = 2
 CACHE_LIMIT: Final = 200_000
@@ -43,9 +43,7 @@ class TokenIndex:
             self._first.setdefault(ids[0], []).append((term, ids))
         lengths = [len(text) for text in self._prefix] or [0]
         self._min_prefix, self._max_prefix = min(lengths), max(lengths)
-        # word -> units, one table per morphology language (a plain str key is the cheapest
-        # lookup: this runs for every word of every entry)
-        self._caches: dict[str | None, dict[str, tuple[int, ...]]] = {}
+        self._cache = WordCache(self._compute, CACHE_LIMIT)
 
     def _unit(self, prefix: bool, text: str) -> int:
         if not prefix and is_latin(text):
@@ -58,23 +56,7 @@ class TokenIndex:
         return unit
 
     def units(self, word: str, morph: str | None) -> tuple[int, ...]:
-        cache = self._cache_of(morph)
-        return cache[word] if word in cache else self._fill(cache, word, morph)
-
-    def _cache_of(self, morph: str | None) -> dict[str, tuple[int, ...]]:
-        cache = self._caches.get(morph)
-        if cache is None:
-            cache = self._caches[morph] = {}
-        return cache
-
-    def _fill(
-        self, cache: dict[str, tuple[int, ...]], word: str, morph: str | None
-    ) -> tuple[int, ...]:
-        if len(cache) >= CACHE_LIMIT:
-            # Crude but bounded: the working set of a feed refills within one pass.
-            cache.clear()
-        found = cache[word] = self._compute(word, morph)
-        return found
+        return self._cache.get(word, morph)
 
     def _compute(self, word: str, morph: str | None) -> tuple[int, ...]:
         ids: set[int] = set()
@@ -86,8 +68,7 @@ class TokenIndex:
 
     def match(self, sentence: int, words: list[str], morph: str | None) -> list[Hit]:
         """Every term occurrence in one sentence (overlaps allowed; scoring sorts them out)."""
-        cache = self._cache_of(morph)
-        units = [cache[w] if w in cache else self._fill(cache, w, morph) for w in words]
+        units = self._cache.many(words, morph)
         hits: list[Hit] = []
         for start, found in enumerate(units):
             for unit in found:
@@ -113,4 +94,4 @@ class TokenIndex:
 
     @property
     def cache_size(self) -> int:
-        return sum(len(cache) for cache in self._caches.values())
+        return len(self._cache)

@@ -16,8 +16,8 @@ the shared cache means a word is analysed once, not once per part.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Iterable
+from typing import Final, Generic, TypeVar
 
 import Stemmer
 
@@ -32,6 +32,8 @@ _FOLD: Final = {**_APOSTROPHES, ord("ё"): "е", ord("Ё"): "е", ord("İ"): "i"
 _TURKIC_IRANIAN_SLAVIC: Final = frozenset("әғқңөұүһӯҷҳўјљњћђџ")
 _UKRAINIAN: Final = frozenset("іїєґ")
 _LANG_TO_MORPH: Final = {"ru": "ru", "uk": "uk", "be": "ru", "ru-ru": "ru", "uk-ua": "uk"}
+
+T = TypeVar("T")
 
 
 def fold(text: str) -> str:
@@ -69,30 +71,66 @@ def morph_language(lang: str | None, folded_text: str) -> str | None:
     return "ru"
 
 
+class WordCache(Generic[T]):
+    """word -> what `compute(word, morph)` derives from it (never None), kept per morphology
+    language in plain dicts: a str key is the cheapest lookup, and this runs for every word of
+    every entry. Bounded: once it holds `limit` words in all, it starts over (the hot words
+    come back within a cycle). Safe to share between threads under the GIL: every access is
+    one dict operation, and a lost race only computes a word twice."""
+
+    def __init__(self, compute: Callable[[str, str | None], T], limit: int) -> None:
+        self._compute = compute
+        self._limit = limit
+        self._tables: dict[str | None, dict[str, T]] = {}
+        self._size = 0
+
+    def get(self, word: str, morph: str | None) -> T:
+        table = self._table(morph)
+        found = table.get(word)
+        return found if found is not None else self._fill(table, word, morph)
+
+    def many(self, words: Iterable[str], morph: str | None) -> list[T]:
+        table = self._table(morph)
+        return [
+            found if (found := table.get(w)) is not None else self._fill(table, w, morph)
+            for w in words
+        ]
+
+    def __len__(self) -> int:
+        return sum(len(table) for table in self._tables.values())
+
+    def _table(self, morph: str | None) -> dict[str, T]:
+        table = self._tables.get(morph)
+        if table is None:
+            table = self._tables[morph] = {}
+        return table
+
+    def _fill(self, table: dict[str, T], word: str, morph: str | None) -> T:
+        if self._size >= self._limit:
+            for each in self._tables.values():
+                each.clear()
+            self._size = 0
+        found = table[word] = self._compute(word, morph)
+        self._size += 1
+        return found
+
+
 class Lemmatizer:
     """Dictionary forms of one folded word; pymorphy3 loads lazily, once per language.
 
-    `forms` keeps a bounded cache: the callers cache what they derive from the forms (a match,
-    a lemma, index terms), but several callers ask for the same words, and the pymorphy3
-    analysis is the expensive part. Used from the event loop and the database thread: the
-    cache is a plain dict (single operations are atomic under the GIL; a lost race only
-    analyses a word twice).
+    `forms` keeps a bounded cache (`WordCache`): the callers cache what they derive from the
+    forms (a match, a lemma, index terms), but several callers ask for the same words, and the
+    pymorphy3 analysis is the expensive part. Used from the event loop and the database thread.
     """
 
     def __init__(self) -> None:
         self._analyzers: dict[str, Callable[[str], list[object]]] = {}
         self._stemmer = Stemmer.Stemmer("english")
-        self._cache: dict[tuple[str, str | None], tuple[str, ...]] = {}
+        self._cache = WordCache(self._forms, _FORMS_CACHE_MAX)
 
     def forms(self, word: str, morph: str | None) -> tuple[str, ...]:
         """The word itself first, then its lemmas (ru/uk) or its English stem (Latin)."""
-        key = (word, morph)
-        found = self._cache.get(key)
-        if found is None:
-            if len(self._cache) >= _FORMS_CACHE_MAX:
-                self._cache.clear()  # bounded; the hot words come back within a cycle
-            found = self._cache[key] = self._forms(word, morph)
-        return found
+        return self._cache.get(word, morph)
 
     def _forms(self, word: str, morph: str | None) -> tuple[str, ...]:
         out = [word]
