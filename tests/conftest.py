@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -91,3 +91,17 @@ def make_refresher(
     """The refresh path as the bot wires it with ANALYSIS_WORKERS=0, its jitter seeded."""
     kw = {"alert_max_age": 48 * 3600, "rng": random.Random(1), **kw}
     return Refresher(storage, fetcher, LocalAnalysis.of(classifier), **kw)
+
+
+# An RSS item (for `tests.fakes.feedserver.rss`) that the real classifier finds relevant.
+RELEVANT_ITEM = {
+    "title": "Казахстан экстрадировал в Россию антивоенного активиста",
+    "link": "https://example.org/a",
+    "description": "Власти Казахстана выдали России активиста, который бежал от мобилизации.",
+    "guid": "a",
+}
+
+
+def dated(item: dict[str, str], *, age: timedelta = timedelta(minutes=5)) -> dict[str, object]:
+    """The item published `age` ago (fresh enough to alert by default)."""
+    return {**item, "pubDate": datetime.now(UTC) - age}

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
@@ -14,17 +14,11 @@ from bot.model import FeedSpec
 from bot.refresh import MAX_BACKOFF
 from bot.relevance import Classifier
 from bot.storage import Storage
-from tests.conftest import REPO, make_refresher
+from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
 
-RELEVANT = {
-    "title": "Казахстан экстрадировал в Россию антивоенного активиста",
-    "link": "https://example.org/a",
-    "description": "Власти Казахстана выдали России активиста, который бежал от мобилизации.",
-    "guid": "a",
-}
 IRRELEVANT = {
     "title": "В Алматы прошёл марафон",
     "link": "https://example.org/b",
@@ -39,10 +33,6 @@ async def fetcher() -> AsyncIterator[Fetcher]:
         yield f
 
 
-def item(base: dict[str, str], *, age: timedelta = timedelta(minutes=5)) -> dict[str, object]:
-    return {**base, "pubDate": datetime.now(UTC) - age}
-
-
 async def sync(storage: Storage, srv: FeedServer, *paths: str) -> None:
     specs = [FeedSpec(name=p.strip("/"), url=srv.url(p), interval=60.0) for p in paths]
     await storage.feeds.sync(specs, now=time.time())
@@ -51,14 +41,14 @@ async def sync(storage: Storage, srv: FeedServer, *paths: str) -> None:
 async def test_new_relevant_story_is_stored_once_and_queued(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
-    server.set_feed("/good", rss([item(RELEVANT), item(IRRELEVANT)]), etag='"v1"')
+    server.set_feed("/good", rss([dated(RELEVANT_ITEM), dated(IRRELEVANT)]), etag='"v1"')
     await sync(storage, server, "/good")
     await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
     r = make_refresher(storage, fetcher, classifier)
     [report] = await r.refresh_due()
     assert report.status == "ok"
     assert report.entries == 2
-    assert [s.title for s in report.new_stories] == [RELEVANT["title"]]
+    assert [s.title for s in report.new_stories] == [RELEVANT_ITEM["title"]]
     assert report.new_stories[0].countries[:1] == ("KZ",)
     assert (await storage.outbox.stats()).pending == 1
 
@@ -72,7 +62,7 @@ async def test_new_relevant_story_is_stored_once_and_queued(
 async def test_backlog_is_stored_but_not_pushed(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
-    server.set_feed("/old", rss([item(RELEVANT, age=timedelta(days=10))]))
+    server.set_feed("/old", rss([dated(RELEVANT_ITEM, age=timedelta(days=10))]))
     await sync(storage, server, "/old")
     await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
     [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
@@ -101,7 +91,7 @@ async def test_hostile_feeds_cost_only_themselves_a_backoff_step(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
     bad = hostile(server)
-    server.set_feed("/good", rss([item(RELEVANT)]))
+    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
     await sync(storage, server, "/good", *bad)
     before = time.time()
     reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
@@ -140,7 +130,7 @@ async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
     marathon = {**IRRELEVANT, "description": "Среди бегунов был Иван Бажуков из Москвы."}
-    server.set_feed("/watched", rss([item(RELEVANT), item(marathon)]))
+    server.set_feed("/watched", rss([dated(RELEVANT_ITEM), dated(marathon)]))
     await sync(storage, server, "/watched")
     now = time.time()
     await storage.chats.subscribe(1, [], thread_id=None, now=now)  # subscribed, watches nothing
@@ -151,7 +141,7 @@ async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
     assert report.status == "ok"
     due = await storage.outbox.due(time.time(), limit=10)
     by_chat = {d.chat_id: d.story.title for d in due}
-    assert by_chat == {1: RELEVANT["title"], 2: IRRELEVANT["title"]}
+    assert by_chat == {1: RELEVANT_ITEM["title"], 2: IRRELEVANT["title"]}
     await storage.feeds.record_success(  # poll again at once: nothing new, nothing re-queued
         (await storage.feeds.all())[0].id, now=now, next_check_at=0, etag=None, last_modified=None
     )

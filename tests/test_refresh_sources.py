@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
@@ -16,16 +16,10 @@ from bot.model import FeedSpec
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
-from tests.conftest import REPO, make_refresher
+from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
-ITEM = {
-    "title": "Казахстан экстрадировал в Россию антивоенного активиста",
-    "link": "https://example.org/a",
-    "description": "Власти Казахстана выдали России активиста, который бежал от мобилизации.",
-    "guid": "a",
-}
 
 
 @pytest.fixture
@@ -40,14 +34,10 @@ async def only(storage: Storage, spec: FeedSpec) -> FeedState:
     return feed
 
 
-def fresh(item: dict[str, str], minutes: int = 5) -> dict[str, object]:
-    return {**item, "pubDate": datetime.now(UTC) - timedelta(minutes=minutes)}
-
-
 async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restart(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
-    server.set_feed("/new", rss([fresh(ITEM)]))
+    server.set_feed("/new", rss([dated(RELEVANT_ITEM)]))
     server.redirect("/old", "/new", status=301)
     spec = FeedSpec("moved", server.url("/old"), interval=60)
     feed = await only(storage, spec)
@@ -63,7 +53,7 @@ async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restar
 async def test_temporary_redirect_does_not_move_it(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
-    server.set_feed("/new", rss([fresh(ITEM)]))
+    server.set_feed("/new", rss([dated(RELEVANT_ITEM)]))
     server.redirect("/old", "/new", status=302)
     feed = await only(storage, FeedSpec("temp", server.url("/old"), interval=60))
     await make_refresher(storage, fetcher, classifier).refresh([feed])
@@ -85,7 +75,7 @@ async def test_410_disables_until_the_address_changes(
     assert [f.name for f in await storage.feeds.notices_due(time.time(), failing_for=1e9)] == [
         "gone"
     ]
-    server.set_feed("/back", rss([fresh(ITEM)]))
+    server.set_feed("/back", rss([dated(RELEVANT_ITEM)]))
     await storage.feeds.sync([FeedSpec("gone", server.url("/back"), interval=60)], time.time())
     [feed] = await storage.feeds.due(time.time())
     assert feed.disabled_reason is None
@@ -128,7 +118,7 @@ async def test_cache_control_and_ttl_lengthen_the_wait_up_to_the_ceiling(
 async def test_interval_adapts_between_floor_and_ceiling(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
-    server.set_feed("/quiet", rss([fresh(ITEM)]), etag='"v1"')
+    server.set_feed("/quiet", rss([dated(RELEVANT_ITEM)]), etag='"v1"')
     spec = FeedSpec("quiet", server.url("/quiet"), interval=600, min_interval=300,
                     max_interval=1500)  # fmt: skip
     feed = await only(storage, spec)
@@ -187,7 +177,7 @@ async def test_success_ends_the_streak_so_a_new_one_is_told_again(
     await storage.feeds.mark_told(
         await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER), now=clock[0]
     )
-    server.set_feed("/flaky", rss([fresh(ITEM)]))
+    server.set_feed("/flaky", rss([dated(RELEVANT_ITEM)]))
     await r.refresh([feed])
     [feed] = await storage.feeds.listed()
     assert (feed.failing_since, feed.told_failing_at, feed.error_count) == (None, None, 0)
@@ -197,7 +187,7 @@ async def test_per_host_limit_and_global_limit(
     storage: Storage, server: FeedServer, classifier: Classifier
 ) -> None:
     for n in range(8):
-        server.slow(f"/s{n}", rss([fresh({**ITEM, "guid": str(n)})]), seconds=0.2)
+        server.slow(f"/s{n}", rss([dated({**RELEVANT_ITEM, "guid": str(n)})]), seconds=0.2)
     specs = [FeedSpec(f"s{n}", server.url(f"/s{n}"), interval=60) for n in range(8)]
     await storage.feeds.sync(specs, now=time.time())
     async with Fetcher(timeout=5, per_host=2) as polite:
