@@ -134,8 +134,8 @@ class Analysis(Protocol):
 
 class LocalAnalysis:
     """An Analyser in this process. Reading runs in a thread (a big document would stall the
-    event loop); judging and search rows are short per call and stay on the loop, which also
-    keeps the Analyser on one thread."""
+    event loop; it touches none of the Analyser's caches); judging and search rows are short
+    per call and stay on the loop, which keeps the caches on one thread."""
 
     def __init__(self, analyser: Analyser) -> None:
         self._analyser = analyser
@@ -147,9 +147,7 @@ class LocalAnalysis:
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
-        return await asyncio.to_thread(
-            read_source, kind, body, headers, base_url=base_url, lang=lang
-        )
+        return await asyncio.to_thread(self._analyser.read, kind, body, headers, base_url, lang)
 
     async def judge(
         self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
