@@ -50,7 +50,7 @@ class Features:
 class Candidate:
     story_id: int
     features: Features
-    signatures: tuple[tuple[int, ...], ...]  # one per source that has text
+    signatures: tuple[tuple[int, ...], ...]  # its newest sources'; verbatim copies have none
 
 
 @dataclass(frozen=True, slots=True)

@@ -116,3 +116,31 @@ async def test_same_outlet_republishing_adds_no_edit(storage: Storage) -> None:
     )  # fmt: skip
     assert (again.new_stories, again.joined, again.deliveries) == ((), 0, 0)
     assert (await storage.counts())["stories"] == 1
+
+
+async def test_verbatim_copies_add_nothing_to_the_merge_index(storage: Storage) -> None:
+    # Aggregators re-post a report word for word. Each copy is a source of the story, but its
+    # signature and names are ones the story has: no index rows, no signature stored, so a
+    # story with hundreds of copies is compared as cheaply as one with a single source.
+    feeds = await add_feeds(storage, "OVD", *(f"Aggregator {n}" for n in range(12)), "Euronews")
+    original, *copies, euronews = feeds
+    await storage.stories.save(
+        original, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW,
+        alert_max_age=DAY,
+    )  # fmt: skip
+    bands = await storage.db.scalar("SELECT COUNT(*) FROM story_bands")
+    for n, feed in enumerate(copies):
+        copied = report(RU_TITLE, RU_TEXT, f"https://agg{n}.example/x", "ru")
+        saved = await storage.stories.save(feed, [copied], now=NOW + n, alert_max_age=DAY)
+        assert saved.joined == 1
+    assert await storage.db.scalar("SELECT COUNT(*) FROM story_bands") == bands
+    signatures = "SELECT COUNT(*) FROM entries WHERE minhash IS NOT NULL"
+    assert await storage.db.scalar(signatures) == 1
+    # More than MAX_SIGNATURES copies came after the original: it is still what a later
+    # rewrite is compared with, and the rewrite, not a copy, keeps its own signature.
+    rewrite = report(RU_TITLE + " (обновлено)", RU_TEXT, "https://euronews.example/a", "ru")
+    saved = await storage.stories.save(euronews, [rewrite], now=NOW + 60, alert_max_age=DAY)
+    assert (saved.new_stories, saved.joined) == ((), 1)
+    assert await storage.db.scalar(signatures) == 2
+    [story] = await storage.stories.recent(10)
+    assert story.sources == 14

@@ -205,4 +205,9 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_story_feed ON entries (story_id, feed_id) WHERE story_id IS NOT NULL;
     """,
+    # 10: a verbatim copy of a source stores no signature (bot.storage.stories), so a story
+    # with hundreds of copies would make "its newest signatures" walk past all of them.
+    """
+    CREATE INDEX entries_story_text ON entries (story_id, id) WHERE minhash IS NOT NULL;
+    """,
 )

@@ -4,7 +4,9 @@
 for the feed is not new (an edit updates it); a canonical URL already stored through another
 feed joins that story as one more source; so does a report that `bot.merge` matches to a
 story found through the merge index (`story_index`: same text, or the same people, action and
-country across outlets and languages). Anything else that is relevant becomes a story, and its
+country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
+re-post: the same signature, no new name) joins it too, but adds nothing to the merge index.
+Anything else that is relevant becomes a story, and its
 alert deliveries are queued in the same transaction, one per subscribed chat whose country
 filter matches, unique per (chat, story).
 
@@ -154,9 +156,10 @@ def _store_entry(
         if old["content_hash"] != item.content_hash:
             _apply_edit(tx, old, item, touched)
         return None
+    copy = False  # a verbatim copy of a source the merge index already has
     joined = _story_of_url(tx, item.canonical_url)
     if joined is None:
-        joined = _matching_story(tx, item, now)
+        joined, copy = _matching_story(tx, item, now)
     story_id = joined
     made_public = False
     if story_id is None and (item.verdict.relevant or item.watchers):
@@ -164,7 +167,7 @@ def _store_entry(
     elif story_id is not None and item.verdict.relevant:
         made_public = _made_public(tx, story_id)
     new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
-    if story_id is not None and item.fingerprint is not None:
+    if story_id is not None and item.fingerprint is not None and not copy:
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     tx.execute(
         """
@@ -183,7 +186,8 @@ def _store_entry(
             item.entry.lang or feed.lang,
             _timestamp(item),
             now,
-            item.fingerprint.pack() if story_id is not None and item.fingerprint else None,
+            # A copy's signature is one the story has: merging would only compare it twice.
+            None if story_id is None or copy or not item.fingerprint else item.fingerprint.pack(),
         ),
     )
     if story_id is None:
@@ -194,18 +198,24 @@ def _store_entry(
     return (story_id, False) if new_outlet else None
 
 
-def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> int | None:
-    """A stored story this report is another account of (see `bot.merge`), if any."""
+def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[int | None, bool]:
+    """A stored story this report is another account of (see `bot.merge`), if any, and
+    whether the report is a verbatim copy of one of its sources (an aggregator's re-post):
+    the same signature and no name the story lacks, so it adds nothing to the merge index."""
     fingerprint = item.fingerprint
     if fingerprint is None:
-        return None
+        return None, False
     when = _timestamp(item) or now
     found = story_index.candidates(tx, fingerprint, when)
     report = story_index.features_of(
         when, " ".join(fingerprint.names), " ".join(item.verdict.countries), item.verdict.action
     )
     match = choose(report, fingerprint.signature, found)
-    return None if match is None else match.story_id
+    if match is None:
+        return None, False
+    story = next(c for c in found if c.story_id == match.story_id)
+    copy = fingerprint.signature in story.signatures and report.names <= story.features.names
+    return match.story_id, copy
 
 
 def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:

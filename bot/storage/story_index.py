@@ -3,7 +3,8 @@
 Two index tables point at stories: `story_bands` (the LSH bands of every source's MinHash) and
 `story_names` (the surname keys its sources name). A lookup is one indexed query for the
 report's 16 bands and few names, restricted to stories within the time window, newest first
-and at most `MAX_CANDIDATES`; then the candidates' source signatures are read. Cost and memory
+and at most `MAX_CANDIDATES`; then the candidates' source signatures are read (one per distinct
+text: a verbatim copy of a source adds neither index rows nor a signature). Cost and memory
 per report stay the same however many stories are stored. `bot.merge` decides among them.
 """
 
@@ -67,11 +68,14 @@ Signatures = dict[int, list[tuple[int, ...]]]
 
 def _signatures(tx: SyncTransaction, story_ids: Sequence[int]) -> Signatures:
     """The newest `MAX_SIGNATURES` source signatures of each story: per story an index walk
-    that stops there, so a story with hundreds of sources costs no more than one with eight."""
+    that stops there, so a story with hundreds of sources costs no more than one with eight.
+    Verbatim copies store no signature (`bot.storage.stories`), so these are distinct texts;
+    the partial index skips the copies instead of walking past them."""
     rows = tx.fetchall(
         """SELECT c.value AS story_id, e.minhash FROM json_each(?) AS c
            JOIN entries e ON e.id IN (
-               SELECT id FROM entries WHERE story_id = c.value AND minhash IS NOT NULL
+               SELECT id FROM entries INDEXED BY entries_story_text
+               WHERE story_id = c.value AND minhash IS NOT NULL
                ORDER BY id DESC LIMIT ?)
            ORDER BY e.id DESC""",
         (json.dumps(list(story_ids)), MAX_SIGNATURES),
