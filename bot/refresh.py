@@ -47,7 +47,7 @@ from bot.schedule import (
 )
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import canonical_url, content_hash, entry_keys
-from bot.watch import terms_of
+from bot.watch import WatchTerm, terms_of
 
 __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 
@@ -73,6 +73,14 @@ class FeedReport:
     entries: int = 0
     new_stories: tuple[Story, ...] = ()
     alerted: frozenset[int] = field(default_factory=frozenset)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cycle:
+    """What the feeds of one cycle share."""
+
+    budget: fulltext.Budget  # article pages left to fetch
+    watches: tuple[WatchTerm, ...]
 
 
 class Refresher:
@@ -104,22 +112,22 @@ class Refresher:
 
     async def refresh(self, feeds: Iterable[FeedState]) -> list[FeedReport]:
         """One cycle over `feeds`; the reports come back in the order the feeds went in."""
-        budget = fulltext.Budget(self._fulltext_pages)
+        # Read once a cycle: a watch added meanwhile counts from the next cycle on.
+        watches = tuple(terms_of(await self._storage.watchlist.terms()))
+        cycle = _Cycle(fulltext.Budget(self._fulltext_pages), watches)
         listed = list(feeds)
         started = interleave_by_host(listed)
-        reports = await asyncio.gather(*(self._guarded(f, budget) for f in started))
+        reports = await asyncio.gather(*(self._guarded(f, cycle) for f in started))
         # Once a cycle, however many feeds reported a story: see bot.storage.search_index.
         await self._storage.search_index.flush_with(self._analysis.search_rows)
         by_id = {feed.id: report for feed, report in zip(started, reports, strict=True)}
         return [by_id[feed.id] for feed in listed]
 
-    async def _guarded(self, feed: FeedState, budget: fulltext.Budget) -> FeedReport:
+    async def _guarded(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         async with self._limit:
-            return await self.refresh_feed(feed, budget)
+            return await self.refresh_feed(feed, cycle)
 
-    async def refresh_feed(
-        self, feed: FeedState, budget: fulltext.Budget | None = None
-    ) -> FeedReport:
+    async def refresh_feed(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         try:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
@@ -135,15 +143,15 @@ class Refresher:
         keys = entry_keys(entries, feed.url)
         stored = await self._storage.feeds.stored_hashes(feed.id, keys)
         unseen = set(keys) - stored.keys()
-        texts = await self._full_texts(entries, keys, unseen, budget or fulltext.Budget(0))
+        texts = await self._full_texts(entries, keys, unseen, cycle.budget)
         # An entry stored with the same text is nothing to the storage: not classified,
         # fingerprinted nor sent (new and edited entries are).
-        fresh = [
-            i for i, (e, k) in enumerate(zip(entries, keys, strict=True))
-            if stored.get(k) != content_hash(e)
-        ]  # fmt: skip
+        hashes = [content_hash(e) for e in entries]
+        fresh = [i for i, (k, h) in enumerate(zip(keys, hashes, strict=True)) if stored.get(k) != h]
         try:
-            items = await self._judge(feed, entries, keys, texts, only=fresh)
+            items = await self._judge(
+                feed, entries, keys, hashes, texts, only=fresh, watches=cycle.watches
+            )
         except FeedError as exc:  # a worker died judging this feed's entries
             return await self._failed(feed, exc)
         saved = await self._storage.stories.save(
@@ -186,9 +194,11 @@ class Refresher:
         feed: FeedState,
         entries: Sequence[Entry],
         keys: Sequence[str],
+        hashes: Sequence[str],
         texts: dict[int, str],
         *,
         only: Sequence[int],
+        watches: tuple[WatchTerm, ...],
     ) -> list[Incoming]:
         # The article text, where one was fetched, is what gets judged; the content hash
         # stays the feed's own text: the next poll sees the thin entry again, and that must
@@ -196,14 +206,13 @@ class Refresher:
         full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
         if not full:
             return []
-        watches = tuple(terms_of(await self._storage.watchlist.terms()))
         judged = await self._analysis.judge(full, feed.lang, watches)
         return [
             Incoming(
                 entry=entry,
                 key=keys[i],
                 canonical_url=canonical_url(entry.link) if entry.link else None,
-                content_hash=content_hash(entries[i]),
+                content_hash=hashes[i],
                 verdict=j.verdict,
                 watchers=j.watchers,
                 fingerprint=j.fingerprint,
