@@ -6,15 +6,15 @@ many sites and the fetcher allows only 2 requests per host at a time. Items are 
 relevance dev set (Russian, English, Ukrainian, Kazakh...; about half relevant), every feed's
 items unique, with ETags.
 
-Measured for each number of analysis workers asked for (`ANALYSIS_WORKERS`; 0 = all in one
-process), each in a fresh process, wired as `bot.app` wires it, in this order:
+Measured for each number of reading workers asked for (`ANALYSIS_WORKERS`; 0 = parsing in a
+thread of this process), each in a fresh process, wired as `bot.app` wires it, in this order:
 
 1. cold cycle: a fresh database, every feed due; `Refresher.refresh()` over all of them - fetch,
    decode, parse, identity, relevance, storing (30,000 entries; the dev-set texts recur across
    feeds, so they merge into about a hundred stories), then the cycle's search rows, as the bot
-   does it. Wall time, and CPU time of this process (all threads) plus its analysis workers
-   (from /proc). The workers are started and their dictionaries loaded before the clock starts,
-   as the classifier is warmed in this process: that is start-up, not a cycle.
+   does it. Wall time, and CPU time of this process (all threads) plus its reading workers
+   (from /proc). The workers are started and the classifier's dictionaries loaded before the
+   clock starts: that is start-up, not a cycle.
 2. steady state: the same cycle again; every feed answers 304. Wall time.
 3. peak memory: sampled every 20 ms from the parent process over the whole run, the sum over
    the run's process and its children (the workers; the feed server is not among them) of
@@ -183,12 +183,11 @@ async def pipeline(feeds: int, hosts: int, db: Path, workers: int) -> dict[str, 
         start = time.perf_counter()
         async with (
             Fetcher(per_host=2) as fetcher,
-            open_analysis(workers, classifier, None) as analysis,
+            open_analysis(workers, classifier) as analysis,
         ):
             if isinstance(analysis, PoolAnalysis):
                 pids += await analysis.started()
-            else:
-                classifier.classify("warm up", "прогрев", "ru")
+            classifier.classify("warm up", "прогрев", "ru")
             figures["startup"] = time.perf_counter() - start
             refresher = Refresher(storage, fetcher, analysis, alert_max_age=48 * 3600)
             wall, cpu, main_cpu = time.perf_counter(), cpu_seconds(pids), cpu_seconds(pids[:1])
@@ -256,7 +255,7 @@ def main() -> None:
     )
     print(f"{feeds} feeds x {ITEMS} items on {hosts} loopback hosts, per-host limit 2")
     print(f"parse-only loop: {base_wall:.2f} s wall, {base_cpu:.2f} s CPU\n")
-    print(f"| analysis workers | {' | '.join(str(w) for w in counts)} | target |")
+    print(f"| reading workers | {' | '.join(str(w) for w in counts)} | target |")
     print("| --- |" + " ---: |" * len(counts) + " ---: |")
     rows: list[tuple[str, Callable[[dict[str, float]], str], str]] = [
         ("worker start-up (not in the cycle)", lambda f: f"{f['startup']:.2f} s", ""),

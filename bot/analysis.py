@@ -1,5 +1,4 @@
-"""Everything the refresh path does to text, behind one interface that runs either in this
-process or in worker processes:
+"""Everything the refresh path does to text, behind one interface:
 
     read         a fetched document -> `ParsedFeed`             (bot.sources: feedparser...)
     judge        entries -> relevance verdict, watchers, fingerprint, one `Judged` each
@@ -7,16 +6,17 @@ process or in worker processes:
 
     Analyser       the work itself, pure; one per process (it holds the lexicon, the pymorphy3
                    dictionaries and the word caches)
-    LocalAnalysis  an Analyser in this process: reading in a thread, the rest in line
-                   (`workers: 0`, the tests, `poll --once`, a one-core machine)
-    PoolAnalysis   one Analyser in each of N worker processes (`ANALYSIS_WORKERS`)
+    LocalAnalysis  reading in a thread, the rest in line (`ANALYSIS_WORKERS=0`, the tests,
+                   `poll --once`, a one-core machine)
+    PoolAnalysis   reading in N spawned worker processes (`bot.read_worker`), the rest in line
 
-Why processes: feedparser, the lemmatiser and MinHash are pure Python, so in one process they
-and the fetching and storing all take turns on one core (the GIL); a cold start of a thousand
-feeds was CPU-bound there. Workers are spawned, not forked (the bot has threads by then), and
-each loads the dictionaries itself, about 70 MB apiece: hence a small default. The storage
-never crosses over: only bytes, entries and rows do, so what is new is still decided in one
-place (`bot.storage.stories`).
+Why reading, and only reading, goes to processes: feedparser is pure Python and is the largest
+single cost of a cold cycle (about as much as everything else put together), so in one process
+it takes turns with judging, fetching and storing on one core (the GIL). A reader needs no
+dictionaries, so a worker costs about 30 MB; one that also judged would load the lexicon and
+pymorphy3 again (about 70 MB), and the bot's own process, which stores, would then sit idle
+while the worker judged (measured in BENCHMARKS.md). Only bytes and parsed entries cross over;
+what is new is still decided in one place (`bot.storage.stories`).
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
@@ -28,19 +28,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
-import multiprocessing.connection
-import os
-import signal
-import threading
-import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol, TypeVar
+from typing import Protocol
 
+from bot import read_worker
 from bot.errors import AnalysisCrashed
 from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, ParsedFeed, Verdict
@@ -53,8 +49,6 @@ from bot.watch import Watcher, WatchIndex, WatchTerm
 __all__ = ["Analyser", "Analysis", "Judged", "LocalAnalysis", "PoolAnalysis", "open_analysis"]
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,15 +70,6 @@ class Analyser:
         self._watcher = Watcher(lemmatizer)
         self._forms = Forms(lemmatizer)
         self._watches: tuple[tuple[WatchTerm, ...], WatchIndex] | None = None
-
-    @classmethod
-    def from_extension(cls, lexicon: Mapping[str, object] | None = None) -> Analyser:
-        return cls(Classifier.from_extension(lexicon))
-
-    def warm(self) -> None:
-        """Load the Russian and Ukrainian dictionaries now rather than on the first entry."""
-        self.judge([Entry("Суд", "Суд", None, None, None, "ru")], None, ())
-        self.judge([Entry("Суд", "Суд", None, None, None, "uk")], None, ())
 
     def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
@@ -158,14 +143,15 @@ class LocalAnalysis:
         return self._analyser.search_rows(documents)
 
 
-class PoolAnalysis:
-    """Analysers in `workers` spawned processes; use `async with PoolAnalysis(...) as a:`."""
+class PoolAnalysis(LocalAnalysis):
+    """Reading in `workers` spawned processes (`bot.read_worker`), judging and search rows as
+    in `LocalAnalysis`; use `async with PoolAnalysis(...) as a:`."""
 
-    def __init__(self, workers: int, lexicon: Mapping[str, object] | None = None) -> None:
+    def __init__(self, workers: int, analyser: Analyser) -> None:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
+        super().__init__(analyser)
         self._workers = workers
-        self._lexicon = dict(lexicon) if lexicon else None
         self._pool: ProcessPoolExecutor | None = None
 
     async def __aenter__(self) -> PoolAnalysis:
@@ -173,13 +159,16 @@ class PoolAnalysis:
         return self
 
     async def started(self) -> tuple[int, ...]:
-        """Wait until every worker is up with its dictionaries loaded; their process ids."""
+        """Wait until every worker is up; their process ids."""
         loop = asyncio.get_running_loop()
         pool = self._start()
         pids: set[int] = set()
         while len(pids) < self._workers:
             # A worker that is up answers fast; the pause lets the others take their share.
-            calls = (loop.run_in_executor(pool, _pid_after, 0.05) for _ in range(self._workers))
+            calls = (
+                loop.run_in_executor(pool, read_worker.pid_after, 0.05)
+                for _ in range(self._workers)
+            )
             pids.update(await asyncio.gather(*calls))
         return tuple(sorted(pids))
 
@@ -194,97 +183,32 @@ class PoolAnalysis:
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
-        return await self._call(partial(_read, kind, body, dict(headers), base_url, lang))
-
-    async def judge(
-        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
-    ) -> list[Judged]:
-        return await self._call(partial(_judge, tuple(entries), lang, watches))
-
-    async def search_rows(self, documents: Sequence[Document]) -> list[Row]:
-        return await self._call(partial(_search_rows, tuple(documents)))
-
-    async def _call(self, job: partial[T]) -> T:
+        job = partial(read_worker.read, kind, body, dict(headers), base_url, lang)
         pool = self._start()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, job)
         except BrokenProcessPool as exc:
-            log.error("an analysis worker died; starting new workers")
+            log.error("a reading worker died; starting new workers")
             if self._pool is pool:
                 pool.shutdown(wait=False, cancel_futures=True)
                 self._pool = None
-            raise AnalysisCrashed("an analysis worker died on this document") from exc
+            raise AnalysisCrashed("a reading worker died on this document") from exc
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(
                 self._workers,
                 mp_context=multiprocessing.get_context("spawn"),
-                initializer=_start_worker,
-                initargs=(self._lexicon,),
+                initializer=read_worker.start,
             )
         return self._pool
 
 
 @asynccontextmanager
-async def open_analysis(
-    workers: int, classifier: Classifier, lexicon: Mapping[str, object] | None
-) -> AsyncIterator[Analysis]:
-    """`workers` processes (`ANALYSIS_WORKERS`), or this process with `classifier` when 0."""
+async def open_analysis(workers: int, classifier: Classifier) -> AsyncIterator[Analysis]:
+    """Reading in `workers` processes (`ANALYSIS_WORKERS`), or in a thread when 0."""
     if workers == 0:
         yield LocalAnalysis.of(classifier)
         return
-    async with PoolAnalysis(workers, lexicon) as pool:
+    async with PoolAnalysis(workers, Analyser(classifier)) as pool:
         yield pool
-
-
-# The Analyser of a worker process, made by the pool's initializer (never at import, never in
-# the bot's own process): module functions are what a process pool can call by name.
-_worker: Analyser | None = None
-
-
-def _start_worker(lexicon: Mapping[str, object] | None) -> None:
-    global _worker  # noqa: PLW0603 -- the per-process state of a pool worker; see above
-    # Ctrl-C in a terminal reaches the whole process group: the bot shuts its workers down
-    # itself, and a worker dying of it first would only break the pool mid-shutdown.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    parent = multiprocessing.parent_process()
-    if parent is not None:
-        watch = threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True)
-        watch.start()
-    _worker = Analyser.from_extension(lexicon)
-    _worker.warm()
-
-
-def _exit_with(parent: int) -> None:
-    # A worker whose bot was killed (kill -9, out of memory) would otherwise wait on its queue
-    # forever, holding its memory, and one more would be left behind at every such restart.
-    multiprocessing.connection.wait([parent])
-    os._exit(0)
-
-
-def _pid_after(pause: float) -> int:
-    time.sleep(pause)
-    return os.getpid()
-
-
-def _analyser() -> Analyser:
-    if _worker is None:
-        raise RuntimeError("not an analysis worker process")
-    return _worker
-
-
-def _read(
-    kind: str, body: bytes, headers: dict[str, str], base_url: str, lang: str | None
-) -> ParsedFeed:
-    return _analyser().read(kind, body, headers, base_url, lang)
-
-
-def _judge(
-    entries: tuple[Entry, ...], lang: str | None, watches: tuple[WatchTerm, ...]
-) -> list[Judged]:
-    return _analyser().judge(entries, lang, watches)
-
-
-def _search_rows(documents: tuple[Document, ...]) -> list[Row]:
-    return _analyser().search_rows(documents)

@@ -1,7 +1,7 @@
 """The composition root of the running bot: everything is built here, once, and torn down in
 reverse order. Nothing else constructs collaborators.
 
-    classifier -> storage -> feeds synced -> fetcher, analysis workers -> bot (paced session)
+    classifier -> storage -> feeds synced -> fetcher, reading workers -> bot (paced session)
     -> dispatcher
     scheduler: one job ticks, asks the DB which feeds are due, refreshes them
     sender:    one task drains the outbox
@@ -56,7 +56,7 @@ async def run(settings: Settings, feeds: FeedsConfig) -> None:
         workers = settings.analysis_workers
         async with (
             Fetcher() as fetcher,
-            open_analysis(workers, classifier, feeds.lexicon) as analysis,
+            open_analysis(workers, classifier) as analysis,
         ):
             pacer = Pacer(settings.send_rate)
             bot = make_bot(token, pacer, settings.telegram_api_url)

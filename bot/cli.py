@@ -25,7 +25,7 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
     try:
         await storage.feeds.sync(feeds.feeds, now=time.time())
         workers = settings.analysis_workers
-        async with Fetcher() as fetcher, open_analysis(workers, classifier, feeds.lexicon) as a:
+        async with Fetcher() as fetcher, open_analysis(workers, classifier) as a:
             refresher = Refresher(storage, fetcher, a, alert_max_age=feeds.alert_max_age)
             reports = await refresher.refresh(await storage.feeds.all())
     finally:

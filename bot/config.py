@@ -11,8 +11,9 @@ Environment:
     ADMIN_IDS          comma-separated Telegram user ids of operators
     LOG_LEVEL          DEBUG, INFO (default), WARNING or ERROR
     SEND_RATE          messages per second to Telegram overall, default 25, at most 30
-    ANALYSIS_WORKERS   processes that parse feeds and analyse text (bot.analysis): 0 (default:
-                       in the bot's own process) to 8; each costs ~70 MB
+    ANALYSIS_WORKERS   processes that parse fetched feeds (bot.analysis), 0 (in a thread of the
+                       bot's own process) to 8; each costs ~25 MB. Default: 1 where the bot
+                       may use two or more CPUs, else 0
 
 feeds.yaml:
     defaults:  {interval: 10m, alert_max_age: 48h,     optional
@@ -29,6 +30,7 @@ interval always lies between them.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -60,7 +62,7 @@ MIN_INTERVAL = 1.0  # tests poll a local server every second; real feeds are set
 MAX_INTERVAL = 7 * 86400.0
 DEFAULT_SEND_RATE = 25.0
 MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
-MAX_WORKERS = 8  # each loads the dictionaries (~70 MB)
+MAX_WORKERS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,8 +93,9 @@ class FeedsConfig:
     lexicon: Mapping[str, Any] = field(default_factory=dict)
 
 
-def load_settings(env: Mapping[str, str]) -> Settings:
-    """Read and validate the environment (pass `os.environ`)."""
+def load_settings(env: Mapping[str, str], cpus: int | None = None) -> Settings:
+    """Read and validate the environment (pass `os.environ`); `cpus` is how many CPUs the
+    process may use, this machine's when None."""
     token = env.get("BOT_TOKEN") or None
     if token is not None and not _TOKEN.fullmatch(token.strip()):
         raise ConfigError("BOT_TOKEN is malformed: expected <digits>:<secret> from @BotFather")
@@ -110,7 +113,7 @@ def load_settings(env: Mapping[str, str]) -> Settings:
         admin_ids=_parse_admin_ids(env.get("ADMIN_IDS") or ""),
         log_level=level,
         send_rate=_parse_send_rate(env.get("SEND_RATE") or ""),
-        analysis_workers=_parse_workers(env.get("ANALYSIS_WORKERS") or ""),
+        analysis_workers=_parse_workers(env.get("ANALYSIS_WORKERS") or "", cpus or _cpus()),
     )
 
 
@@ -276,14 +279,22 @@ def _parse_send_rate(raw: str) -> float:
     return rate
 
 
-def _parse_workers(raw: str) -> int:
+def _parse_workers(raw: str, cpus: int) -> int:
     if not raw.strip():
-        # None by default: a worker costs ~70 MB (its own dictionaries) for a faster first
-        # cycle of many feeds (BENCHMARKS.md, Refresh); small machines need the memory more.
-        return 0
+        # One reader beside the bot's process when there is a second CPU for it: a cold cycle
+        # of many feeds takes ~30% less time for ~25 MB (BENCHMARKS.md, Refresh); on one CPU
+        # it would only take turns with the bot.
+        return 1 if cpus >= 2 else 0
     if not raw.strip().isdigit() or int(raw) > MAX_WORKERS:
         raise ConfigError(f"ANALYSIS_WORKERS must be a whole number from 0 to {MAX_WORKERS}")
     return int(raw)
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))  # what this process may use (taskset, cpusets)
+    except AttributeError:  # not on every platform
+        return os.cpu_count() or 1
 
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:

@@ -13,7 +13,7 @@ Every error the bot raises on purpose derives from `TransitWatchError`; anything
     │   │   └── ConnectError       DNS, refused, reset, TLS
     │   └── ParseError         the bytes are not a usable feed
     │       ├── NotAFeed           e.g. an HTML page where RSS was expected
-    │       └── AnalysisCrashed    an analysis worker process died on it (bot.analysis)
+    │       └── AnalysisCrashed    the worker process reading it died (bot.analysis)
     └── QueryError             a /search query we cannot run; `str()` is safe to show the user
 
 Messages never contain tokens, chat ids of other chats or user input beyond what the user typed
@@ -73,7 +73,7 @@ class NotAFeed(ParseError):
 
 
 class AnalysisCrashed(ParseError):
-    """The worker process reading or judging the document died (killed, out of memory)."""
+    """The worker process reading the document died (killed, out of memory)."""
 
 
 class QueryError(TransitWatchError):

@@ -1,8 +1,10 @@
-"""The analysis workers (`bot.analysis`): real spawned processes, compared with the same work
-done in this process; a worker that dies costs one feed a backoff step, not the bot."""
+"""The reading workers (`bot.analysis`, `bot.read_worker`): real spawned processes, compared
+with the same work done in this process; a worker that dies costs one feed a backoff step, not
+the bot."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import random
 import signal
@@ -51,15 +53,20 @@ DOC = Document(
 
 
 @pytest.fixture(scope="module")
-def pool() -> Iterator[PoolAnalysis]:
-    # One pool for the module: spawning a worker and loading its dictionaries takes a while.
-    # It starts on its first call, in whichever test's event loop; the pool is not tied to one.
-    analysis = PoolAnalysis(1)
+def pool(classifier: Classifier) -> Iterator[PoolAnalysis]:
+    # One pool for the module: spawning a worker takes a while. It starts on its first call,
+    # in whichever test's event loop; the pool is not tied to one.
+    analysis = PoolAnalysis(1, Analyser(classifier))
     yield analysis
     analysis.close()
 
 
-async def test_a_worker_does_exactly_what_this_process_does(
+@pytest.fixture
+def one_worker(classifier: Classifier) -> PoolAnalysis:
+    return PoolAnalysis(1, Analyser(classifier))
+
+
+async def test_a_worker_reads_exactly_as_this_process_does(
     pool: PoolAnalysis, classifier: Classifier
 ) -> None:
     local = LocalAnalysis(Analyser(classifier))
@@ -69,10 +76,10 @@ async def test_a_worker_does_exactly_what_this_process_does(
     here = await local.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
     there = await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
     assert there == here
-    judged_here = await local.judge(here.entries, "ru", WATCH)
-    judged_there = await pool.judge(there.entries, "ru", WATCH)
-    assert judged_there == judged_here
-    relevant, marathon = judged_there
+    assert await pool.judge(there.entries, "ru", WATCH) == await local.judge(
+        here.entries, "ru", WATCH
+    )
+    relevant, marathon = await pool.judge(there.entries, "ru", WATCH)
     assert relevant.verdict.relevant
     assert relevant.verdict.action == "extradition"
     assert relevant.watchers == {7}
@@ -82,6 +89,16 @@ async def test_a_worker_does_exactly_what_this_process_does(
     assert await pool.search_rows([DOC]) == await local.search_rows([DOC])
 
 
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
+async def test_a_worker_loads_no_text_analysis(pool: PoolAnalysis) -> None:
+    # What keeps a worker at ~25 MB: the lexicon, pymorphy3 and its dictionaries and the
+    # stemmer stay in the bot's process. Of these only PyStemmer is a C extension, whose import
+    # shows in the process's memory maps; bot.relevance imports it first thing.
+    [pid] = await pool.started()
+    await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
+    assert "Stemmer" not in await asyncio.to_thread(Path(f"/proc/{pid}/maps").read_text)
+
+
 async def test_errors_cross_over_as_themselves(pool: PoolAnalysis) -> None:
     with pytest.raises(NotAFeed):
         await pool.read("feed", b"<html><body>hi</body></html>", {}, "https://e.org/", None)
@@ -89,8 +106,10 @@ async def test_errors_cross_over_as_themselves(pool: PoolAnalysis) -> None:
     assert read.entries
 
 
-async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers() -> None:
-    async with PoolAnalysis(1) as analysis:
+async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers(
+    one_worker: PoolAnalysis,
+) -> None:
+    async with one_worker as analysis:
         [pid] = await analysis.started()
         os.kill(pid, signal.SIGKILL)
         with pytest.raises(AnalysisCrashed):
@@ -100,8 +119,8 @@ async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers() ->
         assert pid not in await analysis.started()
 
 
-async def test_ctrl_c_is_left_to_the_bot() -> None:
-    async with PoolAnalysis(1) as analysis:
+async def test_ctrl_c_is_left_to_the_bot(one_worker: PoolAnalysis) -> None:
+    async with one_worker as analysis:
         [pid] = await analysis.started()
         os.kill(pid, signal.SIGINT)  # as a terminal's Ctrl-C reaches the whole process group
         read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
@@ -111,10 +130,11 @@ async def test_ctrl_c_is_left_to_the_bot() -> None:
 
 CHILD = """
 import asyncio, os, signal, sys
-from bot.analysis import PoolAnalysis
+from bot.analysis import Analyser, PoolAnalysis
+from bot.relevance import Classifier
 
 async def main():
-    pids = await PoolAnalysis(1).started()
+    pids = await PoolAnalysis(1, Analyser(Classifier.from_extension())).started()
     with open(sys.argv[1], "w") as out:
         out.write(" ".join(map(str, pids)))
     os.kill(os.getpid(), signal.SIGKILL)

@@ -44,8 +44,10 @@ def test_full_environment() -> None:
     assert settings.analysis_workers == 3
 
 
-def test_analysis_workers_default_to_none() -> None:
-    assert load_settings({}).analysis_workers == 0
+@pytest.mark.parametrize(("cpus", "workers"), [(1, 0), (2, 1), (16, 1)])
+def test_one_reading_worker_by_default_given_a_second_cpu(cpus: int, workers: int) -> None:
+    assert load_settings({}, cpus=cpus).analysis_workers == workers
+    assert load_settings({"ANALYSIS_WORKERS": "0"}, cpus=cpus).analysis_workers == 0
 
 
 @pytest.mark.parametrize(

@@ -152,7 +152,7 @@ async def test_one_event_three_feeds_two_languages_one_alert_edited(
     feeds, api = servers
     for _, path, _ in THREE_FEEDS:
         feeds.set_feed(path, rss([]))
-    # Through an analysis worker process, as ANALYSIS_WORKERS=1 runs it.
+    # Through a reading worker process, as ANALYSIS_WORKERS=1 runs it.
     bot = await start_bot(tmp_path, feeds, api, THREE_FEEDS, workers=1)
     try:
         api.user_message(USER, "/subscribe", user_id=USER)

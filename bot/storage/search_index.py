@@ -10,9 +10,9 @@ flushes first, so it never misses what is stored.
 
 Two ways to flush: `flush()` reads, computes and writes a batch in one transaction on the
 database's thread; `flush_with(rows_of)` reads the documents, hands them to `rows_of` (the
-analysis workers, `bot.analysis`, so the refresh path never loads the dictionaries here) and
-writes the rows back, skipping any story changed in between (its version moved on; it stays
-queued for the next flush).
+refresh path's `bot.analysis`, on the event loop, so the database's thread is not held while
+word forms are computed) and writes the rows back, skipping any story changed in between (its
+version moved on; it stays queued for the next flush).
 
 `search_terms` holds, for every token of the index, how many rows contain it (and, under the
 empty term `TOTAL`, how many rows there are): the document frequencies `bot.storage.search`

@@ -1,0 +1,47 @@
+"""What a reading worker process runs (`bot.analysis.PoolAnalysis`): feed documents in, parsed
+feeds out. Kept apart from `bot.analysis` so that a worker imports only the readers (about 30 MB
+of memory), not the classifier, the search forms or their dictionaries.
+
+Everything here runs in the worker, never in the bot's own process; module functions are what
+a process pool can call by name.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import threading
+import time
+
+from bot.model import ParsedFeed
+from bot.sources import read_source
+
+
+def start() -> None:
+    """The pool's initializer."""
+    # Ctrl-C in a terminal reaches the whole process group: the bot shuts its workers down
+    # itself, and a worker dying of it first would only break the pool mid-shutdown.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent.sentinel,), daemon=True).start()
+
+
+def _exit_with(parent: int) -> None:
+    # A worker whose bot was killed (kill -9, out of memory) would otherwise wait on its queue
+    # forever, holding its memory, and one more would be left behind at every such restart.
+    multiprocessing.connection.wait([parent])
+    os._exit(0)
+
+
+def pid_after(pause: float) -> int:
+    time.sleep(pause)
+    return os.getpid()
+
+
+def read(
+    kind: str, body: bytes, headers: dict[str, str], base_url: str, lang: str | None
+) -> ParsedFeed:
+    return read_source(kind, body, headers, base_url=base_url, lang=lang)
