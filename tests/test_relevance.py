@@ -15,7 +15,7 @@ from bot.errors import ConfigError
 from bot.relevance import LEXICON_EXTENSION_HELP, Classifier
 from bot.relevance.cli import run_classify
 from bot.relevance.lexicon import parse_term
-from bot.relevance.text import WordCache
+from bot.relevance.text import WordCache, fold
 
 SEED = (
     Path(__file__).resolve().parents[2]
@@ -299,3 +299,19 @@ def test_word_cache_computes_once_per_word_and_language_within_one_bound() -> No
     assert len(cache) == 1
     assert cache.get("суд", "ru") == "СУД"
     assert computed[-1] == ("суд", "ru")
+
+
+@pytest.mark.parametrize(
+    ("text", "folded"),
+    [
+        ("Казахстан ВЫДАЛ", "казахстан выдал"),  # nothing to unify: only lower-cased
+        ("Семён Бажуков", "семен бажуков"),
+        ("ЁЛКИН", "елкин"),
+        ("Russia's", "russias"),
+        ("Russia’s o‘zbek пʼять ʻa `b´c", "russias ozbek пять a bc"),
+        ("İstanbul", "istanbul"),  # not "i̇stanbul" with a combining dot
+        ("", ""),
+    ],
+)
+def test_fold(text: str, folded: str) -> None:
+    assert fold(text) == folded
