@@ -1,7 +1,9 @@
 """What each kind of delivery is in Telegram: the call that makes it, in the chat's language and
 with its settings (quiet hours -> `disable_notification`, link previews, forum topic).
 
-    alert   the story's card (with "also reported by" once more outlets carry it)
+    alert   the story's card (with "also reported by" once more outlets carry it, and the
+            chat's watched names or phrases it mentions, matched again from the stored story:
+            no delivery records which watch fired, so an /unwatch leaves nothing behind)
     edit    that alert rewritten in place when outlets join; never a second message:
             "not modified" counts as done, a deleted or too old alert is skipped (None)
     digest  the chat's digest items due now, as many as fit in one message; those are marked
@@ -14,7 +16,7 @@ do; Telegram's errors propagate to the sender, which decides the delivery's fate
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from aiogram import Bot
@@ -25,7 +27,8 @@ from aiogram.utils.formatting import Text
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
-from bot.storage import Chat, Delivery, Storage
+from bot.storage import Chat, Delivery, Source, Storage, Story
+from bot.watch import Watcher, WatchIndex, WatchTerm
 
 _EDIT_NOT_MODIFIED = "message is not modified"
 _EDIT_GONE = ("message to edit not found", "message can't be edited")
@@ -44,6 +47,8 @@ class DeliveryCalls:
         self._bot = bot
         self._outbox = storage.outbox
         self._stories = storage.stories
+        self._watchlist = storage.watchlist
+        self._watcher = Watcher(storage.lemmatizer)
         self._catalogs = catalogs
         self._request_timeout = request_timeout
         self._clock = clock
@@ -88,10 +93,13 @@ class DeliveryCalls:
         tr = self._catalogs.tr(chat.language)
         now = self._clock()
         followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
+        stories = [delivery.story, *(f.story for f in followers)]
+        watches = await self._watches(delivery.chat_id)
         page, count = digest_page(
-            [delivery.story, *(f.story for f in followers)],
+            stories,
             heading=_digest_heading(chat, tr, now),
             tr=tr,
+            watched={s.id: _mentioned(watches, s) for s in stories} if watches else None,
         )
         message_id = await self._send(delivery, self.content(delivery, page))
         together = [f.id for f in followers[: count - 1]]
@@ -101,7 +109,13 @@ class DeliveryCalls:
     async def _card(self, delivery: Delivery) -> Text:
         tr = self._catalogs.tr(_chat_of(delivery).language)
         sources = await self._stories.sources(delivery.story.id)
-        return alert_card(delivery.story, tr, sources=sources)
+        watches = await self._watches(delivery.chat_id)
+        watched = _mentioned(watches, delivery.story, sources) if watches else []
+        return alert_card(delivery.story, tr, sources=sources, watched=watched)
+
+    async def _watches(self, chat_id: int) -> WatchIndex | None:
+        phrases = await self._watchlist.of_chat(chat_id)
+        return self._watcher.index(WatchTerm(chat_id, p) for p in phrases) if phrases else None
 
     async def _send(self, delivery: Delivery, text: Text) -> int:
         chat = _chat_of(delivery)
@@ -115,6 +129,13 @@ class DeliveryCalls:
             **text.as_kwargs(),
         )
         return message.message_id
+
+
+def _mentioned(watches: WatchIndex, story: Story, sources: Sequence[Source] = ()) -> list[str]:
+    # The story keeps its first report's text and every source's title: a watched name that
+    # only a later outlet's lead carried is not found again, and the card then names none.
+    titles = "\n".join(s.title for s in sources if s.title)
+    return [t.phrase for t in watches.mentioned(story.title, f"{story.summary}\n{titles}")]
 
 
 def _chat_of(delivery: Delivery) -> Chat:

@@ -11,7 +11,7 @@ CLDR (Babel) in the same locale. Without a translator the texts are English.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
@@ -28,6 +28,7 @@ REASONS_MAX = 5
 TITLE_MAX = 300
 DIGEST_ITEMS_MAX = 40
 ALSO_MAX = 5  # outlets named in "also reported by"; the rest are counted
+WATCHED_MAX = 5  # watches named on a card; the rest are elided
 OUTLET_MAX = 60
 
 ACTION_LABELS = {
@@ -44,15 +45,24 @@ UNKNOWN_ACTION = N_("Case")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 
 
-def alert_card(story: Story, tr: Tr = ENGLISH, *, sources: Sequence[Source] = ()) -> Text:
+def alert_card(
+    story: Story,
+    tr: Tr = ENGLISH,
+    *,
+    sources: Sequence[Source] = (),
+    watched: Sequence[str] = (),
+) -> Text:
     """The alert a subscribed chat receives for a new story; given the story's `sources`, it
-    names (and links) the other outlets that reported it, up to `ALSO_MAX`, and counts the rest.
-    The same card, re-rendered when outlets join, is what the alert is edited to."""
+    names (and links) the other outlets that reported it, up to `ALSO_MAX`, and counts the rest;
+    given the chat's `watched` phrases the story mentions, it names them. The same card,
+    re-rendered when outlets join, is what the alert is edited to."""
     lead = lead_of(story.summary, story.title)
     parts: list[Text | str] = [
         as_line("🚨 ", Bold(headline_tags(story, tr))),
         as_line(Bold(_cut(story.title, TITLE_MAX))),
     ]
+    if watched:
+        parts.append(as_line("👁 ", tr("On your watchlist: {phrases}", phrases=_phrases(watched))))
     if lead:
         parts.append(as_line(lead))
     parts.append(as_line("📰 ", _source(story, tr, counted=not sources)))
@@ -71,16 +81,24 @@ def story_list(stories: Sequence[Story], *, heading: str, tr: Tr = ENGLISH) -> T
     return fit(as_list(Bold(heading), *items, sep="\n\n"))
 
 
-def digest_page(stories: Sequence[Story], *, heading: str, tr: Tr = ENGLISH) -> tuple[Text, int]:
+def digest_page(
+    stories: Sequence[Story],
+    *,
+    heading: str,
+    tr: Tr = ENGLISH,
+    watched: Mapping[int, Sequence[str]] | None = None,
+) -> tuple[Text, int]:
     """One digest message: the heading and as many of `stories` (in order, at least one) as
     fit in Telegram's limit; returns it and how many stories it holds. The caller sends the
-    rest as further messages, so a long period splits between stories, never inside one."""
+    rest as further messages, so a long period splits between stories, never inside one.
+    `watched`: by story id, the chat's watched phrases each story mentions."""
     items: list[Text] = []
     for story in stories[:DIGEST_ITEMS_MAX]:
-        candidate = as_list(Bold(heading), *items, _digest_item(story, tr), sep="\n\n")
+        item = _digest_item(story, tr, (watched or {}).get(story.id, ()))
+        candidate = as_list(Bold(heading), *items, item, sep="\n\n")
         if items and len(candidate.render()[0]) > TELEGRAM_TEXT_LIMIT:
             break
-        items.append(_digest_item(story, tr))
+        items.append(item)
     return fit(as_list(Bold(heading), *items, sep="\n\n")), len(items)
 
 
@@ -173,13 +191,24 @@ def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
     return Text(name, f" · {day}" if day else "", extra)
 
 
-def _digest_item(story: Story, tr: Tr) -> Text:
+def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
     title = _cut(story.title, 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     tags = " · ".join(
-        x for x in (country_names(story.countries, tr.locale), _cut(story.outlet, 60)) if x
+        x
+        for x in (
+            country_names(story.countries, tr.locale),
+            _cut(story.outlet, 60),
+            f"👁 {_phrases(watched)}" if watched else "",
+        )
+        if x
     )
     return Text("• ", linked, "\n", tags) if tags else Text("• ", linked)
+
+
+def _phrases(watched: Sequence[str]) -> str:
+    more = " …" if len(watched) > WATCHED_MAX else ""
+    return ", ".join(_cut(p, 60) for p in watched[:WATCHED_MAX]) + more
 
 
 def _reasons(reasons: Sequence[str]) -> str:

@@ -10,6 +10,8 @@ The rules (this docstring is the spec):
 - An entry (title and summary) mentions a watch when its words, in order and adjacent, share a
   key with each of the watch's words. Matching ignores the relevance verdict: a watched name is
   alerted even in an entry the classifier thinks is off-topic.
+- The alert says which of the chat's watches its story mentions (`mentioned`), so someone who
+  follows fifty names knows why it came.
 """
 
 from __future__ import annotations
@@ -62,14 +64,14 @@ class Watcher:
         self._cache = WordCache(self._keys, _CACHE_MAX)
 
     def index(self, terms: Iterable[WatchTerm]) -> WatchIndex:
-        by_first: dict[str, list[tuple[int, list[frozenset[str]]]]] = {}
+        by_first: dict[str, list[tuple[WatchTerm, list[frozenset[str]]]]] = {}
         for term in terms:
             words = phrase_words(term.phrase)
             if not words:
                 continue
             keys = [self.keys(w, morph_language(None, w)) for w in words]
             for first in keys[0]:
-                by_first.setdefault(first, []).append((term.chat_id, keys))
+                by_first.setdefault(first, []).append((term, keys))
         return WatchIndex(self, by_first)
 
     def keys(self, word: str, morph: str | None) -> frozenset[str]:
@@ -85,7 +87,7 @@ class WatchIndex:
     """The watch terms of one refresh, by the keys of their first word."""
 
     def __init__(
-        self, watcher: Watcher, by_first: dict[str, list[tuple[int, list[frozenset[str]]]]]
+        self, watcher: Watcher, by_first: dict[str, list[tuple[WatchTerm, list[frozenset[str]]]]]
     ) -> None:
         self._watcher = watcher
         self._by_first = by_first
@@ -94,18 +96,22 @@ class WatchIndex:
         return bool(self._by_first)
 
     def chats_mentioned(self, title: str, summary: str, lang: str | None = None) -> frozenset[int]:
+        return frozenset(term.chat_id for term in self.mentioned(title, summary, lang))
+
+    def mentioned(self, title: str, summary: str, lang: str | None = None) -> list[WatchTerm]:
+        """The watches the text mentions, each once, in the order they first occur."""
         if not self._by_first:
-            return frozenset()
+            return []
         text = fold(f"{title}\n{summary}")
         morph = morph_language(lang, text)
         tokens = [self._watcher.keys(word, morph) for word in WORD_RE.findall(text)]
-        found: set[int] = set()
+        found: dict[WatchTerm, None] = {}
         for i, token in enumerate(tokens):
             for key in token:
-                for chat_id, words in self._by_first.get(key, ()):
-                    if chat_id not in found and _occurs_at(words, tokens, i):
-                        found.add(chat_id)
-        return frozenset(found)
+                for term, words in self._by_first.get(key, ()):
+                    if term not in found and _occurs_at(words, tokens, i):
+                        found[term] = None
+        return list(found)
 
 
 def _occurs_at(

@@ -8,8 +8,10 @@ import pytest
 
 from bot.render import (
     TELEGRAM_TEXT_LIMIT,
+    WATCHED_MAX,
     alert_card,
     country_names,
+    digest_page,
     flag,
     lead_of,
     story_list,
@@ -118,3 +120,18 @@ def test_story_list_names_the_other_outlets() -> None:
         [story(sources=3, outlets=("OVD-Info", "Euronews", "Kloop"))], heading="H"
     ).render()
     assert "(3 sources, also Euronews, Kloop)" in text
+
+
+def test_the_card_and_the_digest_name_the_watches_a_story_mentions_up_to_a_bound() -> None:
+    text, _ = alert_card(story(), watched=["Bazhukov"]).render()
+    assert text.splitlines()[2] == "👁 On your watchlist: Bazhukov"
+    many = [f"Name{n} <b>" for n in range(WATCHED_MAX + 2)]
+    text, _ = alert_card(story(), watched=many).render()
+    line = text.splitlines()[2]
+    assert line.endswith(f"Name{WATCHED_MAX - 1} <b> …")  # as typed: entities, no HTML
+    assert f"Name{WATCHED_MAX}" not in line
+    page, _ = digest_page([story(), story(id=2)], heading="Digest", watched={2: ["Bazhukov"]})
+    first, second = page.render()[0].split("\n\n")[1:]
+    assert "👁" not in first
+    assert second.endswith(" · 👁 Bazhukov")
+    assert "👁" not in alert_card(story()).render()[0]

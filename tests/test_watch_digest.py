@@ -41,6 +41,14 @@ def test_watch_matches_any_case_and_script(
     assert index.chats_mentioned(title, summary) == (frozenset({7}) if hit else frozenset())
 
 
+def test_mentioned_names_each_watch_once_in_the_order_the_text_names_them() -> None:
+    terms = [WatchTerm(7, "Бажуков"), WatchTerm(7, "Касимов"), WatchTerm(8, "Bazhukov")]
+    index = Watcher().index([*terms, WatchTerm(7, "Иванов")])
+    found = index.mentioned("Касимова и Бажукова выдали", "Бажуков и Касимов в Москве")
+    assert found == [WatchTerm(7, "Касимов"), WatchTerm(7, "Бажуков"), WatchTerm(8, "Bazhukov")]
+    assert index.chats_mentioned("Касимова и Бажукова выдали", "") == {7, 8}
+
+
 @pytest.mark.parametrize("phrase", ["", "a", "x" * 101, "one two three four five six seven"])
 def test_unusable_watches_are_refused(phrase: str) -> None:
     assert phrase_key(phrase) is None
@@ -153,9 +161,11 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
     assert chat is not None
     daily = replace(chat, mode="daily", quiet_from=0, quiet_to=0)
     await storage.chats.save_settings(daily, now=clock_now[0])
+    await storage.watchlist.add(-1007, "kasimov", "Касимов", now=clock_now[0], limit=50)
+    titles = ["Новость 0", "Новость 1 о Касимове", "Новость 2"]
     entries = [
-        incoming(make_entry(f"Новость {i}", link=f"https://e.org/{i}", published=clock_now[0]))
-        for i in range(3)
+        incoming(make_entry(title, link=f"https://e.org/{i}", published=clock_now[0]))
+        for i, title in enumerate(titles)
     ]
     await storage.stories.save(feed, entries, now=clock_now[0], alert_max_age=86400)
     stats = await storage.outbox.stats()
@@ -172,7 +182,37 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
         api.assert_no_violations()
     assert digest.startswith("🗞 Дайджест за день")
     assert all(f"Новость {i}" in digest for i in range(3))
+    assert digest.count("👁") == 1
+    assert "• Новость 1 о Касимове\n🇰🇿 Казахстан, 🇷🇺 Россия · Outlet · 👁 Касимов\n" in digest
     assert sent.message_thread_id == 9
     hour = datetime.fromtimestamp(clock_now[0], UTC).hour
     assert sent.disable_notification is (hour < 23)
     assert (await storage.outbox.stats()).pending == 0
+
+
+async def test_the_alert_says_which_watched_name_it_mentions(storage: Storage) -> None:
+    # Chat 1 subscribed and watches two names, one of them in this story; chat 2 only
+    # subscribed; chat 3 watches the name and reads Russian. Nothing about which watch fired is
+    # stored with the delivery: the card matches the chat's watchlist again when it is drawn.
+    [feed] = await add_feeds(storage, "Outlet")
+    now = time.time()
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)
+    await storage.chats.subscribe(2, [], thread_id=None, now=now)
+    await storage.chats.subscribe(3, [], thread_id=None, now=now, language="ru")
+    for chat, phrase in ((1, "Касимов"), (1, "Bazhukov"), (3, "Бажуков")):
+        key = phrase_key(phrase)
+        assert key is not None
+        await storage.watchlist.add(chat, key, phrase, now=now, limit=50)
+    entry = make_entry(
+        "Казахстан выдал России дезертира Бажукова", link="https://e.org/b", published=now - 60
+    )
+    await storage.stories.save(feed, [incoming(entry)], now=now, alert_max_age=86400)
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False):
+        [watcher] = await api.wait_for_messages(1, 1, timeout=15)
+        [subscriber] = await api.wait_for_messages(2, 1, timeout=15)
+        [russian] = await api.wait_for_messages(3, 1, timeout=15)
+        api.assert_no_violations()
+    assert "👁 On your watchlist: Bazhukov\n" in watcher
+    assert "Касимов" not in watcher
+    assert "👁" not in subscriber
+    assert "👁 Из вашего списка отслеживания: Бажуков\n" in russian

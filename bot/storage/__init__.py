@@ -50,7 +50,8 @@ class Storage:
         self.db = db
         # Dictionaries load on the first story indexed; pass the classifier's lemmatizer to
         # share them (and its cache) with the refresh path.
-        self.forms = Forms(lemmatizer)
+        self.lemmatizer = lemmatizer or Lemmatizer()
+        self.forms = Forms(self.lemmatizer)
         self.feeds = Feeds(db)
         self.stories = Stories(db)
         self.search_index = SearchIndex(db, self.forms)
