@@ -282,7 +282,7 @@ def _parse_send_rate(raw: str) -> float:
 def _parse_workers(raw: str, cpus: int) -> int:
     if not raw.strip():
         # One reader beside the bot's process when there is a second CPU for it: a cold cycle
-        # of many feeds takes ~30% less time for ~25 MB (BENCHMARKS.md, Refresh); on one CPU
+        # of many feeds takes a third less time for ~25 MB (BENCHMARKS.md, Refresh); on one CPU
         # it would only take turns with the bot.
         return 1 if cpus >= 2 else 0
     if not raw.strip().isdigit() or int(raw) > MAX_WORKERS:
