@@ -10,13 +10,13 @@
                    `poll --once`, a one-core machine)
     PoolAnalysis   reading in N spawned worker processes (`bot.read_worker`), the rest in line
 
-Why reading, and only reading, goes to processes: feedparser is pure Python and is the largest
-single cost of a cold cycle (about as much as everything else put together), so in one process
-it takes turns with judging, fetching and storing on one core (the GIL). A reader needs no
-dictionaries, so a worker costs about 30 MB; one that also judged would load the lexicon and
-pymorphy3 again (about 70 MB), and the bot's own process, which stores, would then sit idle
-while the worker judged (measured in BENCHMARKS.md). Only bytes and parsed entries cross over;
-what is new is still decided in one place (`bot.storage.stories`).
+Why reading, and only reading, goes to processes: feedparser is pure Python and the largest
+single cost of a cold cycle (about 40% of its CPU), so in one process it takes turns with
+judging, fetching and storing on one core (the GIL). A reader needs no dictionaries, so a worker
+costs about 25 MB; one that also judged would load the lexicon and pymorphy3 again (about 65 MB
+apiece, over the memory budget of a small machine) for no shorter a cycle (BENCHMARKS.md).
+Only bytes and parsed entries cross over; what is new is still decided in one place
+(`bot.storage.stories`).
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
