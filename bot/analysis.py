@@ -206,9 +206,21 @@ class PoolAnalysis(LocalAnalysis):
 
 @asynccontextmanager
 async def open_analysis(workers: int, classifier: Classifier) -> AsyncIterator[Analysis]:
-    """Reading in `workers` processes (`ANALYSIS_WORKERS`), or in a thread when 0."""
+    """Reading in `workers` processes (`ANALYSIS_WORKERS`), or in a thread when 0 or when this
+    system cannot start them (no /dev/shm for the pool's semaphores, no process spawning): the
+    bot then runs as with 0, and says so once."""
     if workers == 0:
         yield LocalAnalysis.of(classifier)
         return
-    async with PoolAnalysis(workers, Analyser(classifier)) as pool:
+    pool = PoolAnalysis(workers, Analyser(classifier))
+    try:
+        await pool.started()
+    except (OSError, NotImplementedError, BrokenProcessPool) as exc:
+        pool.close()
+        log.warning("reading worker processes cannot start here (%s); reading in a thread", exc)
+        yield LocalAnalysis.of(classifier)
+        return
+    try:
         yield pool
+    finally:
+        pool.close()

@@ -15,10 +15,11 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
-from bot.analysis import Analyser, LocalAnalysis, PoolAnalysis
+from bot.analysis import Analyser, LocalAnalysis, PoolAnalysis, open_analysis
 from bot.errors import AnalysisCrashed, NotAFeed
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
@@ -187,3 +188,20 @@ async def test_the_refresh_path_through_a_worker_stores_alerts_and_indexes(
     query = QueryBuilder(frozenset({"KZ", "RU"})).build("Bazhukov country:kz", now=time.time())
     found = await storage.search.stories(query, limit=5)
     assert [s.title for s in found] == ["Казахстан выдал России дезертира Бажукова"]
+
+
+async def test_open_analysis_falls_back_to_a_thread_where_processes_cannot_start(
+    classifier: Classifier, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with open_analysis(1, classifier) as analysis:
+        assert isinstance(analysis, PoolAnalysis)
+
+    def no_semaphores(*args: object, **kwargs: object) -> NoReturn:
+        raise OSError(38, "Function not implemented")  # sem_open without /dev/shm
+
+    monkeypatch.setattr("bot.analysis.ProcessPoolExecutor", no_semaphores)
+    async with open_analysis(1, classifier) as analysis:
+        assert type(analysis) is LocalAnalysis
+        read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
+        assert len(read.entries) == 2
+    assert "cannot start here ([Errno 38] Function not implemented)" in caplog.text
