@@ -144,3 +144,27 @@ async def test_verbatim_copies_add_nothing_to_the_merge_index(storage: Storage) 
     assert await storage.db.scalar(signatures) == 2
     [story] = await storage.stories.recent(10)
     assert story.sources == 14
+
+
+async def test_an_edited_original_hands_its_signature_to_a_copy(storage: Storage) -> None:
+    # The copy stored no signature of its own; once the outlet rewrites the original, a late
+    # copy of the first text must still find the story by that text (its verdict has no
+    # action, so only the text can join it).
+    ovd, aggregator, late = await add_feeds(storage, "OVD", "Aggregator", "Late aggregator")
+    first = report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")
+    await storage.stories.save(ovd, [first], now=NOW, alert_max_age=DAY)
+    copy = report(RU_TITLE, RU_TEXT, "https://agg.example/1", "ru")
+    await storage.stories.save(aggregator, [copy], now=NOW + 1, alert_max_age=DAY)
+    rewritten = report(
+        "Суд в Алматы рассмотрит жалобу защиты на решение о выдаче",
+        "Адвокаты обжалуют решение, заседание назначено на следующую неделю.",
+        "https://ovd.example/1", "ru",
+    )  # fmt: skip
+    edit = await storage.stories.save(ovd, [rewritten], now=NOW + 2, alert_max_age=DAY)
+    assert (edit.new_stories, edit.joined) == ((), 0)
+    signatures = "SELECT COUNT(*) FROM entries WHERE minhash IS NOT NULL"
+    assert await storage.db.scalar(signatures) == 2
+    no_action = Verdict(False, 0.0, (), None, ())
+    again = report(RU_TITLE, RU_TEXT, "https://late.example/1", "ru", verdict=no_action)
+    saved = await storage.stories.save(late, [again], now=NOW + 3, alert_max_age=DAY)
+    assert saved.joined == 1

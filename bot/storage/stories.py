@@ -149,7 +149,8 @@ def _store_entry(
     relevant report made public), (story id, False) when the entry brought an existing story a
     new outlet, None when nothing is new."""
     old = tx.fetchone(
-        "SELECT id, content_hash, story_id FROM entries WHERE feed_id = ? AND entry_key = ?",
+        "SELECT id, content_hash, story_id, minhash FROM entries"
+        " WHERE feed_id = ? AND entry_key = ?",
         (feed.id, item.key),
     )
     if old is not None:
@@ -236,6 +237,15 @@ def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]
     )
     if story_id is None:
         return
+    if old["minhash"] is not None:
+        # Its verbatim copies stored no signature (`_store_entry`): one of them takes over the
+        # old text's, so a later copy of that text still finds the story by it.
+        tx.execute(
+            """UPDATE entries SET minhash = ? WHERE id = (
+                   SELECT id FROM entries WHERE story_id = ? AND content_hash = ?
+                   AND minhash IS NULL ORDER BY id DESC LIMIT 1)""",
+            (old["minhash"], story_id, old["content_hash"]),
+        )
     if fingerprint is not None:
         story_index.add(tx, story_id, fingerprint)
     sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
