@@ -1,5 +1,5 @@
 """What a reading worker process runs (`bot.analysis.PoolAnalysis`): feed documents in, parsed
-feeds out. Kept apart from `bot.analysis` so that a worker imports only the readers (about 30 MB
+feeds out. Kept apart from `bot.analysis` so that a worker imports only the readers (about 25 MB
 of memory), not the classifier, the search forms or their dictionaries.
 
 Everything here runs in the worker, never in the bot's own process; module functions are what

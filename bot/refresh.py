@@ -148,12 +148,9 @@ class Refresher:
         # fingerprinted nor sent (new and edited entries are).
         hashes = [content_hash(e) for e in entries]
         fresh = [i for i, (k, h) in enumerate(zip(keys, hashes, strict=True)) if stored.get(k) != h]
-        try:
-            items = await self._judge(
-                feed, entries, keys, hashes, texts, only=fresh, watches=cycle.watches
-            )
-        except FeedError as exc:  # a worker died judging this feed's entries
-            return await self._failed(feed, exc)
+        items = await self._judge(
+            feed, entries, keys, hashes, texts, only=fresh, watches=cycle.watches
+        )
         saved = await self._storage.stories.save(
             feed, items, now=self._clock(), alert_max_age=self._alert_max_age
         )

@@ -6,9 +6,8 @@ feed joins that story as one more source; so does a report that `bot.merge` matc
 story found through the merge index (`story_index`: same text, or the same people, action and
 country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
 re-post: the same signature, no new name) joins it too, but adds nothing to the merge index.
-Anything else that is relevant becomes a story, and its
-alert deliveries are queued in the same transaction, one per subscribed chat whose country
-filter matches, unique per (chat, story).
+Anything else that is relevant becomes a story, and its alert deliveries are queued in the same
+transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
 
 When a story gains an outlet, every chat that has (or is about to get) its alert gets an
 'edit' delivery, unique per (chat, story, kind): re-armed to pending when yet more outlets
