@@ -82,9 +82,8 @@ class Search:
         now = time.time() if now is None else now
         if not query.ranked:
             return await self._newest(query, limit=limit, offset=offset)
-        phrases = phrases_of(query.match)
-        frequencies = await self._frequencies(phrases)
-        if prefer_fts_bm25(phrases, frequencies):
+        phrases, frequencies, fts = await self._plan(query)
+        if fts:
             return await self._by_fts_bm25(query, limit=limit, offset=offset, now=now)
         candidates = await self._db.fetchall(
             f"""
@@ -127,9 +126,16 @@ class Search:
         """How `stories()` orders this query: "newest", "fts" (bm25()) or "window"."""
         if not query.ranked:
             return "newest"
+        _, _, fts = await self._plan(query)
+        return "fts" if fts else "window"
+
+    async def _plan(
+        self, query: SearchQuery
+    ) -> tuple[tuple[MatchPhrase, ...], dict[str, int], bool]:
+        """The query's phrases, their document counts, and whether bm25() is the cheaper."""
         phrases = phrases_of(query.match)
-        cheaper = prefer_fts_bm25(phrases, await self._frequencies(phrases))
-        return "fts" if cheaper else "window"
+        frequencies = await self._frequencies(phrases)
+        return phrases, frequencies, prefer_fts_bm25(phrases, frequencies)
 
     async def _newest(self, query: SearchQuery, *, limit: int, offset: int) -> list[Story]:
         rows = await self._db.fetchall(
