@@ -41,6 +41,7 @@ from bot.errors import AnalysisCrashed
 from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, ParsedFeed, Verdict
 from bot.relevance import Classifier
+from bot.relevance.text import EntryText
 from bot.search.document import Document, Row, index_row
 from bot.search.forms import Forms
 from bot.sources import read_source
@@ -84,11 +85,12 @@ class Analyser:
         judged = []
         for entry in entries:
             text_lang = entry.lang or lang
+            text = EntryText.of(entry.title, entry.summary, text_lang)
             judged.append(
                 Judged(
-                    self._classifier.classify(entry.title, entry.summary, text_lang),
+                    self._classifier.classify_text(text),
                     index.chats_mentioned(entry.title, entry.summary, text_lang),
-                    self._fingerprinter.fingerprint(entry.title, entry.summary, text_lang),
+                    self._fingerprinter.fingerprint_text(text, entry.title, entry.summary),
                 )
             )
         return judged

@@ -32,18 +32,10 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.people import person_keys
-from bot.relevance.text import (
-    WORD_RE,
-    Lemmatizer,
-    WordCache,
-    fold,
-    is_cyrillic,
-    is_latin,
-    morph_language,
-)
+from bot.relevance.text import EntryText, Lemmatizer, WordCache, is_cyrillic, is_latin
 
 BINS: Final = 32
-ROWS: Final = 2
+ROWS: Final = 2  # bands() is unrolled for two rows
 BANDS: Final = BINS // ROWS
 TEXT_THRESHOLD: Final = 0.5
 MIN_SHINGLES: Final = 3
@@ -100,9 +92,12 @@ class Fingerprinter:
         self._cache = WordCache(self._content_lemma, CACHE_MAX)
 
     def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint:
-        text = fold(f"{title}\n{summary}")
-        morph = morph_language(lang, text)
-        lemmas = [lemma for lemma in self._cache.many(WORD_RE.findall(text), morph) if lemma]
+        return self.fingerprint_text(EntryText.of(title, summary, lang), title, summary)
+
+    def fingerprint_text(self, text: EntryText, title: str, summary: str) -> Fingerprint:
+        """`fingerprint` of an entry already split into words; the people come from the
+        unfolded title and summary, whose capitals they need."""
+        lemmas = [lemma for lemma in self._cache.many(text.words, text.morph) if lemma]
         return Fingerprint(minhash(shingles(lemmas)), person_keys(title, summary))
 
     def _content_lemma(self, word: str, morph: str | None) -> str:
@@ -129,22 +124,25 @@ def shingles(lemmas: Sequence[str]) -> set[str]:
 def minhash(items: Iterable[str]) -> tuple[int, ...]:
     """One-permutation MinHash with rotation densification; () when there is nothing."""
     mins: list[int | None] = [None] * BINS
+    blake2b, from_bytes = hashlib.blake2b, int.from_bytes  # this loop runs for every shingle
     for item in items:
-        h = int.from_bytes(hashlib.blake2b(item.encode(), digest_size=8).digest(), "little")
+        h = from_bytes(blake2b(item.encode(), digest_size=8).digest(), "little")
         slot, value = h >> _BIN_SHIFT, h & _VALUE_MASK
         current = mins[slot]
         if current is None or value < current:
             mins[slot] = value
-    if all(m is None for m in mins):
+    if mins.count(None) == BINS:
         return ()
-    out: list[int] = []
-    for i in range(BINS):
-        distance = 0
-        found = mins[i]
-        while found is None:
-            distance += 1
-            found = mins[(i + distance) % BINS]
-        out.append((found + distance * _DENSIFY_OFFSET) & _VALUE_MASK)
+    # Each empty bin takes the next non-empty one to its right (wrapping round), plus an offset
+    # per step: one walk leftwards over the ring twice carries the nearest one along.
+    out = [0] * BINS
+    found, at = 0, 0
+    for position in range(2 * BINS - 1, -1, -1):
+        stored = mins[position % BINS]
+        if stored is not None:
+            found, at = stored, position
+        if position < BINS:
+            out[position] = (found + (at - position) * _DENSIFY_OFFSET) & _VALUE_MASK
     return tuple(out)
 
 
@@ -162,10 +160,10 @@ def bands(signature: Sequence[int]) -> tuple[int, ...]:
     """The LSH band keys of a signature: one signed-64-bit-safe integer per band."""
     if not signature:
         return ()
-    out = []
-    for band in range(BANDS):
-        value = 0
-        for row in signature[band * ROWS : (band + 1) * ROWS]:
-            value = ((value ^ row) * _MIX) & _MASK63
-        out.append(((value ^ band) * _MIX) & _MASK63)
-    return tuple(out)
+    # Unrolled for ROWS == 2 (every signature's 16 bands are hashed on the save path):
+    # value = 0; for row: value = ((value ^ row) * _MIX) & _MASK63; then mix in the band.
+    rows = iter(signature)
+    return tuple(
+        (((((first * _MIX) & _MASK63 ^ second) * _MIX & _MASK63) ^ band) * _MIX) & _MASK63
+        for band, (first, second) in enumerate(zip(rows, rows, strict=True))
+    )

@@ -67,6 +67,31 @@ def test_minhash_estimates_jaccard() -> None:
     assert len(bands(minhash(a))) == BANDS
 
 
+# Stored signatures and bands are compared with ones computed by later versions of this code,
+# so these values must never change (a sparse set: most bins are filled by densification).
+FOUR = {"казахстан выдал", "выдал россия", "россия дезертир", "extradite kazakhstan"}
+FOUR_SIGNATURE = (
+    3345842574, 691406813, 2331938348, 3972469883, 1318034122, 2958565657, 304129896, 4175353963,
+    1520918202, 3161449737, 1281524907, 2922056442, 267620681, 1908152216, 3548683751, 894247990,
+    2534779525, 4175311060, 2973414384, 318978623, 1959510158, 2479864873, 4120396408, 1465960647,
+    3106492182, 452056421, 2092587956, 3733119491, 1078683730, 2719215265, 64779504, 1705311039,
+)  # fmt: skip
+FOUR_BANDS = (
+    7912822210223952611, 5037524258712436442, 99301061272490569, 434809758543381964,
+    4484855480438477023, 5091681505877556244, 2035585552810891131, 5871756960122213062,
+    2497159125822069181, 554296331015174554, 7018376640090750085, 7362243929807997824,
+    3235217312826787815, 1717224584769237686, 2185051350219347629, 9220696220394161604,
+)  # fmt: skip
+
+
+def test_signatures_and_bands_are_stable() -> None:
+    assert minhash(FOUR) == FOUR_SIGNATURE
+    assert bands(FOUR_SIGNATURE) == FOUR_BANDS
+    dense = minhash({f"w{i}" for i in range(200)})
+    assert dense[:4] == (454531868, 85337580, 361349837, 184417069)
+    assert bands(dense)[:2] == (989344934791815072, 5841534960411829041)
+
+
 T = 1_000_000.0
 SIG = minhash({f"s{i}" for i in range(40)})
 OTHER_SIG = minhash({f"o{i}" for i in range(40)})

@@ -8,7 +8,7 @@ from bot.model import Verdict
 from bot.relevance.lexicon import Lexicon, load_lexicon
 from bot.relevance.matcher import Hit, TokenIndex
 from bot.relevance.scoring import decide
-from bot.relevance.text import WORD_RE, Lemmatizer, fold, morph_language, sentences
+from bot.relevance.text import EntryText, Lemmatizer
 
 
 class Classifier:
@@ -30,17 +30,15 @@ class Classifier:
         return cls(load_lexicon(extension))
 
     def classify(self, title: str, summary: str, lang: str | None = None) -> Verdict:
-        title_text = fold(title)
-        summary_text = fold(summary)
-        morph = morph_language(lang, title_text + " " + summary_text)
-        parts = [title_text, *sentences(summary_text)]
-        if not parts[0].strip():
-            parts[0] = ""  # keep index 0 for the title so the lead stays sentence 1
+        return self.classify_text(EntryText.of(title, summary, lang))
+
+    def classify_text(self, text: EntryText) -> Verdict:
+        """`classify` of an entry already split into words (sentence 0 is the title, even
+        when empty, so the lead is always sentence 1)."""
         hits: list[Hit] = []
-        for number, part in enumerate(parts):
-            words = WORD_RE.findall(part)
+        for number, words in enumerate(text.sentences):
             if words:
-                hits.extend(self._index.match(number, words, morph))
+                hits.extend(self._index.match(number, words, text.morph))
         return decide(hits, self._lexicon.roles, self._lexicon.issuance_window)
 
     @property

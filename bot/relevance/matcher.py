@@ -9,8 +9,7 @@ to `MAX_GAP` tokens between consecutive words ("отказали ему в уб�
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from bot.relevance.lexicon import Lexicon, Term
 from bot.relevance.text import Lemmatizer, WordCache, is_latin
@@ -20,8 +19,9 @@ CACHE_LIMIT: Final = 200_000
 _NONE: Final[tuple[int, ...]] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Hit:
+class Hit(NamedTuple):
+    """One term occurrence (a tuple: a classified entry makes about ten of them)."""
+
     term: Term
     sentence: int  # 0 is the title, 1 the lead (first summary sentence), then the rest
     start: int  # token index in the sentence
@@ -73,6 +73,9 @@ class TokenIndex:
         for start, found in enumerate(units):
             for unit in found:
                 for term, ids in self._first.get(unit, ()):
+                    if len(ids) == 1:  # most terms are one word
+                        hits.append(Hit(term, sentence, start, start, words[start]))
+                        continue
                     end = self._phrase_end(units, start, ids)
                     if end >= 0:
                         text = " ".join(words[start : end + 1])
