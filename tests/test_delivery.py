@@ -348,7 +348,9 @@ async def test_a_backlog_of_other_chats_does_not_hold_up_a_new_alert(
         backlog = sum(6 - len(api.messages_to(chat)) for chat in busy)
         for chat in busy:
             await api.wait_for_messages(chat, 6, timeout=60)
-    assert waited < 2.0
+    # Behind the backlog it would wait about 6 s; 3 s leaves room for a loaded test machine
+    # (with 2 s it failed once in a full run here).
+    assert waited < 3.0
     assert backlog >= 60
     for chat in busy:
         assert titles(api, chat) == [f"Story {n}" for n in range(6)]
