@@ -93,6 +93,12 @@ def is_surname_key(key: str) -> bool:
     return key.endswith(_SURNAME_KEY_ENDINGS)
 
 
+def is_stop_key(key: str) -> bool:
+    """Whether a name key is a place, an institution, a month or an official who appears in
+    every other story (rule 4), not a person a report is about."""
+    return key in _STOP_KEYS or key.startswith(_STOP_PREFIXES)
+
+
 def person_keys(title: str, summary: str) -> frozenset[str]:
     """The surname keys of the people the title and lead name (see the module docstring)."""
     keys: dict[str, None] = {}
@@ -112,7 +118,7 @@ def _add(keys: dict[str, None], word: str) -> None:
     if len(word) < MIN_WORD or not word[0].isupper() or word.isupper():
         return
     key = name_key(word)
-    if key is not None and key not in _STOP_KEYS and not key.startswith(_STOP_PREFIXES):
+    if key is not None and not is_stop_key(key):
         keys[key] = None
 
 

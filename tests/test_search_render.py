@@ -97,3 +97,9 @@ def test_people_are_one_per_name_key() -> None:
     found = people(["Казахстан выдал Бажукова", "Kazakhstan extradited Bazhukov; Ivan Petrov said"])
     assert found == ("Бажукова", "Ivan Petrov")
     assert people(["Погода в Алматы"]) == ()
+
+
+def test_people_leave_out_officials_and_places_merging_ignores() -> None:
+    text = "Лукашенко и Токаев обсудили выдачу Алексея Кузнецова; Москва настаивает"
+    assert people([text]) == ("Алексея Кузнецова",)
+    assert people(["Tokayev met Putin in Astana; Kovalenko was detained"]) == ("Kovalenko",)
