@@ -1,6 +1,7 @@
 """Everything the refresh path does to text, behind one interface:
 
-    read         a fetched document -> `ParsedFeed`             (bot.sources: feedparser...)
+    read         a fetched document -> `ParsedFeed`, with the people each entry names
+                                                                (bot.sources: feedparser...)
     judge        entries -> relevance verdict, watchers, fingerprint, one `Judged` each
     search_rows  stories' documents -> their `search_fts` rows  (bot.search.document)
 
@@ -15,8 +16,9 @@ single cost of a cold cycle (about 40% of its CPU), so in one process it takes t
 judging, fetching and storing on one core (the GIL). A reader needs no dictionaries, so a worker
 costs about 25 MB; one that also judged would load the lexicon and pymorphy3 again (about 65 MB
 apiece, over the memory budget of a small machine) for no shorter a cycle (BENCHMARKS.md).
-Only bytes and parsed entries cross over; what is new is still decided in one place
-(`bot.storage.stories`).
+The people each entry names need no dictionaries either, so the reading works them out too
+and judging takes them ready-made. Only bytes and parsed entries cross over; what is new is
+still decided in one place (`bot.storage.stories`).
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
@@ -78,19 +80,26 @@ class Analyser:
         return read_source(kind, body, headers, base_url=base_url, lang=lang)
 
     def judge(
-        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+        self,
+        entries: Sequence[Entry],
+        lang: str | None,
+        watches: tuple[WatchTerm, ...],
+        people: Sequence[frozenset[str] | None] = (),
     ) -> list[Judged]:
-        """Judge each entry; `lang` is the feed's, for entries that do not say theirs."""
+        """Judge each entry; `lang` is the feed's, for entries that do not say theirs.
+        `people[i]`, when given and not None, is what `bot.people.person_keys` says of entry
+        i (`ParsedFeed.people`); otherwise it is worked out here."""
         index = self._watch_index(watches)
+        known = list(people) + [None] * (len(entries) - len(people))
         judged = []
-        for entry in entries:
+        for entry, names in zip(entries, known, strict=True):
             text_lang = entry.lang or lang
             text = EntryText.of(entry.title, entry.summary, text_lang)
             judged.append(
                 Judged(
                     self._classifier.classify_text(text),
                     index.chats_mentioned(entry.title, entry.summary, text_lang),
-                    self._fingerprinter.fingerprint_text(text, entry.title, entry.summary),
+                    self._fingerprinter.fingerprint_text(text, entry.title, entry.summary, names),
                 )
             )
         return judged
@@ -113,7 +122,11 @@ class Analysis(Protocol):
     ) -> ParsedFeed: ...
 
     async def judge(
-        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+        self,
+        entries: Sequence[Entry],
+        lang: str | None,
+        watches: tuple[WatchTerm, ...],
+        people: Sequence[frozenset[str] | None] = (),
     ) -> list[Judged]: ...
 
     async def search_rows(self, documents: Sequence[Document]) -> list[Row]: ...
@@ -137,9 +150,13 @@ class LocalAnalysis:
         return await asyncio.to_thread(self._analyser.read, kind, body, headers, base_url, lang)
 
     async def judge(
-        self, entries: Sequence[Entry], lang: str | None, watches: tuple[WatchTerm, ...]
+        self,
+        entries: Sequence[Entry],
+        lang: str | None,
+        watches: tuple[WatchTerm, ...],
+        people: Sequence[frozenset[str] | None] = (),
     ) -> list[Judged]:
-        return self._analyser.judge(entries, lang, watches)
+        return self._analyser.judge(entries, lang, watches, people)
 
     async def search_rows(self, documents: Sequence[Document]) -> list[Row]:
         return self._analyser.search_rows(documents)

@@ -94,11 +94,16 @@ class Fingerprinter:
     def fingerprint(self, title: str, summary: str, lang: str | None = None) -> Fingerprint:
         return self.fingerprint_text(EntryText.of(title, summary, lang), title, summary)
 
-    def fingerprint_text(self, text: EntryText, title: str, summary: str) -> Fingerprint:
-        """`fingerprint` of an entry already split into words; the people come from the
-        unfolded title and summary, whose capitals they need."""
+    def fingerprint_text(
+        self, text: EntryText, title: str, summary: str, names: frozenset[str] | None = None
+    ) -> Fingerprint:
+        """`fingerprint` of an entry already split into words. The people come from the
+        unfolded title and summary, whose capitals they need, unless `names` gives them
+        (`person_keys` of the same title and summary, worked out elsewhere)."""
         lemmas = [lemma for lemma in self._cache.many(text.words, text.morph) if lemma]
-        return Fingerprint(minhash(shingles(lemmas)), person_keys(title, summary))
+        if names is None:
+            names = person_keys(title, summary)
+        return Fingerprint(minhash(shingles(lemmas)), names)
 
     def _content_lemma(self, word: str, morph: str | None) -> str:
         return self._lemma(word, morph) if _content(word) else ""

@@ -57,6 +57,10 @@ class ParsedFeed:
 
     entries: tuple[Entry, ...]
     ttl: float | None = None  # seconds, from RSS <ttl> (given in minutes there)
+    # The surname keys each entry's title and lead name (`bot.people`), one set per entry, or
+    # () when not worked out: `bot.sources.read_source` does, so that a reading worker process
+    # does it rather than the bot's busy one.
+    people: tuple[frozenset[str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,6 +1,7 @@
 """The refresh path, one linear function per feed:
 
-    due feed -> conditional GET -> read by kind (`bot.analysis`: a worker) -> identity
+    due feed -> conditional GET -> read by kind, with each entry's people (`bot.analysis`: a
+             worker) -> identity
              -> full text for new thin entries (budgeted) -> relevance, watchlists and
              fingerprint of the new and edited entries (`bot.analysis`) -> store in one
              transaction; the storage returns only what is NEW and queues its alerts
@@ -149,7 +150,7 @@ class Refresher:
         hashes = [content_hash(e) for e in entries]
         fresh = [i for i, (k, h) in enumerate(zip(keys, hashes, strict=True)) if stored.get(k) != h]
         items = await self._judge(
-            feed, entries, keys, hashes, texts, only=fresh, watches=cycle.watches
+            feed, parsed, keys, hashes, texts, only=fresh, watches=cycle.watches
         )
         saved = await self._storage.stories.save(
             feed, items, now=self._clock(), alert_max_age=self._alert_max_age
@@ -189,7 +190,7 @@ class Refresher:
     async def _judge(
         self,
         feed: FeedState,
-        entries: Sequence[Entry],
+        parsed: ParsedFeed,
         keys: Sequence[str],
         hashes: Sequence[str],
         texts: dict[int, str],
@@ -199,11 +200,14 @@ class Refresher:
     ) -> list[Incoming]:
         # The article text, where one was fetched, is what gets judged; the content hash
         # stays the feed's own text: the next poll sees the thin entry again, and that must
-        # not count as an edit that undoes the article text.
+        # not count as an edit that undoes the article text. The people the reading found
+        # are the feed text's, so an article's are worked out again (None).
+        entries, people = parsed.entries, parsed.people
         full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
         if not full:
             return []
-        judged = await self._analysis.judge(full, feed.lang, watches)
+        names = [None if i in texts or not people else people[i] for i in only]
+        judged = await self._analysis.judge(full, feed.lang, watches, names)
         return [
             Incoming(
                 entry=entry,

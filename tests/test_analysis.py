@@ -90,6 +90,20 @@ async def test_a_worker_reads_exactly_as_this_process_does(
     assert await pool.search_rows([DOC]) == await local.search_rows([DOC])
 
 
+async def test_the_reading_finds_each_entrys_people_and_judging_takes_them(
+    pool: PoolAnalysis, classifier: Classifier
+) -> None:
+    read = await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
+    assert read.people == (frozenset({"bashukov"}), frozenset())
+    analyser = Analyser(classifier)
+    worked_out = analyser.judge(read.entries, "ru", ())
+    assert analyser.judge(read.entries, "ru", (), read.people) == worked_out
+    # Given people are taken as they are (a None is worked out here, as is a missing one).
+    given = analyser.judge(read.entries, "ru", (), [frozenset({"someone"}), None])
+    assert [j.fingerprint.names for j in given] == [{"someone"}, frozenset()]
+    assert given[0].fingerprint.signature == worked_out[0].fingerprint.signature
+
+
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")
 async def test_a_worker_loads_no_text_analysis(pool: PoolAnalysis) -> None:
     # What keeps a worker at ~25 MB: the lexicon, pymorphy3 and its dictionaries and the

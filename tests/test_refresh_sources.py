@@ -257,3 +257,30 @@ async def test_thin_entries_get_their_article_text_once_within_the_budget(
     stored = await storage.stories.get(story.id)
     assert stored is not None
     assert "Первомайский районный суд" in stored.summary  # not undone by the thin re-poll
+
+
+ARTICLE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Суд</title></head>
+<body><header><nav><a href="/">Главная</a></nav></header><main><article>
+<h1>Суд в Бишкеке одобрил экстрадицию дезертира Алексея Кузнецова</h1>
+<p>Первомайский районный суд Бишкека одобрил экстрадицию в Россию Алексея Кузнецова, который
+покинул воинскую часть после объявления мобилизации. Его задержали в январе по запросу
+российской прокуратуры.</p>
+<p>Адвокат Кузнецова заявил, что обжалует решение и обратится в Комитет ООН по правам человека,
+поскольку в России его подзащитному грозит до десяти лет лишения свободы.</p>
+</article></main><footer>Example KG</footer></body></html>""".encode()
+
+
+async def test_an_article_texts_people_are_its_own_not_the_thin_entrys(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # The reading finds the people of the feed's own text ("Новость" names nobody); an entry
+    # judged on its article text must merge by the article's people.
+    server.set_feed("/article", ARTICLE, content_type="text/html; charset=utf-8")
+    item = {"title": "Новость", "link": server.url("/article"), "guid": "g",
+            "pubDate": datetime.now(UTC)}  # fmt: skip
+    server.set_feed("/titles", rss([item]))
+    feed = await only(storage, FeedSpec("titles", server.url("/titles"), lang="ru"))
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
+    [story] = report.new_stories
+    names = await storage.db.scalar("SELECT names FROM stories WHERE id = ?", (story.id,))
+    assert "kuznetsov" in names.split()

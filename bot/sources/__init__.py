@@ -6,16 +6,20 @@ identity, relevance, story and alert path.
     kind "feed", otherwise   RSS 0.9x/1.0/2.0, Atom, via feedparser (bot/parse.py)
 
 Also here: OPML 2.0 in and out (opml.py) and full article text (bot/fulltext.py).
-Pure functions; `read_source_async` only moves the work to a thread.
+Pure functions; `read_source_async` only moves the work to a thread. `read_source` also works
+out the people each entry names (`bot.people`: dictionary-free), so that where reading runs in a
+worker process (`bot.analysis`), that text work leaves the bot's process too.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
+from dataclasses import replace
 
 from bot.model import ParsedFeed
 from bot.parse import read_feed
+from bot.people import person_keys
 from bot.sources.jsonfeed import looks_like_json, parse_json_feed
 from bot.sources.telegram_preview import parse_preview
 
@@ -28,7 +32,16 @@ def read_source(
     base_url: str,
     lang: str | None = None,
 ) -> ParsedFeed:
-    """Parse one fetched document; raises NotAFeed or ParseError when it has no usable feed."""
+    """Parse one fetched document, with the people of each entry; raises NotAFeed or ParseError
+    when it has no usable feed."""
+    parsed = _parse(kind, body, headers, base_url=base_url, lang=lang)
+    people = tuple(person_keys(entry.title, entry.summary) for entry in parsed.entries)
+    return replace(parsed, people=people)
+
+
+def _parse(
+    kind: str, body: bytes, headers: Mapping[str, str], *, base_url: str, lang: str | None
+) -> ParsedFeed:
     if kind == "telegram":
         return parse_preview(body, headers, base_url=base_url, lang=lang)
     content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
