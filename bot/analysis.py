@@ -1,6 +1,6 @@
 """Everything the refresh path does to text, behind one interface:
 
-    read         a fetched document -> `ParsedFeed`, with the people each entry names
+    read         a fetched document -> `ParsedFeed`, with each entry's `EntryFacts`
                                                                 (bot.sources: feedparser...)
     judge        entries -> relevance verdict, watchers, fingerprint, one `Judged` each
     search_rows  stories' documents -> their `search_fts` rows  (bot.search.document)
@@ -16,9 +16,10 @@ single cost of a cold cycle (about 40% of its CPU), so in one process it takes t
 judging, fetching and storing on one core (the GIL). A reader needs no dictionaries, so a worker
 costs about 25 MB; one that also judged would load the lexicon and pymorphy3 again (about 65 MB
 apiece, over the memory budget of a small machine) for no shorter a cycle (BENCHMARKS.md).
-The people each entry names need no dictionaries either, so the reading works them out too
-and judging takes them ready-made. Only bytes and parsed entries cross over; what is new is
-still decided in one place (`bot.storage.stories`).
+An entry's content hash, canonical link and the people it names need no dictionaries either,
+so the reading works them out too (`EntryFacts`) and judging takes the people ready-made. Only
+bytes and parsed entries cross over; what is new is still decided in one place
+(`bot.storage.stories`).
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
@@ -88,7 +89,7 @@ class Analyser:
     ) -> list[Judged]:
         """Judge each entry; `lang` is the feed's, for entries that do not say theirs.
         `people[i]`, when given and not None, is what `bot.people.person_keys` says of entry
-        i (`ParsedFeed.people`); otherwise it is worked out here."""
+        i (`EntryFacts.people`); otherwise it is worked out here."""
         index = self._watch_index(watches)
         known = list(people) + [None] * (len(entries) - len(people))
         judged = []

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Literal, NamedTuple
 
 SourceKind = Literal["feed", "telegram"]
 
@@ -57,10 +57,18 @@ class ParsedFeed:
 
     entries: tuple[Entry, ...]
     ttl: float | None = None  # seconds, from RSS <ttl> (given in minutes there)
-    # The surname keys each entry's title and lead name (`bot.people`), one set per entry, or
-    # () when not worked out: `bot.sources.read_source` does, so that a reading worker process
-    # does it rather than the bot's busy one.
-    people: tuple[frozenset[str], ...] = ()
+    # One per entry, or () when not worked out: `bot.sources.read_source` does.
+    facts: tuple[EntryFacts, ...] = ()
+
+
+class EntryFacts(NamedTuple):
+    """What needs no dictionaries to know about one entry's own feed text, worked out with the
+    reading so that a reading worker process does it rather than the bot's busy one. (A tuple:
+    one crosses over from the worker for every entry, and a tuple unpickles fastest.)"""
+
+    content_hash: str  # bot.stories.content_hash
+    canonical_url: str | None  # bot.stories.canonical_url of its link
+    people: frozenset[str]  # bot.people.person_keys of its title and lead
 
 
 @dataclass(frozen=True, slots=True)

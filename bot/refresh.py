@@ -1,7 +1,7 @@
 """The refresh path, one linear function per feed:
 
-    due feed -> conditional GET -> read by kind, with each entry's people (`bot.analysis`: a
-             worker) -> identity
+    due feed -> conditional GET -> read by kind, with each entry's content hash, canonical link
+             and people (`bot.analysis`: a worker) -> identity
              -> full text for new thin entries (budgeted) -> relevance, watchlists and
              fingerprint of the new and edited entries (`bot.analysis`) -> store in one
              transaction; the storage returns only what is NEW and queues its alerts
@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from bot import fulltext
 from bot.analysis import Analysis
 from bot.errors import FeedError, HTTPStatusError
-from bot.model import Entry, FetchResult, ParsedFeed
+from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
     DISABLE_AFTER,
     MAX_BACKOFF,
@@ -46,8 +46,9 @@ from bot.schedule import (
     server_hint,
     with_hint,
 )
+from bot.sources import facts_of
 from bot.storage import FeedState, Incoming, Storage, Story
-from bot.stories import canonical_url, content_hash, entry_keys
+from bot.stories import entry_keys
 from bot.watch import WatchTerm, terms_of
 
 __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
@@ -141,16 +142,16 @@ class Refresher:
         except FeedError as exc:
             return await self._failed(feed, exc)
         entries = list(parsed.entries)
+        facts = parsed.facts or facts_of(entries)
         keys = entry_keys(entries, feed.url)
         stored = await self._storage.feeds.stored_hashes(feed.id, keys)
         unseen = set(keys) - stored.keys()
         texts = await self._full_texts(entries, keys, unseen, cycle.budget)
         # An entry stored with the same text is nothing to the storage: not classified,
         # fingerprinted nor sent (new and edited entries are).
-        hashes = [content_hash(e) for e in entries]
-        fresh = [i for i, (k, h) in enumerate(zip(keys, hashes, strict=True)) if stored.get(k) != h]
+        fresh = [i for i, k in enumerate(keys) if stored.get(k) != facts[i].content_hash]
         items = await self._judge(
-            feed, parsed, keys, hashes, texts, only=fresh, watches=cycle.watches
+            feed, entries, facts, keys, texts, only=fresh, watches=cycle.watches
         )
         saved = await self._storage.stories.save(
             feed, items, now=self._clock(), alert_max_age=self._alert_max_age
@@ -190,9 +191,9 @@ class Refresher:
     async def _judge(
         self,
         feed: FeedState,
-        parsed: ParsedFeed,
+        entries: Sequence[Entry],
+        facts: Sequence[EntryFacts],
         keys: Sequence[str],
-        hashes: Sequence[str],
         texts: dict[int, str],
         *,
         only: Sequence[int],
@@ -202,18 +203,17 @@ class Refresher:
         # stays the feed's own text: the next poll sees the thin entry again, and that must
         # not count as an edit that undoes the article text. The people the reading found
         # are the feed text's, so an article's are worked out again (None).
-        entries, people = parsed.entries, parsed.people
         full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
         if not full:
             return []
-        names = [None if i in texts or not people else people[i] for i in only]
+        names = [None if i in texts else facts[i].people for i in only]
         judged = await self._analysis.judge(full, feed.lang, watches, names)
         return [
             Incoming(
                 entry=entry,
                 key=keys[i],
-                canonical_url=canonical_url(entry.link) if entry.link else None,
-                content_hash=hashes[i],
+                canonical_url=facts[i].canonical_url,
+                content_hash=facts[i].content_hash,
                 verdict=j.verdict,
                 watchers=j.watchers,
                 fingerprint=j.fingerprint,

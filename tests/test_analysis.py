@@ -22,12 +22,14 @@ import pytest
 from bot.analysis import Analyser, LocalAnalysis, PoolAnalysis, open_analysis
 from bot.errors import AnalysisCrashed, NotAFeed
 from bot.fetch import Fetcher
-from bot.model import FeedSpec
+from bot.model import EntryFacts, FeedSpec
+from bot.people import person_keys
 from bot.refresh import Refresher
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.search.document import Document, Source
 from bot.storage import Storage
+from bot.stories import canonical_url, content_hash
 from bot.watch import WatchTerm
 from tests.conftest import NOW, REPO
 from tests.fakes.feedserver import FeedServer
@@ -90,14 +92,21 @@ async def test_a_worker_reads_exactly_as_this_process_does(
     assert await pool.search_rows([DOC]) == await local.search_rows([DOC])
 
 
-async def test_the_reading_finds_each_entrys_people_and_judging_takes_them(
+async def test_the_reading_works_out_each_entrys_facts_and_judging_takes_its_people(
     pool: PoolAnalysis, classifier: Classifier
 ) -> None:
     read = await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
-    assert read.people == (frozenset({"bashukov"}), frozenset())
+    assert read.facts == tuple(
+        EntryFacts(
+            content_hash(e), e.link and canonical_url(e.link), person_keys(e.title, e.summary)
+        )
+        for e in read.entries
+    )
+    assert [f.people for f in read.facts] == [{"bashukov"}, frozenset()]
     analyser = Analyser(classifier)
     worked_out = analyser.judge(read.entries, "ru", ())
-    assert analyser.judge(read.entries, "ru", (), read.people) == worked_out
+    people = [f.people for f in read.facts]
+    assert analyser.judge(read.entries, "ru", (), people) == worked_out
     # Given people are taken as they are (a None is worked out here, as is a missing one).
     given = analyser.judge(read.entries, "ru", (), [frozenset({"someone"}), None])
     assert [j.fingerprint.names for j in given] == [{"someone"}, frozenset()]

@@ -7,21 +7,23 @@ identity, relevance, story and alert path.
 
 Also here: OPML 2.0 in and out (opml.py) and full article text (bot/fulltext.py).
 Pure functions; `read_source_async` only moves the work to a thread. `read_source` also works
-out the people each entry names (`bot.people`: dictionary-free), so that where reading runs in a
-worker process (`bot.analysis`), that text work leaves the bot's process too.
+out each entry's `EntryFacts` (content hash, canonical link, the people it names: no
+dictionaries needed), so that where reading runs in a worker process (`bot.analysis`), that
+work leaves the bot's process too.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from bot.model import ParsedFeed
+from bot.model import Entry, EntryFacts, ParsedFeed
 from bot.parse import read_feed
 from bot.people import person_keys
 from bot.sources.jsonfeed import looks_like_json, parse_json_feed
 from bot.sources.telegram_preview import parse_preview
+from bot.stories import canonical_url, content_hash
 
 
 def read_source(
@@ -32,11 +34,21 @@ def read_source(
     base_url: str,
     lang: str | None = None,
 ) -> ParsedFeed:
-    """Parse one fetched document, with the people of each entry; raises NotAFeed or ParseError
+    """Parse one fetched document, with the facts of each entry; raises NotAFeed or ParseError
     when it has no usable feed."""
     parsed = _parse(kind, body, headers, base_url=base_url, lang=lang)
-    people = tuple(person_keys(entry.title, entry.summary) for entry in parsed.entries)
-    return replace(parsed, people=people)
+    return replace(parsed, facts=facts_of(parsed.entries))
+
+
+def facts_of(entries: Iterable[Entry]) -> tuple[EntryFacts, ...]:
+    return tuple(
+        EntryFacts(
+            content_hash(entry),
+            canonical_url(entry.link) if entry.link else None,
+            person_keys(entry.title, entry.summary),
+        )
+        for entry in entries
+    )
 
 
 def _parse(
