@@ -52,12 +52,11 @@ def canonical_url(url: str) -> str:
             break
     if len(path) > 1:
         path = path.rstrip("/")
-    query = sorted(
-        (k, v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        if not _is_tracking(k.lower())
-    )
-    return urlunsplit(("https", host, path, urlencode(query), ""))
+    query = ""
+    if parts.query:  # most article links have none
+        pairs = parse_qsl(parts.query, keep_blank_values=True)
+        query = urlencode(sorted((k, v) for k, v in pairs if not _is_tracking(k.lower())))
+    return urlunsplit(("https", host, path, query, ""))
 
 
 def _is_tracking(param: str) -> bool:
