@@ -16,10 +16,14 @@ thread of this process), each in a fresh process, wired as `bot.app` wires it, i
    (from /proc). The workers are started and the classifier's dictionaries loaded before the
    clock starts: that is start-up, not a cycle.
 2. steady state: the same cycle again; every feed answers 304. Wall time.
-3. peak memory: sampled every 20 ms from the parent process over the whole run, the sum over
-   the run's process and its children (the workers; the feed server is not among them) of
-   the resident set (RSS: shared library pages counted once per process, an over-estimate)
-   and of the proportional set (PSS: shared pages split between the processes sharing them).
+3. peak memory of the run's process and its workers (the feed server is not among them):
+   - RSS: the sum of each process's peak resident set as the kernel keeps it (VmHWM, read
+     once at the end, so measuring costs the cycle nothing). Shared library pages count once
+     per process, and the processes' peaks need not coincide: an over-estimate of the peak of
+     the sum, which is what the target is checked against.
+   - PSS (shared pages split between the processes sharing them): the peak of the sum,
+     sampled from the parent every 0.5 s. Sampling is not free (the kernel walks each
+     process's page tables): every 20 ms it took about 0.1 off the ratio below.
 4. baseline: a plain loop running `feedparser.parse()` on the very same bodies, in this
    process. Wall and CPU time. The ratio of 1. to this is the figure the issue targets (<= 1.3).
 
@@ -49,6 +53,7 @@ from xml.sax.saxutils import escape
 from benchmarks.machine import cpu_model
 
 ITEMS = 30
+SAMPLE_EVERY = 0.5  # seconds between memory samples: see the module docstring
 PORT = 18_431
 DEV_SET = Path(__file__).resolve().parents[1] / "tests" / "data" / "relevance_dev.jsonl"
 
@@ -117,9 +122,19 @@ def cpu_seconds(pids: Sequence[int]) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def peak_rss_mb(pids: Sequence[int]) -> float:
+    """The sum of the processes' peak resident sets so far (VmHWM, kept by the kernel; Linux)."""
+    kib = 0
+    for pid in pids:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                kib += int(line.split()[1])
+    return kib / 1024
+
+
 class MemoryPeak:
-    """Samples a process and its children from outside (so the sampling costs the measured
-    process nothing): the peak of their summed RSS and PSS, in MB."""
+    """Samples a process and its children from outside every `SAMPLE_EVERY` seconds: the peak of
+    their summed RSS and PSS, in MB (a floor: a peak between two samples is missed)."""
 
     def __init__(self, pid: int) -> None:
         self.rss = self.pss = 0.0
@@ -136,7 +151,7 @@ class MemoryPeak:
         self._thread.join()
 
     def _sample(self) -> None:
-        while not self._stop.wait(0.02):
+        while not self._stop.wait(SAMPLE_EVERY):
             rss = pss = 0
             for pid in self._tree():
                 try:
@@ -202,6 +217,7 @@ async def pipeline(feeds: int, hosts: int, db: Path, workers: int) -> dict[str, 
             reports = await refresher.refresh(await storage.feeds.all())
             figures["steady_wall"] = time.perf_counter() - wall
             figures["not_modified"] = sum(r.status == "not_modified" for r in reports)
+            figures["hwm_rss"] = peak_rss_mb(pids)
     finally:
         await storage.close()
     return figures
@@ -244,7 +260,7 @@ def main() -> None:
                 run.join()
             if run.exitcode != 0:
                 raise SystemExit(f"the run with {workers} workers failed")
-            runs[workers] = {**results.get(), "peak_rss": peak.rss, "peak_pss": peak.pss}
+            runs[workers] = {**results.get(), "sampled_rss": peak.rss, "peak_pss": peak.pss}
         base_wall, base_cpu = parse_only(feeds)
     finally:
         server.terminate()
@@ -265,8 +281,9 @@ def main() -> None:
         ("cold wall / parse-only wall", lambda f: f"{f['cold_wall'] / base_wall:.2f}", "<= 1.3"),
         ("cold CPU / parse-only CPU", lambda f: f"{f['cold_cpu'] / base_cpu:.2f}", ""),
         ("steady-state cycle (all 304) wall", lambda f: f"{f['steady_wall']:.2f} s", "<= 2 s"),
-        ("peak memory, RSS summed", lambda f: f"{f['peak_rss']:.0f} MB", "<= 150 MB"),
-        ("peak memory, PSS summed", lambda f: f"{f['peak_pss']:.0f} MB", ""),
+        ("peak memory, RSS summed (peaks)", lambda f: f"{f['hwm_rss']:.0f} MB", "<= 150 MB"),
+        ("peak memory, RSS summed (sampled)", lambda f: f"{f['sampled_rss']:.0f} MB", ""),
+        ("peak memory, PSS summed (sampled)", lambda f: f"{f['peak_pss']:.0f} MB", ""),
     ]
     for label, cell, target in rows:
         print(f"| {label} | {' | '.join(cell(runs[w]) for w in counts)} | {target} |")
