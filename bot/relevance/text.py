@@ -78,7 +78,8 @@ def morph_language(lang: str | None, folded_text: str) -> str | None:
 class EntryText(NamedTuple):
     """One entry's title and summary, folded and split into words once for every part that
     reads them (the classifier by sentence, the fingerprint as one run of words). A tuple, not
-    a dataclass: one is made for every entry judged, and a tuple is made three times faster."""
+    a dataclass: one is made for every entry judged, and a tuple is made in less than half the
+    time of a frozen dataclass."""
 
     morph: str | None  # see morph_language
     sentences: list[list[str]]  # the title's words, then each summary sentence's

@@ -41,6 +41,7 @@ def read_source(
 
 
 def facts_of(entries: Iterable[Entry]) -> tuple[EntryFacts, ...]:
+    """Each entry's `EntryFacts`, from its own title, summary and link."""
     return tuple(
         EntryFacts(
             content_hash(entry),
