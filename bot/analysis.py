@@ -47,7 +47,7 @@ from bot.relevance import Classifier
 from bot.relevance.text import EntryText
 from bot.search.document import Document, Row, index_row
 from bot.search.forms import Forms
-from bot.sources import read_source
+from bot.sources import read_source, read_source_async
 from bot.watch import Watcher, WatchIndex, WatchTerm
 
 __all__ = ["Analyser", "Analysis", "Judged", "LocalAnalysis", "PoolAnalysis", "open_analysis"]
@@ -75,11 +75,6 @@ class Analyser:
         self._forms = Forms(lemmatizer)
         self._watches: tuple[tuple[WatchTerm, ...], WatchIndex] | None = None
 
-    def read(
-        self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
-    ) -> ParsedFeed:
-        return read_source(kind, body, headers, base_url=base_url, lang=lang)
-
     def judge(
         self,
         entries: Sequence[Entry],
@@ -88,18 +83,17 @@ class Analyser:
         people: Sequence[frozenset[str] | None] = (),
     ) -> list[Judged]:
         """Judge each entry; `lang` is the feed's, for entries that do not say theirs.
-        `people[i]`, when given and not None, is what `bot.people.person_keys` says of entry
-        i (`EntryFacts.people`); otherwise it is worked out here."""
+        `people`, when given, has one item per entry: what `bot.people.person_keys` says of it
+        (`EntryFacts.people`), or None to have it worked out here."""
         index = self._watch_index(watches)
-        known = list(people) + [None] * (len(entries) - len(people))
         judged = []
-        for entry, names in zip(entries, known, strict=True):
+        for entry, names in zip(entries, people or [None] * len(entries), strict=True):
             text_lang = entry.lang or lang
             text = EntryText.of(entry.title, entry.summary, text_lang)
             judged.append(
                 Judged(
                     self._classifier.classify_text(text),
-                    index.chats_mentioned(entry.title, entry.summary, text_lang),
+                    index.chats_mentioned(text),
                     self._fingerprinter.fingerprint_text(text, entry.title, entry.summary, names),
                 )
             )
@@ -120,7 +114,9 @@ class Analysis(Protocol):
 
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
-    ) -> ParsedFeed: ...
+    ) -> ParsedFeed:
+        """`bot.sources.read_source`: the entries and, for each, its `EntryFacts`."""
+        ...
 
     async def judge(
         self,
@@ -148,7 +144,7 @@ class LocalAnalysis:
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
-        return await asyncio.to_thread(self._analyser.read, kind, body, headers, base_url, lang)
+        return await read_source_async(kind, body, headers, base_url=base_url, lang=lang)
 
     async def judge(
         self,
@@ -203,7 +199,7 @@ class PoolAnalysis(LocalAnalysis):
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
-        job = partial(read_worker.read, kind, body, dict(headers), base_url, lang)
+        job = partial(read_source, kind, body, dict(headers), base_url=base_url, lang=lang)
         pool = self._start()
         try:
             return await asyncio.get_running_loop().run_in_executor(pool, job)

@@ -26,6 +26,7 @@ from aiogram.utils.formatting import Text
 
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
+from bot.relevance.text import EntryText
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
 from bot.storage import Chat, Delivery, Source, Storage, Story
 from bot.watch import Watcher, WatchIndex, WatchTerm
@@ -135,7 +136,8 @@ def _mentioned(watches: WatchIndex, story: Story, sources: Sequence[Source] = ()
     # The story keeps its first report's text and every source's title: a watched name that
     # only a later outlet's lead carried is not found again, and the card then names none.
     titles = "\n".join(s.title for s in sources if s.title)
-    return [t.phrase for t in watches.mentioned(story.title, f"{story.summary}\n{titles}")]
+    text = EntryText.of(story.title, f"{story.summary}\n{titles}", None)
+    return [t.phrase for t in watches.mentioned(text)]
 
 
 def _chat_of(delivery: Delivery) -> Chat:

@@ -1,6 +1,7 @@
-"""What a reading worker process runs (`bot.analysis.PoolAnalysis`): feed documents in, parsed
-feeds out. Kept apart from `bot.analysis` so that a worker imports only the readers (about 25 MB
-of memory), not the classifier, the search forms or their dictionaries.
+"""The start of a reading worker process (`bot.analysis.PoolAnalysis`), which then runs
+`bot.sources.read_source`: feed documents in, parsed feeds out. Kept apart from `bot.analysis`
+so that a worker imports only the readers (about 25 MB of memory), not the classifier, the
+search forms or their dictionaries.
 
 Everything here runs in the worker, never in the bot's own process; module functions are what
 a process pool can call by name.
@@ -14,9 +15,6 @@ import os
 import signal
 import threading
 import time
-
-from bot.model import ParsedFeed
-from bot.sources import read_source
 
 
 def start() -> None:
@@ -39,9 +37,3 @@ def _exit_with(parent: int) -> None:
 def pid_after(pause: float) -> int:
     time.sleep(pause)
     return os.getpid()
-
-
-def read(
-    kind: str, body: bytes, headers: dict[str, str], base_url: str, lang: str | None
-) -> ParsedFeed:
-    return read_source(kind, body, headers, base_url=base_url, lang=lang)

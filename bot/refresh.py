@@ -46,7 +46,6 @@ from bot.schedule import (
     server_hint,
     with_hint,
 )
-from bot.sources import facts_of
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.stories import entry_keys
 from bot.watch import WatchTerm, terms_of
@@ -142,7 +141,7 @@ class Refresher:
         except FeedError as exc:
             return await self._failed(feed, exc)
         entries = list(parsed.entries)
-        facts = parsed.facts or facts_of(entries)
+        facts = parsed.facts
         keys = entry_keys(entries, feed.url)
         stored = await self._storage.feeds.stored_hashes(feed.id, keys)
         unseen = set(keys) - stored.keys()

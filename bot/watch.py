@@ -21,7 +21,15 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.names import name_key
-from bot.relevance.text import WORD_RE, Lemmatizer, WordCache, fold, is_cyrillic, morph_language
+from bot.relevance.text import (
+    WORD_RE,
+    EntryText,
+    Lemmatizer,
+    WordCache,
+    fold,
+    is_cyrillic,
+    morph_language,
+)
 
 MAX_ENTRIES: Final = 50
 MAX_WORDS: Final = 6
@@ -95,16 +103,15 @@ class WatchIndex:
     def __bool__(self) -> bool:
         return bool(self._by_first)
 
-    def chats_mentioned(self, title: str, summary: str, lang: str | None = None) -> frozenset[int]:
-        return frozenset(term.chat_id for term in self.mentioned(title, summary, lang))
+    def chats_mentioned(self, text: EntryText) -> frozenset[int]:
+        return frozenset(term.chat_id for term in self.mentioned(text))
 
-    def mentioned(self, title: str, summary: str, lang: str | None = None) -> list[WatchTerm]:
-        """The watches the text mentions, each once, in the order they first occur."""
+    def mentioned(self, text: EntryText) -> list[WatchTerm]:
+        """The watches an entry's text (`EntryText.of(title, summary, lang)`: the words the
+        judging has split already) mentions, each once, in the order they first occur."""
         if not self._by_first:
             return []
-        text = fold(f"{title}\n{summary}")
-        morph = morph_language(lang, text)
-        tokens = [self._watcher.keys(word, morph) for word in WORD_RE.findall(text)]
+        tokens = [self._watcher.keys(word, text.morph) for word in text.words]
         found: dict[WatchTerm, None] = {}
         for i, token in enumerate(tokens):
             for key in token:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.chat_settings import is_quiet, next_digest_at
+from bot.relevance.text import EntryText
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
@@ -38,15 +39,19 @@ def test_watch_matches_any_case_and_script(
     phrase: str, title: str, summary: str, hit: bool
 ) -> None:
     index = Watcher().index([WatchTerm(7, phrase)])
-    assert index.chats_mentioned(title, summary) == (frozenset({7}) if hit else frozenset())
+    assert index.chats_mentioned(EntryText.of(title, summary, None)) == (
+        frozenset({7}) if hit else frozenset()
+    )
 
 
 def test_mentioned_names_each_watch_once_in_the_order_the_text_names_them() -> None:
     terms = [WatchTerm(7, "Бажуков"), WatchTerm(7, "Касимов"), WatchTerm(8, "Bazhukov")]
     index = Watcher().index([*terms, WatchTerm(7, "Иванов")])
-    found = index.mentioned("Касимова и Бажукова выдали", "Бажуков и Касимов в Москве")
+    found = index.mentioned(
+        EntryText.of("Касимова и Бажукова выдали", "Бажуков и Касимов в Москве", None)
+    )
     assert found == [WatchTerm(7, "Касимов"), WatchTerm(7, "Бажуков"), WatchTerm(8, "Bazhukov")]
-    assert index.chats_mentioned("Касимова и Бажукова выдали", "") == {7, 8}
+    assert index.chats_mentioned(EntryText.of("Касимова и Бажукова выдали", "", None)) == {7, 8}
 
 
 @pytest.mark.parametrize("phrase", ["", "a", "x" * 101, "one two three four five six seven"])
@@ -111,7 +116,9 @@ async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Sto
     await storage.watchlist.add(2, key, "Бажуков", now=now, limit=50)
     entry = make_entry("Бажукова видели в Алматы", link="https://e.org/b", published=now - 60)
     terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
-    watchers = Watcher().index(terms).chats_mentioned(entry.title, entry.summary)
+    watchers = (
+        Watcher().index(terms).chats_mentioned(EntryText.of(entry.title, entry.summary, None))
+    )
     item = replace(incoming(entry, IRRELEVANT), watchers=watchers)
     saved = await storage.stories.save(feed, [item], now=now, alert_max_age=86400)
     assert saved.deliveries == 1
@@ -138,7 +145,9 @@ async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(
     await storage.stories.save(first, [incoming(unnamed)], now=now, alert_max_age=86400)
     assert [d.chat_id for d in await storage.outbox.due(now, limit=10)] == [1]
     named = make_entry("Kazakhstan extradites deserter Bazhukov", link=link, published=now - 30)
-    watchers = Watcher().index(terms).chats_mentioned(named.title, named.summary)
+    watchers = (
+        Watcher().index(terms).chats_mentioned(EntryText.of(named.title, named.summary, None))
+    )
     assert watchers == {1, 2}
     item = replace(incoming(named), watchers=watchers)
     saved = await storage.stories.save(second, [item], now=now, alert_max_age=86400)

@@ -37,10 +37,10 @@ def read_source(
     """Parse one fetched document, with the facts of each entry; raises NotAFeed or ParseError
     when it has no usable feed."""
     parsed = _parse(kind, body, headers, base_url=base_url, lang=lang)
-    return replace(parsed, facts=facts_of(parsed.entries))
+    return replace(parsed, facts=_facts_of(parsed.entries))
 
 
-def facts_of(entries: Iterable[Entry]) -> tuple[EntryFacts, ...]:
+def _facts_of(entries: Iterable[Entry]) -> tuple[EntryFacts, ...]:
     """Each entry's `EntryFacts`, from its own title, summary and link."""
     return tuple(
         EntryFacts(
