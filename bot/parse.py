@@ -53,6 +53,8 @@ _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)
 _XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 # The DOCTYPE may only follow the XML declaration, comments and processing instructions.
+# Most feeds have none, and a failed match of this pattern walks far into the document.
+_HAS_DOCTYPE = re.compile(r"<!doctype", re.IGNORECASE)
 _DOCTYPE = re.compile(
     r"\A((?:\s|<\?.*?\?>|<!--.*?-->)*)<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE
 )
@@ -250,10 +252,11 @@ def _count(body: bytes, values: range) -> int:
 def _without_dtd(text: str) -> str:
     """Drop the DOCTYPE; a feed whose DOCTYPE declares entities is refused outright, since no
     honest feed needs them and they are how entity-expansion attacks (billion laughs) work."""
-    doctype = _DOCTYPE.match(text)
-    if doctype is not None and _ENTITY_DECL.search(doctype.group(0)):
-        raise ParseError("the feed declares XML entities (refused: entity expansion risk)")
-    text = _DOCTYPE.sub(r"\1", text, count=1)
+    doctype = _DOCTYPE.match(text) if _HAS_DOCTYPE.search(text) else None
+    if doctype is not None:
+        if _ENTITY_DECL.search(doctype.group(0)):
+            raise ParseError("the feed declares XML entities (refused: entity expansion risk)")
+        text = doctype.group(1) + text[doctype.end() :]
     # Leftovers of a DOCTYPE the pattern could not delimit must not define anything either.
     return _ENTITY_DECL.sub("", text)
 
@@ -261,13 +264,17 @@ def _without_dtd(text: str) -> str:
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: no scripts or styles, entities resolved, spaces collapsed."""
     if "<" not in html and "&" not in html:
-        return _SPACE.sub(" ", _CONTROL.sub("", html)).strip()
+        return _plain(html)
     tree = LexborHTMLParser(html)
     if _HIDDEN.search(html):  # each strip walks the whole tree; most fragments have none
         tree.strip_tags(list(_HIDDEN_TAGS))
     root = tree.body
-    text = root.text(separator=" ") if root is not None else ""
-    return _SPACE.sub(" ", _CONTROL.sub("", text)).strip()
+    return _plain(root.text(separator=" ") if root is not None else "")
+
+
+def _plain(text: str) -> str:
+    # str.split() splits where the regex \s does, in a third of the time.
+    return " ".join(_CONTROL.sub("", text).split())
 
 
 def bound(text: str, limit: int) -> str:
@@ -322,7 +329,7 @@ def plausible_date(moment: datetime) -> datetime | None:
 def _detail_lang(raw: Any) -> str | None:
     for key in ("title_detail", "summary_detail"):
         detail = dict.get(raw, key)
-        if detail is not None and (lang := norm_lang(detail.get("language"))):
+        if detail is not None and (lang := norm_lang(dict.get(detail, "language"))):
             return lang
     return None
 
