@@ -2,8 +2,9 @@
 with its settings (quiet hours -> `disable_notification`, link previews, forum topic).
 
     alert   the story's card (with "also reported by" once more outlets carry it, and the
-            chat's watched names or phrases it mentions, matched again from the stored story:
-            no delivery records which watch fired, so an /unwatch leaves nothing behind)
+            chat's watched names or phrases its reports mention, matched again against each
+            stored report's title and lead: no delivery records which watch fired, so an
+            /unwatch leaves nothing behind)
     edit    that alert rewritten in place when outlets join; never a second message:
             "not modified" counts as done, a deleted or too old alert is skipped (None)
     digest  the chat's digest items due now, as many as fit in one message; those are marked
@@ -16,7 +17,7 @@ do; Telegram's errors propagate to the sender, which decides the delivery's fate
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 
 from aiogram import Bot
@@ -28,7 +29,7 @@ from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
 from bot.relevance.text import EntryText
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
-from bot.storage import Chat, Delivery, Source, Storage, Story
+from bot.storage import Chat, Delivery, ReportText, Storage, Story
 from bot.watch import Watcher, WatchIndex, WatchTerm
 
 _EDIT_NOT_MODIFIED = "message is not modified"
@@ -95,12 +96,11 @@ class DeliveryCalls:
         now = self._clock()
         followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
         stories = [delivery.story, *(f.story for f in followers)]
-        watches = await self._watches(delivery.chat_id)
         page, count = digest_page(
             stories,
             heading=_digest_heading(chat, tr, now),
             tr=tr,
-            watched={s.id: _mentioned(watches, s) for s in stories} if watches else None,
+            watched=await self._watched(delivery.chat_id, stories),
         )
         message_id = await self._send(delivery, self.content(delivery, page))
         together = [f.id for f in followers[: count - 1]]
@@ -109,14 +109,20 @@ class DeliveryCalls:
 
     async def _card(self, delivery: Delivery) -> Text:
         tr = self._catalogs.tr(_chat_of(delivery).language)
-        sources = await self._stories.sources(delivery.story.id)
-        watches = await self._watches(delivery.chat_id)
-        watched = _mentioned(watches, delivery.story, sources) if watches else []
-        return alert_card(delivery.story, tr, sources=sources, watched=watched)
+        story = delivery.story
+        sources = await self._stories.sources(story.id)
+        watched = await self._watched(delivery.chat_id, [story])
+        return alert_card(story, tr, sources=sources, watched=(watched or {}).get(story.id, []))
 
-    async def _watches(self, chat_id: int) -> WatchIndex | None:
+    async def _watched(self, chat_id: int, stories: Sequence[Story]) -> dict[int, list[str]] | None:
+        """By story id, the chat's watched phrases that the story's reports mention; None when
+        the chat watches nothing."""
         phrases = await self._watchlist.of_chat(chat_id)
-        return self._watcher.index(WatchTerm(chat_id, p) for p in phrases) if phrases else None
+        if not phrases:
+            return None
+        watches = self._watcher.index(WatchTerm(chat_id, p) for p in phrases)
+        texts = await self._stories.texts_of([s.id for s in stories])
+        return {s.id: _mentioned(watches, s, texts.get(s.id, ())) for s in stories}
 
     async def _send(self, delivery: Delivery, text: Text) -> int:
         chat = _chat_of(delivery)
@@ -132,12 +138,15 @@ class DeliveryCalls:
         return message.message_id
 
 
-def _mentioned(watches: WatchIndex, story: Story, sources: Sequence[Source] = ()) -> list[str]:
-    # The story keeps its first report's text and every source's title: a watched name that
-    # only a later outlet's lead carried is not found again, and the card then names none.
-    titles = "\n".join(s.title for s in sources if s.title)
-    text = EntryText.of(story.title, f"{story.summary}\n{titles}", None)
-    return [t.phrase for t in watches.mentioned(text)]
+def _mentioned(watches: WatchIndex, story: Story, reports: Iterable[ReportText]) -> list[str]:
+    """The watched phrases the story or any of its reports mention, each once, in the order
+    they are found. Each report is matched on its own and in its own language, as it was when
+    it was stored; the story's own text covers reports stored before they kept their lead."""
+    found: dict[str, None] = {}
+    for title, lead, lang in [ReportText(story.title, story.summary, None), *reports]:
+        terms = watches.mentioned(EntryText.of(title, lead, lang))
+        found.update(dict.fromkeys(term.phrase for term in terms))
+    return list(found)
 
 
 def _chat_of(delivery: Delivery) -> Chat:

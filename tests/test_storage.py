@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.storage import Storage
+from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
 from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
@@ -76,6 +77,39 @@ async def test_edited_entry_updates_story_instead_of_a_new_one(storage: Storage)
     assert result.new_stories == ()
     [story] = await storage.stories.recent(10)
     assert story.title == "Kazakhstan extradites deserter Bazhukov"
+
+
+async def test_a_storys_reports_keep_their_leads_through_edits_and_no_other_entry_does(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Every source keeps its lead, watched or not: which leads were kept must not tell what
+    # anyone watches.
+    [feed, other] = await add_feeds(storage, "Outlet", "Other")
+    first = make_entry(summary="Mikhail Bazhukov was handed over.", link="https://o.example/1")
+    noise = make_entry("Weather in Almaty", summary="Sunny.", link="https://o.example/2")
+    items = [
+        replace(incoming(first, key="guid:1"), watchers=frozenset({7})),
+        incoming(noise, IRRELEVANT, key="guid:2"),
+    ]
+    await storage.stories.save(feed, items, now=NOW, alert_max_age=DAY)
+    [story] = await storage.stories.recent(10)
+    assert await storage.stories.texts_of([story.id]) == {
+        story.id: [(first.title, "Mikhail Bazhukov was handed over.", None)]
+    }
+    edited = replace(first, summary="A deserter was handed over.")
+    await storage.stories.save(feed, [incoming(edited, key="guid:1")], now=NOW, alert_max_age=DAY)
+    again = make_entry("Deserter handed over", summary="The same case.", link=first.link)
+    await storage.stories.save(other, [incoming(again)], now=NOW, alert_max_age=DAY)
+    texts = await storage.stories.texts_of([story.id, story.id + 1])
+    assert list(texts) == [story.id]
+    assert texts[story.id] == [  # newest first
+        ("Deserter handed over", "The same case.", None),
+        (first.title, "A deserter was handed over.", None),
+    ]
+    rows = await storage.db.fetchall("SELECT summary FROM entries WHERE story_id IS NULL")
+    assert [r[0] for r in rows] == [None]  # the irrelevant entry keeps no text
+    monkeypatch.setattr(stories_module, "TEXTS_MAX", 1)
+    assert await storage.stories.texts_of([story.id]) == {story.id: texts[story.id][:1]}
 
 
 @pytest.mark.parametrize(

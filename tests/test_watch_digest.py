@@ -225,3 +225,38 @@ async def test_the_alert_says_which_watched_name_it_mentions(storage: Storage) -
     assert "Касимов" not in watcher
     assert "👁" not in subscriber
     assert "👁 Из вашего списка отслеживания: Бажуков\n" in russian
+
+
+async def test_the_card_names_a_watched_person_only_a_later_outlets_lead_named(
+    storage: Storage,
+) -> None:
+    # The first report names nobody; a second outlet's report joins the story, and only its
+    # lead (not its title) names the person chat 2 watches: chat 2 is alerted, and its card
+    # must say why, matched again from what the storage kept of that report.
+    first, second = await add_feeds(storage, "Meduza", "Radio Azattyk")
+    now = time.time()
+    await storage.chats.ensure(2, now)
+    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    link = "https://e.org/same"
+    unnamed = make_entry(
+        "Казахстан выдал России дезертира", summary="Его задержали в Алматы.", link=link,
+        published=now - 60,
+    )  # fmt: skip
+    await storage.stories.save(first, [incoming(unnamed)], now=now, alert_max_age=86400)
+    named = make_entry(
+        "Kazakhstan extradites a Russian deserter",
+        summary="Mikhail Bazhukov was flown to Moscow on Tuesday.",
+        link=link,
+        published=now - 30,
+    )
+    terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
+    watchers = (
+        Watcher().index(terms).chats_mentioned(EntryText.of(named.title, named.summary, "en"))
+    )
+    assert watchers == {2}
+    item = replace(incoming(named, key="second"), watchers=watchers)
+    assert (await storage.stories.save(second, [item], now=now, alert_max_age=86400)).joined == 1
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False):
+        [card] = await api.wait_for_messages(2, 1, timeout=15)
+        api.assert_no_violations()
+    assert "👁 On your watchlist: Bazhukov\n" in card

@@ -26,7 +26,7 @@ from bot.storage.chats import Chats
 from bot.storage.db import Database
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
-from bot.storage.records import Chat, Delivery, FeedState, Incoming, Source, Story
+from bot.storage.records import Chat, Delivery, FeedState, Incoming, ReportText, Source, Story
 from bot.storage.search import Search
 from bot.storage.search_index import SearchIndex
 from bot.storage.stories import SaveResult, Stories
@@ -38,6 +38,7 @@ __all__ = [
     "FeedState",
     "Incoming",
     "OutboxStats",
+    "ReportText",
     "SaveResult",
     "Source",
     "Storage",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from bot.fingerprint import Fingerprint
 from bot.model import Entry, Verdict
@@ -119,6 +120,15 @@ class Source:
             lang=row["lang"],
             published_at=None if published is None else datetime.fromtimestamp(published, UTC),
         )
+
+
+class ReportText(NamedTuple):
+    """What one report of a story said, as stored: its title, its lead ("" for reports stored
+    before migration 11) and its language."""
+
+    title: str
+    lead: str
+    lang: str | None
 
 
 @dataclass(frozen=True, slots=True)

@@ -31,12 +31,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.chat_settings import next_digest_at
 from bot.merge import choose
 from bot.storage import search_index, story_index
+from bot.storage.alert_queue import queue_alerts, queue_edits
 from bot.storage.db import Database, Row, SyncTransaction
-from bot.storage.records import FeedState, Incoming, Source, Story
+from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
+TEXTS_MAX = 100  # reports per story that `texts_of` reads
 STORY_COLUMNS = """
     s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
     COALESCE(s.published_at, s.created_at) AS published_at,
@@ -106,6 +107,22 @@ class Stories:
             found.setdefault(row["story_id"], []).append(Source.from_row(row))
         return found
 
+    async def texts_of(self, story_ids: Sequence[int]) -> dict[int, list[ReportText]]:
+        """What each story's newest `TEXTS_MAX` distinct reports said, newest first: for
+        matching a chat's watchlist again when its alert is drawn (a report that named a
+        watched name is a recent one by then)."""
+        found: dict[int, list[ReportText]] = {}
+        for story_id in dict.fromkeys(story_ids):
+            rows = await self._db.fetchall(
+                """SELECT title, COALESCE(summary, '') AS lead, lang FROM entries
+                   WHERE story_id = ? AND title IS NOT NULL
+                   GROUP BY title, lead, lang ORDER BY MAX(id) DESC LIMIT ?""",
+                (story_id, TEXTS_MAX),
+            )
+            if rows:
+                found[story_id] = [ReportText(r["title"], r["lead"], r["lang"]) for r in rows]
+        return found
+
 
 def _save(
     feed: FeedState,
@@ -126,15 +143,15 @@ def _save(
         story_id, is_new = stored
         if not is_new:
             joined += 1
-            queued += _queue_edits(tx, story_id, now)
+            queued += queue_edits(tx, story_id, now)
             if item.watchers and _alertable(item, feed, now, alert_max_age):
                 # This outlet names someone a chat watches, though the story's first report
                 # did not: that chat is told now (once per story, like every alert).
-                queued += _queue_alerts(tx, story_id, item, now, subscribers=False)
+                queued += queue_alerts(tx, story_id, item, now, subscribers=False)
             continue
         new_ids.append(story_id)
         if _alertable(item, feed, now, alert_max_age):
-            queued += _queue_alerts(tx, story_id, item, now)
+            queued += queue_alerts(tx, story_id, item, now)
             alerted.add(story_id)
     search_index.queue(tx, sorted(touched))
     rows = _stories_by_id(tx, new_ids)
@@ -172,8 +189,8 @@ def _store_entry(
     tx.execute(
         """
         INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
-                             title, link, lang, published_at, seen_at, minhash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             title, summary, link, lang, published_at, seen_at, minhash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         """,
         (
             feed.id,
@@ -182,6 +199,7 @@ def _store_entry(
             item.content_hash,
             story_id,
             item.entry.title if story_id is not None else None,
+            item.entry.summary if story_id is not None else None,
             item.entry.link if story_id is not None else None,
             item.entry.lang or feed.lang,
             _timestamp(item),
@@ -230,10 +248,16 @@ def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]
     story_id = old["story_id"]
     fingerprint = item.fingerprint
     tx.execute(
-        "UPDATE entries SET content_hash = ?, title = CASE WHEN story_id IS NULL THEN NULL"
-        " ELSE ? END, minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END WHERE id = ?",
-        (item.content_hash, item.entry.title, fingerprint and fingerprint.pack(), old["id"]),
-    )
+        """UPDATE entries SET content_hash = ?,
+               title = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               summary = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END
+           WHERE id = ?""",
+        (
+            item.content_hash, item.entry.title, item.entry.summary,
+            fingerprint and fingerprint.pack(), old["id"],
+        ),
+    )  # fmt: skip
     if story_id is None:
         return
     if old["minhash"] is not None:
@@ -307,62 +331,6 @@ def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float
     if published is None:
         return feed.last_success_at is not None
     return now - published <= alert_max_age
-
-
-def _queue_alerts(
-    tx: SyncTransaction, story_id: int, item: Incoming, now: float, *, subscribers: bool = True
-) -> int:
-    """One delivery per subscribed chat whose filter matches (relevant stories; not when
-    `subscribers` is False) and per chat that watches a name the entry mentions: an alert due
-    now, or a digest item due at the chat's next digest time. A chat that has the story's
-    alert already keeps the one it has."""
-    countries = item.verdict.countries
-    country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
-    chats = tx.fetchall(
-        f"""
-        SELECT chat_id, mode, digest_hour, utc_offset FROM chats
-        WHERE active = 1 AND (
-            (? AND subscribed = 1 AND (countries = '' OR {country_match}))
-            OR chat_id IN (SELECT value FROM json_each(?)))
-        """,
-        (
-            int(item.verdict.relevant and subscribers),
-            *(f" {c} " for c in countries),
-            json.dumps(sorted(item.watchers)),
-        ),
-    )
-    before = tx.total_changes()
-    tx.executemany(
-        """INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
-           VALUES (?, ?, ?, ?, ?)""",
-        (
-            (
-                c["chat_id"],
-                story_id,
-                "alert" if c["mode"] == "instant" else "digest",
-                next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now),
-                now,
-            )
-            for c in chats
-        ),
-    )
-    return tx.total_changes() - before
-
-
-def _queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
-    """Each chat that has the story's alert gets its alert edited to list the new outlet; an
-    edit already queued or done is re-armed (one row per chat and story)."""
-    return tx.execute(
-        """
-        INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
-        SELECT chat_id, story_id, 'edit', ?, ? FROM deliveries
-        WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'sending', 'sent')
-        ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
-            state = 'pending', attempts = 0, last_error = NULL,
-            next_attempt_at = excluded.next_attempt_at, created_at = excluded.created_at
-        """,
-        (now, now, story_id),
-    )
 
 
 def _stories_by_id(tx: SyncTransaction, ids: Sequence[int]) -> list[Story]:

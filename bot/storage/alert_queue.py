@@ -1,0 +1,68 @@
+"""The deliveries that storing a report queues, in `bot.storage.stories`' transaction: an alert
+(or a digest item) per chat that should get the story, an edit per chat that has its alert.
+See that module's docstring for when each is queued.
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.chat_settings import next_digest_at
+from bot.storage.db import SyncTransaction
+from bot.storage.records import Incoming
+
+
+def queue_alerts(
+    tx: SyncTransaction, story_id: int, item: Incoming, now: float, *, subscribers: bool = True
+) -> int:
+    """One delivery per subscribed chat whose filter matches (relevant stories; not when
+    `subscribers` is False) and per chat that watches a name the entry mentions: an alert due
+    now, or a digest item due at the chat's next digest time. A chat that has the story's
+    alert already keeps the one it has."""
+    countries = item.verdict.countries
+    country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
+    chats = tx.fetchall(
+        f"""
+        SELECT chat_id, mode, digest_hour, utc_offset FROM chats
+        WHERE active = 1 AND (
+            (? AND subscribed = 1 AND (countries = '' OR {country_match}))
+            OR chat_id IN (SELECT value FROM json_each(?)))
+        """,
+        (
+            int(item.verdict.relevant and subscribers),
+            *(f" {c} " for c in countries),
+            json.dumps(sorted(item.watchers)),
+        ),
+    )
+    before = tx.total_changes()
+    tx.executemany(
+        """INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+           VALUES (?, ?, ?, ?, ?)""",
+        (
+            (
+                c["chat_id"],
+                story_id,
+                "alert" if c["mode"] == "instant" else "digest",
+                next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now),
+                now,
+            )
+            for c in chats
+        ),
+    )
+    return tx.total_changes() - before
+
+
+def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
+    """Each chat that has the story's alert gets its alert edited to list the new outlet; an
+    edit already queued or done is re-armed (one row per chat and story)."""
+    return tx.execute(
+        """
+        INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
+        SELECT chat_id, story_id, 'edit', ?, ? FROM deliveries
+        WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'sending', 'sent')
+        ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
+            state = 'pending', attempts = 0, last_error = NULL,
+            next_attempt_at = excluded.next_attempt_at, created_at = excluded.created_at
+        """,
+        (now, now, story_id),
+    )
