@@ -82,8 +82,8 @@ async def test_edited_entry_updates_story_instead_of_a_new_one(storage: Storage)
 async def test_a_storys_reports_keep_their_leads_through_edits_and_no_other_entry_does(
     storage: Storage, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # Every source keeps its lead, watched or not: which leads were kept must not tell what
-    # anyone watches.
+    # Every report that joins a story keeps its lead, watched or not (which leads were kept
+    # must not tell what anyone watches); the first report's lead is the story's own.
     [feed, other] = await add_feeds(storage, "Outlet", "Other")
     first = make_entry(summary="Mikhail Bazhukov was handed over.", link="https://o.example/1")
     noise = make_entry("Weather in Almaty", summary="Sunny.", link="https://o.example/2")
@@ -93,9 +93,8 @@ async def test_a_storys_reports_keep_their_leads_through_edits_and_no_other_entr
     ]
     await storage.stories.save(feed, items, now=NOW, alert_max_age=DAY)
     [story] = await storage.stories.recent(10)
-    assert await storage.stories.texts_of([story.id]) == {
-        story.id: [(first.title, "Mikhail Bazhukov was handed over.", None)]
-    }
+    assert story.summary == "Mikhail Bazhukov was handed over."
+    assert await storage.stories.texts_of([story.id]) == {story.id: [(first.title, "", None)]}
     edited = replace(first, summary="A deserter was handed over.")
     await storage.stories.save(feed, [incoming(edited, key="guid:1")], now=NOW, alert_max_age=DAY)
     again = make_entry("Deserter handed over", summary="The same case.", link=first.link)

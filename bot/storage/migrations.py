@@ -210,10 +210,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_story_text ON entries (story_id, id) WHERE minhash IS NOT NULL;
     """,
-    # 11: each source of a story keeps its lead as well as its title, so that a chat's card can
-    # say whom a later outlet's lead named (bot.delivery_calls). Every source, not only those
-    # that named a watched name: which leads were kept must not tell what anyone watches.
-    # Sources stored before keep NULL.
+    # 11: each report that joins a story keeps its lead as well as its title (the first one's
+    # lead is the story's), so that a chat's card can say whom a later outlet's lead named
+    # (bot.delivery_calls). Every such report, not only those that named a watched name: which
+    # leads were kept must not tell what anyone watches. Reports stored before keep NULL.
     """
     ALTER TABLE entries ADD COLUMN summary TEXT;
     """,

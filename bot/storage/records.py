@@ -123,8 +123,9 @@ class Source:
 
 
 class ReportText(NamedTuple):
-    """What one report of a story said, as stored: its title, its lead ("" for reports stored
-    before migration 11) and its language."""
+    """What one report of a story said, as stored: its title, its lead ("" for the story's
+    first report, whose lead is the story's, and for reports stored before migration 11) and
+    its language."""
 
     title: str
     lead: str

@@ -199,7 +199,7 @@ def _store_entry(
             item.content_hash,
             story_id,
             item.entry.title if story_id is not None else None,
-            item.entry.summary if story_id is not None else None,
+            item.entry.summary if joined is not None else None,  # a new story has it already
             item.entry.link if story_id is not None else None,
             item.entry.lang or feed.lang,
             _timestamp(item),
