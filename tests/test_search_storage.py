@@ -16,7 +16,8 @@ from bot.errors import QueryError
 from bot.model import Verdict
 from bot.render import known_country_codes
 from bot.search import QueryBuilder
-from bot.search.document import Document, Row, index_row
+from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
+from bot.search.forms import Forms
 from bot.storage import FeedState, Storage
 from bot.storage.migrations import MIGRATIONS
 from tests.conftest import NOW, add_feeds, incoming, make_entry
@@ -136,6 +137,28 @@ async def test_a_story_appears_once_with_every_source_searchable(storage: Storag
         assert [(s.title, s.sources) for s in found] == [("Бажукова выдали России", 2)], text
     sources = await storage.stories.sources(found[0].id)
     assert [s.outlet for s in sources] == ["Meduza", "Radio Azattyk"]
+
+
+async def test_a_name_only_a_later_reports_lead_gives_finds_the_story(storage: Storage) -> None:
+    # First reports often name nobody; the name a later outlet's lead gives must find the case.
+    a, b = await add_feeds(storage, "Meduza", "Radio Azattyk")
+    first = make_entry("Казахстан выдал России дезертира", summary="Его задержали в Алматы.")
+    await storage.stories.save(a, [incoming(first, KZ)], now=NOW, alert_max_age=0)
+    later = make_entry(
+        "Kazakhstan extradites a deserter", summary="Mikhail Bazhukov was flown to Moscow."
+    )
+    await storage.stories.save(b, [incoming(later, KZ)], now=NOW, alert_max_age=0)
+    for text in ("Бажуков", "Bazhukov", "flown"):
+        assert await titles(storage, text) == ["Казахстан выдал России дезертира"], text
+
+
+def test_a_rows_body_takes_the_first_distinct_later_leads_up_to_the_limit() -> None:
+    sources = [Source("First", "Title", None)] + [
+        Source(f"Outlet {n}", "Title", f"lead{n % 25}x") for n in range(50)
+    ]
+    doc = Document("Title", "own lead", ("KZ",), None, NOW, "en", tuple(sources))
+    body = index_row(doc, Forms())[1].split()
+    assert body == ["own", "lead", *(f"lead{n}x" for n in range(LEADS_MAX))]
 
 
 async def test_an_edit_reindexes_the_story(storage: Storage) -> None:

@@ -1,8 +1,9 @@
 """A story and its sources -> the row of `search_fts`. Pure apart from `Forms`.
 
 title    the story's headline, folded
-body     its lead, then every source's own title (folded), so a headline seen in any
-         outlet finds the story
+body     its lead, then every source's own title, then the leads of the first `LEADS_MAX`
+         later reports that differ from it (folded): a headline or a name seen in any
+         outlet finds the story, also when its first report named nobody
 outlets  every source's outlet name
 terms    the extra forms of all those words (`Forms.document_terms`)
 tags     countries, action, year and month (`filters`), e.g. "ckz cru aextradition
@@ -21,12 +22,16 @@ from bot.search.forms import Forms
 
 Row = tuple[str, str, str, str, str]  # one row of search_fts, its columns in the order above
 LAST_SECOND = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
+# Later reports' leads indexed per story: enough for the names a case's first reports lacked,
+# without letting a story that hundreds of outlets rewrote grow one huge row.
+LEADS_MAX = 20
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
     outlet: str
     title: str | None
+    lead: str | None = None  # kept for reports that joined a story (migration 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,7 +50,13 @@ class Document:
 def index_row(doc: Document, forms: Forms) -> Row:
     """(title, body, outlets, terms, tags) for `search_fts`."""
     titles = [s.title for s in doc.sources if s.title and s.title != doc.title]
-    texts = [doc.title, doc.summary, *dict.fromkeys(titles)]
+    leads = [s.lead for s in doc.sources if s.lead and s.lead != doc.summary]
+    texts = [
+        doc.title,
+        doc.summary,
+        *dict.fromkeys(titles),
+        *list(dict.fromkeys(leads))[:LEADS_MAX],
+    ]
     outlets = " ".join(dict.fromkeys(fold(s.outlet) for s in doc.sources))
     return (
         fold(doc.title),

@@ -3,10 +3,11 @@
 Saving never indexes: `queue(tx, story_ids)` marks a story whose text or sources changed (a new
 story, a source joining it, an edit, a watch-only story made public) in `search_pending`, with
 a version that every further change bumps. `SearchIndex.flush()` later (re)writes each queued
-story's row from the story and every entry that is one of its sources; a story kept only for
-a watchlist (`broadcast = 0`) has no row. The refresher flushes once at the end of each cycle,
-so a story that fifty feeds report in one cycle is indexed once, not fifty times; a search
-flushes first, so it never misses what is stored.
+story's row from the story and every entry that is one of its sources (their titles, and the
+leads of the reports that joined it); a story kept only for a watchlist (`broadcast = 0`) has
+no row. The refresher flushes once at the end of each cycle, so a story that fifty feeds report
+in one cycle is indexed once, not fifty times; a search flushes first, so it never misses what
+is stored.
 
 Two ways to flush: `flush()` reads, computes and writes a batch in one transaction on the
 database's thread; `flush_with(rows_of)` reads the documents, hands them to `rows_of` (the
@@ -184,11 +185,13 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
     if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
     rows = tx.fetchall(
-        """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
-           WHERE e.story_id = ? ORDER BY e.id""",
+        """SELECT f.name, e.title, e.summary, e.lang FROM entries e
+           JOIN feeds f ON f.id = e.feed_id WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),
     )
-    sources = [Source(r["name"], r["title"]) for r in rows] or [Source(story["outlet"], None)]
+    sources = [Source(r["name"], r["title"], r["summary"]) for r in rows] or [
+        Source(story["outlet"], None)
+    ]
     return Document(
         title=story["title"],
         summary=story["summary"],
