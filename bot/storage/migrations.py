@@ -212,8 +212,9 @@ MIGRATIONS: tuple[str, ...] = (
     """,
     # 11: each report that joins a story keeps its lead as well as its title (the first one's
     # lead is the story's), so that a chat's card can say whom a later outlet's lead named
-    # (bot.delivery_calls). Every such report, not only those that named a watched name: which
-    # leads were kept must not tell what anyone watches. Reports stored before keep NULL.
+    # (bot.delivery_calls) and a search for that name finds the story (bot.search.document).
+    # Every such report, not only those that named a watched name: which leads were kept must
+    # not tell what anyone watches. Reports stored before keep NULL.
     """
     ALTER TABLE entries ADD COLUMN summary TEXT;
     """,
