@@ -153,10 +153,9 @@ async def test_a_name_only_a_later_reports_lead_gives_finds_the_story(storage: S
 
 
 def test_a_rows_body_takes_the_first_distinct_later_leads_up_to_the_limit() -> None:
-    sources = [Source("First", "Title", None)] + [
-        Source(f"Outlet {n}", "Title", f"lead{n % 25}x") for n in range(50)
-    ]
-    doc = Document("Title", "own lead", ("KZ",), None, NOW, "en", tuple(sources))
+    leads = ("own lead", *(f"lead{n % 25}x" for n in range(50)))
+    sources = (Source("First", "Title"), Source("Second", "Title"))
+    doc = Document("Title", "own lead", ("KZ",), None, NOW, "en", sources, leads)
     body = index_row(doc, Forms())[1].split()
     assert body == ["own", "lead", *(f"lead{n}x" for n in range(LEADS_MAX))]
 

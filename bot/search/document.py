@@ -31,7 +31,6 @@ LEADS_MAX = 20
 class Source:
     outlet: str
     title: str | None
-    lead: str | None = None  # kept for reports that joined a story (migration 11)
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,18 +44,16 @@ class Document:
     published_at: float  # Unix seconds; the story's date, or when it was stored
     lang: str | None
     sources: tuple[Source, ...]
+    # The leads of the reports that joined the story (migration 11), earliest first; only the
+    # first `LEADS_MAX` that differ from `summary` and from each other are indexed.
+    leads: tuple[str, ...] = ()
 
 
 def index_row(doc: Document, forms: Forms) -> Row:
     """(title, body, outlets, terms, tags) for `search_fts`."""
     titles = [s.title for s in doc.sources if s.title and s.title != doc.title]
-    leads = [s.lead for s in doc.sources if s.lead and s.lead != doc.summary]
-    texts = [
-        doc.title,
-        doc.summary,
-        *dict.fromkeys(titles),
-        *list(dict.fromkeys(leads))[:LEADS_MAX],
-    ]
+    leads = list(dict.fromkeys(lead for lead in doc.leads if lead and lead != doc.summary))
+    texts = [doc.title, doc.summary, *dict.fromkeys(titles), *leads[:LEADS_MAX]]
     outlets = " ".join(dict.fromkeys(fold(s.outlet) for s in doc.sources))
     return (
         fold(doc.title),

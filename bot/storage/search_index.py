@@ -33,7 +33,7 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import partial
 
-from bot.search.document import Document, Row, Source, index_row
+from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms
 from bot.storage.db import Database, SyncTransaction
 
@@ -185,13 +185,17 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
     if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
     rows = tx.fetchall(
-        """SELECT f.name, e.title, e.summary, e.lang FROM entries e
-           JOIN feeds f ON f.id = e.feed_id WHERE e.story_id = ? ORDER BY e.id""",
+        """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
+           WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),
     )
-    sources = [Source(r["name"], r["title"], r["summary"]) for r in rows] or [
-        Source(story["outlet"], None)
-    ]
+    sources = [Source(r["name"], r["title"]) for r in rows] or [Source(story["outlet"], None)]
+    # Only the leads the row can use: a story that hundreds of outlets rewrote has as many.
+    leads = tx.fetchall(
+        """SELECT summary FROM entries WHERE story_id = ? AND summary IS NOT NULL
+           AND summary != ? GROUP BY summary ORDER BY MIN(id) LIMIT ?""",
+        (story_id, story["summary"], LEADS_MAX),
+    )
     return Document(
         title=story["title"],
         summary=story["summary"],
@@ -200,6 +204,7 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
         published_at=story["day"],
         lang=next((r["lang"] for r in rows if r["lang"]), None),
         sources=tuple(sources),
+        leads=tuple(r["summary"] for r in leads),
     )
 
 
