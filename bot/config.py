@@ -54,6 +54,7 @@ _FEED_KEYS = frozenset(
 _DEFAULT_KEYS = frozenset({"interval", "alert_max_age", "min_interval", "max_interval"})
 # Telegram public usernames: 5-32 characters; a few old channels have 4.
 _CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")  # as bot.fetch refuses them
 _TOP_KEYS = frozenset({"defaults", "feeds", "lexicon"})
 
 DEFAULT_INTERVAL = 600.0
@@ -245,10 +246,19 @@ def _check_bounds(where: str, low: float | None, high: float | None) -> None:
 
 
 def _check_url(key: str, url: str) -> str:
-    parts = urlsplit(url.strip())
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        _ = parts.port  # raises on a malformed port
+    except ValueError:
+        raise ConfigError(f"{key}: not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{key}: expected an absolute http(s) URL")
-    return url.strip()
+    if _NOT_IN_URL.search(url):
+        raise ConfigError(
+            f"{key}: a URL has no spaces or control characters (write a space as %20)"
+        )
+    return url
 
 
 def _reject_unknown(where: str, data: Mapping[Any, Any], allowed: frozenset[str]) -> None:

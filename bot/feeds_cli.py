@@ -60,8 +60,11 @@ async def _check_one(fetcher: Fetcher, spec: FeedSpec) -> tuple[FeedSpec, bool, 
     except FeedError as exc:
         return spec, False, f"error: {type(exc).__name__}: {exc}"
     ms = (time.perf_counter() - started) * 1000
-    moved = "; moved permanently, update its url" if result.moved_to else ""
-    return spec, True, f"ok: {len(parsed.entries)} entries in {ms:.0f} ms{moved}"
+    count = len(parsed.entries)
+    moved = (
+        f"; moved permanently to {result.moved_to}: update feeds.yaml" if result.moved_to else ""
+    )
+    return spec, True, f"ok: {count} {'entry' if count == 1 else 'entries'} in {ms:.0f} ms{moved}"
 
 
 def import_opml(opml_path: Path, feeds_file: Path, out: TextIO) -> int:

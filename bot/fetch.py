@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -40,6 +41,9 @@ _ACCEPT = (
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
+# Raw spaces and control characters (C0, DEL, C1) have no place in a URL; one that came in a
+# Location header would otherwise be stored as the feed's address and printed to terminals.
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _CHUNK = 64 * 1024
 
 
@@ -254,6 +258,8 @@ def _check_url(url: str) -> None:
         raise ConnectError("only http and https URLs can be fetched")
     if not parts.hostname:
         raise ConnectError("URL has no host")
+    if _NOT_IN_URL.search(url):
+        raise ConnectError("URL has spaces or control characters")
 
 
 def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:

@@ -60,7 +60,7 @@ _DOCTYPE = re.compile(
 )
 _ENTITY_DECL = re.compile(r"<!ENTITY\b[^>]*>", re.IGNORECASE)
 # Control characters, and the replacement character that marks bytes no encoding could read.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffd]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
 _HIDDEN_TAGS = ("script", "style", "noscript", "template")

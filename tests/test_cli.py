@@ -165,13 +165,20 @@ async def test_feeds_check_import_export(tmp_path: Path) -> None:
         assert out.count("<outline ") == 3
         assert 'xmlUrl="https://t.me/s/twtest"' in out
 
-        feeds.write_text(text.replace('  - {name: "Chan"', '  # - {name: "Chan"'))
+        srv.redirect("/old", "/rss", status=301)
+        moved = f"  - {{name: Moved, url: '{srv.url('/old')}'}}\n"
+        feeds.write_text(text.replace('  - {name: "Chan"', '  # - {name: "Chan"') + moved)
         code, out, err = await run_cli(tmp_path, "feeds", "check")
         assert code == 1, err
         lines = out.splitlines()
-        assert any(line.startswith("Good ") and "ok: 1 entries" in line for line in lines)
+        assert any(line.startswith("Good ") and "ok: 1 entry in" in line for line in lines)
         assert any("Missing" in line and "HTTPStatusError: HTTP 404" in line for line in lines)
-        assert lines[-1] == "2 sources: 1 ok, 1 failing"
+        assert any(
+            line.startswith("Moved ")
+            and line.endswith(f"; moved permanently to {good}: update feeds.yaml")
+            for line in lines
+        )
+        assert lines[-1] == "3 sources: 2 ok, 1 failing"
 
     (tmp_path / "feeds.yaml").write_text("feeds:\n  - {name: X, telegram: 'a b'}\n")
     code, _out, err = await run_cli(tmp_path, "feeds", "check")

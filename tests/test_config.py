@@ -116,6 +116,9 @@ def test_feeds_with_defaults_and_overrides() -> None:
         ({"feeds": [{"url": "https://a/"}]}, "feed #1: 'name'"),
         ({"feeds": [{"name": "A", "url": "https://a/", "colour": "red"}]}, "feed 'A'.*colour"),
         ({"feeds": [{"name": "A", "url": "javascript:alert(1)"}]}, "feed 'A': url"),
+        ({"feeds": [{"name": "A", "url": "https://a/my feed"}]}, "feed 'A': url: .*%20"),
+        ({"feeds": [{"name": "A", "url": "https://a/\x1b[2J"}]}, "feed 'A': url: .*control"),
+        ({"feeds": [{"name": "A", "url": "https://a:port/"}]}, "feed 'A': url: not a valid URL"),
         ({"feeds": [{"name": "A", "url": "https://a/", "interval": "soon"}]}, "feed 'A': interval"),
         ({"feeds": [{"name": "A", "url": "https://a/", "lang": "Russian"}]}, "feed 'A': 'lang'"),
         (

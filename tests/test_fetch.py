@@ -151,8 +151,37 @@ async def test_redirect_to_another_scheme_is_refused(srv: FeedServer, fetcher: F
         await fetcher.fetch(srv.url("/rss"))
 
 
+async def test_redirect_to_an_address_with_control_characters_is_refused(
+    srv: FeedServer, fetcher: Fetcher
+) -> None:
+    # Taken as it came, it would be stored as the feed's new address and printed by
+    # `feeds check` and `status`: an escape sequence for the operator's terminal. (U+009B is
+    # CSI; aiohttp's test server refuses to send C0 controls such as ESC at all.)
+    srv.redirect("/rss", "/new\u009b2J", status=301)
+    srv.set_feed("/new", FEED)
+    with pytest.raises(ConnectError, match="control characters"):
+        await fetcher.fetch(srv.url("/rss"))
+    assert srv.requests_to("/new") == []
+
+
+@pytest.mark.parametrize("path", ["/a b", "/a\tb", "/a\x7fb", "/a\u0085b"])
+async def test_an_address_with_spaces_or_control_characters_is_not_fetched(
+    srv: FeedServer, fetcher: Fetcher, path: str
+) -> None:
+    with pytest.raises(ConnectError, match="spaces or control characters"):
+        await fetcher.fetch(srv.url(path))
+    assert srv.requests == []
+
+
 @pytest.mark.parametrize(
-    "url", ["file:///etc/passwd", "ftp://127.0.0.1/feed", "javascript:alert(1)", "http://", "x"]
+    "url",
+    [
+        "file:///etc/passwd",
+        "ftp://127.0.0.1/feed",
+        "javascript:alert(1)",
+        "http://",
+        "x",
+    ],
 )
 async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
     with pytest.raises(ConnectError):

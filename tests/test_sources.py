@@ -3,6 +3,7 @@ and full-text extraction. All pure: bytes in, entries out."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -208,6 +209,30 @@ def test_opml_export_round_trips() -> None:
         OpmlFeed('A <&> "B"', "https://a.example/rss?x=1&y=2", "ru", None),
         OpmlFeed("Chan", "https://t.me/s/twtest", None, "twtest"),
     )
+
+
+def test_opml_names_lose_control_characters_and_such_urls_are_skipped() -> None:
+    # XML refuses C0 controls itself; C1 (here CSI, U+009B) gets through it.
+    listed = read_opml(
+        '<opml version="2.0"><body>'
+        '<outline text="Azattyq\u009b2J" xmlUrl="https://www.azattyq.org/api/"/>'
+        '<outline text="Bad" xmlUrl="https://x.example/\u009b2J"/>'
+        '<outline text="Spaced" xmlUrl="https://x.example/a b"/>'
+        "</body></opml>".encode()
+    )
+    assert listed.feeds == (OpmlFeed("Azattyq2J", "https://www.azattyq.org/api/", None, None),)
+    assert listed.skipped == 2
+
+
+def test_json_feed_text_loses_c1_control_characters() -> None:
+    body = json.dumps(
+        {
+            "version": "https://jsonfeed.org/version/1.1",
+            "items": [{"id": "1", "title": "Deported\u009b2J", "content_text": "a\u0085b"}],
+        }
+    ).encode()
+    (entry,) = read_source("feed", body, {}, base_url=BASE).entries
+    assert (entry.title, entry.summary) == ("Deported2J", "ab")
 
 
 def test_yaml_lines_quote_everything() -> None:

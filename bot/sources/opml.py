@@ -1,10 +1,11 @@
 """OPML 2.0 in and out (http://opml.org/spec2.opml), the format feed readers exchange lists in.
 
 Reading: every `<outline>` with an `xmlUrl`, at any depth (folders are flattened), becomes an
-`OpmlFeed`: its name is `title`, else `text`, else the URL; `language` becomes the language
-when it is a language tag. A `https://t.me/s/<channel>` URL is a Telegram source. A DOCTYPE or
-an entity declaration is refused outright: no subscription list needs one, and they are how
-entity-expansion attacks work. Outlines without a usable http(s) URL are skipped and counted.
+`OpmlFeed`: its name is `title`, else `text`, else the URL, without control characters;
+`language` becomes the language when it is a language tag. A `https://t.me/s/<channel>` URL is
+a Telegram source. A DOCTYPE or an entity declaration is refused outright: no subscription list
+needs one, and they are how entity-expansion attacks work. Outlines without a usable http(s)
+URL (one with spaces or control characters is not usable) are skipped and counted.
 
 Writing: one `<outline type="rss">` per source with `text`, `title`, `xmlUrl`, `htmlUrl` for
 Telegram channels, and `language`; names and URLs are escaped by ElementTree.
@@ -30,6 +31,9 @@ from bot.parse import decode_document, norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
+# XML 1.0 already refuses C0 controls but lets C1 through; neither belongs in a name or a URL.
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _NAME_MAX = 200
 
 
@@ -66,7 +70,9 @@ def read_opml(data: bytes) -> OpmlList:
         if not _is_http(url):
             skipped += 1
             continue
-        name = " ".join((outline.get("title") or outline.get("text") or url).split())
+        name = " ".join(
+            _CONTROL.sub("", outline.get("title") or outline.get("text") or url).split()
+        )
         lang = norm_lang(outline.get("language"))
         feeds.append(OpmlFeed(name[:_NAME_MAX], url, lang, channel_of(url)))
     return OpmlList(tuple(feeds), skipped)
@@ -107,6 +113,8 @@ def feeds_yaml_lines(feeds: Sequence[OpmlFeed]) -> list[str]:
 
 
 def _is_http(url: str) -> bool:
+    if _NOT_IN_URL.search(url):
+        return False
     try:
         parts = urlsplit(url)
     except ValueError:
