@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
+from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import NotAFeed, ParseError
 from bot.parse import (
@@ -326,10 +328,82 @@ def test_clean_link(link: str | None, expected: str | None) -> None:
         ("plain a < b", "plain a < b"),
         ("bell\x07 and null\x00", "bell and null"),
         ("", ""),
+        # The summary's usual form, read without the parser:
+        (
+            "<p>one</p><p>Two &laquo;q&raquo; <a href='/x?a=1&amp;b=2'>link</a></p>",
+            "one Two «q» link",
+        ),
+        # The parser's own ways, which the shortcut must leave to it: a stray end tag is
+        # dropped (the text around it joins), an `a` in an `a` or a heading in a heading
+        # closes the outer one (its end tag is then stray).
+        ("x</b>y", "xy"),
+        ("<a>1<a>2</a>3</a>4", "1 2 34"),
+        ("<h2>1<h3>2</h3>3</h2>4", "1 2 34"),
     ],
 )
 def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
+
+
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # text never keeps them
+_TAG_NAMES = ["p", "br", "b", "a", "img", "li", "ul", "div", "h2", "em", "span", "sup", "hr"]
+_ENTITIES = ["&amp;", "&lt;", "&gt;", "&laquo;", "&nbsp;", "&#1055;", "&#x41;", "&copy", "&notit;"]
+_ENTITIES += ["&#0;", "&#128;", "&#x110000;", "&bogus;", "&", "&&", "&#", "&amp"]
+_attribute_value = st.one_of(
+    st.just(""),
+    st.from_regex(r"=[a-z0-9&;#:/.?]{1,6}", fullmatch=True),
+    st.from_regex(r'=\s?"[a-z &;\'/=]{0,6}"', fullmatch=True),
+    st.from_regex(r"=\s?'[a-z &;\"/=]{0,6}'", fullmatch=True),
+)
+_attribute = st.builds(
+    lambda name, value: f" {name}{value}",
+    st.from_regex(r"[a-z][a-z-]{0,5}", fullmatch=True),
+    _attribute_value,
+)
+_tag = st.one_of(
+    st.builds(
+        lambda name, attributes, close: f"<{name}{''.join(attributes)}{close}>",
+        st.sampled_from(_TAG_NAMES + [n.upper() for n in _TAG_NAMES]),
+        st.lists(_attribute, max_size=3),
+        st.sampled_from(["", "/", " /", " "]),
+    ),
+    st.builds(lambda name: f"</{name}>", st.sampled_from([*_TAG_NAMES, "P", "Li"])),
+)
+_words = st.text(st.sampled_from("abz ЖЁя\t\n>.,;:!?'\"=/"), max_size=8)
+_soup = st.lists(st.one_of(_words, _tag, st.sampled_from(_ENTITIES)), max_size=12).map("".join)
+
+
+def _element(names: list[str], inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+    return st.builds(
+        lambda name, attributes, children: (
+            f"<{name}{''.join(attributes)}>{''.join(children)}</{name.lower()}>"
+        ),
+        st.sampled_from(names),
+        st.lists(_attribute, max_size=2),
+        st.lists(inner, max_size=3),
+    )
+
+
+_leaf = st.one_of(
+    _words, st.sampled_from(_ENTITIES), st.sampled_from(["<br>", "<BR/>", "<img src=x alt='a b'>"])
+)
+# Trees of these tags, blocks among them, in any order: some only the parser can read
+# (a block in a block, an `a` in an `a`), some simple enough for bot.parse._simple_text.
+_tree = st.recursive(
+    _leaf,
+    lambda inner: _element(["a", "A", "b", "EM", "span", "sup", "p", "div", "H2", "h3"], inner),
+    max_leaves=10,
+)
+_fragment = st.one_of(_soup, st.lists(_tree, max_size=4).map("".join))
+
+
+@settings(max_examples=1000)
+@given(_fragment)
+def test_html_to_text_finds_the_parsers_text_in_text_entities_and_plain_tags(html: str) -> None:
+    # Most fragments skip the parser (bot.parse._simple_text); the text must be the same.
+    root = LexborHTMLParser(html).body
+    text = CONTROL.sub("", root.text(separator=" ") if root is not None else "")
+    assert html_to_text(html) == " ".join(text.split())
 
 
 @given(st.text(), st.integers(min_value=2, max_value=400))
