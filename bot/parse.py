@@ -60,8 +60,13 @@ _DOCTYPE = re.compile(
     r"\A((?:\s|<\?.*?\?>|<!--.*?-->)*)<!DOCTYPE\b[^\[>]*(?:\[.*?\]\s*)?>", re.DOTALL | re.IGNORECASE
 )
 _ENTITY_DECL = re.compile(r"<!ENTITY\b[^>]*>", re.IGNORECASE)
-# Control characters, and the replacement character that marks bytes no encoding could read.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
+# What never belongs in stored text: control characters (C0 but tab, newline and carriage
+# return, which are spaces here; DEL; C1), Unicode's noncharacters, and the replacement
+# character that marks bytes no encoding could read.
+_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
+    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
+)
+NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd{_NONCHARACTERS}]")
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
 _HIDDEN_TAGS = ("script", "style", "noscript", "template")
@@ -78,8 +83,12 @@ _PHRASING_TAGS = frozenset(
 )
 _VOID_TAGS = frozenset({"br", "img"})
 # Quoted values exclude < and >, so no match runs past the next tag: one pass, linear.
-_ATTRIBUTE = r"""\s+[^\s"'<>/=]+(?:\s*=\s*(?:"[^"<>]*"|'[^'<>]*'|[^\s"'=<>`]+))?"""
-_TAG = re.compile(rf"<(/?)([A-Za-z][A-Za-z0-9]*)(?:{_ATTRIBUTE})*\s*(/?)>")
+# Whitespace is HTML's (ASCII) only: to HTML, "<p\u00a0x>" is a tag named "p\u00a0x".
+_WS = "[\t\n\f\r ]"
+_ATTRIBUTE = (
+    rf"""{_WS}+[^\t\n\f\r "'<>/=]+(?:{_WS}*={_WS}*(?:"[^"<>]*"|'[^'<>]*'|[^\t\n\f\r "'=<>`]+))?"""
+)
+_TAG = re.compile(rf"<(/?)([A-Za-z][A-Za-z0-9]*)(?:{_ATTRIBUTE})*{_WS}*(/?)>")
 
 
 def parse_feed(
@@ -177,7 +186,7 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
-    guid = _CONTROL.sub("", get("id") or "").strip()[:GUID_MAX] or None
+    guid = NOT_TEXT.sub("", get("id") or "").strip()[:GUID_MAX] or None
     published = _utc(get("published_parsed")) or _utc(get("updated_parsed"))
     entry_lang = _detail_lang(raw) or lang
     return Entry(title, summary, link, guid, published, entry_lang)
@@ -333,7 +342,7 @@ def _nests(open_tags: list[str], name: str, *, closing: bool, void: bool) -> boo
 
 def _plain(text: str) -> str:
     # str.split() splits where the regex \s does, in a third of the time.
-    return " ".join(_CONTROL.sub("", text).split())
+    return " ".join(NOT_TEXT.sub("", text).split())
 
 
 def bound(text: str, limit: int) -> str:
@@ -350,7 +359,7 @@ def bound(text: str, limit: int) -> str:
 def clean_link(link: str | None, base_url: str) -> str | None:
     """An absolute http(s) URL without credentials, or None."""
     link = (link or "").strip()
-    if not link or _CONTROL.search(link) or _SPACE.search(link):
+    if not link or NOT_TEXT.search(link) or _SPACE.search(link):
         return None
     absolute = link if link.startswith(("https://", "http://")) else urljoin(base_url, link)
     if len(absolute) > LINK_MAX:

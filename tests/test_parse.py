@@ -345,10 +345,13 @@ def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
 
-CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")  # text never keeps them
+# Text never keeps control characters, noncharacters or U+FFFD.
+NONCHARACTERS = "".join(chr(plane << 16 | low) for plane in range(17) for low in (0xFFFE, 0xFFFF))
+CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufdd0-\ufdef{NONCHARACTERS}]")
 _TAG_NAMES = ["p", "br", "b", "a", "img", "li", "ul", "div", "h2", "em", "span", "sup", "hr"]
 _ENTITIES = ["&amp;", "&lt;", "&gt;", "&laquo;", "&nbsp;", "&#1055;", "&#x41;", "&copy", "&notit;"]
-_ENTITIES += ["&#0;", "&#128;", "&#x110000;", "&bogus;", "&", "&&", "&#", "&amp"]
+_ENTITIES += ["&#0;", "&#128;", "&#x110000;", "&bogus;", "&", "&&", "&#", "&amp", "&#13;", "&#12;"]
+_ENTITIES += ["&#x81;", "&#xb;", "&#xFFFF;", "&#xFDD0;", "&#x1FFFE;", "&#xD800;"]
 _attribute_value = st.one_of(
     st.just(""),
     st.from_regex(r"=[a-z0-9&;#:/.?]{1,6}", fullmatch=True),
@@ -356,7 +359,8 @@ _attribute_value = st.one_of(
     st.from_regex(r"=\s?'[a-z &;\"/=]{0,6}'", fullmatch=True),
 )
 _attribute = st.builds(
-    lambda name, value: f" {name}{value}",
+    lambda space, name, value: f"{space}{name}{value}",
+    st.sampled_from([" ", " ", "\n", "\t", "\f", "\u00a0", "\u2028"]),
     st.from_regex(r"[a-z][a-z-]{0,5}", fullmatch=True),
     _attribute_value,
 )
@@ -369,7 +373,7 @@ _tag = st.one_of(
     ),
     st.builds(lambda name: f"</{name}>", st.sampled_from([*_TAG_NAMES, "P", "Li"])),
 )
-_words = st.text(st.sampled_from("abz ЖЁя\t\n>.,;:!?'\"=/"), max_size=8)
+_words = st.text(st.sampled_from("abz ЖЁя\t\n\r\u00a0>.,;:!?'\"=/"), max_size=8)
 _soup = st.lists(st.one_of(_words, _tag, st.sampled_from(_ENTITIES)), max_size=12).map("".join)
 
 

@@ -27,12 +27,10 @@ from urllib.parse import urlsplit
 
 from bot.errors import ParseError
 from bot.model import FeedSpec
-from bot.parse import decode_document, norm_lang
+from bot.parse import NOT_TEXT, decode_document, norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
-# XML 1.0 already refuses C0 controls but lets C1 through; neither belongs in a name or a URL.
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _NAME_MAX = 200
 
@@ -71,7 +69,7 @@ def read_opml(data: bytes) -> OpmlList:
             skipped += 1
             continue
         name = " ".join(
-            _CONTROL.sub("", outline.get("title") or outline.get("text") or url).split()
+            NOT_TEXT.sub("", outline.get("title") or outline.get("text") or url).split()
         )
         lang = norm_lang(outline.get("language"))
         feeds.append(OpmlFeed(name[:_NAME_MAX], url, lang, channel_of(url)))

@@ -27,12 +27,11 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.errors import NotAFeed
 from bot.model import Entry, ParsedFeed
-from bot.parse import SUMMARY_MAX, bound, decode_document, norm_lang, plausible_date
+from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, decode_document, norm_lang, plausible_date
 
 TITLE_MAX = 200
 _POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
 _BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd]")
 _BLANKS = re.compile(r"[^\S\n]+")
 
 
@@ -86,7 +85,7 @@ def _lines(node: LexborNode) -> list[str]:
     # Line breaks are <br> in the markup; keep them to find the headline line.
     html = _BR.sub("\n", node.html or "")
     body = LexborHTMLParser(html).body
-    text = _CONTROL.sub("", body.text(separator="") if body is not None else "")
+    text = NOT_TEXT.sub("", body.text(separator="") if body is not None else "")
     return [line for raw in text.split("\n") if (line := _BLANKS.sub(" ", raw).strip())]
 
 
