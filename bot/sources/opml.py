@@ -31,7 +31,7 @@ from bot.parse import NOT_TEXT, decode_document, norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
-_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
+_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")  # as bot.fetch refuses them
 _NAME_MAX = 200
 
 
