@@ -15,6 +15,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.errors import NotAFeed, ParseError
 from bot.parse import (
+    MARKUP_TAGS_MAX,
     bound,
     clean_link,
     decode_document,
@@ -185,6 +186,21 @@ def test_billion_laughs_is_refused_without_expanding_it() -> None:
     finally:
         tracemalloc.stop()
     assert peak < 20_000_000
+
+
+def test_deeply_nested_markup_is_read_no_further_than_its_first_tags() -> None:
+    # The HTML parser's time grows with the square of the nesting depth: these 600,000 nested
+    # <div>s (3 MB, under the fetch limit) would hold it for minutes.
+    assert html_to_text("<div>" * 600_000 + "x") == ""
+    # Not simple (the <li>s are for the parser), so read up to its 2,000th tag.
+    assert html_to_text("<li>w" * 3000) == " ".join(["w"] * MARKUP_TAGS_MAX)
+
+
+def test_deep_nesting_leaves_the_simple_reading_at_once() -> None:
+    # Each <a> is looked for among the open tags: with 150,000 of them open, that would be
+    # minutes of work. Deeper than 16 is not a plain summary: the parser reads it.
+    assert html_to_text("<b>" * 150_000 + "<a>x</a>" * 150_000) == ""
+    assert html_to_text("<b>" * 20 + "deep" + "</b>" * 20) == "deep"
 
 
 def test_quadratic_blowup_is_not_expanded_by_the_loose_parser() -> None:
