@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from bot.addresses import NOT_IN_URL
 from bot.errors import ConfigError
 from bot.model import FeedSpec, SourceKind
 
@@ -54,7 +55,6 @@ _FEED_KEYS = frozenset(
 _DEFAULT_KEYS = frozenset({"interval", "alert_max_age", "min_interval", "max_interval"})
 # Telegram public usernames: 5-32 characters; a few old channels have 4.
 _CHANNEL = re.compile(r"[A-Za-z][A-Za-z0-9_]{3,31}")
-_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")  # as bot.fetch refuses them
 _TOP_KEYS = frozenset({"defaults", "feeds", "lexicon"})
 
 DEFAULT_INTERVAL = 600.0
@@ -254,7 +254,7 @@ def _check_url(key: str, url: str) -> str:
         raise ConfigError(f"{key}: not a valid URL") from None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigError(f"{key}: expected an absolute http(s) URL")
-    if _NOT_IN_URL.search(url):
+    if NOT_IN_URL.search(url):
         raise ConfigError(
             f"{key}: a URL has no spaces or control characters (write a space as %20)"
         )

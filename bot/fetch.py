@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import re
 import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -24,6 +23,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
+from bot.addresses import NOT_IN_URL
 from bot.errors import (
     ConnectError,
     FetchError,
@@ -41,9 +41,6 @@ _ACCEPT = (
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
-# Raw spaces and control characters (C0, DEL, C1) have no place in a URL; one that came in a
-# Location header would otherwise be stored as the feed's address and printed to terminals.
-_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")
 _CHUNK = 64 * 1024
 
 
@@ -258,7 +255,7 @@ def _check_url(url: str) -> None:
         raise ConnectError("only http and https URLs can be fetched")
     if not parts.hostname:
         raise ConnectError("URL has no host")
-    if _NOT_IN_URL.search(url):
+    if NOT_IN_URL.search(url):
         raise ConnectError("URL has spaces or control characters")
 
 

@@ -25,13 +25,13 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
 
+from bot.addresses import NOT_IN_URL
 from bot.errors import ParseError
 from bot.model import FeedSpec
 from bot.parse import NOT_TEXT, decode_document, norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
-_NOT_IN_URL = re.compile(r"[\x00-\x20\x7f-\x9f]")  # as bot.fetch refuses them
 _NAME_MAX = 200
 
 
@@ -111,7 +111,7 @@ def feeds_yaml_lines(feeds: Sequence[OpmlFeed]) -> list[str]:
 
 
 def _is_http(url: str) -> bool:
-    if _NOT_IN_URL.search(url):
+    if NOT_IN_URL.search(url):
         return False
     try:
         parts = urlsplit(url)
