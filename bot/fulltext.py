@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from bot.decoding import decode_document
 from bot.model import Entry
-from bot.parse import SUMMARY_MAX, bound, decode_document
+from bot.parse import SUMMARY_MAX, bound
 
 THIN_CHARS = 200
 MIN_EXTRACTED = 200  # less than this is a cookie banner or a paywall stub, not an article

@@ -2,8 +2,9 @@
 
 feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do three things ourselves first:
 
-* decode the bytes, because feedparser falls back to windows-1252 for Cyrillic feeds that are
-  mislabelled or unlabelled and hands back mojibake;
+* decode the bytes (bot.decoding), because feedparser falls back to windows-1252 for Cyrillic
+  feeds that are mislabelled or unlabelled and hands back mojibake, and trusts a label whatever
+  it makes of the bytes;
 * strip the DOCTYPE and every entity declaration, so neither expat nor feedparser's loose
   fallback parser (which expands "safe" entities itself, without any amplification limit) can be
   fed a billion-laughs or quadratic-blowup payload, and nothing can point at an external DTD;
@@ -18,7 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import calendar
-import codecs
 import html as html_entities
 import io
 import re
@@ -33,6 +33,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.model import Entry, ParsedFeed
 
@@ -48,17 +49,7 @@ GUID_MAX = 1024
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
-_BOMS = (
-    (codecs.BOM_UTF8, "utf-8"),
-    (codecs.BOM_UTF32_LE, "utf-32-le"),  # before UTF-16 LE: it starts with the same two bytes
-    (codecs.BOM_UTF32_BE, "utf-32-be"),
-    (codecs.BOM_UTF16_LE, "utf-16-le"),
-    (codecs.BOM_UTF16_BE, "utf-16-be"),
-)
-_UTF16_MARKERS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
-_XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
-_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 # The DOCTYPE may only follow the XML declaration, comments and processing instructions.
 # Most feeds have none, and a failed match of this pattern walks far into the document.
 _HAS_DOCTYPE = re.compile(r"<!doctype", re.IGNORECASE)
@@ -205,79 +196,6 @@ def _ttl(value: object) -> float | None:
         return None
     minutes = int(value.strip())
     return minutes * 60.0 if 0 < minutes <= 7 * 24 * 60 else None
-
-
-def decode_document(body: bytes, content_type: str = "") -> str:
-    """Decode feed bytes, trusting what the bytes are over what the labels say.
-
-    Valid UTF-8 wins over any label, because Cyrillic in windows-1251 or KOI8-R is practically
-    never valid UTF-8, while a server-wide "charset=windows-1251" over a UTF-8 feed is common.
-    """
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace")
-    for marker, encoding in _UTF16_MARKERS:
-        if body.startswith(marker):  # "<?" in UTF-16 without a BOM: valid UTF-8 bytes, too
-            return body.decode(encoding, "replace")
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError:
-        pass
-    if _mostly_utf8(body):
-        return body.decode("utf-8", "replace")
-    for label in (_http_charset(content_type), _xml_charset(body)):
-        text = _decode_as(body, label)
-        if text is not None:
-            return text
-    return body.decode(_guess_single_byte(body), "replace")
-
-
-def _mostly_utf8(body: bytes) -> bool:
-    # A UTF-8 feed with a stray broken byte should not turn into a windows-1252 mess.
-    text = body.decode("utf-8", "replace")
-    bad = text.count("\ufffd")
-    good = len(text) - len(text.encode("ascii", "ignore")) - bad
-    return good >= 20 * bad
-
-
-def _http_charset(content_type: str) -> str | None:
-    match = _CHARSET.search(content_type)
-    return match.group(1) if match else None
-
-
-def _xml_charset(body: bytes) -> str | None:
-    match = _XML_DECL.match(body[:200])
-    return match.group(1).decode("ascii") if match else None
-
-
-def _decode_as(body: bytes, label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
-    if name.startswith("utf-8"):
-        return None  # already tried and it failed
-    try:
-        return body.decode(name)
-    except UnicodeDecodeError:
-        return None
-
-
-def _guess_single_byte(body: bytes) -> str:
-    """Pick windows-1251, KOI8-R or windows-1252 for unlabelled non-UTF-8 bytes."""
-    high = _count(body, range(0xC0, 0x100))
-    ascii_letters = _count(body, range(0x41, 0x5B)) + _count(body, range(0x61, 0x7B))
-    if high * 10 < ascii_letters:
-        return "windows-1252"  # a few accented letters in Latin text, not a Cyrillic alphabet
-    # Most letters of running text are lower case: 0xE0-0xFF in windows-1251, 0xC0-0xDF in KOI8-R.
-    upper_half = _count(body, range(0xE0, 0x100))
-    return "windows-1251" if upper_half * 2 >= high else "koi8-r"
-
-
-def _count(body: bytes, values: range) -> int:
-    return sum(body.count(value) for value in values)
 
 
 def _without_dtd(text: str) -> str:

@@ -13,12 +13,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from selectolax.lexbor import LexborHTMLParser
 
+from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.parse import (
     MARKUP_TAGS_MAX,
     bound,
     clean_link,
-    decode_document,
     html_to_text,
     parse_feed,
     parse_feed_async,
@@ -30,6 +30,7 @@ BASE = "https://base.example/feed/"
 RSS_CT = {"Content-Type": "application/rss+xml"}
 RU_TITLE = "Россиянина экстрадировали из Казахстана"
 GERMAN = "Die Abschiebung wurde gestoppt, weil das Gericht Bedenken äußerte."
+GREEK = "Ο ακτιβιστής συνελήφθη στην Αθήνα."
 
 
 def load(name: str) -> bytes:
@@ -98,6 +99,15 @@ def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
         ("koi8r_undeclared.xml", "application/xml"),
         ("koi8r_undeclared.xml", "text/xml; charset=utf-8"),
         ("utf8_broken_byte.xml", "application/xml; charset=utf-8"),
+        # A server's default charset over a declaration that is right: the declaration wins.
+        ("cp1251_declared.xml", "application/rss+xml; charset=iso-8859-1"),
+        ("cp1251_declared.xml", "application/rss+xml; charset=windows-1252"),
+        ("koi8r_declared.xml", "application/xml; charset=windows-1251"),
+        # Every label wrong: the other Cyrillic code page reads as capitals, so it is sniffed.
+        ("koi8r_labelled_cp1251.xml", "application/xml"),
+        ("koi8r_labelled_cp1251.xml", "application/xml; charset=windows-1251"),
+        ("cp1251_labelled_koi8r.xml", "application/xml"),
+        ("cp1251_labelled_koi8r.xml", "application/xml; charset=koi8-r"),
     ],
 )
 def test_cyrillic_comes_out_right_whatever_the_label(name: str, content_type: str) -> None:
@@ -109,9 +119,35 @@ def test_cyrillic_comes_out_right_whatever_the_label(name: str, content_type: st
 
 
 @pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/rss+xml; charset=iso-8859-1",  # both labels right: as before
+        "application/rss+xml",
+        "application/rss+xml; charset=windows-1251",  # a Russian host's default charset
+        "application/rss+xml; charset=koi8-r",
+    ],
+)
+def test_a_declared_latin1_feed_stays_latin1(content_type: str) -> None:
+    [entry] = parse_feed(load("latin1_declared.xml"), {"Content-Type": content_type}, base_url=BASE)
+    assert entry.title == "Expulsion vers la Russie suspendue à Marseille"
+    assert (
+        entry.summary == "Le tribunal a jugé que l'opposant risquait d'être arrêté à son arrivée."
+    )
+    assert entry.lang == "fr"
+
+
+@pytest.mark.parametrize(
     ("body", "content_type", "expected"),
     [
         ("Привет".encode(), "text/xml; charset=windows-1251", "Привет"),  # valid UTF-8 wins
+        # A single-byte label that makes mojibake of the bytes gives way to the sniffed encoding.
+        ("Привет мир".encode("cp1251"), "text/xml; charset=iso-8859-1", "Привет мир"),
+        ("Привет мир".encode("koi8_r"), "text/xml; charset=windows-1251", "Привет мир"),
+        ("Привет мир".encode("cp1251"), "text/xml; charset=koi8-r", "Привет мир"),
+        # ... while one that reads as text is kept, in any alphabet.
+        (GERMAN.encode("latin-1"), "text/xml; charset=iso-8859-1", GERMAN),
+        (GREEK.encode("iso8859_7"), "text/xml; charset=iso-8859-7", GREEK),
+        ("Ұстап берді".encode("kz1048"), "text/xml; charset=kz1048", "Ұстап берді"),
         ("Привет мир".encode("cp1251"), "", "Привет мир"),
         ("Привет мир".encode("koi8_r"), "", "Привет мир"),
         ("Привет мир".encode("cp1251"), "text/xml; charset=bogus-charset", "Привет мир"),

@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.model import Entry, ParsedFeed
 from bot.parse import (
@@ -23,7 +24,6 @@ from bot.parse import (
     TITLE_MAX,
     bound,
     clean_link,
-    decode_document,
     html_to_text,
     norm_lang,
     plausible_date,

@@ -26,9 +26,10 @@ from email.utils import format_datetime
 from urllib.parse import urlsplit
 
 from bot.addresses import NOT_IN_URL
+from bot.decoding import decode_document
 from bot.errors import ParseError
 from bot.model import FeedSpec
-from bot.parse import NOT_TEXT, decode_document, norm_lang
+from bot.parse import NOT_TEXT, norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)

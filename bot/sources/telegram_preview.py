@@ -25,9 +25,10 @@ from datetime import datetime
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from bot.decoding import decode_document
 from bot.errors import NotAFeed
 from bot.model import Entry, ParsedFeed
-from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, decode_document, norm_lang, plausible_date
+from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, norm_lang, plausible_date
 
 TITLE_MAX = 200
 _POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
