@@ -157,7 +157,7 @@ async def test_feeds_check_import_export(tmp_path: Path) -> None:
         )
         text = feeds.read_text(encoding="utf-8")
         assert text.startswith("# my sources\n")  # comments stay
-        assert '{name: "Chan", telegram: "twtest", lang: ru}' in text
+        assert '{name: "Chan", telegram: "twtest", lang: "ru"}' in text
 
         code, out, err = await run_cli(tmp_path, "feeds", "export")
         assert code == 0, err

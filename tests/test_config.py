@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import pytest
 
 from bot.config import load_feeds, load_settings, parse_duration, parse_feeds
 from bot.errors import ConfigError
+from bot.feeds_cli import import_opml
 from tests.conftest import REPO
 
 TOKEN = "123456:" + "A" * 35
@@ -179,3 +182,62 @@ def test_telegram_sources_and_adaptive_bounds() -> None:
         "telegram", "https://t.me/s/ovdinfo", 300.0, 7200.0,
     )  # fmt: skip
     assert (own.kind, own.min_interval, own.max_interval) == ("feed", 300.0, 3600.0)
+
+
+# Names and languages YAML would read as something else than the string, or not at all, plain.
+IMPORTED = [
+    # (OPML name, language, name and language in feeds.yaml)
+    ("NRK", "no", "NRK", "no"),  # a plain `no` is false
+    ("On air", "on", "On air", "on"),
+    ("Yes", "yes", "Yes", "yes"),
+    ("Off", "off", "Off", "off"),
+    ("a: b", None, "a: b", None),
+    ("# not a comment", None, "# not a comment", None),
+    ("x #y", None, "x #y", None),
+    ("- dash", None, "- dash", None),
+    ("@at", None, "@at", None),
+    ("*star", None, "*star", None),
+    ("&anchor", None, "&anchor", None),
+    ("!tag", None, "!tag", None),
+    ("%directive", None, "%directive", None),
+    ("? key", None, "? key", None),
+    ("'single'", None, "'single'", None),
+    ('"double"', None, '"double"', None),
+    ("back\\slash", None, "back\\slash", None),
+    ("a, b", None, "a, b", None),
+    ("{map}", None, "{map}", None),
+    ("[list]", None, "[list]", None),
+    ("|", None, "|", None),
+    ("yes", None, "yes", None),
+    ("on", None, "on", None),
+    ("null", None, "null", None),
+    ("~", None, "~", None),
+    ("1.0", None, "1.0", None),
+    ("0x1F", None, "0x1F", None),
+    ("2024-03-05", None, "2024-03-05", None),
+    ("Новости: Азаттык", "ru-KZ", "Новости: Азаттык", "ru"),
+    ("🇺🇦 Новини", "uk", "🇺🇦 Новини", "uk"),
+    ("long: " * 33, None, ("long: " * 33).strip(), None),  # not folded over lines
+]
+
+
+def test_imported_names_and_languages_load_back_as_written(tmp_path: Path) -> None:
+    feeds_file = tmp_path / "feeds.yaml"
+    head = '# my sources\nfeeds:\n  - {name: A, url: "https://a.example/rss"}\n'
+    feeds_file.write_text(head, encoding="utf-8")
+    outlines = "".join(
+        f'<outline text={quoteattr(name)} xmlUrl="https://f.example/{n}"'
+        + (f" language={quoteattr(lang)}" if lang else "")
+        + "/>"
+        for n, (name, lang, _, _) in enumerate(IMPORTED)
+    )
+    opml = tmp_path / "list.opml"
+    opml.write_text(f'<opml version="2.0"><body>{outlines}</body></opml>', encoding="utf-8")
+    out = io.StringIO()
+    assert import_opml(opml, feeds_file, out) == 0
+    assert out.getvalue().startswith(f"imported {len(IMPORTED)},")
+    assert feeds_file.read_text(encoding="utf-8").startswith(head)  # the rest stays as it was
+    loaded = load_feeds(feeds_file).feeds[1:]
+    assert [(feed.name, feed.url, feed.lang) for feed in loaded] == [
+        (name, f"https://f.example/{n}", lang) for n, (_, _, name, lang) in enumerate(IMPORTED)
+    ]

@@ -236,5 +236,25 @@ def test_json_feed_text_loses_c1_control_characters() -> None:
 
 
 def test_yaml_lines_quote_everything() -> None:
-    lines = feeds_yaml_lines([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "en")])
-    assert lines == ['  - {name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: en}']
+    lines = feeds_yaml_lines([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "no")])
+    assert lines == ['  - {name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: "no"}']
+
+
+@pytest.mark.parametrize(
+    ("attributes", "name"),
+    [
+        ('title=" " text="Real name"', "Real name"),  # a blank title beside a good text
+        ('title="" text="Real name"', "Real name"),
+        ('title="\u009b" text="Real name"', "Real name"),  # nothing left once cleaned
+        ('text=" "', "https://c.example/rss"),
+        ('title="\t" text="\u0085"', "https://c.example/rss"),
+        ('title=" Spaced   out " text="Other"', "Spaced out"),
+        (f'text="{"x" * 199}  y"', "x" * 199),  # no trailing space after the cut
+    ],
+)
+def test_opml_name_is_the_first_of_title_text_and_url_not_empty_once_cleaned(
+    attributes: str, name: str
+) -> None:
+    document = f'<opml version="2.0"><body><outline {attributes} xmlUrl="https://c.example/rss"/>'
+    [feed] = read_opml(f"{document}</body></opml>".encode()).feeds
+    assert feed.name == name

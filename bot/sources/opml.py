@@ -1,22 +1,27 @@
 """OPML 2.0 in and out (http://opml.org/spec2.opml), the format feed readers exchange lists in.
 
 Reading: every `<outline>` with an `xmlUrl`, at any depth (folders are flattened), becomes an
-`OpmlFeed`: its name is `title`, else `text`, else the URL, without control characters;
-`language` becomes the language when it is a language tag. A `https://t.me/s/<channel>` URL is
-a Telegram source. A DOCTYPE or an entity declaration is refused outright: no subscription list
-needs one, and they are how entity-expansion attacks work. Outlines without a usable http(s)
-URL (one with spaces or control characters is not usable) are skipped and counted.
+`OpmlFeed`. Its name is the first of `title`, `text` and the URL that is not empty once
+cleaned (control characters dropped, spaces collapsed, at most 200 characters): readers write
+`title=" "` or `title=""` beside a good `text`. `language` becomes the language when it is a
+language tag. A `https://t.me/s/<channel>` URL is a Telegram source. A DOCTYPE or an entity
+declaration is refused outright: no subscription list needs one, and they are how
+entity-expansion attacks work. Outlines without a usable http(s) URL (one with spaces or control
+characters is not usable) are skipped and counted.
 
 Writing: one `<outline type="rss">` per source with `text`, `title`, `xmlUrl`, `htmlUrl` for
 Telegram channels, and `language`; names and URLs are escaped by ElementTree.
 
-`feeds_yaml_lines` renders new sources as feeds.yaml list items, quoting every value as a JSON
-string (which YAML reads as is), so a name with a colon or a quote cannot break the file.
+`feeds_yaml_lines` renders new sources as feeds.yaml list items (one flow mapping a line, the
+rest of the file untouched), every value a double-quoted scalar written by PyYAML's own emitter:
+read back, each is the same string, whatever it holds. Unquoted, YAML would read the language
+`no` (Norwegian) as false, a name `1.0` as a number, `~` as null, and a name with ": ", " #",
+"," or a leading "-", "@", "&", "*", "!", "%" or a quote as something else or an error.
 """
 
 from __future__ import annotations
 
-import json
+import math
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
@@ -24,6 +29,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlsplit
+
+import yaml
 
 from bot.addresses import NOT_IN_URL
 from bot.decoding import decode_document
@@ -69,11 +76,8 @@ def read_opml(data: bytes) -> OpmlList:
         if not _is_http(url):
             skipped += 1
             continue
-        name = " ".join(
-            NOT_TEXT.sub("", outline.get("title") or outline.get("text") or url).split()
-        )
         lang = norm_lang(outline.get("language"))
-        feeds.append(OpmlFeed(name[:_NAME_MAX], url, lang, channel_of(url)))
+        feeds.append(OpmlFeed(_name(outline, url), url, lang, channel_of(url)))
     return OpmlList(tuple(feeds), skipped)
 
 
@@ -100,15 +104,37 @@ def feeds_yaml_lines(feeds: Sequence[OpmlFeed]) -> list[str]:
     """feeds.yaml list items (two-space indent) for `feeds`."""
     lines = []
     for feed in feeds:
-        fields = [f"name: {json.dumps(feed.name, ensure_ascii=False)}"]
+        fields = [f"name: {_yaml_string(feed.name)}"]
         if feed.telegram:
-            fields.append(f"telegram: {json.dumps(feed.telegram)}")
+            fields.append(f"telegram: {_yaml_string(feed.telegram)}")
         else:
-            fields.append(f"url: {json.dumps(feed.url, ensure_ascii=False)}")
+            fields.append(f"url: {_yaml_string(feed.url)}")
         if feed.lang:
-            fields.append(f"lang: {feed.lang}")
+            fields.append(f"lang: {_yaml_string(feed.lang)}")
         lines.append("  - {" + ", ".join(fields) + "}")
     return lines
+
+
+def _yaml_string(value: str) -> str:
+    """`value` as a YAML double-quoted scalar on one line, which YAML reads back as `value`."""
+    # PyYAML's emitter escapes what its reader would not take literally (line breaks, C1
+    # controls, noncharacters); an infinite width keeps it from folding a long value.
+    text = yaml.safe_dump(value, default_style='"', allow_unicode=True, width=math.inf)
+    return text.rstrip("\n")
+
+
+def _name(outline: ET.Element, url: str) -> str:
+    for value in (outline.get("title"), outline.get("text")):
+        name = _clean_name(value or "")
+        if name:
+            return name
+    return _clean_name(url)  # never empty: a usable URL has neither spaces nor controls
+
+
+def _clean_name(value: str) -> str:
+    # Stripped again after the cut: feeds.yaml's loader strips names, and one that ended in a
+    # space would load as another name than the one checked for duplicates on import.
+    return " ".join(NOT_TEXT.sub("", value).split())[:_NAME_MAX].rstrip()
 
 
 def _is_http(url: str) -> bool:
