@@ -4,7 +4,8 @@ None of these touch the database or Telegram (no aiogram import):
 
     check    feeds.yaml is validated (load_feeds); then every source is fetched once, with the
              bot's own limits and politeness, and parsed; one line per source and a summary.
-             Exit 0 when all are readable, 1 otherwise.
+             Exit 0 when all are readable, 1 otherwise. A source that trips a bug is one
+             failing line (its traceback on stderr), never the end of the check.
     import   sources from an OPML file are appended to feeds.yaml as list items, leaving the
              rest of the file (comments included) as it is. Sources already listed (same URL
              or channel) are skipped; a name already taken gets a " (2)" suffix. The result is
@@ -15,6 +16,7 @@ None of these touch the database or Telegram (no aiogram import):
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import time
 from collections.abc import Sequence
@@ -31,6 +33,8 @@ from bot.sources import read_source_async
 from bot.sources.opml import OpmlFeed, feeds_yaml_lines, read_opml, write_opml
 
 CHECK_CONCURRENCY = 16
+
+log = logging.getLogger(__name__)
 
 
 async def check_feeds(feeds: FeedsConfig, out: TextIO) -> int:
@@ -59,6 +63,10 @@ async def _check_one(fetcher: Fetcher, spec: FeedSpec) -> tuple[FeedSpec, bool, 
         )
     except FeedError as exc:
         return spec, False, f"error: {type(exc).__name__}: {exc}"
+    except Exception as exc:
+        # A bug, as in bot.refresh: one source's line says so and the others are still checked.
+        log.exception("%s: unexpected %s (a bug)", spec.name, type(exc).__name__)
+        return spec, False, f"error: {type(exc).__name__}: internal error"
     ms = (time.perf_counter() - started) * 1000
     count = len(parsed.entries)
     moved = (

@@ -22,6 +22,7 @@ from typing import Self
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+from yarl import URL
 
 from bot.addresses import NOT_IN_URL
 from bot.errors import (
@@ -33,6 +34,7 @@ from bot.errors import (
     TooManyRedirects,
 )
 from bot.model import FetchResult
+from bot.schedule import hint_number
 
 DEFAULT_USER_AGENT = "TransitWatch/0.1 (+https://github.com/transit-watch)"
 _ACCEPT = (
@@ -153,7 +155,7 @@ class Fetcher:
                 location = resp.headers.get("Location")
                 if resp.status in _REDIRECTS and location:
                     permanent = permanent and resp.status in _PERMANENT
-                    url = urljoin(url, location.strip())
+                    url = _join(url, location)
                     if url in seen:
                         raise TooManyRedirects("redirect loop")
                     continue
@@ -246,9 +248,15 @@ class _BodySink:
 
 
 def _check_url(url: str) -> None:
+    # yarl and the resolver find some malformed hosts only lazily, deep inside the request, as
+    # ValueError or UnicodeError ("[::1", "℀.com", an empty label or one over 63 characters);
+    # they are found here, where they are one feed's ConnectError. No message quotes the URL.
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port
+        host = URL(url).raw_host
+        if host:
+            host.encode("idna")  # what getaddrinfo will do with it
     except ValueError:
         raise ConnectError("invalid URL") from None
     if parts.scheme.lower() not in ("http", "https"):
@@ -257,6 +265,13 @@ def _check_url(url: str) -> None:
         raise ConnectError("URL has no host")
     if NOT_IN_URL.search(url):
         raise ConnectError("URL has spaces or control characters")
+
+
+def _join(base: str, location: str) -> str:
+    try:
+        return urljoin(base, location.strip())
+    except ValueError:  # e.g. an unclosed "[" of an IPv6 host
+        raise ConnectError("invalid URL in a redirect") from None
 
 
 def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
@@ -273,8 +288,9 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
-        return float(value)
+    seconds = hint_number(value)
+    if seconds is not None:
+        return float(seconds)
     try:
         when = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError):

@@ -36,6 +36,7 @@ from selectolax.lexbor import LexborHTMLParser
 from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.model import Entry, ParsedFeed
+from bot.schedule import hint_number
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2000
@@ -192,10 +193,8 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
 
 def _ttl(value: object) -> float | None:
     """RSS <ttl> is in minutes; nonsense and absurd values are ignored."""
-    if not isinstance(value, str) or not value.strip().isdigit():
-        return None
-    minutes = int(value.strip())
-    return minutes * 60.0 if 0 < minutes <= 7 * 24 * 60 else None
+    minutes = hint_number(value) if isinstance(value, str) else None
+    return minutes * 60.0 if minutes is not None and 0 < minutes <= 7 * 24 * 60 else None
 
 
 def _without_dtd(text: str) -> str:

@@ -12,8 +12,10 @@
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
 other feeds carry on. A 410 disables the feed at once, and so does failing for
-`DISABLE_AFTER`; a permanent redirect moves its stored address. Anything else is a bug and
-propagates.
+`DISABLE_AFTER`; a permanent redirect moves its stored address. Any other exception from one
+feed is a bug: it is logged with its traceback at ERROR and then treated like a `FeedError` of
+that feed (recorded without its message, which may quote the feed), so that one feed's bug
+never stops the cycle, the admins' notices or its own backoff.
 
 Politeness: at most `concurrency` fetches at once overall, and the fetcher allows only a few at
 once per host; feeds are started interleaved by host, so one big host does not hold every
@@ -126,7 +128,13 @@ class Refresher:
 
     async def _guarded(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         async with self._limit:
-            return await self.refresh_feed(feed, cycle)
+            try:
+                return await self.refresh_feed(feed, cycle)
+            except Exception as exc:
+                # A bug, but one feed's: the other feeds, the admins' notices and this feed's
+                # backoff must not depend on every feed being free of it.
+                log.exception("feed %s: unexpected %s (a bug)", feed.name, type(exc).__name__)
+                return await self._failed(feed, exc)
 
     async def refresh_feed(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         try:
@@ -255,9 +263,11 @@ class Refresher:
         )
         return FeedReport(feed.name, "not_modified")
 
-    async def _failed(self, feed: FeedState, exc: FeedError) -> FeedReport:
+    async def _failed(self, feed: FeedState, exc: Exception) -> FeedReport:
         now = self._clock()
-        reason = f"{type(exc).__name__}: {exc}"
+        # A bug's message may quote the feed's bytes; the traceback in the log has it.
+        detail = exc if isinstance(exc, FeedError) else "internal error"
+        reason = f"{type(exc).__name__}: {detail}"
         retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
         delay = backoff(feed.interval, feed.error_count + 1, retry_after)
         await self._storage.feeds.record_error(
@@ -278,7 +288,7 @@ class Refresher:
         return seconds * (1.0 + self._rng.uniform(-JITTER, JITTER))
 
 
-def _disable_reason(feed: FeedState, exc: FeedError, now: float) -> str | None:
+def _disable_reason(feed: FeedState, exc: Exception, now: float) -> str | None:
     if isinstance(exc, HTTPStatusError) and exc.status == 410:
         return "gone (HTTP 410)"
     since = feed.failing_since if feed.failing_since is not None else now

@@ -12,7 +12,8 @@ The spec:
 * **Server hints** only ever lengthen the wait, and never past the ceiling: `Cache-Control:
   max-age` (ignored with `no-cache`/`no-store`), `Expires` (against the server's `Date`), and
   RSS `<ttl>` (minutes). A publisher that says "not before an hour" is not asked sooner unless
-  our ceiling is shorter.
+  our ceiling is shorter. Numbers from a server or a feed count only when they are plain ASCII
+  digits, ten at most (`hint_number`): `str.isdigit()` also takes "²", which `int()` refuses.
 * **Backoff.** A failing feed waits interval x 2^errors, capped at `MAX_BACKOFF`; a
   `Retry-After` (429/503) lengthens that, also up to `MAX_BACKOFF`.
 * **Giving up.** A feed failing for `DISABLE_AFTER` is disabled; a 410 Gone disables it at once.
@@ -35,7 +36,8 @@ TELL_ADMINS_AFTER = 24 * 3600.0
 SHORTEN = 0.5
 LENGTHEN = 1.5
 _RECENT = 10  # publication dates used for the gap estimate
-_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?(\d{1,10})", re.IGNORECASE)
+_MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*\"?([0-9]{1,10})", re.IGNORECASE)
+_HINT_NUMBER = re.compile(r"[0-9]{1,10}")
 _NO_CACHE = re.compile(r"(?:^|,)\s*no-(?:cache|store)\b", re.IGNORECASE)
 
 
@@ -86,6 +88,12 @@ def with_hint(interval: float, hint: float | None, ceiling: float) -> float:
     if hint is None:
         return interval
     return max(interval, min(hint, ceiling))
+
+
+def hint_number(text: str) -> int | None:
+    """A count a server or feed states (Retry-After seconds, <ttl> minutes), or None."""
+    match = _HINT_NUMBER.fullmatch(text.strip())
+    return int(match.group()) if match else None
 
 
 def backoff(interval: float, errors: int, retry_after: float | None = None) -> float:

@@ -11,9 +11,8 @@ from typing import Any
 import pytest
 
 from bot.analysis import LocalAnalysis
-from bot.fetch import Fetcher
 from bot.model import Entry, FeedSpec, Verdict
-from bot.refresh import Refresher
+from bot.refresh import Fetches, Refresher
 from bot.relevance import Classifier
 from bot.storage import FeedState, Incoming, Storage
 from bot.stories import canonical_url, content_hash
@@ -86,7 +85,7 @@ async def add_feeds(storage: Storage, *names: str) -> list[FeedState]:
 
 
 def make_refresher(
-    storage: Storage, fetcher: Fetcher, classifier: Classifier, **kw: Any
+    storage: Storage, fetcher: Fetches, classifier: Classifier, **kw: Any
 ) -> Refresher:
     """The refresh path as the bot wires it with ANALYSIS_WORKERS=0, its jitter seeded."""
     kw = {"alert_max_age": 48 * 3600, "rng": random.Random(1), **kw}

@@ -184,3 +184,25 @@ async def test_feeds_check_import_export(tmp_path: Path) -> None:
     code, _out, err = await run_cli(tmp_path, "feeds", "check")
     assert code == 2
     assert "'telegram' must be a public channel's username" in err
+
+
+async def test_feeds_check_reports_odd_numbers_and_hosts_as_failing_sources(
+    tmp_path: Path,
+) -> None:
+    async with FeedServer() as srv:
+        srv.set_feed("/rss", rss([{"title": "Депортация", "link": "https://example.org/1"}]))
+        srv.set_response("/retry", 503, headers={"Retry-After": "\u00b2"})
+        srv.set_response("/label", 301, headers={"Location": "http://exa_mple..com/"})
+        (tmp_path / "feeds.yaml").write_text(
+            "feeds:\n"
+            f"  - {{name: Good, url: '{srv.url('/rss')}'}}\n"
+            f"  - {{name: Retry, url: '{srv.url('/retry')}'}}\n"
+            f"  - {{name: Label, url: '{srv.url('/label')}'}}\n",
+            encoding="utf-8",
+        )
+        code, out, err = await run_cli(tmp_path, "feeds", "check")
+    assert code == 1, err
+    lines = out.splitlines()
+    assert any(line.startswith("Retry ") and "HTTPStatusError: HTTP 503" in line for line in lines)
+    assert any(line.startswith("Label ") and "ConnectError: invalid URL" in line for line in lines)
+    assert lines[-1] == "3 sources: 1 ok, 2 failing"

@@ -164,6 +164,30 @@ async def test_redirect_to_an_address_with_control_characters_is_refused(
     assert srv.requests_to("/new") == []
 
 
+MALFORMED_HOSTS = [
+    "http://exa_mple..com/",  # an empty label
+    "http://\u2100.com/",  # "℀" falls apart under NFKC normalisation
+    "http://[::1/",  # an unclosed IPv6 literal
+    "http://" + "a" * 64 + ".example/",  # a label over 63 characters
+]
+
+
+@pytest.mark.parametrize("location", MALFORMED_HOSTS)
+async def test_a_redirect_to_a_malformed_host_is_a_connect_error(
+    srv: FeedServer, fetcher: Fetcher, location: str
+) -> None:
+    srv.redirect("/rss", location + "?key=hunter2", status=301)
+    with pytest.raises(ConnectError, match="invalid URL") as caught:
+        await fetcher.fetch(srv.url("/rss"))
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", MALFORMED_HOSTS)
+async def test_a_malformed_host_is_a_connect_error(fetcher: Fetcher, url: str) -> None:
+    with pytest.raises(ConnectError, match="invalid URL"):
+        await fetcher.fetch(url)
+
+
 @pytest.mark.parametrize("path", ["/a b", "/a\tb", "/a\x7fb", "/a\u0085b"])
 async def test_an_address_with_spaces_or_control_characters_is_not_fetched(
     srv: FeedServer, fetcher: Fetcher, path: str
@@ -197,6 +221,7 @@ async def test_only_http_urls(fetcher: Fetcher, url: str) -> None:
         (429, {"Retry-After": "120"}, 120.0),
         (503, {"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}, 0.0),  # in the past
         (503, {"Retry-After": "soon"}, None),
+        (503, {"Retry-After": "\u00b2"}, None),  # "²".isdigit(), yet float() refuses it
         (300, {}, None),  # a 3xx we do not follow
     ],
 )
@@ -222,6 +247,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("-5", now=now) is None
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after(None, now=now) is None
+    for odd in ("\u00b2", "\u0663", "9" * 5000, "1" * 11, "+5", "5.5"):
+        assert parse_retry_after(odd, now=now) is None, odd
 
 
 @pytest.mark.timeout(15)

@@ -22,6 +22,7 @@ from bot.parse import (
     html_to_text,
     parse_feed,
     parse_feed_async,
+    read_feed,
 )
 from tests.fakes.feedserver import FeedServer, rss
 
@@ -200,6 +201,24 @@ def test_valid_empty_feed_is_no_error() -> None:
     assert parse_feed(rss([]), RSS_CT, base_url=BASE) == []
     # A harmless content-type complaint from feedparser is not a broken document either.
     assert parse_feed(rss([]), {"Content-Type": "text/plain"}, base_url=BASE) == []
+
+
+@pytest.mark.parametrize(
+    ("ttl", "seconds"),
+    [
+        ("30", 1800.0),
+        (" 60 ", 3600.0),
+        ("0", None),
+        ("20000", None),  # over a week: absurd
+        ("\u00b2", None),  # "²".isdigit() is True, but int() refuses it
+        ("\u0663\u0660", None),  # Arabic-Indic "30": not what RSS means by a number
+        ("9" * 5000, None),  # int() refuses more than 4,300 digits
+    ],
+)
+def test_ttl_is_plain_ascii_digits_or_nothing(ttl: str, seconds: float | None) -> None:
+    doc = f"<rss version='2.0'><channel><title>x</title><ttl>{ttl}</ttl><item><title>a</title>"
+    doc += "<link>https://e.org/1</link></item></channel></rss>"
+    assert read_feed(doc.encode(), RSS_CT, base_url=BASE).ttl == seconds
 
 
 def test_hostile_entry() -> None:

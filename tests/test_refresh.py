@@ -3,6 +3,7 @@ classifier, and a real SQLite file. A broken or hostile feed costs only itself a
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -10,7 +11,7 @@ from datetime import timedelta
 import pytest
 
 from bot.fetch import Fetcher
-from bot.model import FeedSpec
+from bot.model import FeedSpec, FetchResult
 from bot.refresh import MAX_BACKOFF
 from bot.relevance import Classifier
 from bot.storage import Storage
@@ -106,6 +107,85 @@ async def test_hostile_feeds_cost_only_themselves_a_backoff_step(
         # interval 60 s, first error: 2 * 60 s with +-10% jitter
         assert 108 <= feeds[name].next_check_at - before <= 140, name
     assert feeds["good"].error_count == 0
+
+
+TTL_SQUARED = (
+    b'<?xml version="1.0"?><rss version="2.0"><channel><title>x</title><ttl>\xc2\xb2</ttl>'
+    b"<item><title>a</title><link>https://e.org/1</link></item></channel></rss>"
+)
+
+
+def odd_numbers_and_hosts(server: FeedServer) -> list[str]:
+    """Input that once escaped as ValueError or UnicodeError and ended the whole cycle."""
+    server.set_feed("/ttl", TTL_SQUARED)  # "²".isdigit(), yet int() refuses it
+    server.set_response("/retry", 503, headers={"Retry-After": "\u00b2"})
+    server.set_response("/label", 301, headers={"Location": "http://exa_mple..com/"})
+    server.set_response("/ipv6", 302, headers={"Location": "http://[::1/"})
+    return ["/ttl", "/retry", "/label", "/ipv6"]
+
+
+async def test_odd_numbers_and_hosts_cost_only_their_own_feed_a_backoff_step(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    odd = odd_numbers_and_hosts(server)
+    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
+    await sync(storage, server, "/good", *odd)
+    reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
+    assert reports["good"].status == "ok"
+    feeds = {f.name: f for f in await storage.feeds.all()}
+    assert reports["ttl"].status == "ok"  # the <ttl> is ignored, the feed read
+    for path in odd[1:]:
+        name = path.strip("/")
+        assert reports[name].status == "error", name
+        assert feeds[name].error_count == 1, name
+
+
+async def test_an_article_link_with_a_malformed_host_is_only_not_fetched(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    item = {"title": "Short", "link": "http://" + "a" * 64 + ".example/x", "guid": "z"}
+    server.set_feed("/thin", rss([dated(item)]))
+    await sync(storage, server, "/thin")
+    [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
+    assert report.status == "ok"
+    assert report.entries == 1
+
+
+class Boom:
+    """A fetcher with a bug for one address: what no test of the real one can provoke."""
+
+    def __init__(self, real: Fetcher, bad: str) -> None:
+        self._real, self._bad = real, bad
+
+    async def fetch(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+    ) -> FetchResult:
+        if url == self._bad:
+            raise ValueError("a bug that quotes the feed: hunter2")
+        return await self._real.fetch(url, etag=etag, last_modified=last_modified)
+
+
+async def test_a_bug_in_one_feed_is_its_logged_error_and_the_cycle_goes_on(
+    storage: Storage,
+    server: FeedServer,
+    fetcher: Fetcher,
+    classifier: Classifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
+    await sync(storage, server, "/good", "/buggy")
+    before = time.time()
+    r = make_refresher(storage, Boom(fetcher, server.url("/buggy")), classifier)
+    with caplog.at_level(logging.ERROR, logger="bot.refresh"):
+        reports = {r.feed: r for r in await r.refresh_due()}
+    assert reports["good"].status == "ok"
+    assert reports["buggy"].status == "error"
+    feeds = {f.name: f for f in await storage.feeds.all()}
+    assert feeds["buggy"].error_count == 1
+    assert feeds["buggy"].last_error == "ValueError: internal error"  # not the message
+    assert 108 <= feeds["buggy"].next_check_at - before <= 140  # a backoff step
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.exc_info is not None  # the traceback, for whoever fixes the bug
 
 
 async def test_backoff_grows_and_is_capped(

@@ -11,6 +11,7 @@ from bot.schedule import (
     adapt,
     backoff,
     bounds,
+    hint_number,
     median_gap,
     server_hint,
     with_hint,
@@ -100,3 +101,12 @@ def test_backoff() -> None:
     assert backoff(60, 50) == MAX_BACKOFF
     assert backoff(60, 1, retry_after=1000) == 1000
     assert backoff(60, 1, retry_after=10**9) == MAX_BACKOFF
+
+
+@pytest.mark.parametrize(
+    ("text", "number"),
+    [("120", 120), (" 7 ", 7), ("0", 0), ("9" * 10, 9_999_999_999), ("9" * 11, None),
+     ("\u00b2", None), ("\u0663", None), ("-5", None), ("5.5", None), ("", None)],
+)  # fmt: skip
+def test_hint_number_is_plain_ascii_digits(text: str, number: int | None) -> None:
+    assert hint_number(text) == number
