@@ -213,6 +213,9 @@ class _BodySink:
             self._inflater = None
         else:
             raise FetchError("unsupported Content-Encoding")
+        # "deflate" is zlib framing (RFC 9110), but old IIS and PHP send raw deflate: the bytes
+        # before the framing is settled are kept to inflate them again that way.
+        self._replay: bytearray | None = bytearray() if encoding == "deflate" else None
         self._max_bytes = max_bytes
         self._raw = 0
         self._body = bytearray()
@@ -224,15 +227,16 @@ class _BodySink:
             return
         if self._raw > self._max_bytes:
             raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
-        pending = chunk
-        while pending:
-            # Bounded output per call: a small chunk of a bomb never inflates past the cap.
-            room = self._max_bytes - len(self._body) + 1
-            try:
-                self._append(self._inflater.decompress(pending, room))
-            except zlib.error:
+        if self._replay is not None:
+            self._replay += chunk
+        try:
+            self._inflate(chunk)
+        except zlib.error:
+            if self._replay is None or self._body:
                 raise FetchError("corrupt compressed body") from None
-            pending = self._inflater.unconsumed_tail
+            self._inflate_raw_deflate()
+        if self._raw >= 2:  # the two header bytes passed zlib's check: the framing is settled
+            self._replay = None
 
     def finish(self) -> bytes:
         if self._inflater is not None and self._raw:
@@ -240,6 +244,24 @@ class _BodySink:
             if not self._inflater.eof:
                 raise FetchError("truncated compressed body")
         return bytes(self._body)
+
+    def _inflate(self, data: bytes) -> None:
+        assert self._inflater is not None
+        pending = data
+        while pending:
+            # Bounded output per call: a small chunk of a bomb never inflates past the cap.
+            room = self._max_bytes - len(self._body) + 1
+            self._append(self._inflater.decompress(pending, room))
+            pending = self._inflater.unconsumed_tail
+
+    def _inflate_raw_deflate(self) -> None:
+        assert self._replay is not None
+        replay, self._replay = bytes(self._replay), None
+        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+        try:
+            self._inflate(replay)
+        except zlib.error:
+            raise FetchError("corrupt compressed body") from None
 
     def _append(self, data: bytes) -> None:
         self._body += data

@@ -100,9 +100,34 @@ async def test_compressed_body_is_inflated(
     assert "gzip" in srv.requests[0].headers["Accept-Encoding"]
 
 
+def raw_deflate(data: bytes) -> bytes:
+    packer = zlib.compressobj(9, zlib.DEFLATED, -zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+async def test_raw_deflate_without_the_zlib_header_is_inflated_too(
+    srv: FeedServer, fetcher: Fetcher
+) -> None:
+    # What old IIS and PHP send as "deflate".
+    srv.set_response("/rss", 200, raw_deflate(FEED), headers={"Content-Encoding": "deflate"})
+    assert (await fetcher.fetch(srv.url("/rss"))).body == FEED
+
+
+@pytest.mark.timeout(15)
+async def test_a_raw_deflate_bomb_is_cut_at_the_inflated_cap(srv: FeedServer) -> None:
+    bomb = raw_deflate(bytes(50_000_000))
+    srv.set_response("/bomb", 200, bomb, headers={"Content-Encoding": "deflate"})
+    async with Fetcher(max_bytes=1_000_000) as f:
+        with pytest.raises(ResponseTooLarge):
+            await f.fetch(srv.url("/bomb"))
+
+
 @pytest.mark.parametrize(
     ("body", "encoding"),
     [
+        (raw_deflate(FEED)[:-20], "deflate"),  # truncated raw deflate
+        (b"\xff\xff\xff not deflate in any framing", "deflate"),
+        (raw_deflate(FEED), "gzip"),  # only "deflate" is tried without framing
         (b"not gzip at all", "gzip"),
         (gzip.compress(FEED)[:-20], "gzip"),  # truncated stream
         (b"whatever", "br"),
