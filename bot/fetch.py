@@ -130,11 +130,10 @@ class Fetcher:
         except aiohttp.ClientError as exc:
             raise ConnectError(f"connection failed ({type(exc).__name__})") from None
         if result.not_modified:
-            # A 304 may omit the validators; the ones we sent are still the current ones.
-            return FetchResult(
-                url=result.url,
-                not_modified=True,
-                headers=result.headers,
+            # A 304 may omit the validators; the ones we sent are still the current ones. New
+            # ones in it replace them (RFC 9111 4.3.4), and a move on the way still counts.
+            return dataclasses.replace(
+                result,
                 etag=result.etag or etag,
                 last_modified=result.last_modified or last_modified,
             )

@@ -238,8 +238,7 @@ class Refresher:
             published=published,
         )  # fmt: skip
         delay = with_hint(interval, server_hint(result.headers, ttl=parsed.ttl), ceiling)
-        if result.moved_to:
-            log.warning("feed %s moved permanently; its stored address is updated", feed.name)
+        _log_move(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
@@ -255,11 +254,15 @@ class Refresher:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
         delay = with_hint(interval, server_hint(result.headers), ceiling)
+        _log_move(feed, result)
         await self._storage.feeds.record_not_modified(
             feed.id,
             now=self._clock(),
             next_check_at=self._clock() + self._jittered(delay),
+            etag=result.etag,
+            last_modified=result.last_modified,
             poll_interval=interval,
+            url=result.moved_to,
         )
         return FeedReport(feed.name, "not_modified")
 
@@ -286,6 +289,11 @@ class Refresher:
 
     def _jittered(self, seconds: float) -> float:
         return seconds * (1.0 + self._rng.uniform(-JITTER, JITTER))
+
+
+def _log_move(feed: FeedState, result: FetchResult) -> None:
+    if result.moved_to:
+        log.warning("feed %s moved permanently; its stored address is updated", feed.name)
 
 
 def _disable_reason(feed: FeedState, exc: Exception, now: float) -> str | None:

@@ -81,6 +81,16 @@ async def test_304_without_validators_keeps_the_ones_sent(
     assert (result.etag, result.last_modified) == ('"old"', LAST_MODIFIED)
 
 
+async def test_304_after_a_permanent_redirect_keeps_the_move(
+    srv: FeedServer, fetcher: Fetcher
+) -> None:
+    srv.set_feed("/new", FEED, etag='"v1"')
+    srv.redirect("/old", "/new", status=301)
+    result = await fetcher.fetch(srv.url("/old"), etag='"v1"')
+    assert result.not_modified
+    assert result.moved_to == srv.url("/new")
+
+
 async def test_changed_feed_is_fetched_again(srv: FeedServer, fetcher: Fetcher) -> None:
     srv.set_feed("/rss", FEED, etag='"v2"')
     result = await fetcher.fetch(srv.url("/rss"), etag='"v1"')

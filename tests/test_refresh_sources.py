@@ -50,6 +50,38 @@ async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restar
     assert feed.url == server.url("/new")
 
 
+async def test_a_move_answered_by_304_is_recorded_too(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # The site moved after our last fetch, and the new address knows our validators.
+    server.set_feed("/new", rss([dated(RELEVANT_ITEM)]), etag='"v1"')
+    server.redirect("/old", "/new", status=301)
+    feed = await only(storage, FeedSpec("moved", server.url("/old"), interval=60))
+    [report] = await make_refresher(storage, fetcher, classifier).refresh(
+        [replace(feed, etag='"v1"')]
+    )
+    assert report.status == "not_modified"
+    [feed] = await storage.feeds.listed()
+    assert feed.url == server.url("/new")
+
+
+async def test_a_304_with_new_validators_replaces_the_stored_ones(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_feed("/rss", rss([dated(RELEVANT_ITEM)]), etag='"v1"')
+    feed = await only(storage, FeedSpec("f", server.url("/rss"), interval=60))
+    r = make_refresher(storage, fetcher, classifier)
+    await r.refresh([feed])
+    server.set_response("/rss", 304, headers={"ETag": '"v2"'})
+    [feed] = await storage.feeds.listed()
+    [report] = await r.refresh([feed])
+    assert report.status == "not_modified"
+    [feed] = await storage.feeds.listed()
+    assert feed.etag == '"v2"'
+    await r.refresh([feed])
+    assert server.requests_to("/rss")[-1].headers["If-None-Match"] == '"v2"'
+
+
 async def test_temporary_redirect_does_not_move_it(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

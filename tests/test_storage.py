@@ -266,9 +266,25 @@ async def test_feed_error_bookkeeping(storage: Storage) -> None:
     assert feed.error_count == 1
     assert feed.last_error is not None
     assert len(feed.last_error) <= 300
-    await storage.feeds.record_not_modified(feed.id, now=NOW + 60, next_check_at=NOW + 660)
+    await storage.feeds.record_not_modified(
+        feed.id, now=NOW + 60, next_check_at=NOW + 660, etag='"v2"', last_modified=None
+    )
     [feed] = await storage.feeds.all()
     assert (feed.error_count, feed.last_error, feed.last_success_at) == (0, None, NOW + 60)
+    assert feed.etag == '"v2"'
+
+
+async def test_a_304_can_move_the_feed_and_bring_new_validators(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "A")
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 600, etag='"v1"', last_modified="Mon"
+    )
+    await storage.feeds.record_not_modified(
+        feed.id, now=NOW + 600, next_check_at=NOW + 1200, etag='"v2"', last_modified="Tue",
+        url="https://new.example/rss",
+    )  # fmt: skip
+    [feed] = await storage.feeds.all()
+    assert (feed.url, feed.etag, feed.last_modified) == ("https://new.example/rss", '"v2"', "Tue")
 
 
 async def test_run_is_one_transaction_rolled_back_as_a_whole(storage: Storage) -> None:

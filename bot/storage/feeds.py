@@ -131,16 +131,23 @@ class Feeds:
         *,
         now: float,
         next_check_at: float,
+        etag: str | None,
+        last_modified: str | None,
         poll_interval: float | None = None,
+        url: str | None = None,
     ) -> None:
+        """A 304 is a good fetch too; its validators are the current ones (the ones sent when
+        it named none); `url`: the feed moved there for good on the way."""
         await self._db.execute(
             """
             UPDATE feeds SET next_check_at = ?, error_count = 0, last_error = NULL,
                              last_success_at = ?, failing_since = NULL, told_failing_at = NULL,
-                             poll_interval = COALESCE(?, poll_interval)
+                             etag = ?, last_modified = ?,
+                             poll_interval = COALESCE(?, poll_interval),
+                             url = COALESCE(?, url)
             WHERE id = ?
             """,
-            (next_check_at, now, poll_interval, feed_id),
+            (next_check_at, now, etag, last_modified, poll_interval, url, feed_id),
         )
 
     async def record_error(
