@@ -129,6 +129,18 @@ async def test_retry_after_is_honoured_within_bounds(
     assert feed.next_check_at - start <= 6 * 3600 * 1.1 + 5  # capped, never a month
 
 
+async def test_a_restart_does_not_cut_a_retry_after_short(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/busy", 429, headers={"Retry-After": "3600"})
+    spec = FeedSpec("busy", server.url("/busy"), interval=60)
+    feed = await only(storage, spec)
+    await make_refresher(storage, fetcher, classifier).refresh([feed])
+    await storage.feeds.sync([spec], now=time.time())  # what a restart does
+    [feed] = await storage.feeds.listed()
+    assert feed.next_check_at - time.time() > 3000
+
+
 async def test_cache_control_and_ttl_lengthen_the_wait_up_to_the_ceiling(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

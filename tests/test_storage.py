@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.model import FeedSpec
 from bot.storage import Storage
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
@@ -255,6 +256,41 @@ async def test_feed_sync_disables_removed_and_resets_validators_on_new_url(
     await add_feeds(storage, "B")
     assert [f.name for f in await storage.feeds.all()] == ["B"]
     assert [f.name for f in await storage.feeds.due(NOW + 10)] == ["B"]
+
+
+async def next_check_after_restart(storage: Storage, spec: FeedSpec, *, at: float) -> float:
+    await storage.feeds.sync([spec], now=at)
+    [feed] = await storage.feeds.all()
+    return feed.next_check_at
+
+
+async def test_a_restart_keeps_a_server_asked_wait_unless_the_interval_is_shortened(
+    storage: Storage,
+) -> None:
+    spec = FeedSpec(name="A", url="https://a.example/rss", interval=600)
+    [feed] = await add_feeds(storage, "A")
+    # A Cache-Control: max-age of 2 h on the last answer.
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 7200, etag=None, last_modified=None
+    )
+    assert await next_check_after_restart(storage, spec, at=NOW + 10) == NOW + 7200
+    shorter = replace(spec, interval=60)
+    assert await next_check_after_restart(storage, shorter, at=NOW + 20) == NOW + 80
+
+
+async def test_a_restart_keeps_an_error_backoff_and_a_retry_after(storage: Storage) -> None:
+    spec = FeedSpec(name="A", url="https://a.example/rss", interval=600)
+    [feed] = await add_feeds(storage, "A")
+    await storage.feeds.record_error(
+        feed.id, "HTTPStatusError: HTTP 429", now=NOW, next_check_at=NOW + 3600
+    )
+    assert await next_check_after_restart(storage, spec, at=NOW + 10) == NOW + 3600
+    # Even a shorter interval does not override the server: the backoff ends first.
+    shorter = replace(spec, interval=60)
+    assert await next_check_after_restart(storage, shorter, at=NOW + 20) == NOW + 3600
+    # A new address is a new feed: due at once.
+    moved = replace(spec, url="https://b.example/rss")
+    assert await next_check_after_restart(storage, moved, at=NOW + 30) == NOW + 30
 
 
 async def test_feed_error_bookkeeping(storage: Storage) -> None:

@@ -30,7 +30,13 @@ class Feeds:
     async def sync(self, specs: Sequence[FeedSpec], now: float) -> None:
         """Make the table match feeds.yaml: add new feeds (due now), update changed ones,
         unlist the ones no longer listed (their entries stay, so nothing is re-alerted).
-        A new address in feeds.yaml starts the feed afresh, which also re-enables it."""
+        A new address in feeds.yaml starts the feed afresh, which also re-enables it.
+
+        A restart keeps every feed's next check: a wait the server asked for (Retry-After,
+        Cache-Control, <ttl>) or an error backoff is not cut short by restarting. Only a
+        changed interval (or floor or ceiling) of a feed that is not failing brings its next
+        check forward to now + the new interval, so an operator's shorter interval applies
+        at once."""
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
@@ -61,9 +67,14 @@ class Feeds:
                                           THEN told_failing_at END,
                         error_count = CASE WHEN source_url IS excluded.source_url
                                       THEN error_count ELSE 0 END,
-                        next_check_at = CASE WHEN source_url IS excluded.source_url
-                                        THEN MIN(next_check_at, ? + excluded.interval)
-                                        ELSE ? END,
+                        next_check_at = CASE
+                            WHEN source_url IS NOT excluded.source_url THEN ?
+                            WHEN error_count = 0
+                                 AND NOT (interval IS excluded.interval
+                                          AND min_interval IS excluded.min_interval
+                                          AND max_interval IS excluded.max_interval)
+                            THEN MIN(next_check_at, ? + excluded.interval)
+                            ELSE next_check_at END,
                         url = CASE WHEN source_url IS excluded.source_url
                               THEN url ELSE excluded.url END,
                         source_url = excluded.source_url
