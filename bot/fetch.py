@@ -1,11 +1,12 @@
 """Conditional GET of feed URLs with hard limits on time, size and redirects.
 
 One `Fetcher` owns one aiohttp session for the life of the bot. Every limit is enforced here
-rather than trusted to the server: the total time covers the whole exchange (a server that
-trickles its body forever is cut), the size cap counts decompressed bytes (a gzip bomb is cut
-after `max_bytes`, never inflated in full), and redirects are followed by hand so each hop is
-checked. Errors are the `FetchError` family; their messages never contain the URL, whose query
-string may hold a key.
+rather than trusted to the server: the total time covers the whole exchange, every hop of it,
+but runs only while a request runs (a server that trickles its body forever is cut; a fetch
+queued behind the per-host limit is not), the size cap counts decompressed bytes (a
+gzip bomb is cut after `max_bytes`, never inflated in full), and redirects are followed by
+hand so each hop is checked. Errors are the `FetchError` family; their messages never contain
+the URL, whose query string may hold a key.
 """
 
 from __future__ import annotations
@@ -120,9 +121,7 @@ class Fetcher:
         if last_modified:
             headers["If-Modified-Since"] = last_modified
         try:
-            # aiohttp's own total timeout is kept as a second line; this one covers every hop.
-            async with asyncio.timeout(self._timeout):
-                result = await self._follow(self._session, url, headers)
+            result = await self._follow(self._session, url, headers)
         except TimeoutError:
             raise FetchTimeout(f"no complete answer within {self._timeout:g} s") from None
         except aiohttp.InvalidURL:
@@ -144,29 +143,37 @@ class Fetcher:
     ) -> FetchResult:
         seen: set[str] = set()
         start, permanent = url, True
+        clock = _Clock(self._timeout)
         for _ in range(self._max_redirects + 1):
             _check_url(url)
             seen.add(url)
-            async with (
-                self._host_slot(url),
-                session.get(url, headers=headers, allow_redirects=False) as resp,
-            ):
-                location = resp.headers.get("Location")
-                if resp.status in _REDIRECTS and location:
-                    permanent = permanent and resp.status in _PERMANENT
-                    url = _join(url, location)
-                    if url in seen:
-                        raise TooManyRedirects("redirect loop")
-                    continue
-                result = await self._result(resp)
-            # Only a chain of permanent redirects moves the feed; a temporary hop may change.
-            if permanent and url != start:
-                result = dataclasses.replace(result, moved_to=url)
-            return result
+            hop = await self._hop(session, url, headers, clock)
+            if isinstance(hop, FetchResult):
+                # Only a chain of permanent redirects moves the feed; a temporary hop may change.
+                moved = permanent and url != start
+                return dataclasses.replace(hop, moved_to=url) if moved else hop
+            status, url = hop
+            permanent = permanent and status in _PERMANENT
+            if url in seen:
+                raise TooManyRedirects("redirect loop")
         raise TooManyRedirects(f"more than {self._max_redirects} redirects")
 
+    async def _hop(
+        self, session: aiohttp.ClientSession, url: str, headers: dict[str, str], clock: _Clock
+    ) -> FetchResult | tuple[int, str]:
+        """One request: its answer, or a redirect's status and absolute target."""
+        async with (
+            self._slots(url),
+            clock.running(),
+            session.get(url, headers=headers, allow_redirects=False) as resp,
+        ):
+            location = resp.headers.get("Location")
+            if resp.status in _REDIRECTS and location:
+                return resp.status, _join(url, location)
+            return await self._result(resp)
+
     @asynccontextmanager
-    async def _host_slot(self, url: str) -> AsyncIterator[None]:
+    async def _slots(self, url: str) -> AsyncIterator[None]:
         host = (urlsplit(url).hostname or "").lower()
         slot = self._hosts.get(host)
         if slot is None:
@@ -198,6 +205,26 @@ class Fetcher:
         while chunk := await resp.content.read(_CHUNK):
             sink.feed(chunk)
         return sink.finish()
+
+
+class _Clock:
+    """The time limit of one fetch, spent only while one of its requests runs: the wait for a
+    slot is not the server's slowness, and counting it timed out fetches queued behind a busy
+    host (every Telegram channel shares t.me)."""
+
+    def __init__(self, seconds: float) -> None:
+        self._left = seconds
+
+    @asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        try:
+            # aiohttp's own total timeout is kept as a second line; this one spans the hops.
+            async with asyncio.timeout(self._left):
+                yield
+        finally:
+            self._left -= loop.time() - started
 
 
 class _BodySink:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import socket
 import tracemalloc
@@ -355,6 +356,19 @@ async def test_trickling_body_is_cut_by_the_total_timeout(srv: FeedServer) -> No
         with pytest.raises(FetchTimeout):
             await f.fetch(srv.url("/trickle"))
     assert await srv.stream_done("/trickle") >= 2  # it did get the headers and some bytes
+
+
+@pytest.mark.timeout(15)
+async def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(
+    srv: FeedServer,
+) -> None:
+    # Six answers of 0.6 s each, two at a time: the last start after 1.2 s in the queue.
+    for n in range(6):
+        srv.slow(f"/f{n}", FEED, seconds=0.6)
+    async with Fetcher(timeout=1.0, per_host=2) as f:
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/f{n}")) for n in range(6)))
+    assert [r.body for r in results] == [FEED] * 6
+    assert srv.max_in_flight == 2
 
 
 async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:
