@@ -3,7 +3,7 @@
 One `Fetcher` owns one aiohttp session for the life of the bot. Every limit is enforced here
 rather than trusted to the server: the total time covers the whole exchange, every hop of it,
 but runs only while a request runs (a server that trickles its body forever is cut; a fetch
-queued behind the per-host limit is not), the size cap counts decompressed bytes (a
+queued behind the per-host or global limit is not), the size cap counts decompressed bytes (a
 gzip bomb is cut after `max_bytes`, never inflated in full), and redirects are followed by
 hand so each hop is checked. Errors are the `FetchError` family; their messages never contain
 the URL, whose query string may hold a key.
@@ -50,9 +50,10 @@ _CHUNK = 64 * 1024
 class Fetcher:
     """Fetches feeds over one shared aiohttp session; use `async with Fetcher() as f:`.
 
-    At most `per_host` requests go to one host name at a time, whoever asks (feeds and article
-    pages alike), so a thousand feeds on one site never hammer it; the global limit is the
-    caller's (`bot.refresh`).
+    At most `per_host` requests go to one host name at a time and `concurrency` in all,
+    whoever asks (feeds and article pages alike), so a thousand feeds on one site never hammer
+    it. A request holds its two slots for one hop only, and waits for nothing else while it
+    holds them, so callers may hold slots of their own around `fetch` without deadlock.
     """
 
     def __init__(
@@ -64,6 +65,7 @@ class Fetcher:
         max_redirects: int = 5,
         user_agent: str = DEFAULT_USER_AGENT,
         per_host: int = 2,
+        concurrency: int = 16,
     ) -> None:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -72,6 +74,7 @@ class Fetcher:
         self._user_agent = user_agent
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
+        self._all = asyncio.Semaphore(concurrency)
         self._session: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
@@ -178,7 +181,8 @@ class Fetcher:
         slot = self._hosts.get(host)
         if slot is None:
             slot = self._hosts[host] = asyncio.Semaphore(self._per_host)
-        async with slot:
+        # The host's slot first: a request queued behind its busy host holds no global slot.
+        async with slot, self._all:
             yield
 
     async def _result(self, resp: aiohttp.ClientResponse) -> FetchResult:

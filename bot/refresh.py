@@ -17,9 +17,14 @@ feed is a bug: it is logged with its traceback at ERROR and then treated like a 
 that feed (recorded without its message, which may quote the feed), so that one feed's bug
 never stops the cycle, the admins' notices or its own backoff.
 
-Politeness: at most `concurrency` fetches at once overall, and the fetcher allows only a few at
-once per host; feeds are started interleaved by host, so one big host does not hold every
-global slot while its own limit makes them wait.
+Limits, two of them and each in one place. Requests on the wire are the fetcher's: at most a
+few per host and `Fetcher(concurrency=...)` in all, per request, so a feed's own fetch and its
+up to `fulltext_pages` article pages count alike. Feeds in flight are this module's: at most
+`concurrency` refreshes at once, which bounds the bodies held and the readings queued for the
+workers. A feed's slot is taken before, and released after, the request slots of its fetches,
+and a request waits for nothing while it holds its slots, so the two cannot deadlock. Feeds are
+started interleaved by host, so one big host does not hold every feed slot while its own limit
+makes them wait.
 """
 
 from __future__ import annotations

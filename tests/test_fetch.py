@@ -371,6 +371,14 @@ async def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(
     assert srv.max_in_flight == 2
 
 
+async def test_at_most_concurrency_requests_at_once_in_all(srv: FeedServer) -> None:
+    for n in range(6):
+        srv.slow(f"/f{n}", FEED, seconds=0.2)
+    async with Fetcher(per_host=6, concurrency=2) as f:
+        await asyncio.gather(*(f.fetch(srv.url(f"/f{n}")) for n in range(6)))
+    assert srv.max_in_flight == 2
+
+
 async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -303,6 +303,25 @@ async def test_thin_entries_get_their_article_text_once_within_the_budget(
     assert "Первомайский районный суд" in stored.summary  # not undone by the thin re-poll
 
 
+async def test_article_pages_count_against_the_global_limit_without_deadlock(
+    storage: Storage, server: FeedServer, classifier: Classifier
+) -> None:
+    items = []
+    for n in range(4):
+        server.slow(f"/page/{n}", b"<html><body><p>text</p></body></html>", seconds=0.2)
+        items.append(dated({"title": f"T{n}", "link": server.url(f"/page/{n}"), "guid": f"{n}"}))
+    for name in ("a", "b"):
+        server.set_feed(f"/{name}", rss(items))
+    specs = [FeedSpec(name, server.url(f"/{name}"), interval=60) for name in ("a", "b")]
+    await storage.feeds.sync(specs, now=time.time())
+    # One request at a time in all, while two feeds are in flight and each wants four pages.
+    async with Fetcher(timeout=5, per_host=4, concurrency=1) as one:
+        reports = await make_refresher(storage, one, classifier).refresh_due()
+    assert {r.status for r in reports} == {"ok"}
+    assert sum(len(server.requests_to(f"/page/{n}")) for n in range(4)) == 8
+    assert server.max_in_flight == 1
+
+
 ARTICLE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Суд</title></head>
 <body><header><nav><a href="/">Главная</a></nav></header><main><article>
 <h1>Суд в Бишкеке одобрил экстрадицию дезертира Алексея Кузнецова</h1>
