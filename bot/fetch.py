@@ -1,12 +1,15 @@
 """Conditional GET of feed URLs with hard limits on time, size and redirects.
 
-One `Fetcher` owns one aiohttp session for the life of the bot. Every limit is enforced here
+One `Fetcher` owns its aiohttp sessions for the life of the bot. Every limit is enforced here
 rather than trusted to the server: the total time covers the whole exchange, every hop of it,
 but runs only while a request runs (a server that trickles its body forever is cut; a fetch
 queued behind the per-host or global limit is not), the size cap counts decompressed bytes (a
 gzip bomb is cut after `max_bytes`, never inflated in full), and redirects are followed by
 hand so each hop is checked. Errors are the `FetchError` family; their messages never contain
-the URL, whose query string may hold a key.
+the URL, whose query string may hold a key. A URL that came from a feed rather than the
+operator (an article link) is fetched `untrusted`: no hop of it may reach a loopback, private,
+link-local or reserved address (`bot.public_hosts`), and it has a session of its own, whose
+resolver enforces that at connect time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from bot.errors import (
     TooManyRedirects,
 )
 from bot.model import FetchResult
+from bot.public_hosts import AddressCheck, CheckedResolver, NotPublic, is_public, literal_allowed
 from bot.schedule import hint_number
 
 DEFAULT_USER_AGENT = "TransitWatch/0.1 (+https://github.com/transit-watch)"
@@ -45,6 +49,7 @@ _ACCEPT = (
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _CHUNK = 64 * 1024
+_NOT_PUBLIC = "refused: not a public address"
 
 
 class Fetcher:
@@ -66,6 +71,7 @@ class Fetcher:
         user_agent: str = DEFAULT_USER_AGENT,
         per_host: int = 2,
         concurrency: int = 16,
+        page_addresses: AddressCheck = is_public,
     ) -> None:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -75,25 +81,33 @@ class Fetcher:
         self._per_host = per_host
         self._hosts: dict[str, asyncio.Semaphore] = {}
         self._all = asyncio.Semaphore(concurrency)
+        self._page_addresses = page_addresses
         self._session: aiohttp.ClientSession | None = None
+        self._untrusted: aiohttp.ClientSession | None = None
 
     async def start(self) -> None:
-        """Open the session; a no-op when it is already open."""
+        """Open the sessions; a no-op when they are already open."""
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(
-                    total=self._timeout, sock_connect=self._connect_timeout
-                ),
-                # We inflate ourselves so the size cap applies to the inflated bytes.
-                auto_decompress=False,
-                # Feeds must not share cookies with each other.
-                cookie_jar=aiohttp.DummyCookieJar(),
-            )
+            self._session = self._new_session(aiohttp.TCPConnector())
+        if self._untrusted is None:
+            resolver = CheckedResolver(self._page_addresses)
+            self._untrusted = self._new_session(aiohttp.TCPConnector(resolver=resolver))
+
+    def _new_session(self, connector: aiohttp.TCPConnector) -> aiohttp.ClientSession:
+        return aiohttp.ClientSession(
+            connector=connector,
+            timeout=aiohttp.ClientTimeout(total=self._timeout, sock_connect=self._connect_timeout),
+            # We inflate ourselves so the size cap applies to the inflated bytes.
+            auto_decompress=False,
+            # Feeds must not share cookies with each other.
+            cookie_jar=aiohttp.DummyCookieJar(),
+        )
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-            self._session = None
+        for session in (self._session, self._untrusted):
+            if session is not None:
+                await session.close()
+        self._session = self._untrusted = None
 
     async def __aenter__(self) -> Self:
         await self.start()
@@ -108,29 +122,34 @@ class Fetcher:
         await self.close()
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        untrusted: bool = False,
     ) -> FetchResult:
         """GET `url`, conditionally when `etag`/`last_modified` from the last answer are given.
+        `untrusted`: the URL comes from a feed, not the operator, so no hop may reach an
+        address `page_addresses` refuses (by default, any that is not public).
 
         Raises FetchTimeout, ResponseTooLarge, TooManyRedirects, HTTPStatusError, ConnectError,
         or FetchError for a body that cannot be decompressed.
         """
-        if self._session is None:
+        if self._session is None or self._untrusted is None:
             raise RuntimeError("Fetcher.start() was not called")
-        headers = {"User-Agent": self._user_agent, "Accept": _ACCEPT}
-        headers["Accept-Encoding"] = "gzip, deflate"
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        session = self._untrusted if untrusted else self._session
+        allowed = self._page_addresses if untrusted else None
         try:
-            result = await self._follow(self._session, url, headers)
+            result = await self._follow(
+                session, url, _headers(self._user_agent, etag, last_modified), allowed
+            )
         except TimeoutError:
             raise FetchTimeout(f"no complete answer within {self._timeout:g} s") from None
         except aiohttp.InvalidURL:
             raise ConnectError("invalid URL") from None
         except aiohttp.ClientError as exc:
-            raise ConnectError(f"connection failed ({type(exc).__name__})") from None
+            raise _connect_error(exc) from None
         if result.not_modified:
             # A 304 may omit the validators; the ones we sent are still the current ones. New
             # ones in it replace them (RFC 9111 4.3.4), and a move on the way still counts.
@@ -142,13 +161,17 @@ class Fetcher:
         return result
 
     async def _follow(
-        self, session: aiohttp.ClientSession, url: str, headers: dict[str, str]
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        headers: dict[str, str],
+        allowed: AddressCheck | None,
     ) -> FetchResult:
         seen: set[str] = set()
         start, permanent = url, True
         clock = _Clock(self._timeout)
         for _ in range(self._max_redirects + 1):
-            _check_url(url)
+            _check_url(url, allowed)
             seen.add(url)
             hop = await self._hop(session, url, headers, clock)
             if isinstance(hop, FetchResult):
@@ -299,18 +322,34 @@ class _BodySink:
             raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
 
 
-def _check_url(url: str) -> None:
+def _headers(user_agent: str, etag: str | None, last_modified: str | None) -> dict[str, str]:
+    headers = {"User-Agent": user_agent, "Accept": _ACCEPT, "Accept-Encoding": "gzip, deflate"}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
+def _connect_error(exc: aiohttp.ClientError) -> ConnectError:
+    if isinstance(exc, aiohttp.ClientConnectorError) and isinstance(exc.os_error, NotPublic):
+        return ConnectError(_NOT_PUBLIC)
+    return ConnectError(f"connection failed ({type(exc).__name__})")
+
+
+def _check_url(url: str, allowed: AddressCheck | None = None) -> None:
     # yarl and the resolver find some malformed hosts only lazily, deep inside the request, as
     # ValueError or UnicodeError ("[::1", "℀.com", an empty label or one over 63 characters);
     # they are found here, where they are one feed's ConnectError. No message quotes the URL.
     try:
         parts = urlsplit(url)
         _ = parts.port  # raises on a malformed port
-        host = URL(url).raw_host
-        if host:
-            host.encode("idna")  # what getaddrinfo will do with it
+        host = URL(url).raw_host or ""
+        host.encode("idna")  # what getaddrinfo will do with it
     except ValueError:
         raise ConnectError("invalid URL") from None
+    if allowed is not None and not literal_allowed(host, allowed):
+        raise ConnectError(_NOT_PUBLIC)
     if parts.scheme.lower() not in ("http", "https"):
         raise ConnectError("only http and https URLs can be fetched")
     if not parts.hostname:

@@ -2,8 +2,9 @@
 
 An entry is *thin* when, apart from its title, its text is shorter than `THIN_CHARS`: too short
 to judge or to summarise. For a thin entry that is new to its feed, the refresh fetches the
-article page once (the same `Fetcher`, so the same size, time and per-host limits as feeds),
-within a per-cycle budget, and extracts the main text with trafilatura. The text replaces the
+article page once (the same `Fetcher`, so the same size, time and request limits as feeds, and
+`untrusted`: no hop may reach a loopback, private or link-local address), within a per-cycle
+budget, and extracts the main text with trafilatura. The text replaces the
 entry's summary, so it feeds relevance, story merging and the alert's lead alike. An entry is
 fetched at most once: after this refresh its key is stored, so it is never new again.
 

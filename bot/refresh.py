@@ -67,7 +67,12 @@ FULLTEXT_PAGES_PER_CYCLE = 20
 
 class Fetches(Protocol):
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        untrusted: bool = False,
     ) -> FetchResult: ...
 
 
@@ -194,7 +199,8 @@ class Refresher:
     async def _article(self, entry: Entry) -> str | None:
         assert entry.link is not None  # is_thin() demands a link
         try:
-            page = await self._fetcher.fetch(entry.link)
+            # The link is the feed's, not the operator's: it may not reach our own network.
+            page = await self._fetcher.fetch(entry.link, untrusted=True)
             return await asyncio.to_thread(fulltext.extract_text, page.body, page.headers, page.url)
         except FeedError as exc:
             log.info("article page not fetched: %s: %s", type(exc).__name__, exc)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from ipaddress import IPv4Address, IPv6Address
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from bot.analysis import LocalAnalysis
 from bot.model import Entry, FeedSpec, Verdict
+from bot.public_hosts import is_public
 from bot.refresh import Fetches, Refresher
 from bot.relevance import Classifier
 from bot.storage import FeedState, Incoming, Storage
@@ -82,6 +84,12 @@ async def add_feeds(storage: Storage, *names: str) -> list[FeedState]:
     await storage.feeds.sync(specs, now=NOW)
     by_name = {f.name: f for f in await storage.feeds.all()}
     return [by_name[n] for n in names]
+
+
+def public_or_loopback(address: IPv4Address | IPv6Address) -> bool:
+    """For `Fetcher(page_addresses=...)`: a test that serves article pages from the local feed
+    server opts in to fetching them from loopback, which the bot itself refuses."""
+    return address.is_loopback or is_public(address)
 
 
 def make_refresher(

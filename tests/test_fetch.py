@@ -10,6 +10,7 @@ import zlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from ipaddress import IPv4Address, ip_address
 
 import pytest
 
@@ -22,6 +23,7 @@ from bot.errors import (
     TooManyRedirects,
 )
 from bot.fetch import Fetcher, parse_retry_after
+from bot.public_hosts import is_public
 from tests.fakes.feedserver import FeedServer, rss
 
 FEED = rss([{"title": "Депортация", "link": "https://example.org/1", "guid": "1"}])
@@ -405,6 +407,67 @@ async def test_error_messages_keep_the_url_out(srv: FeedServer) -> None:
     for error in errors:
         assert "hunter2" not in str(error)
         assert "127.0.0.1" not in str(error)
+
+
+@pytest.mark.parametrize(
+    ("address", "public"),
+    [
+        ("93.184.215.14", True),
+        ("2606:2800:21f:cb07:6820:80da:af6b:8b2c", True),
+        ("127.0.0.1", False),
+        ("10.1.2.3", False),
+        ("172.16.0.1", False),
+        ("192.168.1.1", False),
+        ("100.64.0.1", False),  # carrier-grade NAT
+        ("169.254.169.254", False),  # cloud metadata
+        ("0.0.0.0", False),
+        ("224.0.0.1", False),
+        ("255.255.255.255", False),
+        ("::1", False),
+        ("fe80::1", False),
+        ("fc00::1", False),
+        ("::ffff:169.254.169.254", False),  # IPv4-mapped
+        ("ff02::1", False),
+    ],
+)
+def test_is_public(address: str, public: bool) -> None:
+    assert is_public(ip_address(address)) is public
+
+
+@pytest.mark.parametrize(
+    "template",
+    [
+        "http://127.0.0.1:{port}/page",
+        "http://localhost:{port}/page",  # a name: its resolver refuses it
+        "http://[::ffff:127.0.0.1]:{port}/page",
+        "http://127.1:{port}/page",  # legacy forms aiohttp refuses by itself
+        "http://2130706433:{port}/page",
+        "http://169.254.169.254/latest/meta-data/",
+        "http://10.0.0.1/",
+        "http://[::1]/",
+    ],
+)
+async def test_an_untrusted_url_may_not_reach_our_own_network(
+    srv: FeedServer, fetcher: Fetcher, template: str
+) -> None:
+    srv.set_feed("/page", FEED)
+    url = template.format(port=srv.url("/").rsplit(":", 1)[1].rstrip("/"))
+    with pytest.raises(ConnectError, match=r"not a public address|invalid URL"):
+        await fetcher.fetch(url, untrusted=True)
+    assert srv.requests == []
+    assert (await fetcher.fetch(srv.url("/page"))).body == FEED  # a feed may be anywhere
+
+
+async def test_every_hop_of_an_untrusted_url_is_checked(srv: FeedServer) -> None:
+    port = srv.url("/").rsplit(":", 1)[1].rstrip("/")
+    srv.set_feed("/page", FEED)
+    srv.redirect("/hop", f"http://127.0.0.2:{port}/page")
+    only_this = IPv4Address("127.0.0.1")  # stands in for a public address
+    async with Fetcher(page_addresses=lambda address: address == only_this) as f:
+        assert (await f.fetch(srv.url("/page"), untrusted=True)).body == FEED
+        with pytest.raises(ConnectError, match="not a public address"):
+            await f.fetch(srv.url("/hop"), untrusted=True)
+    assert [r.path for r in srv.requests] == ["/page", "/hop"]
 
 
 async def test_fetch_before_start_is_a_bug() -> None:

@@ -158,11 +158,18 @@ class Boom:
         self._real, self._bad = real, bad
 
     async def fetch(
-        self, url: str, *, etag: str | None = None, last_modified: str | None = None
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        untrusted: bool = False,
     ) -> FetchResult:
         if url == self._bad:
             raise ValueError("a bug that quotes the feed: hunter2")
-        return await self._real.fetch(url, etag=etag, last_modified=last_modified)
+        return await self._real.fetch(
+            url, etag=etag, last_modified=last_modified, untrusted=untrusted
+        )
 
 
 async def test_a_bug_in_one_feed_is_its_logged_error_and_the_cycle_goes_on(

@@ -16,7 +16,7 @@ from bot.model import FeedSpec
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
-from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
+from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher, public_or_loopback
 from tests.fakes.feedserver import FeedServer, rss
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
@@ -24,7 +24,10 @@ FIXTURES = REPO / "tests" / "data" / "feeds"
 
 @pytest.fixture
 async def fetcher() -> AsyncIterator[Fetcher]:
-    async with Fetcher(timeout=3.0, connect_timeout=1.0, max_bytes=1_000_000) as f:
+    # Article pages come from the local feed server here.
+    async with Fetcher(
+        timeout=3.0, connect_timeout=1.0, max_bytes=1_000_000, page_addresses=public_or_loopback
+    ) as f:
         yield f
 
 
@@ -315,11 +318,29 @@ async def test_article_pages_count_against_the_global_limit_without_deadlock(
     specs = [FeedSpec(name, server.url(f"/{name}"), interval=60) for name in ("a", "b")]
     await storage.feeds.sync(specs, now=time.time())
     # One request at a time in all, while two feeds are in flight and each wants four pages.
-    async with Fetcher(timeout=5, per_host=4, concurrency=1) as one:
+    async with Fetcher(
+        timeout=5, per_host=4, concurrency=1, page_addresses=public_or_loopback
+    ) as one:
         reports = await make_refresher(storage, one, classifier).refresh_due()
     assert {r.status for r in reports} == {"ok"}
     assert sum(len(server.requests_to(f"/page/{n}")) for n in range(4)) == 8
     assert server.max_in_flight == 1
+
+
+async def test_an_article_link_into_our_own_network_is_not_fetched(
+    storage: Storage, server: FeedServer, classifier: Classifier
+) -> None:
+    # The feed is the operator's choice, wherever it is; its item links are not.
+    server.set_feed("/article", ARTICLE, content_type="text/html; charset=utf-8")
+    item = {"title": "Новость", "link": server.url("/article"), "guid": "g",
+            "pubDate": datetime.now(UTC)}  # fmt: skip
+    server.set_feed("/titles", rss([item]))
+    feed = await only(storage, FeedSpec("titles", server.url("/titles"), lang="ru"))
+    async with Fetcher(timeout=3.0) as default:
+        [report] = await make_refresher(storage, default, classifier).refresh([feed])
+    assert report.status == "ok"
+    assert report.entries == 1
+    assert server.requests_to("/article") == []
 
 
 ARTICLE = """<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8"><title>Суд</title></head>
