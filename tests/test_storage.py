@@ -237,6 +237,90 @@ async def test_migrated_group_keeps_subscription_and_queue(
     assert [d.chat_id for d in due] == [-1005]
 
 
+async def _group_with_settings_and_watchlist(storage: Storage, chat_id: int) -> None:
+    await storage.chats.subscribe(chat_id, ["KZ"], thread_id=None, now=NOW, language="ru")
+    chat = await storage.chats.get(chat_id)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily", quiet_from=23), now=NOW)
+    await storage.watchlist.add(chat_id, "bashukov", "Бажуков", now=NOW, limit=50)
+
+
+async def test_migrating_into_a_default_row_keeps_the_groups_settings_and_watchlist(
+    storage: Storage,
+) -> None:
+    await _group_with_settings_and_watchlist(storage, -5)
+    # An admin typed /watch in the supergroup before the migration was noticed: a default row.
+    await storage.chats.ensure(-1005, NOW + 1, "en")
+    await storage.watchlist.add(-1005, "kasimov", "Касимов", now=NOW + 1, limit=50)
+    for _ in range(2):  # told by both service messages: the second call changes nothing
+        await storage.chats.migrate(-5, -1005)
+    chat = await storage.chats.get(-1005)
+    assert chat is not None
+    assert (chat.subscribed, chat.countries, chat.language, chat.mode, chat.quiet_from) == (
+        True, ("KZ",), "ru", "daily", 23,
+    )  # fmt: skip
+    assert await storage.watchlist.of_chat(-1005) == ["Бажуков", "Касимов"]
+    assert await storage.chats.get(-5) is None
+
+
+async def test_a_supergroup_that_subscribed_itself_keeps_its_settings_and_gains_the_watchlist(
+    storage: Storage,
+) -> None:
+    await _group_with_settings_and_watchlist(storage, -5)
+    await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW, language="en")
+    await storage.chats.migrate(-5, -1005)
+    chat = await storage.chats.get(-1005)
+    assert chat is not None
+    assert (chat.subscribed, chat.countries, chat.language, chat.mode) == (
+        True, (), "en", "instant",
+    )  # fmt: skip
+    assert await storage.watchlist.of_chat(-1005) == ["Бажуков"]
+
+
+async def test_merged_watchlists_stay_within_the_limit_keeping_the_supergroups_own(
+    storage: Storage,
+) -> None:
+    for chat_id, names in ((-5, ["Old0", "Old1", "Old2"]), (-1005, ["New0", "New1"])):
+        await storage.chats.ensure(chat_id, NOW)
+        for i, name in enumerate(names):
+            await storage.watchlist.add(chat_id, name.lower(), name, now=NOW + i, limit=50)
+    await storage.chats.migrate(-5, -1005, watch_limit=3)
+    assert sorted(await storage.watchlist.of_chat(-1005)) == ["New0", "New1", "Old0"]
+
+
+@pytest.mark.parametrize("new_exists", [False, True])
+async def test_alerts_sent_to_the_old_group_are_not_edited_in_the_supergroup(
+    storage: Storage, new_exists: bool
+) -> None:
+    a, b = await add_feeds(storage, "A", "B")
+    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
+    if new_exists:
+        await storage.chats.ensure(-1005, NOW)
+    await storage.stories.save(a, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 5")
+    await storage.chats.migrate(-5, -1005)
+    # Another outlet reports the story: the alert would be edited in place to list it. Message 5
+    # of the old group is not message 5 of the supergroup.
+    other = make_entry(link="https://example.org/news/1?utm_source=x")
+    await storage.stories.save(b, [incoming(other)], now=NOW, alert_max_age=DAY)
+    [edit] = await storage.outbox.due(NOW + 1, limit=10)
+    assert (edit.chat_id, edit.kind, edit.message_id) == (-1005, "edit", None)
+
+
+async def test_a_story_the_group_was_sent_is_not_sent_again_to_the_supergroup(
+    storage: Storage,
+) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat_id in (-5, -1005):  # both ids subscribed: each got an alert queued
+        await storage.chats.subscribe(chat_id, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE deliveries SET state = 'sent' WHERE chat_id = -5")
+    await storage.chats.migrate(-5, -1005)
+    # The group's copy is in the supergroup's history already.
+    rows = await storage.db.fetchall("SELECT chat_id, state FROM deliveries")
+    assert [tuple(r) for r in rows] == [(-1005, "sent")]
+
+
 async def test_forget_leaves_no_row_with_the_chat_id(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     await storage.chats.subscribe(42, [], thread_id=None, now=NOW)

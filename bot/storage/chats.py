@@ -6,8 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from bot.chat_settings import next_digest_at
-from bot.storage.db import Database
+from bot.storage.db import Database, SyncTransaction
 from bot.storage.records import Chat
+from bot.watch import MAX_ENTRIES
 
 
 def _codes(countries: Sequence[str]) -> str:
@@ -109,21 +110,16 @@ class Chats:
                 (chat_id,),
             )
 
-    async def migrate(self, old_id: int, new_id: int) -> None:
-        """A group became a supergroup: its subscription and queue move to the new id."""
-        async with self._db.transaction() as tx:
-            exists = await tx.fetchone("SELECT 1 FROM chats WHERE chat_id = ?", (new_id,))
-            if exists is None:
-                # ON UPDATE CASCADE carries the deliveries along.
-                await tx.execute(
-                    "UPDATE chats SET chat_id = ?, thread_id = NULL WHERE chat_id = ?",
-                    (new_id, old_id),
-                )
-                return
-            await tx.execute(
-                "UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id)
-            )
-            await tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
+    async def migrate(self, old_id: int, new_id: int, *, watch_limit: int = MAX_ENTRIES) -> None:
+        """A group became a supergroup: its subscription, settings, watchlist and queue move to
+        the new id. Telegram tells more than once (a service message in each chat, a 400 to the
+        sender), so this is idempotent: once moved, there is no old row and nothing to do.
+
+        If the supergroup already has a row (an admin typed /watch or pressed a /settings button
+        there first), the two merge: the supergroup's subscription and settings win only if it
+        subscribed itself; the watchlists join, the supergroup's entries first, up to
+        `watch_limit`; the queues join, one delivery per (story, kind)."""
+        await self._db.run(lambda tx: _migrate(tx, old_id, new_id, watch_limit))
 
     async def forget(self, chat_id: int) -> None:
         """Delete every row about the chat (deliveries and watchlist go by cascade)."""
@@ -153,3 +149,57 @@ class Chats:
                WHERE subscribed = 1 AND active = 1 AND quiet_from IS NOT NULL"""
         )
         return {r[0]: int(r[1]) for r in rows}
+
+
+def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) -> None:
+    old = tx.fetchone("SELECT active FROM chats WHERE chat_id = ?", (old_id,))
+    if old is None or old_id == new_id:
+        return
+    # The supergroup has the group's history under new message ids: an old id there would name
+    # another message, so the group's alerts are no longer edited (edit() skips a NULL id).
+    tx.execute("UPDATE deliveries SET message_id = NULL WHERE chat_id = ?", (old_id,))
+    new = tx.fetchone("SELECT subscribed FROM chats WHERE chat_id = ?", (new_id,))
+    if new is None:
+        # ON UPDATE CASCADE carries the deliveries and the watchlist along.
+        tx.execute(
+            "UPDATE chats SET chat_id = ?, thread_id = NULL WHERE chat_id = ?", (new_id, old_id)
+        )
+        return
+    if not new["subscribed"] and old["active"]:
+        tx.execute(
+            """
+            UPDATE chats SET (subscribed, countries, language, mode, digest_hour, utc_offset,
+                              quiet_from, quiet_to, previews, active)
+                = (SELECT o.subscribed, o.countries, COALESCE(o.language, chats.language),
+                          o.mode, o.digest_hour, o.utc_offset, o.quiet_from, o.quiet_to,
+                          o.previews, 1
+                   FROM chats o WHERE o.chat_id = ?)
+            WHERE chat_id = ?
+            """,
+            (old_id, new_id),
+        )
+    counted = tx.fetchone("SELECT COUNT(*) FROM watchlist WHERE chat_id = ?", (new_id,))
+    room = watch_limit - (0 if counted is None else int(counted[0]))
+    tx.execute(
+        """
+        INSERT INTO watchlist (chat_id, keys, phrase, created_at)
+        SELECT ?, keys, phrase, created_at FROM watchlist
+        WHERE chat_id = ? AND keys NOT IN (SELECT keys FROM watchlist WHERE chat_id = ?)
+        ORDER BY created_at, phrase LIMIT ?
+        """,
+        (new_id, old_id, new_id, max(room, 0)),
+    )
+    # A story the group was already sent is in the supergroup's history: not again.
+    tx.execute(
+        """
+        DELETE FROM deliveries
+        WHERE chat_id = ? AND state = 'pending' AND EXISTS (
+            SELECT 1 FROM deliveries o
+            WHERE o.chat_id = ? AND o.story_id = deliveries.story_id
+              AND o.kind = deliveries.kind AND o.state = 'sent')
+        """,
+        (new_id, old_id),
+    )
+    # What still collides is already queued for the supergroup; it goes with the old row.
+    tx.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
+    tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
