@@ -23,6 +23,7 @@ from bot.telegram import (
     fallback,
     feeds,
     membership,
+    migration,
     privacy,
     search,
     start,
@@ -56,7 +57,7 @@ def build_dispatcher(
     ChatI18nMiddleware(CatalogI18n(catalogs), catalogs, storage).setup(dp)
     routers = (
         start, settings_router, subscriptions, watchlist, privacy, search, admin, feeds,
-        membership, fallback,
+        migration, membership, fallback,
     )  # fmt: skip
     dp.include_routers(*(m.make_router() for m in routers))
     return dp

@@ -12,7 +12,7 @@ import asyncio
 import re
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -199,6 +199,32 @@ class TelegramWorld:
         }
         self._push_update("callback_query", query)
         return query_id
+
+    def upgrade_group(
+        self,
+        old_id: int,
+        new_id: int,
+        *,
+        user_id: int = _DEFAULT_USER_ID,
+        service_messages: Sequence[Literal["old", "new"]] = ("old", "new"),
+    ) -> None:
+        """The group becomes supergroup `new_id` (`migrate_chat`), and Telegram tells the bot in
+        `service_messages`, in that order: `migrate_to_chat_id` in the old chat,
+        `migrate_from_chat_id` in the new one (on behalf of the old group)."""
+        self.migrate_chat(old_id, new_id)
+        old = self._register_chat(old_id, "group").as_object()
+        said = {
+            "old": (old, {"from": user_object(user_id, "en"), "migrate_to_chat_id": new_id}),
+            "new": (
+                self.chat(new_id).as_object(),
+                {"sender_chat": old, "migrate_from_chat_id": old_id},
+            ),
+        }
+        for chat, fields in (said[where] for where in service_messages):
+            message_id = self.next_message_id(chat["id"])
+            message = {"message_id": message_id, "date": int(time.time()), "chat": chat, **fields}
+            self.messages[(chat["id"], message_id)] = Stored(message, None)
+            self._push_update("message", message)
 
     def set_member_status(self, chat_id: int, user_id: int, status: str) -> None:
         """What getChatMember answers for this user in this chat."""
