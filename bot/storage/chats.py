@@ -48,21 +48,23 @@ class Chats:
         )
 
     async def ensure(self, chat_id: int, now: float, language: str | None = None) -> None:
-        """A row for a chat that changes settings or a watchlist before subscribing."""
+        """A row for a chat that changes settings or a watchlist before subscribing. A chat that
+        talks to the bot has it back (unblocked, re-added): an inactive row is active again."""
         await self._db.execute(
             """INSERT INTO chats (chat_id, subscribed, active, created_at, language)
-               VALUES (?, 0, 1, ?, ?) ON CONFLICT (chat_id) DO NOTHING""",
+               VALUES (?, 0, 1, ?, ?) ON CONFLICT (chat_id) DO UPDATE SET active = 1""",
             (chat_id, now, language),
         )
 
     async def save_settings(self, chat: Chat, *, now: float) -> None:
-        """Store the chat's settings (not its subscription state), creating the row if needed;
-        digests already queued move to the new digest time (or go now, for instant)."""
+        """Store the chat's settings (not its subscription state), creating the row if needed
+        (or making it active again, as `ensure`); digests already queued move to the new digest
+        time (or go now, for instant)."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 """
                 INSERT INTO chats (chat_id, subscribed, active, created_at) VALUES (?, 0, 1, ?)
-                ON CONFLICT (chat_id) DO NOTHING
+                ON CONFLICT (chat_id) DO UPDATE SET active = 1
                 """,
                 (chat.chat_id, now),
             )
@@ -109,6 +111,11 @@ class Chats:
                    WHERE chat_id = ?""",
                 (chat_id,),
             )
+
+    async def reactivate(self, chat_id: int) -> None:
+        """The bot is back in the chat (unblocked, re-added). Only a chat already stored is
+        marked: adding the bot to a chat stores nothing about it."""
+        await self._db.execute("UPDATE chats SET active = 1 WHERE chat_id = ?", (chat_id,))
 
     async def migrate(self, old_id: int, new_id: int, *, watch_limit: int = MAX_ENTRIES) -> None:
         """A group became a supergroup: its subscription, settings, watchlist and queue move to

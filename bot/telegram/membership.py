@@ -1,5 +1,6 @@
 """When the bot is removed from a chat or blocked, the chat is deactivated at once (rather than
-at the next failed alert)."""
+at the next failed alert); when it is added back or unblocked, a chat already stored is active
+again, so what it sets up from then on (a watchlist, a subscription) is delivered."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from aiogram.types import ChatMemberUpdated
 from bot.storage import Storage
 
 _GONE = (ChatMemberStatus.KICKED, ChatMemberStatus.LEFT)
+_BACK = (ChatMemberStatus.MEMBER, ChatMemberStatus.ADMINISTRATOR)
 
 
 def make_router() -> Router:
@@ -19,5 +21,8 @@ def make_router() -> Router:
 
 
 async def membership_changed(update: ChatMemberUpdated, storage: Storage) -> None:
-    if update.new_chat_member.status in _GONE:
+    status = update.new_chat_member.status
+    if status in _GONE:
         await storage.chats.deactivate(update.chat.id)
+    elif status in _BACK:
+        await storage.chats.reactivate(update.chat.id)

@@ -37,13 +37,27 @@ from aiohttp import web
 from tests.fakes.botapi_methods import BotApiMethods, Call
 from tests.fakes.botapi_rules import ApiError, FloodLimits, bad_request
 from tests.fakes.botapi_schema import BotApiSchema, MethodSpec
-from tests.fakes.botapi_world import SentMessage, TelegramWorld, Upload
+from tests.fakes.botapi_world import (
+    MEMBER_TYPES,
+    ChatType,
+    SentMessage,
+    TelegramWorld,
+    Upload,
+    bot_object,
+    user_object,
+)
 
 __all__ = [
     "ApiError", "ErrorAnswer", "FakeBotAPI", "FloodLimits", "SentMessage", "Upload", "Violation",
 ]  # fmt: skip
 
 DEFAULT_TOKEN = "1234567890:AAFakeTokenForTransitWatchTests_0000"
+# What aiogram needs beyond the schema's required fields (3.31 wants this one; Bot API 10.1
+# lacks it), and a ban's end (0: forever).
+_MEMBER_EXTRAS: dict[str, dict[str, Any]] = {
+    "administrator": {"can_send_welcome_messages": False},
+    "kicked": {"until_date": 0},
+}
 _TOKEN = re.compile(r"(\d+):[A-Za-z0-9_-]{30,}")
 
 
@@ -171,6 +185,41 @@ class FakeBotAPI(TelegramWorld):
             listed = "\n  ".join(str(v) for v in self.violations)
             msg = f"{len(self.violations)} Bot API violation(s):\n  {listed}"
             raise AssertionError(msg)
+
+    # -- what chat admins and users do to the bot -----------------------------------------------
+
+    def change_bot_status(
+        self,
+        chat_id: int,
+        status: str,
+        *,
+        chat_type: ChatType = "private",
+        user_id: int | None = None,
+    ) -> None:
+        """A user blocks or unblocks the bot ("kicked", "member"), an admin removes or adds it
+        ("left", "member", "administrator"): getChatMember and sends answer accordingly, and
+        Telegram sends the bot its my_chat_member update."""
+        chat = self._register_chat(chat_id, chat_type)
+        bot_id = int(self.token.split(":")[0])
+        old = self.members.get((chat_id, bot_id), "member")
+        self.set_member_status(chat_id, bot_id, status)
+        (self.block_chat if status in {"kicked", "left"} else self.unblock_chat)(chat_id)
+        bot = bot_object(bot_id)
+        members = {
+            key: self.schema.build(
+                MEMBER_TYPES[value],
+                status=value,
+                user=bot,
+                **_MEMBER_EXTRAS.get(value, {}),
+            )
+            for key, value in (("old_chat_member", old), ("new_chat_member", status))
+        }
+        update = {
+            "chat": chat.as_object(),
+            "from": user_object(user_id or self._default_user(chat), "en"),
+            "date": int(time.time()),
+        }
+        self._push_update("my_chat_member", {**update, **members})
 
     # -- making Telegram misbehave --------------------------------------------------------------
 
