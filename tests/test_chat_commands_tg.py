@@ -3,12 +3,14 @@ fake Bot API, in two languages."""
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import AsyncIterator
 
 import pytest
 
 from bot.storage import Storage
+from bot.telegram.watchlist import watchlist_pages
 from bot.watch import MAX_ENTRIES, phrase_key
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import DEFAULT_TOKEN, FakeBotAPI
@@ -59,6 +61,36 @@ async def test_watchlist_in_a_group_is_for_admins(tg: Running) -> None:
     reply = await say(tg, group, "/watch Бажуков", 1, user_id=5, chat_type="group")
     assert "Only the chat's admins can change its watchlist." in reply.text
     assert await tg.storage.watchlist.of_chat(group) == []
+
+
+async def test_a_long_watchlist_comes_whole_in_as_many_messages_as_needed(tg: Running) -> None:
+    chat = 33
+    await tg.storage.chats.ensure(chat, time.time())
+    rng = random.Random(1)
+    phrases: list[str] = []
+    while len(phrases) < MAX_ENTRIES:  # 50 phrases of 95 characters: over 4096 in all
+        phrase = " ".join("".join(rng.choices("abcdefghijklmnoprstuvz", k=15)) for _ in range(6))
+        key = phrase_key(phrase)
+        assert key is not None
+        added = await tg.storage.watchlist.add(
+            chat, key, phrase, now=len(phrases), limit=MAX_ENTRIES
+        )
+        if added == "added":
+            phrases.append(phrase)
+    tg.api.user_message(chat, "/watchlist")
+    replies = await tg.api.wait_for_messages(chat, 2, timeout=15)
+    lines = "\n".join(replies).splitlines()
+    assert lines == ["Watched (50 of 50):", *(f"• {p}" for p in phrases)]
+    # Every phrase is shown whole, so what the user copies is what /unwatch takes.
+    reply = await say(tg, chat, f"/unwatch {phrases[-1]}", 3)
+    assert f"No longer watching: {phrases[-1]}." in reply.text
+
+
+def test_watchlist_pages_are_filled_to_the_limit_and_never_cut_a_phrase() -> None:
+    heading, phrases = "H" * 7, [f"phrase{i:04d}" for i in range(5)]  # lines of 1 + 12 chars
+    pages = [page.render()[0] for page in watchlist_pages(heading, phrases, limit=7 + 2 * 13)]
+    assert [len(page) for page in pages] == [33, 25, 12]
+    assert "\n".join(pages).splitlines() == [heading, *(f"• {p}" for p in phrases)]
 
 
 async def test_privacy_states_what_is_stored_in_ukrainian(tg: Running) -> None:

@@ -6,7 +6,7 @@ In groups only admins change the list; anyone may read it. The phrases are never
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from aiogram import Bot, Router
 from aiogram.filters import Command, CommandObject
@@ -14,6 +14,7 @@ from aiogram.types import Message
 from aiogram.utils.formatting import Bold, Text, as_list
 
 from bot.i18n import Tr
+from bot.render import TELEGRAM_TEXT_LIMIT, fit
 from bot.storage import Storage
 from bot.telegram.permissions import AdminCache, may_manage
 from bot.watch import MAX_ENTRIES, MAX_PHRASE, MAX_WORDS, phrase_key
@@ -91,5 +92,23 @@ async def watchlist(message: Message, storage: Storage, tr: Tr) -> None:
         await message.answer(tr("The watchlist is empty. Add a name: /watch Бажуков"))
         return
     heading = tr("Watched ({count} of {limit}):", count=len(phrases), limit=MAX_ENTRIES)
-    body = as_list(Bold(heading), *(Text("• ", p) for p in phrases))
-    await message.answer(**body.as_kwargs())
+    for page in watchlist_pages(heading, phrases):
+        await message.answer(**page.as_kwargs())
+
+
+def watchlist_pages(
+    heading: str, phrases: Sequence[str], limit: int = TELEGRAM_TEXT_LIMIT
+) -> list[Text]:
+    """The heading and a line per phrase, in as many messages as Telegram's length limit needs
+    (50 long phrases take two). A phrase is never cut: it is what the user copies to /unwatch,
+    and at most `MAX_PHRASE` characters, so every line fits; `fit` is only the last guard."""
+    pages: list[list[Text]] = [[Bold(heading)]]
+    size = len(heading)
+    for phrase in phrases:
+        grow = len("\n• ") + len(phrase)  # as_list puts each line after a newline
+        if size + grow > limit:
+            pages.append([])
+            size = -1  # the first line of a page has no newline before it
+        pages[-1].append(Text("• ", phrase))
+        size += grow
+    return [fit(as_list(*page), limit) for page in pages]
