@@ -3,8 +3,9 @@ group (asked with getChatMember; a "yes" is remembered for `TTL` seconds so a bu
 presses costs one request, a "no" is not, so a member just promoted can act at once), and in a
 channel whoever can post there (only its admins can).
 
-A channel can also be managed from a private chat (`/subscribe @channel`): then the user must be
-an admin of it and the bot must be an admin allowed to post.
+A channel can also be managed from a private chat (`/subscribe @channel`): then the bot must be
+an admin allowed to post (checked first: only then does Telegram tell it who the channel's admins
+are) and the user must be an admin of it.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 A channel subscribes by posting /subscribe in it, or an admin of the channel sends
 `/subscribe @channel [codes]` (or `/unsubscribe @channel`) to the bot in a private chat: the bot
-checks that the user is an admin there and that the bot itself may post.
+checks that it may post there itself, then that the user is an admin there.
 """
 
 from __future__ import annotations
@@ -118,9 +118,9 @@ async def _target(  # noqa: PLR0911 -- each refusal answers and returns; flat re
     if found.type != ChatType.CHANNEL:
         await message.answer(tr("{channel} is not a channel.", channel=channel))
         return None
-    if not await admins.is_admin(bot, found.id, message.from_user.id):
-        await message.answer(tr("Only an admin of {channel} can do this.", channel=channel))
-        return None
+    # The bot's rights first: Telegram answers getChatMember in a channel only to its admins,
+    # so until the bot is one, asking about the user fails and a real admin would be refused
+    # without learning the one step they need.
     if not await bot_can_post(bot, found.id):
         await message.answer(
             tr(
@@ -128,5 +128,8 @@ async def _target(  # noqa: PLR0911 -- each refusal answers and returns; flat re
                 channel=channel,
             )
         )
+        return None
+    if not await admins.is_admin(bot, found.id, message.from_user.id):
+        await message.answer(tr("Only an admin of {channel} can do this.", channel=channel))
         return None
     return found.id

@@ -283,6 +283,10 @@ class BotApiMethods:
     async def _get_chat_member(self, call: Call) -> dict[str, Any]:
         chat = self.world.resolve_chat(call.params["chat_id"], sending=False)
         user_id = call.params["user_id"]
+        bot_status = self.world.members.get((chat.id, call.bot_id))
+        if chat.type == "channel" and user_id != call.bot_id and bot_status != "administrator":
+            # Telegram shows a channel's members only to its admins.
+            raise bad_request("member list is inaccessible")
         default = "creator" if chat.type == "private" else "member"
         status = self.world.members.get((chat.id, user_id), default)
         type_name = MEMBER_TYPES[status]
