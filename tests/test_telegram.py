@@ -63,6 +63,20 @@ async def test_group_non_admin_is_refused_admin_allowed(tg: Running) -> None:
     assert "Subscribed" in reply
 
 
+@pytest.mark.parametrize("command", ["/subscribe", "/search Бажуков"])
+async def test_a_channel_post_copied_into_its_discussion_group_is_answered_once(
+    tg: Running, command: str
+) -> None:
+    channel, group = -1002000, -1002001
+    tg.api.channel_post_with_discussion(channel, group, command)
+    await tg.api.wait_for_messages(channel, 1, timeout=15)
+    # Answered after the copy (same update batch, earlier update), so a reply to the copy
+    # would be there first.
+    assert "Transit Watch" in await say(tg, group, "/privacy", 1, chat_type="supergroup")
+    assert len(tg.api.messages_to(group)) == 1, tg.api.messages_to(group)
+    assert len(tg.api.messages_to(channel)) == 1
+
+
 async def test_forum_topic_is_remembered(tg: Running) -> None:
     forum = -1001234
     tg.api.set_member_status(forum, 6, "creator")

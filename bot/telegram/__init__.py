@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from aiogram import Dispatcher
+from aiogram import Dispatcher, F
 
 from bot.config import Settings
 from bot.i18n import Catalogs
@@ -55,6 +55,9 @@ def build_dispatcher(
     dp["admins"] = AdminCache()
     dp["started_at"] = clock()
     ChatI18nMiddleware(CatalogI18n(catalogs), catalogs, storage).setup(dp)
+    # Telegram copies each channel post into the channel's discussion group: a command posted in
+    # the channel was answered there already, and must not be answered (or refused) again.
+    dp.message.filter(~F.is_automatic_forward)
     routers = (
         start, settings_router, subscriptions, watchlist, privacy, search, admin, feeds,
         migration, membership, fallback,

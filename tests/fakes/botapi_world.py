@@ -178,6 +178,23 @@ class TelegramWorld:
         self._push_update("channel_post" if chat_type == "channel" else "message", message)
         return message_id
 
+    def channel_post_with_discussion(self, channel_id: int, group_id: int, text: str) -> None:
+        """Post in a channel that has a discussion group: Telegram copies the post into the
+        group as an automatic forward, on behalf of the channel."""
+        post_id = self.user_message(channel_id, text, chat_type="channel")
+        post = self.messages[(channel_id, post_id)].obj
+        group = self._register_chat(group_id, "supergroup").as_object()
+        message_id = self.next_message_id(group_id)
+        copy = {
+            **post, "message_id": message_id, "chat": group,
+            "from": {"id": 777000, "is_bot": False, "first_name": "Telegram"},
+            "is_automatic_forward": True,
+            "forward_origin": {"type": "channel", "chat": post["chat"], "message_id": post_id,
+                               "date": post["date"]},
+        }  # fmt: skip
+        self.messages[(group_id, message_id)] = Stored(copy, None)
+        self._push_update("message", copy)
+
     def callback(
         self, chat_id: int, user_id: int, data: str, message_id: int, language_code: str = "en"
     ) -> str:
