@@ -9,11 +9,12 @@ A report joins a candidate story when it is within `WINDOW` (7 days) of it and e
    (a template re-used for another person is another case); or
 2. **Same case event** (across outlets and languages): within `ENTITY_WINDOW` (3 days) of the
    story, both name people and share at least one (name keys, so Бажукова meets Bazhukov):
-   when both name a surname (`bot.people.is_surname_key`), a surname must be shared; else
-   the shared names must be at least half of the smaller name set. Both have an action from
-   the relevance verdict and it is the same one (a detention and a later extradition ruling
-   about the same person are two events), and their transit countries meet (the countries
-   other than Russia and Belarus; a side that has none is compatible).
+   when either names a surname (`bot.people.is_surname_key`), a surname must be shared (a
+   first name alone is not a person: "Тимур" or "Vladimir" is in many cases); only when
+   neither does must the shared names be at least half of the smaller name set. Both have an
+   action from the relevance verdict and it is the same one (a detention and a later
+   extradition ruling about the same person are two events), and their transit countries meet
+   (the countries other than Russia and Belarus; a side that has none is compatible).
 
 Of several candidates the one with the most shared names, then the most similar text, then the
 newest wins. Known limits: two events of the same kind about the same person within three
@@ -102,7 +103,7 @@ def _same_event(report: Features, story: Features, shared: int) -> bool:
 def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
     surnames_a = {k for k in a if is_surname_key(k)}
     surnames_b = {k for k in b if is_surname_key(k)}
-    if surnames_a and surnames_b:
+    if surnames_a or surnames_b:
         return bool(surnames_a & surnames_b)
     return shared / min(len(a), len(b)) >= MIN_NAME_OVERLAP
 

@@ -16,6 +16,12 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    appear in every other story (Putin, Tokayev ...). Prefixes are written in the key's
    skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана",
    "Kazakhstan" and "kazakh" all stop at "kazah".
+5. A stop word takes its own first name and patronymic with it: up to `MAX_ATTACHED`
+   capitalised candidates directly before it ("Владимира Владимировича Путина") or directly
+   after it ("Путин Владимир", "Putin Vladimir") are dropped too, until a word with a surname
+   ending (`is_surname_key`) that is not a patronymic (-ович, -евна ... in key form), which
+   is someone else ("критика Путина Тимура Жаксыбекова" drops "Тимура" but keeps
+   "Жаксыбекова"). Otherwise "Vladimir" would be the one name two unrelated stories share.
 
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one.
@@ -34,6 +40,7 @@ LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
 MAX_NAMES: Final = 12
+MAX_ATTACHED: Final = 2  # a first name and a patronymic
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
@@ -50,6 +57,9 @@ _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
     "ko", "iev", "ani", "zade", "oglu",
 )  # fmt: skip
+# A patronymic in any case, in key form (Владимирович, Владимировича, Vladimirovna): its -vich
+# looks like a surname's, but next to an official it is the official's.
+_PATRONYMIC: Final = re.compile(r"(?:ovich|evich|ovn|evn|ichn)[a-z]{0,2}$")
 _STOP_PREFIXES: Final = (
     # countries, demonyms and regions
     "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
@@ -106,23 +116,48 @@ def person_keys(title: str, summary: str) -> frozenset[str]:
     keys: dict[str, None] = {}
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
-    for word in title_words[1:]:
+    for word, key in _named(title_words):
         if title_case and not word.lower().endswith(_SURNAME_ENDINGS):
             continue
-        _add(keys, word)
+        keys[key] = None
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
     for sentence in lead:
-        for word in _WORD.findall(sentence)[1:]:
-            _add(keys, word)
+        for _, key in _named(_WORD.findall(sentence)):
+            keys[key] = None
     return frozenset(list(keys)[:MAX_NAMES])
 
 
-def _add(keys: dict[str, None], word: str) -> None:
+def _named(words: list[str]) -> list[tuple[str, str]]:
+    """The candidate words of one sentence (rules 2-5) with their keys, in order."""
+    keys = [_candidate_key(w) for w in words]
+    dropped: set[int] = set()
+    for i, key in enumerate(keys):
+        if key is None or not is_stop_key(key):
+            continue
+        dropped.add(i)
+        # The first word is read here although it is never a candidate: it may be the stop
+        # word ("Путин Владимир ...") whose first name follows.
+        for step in (-1, 1):
+            j = i + step
+            while abs(j - i) <= MAX_ATTACHED and 0 <= j < len(keys):
+                attached = keys[j]
+                if attached is None or is_stop_key(attached):
+                    break
+                if is_surname_key(attached) and not _PATRONYMIC.search(attached):
+                    break
+                dropped.add(j)
+                j += step
+    return [
+        (words[i], key)
+        for i, key in enumerate(keys)
+        if i > 0 and key is not None and i not in dropped
+    ]
+
+
+def _candidate_key(word: str) -> str | None:
     if len(word) < MIN_WORD or not word[0].isupper() or word.isupper():
-        return
-    key = name_key(word)
-    if key is not None and not is_stop_key(key):
-        keys[key] = None
+        return None
+    return name_key(word)
 
 
 def _is_title_case(words: list[str]) -> bool:

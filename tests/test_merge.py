@@ -31,6 +31,23 @@ RU = (
             "Third sentence. Kasimov was extradited in 2024.",
             {"aleksei", "ribakov", "timur", "saidov"},
         ),
+        # an official's first name and patronymic go with the official (rule 5), on either
+        # side, but a surname right after the official is someone else's
+        (
+            "Казахстан выдает России критиков режима Путина",
+            "Власти выдают граждан за критику режима Владимира Путина.",
+            set(),
+        ),
+        (
+            "В Алматы экстрадирован активист Тимур Жаксыбеков",
+            "Генпрокуратура выдала России критика Владимира Путина Тимура Жаксыбекова.",
+            {"shaksibekov"},
+        ),
+        ("Указ подписал Путин Владимир Владимирович", "Дело Бажукова.", {"bashukov"}),
+        ("Указ подписал Путин Владимир", "Рядом стоял Александр Лукашенко.", set()),
+        ("Critics of Vladimir Putin's war", "Kassym-Jomart Tokayev signed it on Monday.", set()),
+        ("Встреча Владимира Владимировича Путина", "Дело Бажукова.", {"bashukov"}),
+        ("Заявление сделал Владимир Владимирович Путин", "Дело Бажукова.", {"bashukov"}),
     ],
 )
 def test_person_keys(title: str, summary: str, expected: set[str]) -> None:
@@ -127,6 +144,11 @@ def feat(
         (feat({"shuravlev"}), SIG, feat({"bashukov"}), SIG, False),
         # same text, but eight days later: beyond the window
         (feat(set(), at=T + 8 * DAY), SIG, feat(set()), SIG, False),
+        # only a first name is shared and one side names a surname: two people
+        (feat({"vladimira"}), OTHER_SIG, feat({"shaksibekov", "timura", "vladimira"}), SIG, False),
+        (feat({"timur", "shaksibekov"}), OTHER_SIG, feat({"timur"}), SIG, False),
+        # neither side names a surname: half the names shared is enough
+        (feat({"timur", "aibek"}), OTHER_SIG, feat({"timur"}), SIG, True),
     ],
 )
 def test_merge_rules(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bot.fingerprint import Fingerprinter
 from bot.model import Verdict
 from bot.storage import Incoming, Storage
-from tests.conftest import NOW, add_feeds, incoming, make_entry
+from tests.conftest import NOW, SHARED, add_feeds, incoming, make_entry
 
 DAY = 86400.0
 FP = Fingerprinter()
@@ -14,6 +14,7 @@ EXTRADITION = Verdict(True, 0.9, ("KZ", "RU"), "extradition", ("action:выда�
 RU_TITLE = "Казахстан выдал России дезертира Семёна Бажукова"
 RU_TEXT = "Власти Казахстана передали российским военным дезертира Семёна Бажукова."
 EN_TITLE = "Kazakhstan hands Russian army deserter over to Moscow"
+SEED = "2026-02-03-kazakhstan-extraditions.ru.txt"
 EN_TEXT = "Kazakh authorities handed over Semyon Bazhukov, a deserter, to Russian military police."
 
 
@@ -68,6 +69,28 @@ async def test_another_person_same_country_same_day_is_another_story(storage: St
         now=NOW, alert_max_age=DAY,
     )  # fmt: skip
     assert len(other.new_stories) == 1
+
+
+async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage) -> None:
+    # The seed article's lead names nobody but "режима Владимира Путина"; a later report about
+    # one activist also names Putin. Only the first name was left of him, and it merged them.
+    lead = next(line for line in (SHARED / "seed" / SEED).read_text().splitlines() if line.strip())
+    a, b = await add_feeds(storage, "Kommentarii", "Mediazona")
+    round_up = "Казахстан выдает России антивоенных активистов и критиков режима Путина"
+    await storage.stories.save(
+        a, [report(round_up, lead, "https://k.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    case = await storage.stories.save(
+        b,
+        [report(
+            "В Алматы экстрадирован активист Тимур Жаксыбеков",
+            "Генпрокуратура Казахстана выдала России критика Владимира Путина Тимура "
+            "Жаксыбекова. Ему грозит 10 лет.",
+            "https://mz.example/2", "ru",
+        )],
+        now=NOW + 3600, alert_max_age=DAY,
+    )  # fmt: skip
+    assert (len(case.new_stories), case.joined) == (1, 0)
 
 
 async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Storage) -> None:
