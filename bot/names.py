@@ -1,17 +1,25 @@
 """Person names across scripts and grammatical cases: one comparable Latin key per surname.
 
 Outlets write the same person as Бажуков, Бажукова (genitive, or a woman's form), Бажукову,
-Bazhukov, Bajukov or Baschukow. `name_key()` maps all of these to one key, so story merging and
-search can meet on it. Pure and dictionary-free (rules, not morphology), so it is fast and
-behaves the same for surnames no dictionary knows, which is most of them here.
+Ukrainian Бажуковим or Бажукові, Bazhukov, Bazhukov's, Bajukov or Baschukow. `name_key()` maps
+all of these to one key, so story merging and search can meet on it. Pure and dictionary-free
+(rules, not morphology), so it is fast and behaves the same for surnames no dictionary knows,
+which is most of them here.
+
+Stored data holds these keys (stories' names and the merge index, the search index's terms,
+watchlist keys): a change to the rules that changes any key bumps `KEYS_VERSION`, and
+`bot.storage.rekey` brings a database written with older keys up to date when it is opened.
 
 The rules (this docstring is the spec):
-1. Fold: NFKC, lower case, ё -> е, apostrophes and hyphens dropped.
+1. Fold: NFKC, lower case, ё -> е, an English possessive 's dropped (Bazhukov's), then
+   apostrophes and hyphens dropped. Ukrainian spells ё as ьо, or йо after a consonant
+   (Ковальов, Соловйов = Ковалёв, Соловьёв): both fold to е too (Майоров keeps its йо).
 2. Cyrillic surnames lose their case and gender endings, longest first: -ского/-скому/-ским/
-   -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын: -а, -у, -ым, -ой, -ою, -е,
-   -ых, -ыми, -ы -> nothing (Бажукова -> бажуков), and so do the Kazakh/Kyrgyz case suffixes
-   -ты/-ті/-ту, -тың/-тің/-тун, -ка/-ке/-қа/-ко, -та/-те/-то, -тан/-тен/-тон (Журавлевті ->
-   журавлев); Ukrainian/Kazakh letters are kept for step 3.
+   -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын and the Ukrainian
+   -ін/-їн/-єв/-їв: -а, -у, -ым, -ой, -ою, -е, -ых, -ыми, -ы and the Ukrainian -им, -ими, -их,
+   -ої, -ій, -і -> nothing (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков), and so do the
+   Kazakh/Kyrgyz case suffixes -ты/-ті/-ту, -тың/-тің/-тун, -ка/-ке/-қа/-ко, -та/-те/-то,
+   -тан/-тен/-тон (Журавлевті -> журавлев); Ukrainian/Kazakh letters are kept for step 3.
 3. Cyrillic is transliterated with a BGN/PCGN-like table (ж zh, х kh, ц ts, ч ch, ш sh, щ shch,
    ю yu, я ya, й y, ы y; Ukrainian і i, ї yi, є ye, ґ g; Kazakh/Kyrgyz ә a, ғ g, қ k, ң n, ө o,
    ұ u, ү u, һ h; ь ъ dropped).
@@ -43,14 +51,18 @@ _TRANSLIT: Final = str.maketrans(
     }
 )  # fmt: skip
 _DROP: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´-‐"), None)
-_SLAVIC_STEMS: Final = ("ов", "ев", "ёв", "ин", "ын")
+_SLAVIC_STEMS: Final = ("ов", "ев", "ёв", "ин", "ын", "ін", "їн", "єв", "їв")
 _CASE_ENDINGS: Final = (
-    "ыми", "ого", "ому", "ым", "ой", "ою", "ых",
+    "ыми", "ими", "ого", "ому", "ым", "им", "ой", "ою", "ых", "их", "ої", "ій",
     # Kazakh and Kyrgyz case suffixes on Russian surnames (Журавлевті, Бажуковтың, Бажуковка)
     "тың", "тің", "тун", "түн", "тан", "тен", "тон", "ты", "ті", "ту", "тү", "ка", "ке", "қа",
     "ко", "кө", "та", "те", "то",
-    "а", "у", "е", "ы",
+    "а", "у", "е", "ы", "і",
 )  # fmt: skip
+# Ukrainian ё: ьо anywhere, йо after a consonant (after a vowel й is a glide: Майоров).
+_UKRAINIAN_YO: Final = re.compile(r"ьо|(?<=[бвгґджзклмнпрстфхцчшщ])йо")
+# An English possessive on a Latin name (Bazhukov's, Bazhukov’s): not part of the name.
+_POSSESSIVE: Final = re.compile(r"[’'ʼ]s$")
 # A Latin "yo" after a consonant is Russian ё, which Cyrillic folding makes е (Zhuravlyov,
 # Pyotr, Semyon = Журавлёв, Пётр, Семён).
 _YO: Final = re.compile(r"(?<=[bcdfgklmnprstvz])yo")
@@ -65,8 +77,12 @@ MIN_KEY: Final = 3
 KEY_CACHE: Final = 65_536
 
 
+KEYS_VERSION: Final = 2  # 2: Ukrainian forms, Ukrainian ё, English possessives
+
+
 def fold(word: str) -> str:
-    return unicodedata.normalize("NFKC", word).lower().replace("ё", "е").translate(_DROP)
+    lowered = unicodedata.normalize("NFKC", word).lower().replace("ё", "е")
+    return _UKRAINIAN_YO.sub("е", _POSSESSIVE.sub("", lowered)).translate(_DROP)
 
 
 def transliterate(text: str) -> str:

@@ -9,7 +9,8 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
    sentence. In a Title Case headline (most words capitalised, as English headlines are) only
    words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
-   -shvili, -uly, ...) count, since capitals there say nothing.
+   -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside) count, since
+   capitals there say nothing.
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
@@ -26,7 +27,7 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one.
 The result is a set of keys; two reports of one person share at least one key whatever the
-script, case or gender (see tests/test_people.py).
+script, case or gender (see tests/test_merge.py and tests/test_names.py).
 """
 
 from __future__ import annotations
@@ -51,7 +52,10 @@ _SURNAME_ENDINGS: Final = (
     "chuk", "yan", "ian", "dze", "shvili", "uly", "kyzy", "bekov", "vich", "ich", "ko",
     "ов", "ев", "ин", "ына", "ова", "ева", "ина", "ий", "ая", "енко", "ук", "ян", "дзе",
     "швили", "улы", "кызы", "вич", "ича", "ову", "еву", "ину", "ым",
+    # Ukrainian stems and case forms (Качкуркін, Мовлаєв, Бажуковим, Бажукові, Бажукової)
+    "ін", "їн", "єв", "їв", "им", "ові", "ої",
 )  # fmt: skip
+_POSSESSIVE: Final = re.compile(r"[’'ʼ]s$")  # Bazhukov's: the surname is Bazhukov
 # The same endings in key form (bot.names skeleton: y -> i, doubled letters single).
 _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
@@ -117,7 +121,7 @@ def person_keys(title: str, summary: str) -> frozenset[str]:
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
     for word, key in _named(title_words):
-        if title_case and not word.lower().endswith(_SURNAME_ENDINGS):
+        if title_case and not _POSSESSIVE.sub("", word.lower()).endswith(_SURNAME_ENDINGS):
             continue
         keys[key] = None
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]

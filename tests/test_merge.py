@@ -47,6 +47,14 @@ RU = (
         ("Указ подписал Путин Владимир", "Рядом стоял Александр Лукашенко.", set()),
         ("Critics of Vladimir Putin's war", "Kassym-Jomart Tokayev signed it on Monday.", set()),
         ("Встреча Владимира Владимировича Путина", "Дело Бажукова.", {"bashukov"}),
+        # Ukrainian case forms and an English possessive give the Russian nominative's key
+        ("Казахстан видав Росії дезертира", "Силовики разом із Бажуковим вилетіли.", {"bashukov"}),
+        ("Kazakhstan Rejects Bazhukov's Asylum Claim", "", {"bashukov"}),
+        (
+            "Kazakhstan hands a deserter over",
+            "Lawyers say Bazhukov's claim was ignored.",
+            {"bashukov"},
+        ),
         ("Заявление сделал Владимир Владимирович Путин", "Дело Бажукова.", {"bashukov"}),
     ],
 )

@@ -10,9 +10,28 @@ from bot.names import name_key, transliterate
 @pytest.mark.parametrize(
     "spellings",
     [
-        ["Бажуков", "Бажукова", "Бажукову", "Бажуковым", "Bazhukov", "Baschukow"],
-        ["Мовлаев", "Мовлаева", "Movlaev", "Movlayev"],
-        ["Качкуркин", "Качкуркина", "Kachkurkin"],
+        # Russian cases meet the Ukrainian ones (-им, -і, -ої, -ій, -ою) and a possessive
+        [
+            "Бажуков",
+            "Бажукова",
+            "Бажукову",
+            "Бажуковым",
+            "Bazhukov",
+            "Baschukow",
+            "Бажуковим",
+            "Бажукові",
+            "Бажукової",
+            "Бажуковій",
+            "Бажуковою",
+            "Bazhukov's",
+            "Bazhukov’s",
+        ],
+        ["Мовлаев", "Мовлаева", "Movlaev", "Movlayev", "Мовлаєв", "Мовлаєву", "Мовлаєвим"],
+        ["Качкуркин", "Качкуркина", "Kachkurkin", "Качкуркін", "Качкуркіну", "Качкуркіним"],
+        # Ukrainian ё: ьо, or йо after a consonant; after a vowel йо stays a glide
+        ["Ковальов", "Ковальова", "Ковальові", "Ковалёв", "Ковалева", "Kovalyov", "Kovalev"],
+        ["Соловйов", "Соловйова", "Соловьёв", "Solovyov"],
+        ["Майоров", "Майорова", "Майоровим", "Mayorov"],
         ["Касимов", "Касимова", "Kasimov", "Kassimov"],
         ["Хусейнов", "Khuseynov", "Khusejnov", "Husseinov"],
         ["Джабаров", "Dzhabarov", "Jabarov", "Djabarov"],
@@ -37,6 +56,7 @@ def test_spellings_of_one_person_share_a_key(spellings: list[str]) -> None:
         ("Иванов", "Иванин"),
         ("Movlaev", "Mavlyanov"),
         ("Kasimov", "Kazimov"),
+        ("Ковальов", "Ковалов"),
     ],
 )
 def test_different_people_have_different_keys(a: str, b: str) -> None:
@@ -56,6 +76,7 @@ def test_transliterate() -> None:
     "spellings",
     [
         ["Журавлёв", "Журавлева", "Zhuravlyov", "Zhuravlev", "Журавлевті", "Журавлевтің"],
+        ["Бажуков", "Бажуковтың", "Бажуковқа", "Бажуковті", "Бажуковим"],
         ["Пётр", "Pyotr", "Petr"],
         ["Семён", "Semyon", "Semen"],
     ],

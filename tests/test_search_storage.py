@@ -19,7 +19,9 @@ from bot.search import QueryBuilder
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms
 from bot.storage import FeedState, Storage
+from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
+from bot.storage.search_index import FTS_COLUMNS, write_row
 from tests.conftest import NOW, add_feeds, incoming, make_entry
 
 DAY = 86400.0
@@ -150,6 +152,54 @@ async def test_a_name_only_a_later_reports_lead_gives_finds_the_story(storage: S
     await storage.stories.save(b, [incoming(later, KZ)], now=NOW, alert_max_age=0)
     for text in ("Бажуков", "Bazhukov", "flown"):
         assert await titles(storage, text) == ["Казахстан выдал России дезертира"], text
+
+
+async def test_a_latin_name_finds_ukrainian_case_forms(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Hromadske")
+    entry = make_entry(
+        "Казахстан видав Росії дезертира", summary="Силовики разом із Бажуковим вилетіли."
+    )
+    await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    for text in ("Bazhukov", "Бажуков", "бажукова"):
+        assert await titles(storage, text) == ["Казахстан видав Росії дезертира"], text
+
+
+async def test_keys_of_older_name_rules_are_recomputed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    [feed] = await add_feeds(storage, "Hromadske")
+    entry = make_entry("Казахстан видав Росії дезертира", summary="Разом із Бажуковим.")
+    await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    for key, phrase in (("kovalov", "Ковальов"), ("kovalev", "Ковалёв"), ("solovov", "Соловйов")):
+        await storage.watchlist.add(1, key, phrase, now=NOW, limit=10)
+    await storage.search_index.flush()
+
+    def as_written_by_version_1(tx: SyncTransaction) -> None:
+        # What the old rules stored: the Ukrainian instrumental's own key everywhere.
+        tx.execute("UPDATE stories SET names = ' bashukovim '")
+        tx.execute("UPDATE story_names SET name = 'bashukovim'")
+        row = tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts")
+        assert row is not None
+        old = (*tuple(row)[:3], row["terms"].replace("bashukov", "bashukovim"), row["tags"])
+        write_row(tx, 1, old)
+        tx.execute("DELETE FROM counters WHERE name = 'name_keys'")
+
+    await storage.db.run(as_written_by_version_1)
+    assert await titles(storage, "Bazhukov") == []
+    await storage.close()
+    storage = await Storage.open(path, now=NOW + DAY)
+    try:
+        assert await titles(storage, "Bazhukov") == ["Казахстан видав Росії дезертира"]
+        assert await storage.db.scalar("SELECT names FROM stories") == " bashukov bashukovim "
+        names = await storage.db.fetchall("SELECT name FROM story_names ORDER BY name")
+        assert [r["name"] for r in names] == ["bashukov", "bashukovim"]
+        watches = await storage.db.fetchall("SELECT keys, phrase FROM watchlist ORDER BY keys")
+        assert [tuple(r) for r in watches] == [("kovalev", "Ковалёв"), ("solovev", "Соловйов")]
+        assert await storage.db.scalar("SELECT value FROM counters WHERE name = 'name_keys'") == 2
+        assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == 0
+    finally:
+        await storage.close()
 
 
 def test_a_rows_body_takes_the_first_distinct_later_leads_up_to_the_limit() -> None:

@@ -3,6 +3,8 @@ one story, its sources are listed, and an alerted story's chats get one edit, re
 
 from __future__ import annotations
 
+import pytest
+
 from bot.fingerprint import Fingerprinter
 from bot.model import Verdict
 from bot.storage import Incoming, Storage
@@ -91,6 +93,28 @@ async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage)
         now=NOW + 3600, alert_max_age=DAY,
     )  # fmt: skip
     assert (len(case.new_stories), case.joined) == (1, 0)
+
+
+@pytest.mark.parametrize(
+    ("title", "text", "lang"),
+    [
+        ("Казахстан видав Росії дезертира", "Силовики разом із Бажуковим вилетіли.", "uk"),
+        ("Що загрожує дезертиру в Росії", "Казахстан передав Бажукові повістку.", "uk"),
+        ("Kazakhstan hands deserter over", "Lawyers say Bazhukov's claim was ignored.", "en"),
+    ],
+)  # fmt: skip
+async def test_ukrainian_case_forms_and_possessives_join_the_story(
+    storage: Storage, title: str, text: str, lang: str
+) -> None:
+    ru, other = await add_feeds(storage, "OVD", "Other")
+    await storage.stories.save(
+        ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    second = await storage.stories.save(
+        other, [report(title, text, "https://other.example/1", lang)],
+        now=NOW + 60, alert_max_age=DAY,
+    )  # fmt: skip
+    assert (second.new_stories, second.joined) == ((), 1)
 
 
 async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Storage) -> None:

@@ -13,15 +13,18 @@ repository per table family.
     storage.outbox    pending deliveries and sender counters    (outbox.py)
     storage.search    FTS5 queries                              (search.py)
     storage.search_index  the index, written once a cycle   (search_index.py)
+    stored name keys follow the name rules' version           (rekey.py, on open)
     await storage.close()
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from bot.relevance.text import Lemmatizer
 from bot.search.forms import Forms
+from bot.storage import rekey
 from bot.storage.chats import Chats
 from bot.storage.db import Database
 from bot.storage.feeds import Feeds
@@ -62,8 +65,13 @@ class Storage:
         self.watchlist = Watchlist(db)
 
     @classmethod
-    async def open(cls, path: Path | str, *, lemmatizer: Lemmatizer | None = None) -> Storage:
+    async def open(
+        cls, path: Path | str, *, lemmatizer: Lemmatizer | None = None, now: float | None = None
+    ) -> Storage:
         storage = cls(await Database.open(path), lemmatizer)
+        # Keys written by older name rules are recomputed; the search rows they queue are
+        # rewritten by the flush below.
+        await rekey.upgrade(storage.db, now=time.time() if now is None else now)
         await storage.search_index.flush()  # what a stop left queued, or stored before search
         return storage
 

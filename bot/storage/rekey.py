@@ -1,0 +1,100 @@
+"""Stored name keys made by older rules (`bot.names.KEYS_VERSION`) brought up to date.
+
+Name keys are computed in Python and stored in three places, so a migration (SQL) cannot
+recompute them; `upgrade()` runs when `Storage.open()` finds `counters.name_keys` behind
+`KEYS_VERSION` (a database from before the counter counts as version 1), in one transaction:
+
+- the search index: every searchable story is queued (`search_index.queue`) and re-indexed
+  by the flush that follows in `Storage.open()`, so its `terms` and `search_terms` hold the new
+  keys (a Latin query's key must meet the Ukrainian forms stored earlier);
+- the merge index: the stories that a new report can still join (dated within `bot.merge.WINDOW`
+  of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now,
+  added to `stories.names` and `story_names`. Old keys stay: a report stored before migration 11
+  kept no lead to recompute them from, and a key no rule makes any more matches nothing;
+- watchlists: each watch's identity is `bot.watch.phrase_key` of its phrase, which /unwatch
+  recomputes; a watch whose key changed is re-keyed, or dropped when the chat has the same
+  watch under the new key already (two spellings that are now one name).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Final
+
+from bot.merge import WINDOW
+from bot.names import KEYS_VERSION
+from bot.people import person_keys
+from bot.storage import search_index, story_index
+from bot.storage.db import Database, SyncTransaction
+from bot.watch import phrase_key
+
+COUNTER: Final = "name_keys"
+FIRST_VERSION: Final = 1  # databases written before the counter existed
+
+
+async def upgrade(db: Database, *, now: float) -> bool:
+    """Bring stored keys to `KEYS_VERSION`; False when they were up to date."""
+    return await db.run(partial(_upgrade, now=now))
+
+
+def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
+    row = tx.fetchone("SELECT value FROM counters WHERE name = ?", (COUNTER,))
+    version = FIRST_VERSION if row is None else int(row["value"])
+    if version >= KEYS_VERSION:
+        return False
+    stories = [r[0] for r in tx.fetchall("SELECT id FROM stories WHERE broadcast = 1")]
+    search_index.queue(tx, stories)
+    _rekey_stories(tx, now - WINDOW)
+    _rekey_watchlists(tx)
+    tx.execute(
+        """INSERT INTO counters (name, value) VALUES (?, ?)
+           ON CONFLICT (name) DO UPDATE SET value = excluded.value""",
+        (COUNTER, KEYS_VERSION),
+    )
+    return True
+
+
+def _rekey_stories(tx: SyncTransaction, since: float) -> None:
+    rows = tx.fetchall(
+        """SELECT s.id, s.names, e.title,
+                  COALESCE(e.summary, CASE WHEN e.id = (SELECT MIN(f.id) FROM entries f
+                      WHERE f.story_id = s.id) THEN s.summary END, '') AS lead
+           FROM stories s JOIN entries e ON e.story_id = s.id
+           WHERE COALESCE(s.published_at, s.created_at) >= ? AND e.title IS NOT NULL
+           ORDER BY s.id, e.id""",
+        (since,),
+    )
+    names: dict[int, set[str]] = {}
+    for row in rows:
+        keys = names.setdefault(row["id"], set(row["names"].split()))
+        keys |= person_keys(row["title"], row["lead"])
+    for story_id, keys in names.items():
+        tx.execute(
+            "UPDATE stories SET names = ? WHERE id = ?",
+            (story_index.names_column(frozenset(keys)), story_id),
+        )
+        tx.executemany(
+            "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
+            ((key, story_id) for key in keys),
+        )
+
+
+def _rekey_watchlists(tx: SyncTransaction) -> None:
+    rows = tx.fetchall("SELECT chat_id, keys, phrase FROM watchlist ORDER BY created_at")
+    for row in rows:
+        new = phrase_key(row["phrase"])
+        if new is None or new == row["keys"]:
+            continue
+        taken = tx.fetchone(
+            "SELECT 1 FROM watchlist WHERE chat_id = ? AND keys = ?", (row["chat_id"], new)
+        )
+        if taken is not None:
+            tx.execute(
+                "DELETE FROM watchlist WHERE chat_id = ? AND keys = ?",
+                (row["chat_id"], row["keys"]),
+            )
+        else:
+            tx.execute(
+                "UPDATE watchlist SET keys = ? WHERE chat_id = ? AND keys = ?",
+                (new, row["chat_id"], row["keys"]),
+            )
