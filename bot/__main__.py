@@ -16,6 +16,9 @@ from pathlib import Path
 from bot.config import Settings, load_feeds, load_settings
 from bot.errors import ConfigError, QueryError
 
+# Search ranks at most its best 1,000 candidates (bot.storage.search.RANK_WINDOW).
+MAX_LIMIT = 1000
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
@@ -42,13 +45,25 @@ def _parser() -> argparse.ArgumentParser:
     classify.set_defaults(func=_classify)
     search = sub.add_parser("search", help="search the stored stories")
     search.add_argument("query", nargs="+")
-    search.add_argument("--limit", type=int, default=5)
+    search.add_argument("--limit", type=_limit, default=5, help=f"1 to {MAX_LIMIT} (default 5)")
     search.add_argument("--json", action="store_true", help="one JSON object per line")
     search.set_defaults(func=_search)
     status = sub.add_parser("status", help="queue, counters and feed health")
     status.add_argument("--health", action="store_true", help="exit 1 unless the bot is alive")
     status.set_defaults(func=_status)
     return parser
+
+
+def _limit(text: str) -> int:
+    """`--limit`: a bad value is argparse's usage error, never a traceback from SQLite (which
+    cannot bind an integer past 2**63)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text[:20]!r}") from None
+    if not 1 <= value <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LIMIT}")
+    return value
 
 
 def _add_feeds(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -117,8 +132,6 @@ def _classify(args: argparse.Namespace, settings: Settings) -> int:
 def _search(args: argparse.Namespace, settings: Settings) -> int:
     from bot.cli import search_stories
 
-    if args.limit < 1:
-        raise ConfigError("--limit must be at least 1")
     try:
         return asyncio.run(
             search_stories(settings, " ".join(args.query), args.limit, args.json, sys.stdout)

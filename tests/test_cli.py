@@ -93,6 +93,26 @@ async def test_poll_once_then_search_then_status(tmp_path: Path) -> None:
     assert (code, out.strip()) == (1, "unhealthy: no recent heartbeat")
 
 
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        # SQLite cannot bind it: an OverflowError traceback
+        (("--limit", "100000000000000000000", "x"), 2, "argument --limit: must be 1 to 1000"),
+        (("--limit", "10**20", "x"), 2, "argument --limit: not a number"),
+        # no date tag covers these years: an FTS5 syntax error traceback
+        (("until:1990",), 1, "Dates run from 1995 to 2100; “1990” is outside that range."),
+        (("Бажуков", "until:2026-00-15"), 1, "Cannot read the date “2026-00-15”"),
+    ],
+)
+async def test_search_says_what_is_wrong_in_one_line(
+    tmp_path: Path, args: tuple[str, ...], code: int, message: str
+) -> None:
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    got, _, err = await run_cli(tmp_path, "search", *args)
+    assert (got, "Traceback" in err) == (code, False), err
+    assert message in err
+
+
 async def test_classify_reads_json_lines(tmp_path: Path) -> None:
     (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
     lines = [

@@ -9,7 +9,9 @@ narrows the full-text search inside SQLite instead of after it.
   Казахстан, Киргизия, Кыргызстан), several separated by commas (any of them matches).
 - `action:` takes extradition, deportation, detention, abduction, asylum, wanted-list, policy,
   or a word that starts like one of them in ru/uk/en (экстрадиция, deported, задержание).
-- `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (UTC, both ends inclusive).
+- `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (UTC, both ends inclusive), years
+  `MIN_YEAR` to `MAX_YEAR` (1995-2100: a `QueryError` says so, since the date tags cannot
+  tell earlier years apart and a span outside them would match no tag).
 A plain query word that names a country or an action also matches that tag, so `Kyrgyzstan
 extradition` finds a Russian story the classifier tagged KG and extradition.
 """
@@ -17,6 +19,7 @@ extradition` finds a Russian story the classifier tagged KG and extradition.
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,6 +34,7 @@ from bot.relevance.text import fold, is_cyrillic
 
 MIN_YEAR: Final = 1995  # stories dated earlier share this year's tag
 MAX_YEAR: Final = 2100
+_DATE: Final = re.compile(r"\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?")
 ACTIONS: Final = (
     "extradition", "deportation", "detention", "abduction", "asylum", "wanted-list", "policy",
 )  # fmt: skip
@@ -53,6 +57,7 @@ COUNTRY_ALIASES: Final = {
 # Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
 BAD_ACTION: Final = N_("Unknown action “{value}”. Actions: {actions}.")
 BAD_DATE: Final = N_("Cannot read the date “{value}”. Write dates as 2025-03-01, 2025-03 or 2025.")
+DATE_OUT_OF_RANGE: Final = N_("Dates run from {first} to {last}; “{value}” is outside that range.")
 UNKNOWN_COUNTRY: Final = N_(
     "Unknown country “{value}”. Use a country code like kz or a name like Kazakhstan."
 )
@@ -105,19 +110,25 @@ def action_of(word: str) -> str | None:
 def parse_day(value: str, *, end: bool) -> float:
     """The first (or, with `end`, the last) second of a day, month or year."""
     parts = value.split("-")
+    # Four digits of year, and a given month or day is never 0 (it used to read as "none").
+    if not _DATE.fullmatch(value) or any(int(p) == 0 for p in parts[1:]):
+        raise QueryError(BAD_DATE, value=value[:20])
+    year = int(parts[0])
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        # The tags cannot tell these years apart (earlier stories carry MIN_YEAR's), and a
+        # span entirely outside them would have no tag to match at all.
+        raise QueryError(DATE_OUT_OF_RANGE, value=value[:20], first=MIN_YEAR, last=MAX_YEAR)
+    month = int(parts[1]) if len(parts) > 1 else None
+    day = int(parts[2]) if len(parts) > 2 else None
     try:
-        numbers = [int(p) for p in parts]
-        if not 1 <= len(numbers) <= 3 or len(parts[0]) != 4:
-            raise ValueError(value)
-        year, month, day = [*numbers, 0, 0][:3]
         start = datetime(year, month or 1, day or 1, tzinfo=UTC)
-        if not end:
-            return start.timestamp()
-        month = month or 12
-        day = day or calendar.monthrange(year, month)[1]
-        return datetime(year, month, day, 23, 59, 59, tzinfo=UTC).timestamp()
-    except (ValueError, OverflowError):
+    except ValueError:  # 2026-13, 2026-02-30
         raise QueryError(BAD_DATE, value=value[:20]) from None
+    if not end:
+        return start.timestamp()
+    month = month or 12
+    day = day or calendar.monthrange(year, month)[1]
+    return datetime(year, month, day, 23, 59, 59, tzinfo=UTC).timestamp()
 
 
 def date_tags(span: Span) -> Iterator[str]:
