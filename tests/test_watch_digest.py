@@ -13,7 +13,7 @@ from bot.relevance.text import EntryText
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
-from tests.conftest import IRRELEVANT, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
 from tests.test_render import story
@@ -128,6 +128,23 @@ async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Sto
     from bot.search import QueryBuilder
 
     assert await storage.search.stories(QueryBuilder().build("Бажуков"), limit=5) == []
+
+
+async def test_a_watch_only_story_cannot_be_looked_up_until_it_is_public(
+    storage: Storage,
+) -> None:
+    # Story ids are sequential: /story <id> must not show what some chat watches.
+    feed, other = await add_feeds(storage, "Kloop", "Meduza")
+    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
+    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    story_id = await storage.db.scalar("SELECT id FROM stories")
+    assert await storage.stories.get(story_id) is None
+    relevant = make_entry("Казахстан выдал Бажукова", link=noise.link)  # the same article
+    await storage.stories.save(other, [incoming(relevant)], now=NOW, alert_max_age=86400)
+    found = await storage.stories.get(story_id)
+    assert found is not None
+    assert found.title == "Погода в Алматы"
 
 
 async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(

@@ -71,8 +71,11 @@ class Stories:
         return await self._db.run(partial(_save, feed, items, now=now, alert_max_age=alert_max_age))
 
     async def get(self, story_id: int) -> Story | None:
+        """A story anyone may look up (/story <id>): None for a watch-only one, since story ids
+        are sequential and its existence would tell what some chat watches."""
         row = await self._db.fetchone(
-            f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ?", (story_id,)
+            f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ? AND s.broadcast = 1",
+            (story_id,),
         )
         return None if row is None else Story.from_row(row)
 
