@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from bot.model import FeedSpec
-from bot.storage import Storage
+from bot.model import Entry, FeedSpec, Verdict
+from bot.search import QueryBuilder
+from bot.storage import Incoming, Storage
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
-from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
 
 DAY = 86400.0
 
@@ -78,6 +80,58 @@ async def test_edited_entry_updates_story_instead_of_a_new_one(storage: Storage)
     assert result.new_stories == ()
     [story] = await storage.stories.recent(10)
     assert story.title == "Kazakhstan extradites deserter Bazhukov"
+
+
+WATCHER = 7
+THIN = make_entry("В Бишкеке задержан гражданин России", summary="Подробности позже.")
+FULL = make_entry(
+    "В Бишкеке задержан гражданин России",
+    summary="Задержанный — дезертир Иванов, Россия требует его выдачи.",
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "edit", "age", "expected"),  # expected: (public, alerted chats)
+    [
+        # "details later", then the details: a new story, alerted to subscribers
+        ((IRRELEVANT, False), (RELEVANT, False), 0.0, (True, {1})),
+        # ... but an old item's update is stored and searchable, not pushed
+        ((IRRELEVANT, False), (RELEVANT, False), 2 * DAY, (True, set())),
+        # the update names a watched person: a watch-only story for the watcher
+        ((IRRELEVANT, False), (IRRELEVANT, True), 0.0, (False, {WATCHER})),
+        # a watch-only story whose only report becomes relevant is made public
+        ((IRRELEVANT, True), (RELEVANT, False), 0.0, (True, {1, WATCHER})),
+    ],
+)
+async def test_an_entry_edited_into_relevance_becomes_news(
+    storage: Storage,
+    first: tuple[Verdict, bool],
+    edit: tuple[Verdict, bool],
+    age: float,
+    expected: tuple[bool, set[int]],
+) -> None:
+    public, alerted = expected
+    [feed] = await add_feeds(storage, "Kloop")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.chats.subscribe(WATCHER, ["AM"], thread_id=None, now=NOW)
+
+    def item(entry: Entry, verdict: Verdict, watched: bool) -> Incoming:
+        dated = replace(entry, published=datetime.fromtimestamp(NOW - age - 60, UTC))
+        watchers = frozenset({WATCHER}) if watched else frozenset()
+        return replace(incoming(dated, verdict, key="guid:1"), watchers=watchers)
+
+    await storage.stories.save(feed, [item(THIN, *first)], now=NOW - 30, alert_max_age=DAY)
+    await storage.stories.save(feed, [item(FULL, *edit)], now=NOW, alert_max_age=DAY)
+    entries = await storage.db.fetchall("SELECT story_id, summary FROM entries")
+    assert len(entries) == 1  # the edit updated its row
+    [story_id] = [r["story_id"] for r in entries]
+    assert story_id is not None
+    query = QueryBuilder().build("Иванов", now=NOW)
+    found = [s.id for s in await storage.search.stories(query, limit=5, now=NOW)]
+    recent = [s.id for s in await storage.stories.recent(5)]
+    assert (found, recent) == (([story_id], [story_id]) if public else ([], []))
+    due = await storage.outbox.due(NOW, limit=10)
+    assert {d.chat_id for d in due} == alerted
 
 
 async def test_a_storys_reports_keep_their_leads_through_edits_and_no_other_entry_does(

@@ -1,7 +1,9 @@
 """Entries and stories: the one transaction that stores a fetch and queues its alerts.
 
 `save()` is where "only what is new" is decided, by the database: an entry key already stored
-for the feed is not new (an edit updates it); a canonical URL already stored through another
+for the feed is not new (an edit updates it), unless it was stored without a story and its edit
+is relevant or names a watched person ("details later", then the details): then it is handled
+as a new entry, in its existing row; a canonical URL already stored through another
 feed joins that story as one more source; so does a report that `bot.merge` matches to a
 story found through the merge index (`story_index`: same text, or the same people, action and
 country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
@@ -16,8 +18,8 @@ report it, so the alert is edited in place to list them, never sent twice.
 Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry that mentions a
 chat's watched name is alerted to that chat even when it is not relevant, and so is a story
 that a later outlet's report about a watched person joins. Such a story is stored
-with `broadcast = 0`: it is not searchable, not in /recent and not sent to anyone else, unless a
-relevant source of it turns up later.
+with `broadcast = 0`: it is not searchable, not in /recent, not shown by /story and not sent to
+anyone else, unless a relevant source of it turns up later (or an edit makes its report one).
 
 A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
 'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message. Every
@@ -165,17 +167,27 @@ def _store_entry(
     tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, touched: set[int]
 ) -> tuple[int, bool] | None:
     """Store one entry. Returns (story id, True) for a new story (or a watch-only story that a
-    relevant report made public), (story id, False) when the entry brought an existing story a
-    new outlet, None when nothing is new."""
+    relevant report or edit made public), (story id, False) when the entry brought an existing
+    story a new outlet, None when nothing is new. An edit of an entry that had no story and is
+    now relevant or watched counts as a new entry (stored in its existing row)."""
     old = tx.fetchone(
         "SELECT id, content_hash, story_id, minhash FROM entries"
         " WHERE feed_id = ? AND entry_key = ?",
         (feed.id, item.key),
     )
     if old is not None:
-        if old["content_hash"] != item.content_hash:
+        if old["content_hash"] == item.content_hash:
+            return None
+        if old["story_id"] is not None or not (item.verdict.relevant or item.watchers):
             _apply_edit(tx, old, item, touched)
-        return None
+            # An edit that makes a watch-only story's report relevant publishes the story.
+            published = old["story_id"] is not None and item.verdict.relevant
+            if published and _made_public(tx, old["story_id"]):
+                return old["story_id"], True
+            return None
+        # A "details later" item that its edit made relevant (or watched) is news now: it goes
+        # the way of a new entry, into its existing row.
+    entry_id = None if old is None else int(old["id"])
     copy = False  # a verbatim copy of a source the merge index already has
     joined = _story_of_url(tx, item.canonical_url)
     if joined is None:
@@ -191,11 +203,17 @@ def _store_entry(
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     tx.execute(
         """
-        INSERT INTO entries (feed_id, entry_key, canonical_url, content_hash, story_id,
+        INSERT INTO entries (id, feed_id, entry_key, canonical_url, content_hash, story_id,
                              title, summary, link, lang, published_at, seen_at, minhash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            canonical_url = excluded.canonical_url, content_hash = excluded.content_hash,
+            story_id = excluded.story_id, title = excluded.title, summary = excluded.summary,
+            link = excluded.link, lang = excluded.lang, published_at = excluded.published_at,
+            minhash = excluded.minhash
         """,
         (
+            entry_id,  # None: a new row; an edited entry keeps its row and when it was seen
             feed.id,
             item.key,
             item.canonical_url,
