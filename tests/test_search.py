@@ -130,6 +130,25 @@ def test_words_naming_a_country_or_action_also_match_its_tags(builder: QueryBuil
     assert "tags" not in builder.build("груши", now=NOW).match
 
 
+@pytest.mark.parametrize(
+    ("word", "code"),
+    [
+        ("Казахстане", "KZ"), ("Казахстану", "KZ"), ("Казахстані", "KZ"), ("Грузії", "GE"),
+        ("Польщі", "PL"), ("Вірменії", "AM"), ("Туреччині", "TR"), ("Узбекистаном", "UZ"),
+        ("Киргизії", "KG"),
+        # words whose lemma is no country's name stay words
+        ("суде", None), ("Москве", None), ("груши", None), ("чаду", None),
+    ],
+)  # fmt: skip
+def test_country_names_in_any_case(builder: QueryBuilder, word: str, code: str | None) -> None:
+    match = builder.build(f"экстрадиция {word}", now=NOW).match
+    if code is None:
+        assert match.count("tags") == 1  # экстрадиция's action tag only
+        return
+    assert builder.parse(f"country:{word}").countries == (code,)
+    assert f'"c{code.lower()}"' in match
+
+
 def test_date_filters_become_year_and_month_tags(builder: QueryBuilder) -> None:
     match = builder.build("since:2024-11-15 until:2026-01", now=NOW).match
     assert '"m202411" OR "m202412" OR "y2025" OR "m202601"' in match

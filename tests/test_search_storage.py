@@ -259,6 +259,21 @@ async def test_rows_computed_elsewhere_are_not_written_over_a_newer_change(
     assert await titles(storage, "from:azattyk") == ["Бажукова выдали России"]
 
 
+@pytest.mark.parametrize(
+    ("nominative", "oblique"),
+    [
+        ("экстрадиция Казахстан", "экстрадиция в Казахстане"),
+        ("Бажуков country:Казахстан", "Бажуков country:Казахстані"),
+    ],
+)
+async def test_a_country_in_another_case_finds_what_its_name_finds(
+    filled: Storage, nominative: str, oblique: str
+) -> None:
+    expected = await titles(filled, nominative)
+    assert expected
+    assert await titles(filled, oblique) == expected
+
+
 async def test_timeline_is_oldest_first(filled: Storage) -> None:
     found = await filled.search.timeline(BUILDER.build("Bazhukov", now=NOW))
     assert [s.title for s in found] == [STORIES[1][1], STORIES[0][1]]

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from bot.relevance.text import Lemmatizer
 from bot.search.filters import Countries
 from bot.search.forms import Forms
 from bot.search.match import SearchQuery, to_match
@@ -33,8 +34,9 @@ class QueryBuilder:
 
             territories = (str(c) for c in Locale.parse("en").territories)
             known_countries = frozenset(c for c in territories if len(c) == 2 and c.isalpha())
-        self.forms = Forms()
-        self.countries = Countries(known_countries)
+        lemmatizer = Lemmatizer()  # one set of dictionaries for word forms and country names
+        self.forms = Forms(lemmatizer)
+        self.countries = Countries(known_countries, lemmatizer)
 
     def parse(self, text: str) -> ParsedQuery:
         return parse(text, self.countries.parse)

@@ -6,7 +6,8 @@ Stories carry tags in the `tags` column of `search_fts`, written by `document.ta
 narrows the full-text search inside SQLite instead of after it.
 
 - `country:` takes ISO codes (kz) or names in English, Russian or Ukrainian (Kazakhstan,
-  Казахстан, Киргизия, Кыргызстан), several separated by commas (any of them matches).
+  Казахстан, Киргизия, Кыргызстан), in any grammatical case (Казахстане, Грузії: by their
+  pymorphy3 lemma), several separated by commas (any of them matches).
 - `action:` takes extradition, deportation, detention, abduction, asylum, wanted-list, policy,
   or a word that starts like one of them in ru/uk/en (экстрадиция, deported, задержание).
 - `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (UTC, both ends inclusive), years
@@ -30,8 +31,10 @@ from babel import Locale
 
 from bot.errors import QueryError
 from bot.i18n import N_
-from bot.relevance.text import fold, is_cyrillic
+from bot.relevance.text import Lemmatizer, fold, is_cyrillic
 
+MIN_LEMMA: Final = 4  # shorter lemmas name things as often as countries (чад, того)
+_UKRAINIAN: Final = frozenset("іїєґ")
 MIN_YEAR: Final = 1995  # stories dated earlier share this year's tag
 MAX_YEAR: Final = 2100
 _DATE: Final = re.compile(r"\d{4}(?:-\d{1,2}(?:-\d{1,2})?)?")
@@ -53,6 +56,7 @@ COUNTRY_ALIASES: Final = {
     "кыргызстан": "KG", "кыргызстане": "KG", "kirghizia": "KG", "рф": "RU", "оаэ": "AE",
     "uae": "AE", "эмираты": "AE", "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY",
     "турция": "TR", "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB",
+    "киргизія": "KG",
 }  # fmt: skip
 # Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
 BAD_ACTION: Final = N_("Unknown action “{value}”. Actions: {actions}.")
@@ -150,12 +154,15 @@ def _end_of_year(year: int) -> float:
 
 
 class Countries:
-    """Country codes and names (CLDR en/ru/uk plus aliases, and their stems) -> ISO code.
+    """Country codes and names (CLDR en/ru/uk plus aliases, and their stems) -> ISO code; a
+    Russian or Ukrainian name in another case is found by its pymorphy3 lemma (Казахстане,
+    Казахстані -> Казахстан; Грузії -> Грузія), which the Snowball stem of a nominative misses.
 
     Built once per `QueryBuilder`; holds Snowball stemmers, so not thread-safe."""
 
-    def __init__(self, known: frozenset[str]) -> None:
+    def __init__(self, known: frozenset[str], lemmatizer: Lemmatizer | None = None) -> None:
         self._known = known
+        self._lemmatizer = lemmatizer or Lemmatizer()
         self._russian = Stemmer.Stemmer("russian")
         self._english = Stemmer.Stemmer("english")
         self._names: dict[str, str] = {}
@@ -191,13 +198,25 @@ class Countries:
         folded = fold(word)
         if len(folded) == 2 and folded.upper() in self._known:
             return folded.upper()
-        return self._names.get(folded) or self._names.get(self._stem(folded))
+        return self._by_name(folded)
 
     def named_by(self, word: str) -> str | None:
         """The country a plain query word names, by name only: a two-letter word stays a word."""
         if len(word) < 4:
             return COUNTRY_ALIASES.get(word)
-        return self._names.get(word) or self._names.get(self._stem(word))
+        return self._by_name(word)
+
+    def _by_name(self, folded: str) -> str | None:
+        found = self._names.get(folded) or self._names.get(self._stem(folded))
+        if found is not None or not is_cyrillic(folded):
+            return found
+        morphs = ("ru", "uk") if _UKRAINIAN & set(folded) else ("ru",)
+        for morph in morphs:
+            for lemma in self._lemmatizer.forms(folded, morph)[1:]:
+                # Whole names only: a lemma's stem could be any word's.
+                if len(lemma) >= MIN_LEMMA and lemma in self._names:
+                    return self._names[lemma]
+        return None
 
     def _stem(self, word: str) -> str:
         stemmer = self._russian if is_cyrillic(word) else self._english
