@@ -106,6 +106,24 @@ def test_long_input_is_bounded(builder: QueryBuilder) -> None:
 
 
 @pytest.mark.parametrize(
+    ("tail", "field", "expected"),
+    [
+        ("country:am", "countries", ("AM",)),
+        ("action:deportation", "actions", ("deportation",)),
+        ("from:meduza", "outlets", (("meduza",),)),
+        ("country:kz country:kg", "countries", ("KZ", "KG")),
+    ],
+)
+def test_filters_after_the_last_counted_word_still_apply(
+    builder: QueryBuilder, tail: str, field: str, expected: tuple[object, ...]
+) -> None:
+    words = " ".join(f"word{i}" for i in range(MAX_TERMS + 1))
+    query = builder.parse(f"{words} {tail}")
+    assert len(query.words) == MAX_TERMS
+    assert getattr(query, field) == expected
+
+
+@pytest.mark.parametrize(
     "text",
     [
         'Бажуков "отказал в экстрадиции" -Армения country:kz,kg action:extradition '

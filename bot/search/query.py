@@ -14,7 +14,9 @@ The query language (this docstring is the spec):
 - Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, unknown `key:value` such as
   a URL) only separates words. Words are runs of letters and digits, folded (lower case, ё=е);
   one-letter words are dropped. At most `MAX_INPUT` characters and `MAX_TERMS` words, phrases
-  and exclusions are read; a phrase keeps at most `MAX_PHRASE` words.
+  and exclusions are read; a phrase keeps at most `MAX_PHRASE` words. Filters do not count
+  towards `MAX_TERMS` (one after the twelfth word still applies); `from:` keeps the first
+  `MAX_OUTLETS` outlets.
 - Nothing to search for (no word, phrase or filter) is a `QueryError` saying how to search.
 """
 
@@ -100,9 +102,16 @@ class _Draft:
     terms: int = 0
 
     def add(self, **changes: tuple[object, ...]) -> None:
+        """Add words, phrases or exclusions: the first `MAX_TERMS` count, later ones are dropped."""
         if self.terms >= MAX_TERMS:
             return
         self.terms += 1
+        self.add_filter(**changes)
+
+    def add_filter(self, **changes: tuple[object, ...]) -> None:
+        """Add filter values. Not counted against `MAX_TERMS`: a filter dropped silently would
+        widen the search behind the user's back, and each is bounded by its own values (the
+        known countries and actions, `MAX_OUTLETS` outlets) and by `MAX_INPUT`."""
         current = self.query
         updates = {k: (*getattr(current, k), *v) for k, v in changes.items()}
         self.query = replace(current, **updates)  # type: ignore[arg-type]
@@ -152,15 +161,15 @@ def _filter(
 ) -> None:
     value = value.strip()
     if key == "country":
-        draft.add(countries=countries(value))
+        draft.add_filter(countries=countries(value))
     elif key == "action":
-        draft.add(actions=(parse_action(value),))
+        draft.add_filter(actions=(parse_action(value),))
     elif key == "from":
         words = words_of(value)[:MAX_OUTLET_WORDS]
         if not words:
             raise QueryError(NO_OUTLET)
         if len(draft.query.outlets) < MAX_OUTLETS:
-            draft.add(outlets=(words,))
+            draft.add_filter(outlets=(words,))
     elif key == "since":
         draft.query = replace(draft.query, since=parse_day(value, end=False))
     else:
