@@ -153,6 +153,34 @@ CASES = [
         ("KZ", "RU"),
         "policy",
     ),
+    # "РФ" for Russia after передать/передати ("передать росси*" did not cover it)
+    Case(
+        "handed over to the RF",
+        "Казахстан передал РФ дезертира Бажукова",
+        "",
+        "ru",
+        True,
+        ("KZ", "RU"),
+        "extradition",
+    ),
+    Case(
+        "handed over into the RF",
+        "Казахстан передал в РФ дезертира",
+        "Его задержали в Алматы.",
+        "ru",
+        True,
+        ("KZ", "RU"),
+        "extradition",
+    ),
+    Case(
+        "handed over to the RF (uk)",
+        "Казахстан передав РФ дезертира Бажукова",
+        "",
+        "uk",
+        True,
+        ("KZ", "RU"),
+        "extradition",
+    ),
 ]
 
 
