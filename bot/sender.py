@@ -16,8 +16,12 @@ id). What Telegram answers decides the delivery's fate:
     400 other (too long, entities)    -> logged with the story id, resent once as plain text,
                                          and given up if that is rejected too: never a loop
     network error, 5xx, other         -> retried with capped exponential backoff and jitter,
-                                         for `Backoff.give_up_after` (24 h), then given up
-                                         (counted as `failed`)
+                                         for `Backoff.give_up_after` (24 h) from when the
+                                         delivery fell due, then given up (counted as `failed`)
+
+A delivery falls due when it is queued, a digest item at its chat's digest time (`Delivery.
+due_at`): counting a digest item's 24 h from its queuing, days earlier, gave it up at the
+first failure, so a short outage at the digest hour lost the period's digest.
 
 What each kind (alert, edit, digest) is in Telegram, in the chat's language and with its
 settings, is `bot.delivery_calls`.
@@ -83,7 +87,8 @@ SendKind = Callable[[Delivery], Awaitable[int | None]]
 @dataclass(frozen=True, slots=True)
 class Backoff:
     """Retries after network errors and 5xx: `first` s, then times `factor`, at most `cap`, each
-    with jitter (between half and all of the step); given up `give_up_after` s after queuing."""
+    with jitter (between half and all of the step); given up `give_up_after` s after the
+    delivery fell due (`Delivery.due_at`)."""
 
     first: float = 2.0
     factor: float = 2.0
@@ -307,7 +312,7 @@ class Sender:
 
     async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()
-        if now - delivery.created_at >= self._backoff.give_up_after:
+        if now - delivery.due_at >= self._backoff.give_up_after:
             log.warning("delivery %d given up after %d attempts: %s", delivery.id,
                         delivery.attempts + 1, reason)  # fmt: skip
             await self._storage.outbox.give_up(delivery.id, reason)

@@ -31,6 +31,30 @@ async def test_migrations_set_user_version_and_are_idempotent(tmp_path: Path) ->
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+async def test_deliveries_queued_before_due_times_get_one_when_migrated(tmp_path: Path) -> None:
+    """A database from before `due_at`: an alert or edit fell due when it was queued, a digest
+    item falls due at its next attempt (its digest time; a fresh window if already failing)."""
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(";".join(MIGRATIONS[:11]) + ";PRAGMA user_version = 11;")
+        conn.execute("INSERT INTO chats (chat_id, created_at) VALUES (1, 0)")
+        conn.execute(
+            """INSERT INTO stories (id, created_at, title, summary, outlet, score)
+               VALUES (7, 0, 't', '', 'o', 1)"""
+        )
+        conn.executemany(
+            """INSERT INTO deliveries (chat_id, story_id, kind, state, next_attempt_at, created_at)
+               VALUES (1, 7, ?, ?, ?, ?)""",
+            [("alert", "pending", NOW + 60, NOW), ("digest", "pending", NOW + 5 * DAY, NOW)],
+        )
+    store = await Storage.open(path)
+    try:
+        rows = await store.db.fetchall("SELECT kind, due_at FROM deliveries ORDER BY id")
+        assert [tuple(r) for r in rows] == [("alert", NOW), ("digest", NOW + 5 * DAY)]
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     with sqlite3.connect(path) as conn:

@@ -11,6 +11,7 @@ import pytest
 from bot.chat_settings import is_quiet, next_digest_at
 from bot.relevance.text import EntryText
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
+from bot.sender import Backoff
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
 from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
@@ -19,6 +20,7 @@ from tests.telegram_harness import running_bot
 from tests.test_render import story
 
 TUESDAY_NOON = datetime(2026, 2, 3, 12, 0, tzinfo=UTC).timestamp()
+MONDAY_9 = datetime(2026, 2, 9, 9, 0, tzinfo=UTC).timestamp()  # the next weekly digest at 9
 H = 3600.0
 
 
@@ -214,6 +216,43 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
     hour = datetime.fromtimestamp(clock_now[0], UTC).hour
     assert sent.disable_notification is (hour < 23)
     assert (await storage.outbox.stats()).pending == 0
+
+
+@pytest.mark.parametrize("modes", [("weekly",), ("daily", "weekly")])
+async def test_a_digest_queued_days_before_its_hour_survives_a_failure_then(
+    storage: Storage, modes: tuple[str, ...]
+) -> None:
+    """Stories queued on Tuesday for Monday's weekly digest (queued as such, or as daily items
+    the chat moved to Monday by switching to weekly): one 502 at the digest hour is retried, not
+    taken for 24 h of failures, and the digest has every story."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=modes[0]), now=TUESDAY_NOON)
+    entries = [
+        incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}", published=TUESDAY_NOON))
+        for i in range(3)
+    ]
+    await storage.stories.save(feed, entries, now=TUESDAY_NOON, alert_max_age=86400)
+    for mode in modes[1:]:
+        await storage.chats.save_settings(replace(chat, mode=mode), now=TUESDAY_NOON + H)
+    started = time.monotonic()
+    fast = Backoff(first=0.1, factor=2.0, cap=1.0)  # the 24 h window stays
+    async with FakeBotAPI() as api:
+        api.fail_next("sendMessage", 502, "Bad Gateway")
+        async with running_bot(
+            storage,
+            api,
+            polling=False,
+            clock=lambda: MONDAY_9 + (time.monotonic() - started),
+            sender_options={"backoff": fast},
+        ):
+            [digest] = await api.wait_for_messages(1, 1, timeout=20)
+    assert all(f"Story {i}" in digest for i in range(3))
+    assert api.calls["sendMessage"] == 2
+    rows = await storage.db.fetchall("SELECT state FROM deliveries")
+    assert [r["state"] for r in rows] == ["sent"] * 3
 
 
 async def test_the_alert_says_which_watched_name_it_mentions(storage: Storage) -> None:

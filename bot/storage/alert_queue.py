@@ -17,7 +17,8 @@ def queue_alerts(
 ) -> int:
     """One delivery per subscribed chat whose filter matches (relevant stories; not when
     `subscribers` is False) and per chat that watches a name the entry mentions: an alert due
-    now, or a digest item due at the chat's next digest time. A chat that has the story's
+    now, or a digest item due at the chat's next digest time (`due_at`: when the sender's give-up
+    window starts, see `bot.storage.migrations` 12). A chat that has the story's
     alert already keeps the one it has."""
     countries = item.verdict.countries
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
@@ -36,17 +37,13 @@ def queue_alerts(
     )
     before = tx.total_changes()
     tx.executemany(
-        """INSERT OR IGNORE INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
-           VALUES (?, ?, ?, ?, ?)""",
+        """INSERT OR IGNORE INTO deliveries
+               (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
+           VALUES (?, ?, ?, ?, ?, ?)""",
         (
-            (
-                c["chat_id"],
-                story_id,
-                "alert" if c["mode"] == "instant" else "digest",
-                next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now),
-                now,
-            )
+            (c["chat_id"], story_id, "alert" if c["mode"] == "instant" else "digest", due, due, now)
             for c in chats
+            for due in [next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now)]
         ),
     )
     return tx.total_changes() - before
@@ -57,12 +54,13 @@ def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
     edit already queued or done is re-armed (one row per chat and story)."""
     return tx.execute(
         """
-        INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, created_at)
-        SELECT chat_id, story_id, 'edit', ?, ? FROM deliveries
+        INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
+        SELECT chat_id, story_id, 'edit', ?, ?, ? FROM deliveries
         WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'sending', 'sent')
         ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
             state = 'pending', attempts = 0, last_error = NULL,
-            next_attempt_at = excluded.next_attempt_at, created_at = excluded.created_at
+            next_attempt_at = excluded.next_attempt_at, due_at = excluded.due_at,
+            created_at = excluded.created_at
         """,
-        (now, now, story_id),
+        (now, now, now, story_id),
     )

@@ -3,7 +3,7 @@
 States:
 
     pending --claim--> sending --ok--> sent
-       ^                  |  \\--given up (24 h of failures, or rejected twice)--> failed
+       ^                  |  \\--given up (24 h after falling due, or rejected twice)--> failed
        |                  |
        +---- retry later, released at shutdown, released after a crash
 
@@ -11,6 +11,10 @@ A delivery is marked `sending` (committed) before its request goes out and `sent
 Telegram message id) after the answer. At start-up any `sending` row is made pending again, so
 a crash loses nothing and can repeat at most the one message per chat that was in flight (the
 sender never has two requests in flight for one chat).
+
+Due time: a delivery falls due when it is queued, a digest item at its chat's digest time
+(`due_at`, kept right by migration 12's trigger when a chat's digest time moves). The sender's
+give-up window counts from it (`Delivery.due_at`, never before the queue time: 0 is unknown).
 
 Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one (so each
 chat gets its deliveries in queue order, which is story order, even when one of them waits for a
@@ -81,6 +85,7 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+                   MAX(d.created_at, d.due_at) AS due_since,
                    d.plain,
                    COALESCE(d.message_id, (
                        SELECT a.message_id FROM deliveries a
@@ -105,6 +110,7 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+                   MAX(d.created_at, d.due_at) AS due_since,
                    d.plain, d.message_id AS target_message_id, c.thread_id, {_CHAT_COLUMNS},
                    {STORY_COLUMNS}
             FROM deliveries d
@@ -259,6 +265,7 @@ def _delivery(r: Row) -> Delivery:
         kind=r["kind"],
         attempts=r["attempts"],
         created_at=r["queued_at"],
+        due_at=r["due_since"],
         message_id=r["target_message_id"],
         story=Story.from_row(r),
         chat=chat,

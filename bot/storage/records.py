@@ -188,7 +188,8 @@ class Delivery:
     thread_id: int | None
     kind: str
     attempts: int
-    created_at: float
+    created_at: float  # queued
+    due_at: float  # fell due (a digest item: its digest time); the give-up window starts here
     message_id: int | None
     story: Story
     chat: Chat | None = None  # the chat's settings at the time `due()` read them
