@@ -10,14 +10,18 @@ with its settings (quiet hours -> `disable_notification`, link previews, forum t
     digest  the chat's digest items due now, as many as fit in one message; those are marked
             sent with it, the rest follow as the next message
 
-Each call returns the id of the message it sent or edited, or None when there was nothing to
-do; Telegram's errors propagate to the sender, which decides the delivery's fate.
+Each call writes nothing: it returns what it did (`Sent`: the id of the message it sent or
+edited, or None when there was nothing to do, and the digest items that went with it), and the
+sender records that in one transaction; Telegram's errors propagate to the sender, which decides
+the delivery's fate. (Marking a digest's items sent here, before the head, meant that a failure
+to write it had the sender resend the whole digest.)
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from aiogram import Bot
@@ -34,6 +38,15 @@ from bot.watch import Watcher, WatchIndex, WatchTerm
 
 _EDIT_NOT_MODIFIED = "message is not modified"
 _EDIT_GONE = ("message to edit not found", "message can't be edited")
+
+
+@dataclass(frozen=True, slots=True)
+class Sent:
+    """What a call did: the message it sent or edited (None: nothing to do), and the ids of the
+    other digest items that went in the same message."""
+
+    message_id: int | None
+    together: tuple[int, ...] = ()
 
 
 class DeliveryCalls:
@@ -62,11 +75,14 @@ class DeliveryCalls:
         rendered, _ = card.render()
         return plain(rendered)
 
-    async def alert(self, delivery: Delivery) -> int:
-        return await self._send(delivery, self.content(delivery, await self._card(delivery)))
+    async def alert(self, delivery: Delivery) -> Sent:
+        return Sent(await self._send(delivery, self.content(delivery, await self._card(delivery))))
 
-    async def edit(self, delivery: Delivery) -> int | None:
+    async def edit(self, delivery: Delivery) -> Sent:
         """Rewrite the chat's alert for the story as it is now (e.g. with more sources)."""
+        return Sent(await self._edit(delivery))
+
+    async def _edit(self, delivery: Delivery) -> int | None:
         if delivery.message_id is None:
             return None  # the alert never went out (or was given up): nothing to edit
         text = self.content(delivery, await self._card(delivery))
@@ -88,9 +104,9 @@ class DeliveryCalls:
             raise
         return result.message_id if isinstance(result, Message) else delivery.message_id
 
-    async def digest(self, delivery: Delivery) -> int:
+    async def digest(self, delivery: Delivery) -> Sent:
         """The head and the chat's other due digest items, as many as fit in one message; the
-        ones that went with it are marked sent, the rest follow as the next message."""
+        ones that went with it are returned, the rest follow as the next message."""
         chat = _chat_of(delivery)
         tr = self._catalogs.tr(chat.language)
         now = self._clock()
@@ -103,9 +119,7 @@ class DeliveryCalls:
             watched=await self._watched(delivery.chat_id, stories),
         )
         message_id = await self._send(delivery, self.content(delivery, page))
-        together = [f.id for f in followers[: count - 1]]
-        await self._outbox.mark_sent_with(together, message_id, self._clock())
-        return message_id
+        return Sent(message_id, tuple(f.id for f in followers[: count - 1]))
 
     async def _card(self, delivery: Delivery) -> Text:
         tr = self._catalogs.tr(_chat_of(delivery).language)

@@ -26,10 +26,24 @@ first failure, so a short outage at the digest hour lost the period's digest.
 What each kind (alert, edit, digest) is in Telegram, in the chat's language and with its
 settings, is `bot.delivery_calls`.
 
+When the database fails (disk full, locked past its busy timeout):
+- claiming a delivery: the claim's slot is freed and the round fails; the loop tries again
+  (otherwise each failed claim kept a slot, and after `max_in_flight` of them sending stopped
+  for good and `stop()` hung);
+- recording an outcome: the write is kept in memory (`_unrecorded`) and retried before each
+  round until it sticks; meanwhile the delivery stays `sending` and its chat is held: nothing
+  else goes to it, so nothing overtakes it and no second request runs. If the lost write was
+  "sent", the least bad course is to keep trying to write it: the chat has the message, and
+  resending it would show it twice. Only if the process stops before the write sticks does the
+  next start resend it (the same single repeat a crash causes). If the lost write was a failure
+  (retry, give up, plain-text fallback...), the request was not accepted, so the fallback is a
+  plain retry with backoff: at worst one more request than needed.
+
 Shutdown (`stop()`): no new delivery is claimed; a task still waiting for its turn releases its
 delivery (pending again, the attempt not counted); a request already sent is let finish
-(bounded by `request_timeout`) and recorded. Only a crash can leave a `sending` row behind, and
-the next start makes it pending again: at most one repeated message per chat.
+(bounded by `request_timeout`) and recorded. Only a crash (or a database that fails until the
+end) can leave a `sending` row behind, and the next start makes it pending again: at most one
+repeated message per chat.
 """
 
 from __future__ import annotations
@@ -41,6 +55,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -52,7 +67,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
-from bot.delivery_calls import DeliveryCalls
+from bot.delivery_calls import DeliveryCalls, Sent
 from bot.i18n import Catalogs
 from bot.pacing import RETRY_MARGIN, SENDER_HANDLES_RETRY, Pacer
 from bot.storage import Delivery, Storage
@@ -79,9 +94,12 @@ _CHAT_GONE = (
 )
 _THREAD_GONE = ("message thread not found", "topic_deleted")
 
-# A kind's sender: makes the Telegram call for the delivery and returns the id of the message
-# it sent or edited, or None if there was nothing to do (an edit of a message that is gone).
-SendKind = Callable[[Delivery], Awaitable[int | None]]
+# A kind's sender: makes the Telegram call for the delivery and returns what it did (the id of
+# the message it sent or edited, None if there was nothing to do; the digest items sent with
+# it). It writes nothing, so that what Telegram accepted is recorded in one place.
+SendKind = Callable[[Delivery], Awaitable[Sent]]
+# A write that records a delivery's outcome; retried until it sticks.
+Record = Callable[[], Awaitable[None]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,7 +140,8 @@ class Sender:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
         self._slots = asyncio.Semaphore(max_in_flight)
-        self._in_flight: set[int] = set()  # chat ids with a delivery under way
+        self._in_flight: set[int] = set()  # chat ids with a delivery under way (or unrecorded)
+        self._unrecorded: dict[int, Record] = {}  # chat id -> its outcome the database refused
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -169,6 +188,7 @@ class Sender:
 
         Only chats sent to within the last few seconds (at most rate x 3 s of them) or with a
         send under way can be due but not ready, so `BATCH` heads always include ready ones."""
+        await self._record_held()
         due = await self._storage.outbox.due(self._clock(), limit=BATCH)
         now = self._pacer.now()
         ready: list[Delivery] = []
@@ -183,11 +203,19 @@ class Sender:
                 waits.append(at - now)
         for delivery in ready:
             await self._slots.acquire()
-            if self._stopping.is_set():
+            try:
+                claimed = not self._stopping.is_set() and await self._storage.outbox.mark_sending(
+                    delivery.id
+                )
+            except BaseException:
+                # Disk full, database locked: the slot goes back, or a few such failures would
+                # leave none and stop all sending until a restart.
                 self._slots.release()
-                break
-            if not await self._storage.outbox.mark_sending(delivery.id):
-                self._slots.release()  # unsubscribed or deactivated meanwhile
+                raise
+            if not claimed:  # stopping, or unsubscribed or deactivated meanwhile
+                self._slots.release()
+                if self._stopping.is_set():
+                    break
                 continue
             self._in_flight.add(delivery.chat_id)
             task = asyncio.create_task(self._deliver(delivery), name=f"delivery-{delivery.id}")
@@ -210,9 +238,23 @@ class Sender:
 
     async def _drain(self) -> None:
         """Shutdown: wait for the tasks under way; each either finishes its request or releases
-        its delivery, so none is left claimed."""
+        its delivery, so none is left claimed; then a last try at the outcomes not recorded."""
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+        try:
+            await self._record_held()
+        except Exception:
+            n = len(self._unrecorded)
+            log.exception("%d delivery outcomes not recorded; sent again after a restart", n)
+
+    async def _record_held(self) -> None:
+        """Write the outcomes the database refused before; each chat is free again once its
+        outcome is written. Raises (and the round fails) while the database still refuses."""
+        for chat_id, record in list(self._unrecorded.items()):
+            await record()
+            del self._unrecorded[chat_id]
+            self._in_flight.discard(chat_id)
+            log.info("a delayed delivery outcome was recorded; its chat is served again")
 
     # -- one delivery ---------------------------------------------------------------------------
 
@@ -223,13 +265,28 @@ class Sender:
             else:
                 await self._storage.outbox.release(delivery.id)
         except Exception:
-            # A bug must not stall the queue: log it and treat it like a transient failure.
+            # A bug, or the database refusing to record a failure or a release: no request was
+            # accepted (an accepted one is recorded by `_attempt` itself), so a retry is safe.
+            # The queue must not stall on it.
             log.exception("delivery %d failed unexpectedly", delivery.id)
-            await self._retry_or_give_up(delivery, "internal error")
+            retry = partial(self._retry_or_give_up, delivery, "internal error")
+            await self._record(delivery, retry)
         finally:
-            self._in_flight.discard(delivery.chat_id)
+            if delivery.chat_id not in self._unrecorded:
+                self._in_flight.discard(delivery.chat_id)
             self._slots.release()
             self._wake.set()
+
+    async def _record(self, delivery: Delivery, record: Record) -> None:
+        """Write an outcome; if the database refuses, hold the chat and leave the write to
+        `_record_held` (see the module docstring)."""
+        try:
+            await record()
+        except Exception:
+            log.exception(
+                "outcome of delivery %d not recorded; its chat waits until it is", delivery.id
+            )
+            self._unrecorded[delivery.chat_id] = record
 
     async def _take_turn(self, chat_id: int) -> bool:
         """Wait for the pacer's go for this chat; False if the sender is stopped meanwhile."""
@@ -254,7 +311,7 @@ class Sender:
             return
         SENDER_HANDLES_RETRY.set(True)  # this task's context only: no pacing or retry below
         try:
-            message_id = await send(delivery)
+            sent = await send(delivery)
         except TelegramRetryAfter as exc:
             await self._pause(exc.retry_after)
             await outbox.count("429")
@@ -273,10 +330,16 @@ class Sender:
             # Network errors, 5xx, and anything Telegram-side we cannot classify.
             await self._retry_or_give_up(delivery, f"{type(exc).__name__}: {exc}")
         else:
-            if message_id is None:
-                await outbox.mark_sent(delivery.id, None, self._clock(), counter="skipped")
-            else:
-                await outbox.mark_sent(delivery.id, message_id, self._clock())
+            # Telegram has it: from here on, only ever record it as sent (never resend it).
+            record = partial(
+                outbox.mark_sent,
+                delivery.id,
+                sent.message_id,
+                self._clock(),
+                together=sent.together,
+                counter="skipped" if sent.message_id is None else "sent",
+            )
+            await self._record(delivery, record)
 
     # -- outcomes -------------------------------------------------------------------------------
 

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import replace
+from typing import Any
 
 import pytest
 
+from bot.sender import Backoff
 from bot.storage import Storage
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
 
 DAY = 86400.0
+FAST = Backoff(first=0.1, factor=2.0, cap=1.0)
 
 
 @pytest.fixture
@@ -158,3 +164,96 @@ async def test_edit_of_a_deleted_or_unchanged_alert_is_done(
     assert "not modified" in api.errors[-1].description
     state = await storage.db.scalar("SELECT state FROM deliveries WHERE kind = 'edit'")
     assert state == "sent"
+
+
+# -- the database failing under the sender ---------------------------------------------------------
+
+
+def refuse(
+    monkeypatch: pytest.MonkeyPatch, target: object, name: str, times: int
+) -> Callable[[], int]:
+    """`target.name` raises "database or disk is full" its first `times` calls; how many it was
+    called."""
+    real: Callable[..., Awaitable[Any]] = getattr(target, name)
+    calls = 0
+
+    async def flaky(*args: Any, **kwargs: Any) -> Any:
+        nonlocal calls
+        calls += 1
+        if calls <= times:
+            raise sqlite3.OperationalError("database or disk is full")
+        return await real(*args, **kwargs)
+
+    monkeypatch.setattr(target, name, flaky)
+    return lambda: calls
+
+
+async def test_a_claim_the_database_refuses_gives_its_slot_back(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two slots, two refused claims: a slot kept by each would stop all sending, and stop().
+    monkeypatch.setattr("bot.sender.IDLE_WAIT", 0.1)
+    await queue(storage, [1, 2], 1)
+    claims = refuse(monkeypatch, storage.outbox, "mark_sending", 2)
+    async with running_bot(storage, api, polling=False, sender_options={"max_in_flight": 2}):
+        for chat in (1, 2):
+            await api.wait_for_messages(chat, 1, timeout=15)
+    assert titles(api, 1) == titles(api, 2) == ["Story 0"]
+    assert claims() >= 4
+
+
+async def test_a_send_the_database_does_not_record_is_recorded_later_never_resent(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Telegram accepted the alert, writing "sent" failed: resending it would show it twice.
+    monkeypatch.setattr("bot.sender.IDLE_WAIT", 0.1)
+    await queue(storage, [1], 2)
+    refuse(monkeypatch, storage.outbox, "mark_sent", 2)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}):
+        await api.wait_for_messages(1, 2, timeout=15)
+    assert titles(api, 1) == ["Story 0", "Story 1"]
+    rows = await storage.db.fetchall("SELECT state FROM deliveries ORDER BY id")
+    assert [r["state"] for r in rows] == ["sent", "sent"]
+
+
+async def test_a_failure_the_database_does_not_record_holds_the_chat_until_it_is(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A 502, and writing "retry later" fails twice: the delivery must not stay `sending` with
+    # the chat's next alert overtaking it.
+    monkeypatch.setattr("bot.sender.IDLE_WAIT", 0.1)
+    await queue(storage, [1], 2)
+    api.fail_next("sendMessage", 502, "Bad Gateway")
+    refuse(monkeypatch, storage.outbox, "retry_later", 2)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}):
+        await api.wait_for_messages(1, 2, timeout=15)
+    assert titles(api, 1) == ["Story 0", "Story 1"]
+    rows = await storage.db.fetchall("SELECT state FROM deliveries ORDER BY id")
+    assert [r["state"] for r in rows] == ["sent", "sent"]
+
+
+async def test_a_digest_the_database_does_not_record_is_not_resent(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("bot.sender.IDLE_WAIT", 0.1)
+    now = time.time()
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily"), now=now)
+    await queue(storage, [], 3)
+    refuse(monkeypatch, storage.outbox, "mark_sent", 1)
+    later = DAY + 60  # past the digest hour
+    async with running_bot(
+        storage,
+        api,
+        polling=False,
+        clock=lambda: time.time() + later,
+        sender_options={"backoff": FAST},
+    ):
+        await api.wait_for_messages(1, 1, timeout=15)
+        await asyncio.sleep(1.0)  # a resend would come within 0.1 s
+    [digest] = api.messages_to(1)
+    assert all(f"Story {i}" in digest for i in range(3))
+    rows = await storage.db.fetchall("SELECT state FROM deliveries")
+    assert [r["state"] for r in rows] == ["sent"] * 3

@@ -28,7 +28,8 @@ Telegram told us to send nothing).
 
 An 'edit' delivery carries the message id of the chat's sent alert for the story (None when
 that alert was never sent): the message to edit in place. A 'digest' head carries the chat's
-other due digest items with it (`digest_followers`, `mark_sent_with`): one message for all.
+other due digest items with it (`digest_followers`; `mark_sent(together=...)` marks them sent
+with it): one message for all.
 Each delivery carries its chat's settings (language, quiet hours, previews, mode).
 """
 
@@ -125,19 +126,6 @@ class Outbox:
         )
         return [_delivery(r) for r in rows]
 
-    async def mark_sent_with(
-        self, delivery_ids: Sequence[int], message_id: int, now: float
-    ) -> None:
-        """Digest items that went out in one message together with their (claimed) head."""
-        if not delivery_ids:
-            return
-        marks = ",".join("?" for _ in delivery_ids)
-        await self._db.execute(
-            f"""UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?
-                WHERE id IN ({marks}) AND state = 'pending'""",
-            (message_id, now, *delivery_ids),
-        )
-
     async def next_due_at(self, after: float) -> float | None:
         """When the next chat head that is not due at `after` falls due (heads behind a retry
         wait with their chat, so only heads count)."""
@@ -167,16 +155,30 @@ class Outbox:
         )
 
     async def mark_sent(
-        self, delivery_id: int, message_id: int | None, now: float, *, counter: str = "sent"
+        self,
+        delivery_id: int,
+        message_id: int | None,
+        now: float,
+        *,
+        together: Sequence[int] = (),
+        counter: str = "sent",
     ) -> None:
-        """Done. Only a claimed row: an edit re-armed while in flight stays pending, so the
-        outlets that arrived meanwhile get their edit too."""
+        """Done, with the digest items that went in the same message (`together`, pending), in
+        one transaction. Only a claimed row: an edit re-armed while in flight stays pending,
+        so the outlets that arrived meanwhile get their edit too."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 """UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,
                           last_error = NULL WHERE id = ? AND state = 'sending'""",
                 (message_id, now, delivery_id),
             )
+            if together:
+                marks = ",".join("?" for _ in together)
+                await tx.execute(
+                    f"""UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?
+                        WHERE id IN ({marks}) AND state = 'pending'""",
+                    (message_id, now, *together),
+                )
             await _bump(tx, counter)
 
     async def retry_later(self, delivery_id: int, at: float, error: str, *, counter: str) -> None:
