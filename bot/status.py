@@ -1,5 +1,9 @@
 """Health figures for operators (`/status`, `python -m bot status`): counts only, no content.
 
+The outbox line counts what has fallen due (and how long the longest-waiting of it has waited
+since then); digest items whose digest time is ahead are counted apart, as scheduled: they are
+not late, and counting them as waiting made a healthy bot look days behind.
+
 The lines go through a translator: `/status` speaks the admin's language, the CLI (no aiogram,
 no chat) keeps the English msgids.
 """
@@ -19,14 +23,10 @@ async def status_lines(
 ) -> list[str]:
     now = time.time() if now is None else now
     counts = await storage.counts()
-    outbox = await storage.outbox.stats()
+    outbox = await storage.outbox.stats(now)
     feeds = await storage.feeds.all()
     failing = sum(1 for f in feeds if f.error_count)
-    oldest = (
-        tr("none")
-        if outbox.oldest_pending_at is None
-        else seconds(now - outbox.oldest_pending_at, tr)
-    )
+    oldest = tr("none") if outbox.due_since is None else seconds(now - outbox.due_since, tr)
     c = outbox.counters
     beat = await storage.heartbeat()
     lines = [
@@ -38,10 +38,12 @@ async def status_lines(
         ),
         tr("subscribed chats: {n}", n=counts["subscribed_chats"]),
         tr(
-            "outbox: {pending} pending ({sending} sending), oldest waiting {oldest}",
-            pending=outbox.pending,
+            "outbox: {due} due ({sending} sending), oldest waiting {oldest}; "
+            "{scheduled} scheduled for digests",
+            due=outbox.due,
             sending=outbox.sending,
             oldest=oldest,
+            scheduled=outbox.scheduled,
         ),
         tr(
             "sent: {sent}, retried: {retried}, failed: {failed}, 429s: {limited}, "

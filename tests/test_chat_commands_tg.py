@@ -194,7 +194,7 @@ async def test_channel_subscribes_from_a_channel_post(tg: Running) -> None:
 async def test_status_and_stats_for_operators_only(tg: Running) -> None:
     await tg.storage.chats.subscribe(60, [], thread_id=None, now=time.time(), language="ru")
     status = await say(tg, ADMIN, "/status", 1, user_id=ADMIN)
-    for part in ("outbox: 0 pending", "uptime: 0d 0h", "database:", "sent: 0"):
+    for part in ("outbox: 0 due", "uptime: 0d 0h", "database:", "sent: 0"):
         assert part in status.text
     stats = await say(tg, ADMIN, "/stats", 2, user_id=ADMIN)
     for part in (
@@ -225,8 +225,9 @@ async def test_operator_commands_answer_a_russian_speaking_admin_in_russian(tg: 
         )
     status = await say(tg, ADMIN, "/status", 1, user_id=ADMIN, language_code="ru")
     for part in (
-        "источники: 2 (со сбоями: 1)", "подписанные чаты: 1", "очередь: ждут 0 (отправляются 0)",
-        "отправлено: 0, повторов: 0", "работает: 0 дн. 0 ч", "база данных:",
+        "источники: 2 (со сбоями: 1)", "подписанные чаты: 1",
+        "очередь: к отправке 0 (отправляются 0)", "отправлено: 0, повторов: 0",
+        "работает: 0 дн. 0 ч", "база данных:",
     ):  # fmt: skip
         assert part in status.text, (part, status.text)
     stats = await say(tg, ADMIN, "/stats", 2, user_id=ADMIN, language_code="ru")

@@ -76,7 +76,7 @@ async def eventually(check: Callable[[], object], timeout: float = 60.0) -> None
 
 
 async def counter(storage: Storage, name: str) -> int:
-    return (await storage.outbox.stats()).counters.get(name, 0)
+    return (await storage.outbox.stats(time.time())).counters.get(name, 0)
 
 
 async def states(storage: Storage) -> dict[str, int]:
@@ -127,7 +127,7 @@ async def test_faults_every_live_chat_gets_each_alert_once_in_story_order(
         assert (gone.active, gone.subscribed) == (False, False)
         assert api.messages_to(chat) == []
     assert await storage.chats.get(old_group) is None
-    stats = await storage.outbox.stats()
+    stats = await storage.outbox.stats(time.time())
     assert stats.pending == 0
     assert stats.counters.get("failed", 0) == 0
     assert stats.counters["429"] >= 2
@@ -140,7 +140,7 @@ async def test_faults_every_live_chat_gets_each_alert_once_in_story_order(
 
 
 async def _drained(storage: Storage) -> bool:
-    return (await storage.outbox.stats()).pending == 0
+    return (await storage.outbox.stats(time.time())).pending == 0
 
 
 # -- each failure on its own ----------------------------------------------------------------------
@@ -390,5 +390,5 @@ async def test_status_shows_the_delivery_counters(storage: Storage) -> None:
     for name in ("sent", "retried", "429", "failed"):
         await storage.outbox.count(name, 2)
     lines = "\n".join(await status_lines(storage, now=time.time() + 90))
-    assert "outbox: 1 pending (0 sending), oldest waiting 90s" in lines
+    assert "outbox: 1 due (0 sending), oldest waiting 90s; 0 scheduled for digests" in lines
     assert "sent: 2, retried: 2, failed: 2, 429s: 2" in lines

@@ -51,13 +51,13 @@ async def test_new_relevant_story_is_stored_once_and_queued(
     assert report.entries == 2
     assert [s.title for s in report.new_stories] == [RELEVANT_ITEM["title"]]
     assert report.new_stories[0].countries[:1] == ("KZ",)
-    assert (await storage.outbox.stats()).pending == 1
+    assert (await storage.outbox.stats(time.time())).pending == 1
 
     [feed] = await storage.feeds.all()
     [report] = await r.refresh([feed])  # conditional GET: the server answers 304
     assert report.status == "not_modified"
     assert server.requests_to("/good")[-1].headers.get("If-None-Match") == '"v1"'
-    assert (await storage.outbox.stats()).pending == 1
+    assert (await storage.outbox.stats(time.time())).pending == 1
 
 
 async def test_backlog_is_stored_but_not_pushed(
@@ -69,7 +69,7 @@ async def test_backlog_is_stored_but_not_pushed(
     [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
     assert len(report.new_stories) == 1
     assert report.alerted == frozenset()
-    assert (await storage.outbox.stats()).pending == 0
+    assert (await storage.outbox.stats(time.time())).pending == 0
 
 
 def hostile(server: FeedServer) -> list[str]:
@@ -233,4 +233,4 @@ async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
         (await storage.feeds.all())[0].id, now=now, next_check_at=0, etag=None, last_modified=None
     )
     await r.refresh_due()
-    assert (await storage.outbox.stats()).pending == 2
+    assert (await storage.outbox.stats(time.time())).pending == 2

@@ -63,7 +63,7 @@ async def test_429_pauses_and_nothing_is_dropped(storage: Storage, api: FakeBotA
         for chat in (1, 2):
             await api.wait_for_messages(chat, 2, timeout=30)
     assert titles(api, 1) == titles(api, 2) == ["Story 0", "Story 1"]
-    stats = await storage.outbox.stats()
+    stats = await storage.outbox.stats(time.time())
     assert stats.counters["429"] >= 1
     assert stats.pending == 0
 
@@ -107,7 +107,7 @@ async def test_rejected_markup_falls_back_to_plain_text_once(
     [message] = api.sent_to(1)
     assert message.entities == []
     assert "Story 0" in message.text
-    assert (await storage.outbox.stats()).pending == 0
+    assert (await storage.outbox.stats(time.time())).pending == 0
 
 
 async def test_server_errors_are_retried(storage: Storage, api: FakeBotAPI) -> None:
@@ -116,7 +116,7 @@ async def test_server_errors_are_retried(storage: Storage, api: FakeBotAPI) -> N
     async with running_bot(storage, api, polling=False):
         await api.wait_for_messages(1, 1, timeout=60)
     assert titles(api, 1) == ["Story 0"]
-    assert (await storage.outbox.stats()).counters["retried"] == 2
+    assert (await storage.outbox.stats(time.time())).counters["retried"] == 2
 
 
 async def test_alert_is_edited_in_place_when_outlets_join(
@@ -144,7 +144,7 @@ async def test_alert_is_edited_in_place_when_outlets_join(
     assert "Also reported by: Second, Third" in edited.text
     assert edited.link_preview_options == {"is_disabled": True}
     assert api.calls["sendMessage"] == 1
-    assert (await storage.outbox.stats()).pending == 0
+    assert (await storage.outbox.stats(time.time())).pending == 0
     api.assert_no_violations()
 
 

@@ -257,7 +257,7 @@ async def test_outbox_gives_each_chat_its_head_in_story_order(storage: Storage) 
             sent[d.chat_id].append(d.story.title)
     assert sent[1] == sent[2] == ["Story 0", "Story 1", "Story 2"]
     assert await storage.outbox.due(NOW + 10, limit=10) == []
-    assert (await storage.outbox.stats()).counters["sent"] == 6
+    assert (await storage.outbox.stats(NOW)).counters["sent"] == 6
 
 
 async def test_a_retried_head_blocks_its_chat_only(storage: Storage) -> None:

@@ -104,7 +104,7 @@ async def test_search_and_recent(tg: Running) -> None:
 
 async def test_status_only_for_admins(tg: Running) -> None:
     reply = await say(tg, ADMIN, "/status", 1, user_id=ADMIN)
-    assert "outbox: 0 pending" in reply
+    assert "outbox: 0 due" in reply
     tg.api.user_message(12, "/status", user_id=12)
     tg.api.user_message(12, "/help", user_id=12)
     replies = await tg.api.wait_for_messages(12, 1, timeout=15)

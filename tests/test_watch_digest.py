@@ -12,6 +12,7 @@ from bot.chat_settings import is_quiet, next_digest_at
 from bot.relevance.text import EntryText
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.sender import Backoff
+from bot.status import status_lines
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
 from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
@@ -196,7 +197,7 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
         for i, title in enumerate(titles)
     ]
     await storage.stories.save(feed, entries, now=clock_now[0], alert_max_age=86400)
-    stats = await storage.outbox.stats()
+    stats = await storage.outbox.stats(clock_now[0])
     assert stats.pending == 3
     assert await storage.outbox.due(clock_now[0], limit=10) == []  # not before the digest hour
     clock_now[0] += 25 * H
@@ -215,7 +216,7 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
     assert sent.message_thread_id == 9
     hour = datetime.fromtimestamp(clock_now[0], UTC).hour
     assert sent.disable_notification is (hour < 23)
-    assert (await storage.outbox.stats()).pending == 0
+    assert (await storage.outbox.stats(time.time())).pending == 0
 
 
 @pytest.mark.parametrize("modes", [("weekly",), ("daily", "weekly")])
@@ -253,6 +254,25 @@ async def test_a_digest_queued_days_before_its_hour_survives_a_failure_then(
     assert api.calls["sendMessage"] == 2
     rows = await storage.db.fetchall("SELECT state FROM deliveries")
     assert [r["state"] for r in rows] == ["sent"] * 3
+
+
+async def test_status_counts_digest_items_as_waiting_only_from_their_digest_time(
+    storage: Storage,
+) -> None:
+    """A story queued on Tuesday noon for a weekly chat (Monday's digest) and a daily one
+    (Wednesday 9:00); at 9:10 on Wednesday the daily item has waited 10 minutes, and the weekly
+    one is not late at all, whatever their queue time says."""
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat_id, mode in ((1, "weekly"), (2, "daily")):
+        await storage.chats.subscribe(chat_id, [], thread_id=None, now=TUESDAY_NOON)
+        chat = await storage.chats.get(chat_id)
+        assert chat is not None
+        await storage.chats.save_settings(replace(chat, mode=mode), now=TUESDAY_NOON)
+    entry = make_entry("Story", link="https://e.org/0", published=TUESDAY_NOON)
+    await storage.stories.save(feed, [incoming(entry)], now=TUESDAY_NOON, alert_max_age=86400)
+    wednesday = next_digest_at("daily", 9, 0, TUESDAY_NOON) + 600
+    lines = await status_lines(storage, now=wednesday)
+    assert "outbox: 1 due (0 sending), oldest waiting 600s; 1 scheduled for digests" in lines
 
 
 async def test_the_alert_says_which_watched_name_it_mentions(storage: Storage) -> None:

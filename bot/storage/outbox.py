@@ -60,10 +60,19 @@ _CHAT_COLUMNS = """
 
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
-    pending: int  # queued: waiting to be sent (includes `sending`)
+    """The queue at one moment. Only what has fallen due is waiting: a digest item queued for
+    a digest days away is scheduled, not late (counting it made a healthy bot look stuck)."""
+
+    pending: int  # queued and not sent yet, due or not (includes `sending`)
     sending: int  # claimed by the sender, request under way
-    oldest_pending_at: float | None
+    due: int  # fallen due and not sent yet: sending, ready, or waiting for a retry or a pause
+    due_since: float | None  # when the longest-waiting of those fell due
     counters: dict[str, int]
+
+    @property
+    def scheduled(self) -> int:
+        """Digest items whose digest time is still ahead."""
+        return self.pending - self.due
 
     @property
     def paused_until(self) -> float | None:
@@ -244,16 +253,21 @@ class Outbox:
         value = await self._db.scalar("SELECT value FROM counters WHERE name = ?", (PAUSED_UNTIL,))
         return None if value is None else float(value)
 
-    async def stats(self) -> OutboxStats:
+    async def stats(self, now: float) -> OutboxStats:
         row = await self._db.fetchone(
-            """SELECT COUNT(*), SUM(state = 'sending'), MIN(created_at)
-               FROM deliveries WHERE state IN ('pending', 'sending')"""
+            """SELECT COUNT(*), COALESCE(SUM(state = 'sending'), 0),
+                      COALESCE(SUM(due <= ?), 0), MIN(CASE WHEN due <= ? THEN due END)
+               FROM (SELECT state, MAX(created_at, due_at) AS due FROM deliveries
+                     WHERE state IN ('pending', 'sending'))""",
+            (now, now),
         )
+        assert row is not None  # an aggregate always yields a row
         counters = await self._db.fetchall("SELECT name, value FROM counters ORDER BY name")
         return OutboxStats(
-            pending=0 if row is None else int(row[0]),
-            sending=0 if row is None or row[1] is None else int(row[1]),
-            oldest_pending_at=None if row is None else row[2],
+            pending=int(row[0]),
+            sending=int(row[1]),
+            due=int(row[2]),
+            due_since=row[3],
             counters={r["name"]: int(r["value"]) for r in counters},
         )
 
