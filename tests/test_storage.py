@@ -229,6 +229,23 @@ async def test_undated_entries_of_a_feed_seen_first_time_are_not_pushed(storage:
     assert later.deliveries == 1
 
 
+async def test_only_chats_that_still_want_alerts_get_their_alert_edited(storage: Storage) -> None:
+    # Chats 1-3 got the alert; 2 and 3 unsubscribed, but 3 still watches a name.
+    first, second = await add_feeds(storage, "First", "Second")
+    for chat in (1, 2, 3):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+    await storage.watchlist.add(3, "kasimov", "Касимов", now=NOW, limit=50)
+    entry = make_entry(link="https://e.org/s")
+    await storage.stories.save(first, [incoming(entry)], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 5")
+    for chat in (2, 3):
+        await storage.chats.unsubscribe(chat)
+    joining = make_entry(link="https://e.org/s?utm_source=x")
+    await storage.stories.save(second, [incoming(joining)], now=NOW, alert_max_age=DAY)
+    edits = await storage.db.fetchall("SELECT chat_id FROM deliveries WHERE kind = 'edit'")
+    assert sorted(r["chat_id"] for r in edits) == [1, 3]
+
+
 async def test_country_filter_decides_who_gets_the_alert(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)  # everything

@@ -51,12 +51,18 @@ def queue_alerts(
 
 def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
     """Each chat that has the story's alert gets its alert edited to list the new outlet; an
-    edit already queued or done is re-armed (one row per chat and story)."""
+    edit already queued or done is re-armed (one row per chat and story). Only a chat that
+    still wants alerts: an active one that is subscribed or watches something (`/unsubscribe`
+    keeps the sent alerts, and editing them would keep writing to a chat that said stop; which
+    watch brought the alert is not stored, so any watch counts)."""
     return tx.execute(
         """
         INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
-        SELECT chat_id, story_id, 'edit', ?, ?, ? FROM deliveries
-        WHERE story_id = ? AND kind = 'alert' AND state IN ('pending', 'sending', 'sent')
+        SELECT d.chat_id, d.story_id, 'edit', ?, ?, ? FROM deliveries d
+        JOIN chats c ON c.chat_id = d.chat_id
+        WHERE d.story_id = ? AND d.kind = 'alert' AND d.state IN ('pending', 'sending', 'sent')
+          AND c.active = 1
+          AND (c.subscribed = 1 OR EXISTS (SELECT 1 FROM watchlist w WHERE w.chat_id = c.chat_id))
         ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
             state = 'pending', attempts = 0, last_error = NULL,
             next_attempt_at = excluded.next_attempt_at, due_at = excluded.due_at,

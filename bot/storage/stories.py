@@ -11,9 +11,10 @@ re-post: the same signature, no new name) joins it too, but adds nothing to the 
 Anything else that is relevant becomes a story, and its alert deliveries are queued in the same
 transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
 
-When a story gains an outlet, every chat that has (or is about to get) its alert gets an
-'edit' delivery, unique per (chat, story, kind): re-armed to pending when yet more outlets
-report it, so the alert is edited in place to list them, never sent twice.
+When a story gains an outlet, every chat that has (or is about to get) its alert and still
+wants alerts (active, and subscribed or watching something) gets an 'edit' delivery, unique
+per (chat, story, kind): re-armed to pending when yet more outlets report it, so the alert is
+edited in place to list them, never sent twice.
 
 Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry that mentions a
 chat's watched name is alerted to that chat even when it is not relevant, and so is a story
