@@ -246,6 +246,32 @@ async def test_only_chats_that_still_want_alerts_get_their_alert_edited(storage:
     assert sorted(r["chat_id"] for r in edits) == [1, 3]
 
 
+async def test_an_edit_does_not_wait_behind_a_digest_item_not_due_yet(storage: Storage) -> None:
+    # An instant chat got story S, then switched to weekly; story T waits for Monday's digest,
+    # and another outlet's report of S must edit the alert now, not after Monday.
+    first, second = await add_feeds(storage, "First", "Second")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    s_entry = make_entry("S", link="https://e.org/s")
+    await storage.stories.save(first, [incoming(s_entry)], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 5")
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="weekly"), now=NOW)
+    t_entry = make_entry("T", link="https://e.org/t")
+    await storage.stories.save(first, [incoming(t_entry)], now=NOW, alert_max_age=DAY)
+    joining = make_entry("S", link="https://e.org/s?utm_source=x")
+    await storage.stories.save(second, [incoming(joining)], now=NOW, alert_max_age=DAY)
+    [edit] = await storage.outbox.due(NOW, limit=10)
+    assert (edit.kind, edit.story.title, edit.message_id) == ("edit", "S", 5)
+    assert await storage.outbox.mark_sending(edit.id)
+    await storage.outbox.mark_sent(edit.id, 5, NOW)
+    monday = NOW + 5 * DAY + 21 * 3600  # 9:00 after Tuesday noon
+    assert await storage.outbox.due(NOW, limit=10) == []  # the digest item keeps its time
+    assert await storage.outbox.next_due_at(NOW) == monday
+    [digest] = await storage.outbox.due(monday, limit=10)
+    assert (digest.kind, digest.story.title) == ("digest", "T")
+
+
 async def test_country_filter_decides_who_gets_the_alert(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)  # everything

@@ -16,9 +16,11 @@ Due time: a delivery falls due when it is queued, a digest item at its chat's di
 (`due_at`, kept right by migration 12's trigger when a chat's digest time moves). The sender's
 give-up window counts from it (`Delivery.due_at`, never before the queue time: 0 is unknown).
 
-Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one (so each
-chat gets its deliveries in queue order, which is story order, even when one of them waits for a
-retry), and serves the chats whose head has waited longest first. A chat with 50 queued alerts
+Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one among
+those that have fallen due (so each chat gets its deliveries in queue order, which is story
+order, even when one of them waits for a retry; a digest item waiting for its digest time is not
+in line yet, so an edit of an alert the chat already has is not held up for days behind it),
+and serves the chats whose head has waited longest first. A chat with 50 queued alerts
 therefore has one delivery in each round, like every other chat.
 
 Counters (table `counters`, never reset): `sent`, `retried`, `failed`, `429`, `migrated`,
@@ -45,8 +47,12 @@ from bot.storage.stories import STORY_COLUMNS
 _ERROR_TEXT_MAX = 300
 PAUSED_UNTIL = "paused_until"
 
-# The oldest pending delivery of each chat (the partial index deliveries_chat_pending serves it).
-_HEADS = "SELECT MIN(id) FROM deliveries WHERE state = 'pending' GROUP BY chat_id"
+# Each chat's head at a time (the parameter): its oldest pending delivery among those fallen due
+# by then. A digest item whose digest time is ahead is not in line yet, so an edit queued after
+# it does not wait days for it; among the due ones queue order holds, retries included. (due_at
+# alone is enough: it is never after now while created_at is; 0, unknown, is due.)
+_HEADS = """SELECT MIN(id) FROM deliveries WHERE state = 'pending' AND due_at <= ?
+            GROUP BY chat_id"""
 
 # The chat's settings travel with each delivery (language, quiet hours, previews, mode).
 _CHAT_COLUMNS = """
@@ -110,7 +116,7 @@ class Outbox:
             ORDER BY d.next_attempt_at, d.id
             LIMIT ?
             """,
-            (now, limit),
+            (now, now, limit),
         )
         return [_delivery(r) for r in rows]
 
@@ -136,13 +142,19 @@ class Outbox:
         return [_delivery(r) for r in rows]
 
     async def next_due_at(self, after: float) -> float | None:
-        """When the next chat head that is not due at `after` falls due (heads behind a retry
-        wait with their chat, so only heads count)."""
+        """When something may next go, after `after`: a chat head's next attempt (deliveries
+        behind a retry wait with their chat, so only heads count), or a delivery falling due
+        (a digest item at its digest time), whichever comes first."""
         value = await self._db.scalar(
-            f"""SELECT MIN(d.next_attempt_at) FROM deliveries d
-                JOIN chats c ON c.chat_id = d.chat_id
-                WHERE d.id IN ({_HEADS}) AND d.next_attempt_at > ? AND c.active = 1""",
-            (after,),
+            f"""SELECT MIN(at) FROM (
+                    SELECT d.next_attempt_at AS at FROM deliveries d
+                    JOIN chats c ON c.chat_id = d.chat_id
+                    WHERE d.id IN ({_HEADS}) AND d.next_attempt_at > ? AND c.active = 1
+                    UNION ALL
+                    SELECT MAX(d.due_at, d.next_attempt_at) FROM deliveries d
+                    JOIN chats c ON c.chat_id = d.chat_id
+                    WHERE d.state = 'pending' AND d.due_at > ? AND c.active = 1)""",
+            (after, after, after),
         )
         return None if value is None else float(value)
 
