@@ -80,10 +80,13 @@ class Chats:
                     chat.chat_id,
                 ),
             )  # fmt: skip
+            # The digest items already queued move to the new digest time, which is also when
+            # they fall due (the sender's give-up window starts there, `bot.storage.outbox`).
+            digest_at = next_digest_at(chat.mode, chat.digest_hour, chat.utc_offset, now)
             await tx.execute(
-                """UPDATE deliveries SET next_attempt_at = ?
+                """UPDATE deliveries SET next_attempt_at = ?, due_at = ?
                    WHERE chat_id = ? AND kind = 'digest' AND state = 'pending'""",
-                (next_digest_at(chat.mode, chat.digest_hour, chat.utc_offset, now), chat.chat_id),
+                (digest_at, digest_at, chat.chat_id),
             )
 
     async def unsubscribe(self, chat_id: int) -> bool:

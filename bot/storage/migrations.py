@@ -221,20 +221,13 @@ MIGRATIONS: tuple[str, ...] = (
     # 12: when a delivery fell (or falls) due, which starts the sender's 24 h give-up window
     # (bot.sender). A digest item is queued days before its digest time, so counting from its
     # queue time (`created_at`) gave it up after one failure. An alert or edit is due when it is
-    # queued, a digest item at the chat's digest time; a retry does not move it. Whatever moves a
-    # pending row's next attempt re-times it (today: a chat choosing another digest time or mode,
-    # bot.storage.chats.save_settings), so the trigger moves `due_at` along: every path that
-    # re-times queued rows keeps it right without knowing about it. 0 means "when queued".
+    # queued, a digest item at the chat's digest time; a retry does not move it, a chat choosing
+    # another digest time or mode does (bot.storage.chats.save_settings). 0 means "when queued".
     # Existing digest items count from their next attempt: one already failing gets a fresh
     # window rather than being given up early.
     """
     ALTER TABLE deliveries ADD COLUMN due_at REAL NOT NULL DEFAULT 0;
     UPDATE deliveries
     SET due_at = CASE kind WHEN 'digest' THEN next_attempt_at ELSE created_at END;
-    CREATE TRIGGER deliveries_retimed AFTER UPDATE OF next_attempt_at ON deliveries
-    WHEN OLD.state = 'pending' AND NEW.state = 'pending'
-    BEGIN
-        UPDATE deliveries SET due_at = NEW.next_attempt_at WHERE id = NEW.id;
-    END;
     """,
 )

@@ -13,7 +13,7 @@ a crash loses nothing and can repeat at most the one message per chat that was i
 sender never has two requests in flight for one chat).
 
 Due time: a delivery falls due when it is queued, a digest item at its chat's digest time
-(`due_at`, kept right by migration 12's trigger when a chat's digest time moves). The sender's
+(`due_at`, moved by `bot.storage.chats.save_settings` when a chat's digest time moves). The sender's
 give-up window counts from it (`Delivery.due_at`, never before the queue time: 0 is unknown).
 
 Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one among
