@@ -79,7 +79,10 @@ class Fetcher:
         self._max_redirects = max_redirects
         self._user_agent = user_agent
         self._per_host = per_host
-        self._hosts: dict[str, asyncio.Semaphore] = {}
+        # Per host: its slots and how many requests hold or wait for them. A host's entry goes
+        # when the last one is done: article links bring ever new hosts, so a dict that only
+        # grew would grow for as long as the bot runs.
+        self._hosts: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
         self._all = asyncio.Semaphore(concurrency)
         self._page_addresses = page_addresses
         self._session: aiohttp.ClientSession | None = None
@@ -201,12 +204,16 @@ class Fetcher:
     @asynccontextmanager
     async def _slots(self, url: str) -> AsyncIterator[None]:
         host = (urlsplit(url).hostname or "").lower()
-        slot = self._hosts.get(host)
-        if slot is None:
-            slot = self._hosts[host] = asyncio.Semaphore(self._per_host)
-        # The host's slot first: a request queued behind its busy host holds no global slot.
-        async with slot, self._all:
-            yield
+        slot, users = self._hosts.setdefault(host, (asyncio.Semaphore(self._per_host), [0]))
+        users[0] += 1
+        try:
+            # The host's slot first: a request queued behind its busy host holds no global slot.
+            async with slot, self._all:
+                yield
+        finally:
+            users[0] -= 1
+            if not users[0]:
+                del self._hosts[host]
 
     async def _result(self, resp: aiohttp.ClientResponse) -> FetchResult:
         headers = _lower_headers(resp)

@@ -381,6 +381,18 @@ async def test_at_most_concurrency_requests_at_once_in_all(srv: FeedServer) -> N
     assert srv.max_in_flight == 2
 
 
+async def test_a_host_is_forgotten_once_its_requests_are_done(srv: FeedServer) -> None:
+    # Article links bring new hosts all the time: the per-host slots must not pile up.
+    for n in range(4):
+        srv.slow(f"/f{n}", FEED, seconds=0.2)
+    port = srv.url("/").split(":")[2].split("/")[0]
+    urls = [f"http://{host}:{port}/f{n}" for n, host in enumerate(["127.0.0.1", "localhost"] * 2)]
+    async with Fetcher(per_host=1) as f:
+        await asyncio.gather(*(f.fetch(url) for url in urls))
+        assert srv.max_in_flight == 2  # one per host, while both hosts were known
+        assert f._hosts == {}  # the state under test has no public view
+
+
 async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
