@@ -18,7 +18,7 @@ from typing import Final
 from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
 
 from bot.i18n import ENGLISH, Tr
-from bot.render import action_label, fit, format_day, headline_tags, lead_of
+from bot.render import TELEGRAM_TEXT_LIMIT, action_label, fit, format_day, headline_tags, lead_of
 from bot.storage.records import Source, Story
 
 QUERY_MARK: Final = "🔎 "
@@ -26,6 +26,7 @@ TITLE_MAX: Final = 220
 SOURCE_TITLE_MAX: Final = 160
 SOURCES_MAX: Final = 25
 TIMELINE_TITLE_MAX: Final = 140
+EARLIER_LINE_MAX: Final = 100  # room kept for the "earlier stories not shown" line
 
 
 def results_page(
@@ -67,22 +68,47 @@ def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> 
     return fit(Text(*parts))
 
 
-def timeline(stories: Sequence[Story], name: str, *, tr: Tr = ENGLISH) -> Text:
-    """/case <name>: every story naming the person, oldest first, one line each."""
+def timeline(
+    stories: Sequence[Story], name: str, *, total: int | None = None, tr: Tr = ENGLISH
+) -> Text:
+    """/case <name>: the stories naming the person, oldest first, one line each. `total` is how
+    many match in all (default: `stories`). What does not fit in one message goes from the
+    oldest end, with a line saying how many earlier stories are left out: the latest events of
+    a long case are the ones a lawyer asks for."""
+    total = len(stories) if total is None else total
     heading = tr.plural(
         "Case: {name} — {n} story, oldest first",
         "Case: {name} — {n} stories, oldest first",
-        len(stories),
+        total,
         name=name,
     )
-    lines = [as_line(Bold(heading))]
-    for story in stories:
-        title = _cut(story.title, TIMELINE_TITLE_MAX)
-        linked: Text | str = TextLink(title, url=story.link) if story.link else title
-        action = action_label(story.action, tr)
-        day = format_day(story.published_at, tr.locale) or tr("undated")
-        lines.append(as_line(f"{day} · {action} · ", linked, f" /story_{story.id}"))
-    return fit(Text(*lines))
+    lines = [_timeline_line(story, tr) for story in stories]
+    room = TELEGRAM_TEXT_LIMIT - len(heading) - EARLIER_LINE_MAX
+    shown = 0
+    for line in reversed(lines):
+        room -= len(line.render()[0])
+        if room < 0:
+            break
+        shown += 1
+    earlier = total - shown
+    head = [as_line(Bold(heading))]
+    if earlier:
+        head.append(
+            as_line(
+                tr.plural(
+                    "({n} earlier story not shown)", "({n} earlier stories not shown)", earlier
+                )
+            )
+        )
+    return fit(Text(*head, *lines[len(lines) - shown :]))
+
+
+def _timeline_line(story: Story, tr: Tr) -> Text:
+    title = _cut(story.title, TIMELINE_TITLE_MAX)
+    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    action = action_label(story.action, tr)
+    day = format_day(story.published_at, tr.locale) or tr("undated")
+    return as_line(f"{day} · {action} · ", linked, f" /story_{story.id}")
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:

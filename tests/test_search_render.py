@@ -82,6 +82,26 @@ def test_story_card_and_timeline_fit_with_many_sources() -> None:
     assert len(lines) <= TELEGRAM_TEXT_LIMIT
 
 
+def test_a_long_case_shows_its_latest_stories_with_their_links() -> None:
+    # 300 match; the storage hands over the newest 200, oldest first.
+    stories = [story(n, f"Hearing {n} in the Bazhukov case " + "x" * 80) for n in range(100, 300)]
+    text = timeline(stories, "bazhukov", total=300)
+    rendered, entities = text.render()
+    lines = rendered.splitlines()
+    shown = [line for line in lines if "/story_" in line]
+    assert len(rendered) <= TELEGRAM_TEXT_LIMIT
+    assert lines[0] == "Case: bazhukov — 300 stories, oldest first"
+    assert lines[1] == f"({300 - len(shown)} earlier stories not shown)"
+    assert shown[-1].endswith("/story_299")  # the newest is there, and last
+    assert [int(line.rsplit("_", 1)[1]) for line in shown] == list(range(300 - len(shown), 300))
+    assert len(entities or []) == len(shown) + 1  # every title still links (and the bold head)
+    ru = Catalogs.load().tr("ru")
+    short, _ = timeline(stories[-3:], "бажуков", total=24, tr=ru).render()
+    assert short.splitlines()[1] == "(21 более ранняя новость не показана)"
+    whole, _ = timeline(stories[-3:], "бажуков", tr=ru).render()
+    assert "не показан" not in whole
+
+
 def test_csv_defuses_formulas_and_keeps_every_source() -> None:
     stories = [story(1, '=HYPERLINK("http://evil")'), story(2, "Суд отказал Мовлаеву")]
     cited = {1: [("A", "https://a.org/1"), ("B", "https://b.org/1")], 2: [("C", None)]}

@@ -275,8 +275,15 @@ async def test_a_country_in_another_case_finds_what_its_name_finds(
 
 
 async def test_timeline_is_oldest_first(filled: Storage) -> None:
-    found = await filled.search.timeline(BUILDER.build("Bazhukov", now=NOW))
+    found, total = await filled.search.timeline(BUILDER.build("Bazhukov", now=NOW))
     assert [s.title for s in found] == [STORIES[1][1], STORIES[0][1]]
+    assert total == 2
+
+
+async def test_a_long_timeline_keeps_the_newest_stories(filled: Storage) -> None:
+    found, total = await filled.search.timeline(BUILDER.build("Bazhukov", now=NOW), limit=1)
+    assert [s.title for s in found] == [STORIES[0][1]]
+    assert total == 2
 
 
 async def test_stories_stored_before_search_existed_are_indexed_on_open(tmp_path: Path) -> None:

@@ -30,6 +30,7 @@ import math
 import re
 import time
 from collections.abc import Sequence
+from typing import NamedTuple
 
 from bot.search import SearchQuery
 from bot.search.match import MatchPhrase, phrases_of
@@ -46,6 +47,7 @@ RANK_WINDOW = 1000
 # see BENCHMARKS.md. `prefer_fts_bm25` picks the cheaper.
 POSTINGS_PER_CANDIDATE = 540
 TIMELINE_MAX = 200
+
 _DAY = "COALESCE(s.published_at, s.created_at)"
 # bm25 as FTS5 has it, and the column weights: title, body (lead and source titles), outlets,
 # terms (forms), tags. The window query joins the highlighted weighted columns (SEGMENTS) with
@@ -64,6 +66,13 @@ _SPAN = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}|{SEPARATOR}")
 _BM25 = f"bm25(search_fts, {', '.join(str(WEIGHTS[c]) for c in _COLUMN)})"
 _NO_LOW, _NO_HIGH = -1e18, 1e18
 _MIN_IDF = 1e-6  # FTS5's floor for words in more than half of the rows
+
+
+class Timeline(NamedTuple):
+    """A case: its newest matching stories, oldest first, and how many match in all."""
+
+    stories: list[Story]
+    total: int
 
 
 class Search:
@@ -172,19 +181,29 @@ class Search:
         found = {r["id"]: Story.from_row(r) for r in rows}
         return [found[i] for i in ids if i in found]
 
-    async def timeline(self, query: SearchQuery, *, limit: int = TIMELINE_MAX) -> list[Story]:
-        """Every matching story, oldest first (a person's case from detention to appeal)."""
+    async def timeline(self, query: SearchQuery, *, limit: int = TIMELINE_MAX) -> Timeline:
+        """The matching stories, oldest first (a person's case from detention to appeal): the
+        newest `limit` of them, since a long case's latest events are the ones asked about,
+        and how many match in all."""
         await self._index.flush()
+        where = f"search_fts MATCH ? AND {_DAY} BETWEEN ? AND ?"
+        params = (query.match, *_bounds(query))
         rows = await self._db.fetchall(
             f"""
             SELECT {STORY_COLUMNS}
             FROM search_fts JOIN stories s ON s.id = search_fts.rowid
-            WHERE search_fts MATCH ? AND {_DAY} BETWEEN ? AND ?
-            ORDER BY {_DAY}, s.id LIMIT ?
+            WHERE {where} ORDER BY {_DAY} DESC, s.id DESC LIMIT ?
             """,
-            (query.match, *_bounds(query), limit),
+            (*params, limit),
         )
-        return [Story.from_row(r) for r in rows]
+        total = len(rows)
+        if total == limit:
+            total = await self._db.scalar(
+                f"SELECT COUNT(*) FROM search_fts JOIN stories s ON s.id = search_fts.rowid"
+                f" WHERE {where}",
+                params,
+            )
+        return Timeline([Story.from_row(r) for r in reversed(rows)], total)
 
 
 def prefer_fts_bm25(phrases: Sequence[MatchPhrase], frequencies: dict[str, int]) -> bool:

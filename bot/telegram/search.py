@@ -193,12 +193,12 @@ async def case(
         await message.answer(_say(tr, "case_usage"))
         return
     query = queries.compile(parsed)
-    stories = await storage.search.timeline(query)
+    stories, total = await storage.search.timeline(query)
     if not stories:
         name = query.text[:60]
         await message.answer(**plain(_say(tr, "case_empty", name=name)).as_kwargs())
         return
-    text = timeline(stories, query.text, tr=tr)
+    text = timeline(stories, query.text, total=total, tr=tr)
     await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
 
 
