@@ -15,7 +15,8 @@ other feeds carry on. A 410 disables the feed at once, and so does failing for
 `DISABLE_AFTER`; a permanent redirect moves its stored address. Any other exception from one
 feed is a bug: it is logged with its traceback at ERROR and then treated like a `FeedError` of
 that feed (recorded without its message, which may quote the feed), so that one feed's bug
-never stops the cycle, the admins' notices or its own backoff.
+never stops the cycle, the admins' notices or its own backoff. A bug in fetching or reading one
+article page is logged the same way and costs only that page (the entry keeps its feed text).
 
 Limits, two of them and each in one place. Requests on the wire are the fetcher's: at most a
 few per host and `Fetcher(concurrency=...)` in all, per request, so a feed's own fetch and its
@@ -204,6 +205,11 @@ class Refresher:
             return await asyncio.to_thread(fulltext.extract_text, page.body, page.headers, page.url)
         except FeedError as exc:
             log.info("article page not fetched: %s: %s", type(exc).__name__, exc)
+            return None
+        except Exception as exc:
+            # A bug, but one page's: the entry keeps its feed text, and the feed is not failed
+            # (and in the end disabled) for a page it links to.
+            log.exception("article page: unexpected %s (a bug)", type(exc).__name__)
             return None
 
     async def _judge(

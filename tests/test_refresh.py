@@ -195,6 +195,26 @@ async def test_a_bug_in_one_feed_is_its_logged_error_and_the_cycle_goes_on(
     assert record.exc_info is not None  # the traceback, for whoever fixes the bug
 
 
+async def test_a_bug_in_reading_an_article_page_costs_only_that_page(
+    storage: Storage,
+    server: FeedServer,
+    fetcher: Fetcher,
+    classifier: Classifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    item = {"title": "Short", "link": server.url("/article"), "guid": "a"}
+    server.set_feed("/thin", rss([dated(item)]))
+    await sync(storage, server, "/thin")
+    r = make_refresher(storage, Boom(fetcher, server.url("/article")), classifier)
+    with caplog.at_level(logging.ERROR, logger="bot.refresh"):
+        [report] = await r.refresh_due()
+    assert (report.status, report.entries) == ("ok", 1)
+    [feed] = await storage.feeds.all()
+    assert feed.error_count == 0
+    [record] = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert record.exc_info is not None
+
+
 async def test_backoff_grows_and_is_capped(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
