@@ -6,7 +6,8 @@ article page once (the same `Fetcher`, so the same size, time and request limits
 `untrusted`: no hop may reach a loopback, private or link-local address), within a per-cycle
 budget, and extracts the main text with trafilatura. The text replaces the
 entry's summary, so it feeds relevance, story merging and the alert's lead alike. An entry is
-fetched at most once: after this refresh its key is stored, so it is never new again.
+fetched at most once: after this refresh its key is stored, so it is never new again. A
+Telegram channel's post is never thin: it is all the channel says, and its page adds nothing.
 
 `extract_text` is pure (bytes in, text out); trafilatura is imported on first use only, so
 processes that never meet a thin entry do not pay for it.
@@ -14,7 +15,7 @@ processes that never meet a thin entry do not pay for it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from bot.decoding import decode_document
 from bot.model import Entry
@@ -22,6 +23,11 @@ from bot.parse import SUMMARY_MAX, bound
 
 THIN_CHARS = 200
 MIN_EXTRACTED = 200  # less than this is a cookie banner or a paywall stub, not an article
+
+
+def thin(entries: Sequence[Entry], keys: Sequence[str], unseen: set[str]) -> list[int]:
+    """The indexes of the thin entries new to their feed (`keys[i]` not stored yet)."""
+    return [i for i, entry in enumerate(entries) if keys[i] in unseen and is_thin(entry)]
 
 
 def is_thin(entry: Entry) -> bool:

@@ -164,7 +164,9 @@ class Refresher:
         keys = entry_keys(entries, feed.url)
         stored = await self._storage.feeds.stored_hashes(feed.id, keys)
         unseen = set(keys) - stored.keys()
-        texts = await self._full_texts(entries, keys, unseen, cycle.budget)
+        # A channel's post is its whole text: its page (t.me/<channel>/<n>) has nothing more.
+        thin = [] if feed.kind == "telegram" else fulltext.thin(entries, keys, unseen)
+        texts = await self._full_texts(entries, thin, cycle.budget)
         # An entry stored with the same text is nothing to the storage: not classified,
         # fingerprinted nor sent (new and edited entries are).
         fresh = [i for i, k in enumerate(keys) if stored.get(k) != facts[i].content_hash]
@@ -185,14 +187,9 @@ class Refresher:
         return FeedReport(feed.name, "ok", "", len(entries), saved.new_stories, saved.alerted)
 
     async def _full_texts(
-        self,
-        entries: Sequence[Entry],
-        keys: Sequence[str],
-        unseen: set[str],
-        budget: fulltext.Budget,
+        self, entries: Sequence[Entry], wanted: Sequence[int], budget: fulltext.Budget
     ) -> dict[int, str]:
-        """Article text for the new thin entries the budget allows, by entry index."""
-        wanted = [i for i, e in enumerate(entries) if keys[i] in unseen and fulltext.is_thin(e)]
+        """Article text for the `wanted` entries the budget allows, by entry index."""
         chosen = [i for i in wanted if budget.take()]
         found = await asyncio.gather(*(self._article(entries[i]) for i in chosen))
         return {i: text for i, text in zip(chosen, found, strict=True) if text}

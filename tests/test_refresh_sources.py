@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.fetch import Fetcher
-from bot.model import FeedSpec
+from bot.model import FeedSpec, FetchResult
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
@@ -258,6 +258,40 @@ async def test_telegram_channel_goes_through_the_same_story_path(
     links = {s.link for s in report.new_stories}
     assert "https://t.me/twtest/1201" in links
     assert all(s.outlet == "TW channel" for s in report.new_stories)
+
+
+class Recording:
+    """The real fetcher, noting every address asked for."""
+
+    def __init__(self, real: Fetcher) -> None:
+        self.real, self.urls = real, list[str]()
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        untrusted: bool = False,
+    ) -> FetchResult:
+        self.urls.append(url)
+        return await self.real.fetch(
+            url, etag=etag, last_modified=last_modified, untrusted=untrusted
+        )
+
+
+async def test_a_channel_post_is_never_thin(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # Its short posts are all it says: fetching their t.me pages would spend the cycle's
+    # article budget on nothing.
+    page = (FIXTURES / "telegram_preview.html").read_bytes()
+    server.set_feed("/s/twtest", page, content_type="text/html; charset=utf-8")
+    feed = await only(storage, FeedSpec("TW", server.url("/s/twtest"), kind="telegram"))
+    recording = Recording(fetcher)
+    [report] = await make_refresher(storage, recording, classifier).refresh([feed])
+    assert report.status == "ok"
+    assert recording.urls == [server.url("/s/twtest")]
 
 
 async def test_channel_without_preview_is_a_clear_error(
