@@ -451,6 +451,32 @@ async def test_forget_leaves_no_row_with_the_chat_id(storage: Storage) -> None:
         assert await storage.db.scalar(f"SELECT COUNT(*) FROM {table} WHERE chat_id = 42") == 0
 
 
+@pytest.mark.parametrize("other_had_it", [False, True])
+async def test_forget_takes_the_watch_only_stories_kept_for_the_chat(
+    storage: Storage, other_had_it: bool
+) -> None:
+    # A chess report kept only because chat 42 watches its winner: its text says whom 42
+    # watched, so it goes with 42, unless another chat was alerted to it too.
+    [feed] = await add_feeds(storage, "Outlet")
+    watchers = {42, 43} if other_had_it else {42}
+    for chat in watchers:
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+        await storage.watchlist.add(chat, "varfolomev", "Варфоломеев", now=NOW, limit=50)
+    chess = make_entry("Варфоломеев выиграл турнир", summary="Шахматы.", link="https://o.example/9")
+    item = replace(incoming(chess, IRRELEVANT), watchers=frozenset(watchers))
+    await storage.stories.save(feed, [item], now=NOW, alert_max_age=DAY)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM stories WHERE broadcast = 0") == 1
+    await storage.chats.forget(42)
+    left = await storage.db.fetchall("SELECT title, summary, link, story_id FROM entries")
+    stories = await storage.db.scalar("SELECT COUNT(*) FROM stories")
+    names = await storage.db.scalar("SELECT COUNT(*) FROM story_names")
+    if other_had_it:
+        assert (stories, left[0]["title"]) == (1, chess.title)
+    else:
+        assert (stories, names) == (0, 0)
+        assert [tuple(r) for r in left] == [(None, None, None, None)]  # seen, and nothing more
+
+
 async def test_feed_sync_disables_removed_and_resets_validators_on_new_url(
     storage: Storage,
 ) -> None:

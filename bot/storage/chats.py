@@ -1,8 +1,10 @@
 """Chats: subscriptions and settings. A chat is only its Telegram id and its settings; `forget`
-removes even that, with everything that refers to it (deliveries, watchlist) by cascade."""
+removes even that, with everything that refers to it (deliveries, watchlist) by cascade, and the
+watch-only stories kept for its watchlist alone."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
 from bot.chat_settings import next_digest_at
@@ -132,8 +134,9 @@ class Chats:
         await self._db.run(lambda tx: _migrate(tx, old_id, new_id, watch_limit))
 
     async def forget(self, chat_id: int) -> None:
-        """Delete every row about the chat (deliveries and watchlist go by cascade)."""
-        await self._db.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+        """Delete every row about the chat (deliveries and watchlist go by cascade), and the
+        watch-only stories that were kept for it alone (see `_forget`)."""
+        await self._db.run(lambda tx: _forget(tx, chat_id))
 
     async def count_subscribed(self) -> int:
         return int(
@@ -213,3 +216,44 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
     # What still collides is already queued for the supergroup; it goes with the old row.
     tx.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
     tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
+
+
+def _forget(tx: SyncTransaction, chat_id: int) -> None:
+    """A watch-only story (`broadcast = 0`) is kept because some chat watches a name it
+    mentions: its text says what that chat watched. Such a story goes with the chat when no
+    other chat has a delivery of it, and every one no delivery points to goes when no chat
+    watches anything any more. What goes: the story, its merge-index rows, and the text, link
+    and signature of its reports; the reports' keys and content hashes stay, like those of
+    any irrelevant entry, so the same entries are not taken for new ones."""
+    own = [
+        row[0]
+        for row in tx.fetchall(
+            """SELECT DISTINCT d.story_id FROM deliveries d JOIN stories s ON s.id = d.story_id
+               WHERE d.chat_id = ? AND s.broadcast = 0""",
+            (chat_id,),
+        )
+    ]
+    tx.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+    orphans = (
+        "SELECT id FROM stories WHERE broadcast = 0 AND id NOT IN (SELECT story_id FROM deliveries)"
+    )
+    ids = [
+        row[0]
+        for row in tx.fetchall(
+            f"{orphans} AND id IN (SELECT value FROM json_each(?))", (json.dumps(own),)
+        )
+    ]
+    if tx.fetchone("SELECT 1 FROM watchlist LIMIT 1") is None:
+        ids = [row[0] for row in tx.fetchall(orphans)]
+    if not ids:
+        return
+    marks = json.dumps(ids)
+    tx.execute(
+        """UPDATE entries SET title = NULL, summary = NULL, link = NULL, minhash = NULL
+           WHERE story_id IN (SELECT value FROM json_each(?))""",
+        (marks,),
+    )
+    tx.execute(
+        "DELETE FROM search_pending WHERE story_id IN (SELECT value FROM json_each(?))", (marks,)
+    )
+    tx.execute("DELETE FROM stories WHERE id IN (SELECT value FROM json_each(?))", (marks,))
