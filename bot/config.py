@@ -64,6 +64,8 @@ MAX_INTERVAL = 7 * 86400.0
 DEFAULT_SEND_RATE = 25.0
 MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
 MAX_WORKERS = 8
+# ASCII digits only: str.isdigit() also takes "²", which int() refuses.
+_WHOLE = re.compile(r"[0-9]{1,20}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -295,7 +297,7 @@ def _parse_workers(raw: str, cpus: int) -> int:
         # of many feeds takes a third less time for ~25 MB (BENCHMARKS.md, Refresh); on one CPU
         # it would only take turns with the bot.
         return 1 if cpus >= 2 else 0
-    if not raw.strip().isdigit() or int(raw) > MAX_WORKERS:
+    if not _WHOLE.fullmatch(raw.strip()) or int(raw) > MAX_WORKERS:
         raise ConfigError(f"ANALYSIS_WORKERS must be a whole number from 0 to {MAX_WORKERS}")
     return int(raw)
 
@@ -312,7 +314,7 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
     for part in raw.replace(" ", "").split(","):
         if not part:
             continue
-        if not part.lstrip("-").isdigit():
+        if not _WHOLE.fullmatch(part.removeprefix("-")):
             raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids")
         ids.add(int(part))
     return frozenset(ids)

@@ -67,6 +67,9 @@ def test_one_reading_worker_by_default_given_a_second_cpu(cpus: int, workers: in
         ({"ANALYSIS_WORKERS": "-1"}, "ANALYSIS_WORKERS"),
         ({"ANALYSIS_WORKERS": "9"}, "ANALYSIS_WORKERS"),
         ({"ANALYSIS_WORKERS": "two"}, "ANALYSIS_WORKERS"),
+        ({"ANALYSIS_WORKERS": "\u00b2"}, "ANALYSIS_WORKERS"),  # a digit to isdigit(), not int()
+        ({"ADMIN_IDS": "1,\u00b2"}, "ADMIN_IDS"),
+        ({"ADMIN_IDS": "--5"}, "ADMIN_IDS"),
     ],
 )
 def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:
