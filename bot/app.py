@@ -11,7 +11,6 @@ reverse order. Nothing else constructs collaborators.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import datetime, timedelta
@@ -121,5 +120,19 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         sender.stop()
         if ticks:
             await asyncio.wait(ticks, timeout=SHUTDOWN_GRACE)
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(sender_task, SHUTDOWN_GRACE)
+        await stop_within(sender_task, SHUTDOWN_GRACE)
+
+
+async def stop_within(task: asyncio.Task[None], grace: float) -> None:
+    """Let `task` finish within `grace` seconds, then cancel it. A slow Telegram (a request may
+    take 60 s) is no crash: the delivery in flight stays `sending` and is sent again after the
+    restart, which is said once."""
+    try:
+        await asyncio.wait_for(task, grace)
+    except asyncio.CancelledError:
+        pass
+    except TimeoutError:
+        log.warning(
+            "the sender did not stop within %.0fs; its delivery in flight goes after a restart",
+            grace,
+        )

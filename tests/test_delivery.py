@@ -8,6 +8,7 @@ outage outlasts the real 2, 4, 8 ... 64 s steps.
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 import sqlite3
 import time
@@ -15,6 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
+from bot.app import stop_within
 from bot.model import Verdict
 from bot.pacing import Pacer
 from bot.sender import Backoff
@@ -392,3 +394,17 @@ async def test_status_shows_the_delivery_counters(storage: Storage) -> None:
     lines = "\n".join(await status_lines(storage, now=time.time() + 90))
     assert "outbox: 1 due (0 sending), oldest waiting 90s; 0 scheduled for digests" in lines
     assert "sent: 2, retried: 2, failed: 2, 429s: 2" in lines
+
+
+async def test_a_sender_stuck_past_the_grace_is_cancelled_and_said_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Telegram may take 60 s to answer, the grace is 30 s: a clean stop, not a traceback.
+    async def stuck() -> None:
+        await asyncio.sleep(60)
+
+    task = asyncio.create_task(stuck())
+    with caplog.at_level(logging.WARNING, logger="bot.app"):
+        await stop_within(task, 0.05)
+    assert task.cancelled()
+    assert "did not stop within" in caplog.text
