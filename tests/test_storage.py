@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import ConfigError
 from bot.model import Entry, FeedSpec, Verdict
 from bot.search import QueryBuilder
 from bot.storage import Incoming, Storage
@@ -581,3 +582,12 @@ async def test_a_failing_save_stores_nothing(storage: Storage) -> None:
         await storage.stories.save(feed, [good, broken], now=NOW, alert_max_age=3600)
     assert (await storage.counts())["entries"] == 0
     assert await storage.stories.recent(5) == []
+
+
+async def test_a_database_path_that_cannot_be_opened_names_the_setting(tmp_path: Path) -> None:
+    # One line for the operator, not a sqlite3 traceback that names no setting.
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    for path in (tmp_path, blocker / "bot.sqlite3"):
+        with pytest.raises(ConfigError, match="DATABASE_PATH"):
+            await Storage.open(path)

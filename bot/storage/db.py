@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from bot.errors import ConfigError
 from bot.storage.migrations import MIGRATIONS
 
 Row = sqlite3.Row
@@ -74,10 +75,16 @@ class Database:
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        """Raises `ConfigError` (naming DATABASE_PATH) when the file cannot be opened at all:
+        a directory, a read-only place, a path through a file."""
         conn = _Connection(partial(_connect, str(path)), iter_chunk_size=64)
-        await conn  # starts aiosqlite's worker thread and connects on it
+        try:
+            if str(path) != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            await conn  # starts aiosqlite's worker thread and connects on it
+        except (OSError, sqlite3.Error) as exc:
+            await conn.close()
+            raise ConfigError(f"DATABASE_PATH: cannot open {path}: {exc}") from exc
         db = cls(conn)
         try:
             await db._call(_migrate, db._conn)
