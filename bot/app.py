@@ -17,10 +17,17 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.analysis import Analysis, open_analysis
 from bot.config import FeedsConfig, Settings
+from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.i18n import Catalogs
 from bot.pacing import Pacer
@@ -38,6 +45,7 @@ log = logging.getLogger(__name__)
 MAX_TICK = 30.0
 FIRST_POLL_DELAY = 2.0
 SHUTDOWN_GRACE = 30.0
+INTRODUCE_WAIT_MAX = 60.0
 
 
 def tick_seconds(feeds: FeedsConfig) -> float:
@@ -110,8 +118,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     sender_task = asyncio.create_task(sender.run(), name="sender")
     scheduler.start()
     try:
-        await bot.delete_webhook(drop_pending_updates=False)
-        await set_commands(bot, catalogs)
+        await introduce(bot, catalogs)
         log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
         await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
     finally:
@@ -136,3 +143,27 @@ async def stop_within(task: asyncio.Task[None], grace: float) -> None:
             "the sender did not stop within %.0fs; its delivery in flight goes after a restart",
             grace,
         )
+
+
+async def introduce(bot: Bot, catalogs: Catalogs, *, first_wait: float = 1.0) -> None:
+    """Long polling instead of a webhook, and the command menus. A network or Telegram outage
+    at start-up (a container often starts before its network does) is waited out, the wait
+    doubling up to `INTRODUCE_WAIT_MAX`; the feeds are polled meanwhile. A token Telegram
+    refuses is a configuration error."""
+    wait = first_wait
+    while True:
+        try:
+            await bot.delete_webhook(drop_pending_updates=False)
+            await set_commands(bot, catalogs)
+            return
+        except TelegramUnauthorizedError as exc:
+            raise ConfigError("BOT_TOKEN: Telegram does not accept this token") from exc
+        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+            pause = exc.retry_after if isinstance(exc, TelegramRetryAfter) else wait
+            log.warning(
+                "Telegram unreachable at start-up (%s); next try in %.0fs",
+                type(exc).__name__,
+                pause,
+            )
+            await asyncio.sleep(pause)
+            wait = min(wait * 2, INTRODUCE_WAIT_MAX)

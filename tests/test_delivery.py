@@ -16,12 +16,15 @@ from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
 
-from bot.app import stop_within
+from bot.app import introduce, stop_within
+from bot.errors import ConfigError
+from bot.i18n import Catalogs
 from bot.model import Verdict
 from bot.pacing import Pacer
 from bot.sender import Backoff
 from bot.status import status_lines
 from bot.storage import Delivery, Storage
+from bot.telegram.client import make_bot
 from tests.conftest import RELEVANT, add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
@@ -408,3 +411,20 @@ async def test_a_sender_stuck_past_the_grace_is_cancelled_and_said_not_raised(
         await stop_within(task, 0.05)
     assert task.cancelled()
     assert "did not stop within" in caplog.text
+
+
+async def test_telegram_down_at_start_up_is_waited_out_and_a_refused_token_is_a_setting(
+    api: FakeBotAPI,
+) -> None:
+    # A container often starts before its network: no traceback, no exit, a later try works.
+    api.fail_next("deleteWebhook", 502, "Bad Gateway", times=2)
+    bot = make_bot(api.token, Pacer(rate=30), api.base_url)
+    try:
+        await asyncio.wait_for(introduce(bot, Catalogs.load(), first_wait=0.01), 10)
+        assert api.calls["deleteWebhook"] == 3
+        assert api.calls["setMyCommands"] >= 1
+        api.fail_next("deleteWebhook", 401, "Unauthorized")
+        with pytest.raises(ConfigError, match="BOT_TOKEN"):
+            await introduce(bot, Catalogs.load(), first_wait=0.01)
+    finally:
+        await bot.session.close()
