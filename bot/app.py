@@ -38,7 +38,7 @@ from bot.storage import Storage
 from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
-from bot.telegram.feeds import notify_admins
+from bot.telegram.feeds import Told, notify_admins
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +92,8 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
 
     ticks: set[asyncio.Task[Any]] = set()
 
+    told: set[Told] = set()  # who has which admin notice, while others' sends fail
+
     async def tick() -> None:
         # Kept so that shutdown can let a refresh in progress finish its transaction.
         task = asyncio.current_task()
@@ -100,7 +102,9 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         try:
             await storage.beat(time.time())
             await refresher.refresh_due()
-            await notify_admins(bot, storage, settings.admin_ids, time.time(), catalogs=catalogs)
+            await notify_admins(
+                bot, storage, settings.admin_ids, time.time(), catalogs=catalogs, sent=told
+            )
         finally:
             ticks.discard(task)
 

@@ -174,6 +174,29 @@ async def test_failing_feed_notice_reaches_each_admin_once(storage: Storage) -> 
         api.assert_no_violations()
 
 
+async def test_a_notice_one_admin_missed_is_not_repeated_to_the_others(storage: Storage) -> None:
+    from bot.model import FeedSpec
+    from bot.schedule import TELL_ADMINS_AFTER
+    from bot.telegram.feeds import Told, notify_admins
+
+    now = time.time()
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
+    [feed] = await storage.feeds.listed()
+    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now, next_check_at=now)
+    later = now + TELL_ADMINS_AFTER + 1
+    catalogs, sent = Catalogs.load(), set[Told]()
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
+        # The first admin gets it; the second admin's send fails twice (a 502), then works.
+        api.fail_next("sendMessage", 502, "Bad Gateway", times=2, after=1)
+        for tick in range(4):
+            told = await notify_admins(
+                running.bot, storage, [ADMIN, 778], later + 30 * tick, catalogs=catalogs, sent=sent
+            )
+        assert told == 0  # the last tick: told already
+        assert (len(api.messages_to(ADMIN)), len(api.messages_to(778))) == (1, 1)
+        assert sent == set()  # nothing kept once the feed is marked told
+
+
 async def test_feed_notice_speaks_each_admins_chat_language(storage: Storage) -> None:
     """A notice answers no update: an admin whose private chat has a language reads it in that
     language, an admin without one (779 never set it, 780 never wrote) reads English."""

@@ -29,6 +29,7 @@ from bot.render import plain
 from bot.schedule import TELL_ADMINS_AFTER
 from bot.storage import Storage
 
+Told = tuple[int, int, str]  # an admin, a feed, the state told of (failing or disabled)
 log = logging.getLogger(__name__)
 
 
@@ -48,18 +49,34 @@ async def feeds(
 
 
 async def notify_admins(
-    bot: Bot, storage: Storage, admin_ids: Iterable[int], now: float, *, catalogs: Catalogs
+    bot: Bot,
+    storage: Storage,
+    admin_ids: Iterable[int],
+    now: float,
+    *,
+    catalogs: Catalogs,
+    sent: set[Told] | None = None,
 ) -> int:
     """Tell the admins, once, about sources that need attention; returns how many. Each admin
-    reads the notice in their own language (see the module docstring for the rule)."""
+    reads the notice in their own language (see the module docstring for the rule).
+
+    A 429, 5xx or network error postpones the notice to the next call, for the admins who did
+    not get it: `sent` (kept by the caller from call to call) remembers who did, so that one
+    admin's failing send does not repeat the notice to the others on every tick. The feeds are
+    marked told once every admin has it (or cannot be reached at all)."""
     admins = sorted(admin_ids)
     if not admins:
         return 0
     due = await storage.feeds.notices_due(now, failing_for=TELL_ADMINS_AFTER)
     if not due:
         return 0
+    sent = set() if sent is None else sent
+    states = [(feed.id, "disabled" if feed.disabled_reason else "failing") for feed in due]
     texts: dict[str, str] = {}
     for admin in admins:
+        told = {(admin, *state) for state in states}
+        if told <= sent:
+            continue
         locale = await admin_locale(storage, admin)
         if locale not in texts:
             texts[locale] = notice_text(due, now, tr=catalogs.tr(locale))
@@ -69,10 +86,12 @@ async def notify_admins(
             # Nothing to retry: this admin never started the bot or blocked it.
             log.warning("feed notice not delivered to an admin: %s", type(exc).__name__)
         except TelegramAPIError as exc:
-            # 429, 5xx, network: try the whole notice again on the next tick.
+            # 429, 5xx, network: the admins who have not got it yet get it on the next tick.
             log.warning("feed notice postponed: %s", type(exc).__name__)
             return 0
+        sent |= told
     await storage.feeds.mark_told(due, now=now)
+    sent.difference_update({(admin, *state) for admin in admins for state in states})
     return len(due)
 
 

@@ -86,6 +86,7 @@ class ErrorAnswer:
 class _Failure:
     error: ApiError
     times: int
+    after: int = 0  # calls that succeed first
 
 
 @dataclass
@@ -230,10 +231,13 @@ class FakeBotAPI(TelegramWorld):
         description: str,
         parameters: dict[str, Any] | None = None,
         times: int = 1,
+        *,
+        after: int = 0,
     ) -> None:
-        """The next `times` calls of `method` (any case) answer this error."""
+        """The next `times` calls of `method` (any case), once `after` more have succeeded,
+        answer this error."""
         error = ApiError(error_code, description, parameters)
-        self._mis.failures.setdefault(method.lower(), []).append(_Failure(error, times))
+        self._mis.failures.setdefault(method.lower(), []).append(_Failure(error, times, after))
 
     def set_random_5xx(self, rate: float, seed: int = 0) -> None:
         """Answer a share `rate` of all requests with a 5xx, reproducibly for a given seed."""
@@ -309,6 +313,9 @@ class FakeBotAPI(TelegramWorld):
         queue = mis.failures.get(method)
         if queue:
             failure = queue[0]
+            if failure.after > 0:
+                failure.after -= 1
+                return
             failure.times -= 1
             if failure.times <= 0:
                 queue.pop(0)
