@@ -99,7 +99,7 @@ def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object
 
 
 async def show_status(settings: Settings, health_only: bool, out: TextIO) -> int:
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(settings.database_path, maintain=False)
     try:
         if health_only:
             alive = await healthy(storage)

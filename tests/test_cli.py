@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import sqlite3
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -86,11 +87,16 @@ async def test_poll_once_then_search_then_status(tmp_path: Path) -> None:
     assert code == 1
     assert "Type a few words" in err
 
+    # Status leaves the bot's work to the bot: a search row still queued stays queued.
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        db.execute("INSERT INTO search_pending (story_id) SELECT id FROM stories")
     code, out, _ = await run_cli(tmp_path, "status")
     assert code == 0
     assert "stories: 1" in out
     code, out, _ = await run_cli(tmp_path, "status", "--health")
     assert (code, out.strip()) == (1, "unhealthy: no recent heartbeat")
+    with sqlite3.connect(tmp_path / "db.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM search_pending").fetchone() == (1,)
 
 
 @pytest.mark.parametrize(

@@ -66,13 +66,23 @@ class Storage:
 
     @classmethod
     async def open(
-        cls, path: Path | str, *, lemmatizer: Lemmatizer | None = None, now: float | None = None
+        cls,
+        path: Path | str,
+        *,
+        lemmatizer: Lemmatizer | None = None,
+        now: float | None = None,
+        maintain: bool = True,
     ) -> Storage:
+        """The migrated database. With `maintain` (the bot, poll, search) the stored keys are
+        brought up to date and the queued search rows written; `status` (the Docker health
+        check, every minute beside the running bot) skips both: that work is the bot's, and
+        it would load the dictionaries (0.7 s, 70 MB) for a yes or no."""
         storage = cls(await Database.open(path), lemmatizer)
-        # Keys written by older name rules are recomputed; the search rows they queue are
-        # rewritten by the flush below.
-        await rekey.upgrade(storage.db, now=time.time() if now is None else now)
-        await storage.search_index.flush()  # what a stop left queued, or stored before search
+        if maintain:
+            # Keys written by older name rules are recomputed; the search rows they queue are
+            # rewritten by the flush below.
+            await rekey.upgrade(storage.db, now=time.time() if now is None else now)
+            await storage.search_index.flush()  # what a stop left queued, or stored before
         return storage
 
     async def close(self) -> None:
