@@ -39,6 +39,7 @@ from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
 from bot.telegram.feeds import Told, notify_admins
+from bot.telegram.in_flight import InFlight
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +120,8 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         misfire_grace_time=None,
     )
     dp = build_dispatcher(storage, settings, catalogs=catalogs)
+    in_flight = InFlight()
+    dp.update.outer_middleware(in_flight)
     sender_task = asyncio.create_task(sender.run(), name="sender")
     scheduler.start()
     try:
@@ -127,6 +130,8 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
     finally:
         log.info("stopping")
+        if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
+            log.warning("stopped with %d updates still being handled", unfinished)
         scheduler.shutdown(wait=False)
         sender.stop()
         if ticks:

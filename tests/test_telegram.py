@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 
 import pytest
+from aiogram import Bot, Dispatcher, Router
+from aiogram.types import Message, Update
 
 from bot.i18n import Catalogs
 from bot.storage import Storage
+from bot.telegram.in_flight import InFlight
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import Running, running_bot
@@ -229,3 +233,28 @@ async def test_feed_notice_speaks_each_admins_chat_language(storage: Storage) ->
             assert "sources need attention" in en
             assert "Down: failing for 1d (5 errors)" in en
         api.assert_no_violations()
+
+
+async def test_a_stop_waits_for_the_updates_being_handled() -> None:
+    # Telegram counts an update as delivered once fetched: one cut off by the stop is lost.
+    dp, in_flight, router = Dispatcher(), InFlight(), Router()
+    dp.update.outer_middleware(in_flight)
+    release, done = asyncio.Event(), list[str]()
+
+    @router.message()
+    async def slow(message: Message) -> None:
+        await release.wait()
+        done.append(message.text or "")
+
+    dp.include_router(router)
+    bot = Bot("123456:" + "A" * 35)
+    message = {"message_id": 1, "date": 0, "chat": {"id": 5, "type": "private"}, "text": "/help"}
+    update = {"update_id": 1, "message": message}
+    handling = asyncio.create_task(dp.feed_update(bot, Update.model_validate(update)))
+    await asyncio.sleep(0.05)
+    assert await in_flight.finish(0.05) == 1  # still running: said, not waited for forever
+    asyncio.get_running_loop().call_later(0.1, release.set)
+    assert await in_flight.finish(5) == 0
+    assert done == ["/help"]
+    await handling
+    await bot.session.close()
