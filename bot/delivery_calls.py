@@ -76,7 +76,11 @@ class DeliveryCalls:
         return plain(rendered)
 
     async def alert(self, delivery: Delivery) -> Sent:
-        return Sent(await self._send(delivery, self.content(delivery, await self._card(delivery))))
+        watched = await self._watched(delivery.chat_id, [delivery.story])
+        if _unwatched(delivery.story, watched):
+            return Sent(None)
+        card = await self._card(delivery, watched)
+        return Sent(await self._send(delivery, self.content(delivery, card)))
 
     async def edit(self, delivery: Delivery) -> Sent:
         """Rewrite the chat's alert for the story as it is now (e.g. with more sources)."""
@@ -85,7 +89,8 @@ class DeliveryCalls:
     async def _edit(self, delivery: Delivery) -> int | None:
         if delivery.message_id is None:
             return None  # the alert never went out (or was given up): nothing to edit
-        text = self.content(delivery, await self._card(delivery))
+        watched = await self._watched(delivery.chat_id, [delivery.story])
+        text = self.content(delivery, await self._card(delivery, watched))
         chat = _chat_of(delivery)
         try:
             result = await self._bot.edit_message_text(
@@ -112,20 +117,25 @@ class DeliveryCalls:
         now = self._clock()
         followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
         stories = [delivery.story, *(f.story for f in followers)]
+        watched = await self._watched(delivery.chat_id, stories)
+        kept = [i for i, story in enumerate(stories) if not _unwatched(story, watched)]
+        if not kept:
+            return Sent(None, tuple(f.id for f in followers))
         page, count = digest_page(
-            stories,
+            [stories[i] for i in kept],
             heading=_digest_heading(chat, tr, now),
             tr=tr,
-            watched=await self._watched(delivery.chat_id, stories),
+            watched=watched,
         )
         message_id = await self._send(delivery, self.content(delivery, page))
-        return Sent(message_id, tuple(f.id for f in followers[: count - 1]))
+        # Done with it: each item up to the last one on the page, dropped ones included.
+        last = kept[count - 1]
+        return Sent(message_id, tuple(f.id for f in followers[:last]))
 
-    async def _card(self, delivery: Delivery) -> Text:
+    async def _card(self, delivery: Delivery, watched: dict[int, list[str]] | None) -> Text:
         tr = self._catalogs.tr(_chat_of(delivery).language)
         story = delivery.story
         sources = await self._stories.sources(story.id)
-        watched = await self._watched(delivery.chat_id, [story])
         return alert_card(story, tr, sources=sources, watched=(watched or {}).get(story.id, []))
 
     async def _watched(self, chat_id: int, stories: Sequence[Story]) -> dict[int, list[str]] | None:
@@ -161,6 +171,12 @@ def _mentioned(watches: WatchIndex, story: Story, reports: Iterable[ReportText])
         terms = watches.mentioned(EntryText.of(title, lead, lang))
         found.update(dict.fromkeys(term.phrase for term in terms))
     return list(found)
+
+
+def _unwatched(story: Story, watched: dict[int, list[str]] | None) -> bool:
+    """A story kept only for watchlists, none of whose names this chat watches any more: it was
+    queued for a watch the chat has removed since (/unwatch), so it is not sent."""
+    return not story.broadcast and not (watched or {}).get(story.id)
 
 
 def _chat_of(delivery: Delivery) -> Chat:

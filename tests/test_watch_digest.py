@@ -219,6 +219,45 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
     assert (await storage.outbox.stats(time.time())).pending == 0
 
 
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+async def test_a_watch_only_story_is_not_sent_once_its_watch_is_removed(
+    storage: Storage, mode: str
+) -> None:
+    """An off-topic report queued for a watch the chat then removes (/unwatch before the alert
+    or the digest went): nothing explains it any more, so it is not sent; news still is."""
+    [feed] = await add_feeds(storage, "Outlet")
+    clock_now = [time.time()]
+    await storage.chats.subscribe(5, [], thread_id=None, now=clock_now[0])
+    chat = await storage.chats.get(5)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
+    concert = make_entry(
+        "Бажукова видели на концерте", link="https://e.org/b", published=clock_now[0]
+    )
+    news = make_entry(
+        "Казахстан выдал России Касимова", link="https://e.org/k", published=clock_now[0]
+    )
+    items = [
+        replace(incoming(concert, IRRELEVANT), watchers=frozenset({5})),
+        incoming(news),
+    ]
+    await storage.stories.save(feed, items, now=clock_now[0], alert_max_age=86400)
+    assert await storage.watchlist.remove(5, key) == "Бажуков"
+    clock_now[0] += 25 * H
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: clock_now[0]):
+            await api.wait_for_messages(5, 1, timeout=15)  # the concert's turn came first
+        texts = [m.text for m in api.sent_to(5)]
+    assert len(texts) == 1
+    assert "Касимова" in texts[0]
+    assert "Бажуков" not in texts[0]
+    rows = await storage.db.fetchall("SELECT state FROM deliveries WHERE chat_id = 5")
+    assert {r["state"] for r in rows} == {"sent"}  # the dropped one is done, not pending
+
+
 @pytest.mark.parametrize("modes", [("weekly",), ("daily", "weekly")])
 async def test_a_digest_queued_days_before_its_hour_survives_a_failure_then(
     storage: Storage, modes: tuple[str, ...]

@@ -78,6 +78,7 @@ class Story:
     reasons: tuple[str, ...]
     sources: int  # how many outlets reported it
     outlets: tuple[str, ...] = ()  # their names, the first reporter first
+    broadcast: bool = True  # False: kept only for the watchlists it mentions (bot.storage.stories)
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
@@ -94,6 +95,7 @@ class Story:
             reasons=tuple(json.loads(row["reasons"])),
             sources=row["sources"],
             outlets=tuple(row["outlets"].split(_SEPARATOR)) if row["outlets"] else (),
+            broadcast=bool(row["broadcast"]),
         )
 
 

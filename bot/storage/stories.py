@@ -42,7 +42,7 @@ from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
 STORY_COLUMNS = """
-    s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
+    s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons, s.broadcast,
     COALESCE(s.published_at, s.created_at) AS published_at,
     (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
     (SELECT group_concat(o.name, char(31)) FROM
