@@ -59,6 +59,12 @@ class _Connection(aiosqlite.Connection):
         """The wrapped connection: touch it only inside functions passed to `call()`."""
         return self._conn
 
+    async def abandon(self) -> None:
+        """After a failed connect: aiosqlite has told its worker thread to stop but does not
+        wait for it; wait here, or the thread may report to an event loop closed meanwhile."""
+        if self._thread.is_alive():
+            await asyncio.to_thread(self._thread.join, 5.0)
+
     async def call(self, fn: Callable[..., T], *args: Any) -> T:
         # aiosqlite's queue-a-call primitive; it is untyped, hence the ignore.
         result: T = await self._execute(fn, *args)  # type: ignore[no-untyped-call]
@@ -83,7 +89,7 @@ class Database:
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             await conn  # starts aiosqlite's worker thread and connects on it
         except (OSError, sqlite3.Error) as exc:
-            await conn.close()
+            await conn.abandon()
             raise ConfigError(f"DATABASE_PATH: cannot open {path}: {exc}") from exc
         db = cls(conn)
         try:
