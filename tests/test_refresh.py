@@ -11,12 +11,13 @@ from datetime import timedelta
 import pytest
 
 from bot.fetch import Fetcher
-from bot.model import FeedSpec, FetchResult
+from bot.model import FeedSpec
 from bot.refresh import MAX_BACKOFF
 from bot.relevance import Classifier
 from bot.storage import Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.fetchers import Boom
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
 
@@ -149,27 +150,6 @@ async def test_an_article_link_with_a_malformed_host_is_only_not_fetched(
     [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
     assert report.status == "ok"
     assert report.entries == 1
-
-
-class Boom:
-    """A fetcher with a bug for one address: what no test of the real one can provoke."""
-
-    def __init__(self, real: Fetcher, bad: str) -> None:
-        self._real, self._bad = real, bad
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        untrusted: bool = False,
-    ) -> FetchResult:
-        if url == self._bad:
-            raise ValueError("a bug that quotes the feed: hunter2")
-        return await self._real.fetch(
-            url, etag=etag, last_modified=last_modified, untrusted=untrusted
-        )
 
 
 async def test_a_bug_in_one_feed_is_its_logged_error_and_the_cycle_goes_on(

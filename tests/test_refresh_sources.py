@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.fetch import Fetcher
-from bot.model import FeedSpec, FetchResult
+from bot.model import FeedSpec
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher, public_or_loopback
 from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.fetchers import Recording
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
 
@@ -258,26 +259,6 @@ async def test_telegram_channel_goes_through_the_same_story_path(
     links = {s.link for s in report.new_stories}
     assert "https://t.me/twtest/1201" in links
     assert all(s.outlet == "TW channel" for s in report.new_stories)
-
-
-class Recording:
-    """The real fetcher, noting every address asked for."""
-
-    def __init__(self, real: Fetcher) -> None:
-        self.real, self.urls = real, list[str]()
-
-    async def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        untrusted: bool = False,
-    ) -> FetchResult:
-        self.urls.append(url)
-        return await self.real.fetch(
-            url, etag=etag, last_modified=last_modified, untrusted=untrusted
-        )
 
 
 async def test_a_channel_post_is_never_thin(
