@@ -269,7 +269,7 @@ class Refresher:
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
         delay = with_hint(interval, server_hint(result.headers), ceiling)
         _log_move(feed, result)
-        await self._storage.feeds.record_not_modified(
+        await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
             next_check_at=self._clock() + self._jittered(delay),

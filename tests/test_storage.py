@@ -534,7 +534,7 @@ async def test_feed_error_bookkeeping(storage: Storage) -> None:
     assert feed.error_count == 1
     assert feed.last_error is not None
     assert len(feed.last_error) <= 300
-    await storage.feeds.record_not_modified(
+    await storage.feeds.record_success(  # a 304, as the refresher records it
         feed.id, now=NOW + 60, next_check_at=NOW + 660, etag='"v2"', last_modified=None
     )
     [feed] = await storage.feeds.all()
@@ -547,7 +547,7 @@ async def test_a_304_can_move_the_feed_and_bring_new_validators(storage: Storage
     await storage.feeds.record_success(
         feed.id, now=NOW, next_check_at=NOW + 600, etag='"v1"', last_modified="Mon"
     )
-    await storage.feeds.record_not_modified(
+    await storage.feeds.record_success(  # the 304, as the refresher records it
         feed.id, now=NOW + 600, next_check_at=NOW + 1200, etag='"v2"', last_modified="Tue",
         url="https://new.example/rss",
     )  # fmt: skip

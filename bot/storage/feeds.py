@@ -118,8 +118,9 @@ class Feeds:
         changed: bool = False,
         url: str | None = None,
     ) -> None:
-        """A good fetch ends an error streak; `changed`: it brought new entries; `url`: the
-        feed moved there for good."""
+        """A good fetch (a 304 too) ends an error streak; `etag`/`last_modified` are the
+        current validators; `changed`: it brought new entries; `url`: the feed moved there for
+        good on the way."""
         await self._db.execute(
             """
             UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, error_count = 0,
@@ -135,31 +136,6 @@ class Feeds:
                 feed_id,
             ),
         )  # fmt: skip
-
-    async def record_not_modified(
-        self,
-        feed_id: int,
-        *,
-        now: float,
-        next_check_at: float,
-        etag: str | None,
-        last_modified: str | None,
-        poll_interval: float | None = None,
-        url: str | None = None,
-    ) -> None:
-        """A 304 is a good fetch too; its validators are the current ones (the ones sent when
-        it named none); `url`: the feed moved there for good on the way."""
-        await self._db.execute(
-            """
-            UPDATE feeds SET next_check_at = ?, error_count = 0, last_error = NULL,
-                             last_success_at = ?, failing_since = NULL, told_failing_at = NULL,
-                             etag = ?, last_modified = ?,
-                             poll_interval = COALESCE(?, poll_interval),
-                             url = COALESCE(?, url)
-            WHERE id = ?
-            """,
-            (next_check_at, now, etag, last_modified, poll_interval, url, feed_id),
-        )
 
     async def record_error(
         self, feed_id: int, error: str, *, now: float, next_check_at: float
