@@ -237,14 +237,12 @@ def _forget(tx: SyncTransaction, chat_id: int) -> None:
     orphans = (
         "SELECT id FROM stories WHERE broadcast = 0 AND id NOT IN (SELECT story_id FROM deliveries)"
     )
-    ids = [
-        row[0]
-        for row in tx.fetchall(
-            f"{orphans} AND id IN (SELECT value FROM json_each(?))", (json.dumps(own),)
-        )
-    ]
     if tx.fetchone("SELECT 1 FROM watchlist LIMIT 1") is None:
-        ids = [row[0] for row in tx.fetchall(orphans)]
+        rows = tx.fetchall(orphans)  # nobody watches anything: every undelivered one
+    else:
+        own_ones = f"{orphans} AND id IN (SELECT value FROM json_each(?))"
+        rows = tx.fetchall(own_ones, (json.dumps(own),))
+    ids = [row[0] for row in rows]
     if not ids:
         return
     marks = json.dumps(ids)
