@@ -82,7 +82,12 @@ KEYS_VERSION: Final = 2  # 2: Ukrainian forms, Ukrainian ё, English possessives
 
 def fold(word: str) -> str:
     lowered = unicodedata.normalize("NFKC", word).lower().replace("ё", "е")
-    return _UKRAINIAN_YO.sub("е", _POSSESSIVE.sub("", lowered)).translate(_DROP)
+    return _UKRAINIAN_YO.sub("е", without_possessive(lowered)).translate(_DROP)
+
+
+def without_possessive(word: str) -> str:
+    """`word` without an English possessive 's (Bazhukov's: the surname is Bazhukov)."""
+    return _POSSESSIVE.sub("", word)
 
 
 def transliterate(text: str) -> str:

@@ -35,7 +35,7 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from bot.names import name_key
+from bot.names import name_key, without_possessive
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
@@ -55,7 +55,6 @@ _SURNAME_ENDINGS: Final = (
     # Ukrainian stems and case forms (Качкуркін, Мовлаєв, Бажуковим, Бажукові, Бажукової)
     "ін", "їн", "єв", "їв", "им", "ові", "ої",
 )  # fmt: skip
-_POSSESSIVE: Final = re.compile(r"[’'ʼ]s$")  # Bazhukov's: the surname is Bazhukov
 # The same endings in key form (bot.names skeleton: y -> i, doubled letters single).
 _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
@@ -121,7 +120,7 @@ def person_keys(title: str, summary: str) -> frozenset[str]:
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
     for word, key in _named(title_words):
-        if title_case and not _POSSESSIVE.sub("", word.lower()).endswith(_SURNAME_ENDINGS):
+        if title_case and not without_possessive(word.lower()).endswith(_SURNAME_ENDINGS):
             continue
         keys[key] = None
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
