@@ -6,8 +6,11 @@ the bot's own network, directly or through a redirect, and the extracted text wo
 an alert. The rules:
 
 * An address is *public* when it is globally routable unicast: not loopback, private, shared
-  (100.64/10), link-local, multicast, reserved or unspecified; an IPv4-mapped IPv6 address is
-  judged as the IPv4 address it carries.
+  (100.64/10), link-local, multicast, reserved or unspecified. An IPv6 address that carries
+  an IPv4 one is judged as the IPv4 address it carries: IPv4-mapped (::ffff:0:0/96), NAT64
+  (64:ff9b::/96, whose gateway would connect to that IPv4 address) and 6to4 (2002::/16), all of
+  which `ipaddress` counts as global whatever they carry. Local-use NAT64 (64:ff9b:1::/48) and
+  the deprecated IPv4-compatible form (::/96) are never public; Teredo is not global anyway.
 * A host name is refused when ANY of its addresses is not public, and the check is made by the
   resolver of the session that connects (`CheckedResolver`), so the addresses checked are the
   ones connected to: a name that answers differently on a second lookup cannot slip past an
@@ -23,18 +26,31 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address, ip_address
+from ipaddress import IPv4Address, IPv6Address, ip_address, ip_network
 
 from aiohttp import DefaultResolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 
 AddressCheck = Callable[[IPv4Address | IPv6Address], bool]
 
+_NAT64 = ip_network("64:ff9b::/96")
+_NEVER_PUBLIC = (ip_network("64:ff9b:1::/48"), ip_network("::/96"))
+
 
 def is_public(address: IPv4Address | IPv6Address) -> bool:
-    if isinstance(address, IPv6Address) and address.ipv4_mapped is not None:
-        address = address.ipv4_mapped
+    if isinstance(address, IPv6Address):
+        if any(address in network for network in _NEVER_PUBLIC):
+            return False
+        carried = _carried_ipv4(address)
+        if carried is not None:
+            address = carried
     return address.is_global and not address.is_multicast
+
+
+def _carried_ipv4(address: IPv6Address) -> IPv4Address | None:
+    if address in _NAT64:
+        return IPv4Address(int(address) & 0xFFFFFFFF)
+    return address.ipv4_mapped or address.sixtofour
 
 
 class NotPublic(OSError):

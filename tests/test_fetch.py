@@ -440,6 +440,17 @@ async def test_error_messages_keep_the_url_out(srv: FeedServer) -> None:
         ("fc00::1", False),
         ("::ffff:169.254.169.254", False),  # IPv4-mapped
         ("ff02::1", False),
+        # IPv6 forms that carry an IPv4 address are judged by the address they carry.
+        ("64:ff9b::7f00:1", False),  # NAT64 to 127.0.0.1
+        ("64:ff9b::a9fe:a9fe", False),  # NAT64 to the metadata service
+        ("64:ff9b::5db8:d70e", True),  # NAT64 to a public address
+        ("64:ff9b:1::a00:1", False),  # local-use NAT64 (RFC 8215)
+        ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
+        ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
+        ("2002:5db8:d70e::1", True),  # 6to4 of a public address
+        ("::127.0.0.1", False),  # IPv4-compatible (deprecated)
+        ("::5db8:d70e", False),  # IPv4-compatible, whatever it carries
+        ("2001:0:4136:e378:8000:63bf:3fff:fdd2", False),  # Teredo
     ],
 )
 def test_is_public(address: str, public: bool) -> None:
