@@ -2,7 +2,11 @@
 
 Messages carry entities, never HTML, so no feed text can break them. Every renderer bounds what
 it takes from a feed (titles, leads, reasons, the number of items), and `fit()` guarantees the
-result is within Telegram's 4096 characters, so "message is too long" cannot happen.
+result is within Telegram's 4096 characters, so "message is too long" cannot happen. Lengths
+against that limit are counted in UTF-16 code units (`telegram_length`), the unit of Telegram's
+entity offsets: an emoji or a flag counts twice or four times, never less than Telegram may
+count it. What fits is decided by one rule, `how_many_fit`, for every renderer that splits
+or shortens a list.
 
 Every label goes through the chat's translator (`bot.i18n.Tr`); country names and dates come from
 CLDR (Babel) in the same locale. Without a translator the texts are English.
@@ -11,7 +15,7 @@ CLDR (Babel) in the same locale. Without a translator the texts are English.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
 from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
@@ -92,14 +96,13 @@ def digest_page(
     fit in Telegram's limit; returns it and how many stories it holds. The caller sends the
     rest as further messages, so a long period splits between stories, never inside one.
     `watched`: by story id, the chat's watched phrases each story mentions."""
-    items: list[Text] = []
-    for story in stories[:DIGEST_ITEMS_MAX]:
-        item = _digest_item(story, tr, (watched or {}).get(story.id, ()))
-        candidate = as_list(Bold(heading), *items, item, sep="\n\n")
-        if items and len(candidate.render()[0]) > TELEGRAM_TEXT_LIMIT:
-            break
-        items.append(item)
-    return fit(as_list(Bold(heading), *items, sep="\n\n")), len(items)
+    items = [
+        _digest_item(story, tr, (watched or {}).get(story.id, ()))
+        for story in stories[:DIGEST_ITEMS_MAX]
+    ]
+    room = TELEGRAM_TEXT_LIMIT - telegram_length(heading)
+    shown = max(1, how_many_fit((2 + rendered_length(i) for i in items), room))  # 2: "\n\n"
+    return fit(as_list(Bold(heading), *items[:shown], sep="\n\n")), shown
 
 
 def plain(text: str) -> Text:
@@ -121,12 +124,37 @@ def lead_of(summary: str, title: str) -> str:
     return lead or _cut(text, LEAD_MAX)
 
 
+def telegram_length(text: str) -> int:
+    """A text's length as Telegram's limits are counted here: in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def rendered_length(text: Text) -> int:
+    return telegram_length(text.render()[0])
+
+
+def how_many_fit(lengths: Iterable[int], room: int) -> int:
+    """How many of the leading items, of these lengths (each with its separator), fit in
+    `room` together: digests take stories from the first, /case from the last, /watchlist
+    fills page after page."""
+    count = 0
+    for length in lengths:
+        room -= length
+        if room < 0:
+            break
+        count += 1
+    return count
+
+
 def fit(text: Text, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
     """Guarantee Telegram's length limit: a text over it is replaced by its cut plain form."""
     rendered, _ = text.render()
-    if len(rendered) <= limit:
+    if telegram_length(rendered) <= limit:
         return text
-    return Text(_cut(rendered, limit))
+    # The longest prefix within the limit (a pair cut in two is dropped whole); `_cut` then
+    # keeps fewer code points than that, and its "…" is one unit.
+    head = rendered.encode("utf-16-le")[: 2 * limit].decode("utf-16-le", errors="ignore")
+    return Text(_cut(rendered, len(head)))
 
 
 def country_names(codes: Sequence[str], locale: str = "en") -> str:

@@ -18,7 +18,17 @@ from typing import Final
 from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
 
 from bot.i18n import ENGLISH, Tr
-from bot.render import TELEGRAM_TEXT_LIMIT, action_label, fit, format_day, headline_tags, lead_of
+from bot.render import (
+    TELEGRAM_TEXT_LIMIT,
+    action_label,
+    fit,
+    format_day,
+    headline_tags,
+    how_many_fit,
+    lead_of,
+    rendered_length,
+    telegram_length,
+)
 from bot.storage.records import Source, Story
 
 QUERY_MARK: Final = "🔎 "
@@ -83,13 +93,8 @@ def timeline(
         name=name,
     )
     lines = [_timeline_line(story, tr) for story in stories]
-    room = TELEGRAM_TEXT_LIMIT - len(heading) - EARLIER_LINE_MAX
-    shown = 0
-    for line in reversed(lines):
-        room -= len(line.render()[0])
-        if room < 0:
-            break
-        shown += 1
+    room = TELEGRAM_TEXT_LIMIT - telegram_length(heading) - EARLIER_LINE_MAX
+    shown = how_many_fit(map(rendered_length, reversed(lines)), room)
     earlier = total - shown
     head = [as_line(Bold(heading))]
     if earlier:

@@ -93,6 +93,12 @@ def test_watchlist_pages_are_filled_to_the_limit_and_never_cut_a_phrase() -> Non
     assert "\n".join(pages).splitlines() == [heading, *(f"• {p}" for p in phrases)]
 
 
+def test_watchlist_pages_count_as_telegram_counts_in_utf16_units() -> None:
+    heading, phrases = "H" * 7, ["𝐀" * 6] * 5  # each letter is two UTF-16 units
+    pages = [page.render()[0] for page in watchlist_pages(heading, phrases, limit=7 + 2 * 15)]
+    assert [len(page.encode("utf-16-le")) // 2 for page in pages] == [37, 29, 14]
+
+
 async def test_privacy_states_what_is_stored_in_ukrainian(tg: Running) -> None:
     reply = await say(tg, 32, "/privacy", 1, language_code="uk")
     assert "Що зберігає Transit Watch" in reply.text

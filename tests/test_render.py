@@ -14,6 +14,7 @@ from bot.render import (
     digest_page,
     flag,
     lead_of,
+    plain,
     story_list,
 )
 from bot.storage import Story
@@ -63,6 +64,28 @@ def test_cards_and_lists_never_pass_telegrams_limit(size: int) -> None:
     )
     assert len(alert_card(huge).render()[0]) <= TELEGRAM_TEXT_LIMIT
     assert len(story_list([huge] * 5, heading="h" * size).render()[0]) <= TELEGRAM_TEXT_LIMIT
+
+
+def utf16_units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def test_the_limit_is_counted_as_telegram_counts_it_in_utf16_units() -> None:
+    # An emoji is one code point but two UTF-16 units (a flag is two and four): a message
+    # measured in code points could be twice what Telegram takes.
+    wide = story(title="😀" * 5000, summary="🇰🇿 " * 5000, outlet="😀" * 5000)
+    assert utf16_units(alert_card(wide).render()[0]) <= TELEGRAM_TEXT_LIMIT
+    assert utf16_units(story_list([wide] * 40, heading="😀" * 9000).render()[0]) <= 4096
+    assert utf16_units(plain("😀" * 5000).render()[0]) <= TELEGRAM_TEXT_LIMIT
+    cut = plain("😀" * 5000).render()[0]
+    assert cut.endswith("…")
+    assert "\ud83d" not in ascii(cut[-2:])
+    titled = [story(id=n, title="🇰🇿" * 80) for n in range(40)]
+    page, shown = digest_page(titled, heading="Digest")
+    assert utf16_units(page.render()[0]) <= TELEGRAM_TEXT_LIMIT
+    assert 1 <= shown < 40  # it splits between stories instead of being cut
+    assert page.render()[0].count("Digest") == 1
+    assert "…" not in page.render()[0][-5:]
 
 
 @pytest.mark.parametrize(

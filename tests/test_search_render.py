@@ -82,6 +82,14 @@ def test_story_card_and_timeline_fit_with_many_sources() -> None:
     assert len(lines) <= TELEGRAM_TEXT_LIMIT
 
 
+def test_a_case_of_emoji_titles_fits_as_telegram_counts_it() -> None:
+    stories = [story(n, "😀" * 60) for n in range(200)]
+    rendered, entities = timeline(stories, "bazhukov").render()
+    assert len(rendered.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
+    assert rendered.splitlines()[-1].endswith("/story_199")  # not cut to plain text
+    assert entities
+
+
 def test_a_long_case_shows_its_latest_stories_with_their_links() -> None:
     # 300 match; the storage hands over the newest 200, oldest first.
     stories = [story(n, f"Hearing {n} in the Bazhukov case " + "x" * 80) for n in range(100, 300)]
