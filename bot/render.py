@@ -60,10 +60,11 @@ def alert_card(
     names (and links) the other outlets that reported it, up to `ALSO_MAX`, and counts the rest;
     given the chat's `watched` phrases the story mentions, it names them. The same card,
     re-rendered when outlets join, is what the alert is edited to."""
-    lead = lead_of(story.summary, story.title)
+    title = headline(story, tr)
+    lead = lead_of(story.summary, title)
     parts: list[Text | str] = [
         as_line("🚨 ", Bold(headline_tags(story, tr))),
-        as_line(Bold(_cut(story.title, TITLE_MAX))),
+        as_line(Bold(_cut(title, TITLE_MAX))),
     ]
     if watched:
         parts.append(as_line("👁 ", tr("On your watchlist: {phrases}", phrases=_phrases(watched))))
@@ -107,6 +108,16 @@ def digest_page(
 
 def plain(text: str) -> Text:
     return fit(Text(text))
+
+
+def headline(story: Story, tr: Tr = ENGLISH) -> str:
+    """The story's title; a story whose first report had none (RSS allows an item with only a
+    description) goes by its summary's first sentence, so that it still reads and has text to
+    carry its link. `lead_of` given this headline does not repeat it."""
+    if story.title.strip():
+        return story.title
+    first = _SENTENCE_END.split(" ".join(story.summary.split()), maxsplit=1)[0]
+    return _cut(first, TITLE_MAX) or tr("(no title)")
 
 
 def lead_of(summary: str, title: str) -> str:
@@ -220,7 +231,7 @@ def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
 
 
 def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
-    title = _cut(story.title, 200)
+    title = _cut(headline(story, tr), 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     tags = " · ".join(
         x
@@ -248,7 +259,7 @@ def _list_item(number: int, story: Story, tr: Tr) -> Text:
     day = format_day(story.published_at, tr.locale)
     countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
-    title = _cut(story.title, 200)
+    title = _cut(headline(story, tr), 200)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     return Text(f"{number}. ", tags, "\n", linked, _outlets_note(story, tr))
 

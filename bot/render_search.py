@@ -23,6 +23,7 @@ from bot.render import (
     action_label,
     fit,
     format_day,
+    headline,
     headline_tags,
     how_many_fit,
     lead_of,
@@ -58,11 +59,12 @@ def query_of_page(text: str | None) -> str | None:
 
 def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> Text:
     """/story <id>: tags, headline, lead, then every source to cite: outlet, date, title, link."""
+    title = headline(story, tr)
     parts: list[Text | str] = [
         as_line(Bold(tr("Story {id}", id=story.id), " · ", headline_tags(story, tr))),
-        as_line(Bold(_cut(story.title, TITLE_MAX))),
+        as_line(Bold(_cut(title, TITLE_MAX))),
     ]
-    lead = lead_of(story.summary, story.title)
+    lead = lead_of(story.summary, title)
     if lead:
         parts.append(as_line(lead))
     parts.append(as_line(Bold(tr("Sources ({n})", n=len(sources)))))
@@ -109,7 +111,7 @@ def timeline(
 
 
 def _timeline_line(story: Story, tr: Tr) -> Text:
-    title = _cut(story.title, TIMELINE_TITLE_MAX)
+    title = _cut(headline(story, tr), TIMELINE_TITLE_MAX)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     action = action_label(story.action, tr)
     day = format_day(story.published_at, tr.locale) or tr("undated")
@@ -117,7 +119,7 @@ def _timeline_line(story: Story, tr: Tr) -> Text:
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
-    title = _cut(story.title, TITLE_MAX)
+    title = _cut(headline(story, tr), TITLE_MAX)
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     day = format_day(story.published_at, tr.locale) or tr("undated")
     sources = tr.plural("{n} source", "{n} sources", story.sources)

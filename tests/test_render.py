@@ -158,3 +158,20 @@ def test_the_card_and_the_digest_name_the_watches_a_story_mentions_up_to_a_bound
     assert "👁" not in first
     assert second.endswith(" · 👁 Bazhukov")
     assert "👁" not in alert_card(story()).render()[0]
+
+
+def test_a_story_without_a_title_is_known_by_its_first_sentence() -> None:
+    # RSS lets an item have a description and no title; its story must still read and link.
+    untitled = story(title="", summary="Armenia detained a Russian deserter. He asked for asylum.")
+    card, entities = alert_card(untitled).render()
+    assert card.splitlines()[1] == "Armenia detained a Russian deserter."
+    assert card.splitlines()[2] == "He asked for asylum."  # the lead does not repeat it
+    assert all(e.length > 0 for e in entities or [])
+    for text in (story_list([untitled], heading="Recent"), digest_page([untitled], heading="D")[0]):
+        rendered, entities = text.render()
+        assert "Armenia detained a Russian deserter." in rendered
+        links = [e for e in entities or [] if e.type == "text_link"]
+        assert links
+        assert all(e.length > 0 for e in links)
+    bare = story(title=" ", summary="")
+    assert alert_card(bare).render()[0].splitlines()[1] == "(no title)"

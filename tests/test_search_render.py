@@ -131,3 +131,12 @@ def test_people_leave_out_officials_and_places_merging_ignores() -> None:
     text = "Лукашенко и Токаев обсудили выдачу Алексея Кузнецова; Москва настаивает"
     assert people([text]) == ("Алексея Кузнецова",)
     assert people(["Tokayev met Putin in Astana; Kovalenko was detained"]) == ("Kovalenko",)
+
+
+def test_results_and_the_case_timeline_name_a_story_without_a_title() -> None:
+    untitled = story(7, "", summary="Georgia refused entry to a journalist. More follows.")
+    texts = (results_page([untitled], "georgia", 0, 5), timeline([untitled], "x"))
+    for text in (*texts, story_card(untitled, [])):
+        rendered, entities = text.render()
+        assert "Georgia refused entry to a journalist." in rendered
+        assert all(e.length > 0 for e in entities or [])
