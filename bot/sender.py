@@ -13,6 +13,10 @@ id). What Telegram answers decides the delivery's fate:
     403, 400 chat not found / no rights -> the chat is deactivated, its queue dropped
     400 migrated to a supergroup      -> the chat and its queue move to the new id; resent there
     400 forum topic not found         -> the chat posts to its main thread from now on; resent
+    400 forum topic closed            -> not the message's fault, and its admins may reopen it:
+                                         retried with the backoff below (never as plain text),
+                                         its chat's queue waiting behind it; the chat keeps its
+                                         topic
     400 other (too long, entities)    -> logged with the story id, resent once as plain text,
                                          and given up if that is rejected too: never a loop
     network error, 5xx, other         -> retried with capped exponential backoff and jitter,
@@ -23,6 +27,7 @@ A delivery falls due when it is queued, a digest item at its chat's digest time 
 due_at`): counting a digest item's 24 h from its queuing, days earlier, gave it up at the
 first failure, so a short outage at the digest hour lost the period's digest.
 
+Which 400 is which (Telegram tells them apart only by their text) is `bot.bad_requests`.
 What each kind (alert, edit, digest) is in Telegram, in the chat's language and with its
 settings, is `bot.delivery_calls`.
 
@@ -67,6 +72,7 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 
+from bot.bad_requests import BadRequest, classify
 from bot.delivery_calls import DeliveryCalls, Sent
 from bot.i18n import Catalogs
 from bot.pacing import RETRY_MARGIN, SENDER_HANDLES_RETRY, Pacer
@@ -79,21 +85,6 @@ MIN_WAIT = 0.01
 REQUEST_TIMEOUT = 20  # seconds; bounds how long a shutdown waits for a request in flight
 BATCH = 500  # chat heads looked at per round; more than can be ready at once (see `_round`)
 
-# 400 answers that mean the bot can no longer write to the chat at all.
-_CHAT_GONE = (
-    "chat not found",
-    "user is deactivated",
-    "bot was kicked",
-    "have no rights",
-    "not enough rights",
-    "need administrator rights",
-    "chat_write_forbidden",
-    "peer_id_invalid",
-    "group chat was deactivated",
-    "bot is not a member",
-)
-_THREAD_GONE = ("message thread not found", "topic_deleted")
-
 # A kind's sender: makes the Telegram call for the delivery and returns what it did (the id of
 # the message it sent or edited, None if there was nothing to do; the digest items sent with
 # it). It writes nothing, so that what Telegram accepted is recorded in one place.
@@ -104,9 +95,9 @@ Record = Callable[[], Awaitable[None]]
 
 @dataclass(frozen=True, slots=True)
 class Backoff:
-    """Retries after network errors and 5xx: `first` s, then times `factor`, at most `cap`, each
-    with jitter (between half and all of the step); given up `give_up_after` s after the
-    delivery fell due (`Delivery.due_at`)."""
+    """Retries after network errors, 5xx and closed forum topics: `first` s, then times
+    `factor`, at most `cap`, each with jitter (between half and all of the step); given up
+    `give_up_after` s after the delivery fell due (`Delivery.due_at`)."""
 
     first: float = 2.0
     factor: float = 2.0
@@ -344,13 +335,19 @@ class Sender:
     # -- outcomes -------------------------------------------------------------------------------
 
     async def _bad_request(self, delivery: Delivery, exc: TelegramBadRequest) -> None:
-        reason = exc.message.lower()
+        meaning = classify(exc.message, in_thread=delivery.thread_id is not None)
         outbox = self._storage.outbox
-        if any(marker in reason for marker in _CHAT_GONE):
+        if meaning is BadRequest.CHAT_GONE:
             await self._chat_gone(delivery, "chat not found or no rights")
-        elif delivery.thread_id is not None and any(m in reason for m in _THREAD_GONE):
+        elif meaning is BadRequest.THREAD_GONE:
             log.info("forum topic gone; the chat gets its alerts in the main thread from now on")
             await outbox.drop_thread(delivery.id, delivery.chat_id)
+        elif meaning is BadRequest.TOPIC_CLOSED:
+            # The chat is held by its head's backoff (`Outbox.due`), given up after the window.
+            level = logging.INFO if delivery.attempts == 0 else logging.DEBUG  # once a delivery
+            log.log(level, "forum topic closed; its chat waits for it to reopen (delivery %d)",
+                    delivery.id)  # fmt: skip
+            await self._retry_or_give_up(delivery, "topic closed")
         elif not delivery.plain:
             # Rendering is bounded, so this is a bug: say which story, try plain text once.
             log.error(

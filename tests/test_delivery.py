@@ -248,6 +248,66 @@ async def test_deleted_forum_topic_moves_alerts_to_the_main_thread(
     assert (chat.thread_id, chat.active) == (None, True)
 
 
+CLOSED = "Bad Request: TOPIC_CLOSED"  # Telegram's answer in a topic its admins closed
+
+
+async def test_closed_forum_topic_holds_the_chat_until_reopened_and_never_goes_plain(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    forum = -1001234
+    await storage.chats.subscribe(forum, [], thread_id=7, now=time.time())
+    await publish(storage, [0, 1])
+    api.fail_next("sendMessage", 400, CLOSED, times=3)  # then the admins reopen it
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}):
+        await api.wait_for_messages(forum, 2, timeout=60)  # a group: one request per 3 s
+    assert titles(api, forum) == ["Story 0", "Story 1"]
+    assert all(m.entities != [] for m in api.sent_to(forum))  # cards, never plain text
+    # Held with backoff: three tries of the head, none of the alert queued behind it.
+    assert api.calls["sendMessage"] == 5
+    assert await counter(storage, "retried") == 3
+    assert await counter(storage, "plain_fallback") == 0
+    assert await counter(storage, "failed") == 0
+    assert await storage.db.scalar("SELECT SUM(plain) FROM deliveries") == 0
+
+
+async def test_closed_forum_topic_is_given_up_after_the_window_not_retried_forever(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    forum = -1001234
+    await storage.chats.subscribe(forum, [], thread_id=7, now=time.time())
+    await publish(storage, [0])
+    api.fail_next("sendMessage", 400, CLOSED, times=10_000)  # closed for good
+    # A group gets a request every 3 s at most (`bot.pacing`): tries at about 0, 3 and 6 s.
+    short = Backoff(first=0.05, factor=2.0, cap=0.2, give_up_after=5.0)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": short}):
+        await eventually(lambda: counter(storage, "failed"), timeout=60)
+        calls = api.calls["sendMessage"]
+        await asyncio.sleep(3.5)  # a retry would come within 3.2 s
+        assert api.calls["sendMessage"] == calls
+    row = await storage.db.fetchone("SELECT state, attempts, plain, last_error FROM deliveries")
+    assert row is not None
+    assert (row["state"], row["plain"]) == ("failed", 0)
+    assert row["attempts"] >= 3  # retried with backoff for the window, not given up at once
+    assert "topic closed" in row["last_error"]
+    assert await counter(storage, "plain_fallback") == 0
+
+
+async def test_closed_forum_topic_keeps_the_chat_in_its_topic(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    forum = -1001234
+    await storage.chats.subscribe(forum, [], thread_id=7, now=time.time())
+    await publish(storage, [0])
+    api.fail_next("sendMessage", 400, CLOSED, times=2)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": FAST}):
+        await api.wait_for_messages(forum, 1, timeout=30)
+    [message] = api.sent_to(forum)
+    assert message.message_thread_id == 7  # the topic, not the main thread
+    chat = await storage.chats.get(forum)
+    assert chat is not None
+    assert (chat.thread_id, chat.active) == (7, True)
+
+
 async def test_unknown_kind_is_given_up_not_retried(storage: Storage, api: FakeBotAPI) -> None:
     await subscribe(storage, [1])
     await publish(storage, [0])
