@@ -4,19 +4,19 @@ One `Fetcher` owns its aiohttp sessions for the life of the bot. Every limit is 
 rather than trusted to the server: the total time covers the whole exchange, every hop of it,
 but runs only while a request runs (a server that trickles its body forever is cut; a fetch
 queued behind the per-host or global limit is not), the size cap counts decompressed bytes (a
-gzip bomb is cut after `max_bytes`, never inflated in full), and redirects are followed by
-hand so each hop is checked. Errors are the `FetchError` family; their messages never contain
-the URL, whose query string may hold a key. A URL that came from a feed rather than the
-operator (an article link) is fetched `untrusted`: no hop of it may reach a loopback, private,
-link-local or reserved address (`bot.public_hosts`), and it has a session of its own, whose
-resolver enforces that at connect time.
+gzip bomb is cut after `max_bytes`, never inflated in full: `bot.response_body` undoes the
+Content-Encoding and keeps the cap), and redirects are followed by hand so each hop is checked.
+Errors are the `FetchError` family; their messages never contain the URL, whose query string
+may hold a key. A URL that came from a feed rather than the operator (an article link) is
+fetched `untrusted`: no hop of it may reach a loopback, private, link-local or reserved address
+(`bot.public_hosts`), and it has a session of its own, whose resolver enforces that at connect
+time.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import zlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -31,7 +31,6 @@ from yarl import URL
 from bot.addresses import NOT_IN_URL
 from bot.errors import (
     ConnectError,
-    FetchError,
     FetchTimeout,
     HTTPStatusError,
     ResponseTooLarge,
@@ -39,6 +38,7 @@ from bot.errors import (
 )
 from bot.model import FetchResult
 from bot.public_hosts import AddressCheck, CheckedResolver, NotPublic, is_public, literal_allowed
+from bot.response_body import BodySink
 from bot.schedule import hint_number
 
 DEFAULT_USER_AGENT = "TransitWatch/0.1 (+https://github.com/transit-watch)"
@@ -235,7 +235,7 @@ class Fetcher:
     async def _read_body(self, resp: aiohttp.ClientResponse, content_encoding: str) -> bytes:
         if resp.content_length is not None and resp.content_length > self._max_bytes:
             raise ResponseTooLarge(f"Content-Length over {self._max_bytes} bytes")
-        sink = _BodySink(content_encoding, self._max_bytes)
+        sink = BodySink(content_encoding, self._max_bytes)
         while chunk := await resp.content.read(_CHUNK):
             sink.feed(chunk)
         return sink.finish()
@@ -259,74 +259,6 @@ class _Clock:
                 yield
         finally:
             self._left -= loop.time() - started
-
-
-class _BodySink:
-    """Collects the body, inflating gzip/deflate, and stops as soon as it passes the cap."""
-
-    def __init__(self, content_encoding: str, max_bytes: int) -> None:
-        encoding = content_encoding.strip().lower()
-        if encoding in ("gzip", "x-gzip", "deflate"):
-            # 32 + MAX_WBITS: accept both gzip and zlib framing, as servers mix them up.
-            self._inflater: zlib._Decompress | None = zlib.decompressobj(32 + zlib.MAX_WBITS)
-        elif encoding in ("", "identity"):
-            self._inflater = None
-        else:
-            raise FetchError("unsupported Content-Encoding")
-        # "deflate" is zlib framing (RFC 9110), but old IIS and PHP send raw deflate: the bytes
-        # before the framing is settled are kept to inflate them again that way.
-        self._replay: bytearray | None = bytearray() if encoding == "deflate" else None
-        self._max_bytes = max_bytes
-        self._raw = 0
-        self._body = bytearray()
-
-    def feed(self, chunk: bytes) -> None:
-        self._raw += len(chunk)
-        if self._inflater is None:
-            self._append(chunk)
-            return
-        if self._raw > self._max_bytes:
-            raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
-        if self._replay is not None:
-            self._replay += chunk
-        try:
-            self._inflate(chunk)
-        except zlib.error:
-            if self._replay is None or self._body:
-                raise FetchError("corrupt compressed body") from None
-            self._inflate_raw_deflate()
-        if self._raw >= 2:  # the two header bytes passed zlib's check: the framing is settled
-            self._replay = None
-
-    def finish(self) -> bytes:
-        if self._inflater is not None and self._raw:
-            self._append(self._inflater.flush())
-            if not self._inflater.eof:
-                raise FetchError("truncated compressed body")
-        return bytes(self._body)
-
-    def _inflate(self, data: bytes) -> None:
-        assert self._inflater is not None
-        pending = data
-        while pending:
-            # Bounded output per call: a small chunk of a bomb never inflates past the cap.
-            room = self._max_bytes - len(self._body) + 1
-            self._append(self._inflater.decompress(pending, room))
-            pending = self._inflater.unconsumed_tail
-
-    def _inflate_raw_deflate(self) -> None:
-        assert self._replay is not None
-        replay, self._replay = bytes(self._replay), None
-        self._inflater = zlib.decompressobj(-zlib.MAX_WBITS)
-        try:
-            self._inflate(replay)
-        except zlib.error:
-            raise FetchError("corrupt compressed body") from None
-
-    def _append(self, data: bytes) -> None:
-        self._body += data
-        if len(self._body) > self._max_bytes:
-            raise ResponseTooLarge(f"body over {self._max_bytes} bytes")
 
 
 def _headers(user_agent: str, etag: str | None, last_modified: str | None) -> dict[str, str]:
