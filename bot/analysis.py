@@ -16,8 +16,9 @@ single cost of a cold cycle (about 40% of its CPU), so in one process it takes t
 judging, fetching and storing on one core (the GIL). A reader needs no dictionaries, so a worker
 costs about 25 MB; one that also judged would load the lexicon and pymorphy3 again (about 65 MB
 apiece, over the memory budget of a small machine) for no shorter a cycle (BENCHMARKS.md).
-An entry's content hash, canonical link and the people it names need no dictionaries either,
-so the reading works them out too (`EntryFacts`) and judging takes the people ready-made. Only
+An entry's content hash, canonical link, the people it names and its words (`bot.words`) need
+no dictionaries either, so the reading works them out too (`EntryFacts`) and judging takes the
+words and the people ready-made. Only
 bytes and parsed entries cross over; what is new is still decided in one place
 (`bot.storage.stories`).
 
@@ -42,13 +43,13 @@ from typing import Protocol
 from bot import read_worker
 from bot.errors import AnalysisCrashed
 from bot.fingerprint import Fingerprint, Fingerprinter
-from bot.model import Entry, ParsedFeed, Verdict
+from bot.model import Entry, EntryFacts, ParsedFeed, Verdict
 from bot.relevance import Classifier
-from bot.relevance.text import EntryText
 from bot.search.document import Document, Row, index_row
 from bot.search.forms import Forms
 from bot.sources import read_source, read_source_async
 from bot.watch import Watcher, WatchIndex, WatchTerm
+from bot.words import EntryText
 
 __all__ = ["Analyser", "Analysis", "Judged", "LocalAnalysis", "PoolAnalysis", "open_analysis"]
 
@@ -80,16 +81,19 @@ class Analyser:
         entries: Sequence[Entry],
         lang: str | None,
         watches: tuple[WatchTerm, ...],
-        people: Sequence[frozenset[str] | None] = (),
+        known: Sequence[EntryFacts | None] = (),
     ) -> list[Judged]:
         """Judge each entry; `lang` is the feed's, for entries that do not say theirs.
-        `people`, when given, has one item per entry: what `bot.people.person_keys` says of it
-        (`EntryFacts.people`), or None to have it worked out here."""
+        `known`, when given, has one item per entry: what the reading worked out of it
+        (`EntryFacts`: its words and the people it names), or None to work that out here."""
         index = self._watch_index(watches)
         judged = []
-        for entry, names in zip(entries, people or [None] * len(entries), strict=True):
-            text_lang = entry.lang or lang
-            text = EntryText.of(entry.title, entry.summary, text_lang)
+        for entry, facts in zip(entries, known or [None] * len(entries), strict=True):
+            if facts is None:
+                text = EntryText.of(entry.title, entry.summary, entry.lang or lang)
+                names = None
+            else:
+                text, names = facts.text, facts.people
             judged.append(
                 Judged(
                     self._classifier.classify_text(text),
@@ -123,7 +127,7 @@ class Analysis(Protocol):
         entries: Sequence[Entry],
         lang: str | None,
         watches: tuple[WatchTerm, ...],
-        people: Sequence[frozenset[str] | None] = (),
+        known: Sequence[EntryFacts | None] = (),
     ) -> list[Judged]: ...
 
     async def search_rows(self, documents: Sequence[Document]) -> list[Row]: ...
@@ -151,9 +155,9 @@ class LocalAnalysis:
         entries: Sequence[Entry],
         lang: str | None,
         watches: tuple[WatchTerm, ...],
-        people: Sequence[frozenset[str] | None] = (),
+        known: Sequence[EntryFacts | None] = (),
     ) -> list[Judged]:
-        return self._analyser.judge(entries, lang, watches, people)
+        return self._analyser.judge(entries, lang, watches, known)
 
     async def search_rows(self, documents: Sequence[Document]) -> list[Row]:
         return self._analyser.search_rows(documents)

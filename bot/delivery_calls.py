@@ -31,10 +31,10 @@ from aiogram.utils.formatting import Text
 
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
-from bot.relevance.text import EntryText
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
 from bot.storage import Chat, Delivery, ReportText, Storage, Story
 from bot.watch import Watcher, WatchIndex, WatchTerm
+from bot.words import EntryText
 
 _EDIT_NOT_MODIFIED = "message is not modified"
 _EDIT_GONE = ("message to edit not found", "message can't be edited")

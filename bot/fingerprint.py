@@ -1,7 +1,7 @@
 """Text fingerprints for finding near-duplicate reports: MinHash over lemmatised word shingles.
 
 The spec:
-- Text: title and summary, folded (`bot.relevance.text.fold`), split into words; stop words and
+- Text: title and summary, folded (`bot.words.fold`), split into words; stop words and
   words shorter than 3 letters are dropped; every other word becomes its dictionary form
   (pymorphy3 for Russian/Ukrainian, Snowball for Latin script), so "выдал"/"выдала"/"выдан" and
   "extradited"/"extradites" meet. Shingles are pairs of consecutive lemmas (single lemmas when
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 from typing import Final
 
 from bot.people import person_keys
-from bot.relevance.text import EntryText, Lemmatizer, WordCache, is_cyrillic, is_latin
+from bot.relevance.text import Lemmatizer, WordCache
+from bot.words import EntryText, is_cyrillic, is_latin
 
 BINS: Final = 32
 ROWS: Final = 2  # bands() is unrolled for two rows

@@ -222,13 +222,13 @@ class Refresher:
     ) -> list[Incoming]:
         # The article text, where one was fetched, is what gets judged; the content hash
         # stays the feed's own text: the next poll sees the thin entry again, and that must
-        # not count as an edit that undoes the article text. The people the reading found
-        # are the feed text's, so an article's are worked out again (None).
+        # not count as an edit that undoes the article text. The words and people the
+        # reading found are the feed text's, so an article's are worked out again (None).
         full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
         if not full:
             return []
-        names = [None if i in texts else facts[i].people for i in only]
-        judged = await self._analysis.judge(full, feed.lang, watches, names)
+        known = [None if i in texts else facts[i] for i in only]
+        judged = await self._analysis.judge(full, feed.lang, watches, known)
         return [
             Incoming(
                 entry=entry,

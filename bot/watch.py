@@ -21,15 +21,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.names import name_key
-from bot.relevance.text import (
-    WORD_RE,
-    EntryText,
-    Lemmatizer,
-    WordCache,
-    fold,
-    is_cyrillic,
-    morph_language,
-)
+from bot.relevance.text import Lemmatizer, WordCache
+from bot.words import WORD_RE, EntryText, fold, is_cyrillic, morph_language
 
 MAX_ENTRIES: Final = 50
 MAX_WORDS: Final = 6

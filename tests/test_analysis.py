@@ -31,6 +31,7 @@ from bot.search.document import Document, Source
 from bot.storage import Storage
 from bot.stories import canonical_url, content_hash
 from bot.watch import WatchTerm
+from bot.words import EntryText
 from tests.conftest import NOW, REPO
 from tests.fakes.feedserver import FeedServer
 
@@ -98,19 +99,26 @@ async def test_the_reading_works_out_each_entrys_facts_and_judging_takes_its_peo
     read = await pool.read("feed", FEED, HEADERS, "https://e.org/feed", "ru")
     assert read.facts == tuple(
         EntryFacts(
-            content_hash(e), e.link and canonical_url(e.link), person_keys(e.title, e.summary)
+            content_hash(e),
+            e.link and canonical_url(e.link),
+            person_keys(e.title, e.summary),
+            EntryText.of(e.title, e.summary, e.lang or "ru"),
         )
         for e in read.entries
     )
     assert [f.people for f in read.facts] == [{"bashukov"}, frozenset()]
     analyser = Analyser(classifier)
     worked_out = analyser.judge(read.entries, "ru", ())
-    people = [f.people for f in read.facts]
-    assert analyser.judge(read.entries, "ru", (), people) == worked_out
-    # Given people are taken as they are (a None is worked out here, as is a missing one).
-    given = analyser.judge(read.entries, "ru", (), [frozenset({"someone"}), None])
+    assert analyser.judge(read.entries, "ru", (), read.facts) == worked_out
+    # Given facts are taken as they are (a None is worked out here, as is a missing one).
+    first = read.facts[0]._replace(people=frozenset({"someone"}))
+    given = analyser.judge(read.entries, "ru", (), [first, None])
     assert [j.fingerprint.names for j in given] == [{"someone"}, frozenset()]
     assert given[0].fingerprint.signature == worked_out[0].fingerprint.signature
+    # So are its words: the verdict is the one of the words the reading found.
+    words = first._replace(text=EntryText.of("Марафон в Алматы", "", "ru"))
+    assert not analyser.judge(read.entries[:1], "ru", (), [words])[0].verdict.relevant
+    assert worked_out[0].verdict.relevant
 
 
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc")

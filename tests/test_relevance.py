@@ -15,7 +15,8 @@ from bot.errors import ConfigError
 from bot.relevance import LEXICON_EXTENSION_HELP, Classifier
 from bot.relevance.cli import run_classify
 from bot.relevance.lexicon import parse_term
-from bot.relevance.text import WordCache, fold
+from bot.relevance.text import WordCache
+from bot.words import fold
 
 SEED = (
     Path(__file__).resolve().parents[2]

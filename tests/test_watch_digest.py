@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.chat_settings import is_quiet, next_digest_at
-from bot.relevance.text import EntryText
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.sender import Backoff
 from bot.status import status_lines
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
+from bot.words import EntryText
 from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot

@@ -8,7 +8,8 @@ from bot.model import Verdict
 from bot.relevance.lexicon import Lexicon, load_lexicon
 from bot.relevance.matcher import Hit, TokenIndex
 from bot.relevance.scoring import decide
-from bot.relevance.text import EntryText, Lemmatizer
+from bot.relevance.text import Lemmatizer
+from bot.words import EntryText
 
 
 class Classifier:

@@ -17,7 +17,7 @@ from typing import Final, cast
 import yaml
 
 from bot.errors import ConfigError
-from bot.relevance.text import WORD_RE, fold
+from bot.words import WORD_RE, fold
 
 ACTION_TYPES: Final = (
     "extradition",

@@ -12,7 +12,8 @@ from __future__ import annotations
 from typing import Final, NamedTuple
 
 from bot.relevance.lexicon import Lexicon, Term
-from bot.relevance.text import Lemmatizer, WordCache, is_latin
+from bot.relevance.text import Lemmatizer, WordCache
+from bot.words import is_latin
 
 MAX_GAP: Final = 2
 CACHE_LIMIT: Final = 200_000

@@ -16,9 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from bot.relevance.text import fold
 from bot.search.filters import action_tag, country_tag, month_tag, year_tag
 from bot.search.forms import Forms
+from bot.words import fold
 
 Row = tuple[str, str, str, str, str]  # one row of search_fts, its columns in the order above
 LAST_SECOND = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()

@@ -31,7 +31,8 @@ from babel import Locale
 
 from bot.errors import QueryError
 from bot.i18n import N_
-from bot.relevance.text import Lemmatizer, fold, is_cyrillic
+from bot.relevance.text import Lemmatizer
+from bot.words import fold, is_cyrillic
 
 MIN_LEMMA: Final = 4  # shorter lemmas name things as often as countries (чад, того)
 _UKRAINIAN: Final = frozenset("іїєґ")

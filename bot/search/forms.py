@@ -17,7 +17,8 @@ from collections.abc import Iterable
 from typing import Final
 
 from bot.names import name_key
-from bot.relevance.text import WORD_RE, Lemmatizer, fold, is_cyrillic, morph_language
+from bot.relevance.text import Lemmatizer
+from bot.words import WORD_RE, fold, is_cyrillic, morph_language
 
 CACHE_LIMIT: Final = 300_000
 MIN_FORM: Final = 2

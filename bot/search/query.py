@@ -31,8 +31,8 @@ from typing import Final
 
 from bot.errors import QueryError
 from bot.i18n import N_
-from bot.relevance.text import fold
 from bot.search.filters import parse_action, parse_day
+from bot.words import fold
 
 MAX_INPUT: Final = 1000
 MAX_TERMS: Final = 12
