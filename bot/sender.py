@@ -327,6 +327,7 @@ class Sender:
                 delivery.id,
                 sent.message_id,
                 self._clock(),
+                chat_id=delivery.chat_id,
                 together=sent.together,
                 counter="skipped" if sent.message_id is None else "sent",
             )

@@ -265,7 +265,7 @@ async def test_an_edit_does_not_wait_behind_a_digest_item_not_due_yet(storage: S
     [edit] = await storage.outbox.due(NOW, limit=10)
     assert (edit.kind, edit.story.title, edit.message_id) == ("edit", "S", 5)
     assert await storage.outbox.mark_sending(edit.id)
-    await storage.outbox.mark_sent(edit.id, 5, NOW)
+    await storage.outbox.mark_sent(edit.id, 5, NOW, chat_id=edit.chat_id)
     monday = NOW + 5 * DAY + 21 * 3600  # 9:00 after Tuesday noon
     assert await storage.outbox.due(NOW, limit=10) == []  # the digest item keeps its time
     assert await storage.outbox.next_due_at(NOW) == monday
@@ -297,7 +297,9 @@ async def test_outbox_gives_each_chat_its_head_in_story_order(storage: Storage) 
         assert sorted(d.chat_id for d in due) == [1, 2]
         for d in due:
             assert await storage.outbox.mark_sending(d.id)
-            await storage.outbox.mark_sent(d.id, message_id=100 + round_, now=NOW)
+            await storage.outbox.mark_sent(
+                d.id, message_id=100 + round_, now=NOW, chat_id=d.chat_id
+            )
             sent[d.chat_id].append(d.story.title)
     assert sent[1] == sent[2] == ["Story 0", "Story 1", "Story 2"]
     assert await storage.outbox.due(NOW + 10, limit=10) == []
@@ -357,6 +359,26 @@ async def test_migrated_group_keeps_subscription_and_queue(
     assert await storage.chats.get(-5) is None
     due = await storage.outbox.due(NOW, limit=10)
     assert [d.chat_id for d in due] == [-1005]
+
+
+async def test_an_alert_sent_while_its_group_migrates_keeps_no_old_message_id(
+    storage: Storage,
+) -> None:
+    # The alert went to the old group; the service message moved the chat meanwhile. Its
+    # message id is the old group's: stored on the moved row, a later edit would rewrite
+    # whichever message has that id in the supergroup.
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
+    await storage.chats.subscribe(-6, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    moving, staying = sorted(await storage.outbox.due(NOW, limit=10), key=lambda d: d.chat_id)
+    for delivery in (moving, staying):
+        assert await storage.outbox.mark_sending(delivery.id)
+    await storage.chats.migrate(-6, -1006)
+    await storage.outbox.mark_sent(moving.id, 41, NOW, chat_id=-6)
+    await storage.outbox.mark_sent(staying.id, 42, NOW, chat_id=-5)
+    rows = await storage.db.fetchall("SELECT chat_id, state, message_id FROM deliveries")
+    assert sorted(tuple(r) for r in rows) == [(-1006, "sent", None), (-5, "sent", 42)]
 
 
 async def _group_with_settings_and_watchlist(storage: Storage, chat_id: int) -> None:

@@ -126,7 +126,7 @@ async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Stor
     )
     for d in await storage.outbox.due(NOW, limit=10):
         assert await storage.outbox.mark_sending(d.id)
-        await storage.outbox.mark_sent(d.id, message_id=500 + d.chat_id, now=NOW)
+        await storage.outbox.mark_sent(d.id, message_id=500 + d.chat_id, now=NOW, chat_id=d.chat_id)
     await storage.stories.save(
         en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
         now=NOW + 60, alert_max_age=DAY,
@@ -143,7 +143,9 @@ async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Stor
         now=NOW + 120, alert_max_age=DAY,
     )  # fmt: skip
     for d in edits:
-        await storage.outbox.mark_sent(d.id, message_id=d.message_id or 0, now=NOW + 121)
+        await storage.outbox.mark_sent(
+            d.id, message_id=d.message_id or 0, now=NOW + 121, chat_id=d.chat_id
+        )
     again = await storage.outbox.due(NOW + 130, limit=10)
     assert sorted((d.kind, d.chat_id) for d in again) == [("edit", 1), ("edit", 2)]
     assert {d.id for d in again} == {d.id for d in edits}

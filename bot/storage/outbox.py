@@ -181,24 +181,30 @@ class Outbox:
         message_id: int | None,
         now: float,
         *,
+        chat_id: int,
         together: Sequence[int] = (),
         counter: str = "sent",
     ) -> None:
         """Done, with the digest items that went in the same message (`together`, pending), in
         one transaction. Only a claimed row: an edit re-armed while in flight stays pending,
-        so the outlets that arrived meanwhile get their edit too."""
+        so the outlets that arrived meanwhile get their edit too. `chat_id` is the chat the
+        message went to: when the row has moved to another chat meanwhile (a group became a
+        supergroup), the message id is the old group's and is not kept, since an edit in the
+        new chat would rewrite whichever message has that id there."""
         async with self._db.transaction() as tx:
             await tx.execute(
-                """UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?,
-                          last_error = NULL WHERE id = ? AND state = 'sending'""",
-                (message_id, now, delivery_id),
+                """UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,
+                          message_id = CASE WHEN chat_id = ? THEN ? END
+                   WHERE id = ? AND state = 'sending'""",
+                (now, chat_id, message_id, delivery_id),
             )
             if together:
                 marks = ",".join("?" for _ in together)
                 await tx.execute(
-                    f"""UPDATE deliveries SET state = 'sent', message_id = ?, sent_at = ?
+                    f"""UPDATE deliveries SET state = 'sent', sent_at = ?,
+                               message_id = CASE WHEN chat_id = ? THEN ? END
                         WHERE id IN ({marks}) AND state = 'pending'""",
-                    (message_id, now, *together),
+                    (now, chat_id, message_id, *together),
                 )
             await _bump(tx, counter)
 
