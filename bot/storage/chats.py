@@ -202,14 +202,16 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
         """,
         (new_id, old_id, new_id, max(room, 0)),
     )
-    # A story the group was already sent is in the supergroup's history: not again.
+    # A story the group was already sent is in the supergroup's history: not again. So is one
+    # on its way to the group now; should that send fail instead, its row moves over below and
+    # is retried in the supergroup.
     tx.execute(
         """
         DELETE FROM deliveries
         WHERE chat_id = ? AND state = 'pending' AND EXISTS (
             SELECT 1 FROM deliveries o
             WHERE o.chat_id = ? AND o.story_id = deliveries.story_id
-              AND o.kind = deliveries.kind AND o.state = 'sent')
+              AND o.kind = deliveries.kind AND o.state IN ('sent', 'sending'))
         """,
         (new_id, old_id),
     )
