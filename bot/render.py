@@ -116,8 +116,9 @@ def headline(story: Story, tr: Tr = ENGLISH) -> str:
     carry its link. `lead_of` given this headline does not repeat it."""
     if story.title.strip():
         return story.title
-    first = _SENTENCE_END.split(" ".join(story.summary.split()), maxsplit=1)[0]
-    return _cut(first, TITLE_MAX) or tr("(no title)")
+    # Uncut: every caller cuts it to its own bound, after `lead_of` has taken it off the lead
+    # (cut here, its "…" would no longer match the summary, and the lead would repeat it).
+    return _SENTENCE_END.split(" ".join(story.summary.split()), maxsplit=1)[0] or tr("(no title)")
 
 
 def lead_of(summary: str, title: str) -> str:

@@ -175,3 +175,8 @@ def test_a_story_without_a_title_is_known_by_its_first_sentence() -> None:
         assert all(e.length > 0 for e in links)
     bare = story(title=" ", summary="")
     assert alert_card(bare).render()[0].splitlines()[1] == "(no title)"
+    # A first sentence too long for a headline is cut there, and not repeated as the lead.
+    long = story(title="", summary="Police detained a citizen " + "who lived there " * 40 + ".")
+    card = alert_card(long).render()[0]
+    assert card.count("Police detained a citizen") == 1
+    assert card.splitlines()[1].endswith("…")
