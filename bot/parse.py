@@ -64,6 +64,7 @@ _ENTITY_DECL = re.compile(r"<!ENTITY\b[^>]*>", re.IGNORECASE)
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
 )
+_CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
 NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd{_NONCHARACTERS}]")
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
@@ -118,7 +119,7 @@ def read_feed(
 ) -> ParsedFeed:
     """`parse_feed`, plus the feed's `<ttl>` (in seconds)."""
     lower = {k.lower(): v for k, v in headers.items()}
-    text = _without_dtd(decode_document(body, lower.get("content-type", "")))
+    text = _possible_references(_without_dtd(decode_document(body, lower.get("content-type", ""))))
     mime = lower.get("content-type", "").split(";")[0].strip() or "application/xml"
     # Everything is UTF-8 from here on; say so consistently in the header and the declaration.
     lower["content-type"] = f"{mime}; charset=utf-8"
@@ -207,6 +208,23 @@ def _without_dtd(text: str) -> str:
         text = doctype.group(1) + text[doctype.end() :]
     # Leftovers of a DOCTYPE the pattern could not delimit must not define anything either.
     return _ENTITY_DECL.sub("", text)
+
+
+def _possible_references(text: str) -> str:
+    """A character reference to no character (half of a UTF-16 pair, past U+10FFFF) makes
+    feedparser raise instead of reporting the document as broken, failing the whole feed on
+    every poll: it becomes U+FFFD's, which the text rules then drop (`NOT_TEXT`)."""
+    return _CHAR_REF.sub(_possible_reference, text) if "&#" in text else text
+
+
+def _possible_reference(match: re.Match[str]) -> str:
+    hex_digits, digits = match.groups()
+    number = hex_digits or digits
+    if len(number) <= 8:  # longer is out of range anyway, and int() of it costs
+        value = int(number, 16 if hex_digits else 10)
+        if value <= 0x10FFFF and not 0xD800 <= value <= 0xDFFF:
+            return match.group()
+    return "&#65533;"
 
 
 def html_to_text(html: str) -> str:

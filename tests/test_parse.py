@@ -232,6 +232,22 @@ def test_hostile_entry() -> None:
     assert credentials.link is None
 
 
+@pytest.mark.parametrize(
+    "reference", ["&#55357;", "&#xDC00;", "&#1114112;", "&#x110000;", "&#99999999999;"]
+)
+def test_a_reference_to_no_character_costs_only_that_character(reference: str) -> None:
+    # feedparser raised on these, so one such title failed its whole feed on every poll.
+    body = (
+        '<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+        f"<item><title>A {reference} b</title><link>https://e.org/1</link></item>"
+        "<item><title>B &#8212; &#x1F600;</title><link>https://e.org/2</link></item>"
+        "</channel></rss>"
+    ).encode()
+    first, second = parse_feed(body, RSS_CT, base_url=BASE)
+    assert first.title == "A b"
+    assert second.title == "B \u2014 \U0001f600"
+
+
 def test_billion_laughs_is_refused_without_expanding_it() -> None:
     tracemalloc.start()
     try:

@@ -235,6 +235,18 @@ def test_json_feed_text_loses_c1_control_characters() -> None:
     assert (entry.title, entry.summary) == ("Deported2J", "ab")
 
 
+def test_a_json_escape_for_half_a_surrogate_pair_costs_only_that_character() -> None:
+    body = (
+        b'{"version": "https://jsonfeed.org/version/1.1", "items": ['
+        b'{"id": "1\\udc00", "url": "https://e.org/1", "title": "A \\ud83d b",'
+        b' "content_text": "x \\udc00 y"},'
+        b'{"id": "2", "url": "https://e.org/2", "title": "Fine \\ud83d\\ude00"}]}'
+    )
+    first, second = read_source("feed", body, {}, base_url=BASE).entries
+    assert (first.title, first.summary, first.guid) == ("A b", "x y", "1")
+    assert second.title == "Fine \U0001f600"  # a whole pair is one character
+
+
 def test_yaml_lines_quote_everything() -> None:
     lines = feeds_yaml_lines([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "no")])
     assert lines == ['  - {name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: "no"}']

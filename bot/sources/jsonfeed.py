@@ -11,6 +11,7 @@ from `url` (else `external_url`), `id` as the GUID (1.0 allowed numbers), date f
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -20,6 +21,7 @@ from bot.errors import NotAFeed, ParseError
 from bot.model import Entry, ParsedFeed
 from bot.parse import (
     GUID_MAX,
+    NOT_TEXT,
     SUMMARY_MAX,
     TITLE_MAX,
     bound,
@@ -30,6 +32,7 @@ from bot.parse import (
 )
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def looks_like_json(body: bytes, content_type: str) -> bool:
@@ -74,14 +77,20 @@ def _entry(raw: dict[str, Any], *, base_url: str, lang: str | None) -> Entry | N
     if not (title or summary or link):
         return None
     guid_value = raw.get("id")
-    guid = str(guid_value).strip()[:GUID_MAX] if isinstance(guid_value, str | int) else None
+    guid = (
+        NOT_TEXT.sub("", _text(str(guid_value))).strip()[:GUID_MAX]
+        if isinstance(guid_value, str | int)
+        else None
+    )
     published = _date(raw.get("date_published")) or _date(raw.get("date_modified"))
     entry_lang = norm_lang(raw.get("language")) or lang
     return Entry(title, summary, link, guid or None, published, entry_lang)
 
 
 def _text(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    # JSON's \\u escapes can spell half of a UTF-16 pair, which no UTF-8 encoder (the hashes,
+    # the HTML parser, SQLite) takes: one such item would fail its whole feed on every poll.
+    return _SURROGATE.sub("\ufffd", value) if isinstance(value, str) else ""
 
 
 def _date(value: object) -> datetime | None:
