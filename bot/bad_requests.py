@@ -41,7 +41,7 @@ _CHAT_GONE = (
 _THREAD_GONE = ("message thread not found", "topic_deleted")
 # Also the "General" topic, when a delivery without a topic goes to a forum whose General is
 # closed: the same wait for it to reopen.
-_TOPIC_CLOSED = ("topic_closed",)
+_TOPIC_CLOSED = ("topic_closed", "topic closed")
 
 
 def classify(description: str, *, in_thread: bool) -> BadRequest:

@@ -7,10 +7,11 @@ an alert. The rules:
 
 * An address is *public* when it is globally routable unicast: not loopback, private, shared
   (100.64/10), link-local, multicast, reserved or unspecified. An IPv6 address that carries
-  an IPv4 one is judged as the IPv4 address it carries: IPv4-mapped (::ffff:0:0/96), NAT64
-  (64:ff9b::/96, whose gateway would connect to that IPv4 address) and 6to4 (2002::/16), all of
-  which `ipaddress` counts as global whatever they carry. Local-use NAT64 (64:ff9b:1::/48) and
-  the deprecated IPv4-compatible form (::/96) are never public; Teredo is not global anyway.
+  an IPv4 one is judged as the IPv4 address it carries: IPv4-mapped (::ffff:0:0/96),
+  IPv4-translated (::ffff:0:0:0/96), NAT64 (64:ff9b::/96, whose gateway would connect to that
+  IPv4 address) and 6to4 (2002::/16), all of which `ipaddress` counts as global whatever they
+  carry. Local-use NAT64 (64:ff9b:1::/48) and the deprecated IPv4-compatible form (::/96) are
+  never public; Teredo is not global anyway.
 * A host name is refused when ANY of its addresses is not public, and the check is made by the
   resolver of the session that connects (`CheckedResolver`), so the addresses checked are the
   ones connected to: a name that answers differently on a second lookup cannot slip past an
@@ -33,7 +34,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 
 AddressCheck = Callable[[IPv4Address | IPv6Address], bool]
 
-_NAT64 = ip_network("64:ff9b::/96")
+# The last 32 bits are the IPv4 address: NAT64 and the old IPv4-translated form (RFC 2765).
+_CARRY_LAST_32 = (ip_network("64:ff9b::/96"), ip_network("::ffff:0:0:0/96"))
 _NEVER_PUBLIC = (ip_network("64:ff9b:1::/48"), ip_network("::/96"))
 
 
@@ -48,7 +50,7 @@ def is_public(address: IPv4Address | IPv6Address) -> bool:
 
 
 def _carried_ipv4(address: IPv6Address) -> IPv4Address | None:
-    if address in _NAT64:
+    if any(address in network for network in _CARRY_LAST_32):
         return IPv4Address(int(address) & 0xFFFFFFFF)
     return address.ipv4_mapped or address.sixtofour
 

@@ -26,6 +26,7 @@ from bot.i18n import ENGLISH, N_, Tr
 from bot.storage.records import Source, Story
 
 TELEGRAM_TEXT_LIMIT = 4096
+TELEGRAM_CAPTION_LIMIT = 1024
 LEAD_MAX = 420
 LEAD_SENTENCES = 3
 REASONS_MAX = 5

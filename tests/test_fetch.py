@@ -445,6 +445,8 @@ async def test_error_messages_keep_the_url_out(srv: FeedServer) -> None:
         ("64:ff9b::a9fe:a9fe", False),  # NAT64 to the metadata service
         ("64:ff9b::5db8:d70e", True),  # NAT64 to a public address
         ("64:ff9b:1::a00:1", False),  # local-use NAT64 (RFC 8215)
+        ("::ffff:0:a9fe:a9fe", False),  # IPv4-translated (RFC 2765) metadata service
+        ("::ffff:0:5db8:d70e", True),
         ("2002:7f00:1::1", False),  # 6to4 of 127.0.0.1
         ("2002:a00:1::", False),  # 6to4 of 10.0.0.1
         ("2002:5db8:d70e::1", True),  # 6to4 of a public address

@@ -15,7 +15,13 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from tests.fakes.botapi_rules import ApiError, bad_request, check_inline_keyboard, message_text
+from tests.fakes.botapi_rules import (
+    ApiError,
+    bad_request,
+    check_inline_keyboard,
+    message_text,
+    utf16_len,
+)
 from tests.fakes.botapi_schema import BotApiSchema
 from tests.fakes.botapi_world import (
     DEFAULT_ALLOWED_UPDATES,
@@ -164,7 +170,7 @@ class BotApiMethods:
             caption, entities = message_text(
                 params["caption"], params.get("parse_mode"), params.get("caption_entities")
             )
-            if len(caption) > MAX_CAPTION_LENGTH:
+            if utf16_len(caption) > MAX_CAPTION_LENGTH:  # counted like a message's text
                 raise bad_request("message caption is too long")
         check_inline_keyboard(params.get("reply_markup"))
         chat = world.resolve_chat(params["chat_id"], sending=True)
