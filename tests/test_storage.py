@@ -12,7 +12,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.model import Entry, FeedSpec, Verdict
 from bot.search import QueryBuilder
-from bot.storage import Incoming, Storage
+from bot.storage import Delivery, Incoming, Storage
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
@@ -381,16 +381,23 @@ async def test_an_alert_sent_while_its_group_migrates_keeps_no_old_message_id(
     assert sorted(tuple(r) for r in rows) == [(-1006, "sent", None), (-5, "sent", 42)]
 
 
+async def _sending_to_a_group_as_it_migrates(storage: Storage) -> Delivery:
+    """Group -5's alert, on its way to it when the service message moves the group to -1005,
+    a supergroup that had subscribed itself (and so has its own copy of the alert queued)."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
+    await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    old = next(d for d in await storage.outbox.due(NOW, limit=10) if d.chat_id == -5)
+    assert await storage.outbox.mark_sending(old.id)
+    await storage.chats.migrate(-5, -1005)
+    return old
+
+
 async def test_an_alert_in_flight_to_a_group_that_migrates_is_not_sent_again(
     storage: Storage,
 ) -> None:
-    [feed] = await add_feeds(storage, "Outlet")
-    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
-    await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW)  # subscribed itself
-    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
-    old = next(d for d in await storage.outbox.due(NOW, limit=10) if d.chat_id == -5)
-    assert await storage.outbox.mark_sending(old.id)  # on its way to the group
-    await storage.chats.migrate(-5, -1005)  # the service message arrives meanwhile
+    old = await _sending_to_a_group_as_it_migrates(storage)
     await storage.outbox.mark_sent(old.id, 41, NOW, chat_id=-5)  # Telegram took it
     assert await storage.outbox.due(NOW, limit=10) == []  # not the supergroup's copy too
     rows = await storage.db.fetchall("SELECT chat_id, state, message_id FROM deliveries")
@@ -400,13 +407,7 @@ async def test_an_alert_in_flight_to_a_group_that_migrates_is_not_sent_again(
 async def test_an_alert_in_flight_to_a_group_that_migrates_is_retried_there_if_refused(
     storage: Storage,
 ) -> None:
-    [feed] = await add_feeds(storage, "Outlet")
-    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
-    await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW)
-    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
-    old = next(d for d in await storage.outbox.due(NOW, limit=10) if d.chat_id == -5)
-    assert await storage.outbox.mark_sending(old.id)
-    await storage.chats.migrate(-5, -1005)
+    old = await _sending_to_a_group_as_it_migrates(storage)
     await storage.outbox.retry_later(old.id, NOW, "migrated", counter="migrated")
     assert [d.chat_id for d in await storage.outbox.due(NOW, limit=10)] == [-1005]
 
