@@ -77,7 +77,9 @@ MIN_KEY: Final = 3
 KEY_CACHE: Final = 65_536
 
 
-KEYS_VERSION: Final = 2  # 2: Ukrainian forms, Ukrainian ё, English possessives
+# 2: Ukrainian forms, Ukrainian ё, English possessives. 3: the search index's word forms no
+# longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
+KEYS_VERSION: Final = 3
 
 
 def fold(word: str) -> str:

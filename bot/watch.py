@@ -6,7 +6,8 @@ The rules (this docstring is the spec):
 - Every word becomes keys: its surname key (`bot.names.name_key`: Бажуков, Бажукову, Bazhukov
   and Baschukow share one) or, for words that are no name (short, with digits), the folded word;
   plus the same keys of its dictionary forms (`bot.relevance.text.Lemmatizer`: свидетелей ->
-  свидетель) so that phrases match in any case form.
+  свидетель) so that phrases match in any case form. A surname made from a first name is not
+  read as that name's plural: a watch of Павлов does not meet every Павел.
 - An entry (title and summary) mentions a watch when its words, in order and adjacent, share a
   key with each of the watch's words. Matching ignores the relevance verdict: a watched name is
   alerted even in an entry the classifier thinks is off-topic.

@@ -36,6 +36,12 @@ H = 3600.0
         ("Иван Иванов", "", "Иванова Ивана задержали", False),  # the words in order
         ("Бажуков", "Касимов выдан", "", False),
         ("Navalny", "Навального вспоминают", "", True),
+        # A surname made from a first name is not that name's plural ("нет Сергеев"):
+        ("Павлов", "Павла Дурова задержали", "", False),
+        ("Сергей", "Сергеева выдали", "", False),
+        ("Иванов", "", "Ивана отпустили", False),
+        ("Павлов", "Павлова выдали", "", True),
+        ("Сергей", "Сергея выдали", "", True),
     ],
 )
 def test_watch_matches_any_case_and_script(

@@ -67,7 +67,8 @@ class WordCache(Generic[T]):
 
 
 class Lemmatizer:
-    """Dictionary forms of one folded word; pymorphy3 loads lazily, once per language.
+    """Dictionary forms of one folded word; pymorphy3 loads lazily, once per language. A
+    surname's reading as the plural of the first name it was made from is not one of them.
 
     `forms` keeps a bounded cache (`WordCache`): the callers cache what they derive from the
     forms (a match, a lemma, index terms), but several callers ask for the same words, and the
@@ -91,6 +92,7 @@ class Lemmatizer:
             out.extend(
                 str(getattr(parse, "normal_form", "")).replace("ё", "е")
                 for parse in self._parse(morph)(word)
+                if not _plural_of_a_first_name(parse)
             )
         return tuple(dict.fromkeys(out))
 
@@ -109,3 +111,11 @@ class Lemmatizer:
     @property
     def loaded_languages(self) -> tuple[str, ...]:
         return tuple(sorted(self._analyzers))
+
+
+def _plural_of_a_first_name(parse: object) -> bool:
+    """A surname made from a first name (Павлов, Сергеев, Иванов) also reads as that name's
+    plural ("нет Павлов"), which the news never means: taken, every Павлов would meet every Павел
+    in watchlists, searches and fingerprints."""
+    tag = getattr(parse, "tag", None)
+    return tag is not None and "Name" in tag and "plur" in tag
