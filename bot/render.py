@@ -107,8 +107,8 @@ def digest_page(
     return fit(as_list(Bold(heading), *items[:shown], sep="\n\n")), shown
 
 
-def plain(text: str) -> Text:
-    return fit(Text(text))
+def plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
+    return fit(Text(text), limit)
 
 
 def headline(story: Story, tr: Tr = ENGLISH) -> str:

@@ -32,7 +32,7 @@ from aiogram.utils.formatting import Text
 
 from bot.errors import QueryError
 from bot.i18n import N_, Tr
-from bot.render import TELEGRAM_CAPTION_LIMIT, fit, plain, story_list
+from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search import QueryBuilder, SearchQuery
 from bot.search.export import to_csv
@@ -223,5 +223,5 @@ async def export(
     said = tr.plural(
         "{n} story for: {query}", "{n} stories for: {query}", len(stories), query=query.text
     )
-    caption = fit(Text(said), TELEGRAM_CAPTION_LIMIT)
+    caption = plain(said, TELEGRAM_CAPTION_LIMIT)
     await message.answer_document(document, **caption.as_kwargs(text_key="caption"))

@@ -14,7 +14,7 @@ from aiogram.types import Message
 from aiogram.utils.formatting import Bold, Text, as_list
 
 from bot.i18n import Tr
-from bot.render import TELEGRAM_TEXT_LIMIT, fit, how_many_fit, rendered_length, telegram_length
+from bot.render import TELEGRAM_TEXT_LIMIT, fit, how_many_fit, rendered_length
 from bot.storage import Storage
 from bot.telegram.permissions import AdminCache, may_manage
 from bot.watch import MAX_ENTRIES, MAX_PHRASE, MAX_WORDS, phrase_key
@@ -102,14 +102,13 @@ def watchlist_pages(
     """The heading and a line per phrase, in as many messages as Telegram's length limit needs
     (50 long phrases take two). A phrase is never cut: it is what the user copies to /unwatch,
     and at most `MAX_PHRASE` characters, so every line fits; `fit` is only the last guard."""
-    lines = [Text("• ", phrase) for phrase in phrases]
+    lines: list[Text] = [Bold(heading), *(Text("• ", phrase) for phrase in phrases)]
     lengths = [1 + rendered_length(line) for line in lines]  # as_list puts "\n" before each
     pages: list[list[Text]] = []
-    first, room = [Bold(heading)], limit - telegram_length(heading)
-    while lines or first:
-        # A page's own first line has no newline before it: one unit more room.
-        taken = max(1 if not first else 0, how_many_fit(lengths, room))
-        pages.append([*first, *lines[:taken]])
+    while lines:
+        # A page's first line has no newline before it: one unit more room. A line that fits
+        # no page alone still gets one (`fit` cuts it).
+        taken = max(1, how_many_fit(lengths, limit + 1))
+        pages.append(lines[:taken])
         lines, lengths = lines[taken:], lengths[taken:]
-        first, room = [], limit + 1
     return [fit(as_list(*page), limit) for page in pages]
