@@ -12,9 +12,9 @@ import pytest
 
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import MAX_BACKOFF
+from bot.refresh import MAX_BACKOFF, FeedReport
 from bot.relevance import Classifier
-from bot.storage import Storage
+from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 from tests.fakes.fetchers import Boom
@@ -89,17 +89,29 @@ def hostile(server: FeedServer) -> list[str]:
     return ["/malformed", "/html", "/huge", "/loop-a", "/hang", "/laughs", "/gone"]
 
 
+async def refresh_beside_a_good_feed(
+    storage: Storage,
+    server: FeedServer,
+    fetcher: Fetcher,
+    classifier: Classifier,
+    paths: list[str],
+) -> tuple[dict[str, FeedReport], dict[str, FeedState]]:
+    """One cycle over the feeds at `paths` and a good one, which must come through: the
+    reports and the feeds' stored states afterwards, by feed name."""
+    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
+    await sync(storage, server, "/good", *paths)
+    reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
+    assert reports["good"].status == "ok"
+    return reports, {f.name: f for f in await storage.feeds.all()}
+
+
 async def test_hostile_feeds_cost_only_themselves_a_backoff_step(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
     bad = hostile(server)
-    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
-    await sync(storage, server, "/good", *bad)
     before = time.time()
-    reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
-    assert reports["good"].status == "ok"
+    reports, feeds = await refresh_beside_a_good_feed(storage, server, fetcher, classifier, bad)
     assert len(reports["good"].new_stories) == 1
-    feeds = {f.name: f for f in await storage.feeds.all()}
     for path in bad:
         name = path.strip("/")
         assert reports[name].status == "error", name
@@ -129,11 +141,7 @@ async def test_odd_numbers_and_hosts_cost_only_their_own_feed_a_backoff_step(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
     odd = odd_numbers_and_hosts(server)
-    server.set_feed("/good", rss([dated(RELEVANT_ITEM)]))
-    await sync(storage, server, "/good", *odd)
-    reports = {r.feed: r for r in await make_refresher(storage, fetcher, classifier).refresh_due()}
-    assert reports["good"].status == "ok"
-    feeds = {f.name: f for f in await storage.feeds.all()}
+    reports, feeds = await refresh_beside_a_good_feed(storage, server, fetcher, classifier, odd)
     assert reports["ttl"].status == "ok"  # the <ttl> is ignored, the feed read
     for path in odd[1:]:
         name = path.strip("/")
