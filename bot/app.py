@@ -14,7 +14,6 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timedelta
-from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -39,7 +38,7 @@ from bot.telegram import build_dispatcher
 from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
 from bot.telegram.feeds import Told, notify_admins
-from bot.telegram.in_flight import InFlight
+from bot.telegram.in_flight import InFlight, Running
 
 log = logging.getLogger(__name__)
 
@@ -91,23 +90,16 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         storage, fetcher, analysis, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
     )
 
-    ticks: set[asyncio.Task[Any]] = set()
-
+    ticks = Running()  # so that a stop lets a refresh in progress finish its transaction
     told: set[Told] = set()  # who has which admin notice, while others' sends fail
 
     async def tick() -> None:
-        # Kept so that shutdown can let a refresh in progress finish its transaction.
-        task = asyncio.current_task()
-        assert task is not None  # APScheduler runs coroutine jobs as tasks
-        ticks.add(task)
-        try:
+        with ticks.track():
             await storage.beat(time.time())
             await refresher.refresh_due()
             await notify_admins(
                 bot, storage, settings.admin_ids, time.time(), catalogs=catalogs, sent=told
             )
-        finally:
-            ticks.discard(task)
 
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
@@ -134,8 +126,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
             log.warning("stopped with %d updates still being handled", unfinished)
         scheduler.shutdown(wait=False)
         sender.stop()
-        if ticks:
-            await asyncio.wait(ticks, timeout=SHUTDOWN_GRACE)
+        await ticks.finish(SHUTDOWN_GRACE)
         await stop_within(sender_task, SHUTDOWN_GRACE)
 
 
