@@ -41,7 +41,8 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
 def story_line(story: Story) -> str:
     day = story.published_at.strftime("%Y-%m-%d") if story.published_at else "----------"
     countries = ",".join(story.countries) or "-"
-    return f"{day}  {story.outlet}  {story.title}  {story.link or '-'}  [{countries}]"
+    title = story.headline or "(no title)"
+    return f"{day}  {story.outlet}  {title}  {story.link or '-'}  [{countries}]"
 
 
 def report_line(report: FeedReport) -> str:

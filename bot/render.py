@@ -14,7 +14,6 @@ CLDR (Babel) in the same locale. Without a translator the texts are English.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
@@ -23,7 +22,7 @@ from babel import Locale
 from babel.dates import format_date
 
 from bot.i18n import ENGLISH, N_, Tr
-from bot.storage.records import Source, Story
+from bot.storage.records import SENTENCE_END, Source, Story
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
@@ -46,8 +45,6 @@ ACTION_LABELS = {
     "policy": N_("Policy"),
 }
 UNKNOWN_ACTION = N_("Case")
-
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 
 
 def alert_card(
@@ -112,14 +109,8 @@ def plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
 
 
 def headline(story: Story, tr: Tr = ENGLISH) -> str:
-    """The story's title; a story whose first report had none (RSS allows an item with only a
-    description) goes by its summary's first sentence, so that it still reads and has text to
-    carry its link. `lead_of` given this headline does not repeat it."""
-    if story.title.strip():
-        return story.title
-    # Uncut: every caller cuts it to its own bound, after `lead_of` has taken it off the lead
-    # (cut here, its "…" would no longer match the summary, and the lead would repeat it).
-    return _SENTENCE_END.split(" ".join(story.summary.split()), maxsplit=1)[0] or tr("(no title)")
+    """`Story.headline`, or "(no title)" in the chat's language when the story has no text."""
+    return story.headline or tr("(no title)")
 
 
 def lead_of(summary: str, title: str) -> str:
@@ -129,7 +120,7 @@ def lead_of(summary: str, title: str) -> str:
     if title and text.casefold().startswith(title.casefold()):
         text = text[len(title) :].lstrip(" .:—-")
     lead = ""
-    for sentence in _SENTENCE_END.split(text)[:LEAD_SENTENCES]:
+    for sentence in SENTENCE_END.split(text)[:LEAD_SENTENCES]:
         candidate = f"{lead} {sentence}".strip()
         if len(candidate) > LEAD_MAX:
             break

@@ -232,3 +232,20 @@ async def test_feeds_check_reports_odd_numbers_and_hosts_as_failing_sources(
     assert any(line.startswith("Retry ") and "HTTPStatusError: HTTP 503" in line for line in lines)
     assert any(line.startswith("Label ") and "ConnectError: invalid URL" in line for line in lines)
     assert lines[-1] == "3 sources: 1 ok, 2 failing"
+
+
+def test_a_story_line_gives_a_title_less_story_its_first_sentence() -> None:
+    from bot.cli import story_line
+    from bot.storage.records import Story
+
+    def story(title: str, summary: str) -> Story:
+        return Story(
+            id=7, title=title, summary=summary, link=None, outlet="Outlet", published_at=None,
+            countries=("KZ",), action="detention", reasons=(), sources=1,
+        )  # fmt: skip
+
+    line = story_line(story("", "Almaty police detained Ivan Petrov. He faces extradition."))
+    assert "  Almaty police detained Ivan Petrov.  " in line
+    assert "He faces" not in line
+    assert "  (no title)  " in story_line(story(" ", ""))
+    assert "  Title  " in story_line(story("Title", "Lead. More."))

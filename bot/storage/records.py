@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -98,7 +99,19 @@ class Story:
             broadcast=bool(row["broadcast"]),
         )
 
+    @property
+    def headline(self) -> str:
+        """The title; a story whose first report had none (RSS allows an item with only a
+        description) goes by its summary's first sentence, so that it still reads; "" when
+        it has neither. Uncut: each caller cuts it to its own bound (`bot.render.lead_of`,
+        given this headline, does not repeat it, which a cut one with its "…" would break)."""
+        if self.title.strip():
+            return self.title
+        return SENTENCE_END.split(" ".join(self.summary.split()), maxsplit=1)[0]
 
+
+# A sentence ends at . ! ? … before a capital or a digit (an abbreviation's dot rarely is).
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
 _SEPARATOR = "\x1f"  # what STORY_COLUMNS joins outlet names with (never in a feed name)
 
 
