@@ -16,9 +16,11 @@ single cost of a cold cycle (about 40% of its CPU), so in one process it takes t
 judging, fetching and storing on one core (the GIL). A reader needs no dictionaries, so a worker
 costs about 25 MB; one that also judged would load the lexicon and pymorphy3 again (about 65 MB
 apiece, over the memory budget of a small machine) for no shorter a cycle (BENCHMARKS.md).
-An entry's content hash, canonical link, the people it names and its words (`bot.words`) need
-no dictionaries either, so the reading works them out too (`EntryFacts`) and judging takes the
-words and the people ready-made. Only
+An entry's content hash, canonical link and the people it names need no dictionaries either,
+so the reading works them out too (`EntryFacts`) and judging takes the people ready-made. Its
+words (`bot.words`) are split here, in judging: the worker is the cycle's critical path on a
+quiet machine, and sending the words over cost it more (splitting and pickling them) than
+splitting them costs this process (BENCHMARKS.md, eighth session). Only
 bytes and parsed entries cross over; what is new is still decided in one place
 (`bot.storage.stories`).
 
@@ -85,15 +87,12 @@ class Analyser:
     ) -> list[Judged]:
         """Judge each entry; `lang` is the feed's, for entries that do not say theirs.
         `known`, when given, has one item per entry: what the reading worked out of it
-        (`EntryFacts`: its words and the people it names), or None to work that out here."""
+        (`EntryFacts`: the people it names), or None to work that out here."""
         index = self._watch_index(watches)
         judged = []
         for entry, facts in zip(entries, known or [None] * len(entries), strict=True):
-            if facts is None:
-                text = EntryText.of(entry.title, entry.summary, entry.lang or lang)
-                names = None
-            else:
-                text, names = facts.text, facts.people
+            text = EntryText.of(entry.title, entry.summary, entry.lang or lang)
+            names = None if facts is None else facts.people
             judged.append(
                 Judged(
                     self._classifier.classify_text(text),

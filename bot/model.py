@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal, NamedTuple
 
-from bot.words import EntryText
-
 SourceKind = Literal["feed", "telegram"]
 
 
@@ -71,7 +69,6 @@ class EntryFacts(NamedTuple):
     content_hash: str  # bot.stories.content_hash
     canonical_url: str | None  # bot.stories.canonical_url of its link
     people: frozenset[str]  # bot.people.person_keys of its title and lead
-    text: EntryText  # its title and lead split into words, in its language or the feed's
 
 
 @dataclass(frozen=True, slots=True)

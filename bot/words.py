@@ -8,9 +8,8 @@ space, or a line break. The regular expressions here are fixed and linear; user 
 become regexes.
 
 `EntryText` is an entry split into words once for every part that reads it. Nothing here needs
-a dictionary or a C extension, so a reading worker (`bot.read_worker`) splits the entries it
-reads and the bot's own process does not have to; dictionary forms are
-`bot.relevance.text.Lemmatizer`.
+a dictionary or a C extension (dictionary forms are `bot.relevance.text.Lemmatizer`), so the
+classifier and the fingerprint can share it without loading either.
 """
 
 from __future__ import annotations

@@ -7,8 +7,8 @@ identity, relevance, story and alert path.
 
 Also here: OPML 2.0 in and out (opml.py) and full article text (bot/fulltext.py).
 Pure functions; `read_source_async` only moves the work to a thread. `read_source` also works
-out each entry's `EntryFacts` (content hash, canonical link, the people it names, its words:
-no dictionaries needed), so that where reading runs in a worker process (`bot.analysis`), that
+out each entry's `EntryFacts` (content hash, canonical link, the people it names: no
+dictionaries needed), so that where reading runs in a worker process (`bot.analysis`), that
 work leaves the bot's process too.
 """
 
@@ -24,7 +24,6 @@ from bot.people import person_keys
 from bot.sources.jsonfeed import looks_like_json, parse_json_feed
 from bot.sources.telegram_preview import parse_preview
 from bot.stories import canonical_url, content_hash
-from bot.words import EntryText
 
 
 def read_source(
@@ -49,7 +48,6 @@ def _facts_of(entries: Iterable[Entry], lang: str | None) -> tuple[EntryFacts, .
             content_hash(entry),
             canonical_url(entry.link) if entry.link else None,
             person_keys(entry.title, entry.summary),
-            EntryText.of(entry.title, entry.summary, entry.lang or lang),
         )
         for entry in entries
     )
