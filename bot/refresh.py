@@ -222,8 +222,8 @@ class Refresher:
     ) -> list[Incoming]:
         # The article text, where one was fetched, is what gets judged; the content hash
         # stays the feed's own text: the next poll sees the thin entry again, and that must
-        # not count as an edit that undoes the article text. The words and people the
-        # reading found are the feed text's, so an article's are worked out again (None).
+        # not count as an edit that undoes the article text. The people the reading found
+        # are the feed text's, so an article's are worked out again (None).
         full = [replace(entries[i], summary=texts[i]) if i in texts else entries[i] for i in only]
         if not full:
             return []
