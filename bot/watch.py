@@ -7,7 +7,10 @@ The rules (this docstring is the spec):
   and Baschukow share one) or, for words that are no name (short, with digits), the folded word;
   plus the same keys of its dictionary forms (`bot.relevance.text.Lemmatizer`: свидетелей ->
   свидетель) so that phrases match in any case form. A surname made from a first name is not
-  read as that name's plural: a watch of Павлов does not meet every Павел.
+  read as that name's plural: a watch of Павлов does not meet every Павел. A watched word that
+  reads as a surname keeps only its surname forms: a watch of Романов does not meet every
+  "роман" (novel, or the first name), nor Волков every "волк". (The text's own word Романов
+  stays ambiguous: "нет романов" still meets a watch of Романов.)
 - An entry (title and summary) mentions a watch when its words, in order and adjacent, share a
   key with each of the watch's words. Matching ignores the relevance verdict: a watched name is
   alerted even in an entry the classifier thinks is off-topic.
@@ -71,7 +74,7 @@ class Watcher:
             words = phrase_words(term.phrase)
             if not words:
                 continue
-            keys = [self.keys(w, morph_language(None, w)) for w in words]
+            keys = [self._phrase_word_keys(w) for w in words]
             for first in keys[0]:
                 by_first.setdefault(first, []).append((term, keys))
         return WatchIndex(self, by_first)
@@ -79,6 +82,15 @@ class Watcher:
     def keys(self, word: str, morph: str | None) -> frozenset[str]:
         """The keys of one folded word: its own and those of its dictionary forms."""
         return self._cache.get(word, morph if is_cyrillic(word) else None)
+
+    def _phrase_word_keys(self, word: str) -> frozenset[str]:
+        # A watched word that reads as a surname is one: its other readings' forms are
+        # dropped, so Романов does not meet "роман" nor Волков "волк" (see the module docstring).
+        morph = morph_language(None, word)
+        surnames = self._lemmatizer.surname_forms(word, morph)
+        if not surnames:
+            return self.keys(word, morph)
+        return frozenset(word_key(form) for form in (word, *surnames))
 
     def _keys(self, word: str, morph: str | None) -> frozenset[str]:
         forms = self._lemmatizer.forms(word, morph) if word[0].isalpha() else (word,)

@@ -178,6 +178,25 @@ async def test_a_surname_made_from_a_first_name_is_not_found_by_that_name(
     assert await titles(storage, "Павел") == []
 
 
+async def test_a_surname_made_from_a_noun_is_not_found_by_that_noun(storage: Storage) -> None:
+    # "Романов" also reads as "of novels" (and Роман is a first name): a lawyer asking for
+    # Романов must get Романов's case, not every Роман nor every novel.
+    [feed] = await add_feeds(storage, "Meduza")
+    texts = [
+        ("Казахстан выдал России Романова", "Его задержали в Алматы."),
+        ("Армения задержала активиста", "Роман Иванов задержан в Ереване."),
+        ("Писатель закончил роман в Тбилиси", "Грузия отказала в выдаче."),
+    ]
+    entries = [
+        make_entry(title, summary=lead, link=f"https://meduza.example/{n}")
+        for n, (title, lead) in enumerate(texts)
+    ]
+    await storage.stories.save(feed, [incoming(e, KZ) for e in entries], now=NOW, alert_max_age=0)
+    for text in ("Романов", "романова", "Romanov"):
+        assert await titles(storage, text) == ["Казахстан выдал России Романова"], text
+    assert len(await titles(storage, "роман")) == 2  # the noun and the first name, as typed
+
+
 async def test_keys_of_older_name_rules_are_recomputed_on_open(tmp_path: Path) -> None:
     path = tmp_path / "keys.sqlite3"
     storage = await Storage.open(path, now=NOW)

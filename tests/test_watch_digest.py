@@ -42,6 +42,16 @@ H = 3600.0
         ("Иванов", "", "Ивана отпустили", False),
         ("Павлов", "Павлова выдали", "", True),
         ("Сергей", "Сергея выдали", "", True),
+        # Nor is a surname the plural of the noun it was made from ("нет романов", "волков"):
+        # a watch of Романов does not meet every novel, nor a Волков every wolf.
+        ("Романов", "Писатель закончил роман", "", False),
+        ("Романов", "", "Роман Иванов задержан в Ереване", False),
+        ("Волков", "Волки напали на стадо", "", False),
+        ("Кузнецов", "", "Кузнеца отпустили", False),
+        ("Романов", "Романова выдали", "", True),
+        ("Романов", "", "Суд над Романовым в Бишкеке", True),
+        ("Романова", "Романов задержан", "", True),
+        ("Волков", "Леонида Волкова задержали", "", True),
     ],
 )
 def test_watch_matches_any_case_and_script(
@@ -381,3 +391,4 @@ async def test_the_card_names_a_watched_person_only_a_later_outlets_lead_named(
         [card] = await api.wait_for_messages(2, 1, timeout=15)
         api.assert_no_violations()
     assert "👁 On your watchlist: Bazhukov\n" in card
+

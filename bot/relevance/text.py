@@ -96,6 +96,21 @@ class Lemmatizer:
             )
         return tuple(dict.fromkeys(out))
 
+    def surname_forms(self, word: str, morph: str | None) -> tuple[str, ...]:
+        """The dictionary forms of the word's readings as one person's surname (Романова ->
+        романов), or () when it has none: where a word is known to be a name (a watch), its
+        other readings (Романов as "of novels", Волков as "of wolves") are only noise. Not
+        cached: a watch list is read once a cycle."""
+        if morph is None or not is_cyrillic(word):
+            return ()
+        return tuple(
+            dict.fromkeys(
+                str(getattr(parse, "normal_form", "")).replace("ё", "е")
+                for parse in self._parse(morph)(word)
+                if _singular_surname(parse)
+            )
+        )
+
     def stem_latin(self, word: str) -> str:
         return str(self._stemmer.stemWord(word))
 
@@ -119,3 +134,9 @@ def _plural_of_a_first_name(parse: object) -> bool:
     in watchlists, searches and fingerprints."""
     tag = getattr(parse, "tag", None)
     return tag is not None and "Name" in tag and "plur" in tag
+
+
+def _singular_surname(parse: object) -> bool:
+    # Not "sing" in tag: the Ukrainian dictionaries leave a surname's number unmarked.
+    tag = getattr(parse, "tag", None)
+    return tag is not None and "Surn" in tag and "plur" not in tag

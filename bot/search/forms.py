@@ -7,8 +7,9 @@ type in another shape (the `terms` column of `search_fts`):
 - capitalised words (names, in either script): the Latin `name_key` (Бажукова, Bazhukov ->
   bashukov), so a name heard in Latin letters finds a story written in Cyrillic and back.
 A query word is expanded the same way (its folded surface form, lemmas, stem and name key), and
-any of them may match. Pure apart from the lazily loaded dictionaries; a `Forms` is not
-thread-safe (one per task or thread).
+any of them may match; one that reads as a surname keeps only its surname lemmas and name key
+(Романов finds Романова, not every "роман"). Pure apart from the lazily loaded dictionaries; a
+`Forms` is not thread-safe (one per task or thread).
 """
 
 from __future__ import annotations
@@ -74,5 +75,13 @@ class Forms:
         else:
             morphs = (None,)
         for morph in morphs:
-            forms.extend(self.variants(word, morph, capitalised=True))
+            forms.extend(self._query_variants(word, morph))
         return tuple(dict.fromkeys(forms))
+
+    def _query_variants(self, word: str, morph: str | None) -> tuple[str, ...]:
+        # A query word that reads as a surname is one (nobody searches for "of novels"): its
+        # other lemmas would find every "роман" for Романов, every "волк" for Волков.
+        surnames = self._lemmatizer.surname_forms(word, morph)
+        if not surnames:
+            return self.variants(word, morph, capitalised=True)
+        return tuple(f for f in (*surnames, name_key(word) or word) if len(f) >= MIN_FORM)
