@@ -146,7 +146,7 @@ class DeliveryCalls:
             return None
         watches = self._watcher.index(WatchTerm(chat_id, p) for p in phrases)
         texts = await self._stories.texts_of([s.id for s in stories])
-        return {s.id: _mentioned(watches, s, texts.get(s.id, ())) for s in stories}
+        return {s.id: _mentioned(watches, texts.get(s.id, ())) for s in stories}
 
     async def _send(self, delivery: Delivery, text: Text) -> int:
         chat = _chat_of(delivery)
@@ -162,12 +162,12 @@ class DeliveryCalls:
         return message.message_id
 
 
-def _mentioned(watches: WatchIndex, story: Story, reports: Iterable[ReportText]) -> list[str]:
-    """The watched phrases the story or any of its reports mention, each once, in the order
-    they are found. Each report is matched on its own and in its own language, as it was when
-    it was stored; the story's own text covers reports stored before they kept their lead."""
+def _mentioned(watches: WatchIndex, reports: Iterable[ReportText]) -> list[str]:
+    """The watched phrases the story's reports (`Stories.texts_of`: its own text first)
+    mention, each once, in the order they are found. Each is matched on its own and in its own
+    language, as it was when it was stored."""
     found: dict[str, None] = {}
-    for title, lead, lang in [ReportText(story.title, story.summary, None), *reports]:
+    for title, lead, lang in reports:
         terms = watches.mentioned(EntryText.of(title, lead, lang))
         found.update(dict.fromkeys(term.phrase for term in terms))
     return list(found)

@@ -174,20 +174,22 @@ async def test_a_storys_reports_keep_their_leads_through_edits_and_no_other_entr
     await storage.stories.save(feed, items, now=NOW, alert_max_age=DAY)
     [story] = await storage.stories.recent(10)
     assert story.summary == "Mikhail Bazhukov was handed over."
-    assert await storage.stories.texts_of([story.id]) == {story.id: [(first.title, "", None)]}
+    # The story's own text comes first; the first report's row holds only its title.
+    own = (first.title, "Mikhail Bazhukov was handed over.", None)
+    assert await storage.stories.texts_of([story.id]) == {story.id: [own]}
     edited = replace(first, summary="A deserter was handed over.")
     await storage.stories.save(feed, [incoming(edited, key="guid:1")], now=NOW, alert_max_age=DAY)
     again = make_entry("Deserter handed over", summary="The same case.", link=first.link)
     await storage.stories.save(other, [incoming(again)], now=NOW, alert_max_age=DAY)
     texts = await storage.stories.texts_of([story.id, story.id + 1])
     assert list(texts) == [story.id]
-    assert texts[story.id] == [  # newest first
-        ("Deserter handed over", "The same case.", None),
+    assert texts[story.id] == [  # the story's own (edited) text, then the others, newest first
         (first.title, "A deserter was handed over.", None),
+        ("Deserter handed over", "The same case.", None),
     ]
     rows = await storage.db.fetchall("SELECT summary FROM entries WHERE story_id IS NULL")
     assert [r[0] for r in rows] == [None]  # the irrelevant entry keeps no text
-    monkeypatch.setattr(stories_module, "TEXTS_MAX", 1)
+    monkeypatch.setattr(stories_module, "TEXTS_MAX", 0)  # bounds the others, not its own
     assert await storage.stories.texts_of([story.id]) == {story.id: texts[story.id][:1]}
 
 

@@ -392,3 +392,33 @@ async def test_the_card_names_a_watched_person_only_a_later_outlets_lead_named(
         api.assert_no_violations()
     assert "👁 On your watchlist: Bazhukov\n" in card
 
+
+async def test_a_watch_only_story_is_matched_in_its_first_reports_language(
+    storage: Storage,
+) -> None:
+    # The feed says Russian; the lead has a Kazakh letter, so a guess would take it for a text
+    # with no Russian forms, and "свидетелей" would not meet the watched "свидетели". The
+    # story was stored for chat 2's watch, and the chat must get it, saying why.
+    [feed] = await add_feeds(storage, "Orda")
+    now = time.time()
+    await storage.chats.ensure(2, now)
+    phrase = "свидетели Иеговы"
+    await storage.watchlist.add(2, phrase_key(phrase) or "", phrase, now=now, limit=50)
+    entry = replace(
+        make_entry(
+            "Обыски в Костанае", summary="Дело против свидетелей Иеговы в Қостанае.",
+            published=now - 60,
+        ),
+        lang="ru",
+    )  # fmt: skip
+    terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
+    watchers = (
+        Watcher().index(terms).chats_mentioned(EntryText.of(entry.title, entry.summary, "ru"))
+    )
+    assert watchers == {2}
+    item = replace(incoming(entry, IRRELEVANT), watchers=watchers)
+    await storage.stories.save(feed, [item], now=now, alert_max_age=86400)
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False):
+        [card] = await api.wait_for_messages(2, 1, timeout=15)
+        api.assert_no_violations()
+    assert f"👁 On your watchlist: {phrase}\n" in card

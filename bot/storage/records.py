@@ -139,9 +139,10 @@ class Source:
 
 class ReportText(NamedTuple):
     """What one report of a story said, as stored: its title, its lead and its language. The
-    lead is "" for a story's first report until it is edited (its lead is the story's) and for
-    reports stored before migration 11; an edit stores the report's new lead, since the story
-    itself takes the edit only while the report is its only source."""
+    lead is "" for a story's first report until it is edited (its lead is the story's, which
+    `Stories.texts_of` gives first, in that report's language) and for reports stored before
+    migration 11; an edit stores the report's new lead, since the story itself takes the edit
+    only while the report is its only source."""
 
     title: str
     lead: str

@@ -114,19 +114,34 @@ class Stories:
         return found
 
     async def texts_of(self, story_ids: Sequence[int]) -> dict[int, list[ReportText]]:
-        """What each story's newest `TEXTS_MAX` distinct reports said, newest first: for
-        matching a chat's watchlist again when its alert is drawn (a report that named a
-        watched name is a recent one by then)."""
+        """What each story said, for matching a chat's watchlist again when its alert is drawn:
+        first its own title and lead in its first report's language (as judging read them when
+        that report was stored), then what its newest `TEXTS_MAX` distinct other reports said,
+        newest first (a report that named a watched name is a recent one by then)."""
         found: dict[int, list[ReportText]] = {}
         for story_id in dict.fromkeys(story_ids):
+            own = await self._db.fetchone(
+                """SELECT title, summary AS lead,
+                          (SELECT lang FROM entries WHERE story_id = s.id AND title IS NOT NULL
+                           ORDER BY id LIMIT 1) AS lang
+                   FROM stories s WHERE id = ?""",
+                (story_id,),
+            )
+            if own is None:
+                continue
+            first = ReportText(own["title"], own["lead"], own["lang"])
             rows = await self._db.fetchall(
                 """SELECT title, COALESCE(summary, '') AS lead, lang FROM entries
                    WHERE story_id = ? AND title IS NOT NULL
                    GROUP BY title, lead, lang ORDER BY MAX(id) DESC LIMIT ?""",
                 (story_id, TEXTS_MAX),
             )
-            if rows:
-                found[story_id] = [ReportText(r["title"], r["lead"], r["lang"]) for r in rows]
+            # The first report's row keeps its title only (its lead is the story's, above).
+            reports = (ReportText(r["title"], r["lead"], r["lang"]) for r in rows)
+            found[story_id] = [
+                first,
+                *(r for r in reports if r != first and (r.title, r.lead) != (first.title, "")),
+            ]
         return found
 
 
