@@ -67,6 +67,8 @@ class Watcher:
     def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
         self._lemmatizer = lemmatizer or Lemmatizer()
         self._cache = WordCache(self._keys, _CACHE_MAX)
+        # A chat's watches are indexed again for every alert drawn for it (`bot.delivery_calls`).
+        self._phrase_cache = WordCache(self._phrase_word_keys, _CACHE_MAX)
 
     def index(self, terms: Iterable[WatchTerm]) -> WatchIndex:
         by_first: dict[str, list[tuple[WatchTerm, list[frozenset[str]]]]] = {}
@@ -74,7 +76,7 @@ class Watcher:
             words = phrase_words(term.phrase)
             if not words:
                 continue
-            keys = [self._phrase_word_keys(w) for w in words]
+            keys = [self._phrase_cache.get(w, None) for w in words]
             for first in keys[0]:
                 by_first.setdefault(first, []).append((term, keys))
         return WatchIndex(self, by_first)
@@ -83,7 +85,7 @@ class Watcher:
         """The keys of one folded word: its own and those of its dictionary forms."""
         return self._cache.get(word, morph if is_cyrillic(word) else None)
 
-    def _phrase_word_keys(self, word: str) -> frozenset[str]:
+    def _phrase_word_keys(self, word: str, _: str | None) -> frozenset[str]:
         # A watched word that reads as a surname is one: its other readings' forms are
         # dropped, so Романов does not meet "роман" nor Волков "волк" (see the module docstring).
         morph = morph_language(None, word)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.chat_settings import is_quiet, next_digest_at
+from bot.relevance.text import Lemmatizer
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.sender import Backoff
 from bot.status import status_lines
@@ -61,6 +62,30 @@ def test_watch_matches_any_case_and_script(
     assert index.chats_mentioned(EntryText.of(title, summary, None)) == (
         frozenset({7}) if hit else frozenset()
     )
+
+
+class CountingLemmatizer(Lemmatizer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.surname_calls = 0
+
+    def surname_forms(self, word: str, morph: str | None) -> tuple[str, ...]:
+        self.surname_calls += 1
+        return super().surname_forms(word, morph)
+
+
+def test_a_chats_watches_are_indexed_again_from_the_cache() -> None:
+    # Every alert drawn for a chat indexes its watches again (up to 50 of them): the
+    # dictionary lookups behind each watched word are made once, not once per alert.
+    lemmatizer = CountingLemmatizer()
+    watcher = Watcher(lemmatizer)
+    terms = [WatchTerm(7, "Романов"), WatchTerm(7, "свидетели Иеговы")]
+    first = watcher.index(terms)
+    assert lemmatizer.surname_calls == 3
+    again = watcher.index(terms)
+    assert lemmatizer.surname_calls == 3
+    text = EntryText.of("Романова выдали", "", None)
+    assert first.chats_mentioned(text) == again.chats_mentioned(text) == {7}
 
 
 def test_mentioned_names_each_watch_once_in_the_order_the_text_names_them() -> None:

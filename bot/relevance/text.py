@@ -100,7 +100,7 @@ class Lemmatizer:
         """The dictionary forms of the word's readings as one person's surname (Романова ->
         романов), or () when it has none: where a word is known to be a name (a watch), its
         other readings (Романов as "of novels", Волков as "of wolves") are only noise. Not
-        cached: a watch list is read once a cycle."""
+        cached here: the watches cache the keys they derive from it, and a query has few words."""
         if morph is None or not is_cyrillic(word):
             return ()
         return tuple(
