@@ -76,7 +76,7 @@ class Watcher:
             words = phrase_words(term.phrase)
             if not words:
                 continue
-            keys = [self._phrase_cache.get(w, None) for w in words]
+            keys = [self._phrase_cache.get(w, morph_language(None, w)) for w in words]
             for first in keys[0]:
                 by_first.setdefault(first, []).append((term, keys))
         return WatchIndex(self, by_first)
@@ -85,10 +85,9 @@ class Watcher:
         """The keys of one folded word: its own and those of its dictionary forms."""
         return self._cache.get(word, morph if is_cyrillic(word) else None)
 
-    def _phrase_word_keys(self, word: str, _: str | None) -> frozenset[str]:
+    def _phrase_word_keys(self, word: str, morph: str | None) -> frozenset[str]:
         # A watched word that reads as a surname is one: its other readings' forms are
         # dropped, so Романов does not meet "роман" nor Волков "волк" (see the module docstring).
-        morph = morph_language(None, word)
         surnames = self._lemmatizer.surname_forms(word, morph)
         if not surnames:
             return self.keys(word, morph)
