@@ -20,7 +20,7 @@ The rules (this docstring is the spec):
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -86,16 +86,19 @@ class Watcher:
         return self._cache.get(word, morph if is_cyrillic(word) else None)
 
     def _phrase_word_keys(self, word: str, morph: str | None) -> frozenset[str]:
-        # A watched word that reads as a surname is one: its other readings' forms are
-        # dropped, so Романов does not meet "роман" nor Волков "волк" (see the module docstring).
-        surnames = self._lemmatizer.surname_forms(word, morph)
-        if not surnames:
-            return self.keys(word, morph)
-        return frozenset(word_key(form) for form in (word, *surnames))
+        # A watched word names someone: Романов does not meet "роман" nor Волков "волк" (see
+        # the module docstring).
+        return _keys_of(self._lemmatizer.name_forms, word, morph)
 
     def _keys(self, word: str, morph: str | None) -> frozenset[str]:
-        forms = self._lemmatizer.forms(word, morph) if word[0].isalpha() else (word,)
-        return frozenset(word_key(form) for form in forms if form)
+        return _keys_of(self._lemmatizer.forms, word, morph)
+
+
+def _keys_of(
+    forms_of: Callable[[str, str | None], tuple[str, ...]], word: str, morph: str | None
+) -> frozenset[str]:
+    forms = forms_of(word, morph) if word[0].isalpha() else (word,)
+    return frozenset(word_key(form) for form in forms if form)
 
 
 class WatchIndex:

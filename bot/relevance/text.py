@@ -90,26 +90,22 @@ class Lemmatizer:
             out.append(self.stem_latin(word))
         elif morph is not None and is_cyrillic(word):
             out.extend(
-                str(getattr(parse, "normal_form", "")).replace("ё", "е")
+                _lemma(parse)
                 for parse in self._parse(morph)(word)
                 if not _plural_of_a_first_name(parse)
             )
         return tuple(dict.fromkeys(out))
 
-    def surname_forms(self, word: str, morph: str | None) -> tuple[str, ...]:
-        """The dictionary forms of the word's readings as one person's surname (Романова ->
-        романов), or () when it has none: where a word is known to be a name (a watch), its
+    def name_forms(self, word: str, morph: str | None) -> tuple[str, ...]:
+        """`forms` of a word known to name someone (a watched word, a search query's): one that
+        reads as a surname keeps only its surname lemmas (Романова -> романов), since there its
         other readings (Романов as "of novels", Волков as "of wolves") are only noise. Not
-        cached here: the watches cache the keys they derive from it, and a query has few words."""
+        cached here: its callers cache what they derive from it."""
         if morph is None or not is_cyrillic(word):
-            return ()
-        return tuple(
-            dict.fromkeys(
-                str(getattr(parse, "normal_form", "")).replace("ё", "е")
-                for parse in self._parse(morph)(word)
-                if _singular_surname(parse)
-            )
-        )
+            return self.forms(word, morph)
+        parses = self._parse(morph)(word)
+        surnames = [_lemma(parse) for parse in parses if _singular_surname(parse)]
+        return tuple(dict.fromkeys((word, *surnames))) if surnames else self.forms(word, morph)
 
     def stem_latin(self, word: str) -> str:
         return str(self._stemmer.stemWord(word))
@@ -140,3 +136,7 @@ def _singular_surname(parse: object) -> bool:
     # Not "sing" in tag: the Ukrainian dictionaries leave a surname's number unmarked.
     tag = getattr(parse, "tag", None)
     return tag is not None and "Surn" in tag and "plur" not in tag
+
+
+def _lemma(parse: object) -> str:
+    return str(getattr(parse, "normal_form", "")).replace("ё", "е")

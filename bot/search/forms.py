@@ -31,21 +31,28 @@ class Forms:
 
     def __init__(self, lemmatizer: Lemmatizer | None = None) -> None:
         self._lemmatizer = lemmatizer or Lemmatizer()
-        self._cache: dict[tuple[str, str | None, bool], tuple[str, ...]] = {}
+        self._cache: dict[tuple[str, str | None, bool, bool], tuple[str, ...]] = {}
 
-    def variants(self, word: str, morph: str | None, *, capitalised: bool) -> tuple[str, ...]:
-        """Forms of one folded word other than itself: lemmas or stem, and its name key."""
-        key = (word, morph, capitalised)
+    def variants(
+        self, word: str, morph: str | None, *, capitalised: bool, query: bool = False
+    ) -> tuple[str, ...]:
+        """Forms of one folded word other than itself: lemmas or stem, and its name key. A
+        query's word that reads as a surname keeps only its surname lemmas (nobody searches for
+        "of novels"): `Lemmatizer.name_forms`."""
+        key = (word, morph, capitalised, query)
         found = self._cache.get(key)
         if found is None:
-            found = self._compute(word, morph, capitalised)
+            found = self._compute(word, morph, capitalised, query)
             if len(self._cache) >= CACHE_LIMIT:
                 self._cache.clear()  # bounded; the working set refills within one batch
             self._cache[key] = found
         return found
 
-    def _compute(self, word: str, morph: str | None, capitalised: bool) -> tuple[str, ...]:
-        forms = set(self._lemmatizer.forms(word, morph))
+    def _compute(
+        self, word: str, morph: str | None, capitalised: bool, query: bool
+    ) -> tuple[str, ...]:
+        lemmatizer = self._lemmatizer
+        forms = set((lemmatizer.name_forms if query else lemmatizer.forms)(word, morph))
         if capitalised:
             forms.add(name_key(word) or word)
         forms.discard(word)
@@ -75,13 +82,5 @@ class Forms:
         else:
             morphs = (None,)
         for morph in morphs:
-            forms.extend(self._query_variants(word, morph))
+            forms.extend(self.variants(word, morph, capitalised=True, query=True))
         return tuple(dict.fromkeys(forms))
-
-    def _query_variants(self, word: str, morph: str | None) -> tuple[str, ...]:
-        # A query word that reads as a surname is one (nobody searches for "of novels"): its
-        # other lemmas would find every "роман" for Романов, every "волк" for Волков.
-        surnames = self._lemmatizer.surname_forms(word, morph)
-        if not surnames:
-            return self.variants(word, morph, capitalised=True)
-        return tuple(f for f in (*surnames, name_key(word) or word) if len(f) >= MIN_FORM)
