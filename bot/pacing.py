@@ -6,7 +6,7 @@ those limits with margin:
 
 - a global token bucket (default 25/s) that keeps its schedule: a send that wakes a little late
   does not push every later one back (so the rate achieved is the rate configured), and an idle
-  bucket lets at most two messages go back to back;
+  bucket lets at most two messages go back to back; its slots go first come, first served;
 - one message per second per private chat, one per three seconds per group or channel
   (negative chat ids);
 - a global pause when Telegram asked for one (`retry_after` plus a margin).
@@ -52,7 +52,6 @@ class Pacer:
         self._next_global = 0.0
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
-        self._lock = asyncio.Lock()
 
     def now(self) -> float:
         """The pacer's clock (monotonic), against which `chat_ready_at` is measured."""
@@ -71,23 +70,44 @@ class Pacer:
         return max(0.0, self._paused_until - self._clock())
 
     async def acquire(self, chat_id: int) -> None:
-        """Wait until a message to `chat_id` is allowed, and reserve that slot. The wait happens
-        outside the lock, so a chat that must wait never holds up the others."""
+        """Wait until a message to `chat_id` is allowed, and reserve that slot.
+
+        First the chat's own interval (and any pause) passes, outside any queue, so a chat that
+        must wait never holds up the others; then the message takes the next slot of the global
+        rate at once and sleeps until it. Slots go in the order messages asked for them:
+        retrying for the slot after each sleep let one waiter lose it again and again (in a
+        burst, a new chat's alert waited 3.6 s behind 90 messages to other chats). Nothing
+        awaits between reading and reserving, so no lock is needed."""
         while True:
-            async with self._lock:
-                now = self._clock()
-                ready = max(self._next_global, self._paused_until, self.chat_ready_at(chat_id))
-                if ready <= now:
-                    # Keep the schedule (no drift from late wake-ups), but bank at most one slot.
-                    start = max(self._next_global, now - self._spacing)
-                    if self._paused_until > start:  # after a pause, start afresh
-                        start = now
-                    self._next_global = start + self._spacing
-                    interval = GROUP_INTERVAL if chat_id < 0 else PRIVATE_INTERVAL
-                    self._chat_next[chat_id] = now + interval
-                    self._forget_old(now)
-                    return
-            await self._sleep(ready - now)
+            now = self._clock()
+            ready = self.chat_ready_at(chat_id)
+            if ready > now:
+                await self._sleep(ready - now)
+                continue
+            before = self._chat_next.get(chat_id)
+            slot = self._reserve(chat_id, now)
+            if slot > now:
+                await self._sleep(slot - now)
+            if self._paused_until <= slot:
+                return
+            # A 429 paused everything while this waited: not sent, so the chat's turn is not
+            # used up; wait out the pause and queue again.
+            if before is None:
+                self._chat_next.pop(chat_id, None)
+            else:
+                self._chat_next[chat_id] = before
+
+    def _reserve(self, chat_id: int, now: float) -> float:
+        """Take the next global slot for a chat that may receive now; return its time."""
+        # Keep the schedule (no drift from late wake-ups), but bank at most one slot.
+        slot = max(self._next_global, now - self._spacing)
+        if self._paused_until > slot:  # after a pause, start afresh
+            slot = now
+        self._next_global = slot + self._spacing
+        interval = GROUP_INTERVAL if chat_id < 0 else PRIVATE_INTERVAL
+        self._chat_next[chat_id] = max(slot, now) + interval
+        self._forget_old(now)
+        return slot
 
     def _forget_old(self, now: float) -> None:
         if len(self._chat_next) > _FORGET_CHECK:

@@ -1,7 +1,9 @@
 """The outbox sender: the one loop that pushes deliveries to Telegram.
 
 Each round takes the head delivery of every chat that may receive a message now (see
-`bot.storage.outbox`), claims it (`sending`, committed) and hands it to a task; at most
+`bot.storage.outbox`), least recently served chat first (so a chat's next message waits for
+every chat that has had none since), claims it (`sending`, committed) and hands it to a task;
+newly queued deliveries end a round early, so they join that order at once; at most
 `max_in_flight` tasks run, and never two for one chat. A task waits for its turn from the pacer
 (`bot.pacing`, shared with the command replies), then performs the Telegram call for the
 delivery's kind (`Sender.kinds`: kind -> coroutine that makes the call and returns the message
@@ -135,6 +137,7 @@ class Sender:
         self._unrecorded: dict[int, Record] = {}  # chat id -> its outcome the database refused
         self._tasks: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
+        self._queued = asyncio.Event()  # wake() since the round looked: its list is stale
         self._stopping = asyncio.Event()
         # The seam for other kinds of delivery: each makes its own Telegram call.
         calls = DeliveryCalls(
@@ -147,7 +150,9 @@ class Sender:
         }
 
     def wake(self) -> None:
-        """New deliveries were queued: look now instead of at the next idle tick."""
+        """New deliveries were queued: look now instead of at the next idle tick (and cut a
+        round still claiming short, so that the new heads are not left behind it)."""
+        self._queued.set()
         self._wake.set()
 
     def stop(self) -> None:
@@ -178,8 +183,14 @@ class Sender:
         must wait for the pacer, in how many seconds the first of them may go.
 
         Only chats sent to within the last few seconds (at most rate x 3 s of them) or with a
-        send under way can be due but not ready, so `BATCH` heads always include ready ones."""
+        send under way can be due but not ready, so `BATCH` heads always include ready ones.
+
+        Ready chats are claimed least recently served first, and a round stops claiming once
+        new deliveries are queued (`wake()`): a chat with one new alert waits for the
+        deliveries already under way, not behind the next message of every chat in a burst
+        (claiming waits for free slots, so one round of a burst lasts seconds)."""
         await self._record_held()
+        self._queued.clear()
         due = await self._storage.outbox.due(self._clock(), limit=BATCH)
         now = self._pacer.now()
         ready: list[Delivery] = []
@@ -192,8 +203,12 @@ class Sender:
                 ready.append(delivery)
             else:
                 waits.append(at - now)
+        ready.sort(key=lambda d: self._pacer.chat_ready_at(d.chat_id))  # stable: else queue order
         for delivery in ready:
             await self._slots.acquire()
+            if self._queued.is_set():  # the caller starts the next round at once
+                self._slots.release()
+                break
             try:
                 claimed = not self._stopping.is_set() and await self._storage.outbox.mark_sending(
                     delivery.id
