@@ -364,12 +364,13 @@ async def test_trickling_body_is_cut_by_the_total_timeout(srv: FeedServer) -> No
 async def test_waiting_for_a_host_slot_does_not_count_against_the_timeout(
     srv: FeedServer,
 ) -> None:
-    # Six answers of 0.6 s each, two at a time: the last start after 1.2 s in the queue.
-    for n in range(6):
+    # Eight answers of 0.6 s each, two at a time: the last start after 1.8 s in the queue, past
+    # the 1.5 s timeout, while each answer leaves 0.9 s of it for a loaded test machine.
+    for n in range(8):
         srv.slow(f"/f{n}", FEED, seconds=0.6)
-    async with Fetcher(timeout=1.0, per_host=2) as f:
-        results = await asyncio.gather(*(f.fetch(srv.url(f"/f{n}")) for n in range(6)))
-    assert [r.body for r in results] == [FEED] * 6
+    async with Fetcher(timeout=1.5, per_host=2) as f:
+        results = await asyncio.gather(*(f.fetch(srv.url(f"/f{n}")) for n in range(8)))
+    assert [r.body for r in results] == [FEED] * 8
     assert srv.max_in_flight == 2
 
 
