@@ -86,16 +86,17 @@ class Pacer:
                 continue
             before = self._chat_next.get(chat_id)
             slot = self._reserve(chat_id, now)
-            if slot > now:
-                await self._sleep(slot - now)
+            try:
+                if slot > now:
+                    await self._sleep(slot - now)
+            except asyncio.CancelledError:  # not sent (a shutdown): the chat keeps its turn
+                self._give_back(chat_id, before)
+                raise
             if self._paused_until <= slot:
                 return
-            # A 429 paused everything while this waited: not sent, so the chat's turn is not
-            # used up; wait out the pause and queue again.
-            if before is None:
-                self._chat_next.pop(chat_id, None)
-            else:
-                self._chat_next[chat_id] = before
+            # A 429 paused everything while this waited: not sent either; wait out the pause
+            # and queue again.
+            self._give_back(chat_id, before)
 
     def _reserve(self, chat_id: int, now: float) -> float:
         """Take the next global slot for a chat that may receive now; return its time."""
@@ -108,6 +109,13 @@ class Pacer:
         self._chat_next[chat_id] = max(slot, now) + interval
         self._forget_old(now)
         return slot
+
+    def _give_back(self, chat_id: int, before: float | None) -> None:
+        """Undo a reservation's hold on the chat (the global slot is simply left unused)."""
+        if before is None:
+            self._chat_next.pop(chat_id, None)
+        else:
+            self._chat_next[chat_id] = before
 
     def _forget_old(self, now: float) -> None:
         if len(self._chat_next) > _FORGET_CHECK:

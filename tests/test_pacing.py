@@ -101,3 +101,15 @@ async def test_a_pause_that_falls_on_a_reserved_slot_holds_it_back() -> None:
     await asyncio.gather(*tasks)
     assert granted[3] >= paused_until - 0.02  # its slot was at 0.1 s
     assert pacer.chat_ready_at(3) >= granted[3] + PRIVATE_INTERVAL - 0.02
+
+
+async def test_a_wait_cancelled_before_its_slot_leaves_the_chat_its_turn() -> None:
+    pacer = Pacer(2.0)  # slots 0.5 s apart; the first two go at once
+    await pacer.acquire(1)
+    await pacer.acquire(2)
+    waiting = asyncio.create_task(pacer.acquire(3))
+    await asyncio.sleep(0.05)
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert pacer.chat_ready_at(3) <= time.monotonic()  # no message went, so no interval to wait
