@@ -23,6 +23,7 @@ from bot.parse import (
     parse_feed,
     parse_feed_async,
     read_feed,
+    without_entity_declarations,
 )
 from tests.fakes.feedserver import FeedServer, rss
 
@@ -524,3 +525,42 @@ def test_truncated_feed_gives_entries_or_a_parse_error(cut: int) -> None:
     except ParseError:
         return
     assert all(e.link is None or e.link.startswith("https://") for e in entries)
+
+
+# A hang guard, not a stopwatch: before, each of these took from minutes to days.
+@pytest.mark.timeout(20)
+def test_many_comments_before_no_doctype_are_read_at_once() -> None:
+    """A DOCTYPE in a CDATA section makes the parser look for one before the root: 40
+    comments there were tried 2^40 ways."""
+    body = (
+        b'<?xml version="1.0"?>' + b"<!--c-->" * 40 + b'<rss version="2.0"><channel><title>t'
+        b"</title><item><title>Hello</title><link>https://example.org/x</link>"
+        b"<description><![CDATA[<!DOCTYPE x>]]></description></item></channel></rss>"
+    )
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert entry.title == "Hello"
+
+
+@pytest.mark.timeout(20)
+def test_many_unclosed_entity_declarations_are_read_at_once() -> None:
+    feed = (
+        b'<?xml version="1.0"?><rss version="2.0"><channel><title>t</title><item><title>Hello'
+        b"</title><link>https://example.org/x</link></item></channel></rss>"
+    )
+    [entry] = parse_feed(feed + b"<!ENTITY" * 200_000, RSS_CT, base_url=BASE)  # 1.6 MB
+    assert entry.title == "Hello"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a<!ENTITY x 'y'>b", "ab"),
+        ("a<!entity x>b<!ENTITY y>c", "abc"),
+        ("a<!ENTITY x <!ENTITY y>b", "ab"),  # one cut up to the first ">"
+        ("a<!ENTITY x>b<!ENTITY y", "ab<!ENTITY y"),  # no ">" after it: left
+        ("a<!ENTITYx>b", "a<!ENTITYx>b"),  # not the keyword
+        ("plain", "plain"),
+    ],
+)
+def test_entity_declarations_are_cut_out_wherever_they_are(text: str, expected: str) -> None:
+    assert without_entity_declarations(text) == expected
