@@ -153,6 +153,31 @@ async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Stor
     assert {r[0]: r[1] for r in rows} == {"alert": 2, "edit": 2}
 
 
+async def test_an_edit_rearmed_while_its_attempt_is_given_up_is_kept(storage: Storage) -> None:
+    ru, en, agg = await add_feeds(storage, "OVD", "Euronews", "Aggregator")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(
+        ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    [alert] = await storage.outbox.due(NOW, limit=10)
+    assert await storage.outbox.mark_sending(alert.id)
+    await storage.outbox.mark_sent(alert.id, message_id=501, now=NOW, chat_id=1)
+    await storage.stories.save(
+        en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
+        now=NOW + 60, alert_max_age=DAY,
+    )  # fmt: skip
+    [edit] = await storage.outbox.due(NOW + 60, limit=10)
+    assert await storage.outbox.mark_sending(edit.id)
+    await storage.stories.save(  # a third outlet while the edit is in flight: re-armed
+        agg, [report(RU_TITLE, RU_TEXT, "https://agg.example/9", "ru")],
+        now=NOW + 120, alert_max_age=DAY,
+    )  # fmt: skip
+    await storage.outbox.give_up(edit.id, "bad request: something about the old text")
+    [again] = await storage.outbox.due(NOW + 130, limit=10)
+    assert (again.id, again.kind) == (edit.id, "edit")  # the new outlets still get their edit
+    assert (await storage.outbox.stats(NOW + 130)).counters.get("failed", 0) == 0
+
+
 async def test_same_outlet_republishing_adds_no_edit(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "OVD")
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)

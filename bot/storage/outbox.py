@@ -239,12 +239,16 @@ class Outbox:
             )
 
     async def give_up(self, delivery_id: int, error: str) -> None:
+        """Failed for good. Only a claimed row: an edit re-armed while in flight (more outlets
+        came) is a new edit, and keeps its chance."""
         async with self._db.transaction() as tx:
-            await tx.execute(
-                "UPDATE deliveries SET state = 'failed', last_error = ? WHERE id = ?",
+            changed = await tx.execute(
+                """UPDATE deliveries SET state = 'failed', last_error = ?
+                   WHERE id = ? AND state = 'sending'""",
                 (error[:_ERROR_TEXT_MAX], delivery_id),
             )
-            await _bump(tx, "failed")
+            if changed:
+                await _bump(tx, "failed")
 
     async def count(self, name: str, by: int = 1) -> None:
         async with self._db.transaction() as tx:
