@@ -18,6 +18,7 @@ each message, so there is one place that decides when a message may go.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
@@ -52,6 +53,7 @@ class Pacer:
         self._next_global = 0.0
         self._paused_until = 0.0
         self._chat_next: dict[int, float] = {}
+        self._served: dict[int, float] = {}  # chat -> its last slot; pruned with `_chat_next`
 
     def now(self) -> float:
         """The pacer's clock (monotonic), against which `chat_ready_at` is measured."""
@@ -60,6 +62,11 @@ class Pacer:
     def chat_ready_at(self, chat_id: int) -> float:
         """The monotonic time at which this chat may receive its next message."""
         return max(self._chat_next.get(chat_id, 0.0), self._paused_until)
+
+    def served_at(self, chat_id: int) -> float:
+        """When the chat last had a message (its slot), or -inf: pauses and the chat's own
+        interval aside, so chats compare by how long they have waited."""
+        return self._served.get(chat_id, -math.inf)
 
     def pause(self, seconds: float, *, margin: float = RETRY_MARGIN) -> None:
         """Telegram said 429: nothing is sent until `seconds` (+ margin) have passed."""
@@ -84,7 +91,7 @@ class Pacer:
             if ready > now:
                 await self._sleep(ready - now)
                 continue
-            before = self._chat_next.get(chat_id)
+            before = self._chat_next.get(chat_id), self._served.get(chat_id)
             slot = self._reserve(chat_id, now)
             try:
                 if slot > now:
@@ -107,16 +114,19 @@ class Pacer:
         self._next_global = slot + self._spacing
         interval = GROUP_INTERVAL if chat_id < 0 else PRIVATE_INTERVAL
         self._chat_next[chat_id] = max(slot, now) + interval
+        self._served[chat_id] = slot
         self._forget_old(now)
         return slot
 
-    def _give_back(self, chat_id: int, before: float | None) -> None:
+    def _give_back(self, chat_id: int, before: tuple[float | None, float | None]) -> None:
         """Undo a reservation's hold on the chat (the global slot is simply left unused)."""
-        if before is None:
-            self._chat_next.pop(chat_id, None)
-        else:
-            self._chat_next[chat_id] = before
+        for state, value in zip((self._chat_next, self._served), before, strict=True):
+            if value is None:
+                state.pop(chat_id, None)
+            else:
+                state[chat_id] = value
 
     def _forget_old(self, now: float) -> None:
         if len(self._chat_next) > _FORGET_CHECK:
             self._chat_next = {c: t for c, t in self._chat_next.items() if t > now - _FORGET_AFTER}
+            self._served = {c: t for c, t in self._served.items() if c in self._chat_next}

@@ -3,11 +3,11 @@
 Each round takes the head delivery of every chat that may receive a message now (see
 `bot.storage.outbox`), least recently served chat first (so a chat's next message waits for
 every chat that has had none since), claims it (`sending`, committed) and hands it to a task;
-newly queued deliveries end a round early, so they join that order at once; at most
-`max_in_flight` tasks run, and never two for one chat. A task waits for its turn from the pacer
-(`bot.pacing`, shared with the command replies), then performs the Telegram call for the
-delivery's kind (`Sender.kinds`: kind -> coroutine that makes the call and returns the message
-id). What Telegram answers decides the delivery's fate:
+newly queued deliveries end a long round early (`ROUND_REFRESH`), so they join that order
+within about a second. At most `max_in_flight` tasks run, and never two for one chat. A task
+waits for its turn from the pacer (`bot.pacing`, shared with the command replies), then
+performs the Telegram call for the delivery's kind (`Sender.kinds`: kind -> coroutine that
+makes the call and returns the message id). What Telegram answers decides the delivery's fate:
 
     ok                                -> sent (message id kept, for later edits)
     429 retry after N                 -> everything pauses N s (+margin), also across a restart;
@@ -86,6 +86,9 @@ IDLE_WAIT = 5.0
 MIN_WAIT = 0.01
 REQUEST_TIMEOUT = 20  # seconds; bounds how long a shutdown waits for a request in flight
 BATCH = 500  # chat heads looked at per round; more than can be ready at once (see `_round`)
+# Once new deliveries are queued, a round claims for at most about this long before it looks
+# again: long enough that wakes every few ms (one per feed in a busy cycle) leave claiming time.
+ROUND_REFRESH = 1.0
 
 # A kind's sender: makes the Telegram call for the delivery and returns what it did (the id of
 # the message it sent or edited, None if there was nothing to do; the digest items sent with
@@ -185,12 +188,13 @@ class Sender:
         Only chats sent to within the last few seconds (at most rate x 3 s of them) or with a
         send under way can be due but not ready, so `BATCH` heads always include ready ones.
 
-        Ready chats are claimed least recently served first, and a round stops claiming once
-        new deliveries are queued (`wake()`): a chat with one new alert waits for the
-        deliveries already under way, not behind the next message of every chat in a burst
-        (claiming waits for free slots, so one round of a burst lasts seconds)."""
+        Ready chats are claimed least recently served first, and once new deliveries are
+        queued (`wake()`) a round stops claiming after `ROUND_REFRESH`: claiming waits for free
+        slots, so one round of a burst lasts seconds, and a chat with one new alert would wait
+        behind the next message of every chat in it."""
         await self._record_held()
         self._queued.clear()
+        started = self._pacer.now()
         due = await self._storage.outbox.due(self._clock(), limit=BATCH)
         now = self._pacer.now()
         ready: list[Delivery] = []
@@ -203,11 +207,11 @@ class Sender:
                 ready.append(delivery)
             else:
                 waits.append(at - now)
-        ready.sort(key=lambda d: self._pacer.chat_ready_at(d.chat_id))  # stable: else queue order
+        ready.sort(key=lambda d: self._pacer.served_at(d.chat_id))  # stable: else queue order
         for delivery in ready:
             await self._slots.acquire()
-            if self._queued.is_set():  # the caller starts the next round at once
-                self._slots.release()
+            if self._queued.is_set() and self._pacer.now() - started >= ROUND_REFRESH:
+                self._slots.release()  # the caller starts the next round at once
                 break
             try:
                 claimed = not self._stopping.is_set() and await self._storage.outbox.mark_sending(

@@ -452,6 +452,29 @@ async def test_a_new_alert_goes_before_the_second_alerts_of_a_burst(
     assert max(counts) == 1  # in the queue's order instead, 47 second alerts went first
 
 
+async def test_a_storm_of_wakes_does_not_stop_the_sending(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """The refresher wakes the sender after every feed that queued something: in a busy cycle,
+    every few milliseconds. Each wake may cut a round short, but not before it has claimed for a
+    while, or the sender would only ever look at its queue."""
+    chats = list(range(1, 201))
+    await subscribe(storage, chats, ["KZ"])
+    await publish(storage, range(2))
+    async with running_bot(storage, api, polling=False) as run:
+
+        async def storm() -> None:
+            while True:
+                await asyncio.sleep(0.002)
+                run.sender.wake()
+
+        waking = asyncio.create_task(storm())
+        try:
+            await api.wait_for(lambda: len(api.sent) >= 2 * len(chats), timeout=60)  # 16 s at 25/s
+        finally:
+            waking.cancel()
+
+
 # -- the pieces -------------------------------------------------------------------------------
 
 

@@ -113,3 +113,16 @@ async def test_a_wait_cancelled_before_its_slot_leaves_the_chat_its_turn() -> No
     with pytest.raises(asyncio.CancelledError):
         await waiting
     assert pacer.chat_ready_at(3) <= time.monotonic()  # no message went, so no interval to wait
+
+
+async def test_chats_compare_by_their_last_message_whatever_their_kind_or_a_pause(
+    vt: VirtualTime,
+) -> None:
+    """The sender serves the chat that waited longest first: a group's longer interval or a
+    429 pause (which moves every chat's next turn to its end) must not hide who waited."""
+    pacer = Pacer(25.0, clock=vt.clock, sleep=vt.sleep)
+    await pacer.acquire(-5)  # a group, first
+    await pacer.acquire(7)  # a private chat, after it
+    assert pacer.chat_ready_at(7) < pacer.chat_ready_at(-5)  # the group's turn comes later
+    pacer.pause(5.0)
+    assert pacer.served_at(12345) < pacer.served_at(-5) < pacer.served_at(7)
