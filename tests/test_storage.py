@@ -507,12 +507,15 @@ async def test_forget_leaves_no_row_with_the_chat_id(storage: Storage) -> None:
         assert await storage.db.scalar(f"SELECT COUNT(*) FROM {table} WHERE chat_id = 42") == 0
 
 
+@pytest.mark.parametrize("before", ["", "unsubscribe", "block"])
 @pytest.mark.parametrize("other_had_it", [False, True])
 async def test_forget_takes_the_watch_only_stories_kept_for_the_chat(
-    storage: Storage, other_had_it: bool
+    storage: Storage, other_had_it: bool, before: str
 ) -> None:
     # A chess report kept only because chat 42 watches its winner: its text says whom 42
-    # watched, so it goes with 42, unless another chat was alerted to it too.
+    # watched, so it goes with 42, unless another chat was alerted to it too. Also when the
+    # chat unsubscribed first (its watch alerts stay queued: the watchlist is not the
+    # subscription) or blocked the bot (which wipes its watchlist: the story goes then).
     [feed] = await add_feeds(storage, "Outlet")
     watchers = {42, 43} if other_had_it else {42}
     for chat in watchers:
@@ -522,6 +525,14 @@ async def test_forget_takes_the_watch_only_stories_kept_for_the_chat(
     item = replace(incoming(chess, IRRELEVANT), watchers=frozenset(watchers))
     await storage.stories.save(feed, [item], now=NOW, alert_max_age=DAY)
     assert await storage.db.scalar("SELECT COUNT(*) FROM stories WHERE broadcast = 0") == 1
+    if before == "unsubscribe":
+        await storage.chats.unsubscribe(42)
+        assert await storage.outbox.pending_count(42) == 1
+    elif before == "block":
+        await storage.chats.deactivate(42)
+        gone = await storage.db.scalar("SELECT COUNT(*) FROM stories") == 0
+        assert gone is not other_had_it
+        await storage.chats.reactivate(42)
     await storage.chats.forget(42)
     left = await storage.db.fetchall("SELECT title, summary, link, story_id FROM entries")
     stories = await storage.db.scalar("SELECT COUNT(*) FROM stories")

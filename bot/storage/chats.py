@@ -92,30 +92,25 @@ class Chats:
             )
 
     async def unsubscribe(self, chat_id: int) -> bool:
-        """Stop alerts and drop what is still queued; True if the chat was subscribed."""
+        """Stop the subscription's alerts and drop what it still has queued; True if the chat
+        was subscribed. The watchlist is not the subscription: its alerts keep coming, so those
+        queued for it (the watch-only stories') stay too."""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE chats SET subscribed = 0 WHERE chat_id = ? AND subscribed = 1", (chat_id,)
             )
             await tx.execute(
-                "DELETE FROM deliveries WHERE chat_id = ? AND state IN ('pending', 'sending')",
+                """DELETE FROM deliveries WHERE chat_id = ? AND state IN ('pending', 'sending')
+                   AND story_id NOT IN (SELECT id FROM stories WHERE broadcast = 0)""",
                 (chat_id,),
             )
         return changed > 0
 
     async def deactivate(self, chat_id: int) -> None:
         """The bot was blocked or removed: keep only the id, marked inactive, so the reason is
-        visible to operators; everything else about the chat goes."""
-        async with self._db.transaction() as tx:
-            await tx.execute("DELETE FROM deliveries WHERE chat_id = ?", (chat_id,))
-            await tx.execute("DELETE FROM watchlist WHERE chat_id = ?", (chat_id,))
-            await tx.execute(
-                """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL,
-                          language = NULL, mode = 'instant', quiet_from = NULL,
-                          quiet_to = NULL, previews = 0, utc_offset = 0
-                   WHERE chat_id = ?""",
-                (chat_id,),
-            )
+        visible to operators; everything else about the chat goes, with the watch-only stories
+        kept for it alone (see `_drop_unwatched`)."""
+        await self._db.run(lambda tx: _deactivate(tx, chat_id))
 
     async def reactivate(self, chat_id: int) -> None:
         """The bot is back in the chat (unblocked, re-added). Only a chat already stored is
@@ -135,7 +130,7 @@ class Chats:
 
     async def forget(self, chat_id: int) -> None:
         """Delete every row about the chat (deliveries and watchlist go by cascade), and the
-        watch-only stories that were kept for it alone (see `_forget`)."""
+        watch-only stories that were kept for it alone (see `_drop_unwatched`)."""
         await self._db.run(lambda tx: _forget(tx, chat_id))
 
     async def count_subscribed(self) -> int:
@@ -220,22 +215,45 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
     tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
 
 
+def _deactivate(tx: SyncTransaction, chat_id: int) -> None:
+    own = _watch_only_stories(tx, chat_id)
+    tx.execute("DELETE FROM deliveries WHERE chat_id = ?", (chat_id,))
+    tx.execute("DELETE FROM watchlist WHERE chat_id = ?", (chat_id,))
+    tx.execute(
+        """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL,
+                  language = NULL, mode = 'instant', quiet_from = NULL,
+                  quiet_to = NULL, previews = 0, utc_offset = 0
+           WHERE chat_id = ?""",
+        (chat_id,),
+    )
+    _drop_unwatched(tx, own)
+
+
 def _forget(tx: SyncTransaction, chat_id: int) -> None:
-    """A watch-only story (`broadcast = 0`) is kept because some chat watches a name it
-    mentions: its text says what that chat watched. Such a story goes with the chat when no
-    other chat has a delivery of it, and every one no delivery points to goes when no chat
-    watches anything any more. What goes: the story, its merge-index rows, and the text, link
-    and signature of its reports; the reports' keys and content hashes stay, like those of
-    any irrelevant entry, so the same entries are not taken for new ones."""
-    own = [
-        row[0]
-        for row in tx.fetchall(
-            """SELECT DISTINCT d.story_id FROM deliveries d JOIN stories s ON s.id = d.story_id
-               WHERE d.chat_id = ? AND s.broadcast = 0""",
-            (chat_id,),
-        )
-    ]
+    own = _watch_only_stories(tx, chat_id)
     tx.execute("DELETE FROM chats WHERE chat_id = ?", (chat_id,))
+    _drop_unwatched(tx, own)
+
+
+def _watch_only_stories(tx: SyncTransaction, chat_id: int) -> list[int]:
+    """The watch-only stories the chat has a delivery of (found before its deliveries go)."""
+    rows = tx.fetchall(
+        """SELECT DISTINCT d.story_id FROM deliveries d JOIN stories s ON s.id = d.story_id
+           WHERE d.chat_id = ? AND s.broadcast = 0""",
+        (chat_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def _drop_unwatched(tx: SyncTransaction, own: list[int]) -> None:
+    """A watch-only story (`broadcast = 0`) is kept because some chat watches a name it
+    mentions: its text says what that chat watched. Such a story goes with its chat (`own`,
+    when the chat is forgotten or blocks the bot) when no other chat has a delivery of it,
+    and every one no delivery points to goes when no chat watches anything any more. What
+    goes: the story, its merge-index rows, and the text, link and signature of its reports;
+    the reports' keys and content hashes stay, like those of any irrelevant entry, so the
+    same entries are not taken for new ones. (/unsubscribe keeps a chat's watch alerts, so
+    it never leaves such a story without its delivery.)"""
     orphans = (
         "SELECT id FROM stories WHERE broadcast = 0 AND id NOT IN (SELECT story_id FROM deliveries)"
     )
