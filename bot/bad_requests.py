@@ -55,3 +55,9 @@ def classify(description: str, *, in_thread: bool) -> BadRequest:
     if any(marker in reason for marker in _TOPIC_CLOSED):
         return BadRequest.TOPIC_CLOSED
     return BadRequest.MESSAGE
+
+
+def not_modified(description: str) -> bool:
+    """An edit to what the message already shows (a repeated edit, a double-tapped button):
+    nothing to do, and no failure."""
+    return "message is not modified" in description.lower()

@@ -29,6 +29,7 @@ from aiogram.exceptions import TelegramBadRequest
 from aiogram.types import LinkPreviewOptions, Message
 from aiogram.utils.formatting import Text
 
+from bot.bad_requests import not_modified
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
 from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
@@ -36,7 +37,6 @@ from bot.storage import Chat, Delivery, ReportText, Storage, Story
 from bot.watch import Watcher, WatchIndex, WatchTerm
 from bot.words import EntryText
 
-_EDIT_NOT_MODIFIED = "message is not modified"
 _EDIT_GONE = ("message to edit not found", "message can't be edited")
 
 
@@ -101,9 +101,9 @@ class DeliveryCalls:
                 **text.as_kwargs(),
             )
         except TelegramBadRequest as exc:
-            reason = exc.message.lower()
-            if _EDIT_NOT_MODIFIED in reason:
+            if not_modified(exc.message):
                 return delivery.message_id
+            reason = exc.message.lower()
             if any(marker in reason for marker in _EDIT_GONE):
                 return None  # deleted in the chat, or too old: done
             raise

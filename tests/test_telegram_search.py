@@ -83,6 +83,23 @@ async def test_search_pages_forward_and_back(tg: Running) -> None:
     await tg.api.wait_for(lambda: "Page 1" in tg.api.messages_to(CHAT)[-1], 15)
 
 
+async def test_pressing_a_page_button_twice_is_no_error(
+    tg: Running, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A double tap asks for the page already shown: Telegram answers "message is not
+    modified", which is nothing to log as a failure."""
+    await say(tg, CHAT, "/search Movlaev country:kg", 1)
+    message_id = tg.api.sent_to(CHAT)[-1].message_id
+    [(_, data)] = buttons(tg, CHAT)
+    await press(tg, CHAT, data, message_id)
+    await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
+    await press(tg, CHAT, data, message_id)
+    await tg.api.wait_for(lambda: any("not modified" in e.description for e in tg.api.errors))
+    await tg.dp.stop_polling()  # the update's handler is done once polling has stopped
+    assert "Page 2" in tg.api.messages_to(CHAT)[-1]
+    assert not [r for r in caplog.records if r.levelname == "ERROR"]
+
+
 async def test_a_russian_list_pages_in_any_language(tg: Running) -> None:
     # The query line is the same in every language, so whoever presses (here a Ukrainian
     # speaker, then an English one) pages the list, each in their own language.

@@ -19,6 +19,7 @@ import re
 from typing import Final
 
 from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import (
     BufferedInputFile,
@@ -30,6 +31,7 @@ from aiogram.types import (
 )
 from aiogram.utils.formatting import Text
 
+from bot.bad_requests import not_modified
 from bot.errors import QueryError
 from bot.i18n import N_, Tr
 from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list
@@ -116,9 +118,13 @@ async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder,
         return
     await callback.answer()
     content, markup = reply
-    await message.edit_text(
-        **content.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW
-    )
+    try:
+        await message.edit_text(
+            **content.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW
+        )
+    except TelegramBadRequest as exc:
+        if not not_modified(exc.message):  # a double tap asks for the page already shown
+            raise
 
 
 async def _page(
