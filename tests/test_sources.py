@@ -218,10 +218,12 @@ def test_opml_names_lose_control_characters_and_such_urls_are_skipped() -> None:
         '<outline text="Azattyq\u009b2J" xmlUrl="https://www.azattyq.org/api/"/>'
         '<outline text="Bad" xmlUrl="https://x.example/\u009b2J"/>'
         '<outline text="Spaced" xmlUrl="https://x.example/a b"/>'
+        '<outline text="Port" xmlUrl="https://x.example:99999/rss"/>'  # one of these made the
+        '<outline text="Word" xmlUrl="https://x.example:rss/"/>'  # whole import invalid
         "</body></opml>".encode()
     )
     assert listed.feeds == (OpmlFeed("Azattyq2J", "https://www.azattyq.org/api/", None, None),)
-    assert listed.skipped == 2
+    assert listed.skipped == 4
 
 
 def test_json_feed_text_loses_c1_control_characters() -> None:

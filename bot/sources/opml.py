@@ -142,6 +142,7 @@ def _is_http(url: str) -> bool:
         return False
     try:
         parts = urlsplit(url)
+        _ = parts.port  # raises on a port that is no number or out of range, as the config does
     except ValueError:
         return False
     return parts.scheme in ("http", "https") and bool(parts.hostname)
