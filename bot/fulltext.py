@@ -53,7 +53,10 @@ def extract_text(body: bytes, headers: Mapping[str, str], url: str) -> str | Non
         include_links=False,
         include_images=False,
         favor_precision=True,
-        deduplicate=True,
+        # Its deduplication remembers paragraphs across calls, process-wide: from the fourth
+        # page that shares them (a wire story re-posted, the same page refetched) the text
+        # came back empty, and a long-running bot lost ever more of its articles.
+        deduplicate=False,
     )
     if not text:
         return None
