@@ -7,9 +7,11 @@ The first of these that applies decides:
 2. Valid UTF-8, whatever the labels say: Cyrillic in windows-1251 or KOI8-R is practically
    never valid UTF-8, while a server-wide "charset=windows-1251" over a UTF-8 feed is common.
    So does UTF-8 with a stray broken byte (20 good non-ASCII characters or more per bad one).
-3. A label: the XML declaration's encoding, then the HTTP charset. The declaration comes first
-   because it is written with the document, while the header is often the web server's default
-   for every file (Apache's iso-8859-1 over a windows-1251 feed). A label counts when its codec
+3. A label: the XML declaration's encoding, then an HTML page's <meta> charset (in its first
+   2 kB), then the HTTP charset. The document's own labels come first because they are written
+   with it, while the header is often the web server's default for every file (Apache's
+   iso-8859-1 over a windows-1251 feed), and a page is mostly ASCII markup and script, among
+   which Cyrillic read as Latin still "reads as text" (below). A label counts when its codec
    decodes the bytes without an error and, for a single-byte codec (where every byte sequence
    decodes, so mojibake is no error), when the result reads as text (below). Unknown labels and
    UTF-8 ones (tried in 2) do not count.
@@ -49,6 +51,9 @@ _BOMS = (
 _UTF16_MARKERS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+# <meta charset="..."> and <meta http-equiv="Content-Type" content="text/html; charset=...">
+_META_CHARSET = re.compile(rb"<meta\b[^>]*?charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
+_META_SCAN = 2048
 _SNIFFED = ("windows-1252", "windows-1251")  # in this order; KOI8-R when neither reads as text
 
 # What a byte is in a single-byte codec, as `bytes.translate` writes it: counting the bytes of
@@ -85,7 +90,7 @@ def decode_document(body: bytes, content_type: str = "") -> str:
         pass
     if _mostly_utf8(body):
         return body.decode("utf-8", "replace")
-    for label in (_xml_charset(body), _http_charset(content_type)):
+    for label in (_xml_charset(body), _meta_charset(body), _http_charset(content_type)):
         text = _decode_as(body, label)
         if text is not None:
             return text
@@ -115,6 +120,11 @@ def _http_charset(content_type: str) -> str | None:
 
 def _xml_charset(body: bytes) -> str | None:
     match = _XML_DECL.match(body[:200])
+    return match.group(1).decode("ascii") if match else None
+
+
+def _meta_charset(body: bytes) -> str | None:
+    match = _META_CHARSET.search(body[:_META_SCAN])
     return match.group(1).decode("ascii") if match else None
 
 

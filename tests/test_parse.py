@@ -138,6 +138,14 @@ def test_a_declared_latin1_feed_stays_latin1(content_type: str) -> None:
     assert entry.lang == "fr"
 
 
+PAGE = (
+    '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
+    + "<style>"
+    + "p { margin: 0 auto; }" * 100
+    + "</style></head><body>Суд в Бишкеке</body>"
+)
+
+
 @pytest.mark.parametrize(
     ("body", "content_type", "expected"),
     [
@@ -157,6 +165,13 @@ def test_a_declared_latin1_feed_stays_latin1(content_type: str) -> None:
         ("Ünïcode".encode("utf-16"), "", "Ünïcode"),
         ('<?xml version="1.0"?><a>Я</a>'.encode("utf-16-be"), "", '<?xml version="1.0"?><a>Я</a>'),
         ("ok".encode("utf-8-sig"), "", "ok"),
+        # A page's own label beats the server's, also when ASCII markup swamps its letters.
+        (PAGE.encode("cp1251"), "text/html; charset=iso-8859-1", PAGE),
+        (
+            PAGE.replace("windows-1251", "koi8-r").encode("koi8_r"),
+            "",
+            PAGE.replace("windows-1251", "koi8-r"),
+        ),
     ],
 )
 def test_decode_document(body: bytes, content_type: str, expected: str) -> None:
