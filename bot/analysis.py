@@ -26,7 +26,11 @@ bytes and parsed entries cross over; what is new is still decided in one place
 
 A worker that dies (killed, out of memory) breaks its pool: the feed being read fails with
 `AnalysisCrashed` (a `ParseError`, so it backs off like any unreadable feed) and the next call
-starts a fresh pool. A bot that dies takes its workers with it: each watches its parent.
+starts a fresh pool. A reading that passes `READ_TIMEOUT` (a document some parser takes ages
+over: the refresh cycle, and with it every feed's polling, would wait for it) fails its feed
+with `ReadTooLong`, and its pool's workers are stopped, the other readings under way failing
+as after a crash; in a thread (`LocalAnalysis`) the reading cannot be stopped, only no longer
+waited for. A bot that dies takes its workers with it: each watches its parent.
 """
 
 from __future__ import annotations
@@ -43,7 +47,7 @@ from functools import partial
 from typing import Protocol
 
 from bot import read_worker
-from bot.errors import AnalysisCrashed
+from bot.errors import AnalysisCrashed, ReadTooLong
 from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, EntryFacts, ParsedFeed, Verdict
 from bot.relevance import Classifier
@@ -56,6 +60,8 @@ from bot.words import EntryText
 __all__ = ["Analyser", "Analysis", "Judged", "LocalAnalysis", "PoolAnalysis", "open_analysis"]
 
 log = logging.getLogger(__name__)
+
+READ_TIMEOUT = 60.0  # seconds; a 5 MB feed (the fetch limit) of real items read in 1.5 s here
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,8 +143,9 @@ class LocalAnalysis:
     event loop; it touches none of the Analyser's caches); judging and search rows are short
     per call and stay on the loop, which keeps the caches on one thread."""
 
-    def __init__(self, analyser: Analyser) -> None:
+    def __init__(self, analyser: Analyser, *, read_timeout: float = READ_TIMEOUT) -> None:
         self._analyser = analyser
+        self._read_timeout = read_timeout
 
     @classmethod
     def of(cls, classifier: Classifier) -> LocalAnalysis:
@@ -147,7 +154,14 @@ class LocalAnalysis:
     async def read(
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
-        return await read_source_async(kind, body, headers, base_url=base_url, lang=lang)
+        reading = read_source_async(kind, body, headers, base_url=base_url, lang=lang)
+        try:
+            return await asyncio.wait_for(reading, self._read_timeout)
+        except TimeoutError:
+            log.error(
+                "reading a document took over %.0f s; no longer waited for", self._read_timeout
+            )
+            raise ReadTooLong(f"reading took over {self._read_timeout:.0f} s") from None
 
     async def judge(
         self,
@@ -166,10 +180,12 @@ class PoolAnalysis(LocalAnalysis):
     """Reading in `workers` spawned processes (`bot.read_worker`), judging and search rows as
     in `LocalAnalysis`; use `async with PoolAnalysis(...) as a:`."""
 
-    def __init__(self, workers: int, analyser: Analyser) -> None:
+    def __init__(
+        self, workers: int, analyser: Analyser, *, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         if workers < 1:
             raise ValueError("a pool needs at least one worker")
-        super().__init__(analyser)
+        super().__init__(analyser, read_timeout=read_timeout)
         self._workers = workers
         self._pool: ProcessPoolExecutor | None = None
 
@@ -204,14 +220,31 @@ class PoolAnalysis(LocalAnalysis):
     ) -> ParsedFeed:
         job = partial(read_source, kind, body, dict(headers), base_url=base_url, lang=lang)
         pool = self._start()
+        reading = asyncio.get_running_loop().run_in_executor(pool, job)
         try:
-            return await asyncio.get_running_loop().run_in_executor(pool, job)
+            return await asyncio.wait_for(reading, self._read_timeout)
         except BrokenProcessPool as exc:
             log.error("a reading worker died; starting new workers")
-            if self._pool is pool:
-                pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            self._drop(pool)
             raise AnalysisCrashed("a reading worker died on this document") from exc
+        except TimeoutError:
+            log.error(
+                "reading a document took over %.0f s; its workers are stopped", self._read_timeout
+            )
+            self._drop(pool, stop_workers=True)
+            raise ReadTooLong(f"reading took over {self._read_timeout:.0f} s") from None
+
+    def _drop(self, pool: ProcessPoolExecutor, *, stop_workers: bool = False) -> None:
+        """The next call starts new workers. A busy worker cannot be stopped through the
+        executor's public interface (`terminate_workers` is Python 3.14's), hence its table of
+        processes; the executor then sees them die and fails what they had."""
+        if self._pool is not pool:
+            return  # another call dropped it already
+        workers = list(pool._processes.values()) if stop_workers and pool._processes else []
+        pool.shutdown(wait=False, cancel_futures=True)
+        for worker in workers:
+            worker.terminate()
+        self._pool = None
 
     def _start(self) -> ProcessPoolExecutor:
         if self._pool is None:

@@ -13,7 +13,8 @@ Every error the bot raises on purpose derives from `TransitWatchError`; anything
     │   │   └── ConnectError       DNS, refused, reset, TLS
     │   └── ParseError         the bytes are not a usable feed
     │       ├── NotAFeed           e.g. an HTML page where RSS was expected
-    │       └── AnalysisCrashed    the worker process reading it died (bot.analysis)
+    │       ├── AnalysisCrashed    the worker process reading it died (bot.analysis)
+    │       └── ReadTooLong        reading it passed the time limit; its worker was stopped
     └── QueryError             a /search query we cannot run; `str()` is safe to show the user
 
 Messages never contain tokens, chat ids of other chats or user input beyond what the user typed
@@ -74,6 +75,11 @@ class NotAFeed(ParseError):
 
 class AnalysisCrashed(ParseError):
     """The worker process reading the document died (killed, out of memory)."""
+
+
+class ReadTooLong(ParseError):
+    """Reading the document took longer than the limit (`bot.analysis.READ_TIMEOUT`): some
+    input that the parsers take ages over. Its worker is stopped, so it costs no more."""
 
 
 class QueryError(TransitWatchError):

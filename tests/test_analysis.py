@@ -20,7 +20,7 @@ from typing import NoReturn
 import pytest
 
 from bot.analysis import Analyser, LocalAnalysis, PoolAnalysis, open_analysis
-from bot.errors import AnalysisCrashed, NotAFeed
+from bot.errors import AnalysisCrashed, NotAFeed, ReadTooLong
 from bot.fetch import Fetcher
 from bot.model import EntryFacts, FeedSpec
 from bot.people import person_keys
@@ -146,6 +146,46 @@ async def test_a_killed_worker_fails_one_call_and_the_next_gets_new_workers(
         read = await analysis.read("feed", FEED, HEADERS, "https://e.org/", None)
         assert len(read.entries) == 2
         assert pid not in await analysis.started()
+
+
+ITEMS = "".join(
+    f"<item><title>Item {n}</title><link>https://e.org/{n}</link></item>" for n in range(5000)
+)
+LONG_FEED = f'<rss version="2.0"><channel><title>t</title>{ITEMS}</channel></rss>'.encode()
+
+
+def running(pid: int) -> bool:
+    """Alive and not a zombie (a stopped worker is reaped only when its pool looks)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+async def test_a_reading_past_its_time_limit_fails_its_feed_and_stops_its_worker(
+    classifier: Classifier,
+) -> None:
+    """A document some parser takes ages over must not hold up the cycle, nor keep a worker
+    busy for good. (Here the limit is short and the feed long.)"""
+    async with PoolAnalysis(1, Analyser(classifier), read_timeout=0.05) as analysis:
+        [pid] = await analysis.started()
+        with pytest.raises(ReadTooLong):
+            await analysis.read("feed", LONG_FEED, HEADERS, "https://e.org/", None)
+        for _ in range(600):  # up to 30 s
+            if not running(pid):
+                break
+            await asyncio.sleep(0.05)
+        assert not running(pid)
+        [new] = await analysis.started()  # the next call gets a new worker
+        assert new != pid
+
+
+async def test_a_reading_in_a_thread_past_its_time_limit_is_no_longer_waited_for(
+    classifier: Classifier,
+) -> None:
+    analysis = LocalAnalysis(Analyser(classifier), read_timeout=0.05)
+    with pytest.raises(ReadTooLong):
+        await analysis.read("feed", LONG_FEED, HEADERS, "https://e.org/", None)
 
 
 async def test_ctrl_c_is_left_to_the_bot(one_worker: PoolAnalysis) -> None:
