@@ -158,7 +158,7 @@ def running(pid: int) -> bool:
     """Alive and not a zombie (a stopped worker is reaped only when its pool looks)."""
     try:
         return Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone before, or while, it was read
         return False
 
 
