@@ -66,7 +66,12 @@ async def run(settings: Settings, feeds: FeedsConfig) -> None:
             open_analysis(workers, classifier) as analysis,
         ):
             pacer = Pacer(settings.send_rate)
-            bot = make_bot(token, pacer, settings.telegram_api_url)
+            bot = make_bot(
+                token,
+                pacer,
+                settings.telegram_api_url,
+                remember_pause=lambda seconds: storage.outbox.pause_for(seconds, time.time()),
+            )
             try:
                 await _serve(bot, pacer, storage, settings, feeds, fetcher, analysis)
             finally:

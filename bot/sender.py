@@ -77,7 +77,7 @@ from aiogram.exceptions import (
 from bot.bad_requests import BadRequest, classify
 from bot.delivery_calls import DeliveryCalls, Sent
 from bot.i18n import Catalogs
-from bot.pacing import RETRY_MARGIN, SENDER_HANDLES_RETRY, Pacer
+from bot.pacing import SENDER_HANDLES_RETRY, Pacer
 from bot.storage import Delivery, Storage
 
 log = logging.getLogger(__name__)
@@ -404,7 +404,7 @@ class Sender:
     async def _pause(self, seconds: float) -> None:
         log.warning("Telegram asked for a pause of %ss; all sending waits", seconds)
         self._pacer.pause(seconds)
-        await self._storage.outbox.pause_until(self._clock() + seconds + RETRY_MARGIN)
+        await self._storage.outbox.pause_for(seconds, self._clock())
 
     async def _restore_pause(self) -> None:
         """A 429 pause outlives a restart: Telegram's flood ban does too."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -42,7 +43,12 @@ async def running_bot(
     `sender_options` go to `Sender` (e.g. a fast `Backoff`)."""
     settings: Settings = load_settings({"BOT_TOKEN": api.token, "ADMIN_IDS": admin_ids})
     pacer = Pacer()
-    bot = make_bot(api.token, pacer, api.base_url)
+    bot = make_bot(  # as `bot.app` makes it
+        api.token,
+        pacer,
+        api.base_url,
+        remember_pause=lambda seconds: storage.outbox.pause_for(seconds, time.time()),
+    )
     options = {**({"clock": clock} if clock else {}), **(sender_options or {})}
     sender = Sender(bot, storage, pacer, **options)
     dp = build_dispatcher(storage, settings, **({"clock": clock} if clock else {}))

@@ -15,6 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import pytest
+from aiogram.exceptions import TelegramRetryAfter
 
 from bot.app import introduce, stop_within
 from bot.errors import ConfigError
@@ -199,6 +200,25 @@ async def test_long_429_pause_holds_everything_survives_restart_and_shutdown_is_
         await asyncio.sleep(1.5)
     assert api.calls["sendMessage"] == calls
     assert (await states(storage)).get("sending", 0) == 0
+
+
+async def test_a_long_429_on_a_reply_also_holds_the_sender_after_a_restart(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """Replies and admin notices go out through the request middleware, not the sender: a
+    flood ban they meet is Telegram's for the whole bot, and outlives a restart as well."""
+    await subscribe(storage, [1])
+    api.fail_next("sendMessage", 429, "Too Many Requests: retry after 3600", {"retry_after": 3600})
+    async with running_bot(storage, api, polling=False) as run:
+        with pytest.raises(TelegramRetryAfter):
+            await run.bot.send_message(7, "a reply")
+    until = await storage.outbox.paused_until()
+    assert until is not None
+    assert until > time.time() + 3000
+    await publish(storage, [0])
+    async with running_bot(storage, api, polling=False):  # a restart keeps the pause
+        await asyncio.sleep(1.0)
+    assert api.calls["sendMessage"] == 1  # the reply's, and nothing since
 
 
 async def test_rejected_card_is_resent_as_plain_text_even_through_a_5xx(

@@ -40,6 +40,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.pacing import RETRY_MARGIN
 from bot.storage.db import Database, Row, Transaction
 from bot.storage.records import Chat, Delivery, Story
 from bot.storage.stories import STORY_COLUMNS
@@ -270,6 +271,10 @@ class Outbox:
                ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)""",
             (PAUSED_UNTIL, int(until) + 1),
         )
+
+    async def pause_for(self, seconds: float, now: float) -> None:
+        """`pause_until` from a 429's retry_after, with the pacer's margin."""
+        await self.pause_until(now + seconds + RETRY_MARGIN)
 
     async def paused_until(self) -> float | None:
         value = await self._db.scalar("SELECT value FROM counters WHERE name = ?", (PAUSED_UNTIL,))

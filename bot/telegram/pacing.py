@@ -3,11 +3,14 @@ and a reply that meets a short 429 waits and is tried once more.
 
 The outbox sender takes its turn from the pacer itself before it sends (so that a shutdown can
 release a delivery that is still waiting for its turn) and handles 429 itself; its requests
-(`SENDER_HANDLES_RETRY` set) pass through here untouched."""
+(`SENDER_HANDLES_RETRY` set) pass through here untouched. A 429 met here is remembered as the
+sender's are (`remember_pause`), since Telegram's flood ban outlives a restart too."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import Bot
@@ -21,13 +24,20 @@ from aiogram.methods.base import TelegramType
 
 from bot.pacing import SENDER_HANDLES_RETRY, Pacer
 
+log = logging.getLogger(__name__)
+
 PACED = (SendMessage, EditMessageText)
 REPLY_RETRY_MAX_WAIT = 30
 
 
+# Stores a pause of so many seconds, from now, for the next start (`Outbox.pause_for`).
+RememberPause = Callable[[float], Awaitable[None]]
+
+
 class PacingMiddleware(BaseRequestMiddleware):
-    def __init__(self, pacer: Pacer) -> None:
+    def __init__(self, pacer: Pacer, remember_pause: RememberPause | None = None) -> None:
         self._pacer = pacer
+        self._remember_pause = remember_pause
 
     async def __call__(
         self,
@@ -43,11 +53,21 @@ class PacingMiddleware(BaseRequestMiddleware):
             return await make_request(bot, method)
         except TelegramRetryAfter as exc:
             self._pacer.pause(exc.retry_after)
+            await self._remember(exc.retry_after)
             if exc.retry_after > REPLY_RETRY_MAX_WAIT:
                 raise
             await asyncio.sleep(0)  # the pacer now holds everything back until the pause ends
             await self._pacer.acquire(chat_id)
             return await make_request(bot, method)
+
+    async def _remember(self, seconds: float) -> None:
+        if self._remember_pause is None:
+            return
+        try:
+            await self._remember_pause(seconds)
+        except Exception:
+            # The disk is full, say: the pause still holds in memory, and the reply goes on.
+            log.exception("a 429 pause of %ss could not be stored for a restart", seconds)
 
 
 def _chat_id(method: TelegramMethod[Any]) -> int | None:
