@@ -223,6 +223,48 @@ async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(
     assert alerts == 2
 
 
+async def test_a_chat_that_switched_to_a_digest_is_not_told_a_story_twice(
+    storage: Storage,
+) -> None:
+    first, second = await add_feeds(storage, "OVD", "Mediazona")
+    now = time.time()
+    await storage.chats.ensure(7, now)
+    await storage.watchlist.add(7, "bashukov", "Bazhukov", now=now, limit=50)
+    named = make_entry("Kazakhstan extradites deserter Bazhukov", published=now - 60)
+    await storage.stories.save(
+        first, [replace(incoming(named), watchers=frozenset({7}))], now=now, alert_max_age=86400
+    )
+    [alert] = await storage.outbox.due(now, limit=10)
+    assert await storage.outbox.mark_sending(alert.id)
+    await storage.outbox.mark_sent(alert.id, message_id=500, now=now, chat_id=7)
+    chat = await storage.chats.get(7)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily", digest_hour=9), now=now + 60)
+    again = make_entry("Bazhukov handed over", published=now - 30)  # the same link
+    item = replace(incoming(again), watchers=frozenset({7}))
+    await storage.stories.save(second, [item], now=now + 120, alert_max_age=86400)
+    kinds = await storage.db.fetchall("SELECT kind FROM deliveries WHERE chat_id = 7 ORDER BY id")
+    assert [r[0] for r in kinds] == ["alert", "edit"]  # its alert is edited; no digest item too
+
+
+async def test_an_edit_that_names_a_watched_person_alerts_the_watcher(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Meduza")
+    now = time.time()
+    await storage.chats.ensure(2, now)
+    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    unnamed = make_entry(
+        "Kazakhstan extradites a deserter", summary="Details later.", published=now - 60
+    )
+    await storage.stories.save(feed, [incoming(unnamed)], now=now, alert_max_age=86400)
+    assert await storage.outbox.due(now, limit=10) == []  # nobody subscribed, nobody named
+    named = replace(unnamed, summary="The deserter is Semyon Bazhukov.")
+    item = replace(incoming(named), watchers=frozenset({2}))
+    await storage.stories.save(feed, [item], now=now + 60, alert_max_age=86400)
+    assert [(d.chat_id, d.kind) for d in await storage.outbox.due(now + 60, limit=10)] == [
+        (2, "alert")
+    ]
+
+
 async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     clock_now = [time.time()]

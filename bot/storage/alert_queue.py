@@ -36,10 +36,13 @@ def queue_alerts(
         ),
     )
     before = tx.total_changes()
+    # One row per (chat, story, kind) is the table's; a chat that had the story's alert and
+    # has since switched to a digest (or the reverse) must not get it as the other kind too.
     tx.executemany(
-        """INSERT OR IGNORE INTO deliveries
-               (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
-           VALUES (?, ?, ?, ?, ?, ?)""",
+        """INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
+           SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
+               SELECT 1 FROM deliveries WHERE chat_id = ?1 AND story_id = ?2
+                 AND kind IN ('alert', 'digest'))""",
         (
             (c["chat_id"], story_id, "alert" if c["mode"] == "instant" else "digest", due, due, now)
             for c in chats

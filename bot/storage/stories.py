@@ -33,6 +33,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
+from typing import Literal
 
 from bot.merge import choose
 from bot.storage import search_index, story_index
@@ -161,13 +162,15 @@ def _save(
         stored = _store_entry(tx, feed, item, now, touched)
         if stored is None:
             continue
-        story_id, is_new = stored
-        if not is_new:
-            joined += 1
-            queued += queue_edits(tx, story_id, now)
+        story_id, how = stored
+        if how != "new":
+            if how == "joined":
+                joined += 1
+                queued += queue_edits(tx, story_id, now)
             if item.watchers and _alertable(item, feed, now, alert_max_age):
-                # This outlet names someone a chat watches, though the story's first report
-                # did not: that chat is told now (once per story, like every alert).
+                # This report (another outlet's, or an edit) names someone a chat watches,
+                # though the story's first report did not: that chat is told now (once per
+                # story, like every alert).
                 queued += queue_alerts(tx, story_id, item, now, subscribers=False)
             continue
         new_ids.append(story_id)
@@ -181,11 +184,12 @@ def _save(
 
 def _store_entry(
     tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, touched: set[int]
-) -> tuple[int, bool] | None:
-    """Store one entry. Returns (story id, True) for a new story (or a watch-only story that a
-    relevant report or edit made public), (story id, False) when the entry brought an existing
-    story a new outlet, None when nothing is new. An edit of an entry that had no story and is
-    now relevant or watched counts as a new entry (stored in its existing row)."""
+) -> tuple[int, Literal["new", "joined", "edited"]] | None:
+    """Store one entry. Returns (story id, "new") for a new story (or a watch-only story that a
+    relevant report or edit made public), (story id, "joined") when the entry brought an
+    existing story a new outlet, (story id, "edited") for an edit of a story's report that
+    names a watched person, None when nothing is new. An edit of an entry that had no story
+    and is now relevant or watched counts as a new entry (stored in its existing row)."""
     old = tx.fetchone(
         "SELECT id, content_hash, story_id, minhash FROM entries"
         " WHERE feed_id = ? AND entry_key = ?",
@@ -199,8 +203,8 @@ def _store_entry(
             # An edit that makes a watch-only story's report relevant publishes the story.
             published = old["story_id"] is not None and item.verdict.relevant
             if published and _made_public(tx, old["story_id"]):
-                return old["story_id"], True
-            return None
+                return old["story_id"], "new"
+            return (old["story_id"], "edited") if old["story_id"] and item.watchers else None
         # A "details later" item that its edit made relevant (or watched) is news now: it goes
         # the way of a new entry, into its existing row.
     entry_id = None if old is None else int(old["id"])
@@ -249,8 +253,8 @@ def _store_entry(
         return None
     touched.add(story_id)  # a new story or a new source: both are searchable
     if joined is None or made_public:
-        return story_id, True
-    return (story_id, False) if new_outlet else None
+        return story_id, "new"
+    return (story_id, "joined") if new_outlet else None
 
 
 def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[int | None, bool]:
