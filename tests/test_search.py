@@ -167,6 +167,21 @@ def test_country_names_in_any_case(builder: QueryBuilder, word: str, code: str |
     assert f'"c{code.lower()}"' in match
 
 
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("Turkey", "TR"), ("Türkiye", "TR"), ("UAE", "AE"), ("Emirates", "AE"), ("ОАЕ", "AE"),
+        ("USA", "US"), ("Britain", "GB"), ("Kirgizstan", "KG"), ("Қазақстан", "KZ"),
+        ("Georgia", "GE"), ("Serbia", "RS"), ("Thailand", "TH"), ("Armenia", "AM"),
+    ],
+)  # fmt: skip
+def test_the_names_outlets_use_for_transit_countries(
+    builder: QueryBuilder, name: str, code: str
+) -> None:
+    assert builder.parse(f"country:{name}").countries == (code,)
+    assert f'"c{code.lower()}"' in builder.build(f"{name} extradition", now=NOW).match
+
+
 def test_date_filters_become_year_and_month_tags(builder: QueryBuilder) -> None:
     match = builder.build("since:2024-11-15 until:2026-01", now=NOW).match
     assert '"m202411" OR "m202412" OR "y2025" OR "m202601"' in match

@@ -52,12 +52,13 @@ ACTION_PREFIXES: Final = {
     "wanted-list": ("розыск", "розшук", "wanted"),
     "policy": ("policy",),
 }
-# Names CLDR does not use but outlets do.
+# Names CLDR does not use but outlets do (CLDR's English calls TR "Türkiye" since 2023).
 COUNTRY_ALIASES: Final = {
-    "кыргызстан": "KG", "кыргызстане": "KG", "kirghizia": "KG", "рф": "RU", "оаэ": "AE",
-    "uae": "AE", "эмираты": "AE", "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY",
-    "турция": "TR", "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB",
-    "киргизія": "KG",
+    "кыргызстан": "KG", "кыргызстане": "KG", "kirghizia": "KG", "kirgizstan": "KG",
+    "рф": "RU", "оаэ": "AE", "оае": "AE", "uae": "AE", "emirates": "AE", "эмираты": "AE",
+    "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY", "турция": "TR", "turkey": "TR",
+    "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB", "britain": "GB",
+    "usa": "US", "america": "US", "киргизія": "KG", "kazakstan": "KZ", "қазақстан": "KZ",
 }  # fmt: skip
 # Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
 BAD_ACTION: Final = N_("Unknown action “{value}”. Actions: {actions}.")
