@@ -21,7 +21,14 @@ MAX_LIMIT = 1000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra:
+        # argparse takes `-Армения` for an option; in a search it excludes a word.
+        excluded = all(a.startswith("-") and not a.startswith("--") for a in extra)
+        if getattr(args, "func", None) is not _search or not excluded:
+            parser.error(f"unrecognized arguments: {' '.join(extra)}")
+        args.query = [*args.query, *extra]
     try:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))

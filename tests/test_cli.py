@@ -83,6 +83,12 @@ async def test_poll_once_then_search_then_status(tmp_path: Path) -> None:
     assert hit["countries"][0] == "KG"
     assert hit["link"] == "https://example.org/kg?utm_source=rss"
 
+    code, out, err = await run_cli(tmp_path, "search", "активиста", "-Киргизии", "--json")
+    assert (code, out) == (0, ""), err  # the query language's exclusion, as in the chat
+    code, out, err = await run_cli(tmp_path, "search", "активиста", "-погода", "--limit", "3")
+    assert code == 0, err
+    assert "Кыргызстан экстрадировал" in out
+
     code, out, err = await run_cli(tmp_path, "search", '"*"')
     assert code == 1
     assert "Type a few words" in err
