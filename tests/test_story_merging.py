@@ -73,6 +73,36 @@ async def test_another_person_same_country_same_day_is_another_story(storage: St
     assert len(other.new_stories) == 1
 
 
+@pytest.mark.parametrize(
+    "link", ["https://outlet.example/live", "https://www.outlet.example/?utm_source=rss"]
+)
+async def test_two_items_of_one_feed_under_one_link_are_two_stories(
+    storage: Storage, link: str
+) -> None:
+    """Some feeds link every item to their front page or to a live page: their items are told
+    apart by their GUIDs, and a second case must not vanish into the first one's story."""
+    [feed] = await add_feeds(storage, "Outlet")
+    cases = [
+        (RU_TITLE, RU_TEXT, "post-101", EXTRADITION),
+        (
+            "Кыргызстан депортировал в Россию активиста Никиту Журавлёва",
+            "Власти Кыргызстана выслали в Россию антивоенного активиста Никиту Журавлёва.",
+            "post-102",
+            Verdict(True, 0.9, ("KG", "RU"), "deportation", ("action:депортировать",)),
+        ),
+    ]
+    stored = []
+    for n, (title, text, guid, verdict) in enumerate(cases):
+        item = incoming(make_entry(title, summary=text, link=link), verdict, key=f"guid:{guid}")
+        item = Incoming(
+            item.entry, item.key, item.canonical_url, item.content_hash, verdict,
+            fingerprint=FP.fingerprint(title, text, "ru"),
+        )  # fmt: skip
+        saved = await storage.stories.save(feed, [item], now=NOW + n * 600, alert_max_age=DAY)
+        stored.extend(saved.new_stories)
+    assert [story.title for story in stored] == [title for title, *_ in cases]
+
+
 async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage) -> None:
     # The seed article's lead names nobody but "режима Владимира Путина"; a later report about
     # one activist also names Putin. Only the first name was left of him, and it merged them.

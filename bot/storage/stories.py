@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from typing import Literal
+from urllib.parse import urlsplit
 
 from bot.merge import choose
 from bot.storage import search_index, story_index
@@ -209,7 +210,7 @@ def _store_entry(
         # the way of a new entry, into its existing row.
     entry_id = None if old is None else int(old["id"])
     copy = False  # a verbatim copy of a source the merge index already has
-    joined = _story_of_url(tx, item.canonical_url)
+    joined = _story_of_url(tx, item.canonical_url, feed.id)
     if joined is None:
         joined, copy = _matching_story(tx, item, now)
     story_id = joined
@@ -321,12 +322,18 @@ def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]
     touched.add(story_id)
 
 
-def _story_of_url(tx: SyncTransaction, canonical_url: str | None) -> int | None:
-    if canonical_url is None:
+def _story_of_url(tx: SyncTransaction, canonical_url: str | None, feed_id: int) -> int | None:
+    """The story another feed's entry with this address belongs to: the same article, which
+    an aggregator or a second feed of the outlet links. Within one feed, an entry under another
+    key with the same link is another item (a feed that links every item to its front page or
+    a live page) or the same item under a new GUID, and merging tells those apart by their
+    text. A site's front page is never one article's address."""
+    if canonical_url is None or urlsplit(canonical_url).path in ("", "/"):
         return None
     row = tx.fetchone(
-        "SELECT story_id FROM entries WHERE canonical_url = ? AND story_id IS NOT NULL LIMIT 1",
-        (canonical_url,),
+        """SELECT story_id FROM entries
+           WHERE canonical_url = ? AND story_id IS NOT NULL AND feed_id != ? LIMIT 1""",
+        (canonical_url, feed_id),
     )
     return None if row is None else int(row["story_id"])
 
