@@ -3,6 +3,8 @@ one story, its sources are listed, and an alerted story's chats get one edit, re
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.fingerprint import Fingerprinter
@@ -101,6 +103,41 @@ async def test_two_items_of_one_feed_under_one_link_are_two_stories(
         saved = await storage.stories.save(feed, [item], now=NOW + n * 600, alert_max_age=DAY)
         stored.extend(saved.new_stories)
     assert [story.title for story in stored] == [title for title, *_ in cases]
+
+
+async def test_a_story_first_stored_from_a_backlog_is_alerted_when_fresh_news_joins_it(
+    storage: Storage,
+) -> None:
+    """A new feed's first poll stores its backlog without pushing it (an undated item here).
+    A fresh report of the same case from an outlet already polled is news, and the subscriber
+    gets the story then: joining the stored story must not swallow it."""
+    new_feed, known = await add_feeds(storage, "NewFeed", "Established")
+    await storage.feeds.record_success(
+        known.id, now=NOW - 3600, next_check_at=NOW, etag=None, last_modified=None
+    )
+    known = next(f for f in await storage.feeds.all() if f.id == known.id)
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    backlog = report(RU_TITLE, RU_TEXT, "https://newfeed.example/1", "ru")
+    backlog = Incoming(
+        replace(backlog.entry, published=None), backlog.key, backlog.canonical_url,
+        backlog.content_hash, backlog.verdict, fingerprint=backlog.fingerprint,
+    )  # fmt: skip
+    first = await storage.stories.save(new_feed, [backlog], now=NOW, alert_max_age=DAY)
+    assert (len(first.new_stories), first.alerted) == (1, frozenset())
+    fresh = report(
+        "Семён Бажуков экстрадирован из Казахстана в Россию",
+        "Дезертира Семёна Бажукова передали российским военным в аэропорту Астаны.",
+        "https://established.example/77", "ru",
+    )  # fmt: skip
+    second = await storage.stories.save(known, [fresh], now=NOW + 60, alert_max_age=DAY)
+    assert second.joined == 1
+    assert [(d.chat_id, d.kind) for d in await storage.outbox.due(NOW + 60, limit=10)] == [
+        (1, "alert")
+    ]
+    third = report(RU_TITLE, RU_TEXT + " Подробности.", "https://established.example/78", "ru")
+    await storage.stories.save(known, [third], now=NOW + 120, alert_max_age=DAY)
+    alerts = await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'alert'")
+    assert alerts == 1  # once per story
 
 
 async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage) -> None:

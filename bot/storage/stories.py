@@ -168,11 +168,14 @@ def _save(
             if how == "joined":
                 joined += 1
                 queued += queue_edits(tx, story_id, now)
-            if item.watchers and _alertable(item, feed, now, alert_max_age):
-                # This report (another outlet's, or an edit) names someone a chat watches,
-                # though the story's first report did not: that chat is told now (once per
-                # story, like every alert).
-                queued += queue_alerts(tx, story_id, item, now, subscribers=False)
+            # A fresh report from another outlet is news to the chats that do not have the
+            # story yet: it was first stored from a feed's backlog (never pushed), or their
+            # filter matches only this report's countries. So is a report (or an edit) that
+            # names someone a chat watches, though the story's first report did not. Each chat
+            # is told once per story, like every alert.
+            subscribers = how == "joined" and item.verdict.relevant
+            if (subscribers or item.watchers) and _alertable(item, feed, now, alert_max_age):
+                queued += queue_alerts(tx, story_id, item, now, subscribers=subscribers)
             continue
         new_ids.append(story_id)
         if _alertable(item, feed, now, alert_max_age):
