@@ -2,10 +2,12 @@
 
 Every side goes through `fold` and `WORD_RE`, so a term written in the lexicon and a word in a
 feed entry meet in the same form: lower case, "ё" as "е", apostrophes dropped (Uzbek o‘zbek,
-Ukrainian пʼять, English Russia's), the Turkish dotted İ as i. Words are runs of Unicode letters
-and digits; a hyphen splits (Нур-Султан is two words). Sentences end at . ! ? … followed by
-space, or a line break. The regular expressions here are fixed and linear; user terms never
-become regexes.
+Ukrainian пʼять, English Russia's), and so are the invisible marks publishing systems and
+writers leave inside words (soft hyphens, zero-width spaces and joiners, the stress mark), the
+Turkish dotted İ as i. Fold before splitting (`unbroken` keeps the case, for names). Words are
+runs of Unicode letters and digits; a hyphen splits (Нур-Султан is two words). Sentences end at
+. ! ? … followed by space, or a line break. The regular expressions here are fixed and linear;
+user terms never become regexes.
 
 `EntryText` is an entry split into words once for every part that reads it. Nothing here needs
 a dictionary or a C extension (dictionary forms are `bot.relevance.text.Lemmatizer`), so the
@@ -20,8 +22,10 @@ from typing import Final, NamedTuple
 
 WORD_RE: Final = re.compile(r"\w+")
 SENTENCE_END_RE: Final = re.compile(r"(?<=[.!?…])\s+|\n+")
-_APOSTROPHES: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´"), None)
-_FOLD: Final = {**_APOSTROPHES, ord("ё"): "е", ord("Ё"): "е", ord("İ"): "i"}
+# Apostrophes, then soft hyphen, zero-width space, non-joiner, joiner, word joiner, BOM and the
+# combining acute (a stress mark): none of them ends a word.
+_DROPPED: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´\u00ad\u200b\u200c\u200d\u2060\ufeff\u0301"), None)
+_FOLD: Final = {**_DROPPED, ord("ё"): "е", ord("Ё"): "е", ord("İ"): "i"}
 _NEEDS_FOLD: Final = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
 
 # Letters that mark a Cyrillic text as not Russian/Ukrainian (Kazakh, Kyrgyz, Tajik, Uzbek,
@@ -36,6 +40,12 @@ def fold(text: str) -> str:
     # str.translate looks up every character in a dict; most texts hold none of the few it
     # changes, and a regex scan for them is four times cheaper (every entry is folded twice).
     return text.translate(_FOLD).lower() if _NEEDS_FOLD.search(text) else text.lower()
+
+
+def unbroken(text: str) -> str:
+    """`text` without what `fold` drops inside words, its case kept: to split a text whose
+    capitals matter (names) where `fold` would."""
+    return text.translate(_DROPPED) if _NEEDS_FOLD.search(text) else text
 
 
 def sentences(text: str) -> list[str]:

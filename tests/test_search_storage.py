@@ -197,6 +197,25 @@ async def test_a_surname_made_from_a_noun_is_not_found_by_that_noun(storage: Sto
     assert len(await titles(storage, "роман")) == 2  # the noun and the first name, as typed
 
 
+async def test_a_name_is_found_whatever_marks_its_writers_left_in_it(storage: Storage) -> None:
+    """An apostrophe (Ukrainian Лук'яненко, typed as ' or ’ or not at all), a soft hyphen or a
+    zero-width space from a publishing system, a stress mark: the same name every time."""
+    [feed] = await add_feeds(storage, "Hromadske")
+    texts = [
+        ("Грузія видала Росії Лук'яненка", "Його затримали в Тбілісі."),
+        ("Казахстан выдал России Мов\xadлаева", "Его задержали в Алматы."),
+    ]
+    entries = [
+        make_entry(title, summary=lead, link=f"https://h.example/{n}")
+        for n, (title, lead) in enumerate(texts)
+    ]
+    await storage.stories.save(feed, [incoming(e, KZ) for e in entries], now=NOW, alert_max_age=0)
+    for text in ("Лук'яненко", "Лук’яненка", "Лукяненко", "Lukyanenka", "лук\u200bяненка"):
+        assert await titles(storage, text) == [texts[0][0]], text
+    for text in ("Мовлаев", "Мов\xadлаева", "Мовла\u0301ев", "Movlaev"):
+        assert await titles(storage, text) == [texts[1][0]], text
+
+
 async def test_keys_of_older_name_rules_are_recomputed_on_open(tmp_path: Path) -> None:
     path = tmp_path / "keys.sqlite3"
     storage = await Storage.open(path, now=NOW)

@@ -19,7 +19,7 @@ from typing import Final
 
 from bot.names import name_key
 from bot.relevance.text import Lemmatizer
-from bot.words import WORD_RE, fold, is_cyrillic, morph_language
+from bot.words import WORD_RE, fold, is_cyrillic, morph_language, unbroken
 
 CACHE_LIMIT: Final = 300_000
 MIN_FORM: Final = 2
@@ -64,7 +64,7 @@ class Forms:
         for text in texts:
             folded = fold(text)
             morph = morph_language(lang, folded)
-            for match in WORD_RE.finditer(text):
+            for match in WORD_RE.finditer(unbroken(text)):
                 raw = match.group()
                 capitalised = raw[:1].isupper() and len(raw) >= 3
                 for form in self.variants(fold(raw), morph, capitalised=capitalised):

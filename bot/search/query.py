@@ -138,7 +138,7 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
 
 
 def words_of(text: str, min_length: int = MIN_WORD) -> tuple[str, ...]:
-    return tuple(w for w in (fold(w) for w in _WORD.findall(text)) if len(w) >= min_length)
+    return tuple(w for w in _WORD.findall(fold(text)) if len(w) >= min_length)
 
 
 def _text(draft: _Draft, words: tuple[str, ...], negated: bool, *, quoted: bool) -> None:
