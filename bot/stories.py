@@ -32,7 +32,7 @@ _TRACKING_PARAMS = frozenset(
     }
 )  # fmt: skip
 _HOST_PREFIXES = ("www.", "m.", "amp.", "mobile.")
-_AMP_SUFFIXES = ("/amp", "/amp.html", ".amp")
+_AMP_SUFFIXES = ("/amp", "/amp.html", ".amp.html", ".amp")
 
 
 def canonical_url(url: str) -> str:
@@ -46,12 +46,12 @@ def canonical_url(url: str) -> str:
     if parts.port and parts.port not in (80, 443):
         host = f"{host}:{parts.port}"
     path = parts.path or "/"
+    if len(path) > 1:
+        path = path.rstrip("/") or "/"  # before the AMP endings: ".../amp/" is one of them
     for suffix in _AMP_SUFFIXES:
         if path.endswith(suffix) and len(path) > len(suffix):
-            path = path[: -len(suffix)]
+            path = path[: -len(suffix)] + (".html" if suffix == ".amp.html" else "")
             break
-    if len(path) > 1:
-        path = path.rstrip("/")
     query = ""
     if parts.query:  # most article links have none
         pairs = parse_qsl(parts.query, keep_blank_values=True)

@@ -19,6 +19,8 @@ from tests.conftest import make_entry
         ("https://example.org/a#comments", "https://example.org/a"),
         ("https://EXAMPLE.org/a", "https://example.org/a"),
         ("https://example.org/news/1/amp", "https://example.org/news/1"),
+        ("https://example.org/news/1/amp/", "https://example.org/news/1/"),
+        ("https://example.org/news/1.amp.html", "https://example.org/news/1.html"),
         ("https://amp.example.org/a", "https://example.org/a"),
         ("https://example.org:443/a", "https://example.org/a"),
     ],
