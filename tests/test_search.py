@@ -182,6 +182,15 @@ def test_the_names_outlets_use_for_transit_countries(
     assert f'"c{code.lower()}"' in builder.build(f"{name} extradition", now=NOW).match
 
 
+@pytest.mark.parametrize("surname", ["Германов", "Китаев", "Чехов", "Арестович"])
+def test_a_surname_is_not_taken_for_a_country_or_an_action(
+    builder: QueryBuilder, surname: str
+) -> None:
+    """Their stems are Германия's, Китай's..., and Арестович begins like арест: a lawyer
+    looking for the person must not get every story of the country or the action."""
+    assert "tags" not in builder.build(surname, now=NOW).match
+
+
 def test_date_filters_become_year_and_month_tags(builder: QueryBuilder) -> None:
     match = builder.build("since:2024-11-15 until:2026-01", now=NOW).match
     assert '"m202411" OR "m202412" OR "y2025" OR "m202601"' in match

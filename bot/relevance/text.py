@@ -107,6 +107,14 @@ class Lemmatizer:
         surnames = [_lemma(parse) for parse in parses if _singular_surname(parse)]
         return tuple(dict.fromkeys((word, *surnames))) if surnames else self.forms(word, morph)
 
+    def reads_as_name(self, word: str, morph: str | None) -> bool:
+        """Whether any reading of a (folded) word is a surname, a first name or a patronymic:
+        Германов, Китаев, Арестович, whose stems or prefixes are also a country's or an
+        action's."""
+        if morph is None or not is_cyrillic(word):
+            return False
+        return any(_names_someone(parse) for parse in self._parse(morph)(word))
+
     def stem_latin(self, word: str) -> str:
         return str(self._stemmer.stemWord(word))
 
@@ -136,6 +144,11 @@ def _singular_surname(parse: object) -> bool:
     # Not "sing" in tag: the Ukrainian dictionaries leave a surname's number unmarked.
     tag = getattr(parse, "tag", None)
     return tag is not None and "Surn" in tag and "plur" not in tag
+
+
+def _names_someone(parse: object) -> bool:
+    tag = getattr(parse, "tag", None)
+    return tag is not None and ("Surn" in tag or "Name" in tag or "Patr" in tag)
 
 
 def _lemma(parse: object) -> str:

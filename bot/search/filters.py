@@ -203,22 +203,34 @@ class Countries:
         return self._by_name(folded)
 
     def named_by(self, word: str) -> str | None:
-        """The country a plain query word names, by name only: a two-letter word stays a word."""
+        """The country a plain query word names, by name only: a two-letter word stays a word,
+        and a Russian word that reads as someone's name (Германов, Китаев) is not taken for a
+        country by its stem."""
         if len(word) < 4:
             return COUNTRY_ALIASES.get(word)
-        return self._by_name(word)
+        return self._by_name(word, plain=True)
 
-    def _by_name(self, folded: str) -> str | None:
-        found = self._names.get(folded) or self._names.get(self._stem(folded))
-        if found is not None or not is_cyrillic(folded):
+    def reads_as_name(self, word: str) -> bool:
+        """Whether a (folded) plain query word may be a person's name (see `named_by`)."""
+        return any(self._lemmatizer.reads_as_name(word, m) for m in self._morphs(word))
+
+    def _by_name(self, folded: str, *, plain: bool = False) -> str | None:
+        found = self._names.get(folded)
+        if found is not None:
             return found
-        morphs = ("ru", "uk") if _UKRAINIAN & set(folded) else ("ru",)
-        for morph in morphs:
+        if not is_cyrillic(folded):
+            return self._names.get(self._stem(folded))
+        for morph in self._morphs(folded):
             for lemma in self._lemmatizer.forms(folded, morph)[1:]:
                 # Whole names only: a lemma's stem could be any word's.
                 if len(lemma) >= MIN_LEMMA and lemma in self._names:
                     return self._names[lemma]
-        return None
+        if plain and self.reads_as_name(folded):
+            return None  # Германов is not Германия, though both stem to "герман"
+        return self._names.get(self._stem(folded))
+
+    def _morphs(self, folded: str) -> tuple[str, ...]:
+        return ("ru", "uk") if _UKRAINIAN & set(folded) else ("ru",)
 
     def _stem(self, word: str) -> str:
         stemmer = self._russian if is_cyrillic(word) else self._english

@@ -122,7 +122,7 @@ def _word(word: str, forms: Forms, countries: Countries) -> str:
     country = countries.named_by(word)
     if country is not None and country not in UNTAGGED_WORDS:
         tags.append(country_tag(country))
-    action = action_of(word)
+    action = None if countries.reads_as_name(word) else action_of(word)  # not Арестович
     if action is not None:
         tags.append(action_tag(action))
     return f"{text} OR {_tags(tags)}" if tags else text
