@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Final
+from urllib.parse import unquote
 
 from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
 
@@ -38,6 +39,8 @@ SOURCE_TITLE_MAX: Final = 160
 SOURCES_MAX: Final = 25
 TIMELINE_TITLE_MAX: Final = 140
 EARLIER_LINE_MAX: Final = 100  # room kept for the "earlier stories not shown" line
+MORE_LINE_MAX: Final = 100  # room kept for the "and N more sources" line
+LINK_TEXT_MAX: Final = 120  # a source's link as shown; the link itself is whole
 
 
 def results_page(
@@ -68,13 +71,16 @@ def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> 
     if lead:
         parts.append(as_line(lead))
     parts.append(as_line(Bold(tr("Sources ({n})", n=len(sources)))))
-    for number, source in enumerate(sources[:SOURCES_MAX], 1):
-        parts.append(_source_line(number, source, tr))
-    if len(sources) > SOURCES_MAX:
+    # As many sources as fit whole, links kept: a card cut by `fit` loses every link.
+    lines = [_source_line(n, source, tr) for n, source in enumerate(sources[:SOURCES_MAX], 1)]
+    room = TELEGRAM_TEXT_LIMIT - rendered_length(Text(*parts)) - MORE_LINE_MAX
+    shown = how_many_fit(map(rendered_length, lines), room)
+    parts += lines[:shown]
+    if len(sources) > shown:
         more = tr.plural(
             "… and {n} more source (/export has all)",
             "… and {n} more sources (/export has all)",
-            len(sources) - SOURCES_MAX,
+            len(sources) - shown,
         )
         parts.append(as_line(more))
     return fit(Text(*parts))
@@ -134,7 +140,9 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
 def _source_line(number: int, source: Source, tr: Tr) -> Text:
     day = format_day(source.published_at, tr.locale) or tr("undated")
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
-    link: Text | str = TextLink(source.link, url=source.link) if source.link else tr("no link")
+    link: Text | str = tr("no link")
+    if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full
+        link = TextLink(_cut(unquote(source.link), LINK_TEXT_MAX), url=source.link)
     return as_line(f"{number}. {_cut(source.outlet, 60)} · {day}\n", title, "\n", link)
 
 

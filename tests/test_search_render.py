@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from datetime import UTC, datetime
+from urllib.parse import quote
 
 import pytest
 
@@ -78,6 +79,22 @@ def test_story_card_and_timeline_fit_with_many_sources() -> None:
     card, _ = story_card(story(), sources).render()
     assert len(card) <= TELEGRAM_TEXT_LIMIT
     assert "Sources (100)" in card
+    # Russian outlets' links are percent-encoded Cyrillic: 8 of them were over the limit, and
+    # the card became cut plain text, its links and the "more" line gone.
+    slug = quote("суд-в-бишкеке-одобрил-экстрадицию-российского-дезертира-" * 3)
+    long_links = [
+        Source(f"Outlet {n}", "Суд одобрил экстрадицию", f"https://e.org/{slug}{n}", None, WHEN)
+        for n in range(12)
+    ]
+    for many in (long_links, long_links * 4):
+        card, entities = story_card(story(), many).render()
+        assert len(card.encode("utf-16-le")) // 2 <= TELEGRAM_TEXT_LIMIT
+        cited = [e.url for e in entities if e.type == "text_link" and "e.org" in (e.url or "")]
+        assert cited == [source.link for source in many[: len(cited)]]  # each with its link
+        assert "суд-в-бишкеке" in card  # readable, not %D1%81%D1%83%D0%B4...
+        if len(cited) < len(many):
+            assert card.endswith(f"… and {len(many) - len(cited)} more sources (/export has all)\n")
+    assert len(cited) >= 8
     lines, _ = timeline([story(n) for n in range(300)], "bazhukov").render()
     assert len(lines) <= TELEGRAM_TEXT_LIMIT
 
