@@ -142,8 +142,15 @@ def _source_line(number: int, source: Source, tr: Tr) -> Text:
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
     link: Text | str = tr("no link")
     if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full
-        link = TextLink(_cut(unquote(source.link), LINK_TEXT_MAX), url=source.link)
+        link = TextLink(_cut(_readable(source.link), LINK_TEXT_MAX), url=source.link)
     return as_line(f"{number}. {_cut(source.outlet, 60)} · {day}\n", title, "\n", link)
+
+
+def _readable(url: str) -> str:
+    """The link as a reader wants to see it (Cyrillic, not %D0%B1...), unless decoding it
+    brings out what must not be shown: a control, a direction override, a broken byte."""
+    text = unquote(url)
+    return text if text.isprintable() and "\ufffd" not in text else url
 
 
 def _cut(text: str, limit: int) -> str:

@@ -95,6 +95,10 @@ def test_story_card_and_timeline_fit_with_many_sources() -> None:
         if len(cited) < len(many):
             assert card.endswith(f"… and {len(many) - len(cited)} more sources (/export has all)\n")
     assert len(cited) >= 8
+    # Decoded, a link must not bring out a direction override, a line break or broken bytes.
+    for hostile in ("https://e.org/a%E2%80%AEgpj.exe", "https://e.org/a%0Ab", "https://e.org/%FF"):
+        card, _ = story_card(story(), [Source("O", "t", hostile, None, WHEN)]).render()
+        assert hostile in card
     lines, _ = timeline([story(n) for n in range(300)], "bazhukov").render()
     assert len(lines) <= TELEGRAM_TEXT_LIMIT
 
