@@ -61,6 +61,11 @@ def test_query_forms(builder: QueryBuilder, text: str, field: str, expected: obj
     assert getattr(builder.parse(text), field) == expected
 
 
+@pytest.mark.parametrize("text", ["https://e.org/x Бажуков", "note:Бажуков", "title:Бажуков"])
+def test_a_word_before_a_colon_that_is_no_filter_is_text(builder: QueryBuilder, text: str) -> None:
+    assert builder.parse(text).has_text  # no error: only a near-miss of a filter name is one
+
+
 @pytest.mark.parametrize(
     ("text", "message"),
     [
@@ -87,6 +92,10 @@ def test_query_forms(builder: QueryBuilder, text: str, field: str, expected: obj
         ("until:2026-00-15", "Cannot read the date “2026-00-15”"),
         ("since:2026-02-00", "Cannot read the date “2026-02-00”"),
         ("since:2026-0", "Cannot read the date “2026-0”"),
+        # a misspelt filter searched for its own words and found nothing, silently
+        ("Бажуков contry:kz", "There is no filter “contry:”. Did you mean country:?"),
+        ("Бажуков untill:2025", "There is no filter “untill:”. Did you mean until:?"),
+        ("Бажуков frm:meduza", "There is no filter “frm:”. Did you mean from:?"),
     ],
 )
 def test_bad_input_is_one_friendly_line(builder: QueryBuilder, text: str, message: str) -> None:

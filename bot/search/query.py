@@ -11,7 +11,9 @@ The query language (this docstring is the spec):
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
   `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
   alternatives (country, action, from) or replaces the date. A filter cannot be negated.
-- Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, unknown `key:value` such as
+- A `key:` one or two letters off a filter's name (`contry:kz`, `untill:2025`) is a
+  `QueryError` naming the filter meant: searched as words, it would find nothing, silently.
+- Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, other `key:value` such as
   a URL) only separates words. Words are runs of letters and digits, folded (lower case, ё=е);
   one-letter words are dropped. At most `MAX_INPUT` characters and `MAX_TERMS` words, phrases
   and exclusions are read; a phrase keeps at most `MAX_PHRASE` words. Filters do not count
@@ -27,6 +29,7 @@ import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from difflib import get_close_matches
 from typing import Final
 
 from bot.errors import QueryError
@@ -50,6 +53,7 @@ HOW_TO_SEARCH: Final = N_(
 )
 ONLY_EXCLUSIONS: Final = N_("Add a word to look for: -word only leaves stories out.")
 NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -country:kz.")
+UNKNOWN_FILTER: Final = N_("There is no filter “{key}:”. Did you mean {known}:?")
 NO_OUTLET: Final = N_("from: needs an outlet's name, e.g. from:meduza")
 DATES_SWAPPED: Final = N_("since: is after until:, so nothing can match; swap the dates.")
 
@@ -129,6 +133,9 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
                 raise QueryError(NEGATED_FILTER)
             value = chunk["qval"] if chunk["qval"] is not None else chunk["val"] or ""
             _filter(draft, key, value, countries)
+        elif key and (close := get_close_matches(key, FILTER_KEYS, n=1, cutoff=0.7)):
+            # contry:kz would be searched as the words "contry kz" and find nothing.
+            raise QueryError(UNKNOWN_FILTER, key=key[:20], known=close[0])
         elif chunk["phrase"] is not None:
             # Inside quotes every word counts: "отказал в экстрадиции" needs its "в".
             _text(draft, words_of(chunk["phrase"], 1), negated, quoted=True)
