@@ -178,20 +178,27 @@ async def test_a_surname_made_from_a_first_name_is_not_found_by_that_name(
     assert await titles(storage, "Павел") == []
 
 
-async def test_a_surname_made_from_a_noun_is_not_found_by_that_noun(storage: Storage) -> None:
-    # "Романов" also reads as "of novels" (and Роман is a first name): a lawyer asking for
-    # Романов must get Романов's case, not every Роман nor every novel.
+async def store_texts(storage: Storage, texts: Sequence[tuple[str, str]]) -> None:
+    """Stories of one outlet from (title, lead) pairs."""
     [feed] = await add_feeds(storage, "Meduza")
-    texts = [
-        ("Казахстан выдал России Романова", "Его задержали в Алматы."),
-        ("Армения задержала активиста", "Роман Иванов задержан в Ереване."),
-        ("Писатель закончил роман в Тбилиси", "Грузия отказала в выдаче."),
-    ]
     entries = [
         make_entry(title, summary=lead, link=f"https://meduza.example/{n}")
         for n, (title, lead) in enumerate(texts)
     ]
     await storage.stories.save(feed, [incoming(e, KZ) for e in entries], now=NOW, alert_max_age=0)
+
+
+async def test_a_surname_made_from_a_noun_is_not_found_by_that_noun(storage: Storage) -> None:
+    # "Романов" also reads as "of novels" (and Роман is a first name): a lawyer asking for
+    # Романов must get Романов's case, not every Роман nor every novel.
+    await store_texts(
+        storage,
+        [
+            ("Казахстан выдал России Романова", "Его задержали в Алматы."),
+            ("Армения задержала активиста", "Роман Иванов задержан в Ереване."),
+            ("Писатель закончил роман в Тбилиси", "Грузия отказала в выдаче."),
+        ],
+    )
     for text in ("Романов", "романова", "Romanov"):
         assert await titles(storage, text) == ["Казахстан выдал России Романова"], text
     assert len(await titles(storage, "роман")) == 2  # the noun and the first name, as typed
@@ -200,16 +207,11 @@ async def test_a_surname_made_from_a_noun_is_not_found_by_that_noun(storage: Sto
 async def test_a_name_is_found_whatever_marks_its_writers_left_in_it(storage: Storage) -> None:
     """An apostrophe (Ukrainian Лук'яненко, typed as ' or ’ or not at all), a soft hyphen or a
     zero-width space from a publishing system, a stress mark: the same name every time."""
-    [feed] = await add_feeds(storage, "Hromadske")
     texts = [
         ("Грузія видала Росії Лук'яненка", "Його затримали в Тбілісі."),
         ("Казахстан выдал России Мов\xadлаева", "Его задержали в Алматы."),
     ]
-    entries = [
-        make_entry(title, summary=lead, link=f"https://h.example/{n}")
-        for n, (title, lead) in enumerate(texts)
-    ]
-    await storage.stories.save(feed, [incoming(e, KZ) for e in entries], now=NOW, alert_max_age=0)
+    await store_texts(storage, texts)
     for text in ("Лук'яненко", "Лук’яненка", "Лукяненко", "Lukyanenka", "лук\u200bяненка"):
         assert await titles(storage, text) == [texts[0][0]], text
     for text in ("Мовлаев", "Мов\xadлаева", "Мовла\u0301ев", "Movlaev"):
