@@ -158,10 +158,11 @@ class LocalAnalysis:
         try:
             return await asyncio.wait_for(reading, self._read_timeout)
         except TimeoutError:
-            log.error(
-                "reading a document took over %.0f s; no longer waited for", self._read_timeout
-            )
-            raise ReadTooLong(f"reading took over {self._read_timeout:.0f} s") from None
+            raise self._too_long("no longer waited for") from None
+
+    def _too_long(self, then: str) -> ReadTooLong:
+        log.error("reading a document took over %.0f s; %s", self._read_timeout, then)
+        return ReadTooLong(f"reading took over {self._read_timeout:.0f} s")
 
     async def judge(
         self,
@@ -228,11 +229,8 @@ class PoolAnalysis(LocalAnalysis):
             self._drop(pool)
             raise AnalysisCrashed("a reading worker died on this document") from exc
         except TimeoutError:
-            log.error(
-                "reading a document took over %.0f s; its workers are stopped", self._read_timeout
-            )
             self._drop(pool, stop_workers=True)
-            raise ReadTooLong(f"reading took over {self._read_timeout:.0f} s") from None
+            raise self._too_long("its workers are stopped") from None
 
     def _drop(self, pool: ProcessPoolExecutor, *, stop_workers: bool = False) -> None:
         """The next call starts new workers. A busy worker cannot be stopped through the

@@ -38,8 +38,9 @@ TITLE_MAX: Final = 220
 SOURCE_TITLE_MAX: Final = 160
 SOURCES_MAX: Final = 25
 TIMELINE_TITLE_MAX: Final = 140
-EARLIER_LINE_MAX: Final = 100  # room kept for the "earlier stories not shown" line
-MORE_LINE_MAX: Final = 100  # room kept for the "and N more sources" line
+# Room kept for the line that counts what did not fit ("N earlier stories not shown", "and N
+# more sources").
+COUNT_LINE_MAX: Final = 100
 LINK_TEXT_MAX: Final = 120  # a source's link as shown; the link itself is whole
 
 
@@ -73,7 +74,7 @@ def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> 
     parts.append(as_line(Bold(tr("Sources ({n})", n=len(sources)))))
     # As many sources as fit whole, links kept: a card cut by `fit` loses every link.
     lines = [_source_line(n, source, tr) for n, source in enumerate(sources[:SOURCES_MAX], 1)]
-    room = TELEGRAM_TEXT_LIMIT - rendered_length(Text(*parts)) - MORE_LINE_MAX
+    room = TELEGRAM_TEXT_LIMIT - rendered_length(Text(*parts)) - COUNT_LINE_MAX
     shown = how_many_fit(map(rendered_length, lines), room)
     parts += lines[:shown]
     if len(sources) > shown:
@@ -101,7 +102,7 @@ def timeline(
         name=name,
     )
     lines = [_timeline_line(story, tr) for story in stories]
-    room = TELEGRAM_TEXT_LIMIT - telegram_length(heading) - EARLIER_LINE_MAX
+    room = TELEGRAM_TEXT_LIMIT - telegram_length(heading) - COUNT_LINE_MAX
     shown = how_many_fit(map(rendered_length, reversed(lines)), room)
     earlier = total - shown
     head = [as_line(Bold(heading))]

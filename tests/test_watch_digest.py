@@ -150,6 +150,12 @@ def test_digest_pages_split_between_stories_within_the_limit() -> None:
     assert f"Story {len(stories) - 1} " in pages[-1]
 
 
+async def watches_bazhukov(storage: Storage, chat: int, now: float) -> None:
+    """A chat that has only its watchlist: Bazhukov."""
+    await storage.chats.ensure(chat, now)
+    await storage.watchlist.add(chat, "bashukov", "Bazhukov", now=now, limit=50)
+
+
 async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Outlet")
     now = time.time()
@@ -197,8 +203,7 @@ async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(
     first, second = await add_feeds(storage, "Meduza", "Radio Azattyk")
     now = time.time()
     await storage.chats.subscribe(1, [], thread_id=None, now=now)  # a subscriber
-    await storage.chats.ensure(2, now)  # watches Bazhukov, not subscribed
-    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    await watches_bazhukov(storage, 2, now)  # not subscribed
     await storage.watchlist.add(1, "bashukov", "Bazhukov", now=now, limit=50)
     terms = [WatchTerm(c, p) for c, p in await storage.watchlist.terms()]
     link = "https://e.org/same"
@@ -228,8 +233,7 @@ async def test_a_chat_that_switched_to_a_digest_is_not_told_a_story_twice(
 ) -> None:
     first, second = await add_feeds(storage, "OVD", "Mediazona")
     now = time.time()
-    await storage.chats.ensure(7, now)
-    await storage.watchlist.add(7, "bashukov", "Bazhukov", now=now, limit=50)
+    await watches_bazhukov(storage, 7, now)
     named = make_entry("Kazakhstan extradites deserter Bazhukov", published=now - 60)
     await storage.stories.save(
         first, [replace(incoming(named), watchers=frozenset({7}))], now=now, alert_max_age=86400
@@ -250,8 +254,7 @@ async def test_a_chat_that_switched_to_a_digest_is_not_told_a_story_twice(
 async def test_an_edit_that_names_a_watched_person_alerts_the_watcher(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "Meduza")
     now = time.time()
-    await storage.chats.ensure(2, now)
-    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    await watches_bazhukov(storage, 2, now)
     unnamed = make_entry(
         "Kazakhstan extradites a deserter", summary="Details later.", published=now - 60
     )
@@ -433,8 +436,7 @@ async def test_the_card_names_a_watched_person_only_a_later_outlets_lead_named(
     # must say why, matched again from what the storage kept of that report.
     first, second = await add_feeds(storage, "Meduza", "Radio Azattyk")
     now = time.time()
-    await storage.chats.ensure(2, now)
-    await storage.watchlist.add(2, "bashukov", "Bazhukov", now=now, limit=50)
+    await watches_bazhukov(storage, 2, now)
     link = "https://e.org/same"
     unnamed = make_entry(
         "Казахстан выдал России дезертира", summary="Его задержали в Алматы.", link=link,
