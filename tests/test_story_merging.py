@@ -10,7 +10,7 @@ import pytest
 from bot.fingerprint import Fingerprinter
 from bot.model import Verdict
 from bot.storage import Incoming, Storage
-from tests.conftest import NOW, SHARED, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
 
 DAY = 86400.0
 FP = Fingerprinter()
@@ -309,3 +309,77 @@ async def test_an_edited_original_hands_its_signature_to_a_copy(storage: Storage
     again = report(RU_TITLE, RU_TEXT, "https://late.example/1", "ru", verdict=no_action)
     saved = await storage.stories.save(late, [again], now=NOW + 3, alert_max_age=DAY)
     assert saved.joined == 1
+
+
+ZHURAVLYOV_TITLE = "Казахстан выдал России дезертира Никиту Журавлёва"
+ZHURAVLYOV_TEXT = "Власти Казахстана передали российским военным дезертира Никиту Журавлёва."
+
+
+def under_guid(item: Incoming, guid: str = "guid:7") -> Incoming:
+    return replace(item, key=guid)
+
+
+async def test_a_guid_reused_for_another_case_is_a_new_story(storage: Storage) -> None:
+    # Some sites number their items and restart the count, or recycle a GUID: the same key
+    # with a new address and another case's text is another item, not an edit of the first.
+    [feed] = await add_feeds(storage, "Kloop")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1", "ru"))
+    [story] = (await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)).new_stories
+    other = under_guid(report(ZHURAVLYOV_TITLE, ZHURAVLYOV_TEXT, "https://kloop.example/2", "ru"))
+    saved = await storage.stories.save(feed, [other], now=NOW + 60, alert_max_age=DAY)
+    assert [s.title for s in saved.new_stories] == [ZHURAVLYOV_TITLE]
+    assert saved.alerted == {saved.new_stories[0].id}
+    kept = await storage.stories.get(story.id)
+    assert kept is not None
+    assert (kept.title, kept.link) == (RU_TITLE, "https://kloop.example/1")
+    assert [s.link for s in await storage.stories.sources(story.id)] == [kept.link]
+    # The key is the new item's now: its edit updates it, and the first case stays as it was.
+    edited = under_guid(
+        report(ZHURAVLYOV_TITLE + " (видео)", ZHURAVLYOV_TEXT, "https://kloop.example/2", "ru")
+    )
+    again = await storage.stories.save(feed, [edited], now=NOW + 120, alert_max_age=DAY)
+    assert (again.new_stories, again.deliveries) == ((), 0)
+    titles = {s.title for s in await storage.stories.recent(10)}
+    assert titles == {RU_TITLE, ZHURAVLYOV_TITLE + " (видео)"}
+
+
+async def test_a_guid_reused_for_an_unrelated_item_leaves_the_story_alone(storage: Storage) -> None:
+    [feed] = await add_feeds(storage, "Kloop")
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1", "ru"))
+    await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)
+    weather = under_guid(
+        report("Погода в Алматы", "Солнечно, +20.", "https://kloop.example/3", "ru", IRRELEVANT)
+    )
+    saved = await storage.stories.save(feed, [weather], now=NOW + 60, alert_max_age=DAY)
+    assert saved.new_stories == ()
+    [story] = await storage.stories.recent(10)
+    assert (story.title, story.summary) == (RU_TITLE, RU_TEXT)
+
+
+async def test_a_guid_that_flips_between_two_items_adds_no_rows(storage: Storage) -> None:
+    # A broken feed that serves its two items under one GUID by turns: each is known by then.
+    [feed] = await add_feeds(storage, "Kloop")
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1", "ru"))
+    other = under_guid(report(ZHURAVLYOV_TITLE, ZHURAVLYOV_TEXT, "https://kloop.example/2", "ru"))
+    for n, item in enumerate([first, other, first, other, first]):
+        saved = await storage.stories.save(feed, [item], now=NOW + n, alert_max_age=DAY)
+        assert (len(saved.new_stories), saved.deliveries) == ((1, 0) if n < 2 else (0, 0))
+    assert (await storage.counts())["entries"] == 2
+    assert (await storage.counts())["stories"] == 2
+
+
+async def test_an_edit_that_moves_the_article_to_a_new_address_is_an_edit(storage: Storage) -> None:
+    # A site re-titles an article and its address (the slug) follows: the same item.
+    [feed] = await add_feeds(storage, "Kloop")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1-vydal", "ru"))
+    await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)
+    title = "Семёна Бажукова передали российским военным"
+    moved = under_guid(report(title, RU_TEXT, "https://kloop.example/1-peredali", "ru"))
+    saved = await storage.stories.save(feed, [moved], now=NOW + 60, alert_max_age=DAY)
+    assert (saved.new_stories, saved.deliveries) == ((), 0)
+    [story] = await storage.stories.recent(10)
+    assert (story.title, story.link) == (title, "https://kloop.example/1-peredali")
+    [source] = await storage.stories.sources(story.id)
+    assert source.link == story.link

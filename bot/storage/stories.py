@@ -3,7 +3,8 @@
 `save()` is where "only what is new" is decided, by the database: an entry key already stored
 for the feed is not new (an edit updates it), unless it was stored without a story and its edit
 is relevant or names a watched person ("details later", then the details): then it is handled
-as a new entry, in its existing row; a canonical URL already stored through another
+as a new entry, in its existing row; a key reused for another item is handed over to it
+(`bot.storage.edits`: edits, and keys reused). A canonical URL already stored through another
 feed joins that story as one more source; so does a report that `bot.merge` matches to a
 story found through the merge index (`story_index`: same text, or the same people, action and
 country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
@@ -37,9 +38,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.merge import choose
-from bot.storage import search_index, story_index
+from bot.storage import edits, search_index, story_index
 from bot.storage.alert_queue import queue_alerts, queue_edits
-from bot.storage.db import Database, Row, SyncTransaction
+from bot.storage.db import Database, SyncTransaction
 from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
@@ -194,16 +195,12 @@ def _store_entry(
     existing story a new outlet, (story id, "edited") for an edit of a story's report that
     names a watched person, None when nothing is new. An edit of an entry that had no story
     and is now relevant or watched counts as a new entry (stored in its existing row)."""
-    old = tx.fetchone(
-        "SELECT id, content_hash, story_id, minhash FROM entries"
-        " WHERE feed_id = ? AND entry_key = ?",
-        (feed.id, item.key),
-    )
+    old = edits.stored(tx, feed.id, item, _timestamp(item) or now)
     if old is not None:
         if old["content_hash"] == item.content_hash:
             return None
         if old["story_id"] is not None or not (item.verdict.relevant or item.watchers):
-            _apply_edit(tx, old, item, touched)
+            edits.apply(tx, old, item, touched)
             # An edit that makes a watch-only story's report relevant publishes the story.
             published = old["story_id"] is not None and item.verdict.relevant
             if published and _made_public(tx, old["story_id"]):
@@ -270,14 +267,11 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
         return None, False
     when = _timestamp(item) or now
     found = story_index.candidates(tx, fingerprint, when)
-    report = story_index.features_of(
-        when, " ".join(fingerprint.names), " ".join(item.verdict.countries), item.verdict.action
-    )
-    match = choose(report, fingerprint.signature, found)
+    match = choose(story_index.report_features(item, when), fingerprint.signature, found)
     if match is None:
         return None, False
     story = next(c for c in found if c.story_id == match.story_id)
-    copy = fingerprint.signature in story.signatures and report.names <= story.features.names
+    copy = fingerprint.signature in story.signatures and fingerprint.names <= story.features.names
     return match.story_id, copy
 
 
@@ -286,43 +280,6 @@ def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:
         "SELECT 1 FROM entries WHERE feed_id = ? AND story_id = ? LIMIT 1", (feed_id, story_id)
     )
     return row is not None
-
-
-def _apply_edit(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> None:
-    """An edited entry updates its row and, when it is the story's only source, the story."""
-    story_id = old["story_id"]
-    fingerprint = item.fingerprint
-    tx.execute(
-        """UPDATE entries SET content_hash = ?,
-               title = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
-               summary = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
-               minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END
-           WHERE id = ?""",
-        (
-            item.content_hash, item.entry.title, item.entry.summary,
-            fingerprint and fingerprint.pack(), old["id"],
-        ),
-    )  # fmt: skip
-    if story_id is None:
-        return
-    if old["minhash"] is not None:
-        # Its verbatim copies stored no signature (`_store_entry`): one of them takes over the
-        # old text's, so a later copy of that text still finds the story by it.
-        tx.execute(
-            """UPDATE entries SET minhash = ? WHERE id = (
-                   SELECT id FROM entries WHERE story_id = ? AND content_hash = ?
-                   AND minhash IS NULL ORDER BY id DESC LIMIT 1)""",
-            (old["minhash"], story_id, old["content_hash"]),
-        )
-    if fingerprint is not None:
-        story_index.add(tx, story_id, fingerprint)
-    sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
-    if sources is not None and sources[0] == 1:
-        tx.execute(
-            "UPDATE stories SET title = ?, summary = ? WHERE id = ?",
-            (item.entry.title, item.entry.summary, story_id),
-        )
-    touched.add(story_id)
 
 
 def _story_of_url(tx: SyncTransaction, canonical_url: str | None, feed_id: int) -> int | None:

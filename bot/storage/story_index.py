@@ -15,14 +15,25 @@ from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
-from bot.storage.db import SyncTransaction
+from bot.storage.db import Row, SyncTransaction
+from bot.storage.records import Incoming
 
 MAX_CANDIDATES = 64
 MAX_SIGNATURES = 8  # per candidate: the newest sources; a re-publication resembles those
+_CANDIDATE_COLUMNS = (
+    "s.id, s.names, s.countries, s.action, COALESCE(s.published_at, s.created_at) AS at"
+)
 
 
 def features_of(when: float, names: str, countries: str, action: str | None) -> Features:
     return Features(when, frozenset(names.split()), frozenset(countries.split()), action)
+
+
+def report_features(item: Incoming, when: float) -> Features:
+    """What merging compares of a new report (`when`: its date, or now)."""
+    names = " ".join(item.fingerprint.names) if item.fingerprint else ""
+    verdict = item.verdict
+    return features_of(when, names, " ".join(verdict.countries), verdict.action)
 
 
 def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:
@@ -40,9 +51,7 @@ def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> li
         return []
     rows = tx.fetchall(
         f"""
-        SELECT s.id, s.names, s.countries, s.action,
-               COALESCE(s.published_at, s.created_at) AS at
-        FROM stories s
+        SELECT {_CANDIDATE_COLUMNS} FROM stories s
         WHERE s.id IN ({" UNION ".join(lookups)})
           AND COALESCE(s.published_at, s.created_at) BETWEEN ? AND ?
         ORDER BY at DESC, s.id DESC
@@ -50,6 +59,16 @@ def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> li
         """,
         (*params, when - WINDOW, when + WINDOW, MAX_CANDIDATES),
     )
+    return _candidates(tx, rows)
+
+
+def candidate(tx: SyncTransaction, story_id: int) -> Candidate | None:
+    """One story as merging sees it (is an entry's new text still about its story?)."""
+    row = tx.fetchone(f"SELECT {_CANDIDATE_COLUMNS} FROM stories s WHERE s.id = ?", (story_id,))
+    return None if row is None else _candidates(tx, [row])[0]
+
+
+def _candidates(tx: SyncTransaction, rows: Sequence[Row]) -> list[Candidate]:
     if not rows:
         return []
     signatures = _signatures(tx, [r["id"] for r in rows])

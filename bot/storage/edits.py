@@ -1,0 +1,101 @@
+"""An entry seen again under its key with other text: an edit of it, or another item.
+
+Publishers edit items in place (same GUID, new title or lead, sometimes a new address when the
+slug follows the title), and some reuse a GUID for another item (a counter that restarts, a
+recycled slot). `stored()` tells the two apart before `bot.storage.stories` stores the entry: a
+key whose item has a story, now with another address and a text that is no longer about that
+story (as `bot.merge` judges another outlet's report), is handed over. The old item keeps its
+row and story under a retired key (`RETIRED`, never the form of an entry key), and the new item
+is a new entry, or gets back its own row if the feed showed it earlier under a key it gave up
+(a feed that flips between two items by turns). `apply()` makes an edit.
+"""
+
+from __future__ import annotations
+
+from bot.merge import judge
+from bot.storage import story_index
+from bot.storage.db import Row, SyncTransaction
+from bot.storage.records import Incoming
+
+RETIRED = "retired:"
+_COLUMNS = "id, content_hash, story_id, minhash, canonical_url FROM entries"
+
+
+def stored(tx: SyncTransaction, feed_id: int, item: Incoming, when: float) -> Row | None:
+    """The row the feed stored `item` in before, if any (`when`: the item's date, or now)."""
+    old: Row | None = tx.fetchone(
+        f"SELECT {_COLUMNS} WHERE feed_id = ? AND entry_key = ?", (feed_id, item.key)
+    )
+    if old is None or old["content_hash"] == item.content_hash:
+        return old
+    return _hand_over_key(tx, feed_id, old, item) if _another_item(tx, old, item, when) else old
+
+
+def _another_item(tx: SyncTransaction, old: Row, item: Incoming, when: float) -> bool:
+    """Whether an entry stored under this key, with a story, and its changed `item` are two
+    items: the key (a GUID) was reused. They are when the address changed too and the new text
+    is not about the story any more (as `bot.merge` judges another outlet's report); a changed
+    address with the same case's text is an article re-titled, its slug following."""
+    if old["story_id"] is None or item.fingerprint is None:
+        return False  # a stored item without a story keeps no text: an edit of it is news anyway
+    if old["canonical_url"] is None or item.canonical_url in (None, old["canonical_url"]):
+        return False
+    story = story_index.candidate(tx, old["story_id"])
+    report = story_index.report_features(item, when)
+    return story is None or judge(report, item.fingerprint.signature, story) is None
+
+
+def _hand_over_key(tx: SyncTransaction, feed_id: int, old: Row, item: Incoming) -> Row | None:
+    """The old item keeps its row (and story) under a retired key; `item` takes the key: the
+    row it had before, if the feed showed it earlier under a key it gave up (a feed that
+    flips between two items), else None (a new entry)."""
+    tx.execute(
+        "UPDATE entries SET entry_key = ? WHERE id = ?",
+        (f"{RETIRED}{old['id']}:{item.key}", old["id"]),
+    )
+    earlier: Row | None = tx.fetchone(
+        f"""SELECT {_COLUMNS} WHERE canonical_url = ? AND feed_id = ?
+            AND entry_key LIKE '{RETIRED}%' ORDER BY id DESC LIMIT 1""",
+        (item.canonical_url, feed_id),
+    )
+    if earlier is not None:
+        tx.execute("UPDATE entries SET entry_key = ? WHERE id = ?", (item.key, earlier["id"]))
+    return earlier
+
+
+def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> None:
+    """An edited entry updates its row and, when it is the story's only source, the story."""
+    story_id = old["story_id"]
+    fingerprint = item.fingerprint
+    tx.execute(
+        """UPDATE entries SET content_hash = ?, canonical_url = COALESCE(?, canonical_url),
+               title = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               summary = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               link = CASE WHEN story_id IS NULL THEN NULL ELSE COALESCE(?, link) END,
+               minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END
+           WHERE id = ?""",
+        (
+            item.content_hash, item.canonical_url, item.entry.title, item.entry.summary,
+            item.entry.link, fingerprint and fingerprint.pack(), old["id"],
+        ),
+    )  # fmt: skip
+    if story_id is None:
+        return
+    if old["minhash"] is not None:
+        # Its verbatim copies stored no signature (`bot.storage.stories`): one of them takes
+        # over the old text's, so a later copy of that text still finds the story by it.
+        tx.execute(
+            """UPDATE entries SET minhash = ? WHERE id = (
+                   SELECT id FROM entries WHERE story_id = ? AND content_hash = ?
+                   AND minhash IS NULL ORDER BY id DESC LIMIT 1)""",
+            (old["minhash"], story_id, old["content_hash"]),
+        )
+    if fingerprint is not None:
+        story_index.add(tx, story_id, fingerprint)
+    sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
+    if sources is not None and sources[0] == 1:
+        tx.execute(
+            "UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link) WHERE id = ?",
+            (item.entry.title, item.entry.summary, item.entry.link, story_id),
+        )
+    touched.add(story_id)
