@@ -4,8 +4,11 @@ than `QueryError`, whose message is one friendly line.
 The query language (this docstring is the spec):
 - `word`: every plain word must match (AND), in any of its forms (see `forms`); best first.
 - `"a quoted phrase"`: these words next to each other, in this order. A missing closing quote
-  closes at the end. A chunk such as `OVD-Info` is the phrase "ovd info".
-- `-word`, `-"a phrase"`: stories containing it are left out.
+  closes at the end.
+- A chunk of words joined by punctuation, such as `Абдул-Азиз` or `OVD-Info`, is its words, as
+  if typed apart: each in any of its forms, so `Абдул-Азиз` finds `Абдул-Азиза` and
+  `Abdul-Aziz` (as a phrase it would find only that very form). Quote it for the phrase.
+- `-word`, `-"a phrase"`: stories containing it are left out; `-OVD-Info` is the phrase.
 - Filters, `key:value` with no space after the colon; a value with spaces goes in quotes:
   `country:kz` (codes or names in ru/uk/en, `country:kz,kg` is either), `action:extradition`,
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
@@ -153,9 +156,9 @@ def _text(draft: _Draft, words: tuple[str, ...], negated: bool, *, quoted: bool)
     if (len(words) == 1 and len(words[0]) < MIN_WORD) or not words:
         return
     if negated:
+        # Leaving out only the phrase leaves out less than leaving out each of its words.
         draft.add(excluded=(words,))
-    elif len(words) == 1 or (not quoted and len(words) > MAX_PHRASE // 2):
-        # A long run of words joined by punctuation is text, not a name like OVD-Info.
+    elif len(words) == 1 or not quoted:
         for word in words:
             if word not in draft.query.words:
                 draft.add(words=(word,))
