@@ -98,25 +98,30 @@ class FeedsConfig:
 
 def load_settings(env: Mapping[str, str], cpus: int | None = None) -> Settings:
     """Read and validate the environment (pass `os.environ`); `cpus` is how many CPUs the
-    process may use, this machine's when None."""
-    token = env.get("BOT_TOKEN") or None
-    if token is not None and not _TOKEN.fullmatch(token.strip()):
+    process may use, this machine's when None. A blank value counts as unset, and the
+    spaces around a value are not part of it."""
+
+    def get(name: str) -> str:
+        return (env.get(name) or "").strip()
+
+    token = get("BOT_TOKEN") or None
+    if token is not None and not _TOKEN.fullmatch(token):
         raise ConfigError("BOT_TOKEN is malformed: expected <digits>:<secret> from @BotFather")
-    api_url = env.get("TELEGRAM_API_URL") or None
+    api_url = get("TELEGRAM_API_URL") or None
     if api_url is not None:
-        api_url = _check_url("TELEGRAM_API_URL", api_url.strip()).rstrip("/")
-    level = (env.get("LOG_LEVEL") or "INFO").strip().upper()
+        api_url = _check_url("TELEGRAM_API_URL", api_url).rstrip("/")
+    level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
     return Settings(
-        bot_token=token.strip() if token else None,
+        bot_token=token,
         telegram_api_url=api_url,
-        database_path=Path(env.get("DATABASE_PATH") or "data/transit-watch.sqlite3"),
-        feeds_file=Path(env.get("FEEDS_FILE") or "feeds.yaml"),
-        admin_ids=_parse_admin_ids(env.get("ADMIN_IDS") or ""),
+        database_path=Path(get("DATABASE_PATH") or "data/transit-watch.sqlite3"),
+        feeds_file=Path(get("FEEDS_FILE") or "feeds.yaml"),
+        admin_ids=_parse_admin_ids(get("ADMIN_IDS")),
         log_level=level,
-        send_rate=_parse_send_rate(env.get("SEND_RATE") or ""),
-        analysis_workers=_parse_workers(env.get("ANALYSIS_WORKERS") or "", cpus or _cpus()),
+        send_rate=_parse_send_rate(get("SEND_RATE")),
+        analysis_workers=_parse_workers(get("ANALYSIS_WORKERS"), cpus or _cpus()),
     )
 
 
@@ -126,16 +131,38 @@ def load_feeds(path: Path) -> FeedsConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"FEEDS_FILE {path}: cannot read it ({exc.strerror})") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"FEEDS_FILE {path}: not UTF-8 (byte {exc.start})") from None
     try:
-        data = yaml.safe_load(text)
+        return parse_feeds(load_yaml(text))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_yaml(text: str) -> Any:
+    """The YAML document in `text`; a syntax error or a key written twice in one mapping (YAML
+    would keep the last one, silently dropping the first) is a `ConfigError`."""
+    try:
+        return yaml.load(text, Loader=_UniqueKeysLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
-        raise ConfigError(f"{path}: not valid YAML{where}") from None
-    try:
-        return parse_feeds(data)
-    except ConfigError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+        raise ConfigError(f"not valid YAML{where}") from None
+
+
+class _UniqueKeysLoader(yaml.SafeLoader):
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[object] = set()
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue  # "<<: *defaults" may be overridden key by key, on purpose
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, list | dict):
+                continue  # unhashable: SafeLoader itself refuses it, with its own message
+            if key in seen:
+                raise ConfigError(f"line {key_node.start_mark.line + 1}: {key!r} is written twice")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
 
 
 def parse_feeds(data: object) -> FeedsConfig:
@@ -272,11 +299,18 @@ def _reject_unknown(where: str, data: Mapping[Any, Any], allowed: frozenset[str]
 
 
 def _reject_duplicates(feeds: tuple[FeedSpec, ...]) -> None:
-    seen: set[str] = set()
+    """Names are unique, and so are addresses: one source listed twice would be fetched
+    twice and count as two outlets for every story it reports."""
+    names: set[str] = set()
+    addresses: dict[str, str] = {}
     for feed in feeds:
-        if feed.name in seen:
+        if feed.name in names:
             raise ConfigError(f"feed {feed.name!r}: the name is used twice")
-        seen.add(feed.name)
+        names.add(feed.name)
+        # Channel usernames are not case-sensitive; other URLs may be (a path or a query).
+        address = feed.url.lower() if feed.kind == "telegram" else feed.url
+        if (other := addresses.setdefault(address, feed.name)) != feed.name:
+            raise ConfigError(f"feed {feed.name!r}: the address is also feed {other!r}")
 
 
 def _parse_send_rate(raw: str) -> float:
@@ -311,10 +345,11 @@ def _cpus() -> int:
 
 def _parse_admin_ids(raw: str) -> frozenset[int]:
     ids: set[int] = set()
-    for part in raw.replace(" ", "").split(","):
+    for part in (p.strip() for p in raw.split(",")):
         if not part:
             continue
-        if not _WHOLE.fullmatch(part.removeprefix("-")):
+        # Whole positive numbers only: "111 222" glued together would be someone else's id.
+        if not _WHOLE.fullmatch(part) or int(part) == 0:
             raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids")
         ids.add(int(part))
     return frozenset(ids)

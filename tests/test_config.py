@@ -70,12 +70,27 @@ def test_one_reading_worker_by_default_given_a_second_cpu(cpus: int, workers: in
         ({"ANALYSIS_WORKERS": "\u00b2"}, "ANALYSIS_WORKERS"),  # a digit to isdigit(), not int()
         ({"ADMIN_IDS": "1,\u00b2"}, "ADMIN_IDS"),
         ({"ADMIN_IDS": "--5"}, "ADMIN_IDS"),
+        # A space for a comma must not make one id of two: 111222 is someone else.
+        ({"ADMIN_IDS": "111 222"}, "ADMIN_IDS"),
+        ({"ADMIN_IDS": "-5"}, "ADMIN_IDS"),  # user ids are positive; groups are not operators
+        ({"ADMIN_IDS": "0"}, "ADMIN_IDS"),
     ],
 )
 def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:
     with pytest.raises(ConfigError, match=names) as info:
         load_settings(env)
     assert "nonsense" not in str(info.value)
+
+
+def test_blank_or_padded_environment_values() -> None:
+    # A blank value is an unset one, whatever the variable; padding is not part of a value.
+    settings = load_settings(
+        {"DATABASE_PATH": "  ", "FEEDS_FILE": " feeds.yaml ", "BOT_TOKEN": " ", "LOG_LEVEL": " "}
+    )
+    assert settings.database_path == Path("data/transit-watch.sqlite3")
+    assert settings.feeds_file == Path("feeds.yaml")
+    assert (settings.bot_token, settings.log_level) == (None, "INFO")
+    assert load_settings({"ADMIN_IDS": " 1 ,2, "}).admin_ids == {1, 2}
 
 
 def test_missing_token_is_reported_for_run() -> None:
@@ -131,6 +146,24 @@ def test_feeds_with_defaults_and_overrides() -> None:
             {"feeds": [{"name": "A", "url": "https://a/"}, {"name": "A", "url": "https://b/"}]},
             "twice",
         ),
+        (
+            {
+                "feeds": [
+                    {"name": "A", "url": "https://a/rss"},
+                    {"name": "B", "url": "https://a/rss"},
+                ]
+            },
+            "feed 'B': the address is also feed 'A'",
+        ),
+        (  # a channel's username is not case-sensitive, and "@" is optional
+            {
+                "feeds": [
+                    {"name": "A", "telegram": "ovdinfo"},
+                    {"name": "B", "telegram": "@OVDinfo"},
+                ]
+            },
+            "feed 'B': the address is also feed 'A'",
+        ),
         ({"feeds": [], "extra": 1}, "unknown key"),
         ({"feeds": [], "defaults": {"every": 1}}, "'defaults'.*every"),
         ({"feeds": [{"name": "A"}]}, "feed 'A': 'url' \\(or 'telegram'\\) is missing"),
@@ -162,6 +195,29 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("feeds: [\n  - name: a\n    url: : :\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_feeds(bad)
+
+
+def test_a_key_written_twice_is_an_error_not_the_last_one(tmp_path: Path) -> None:
+    # YAML keeps the last of two equal keys: the first feeds list would vanish without a word.
+    path = tmp_path / "feeds.yaml"
+    path.write_text(
+        "feeds:\n  - {name: A, url: 'https://a.example/rss'}\n"
+        "defaults: {interval: 10m}\n"
+        "feeds:\n  - {name: B, url: 'https://b.example/rss'}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError, match="line 4: 'feeds' is written twice"):
+        load_feeds(path)
+    path.write_text("feeds:\n  - name: A\n    url: https://a.example/rss\n    url: x\n")
+    with pytest.raises(ConfigError, match="line 4: 'url' is written twice"):
+        load_feeds(path)
+
+
+def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "feeds.yaml"
+    path.write_bytes(b"feeds:\n  - name: Caf\xe9\n    url: https://a.example/rss\n")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_feeds(path)
 
 
 def test_shipped_feeds_file_is_valid() -> None:
