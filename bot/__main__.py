@@ -21,14 +21,7 @@ MAX_LIMIT = 1000
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = _parser()
-    args, extra = parser.parse_known_args(argv)
-    if extra:
-        # argparse takes `-Армения` for an option; in a search it excludes a word.
-        excluded = all(a.startswith("-") and not a.startswith("--") for a in extra)
-        if getattr(args, "func", None) is not _search or not excluded:
-            parser.error(f"unrecognized arguments: {' '.join(extra)}")
-        args.query = [*args.query, *extra]
+    args = _parser().parse_args(_search_words_last(sys.argv[1:] if argv is None else argv))
     try:
         settings = load_settings(os.environ)
         return int(args.func(args, settings))
@@ -61,6 +54,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+_SEARCH_OPTIONS = frozenset({"-h", "--help", "--json", "--limit"})
+
+
+def _search_words_last(argv: Sequence[str]) -> list[str]:
+    """In a search, `-word` excludes a word, but argparse takes it for an option (`-hungary`
+    for -h with an argument): the query's words go after a `--`, where nothing is one."""
+    if not argv or argv[0] != "search" or "--" in argv:
+        return list(argv)
+    options: list[str] = []
+    words: list[str] = []
+    after_limit = False
+    for arg in argv[1:]:
+        option = arg in _SEARCH_OPTIONS or arg.startswith("--limit=") or after_limit
+        (options if option else words).append(arg)
+        after_limit = arg == "--limit"
+    return ["search", *options, "--", *words] if words else list(argv)
+
+
 def _limit(text: str) -> int:
     """`--limit`: a bad value is argparse's usage error, never a traceback from SQLite (which
     cannot bind an integer past 2**63)."""
@@ -88,8 +99,10 @@ def _add_feeds(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None
 def _feeds_check(args: argparse.Namespace, settings: Settings) -> int:
     from bot import logs
     from bot.feeds_cli import check_feeds
+    from bot.relevance.lexicon import load_lexicon
 
     feeds = load_feeds(settings.feeds_file)
+    load_lexicon(feeds.lexicon)  # as the bot will: a mistake in it would stop `run`
     logs.configure("ERROR")
     return asyncio.run(check_feeds(feeds, sys.stdout))
 

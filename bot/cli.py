@@ -5,10 +5,12 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from bot.analysis import open_analysis
 from bot.config import FeedsConfig, Settings
+from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.refresh import FeedReport, Refresher
 from bot.relevance import Classifier
@@ -58,7 +60,7 @@ async def search_stories(
     settings: Settings, query_text: str, limit: int, as_json: bool, out: TextIO
 ) -> int:
     query = QueryBuilder().build(query_text)
-    storage = await Storage.open(settings.database_path)
+    storage = await Storage.open(existing(settings.database_path))
     try:
         stories = await storage.search.stories(query, limit=limit)
         sources = await storage.stories.sources_of([s.id for s in stories]) if as_json else {}
@@ -99,8 +101,18 @@ def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object
     }
 
 
+def existing(path: Path) -> Path:
+    """`path` when a database is there: the reading commands must not create an empty one
+    (a mistyped DATABASE_PATH would look like a bot with nothing stored)."""
+    if str(path) != ":memory:" and not path.is_file():
+        raise ConfigError(
+            f"DATABASE_PATH {path}: no database there (the bot creates it when it first runs)"
+        )
+    return path
+
+
 async def show_status(settings: Settings, health_only: bool, out: TextIO) -> int:
-    storage = await Storage.open(settings.database_path, maintain=False)
+    storage = await Storage.open(existing(settings.database_path), maintain=False)
     try:
         if health_only:
             alive = await healthy(storage)

@@ -184,6 +184,8 @@ def parse_feeds(data: object) -> FeedsConfig:
         "defaults.alert_max_age", defaults.get("alert_max_age", DEFAULT_ALERT_MAX_AGE)
     )
     raw_feeds = data.get("feeds")
+    if raw_feeds is None and "feeds" in data:
+        raw_feeds = []  # "feeds:" with nothing yet (`feeds import` adds to it)
     if not isinstance(raw_feeds, list):
         raise ConfigError("'feeds' must be a list of {name, url or telegram, lang?, interval?}")
     feeds = tuple(_parse_feed(i, raw, base) for i, raw in enumerate(raw_feeds, 1))

@@ -6,31 +6,37 @@ None of these touch the database or Telegram (no aiogram import):
              bot's own limits and politeness, and parsed; one line per source and a summary.
              Exit 0 when all are readable, 1 otherwise. A source that trips a bug is one
              failing line (its traceback on stderr), never the end of the check.
-    import   sources from an OPML file are appended to feeds.yaml as list items, leaving the
-             rest of the file (comments included) as it is. Sources already listed (same URL
-             or channel) are skipped; a name already taken gets a " (2)" suffix. The result is
-             validated before the file is replaced, so a failed import changes nothing.
+    import   sources from an OPML file are added at the end of feeds.yaml's `feeds` list, in
+             the list's own style (a block list at its own indentation, or inside `[...]`; an
+             empty `feeds:` becomes a block list), leaving the rest of the file (comments
+             included) as it is. Sources already listed (same URL or channel) are skipped; a
+             name already taken gets a " (2)" suffix. The result is validated, then written
+             to a temporary file that replaces the target of feeds.yaml (through a symlink,
+             keeping its permissions), so a failed import changes nothing.
     export   OPML 2.0 of feeds.yaml on standard output.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
+import stat
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
 import yaml
 
-from bot.config import FeedsConfig, load_feeds, parse_feeds
+from bot.config import FeedsConfig, load_feeds, load_yaml, parse_feeds
 from bot.errors import ConfigError, FeedError
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
 from bot.sources import read_source_async
-from bot.sources.opml import OpmlFeed, feeds_yaml_lines, read_opml, write_opml
+from bot.sources.opml import OpmlFeed, feeds_yaml_items, read_opml, write_opml
 
 CHECK_CONCURRENCY = 16
 
@@ -87,7 +93,7 @@ def import_opml(opml_path: Path, feeds_file: Path, out: TextIO) -> int:
     config = load_feeds(feeds_file)
     new, known = _new_sources(config.feeds, listed.feeds)
     if new:
-        _append(feeds_file, feeds_yaml_lines(new), len(config.feeds) + len(new))
+        _add(feeds_file, feeds_yaml_items(new), len(config.feeds) + len(new))
     out.write(
         f"imported {len(new)}, skipped {known} already listed, {listed.skipped} without a "
         "usable http(s) address\n"
@@ -103,11 +109,12 @@ def export_opml(feeds: FeedsConfig, out: BinaryIO) -> int:
 def _new_sources(
     existing: Sequence[FeedSpec], candidates: Sequence[OpmlFeed]
 ) -> tuple[list[OpmlFeed], int]:
-    urls = {spec.url for spec in existing}
+    # A channel's username is not case-sensitive (as in bot.config).
+    urls = {spec.url.lower() if spec.kind == "telegram" else spec.url for spec in existing}
     names = {spec.name for spec in existing}
     new: list[OpmlFeed] = []
     for feed in candidates:
-        url = f"https://t.me/s/{feed.telegram}" if feed.telegram else feed.url
+        url = f"https://t.me/s/{feed.telegram}".lower() if feed.telegram else feed.url
         if url in urls:
             continue
         name, n = feed.name, 2
@@ -115,22 +122,71 @@ def _new_sources(
             name, n = f"{feed.name} ({n})", n + 1
         urls.add(url)
         names.add(name)
-        new.append(OpmlFeed(name, feed.url, feed.lang, feed.telegram))
+        new.append(replace(feed, name=name))
     return new, len(candidates) - len(new)
 
 
-def _append(feeds_file: Path, lines: Sequence[str], expected: int) -> None:
-    text = feeds_file.read_text(encoding="utf-8")
-    merged = text.rstrip("\n") + "\n" + "\n".join(lines) + "\n"
+def _add(feeds_file: Path, items: Sequence[str], expected: int) -> None:
+    merged = with_items(feeds_file.read_text(encoding="utf-8"), items)
     try:
-        result = parse_feeds(yaml.safe_load(merged))
-    except (yaml.YAMLError, ConfigError) as exc:
+        result = parse_feeds(load_yaml(merged))
+    except ConfigError as exc:
         raise ConfigError(f"{feeds_file}: the import would not be valid ({exc})") from None
-    if len(result.feeds) != expected:
-        raise ConfigError(
-            f"{feeds_file}: cannot append sources: 'feeds:' must be the last section, "
-            "written as a block list"
-        )
-    temporary = feeds_file.with_name(feeds_file.name + ".tmp")
-    temporary.write_text(merged, encoding="utf-8")
-    os.replace(temporary, feeds_file)
+    if len(result.feeds) != expected:  # a layout `with_items` misread: better nothing than that
+        raise ConfigError(f"{feeds_file}: cannot add to its 'feeds' list; add them by hand")
+    _replace(feeds_file, merged)
+
+
+def with_items(text: str, items: Sequence[str]) -> str:
+    """`text`, a valid feeds.yaml, with `items` (flow mappings) at the end of its feeds list."""
+    root = yaml.compose(text, Loader=yaml.SafeLoader)
+    found = [v for k, v in root.value if k.value == "feeds"] if root is not None else []
+    node = found[0] if found else None
+    if isinstance(node, yaml.SequenceNode) and node.flow_style:
+        close = node.end_mark.index - 1  # its "]"
+        return text[:close] + (", " if node.value else "") + ", ".join(items) + text[close:]
+    if isinstance(node, yaml.SequenceNode) and node.value:
+        at = _line_after(text, _last_leaf(node).end_mark)
+        block = "".join(f"{' ' * node.start_mark.column}- {item}\n" for item in items)
+        return text[:at] + ("" if text[:at].endswith("\n") else "\n") + block + text[at:]
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:null":
+        block = "".join(f"\n  - {item}" for item in items)  # "feeds:", "feeds: ~"
+        return text[: node.start_mark.index] + block + text[node.end_mark.index :]
+    raise ConfigError("has no 'feeds' list to add to")  # load_feeds would have refused it
+
+
+def _last_leaf(node: yaml.Node) -> yaml.Node:
+    """The last scalar or flow collection in a block collection: a block collection's own end
+    is where the next token starts, past any comments and blank lines after it."""
+    while isinstance(node, yaml.CollectionNode) and not node.flow_style and node.value:
+        last = node.value[-1]
+        node = last[1] if isinstance(node, yaml.MappingNode) else last
+    return node
+
+
+def _line_after(text: str, mark: yaml.Mark) -> int:
+    """Where the line after the one `mark` is on starts (where it is, at a line's start)."""
+    if mark.column == 0:
+        return int(mark.index)
+    end = text.find("\n", mark.index)
+    return len(text) if end < 0 else end + 1
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write `text` to the file `path` names, all or nothing: a temporary file beside the
+    target (through a symlink: the link stays), with its permissions, renamed over it."""
+    target = path.resolve()
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+        with temporary.open("w", encoding="utf-8") as file:
+            file.write(text)
+            file.flush()
+            os.fchmod(file.fileno(), mode)
+            os.fsync(file.fileno())
+        os.replace(temporary, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        reason = exc.strerror or type(exc).__name__
+        raise ConfigError(f"{path}: cannot write it ({reason}); it is unchanged") from None

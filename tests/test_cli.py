@@ -88,6 +88,10 @@ async def test_poll_once_then_search_then_status(tmp_path: Path) -> None:
     code, out, err = await run_cli(tmp_path, "search", "активиста", "-погода", "--limit", "3")
     assert code == 0, err
     assert "Кыргызстан экстрадировал" in out
+    # argparse would read -hungary as -h with an argument, and --json after it as its own
+    code, out, err = await run_cli(tmp_path, "search", "-hungary", "активиста", "--json")
+    assert code == 0, err
+    assert "Кыргызстан экстрадировал" in json.loads(out)["title"]
 
     code, out, err = await run_cli(tmp_path, "search", '"*"')
     assert code == 1
@@ -123,6 +127,27 @@ async def test_search_says_what_is_wrong_in_one_line(
     got, _, err = await run_cli(tmp_path, "search", *args)
     assert (got, "Traceback" in err) == (code, False), err
     assert message in err
+
+
+@pytest.mark.parametrize("command", [["status"], ["status", "--health"], ["search", "Бажуков"]])
+async def test_reading_commands_do_not_create_a_database_where_there_is_none(
+    tmp_path: Path, command: list[str]
+) -> None:
+    # A mistyped DATABASE_PATH must not look like an empty, healthy bot.
+    missing = tmp_path / "typo" / "db.sqlite3"
+    code, out, err = await run_cli(tmp_path, *command, env={"DATABASE_PATH": str(missing)})
+    assert (code, out) == (2, "")
+    assert f"DATABASE_PATH {missing}: no database there" in err
+    assert not missing.parent.exists()
+
+
+async def test_feeds_check_validates_the_lexicon_as_the_bot_does(tmp_path: Path) -> None:
+    (tmp_path / "feeds.yaml").write_text(
+        "feeds: []\nlexicon:\n  contries: {KZ: {terms: [x]}}\n", encoding="utf-8"
+    )
+    for command in (["poll", "--once"], ["feeds", "check"]):
+        code, _out, err = await run_cli(tmp_path, *command)
+        assert (code, "contries" in err) == (2, True), (command, err)
 
 
 async def test_classify_reads_json_lines(tmp_path: Path) -> None:

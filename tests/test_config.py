@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import errno
 import io
+import os
+import stat
+from dataclasses import replace
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
@@ -10,7 +14,7 @@ import pytest
 
 from bot.config import load_feeds, load_settings, parse_duration, parse_feeds
 from bot.errors import ConfigError
-from bot.feeds_cli import import_opml
+from bot.feeds_cli import export_opml, import_opml
 from tests.conftest import REPO
 
 TOKEN = "123456:" + "A" * 35
@@ -300,3 +304,98 @@ def test_imported_names_and_languages_load_back_as_written(tmp_path: Path) -> No
     assert [(feed.name, feed.url, feed.lang) for feed in loaded] == [
         (name, f"https://f.example/{n}", lang) for n, (_, _, name, lang) in enumerate(IMPORTED)
     ]
+
+
+ONE_NEW = (
+    '<opml version="2.0"><body><outline text="New" xmlUrl="https://n.example/rss"/></body></opml>'
+)
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [
+        ("feeds: []\n", 'feeds: [{name: "New", url: "https://n.example/rss"}]\n'),
+        ("feeds:\n", 'feeds:\n  - {name: "New", url: "https://n.example/rss"}\n'),
+        (  # PyYAML's own style: the items at the key's indentation
+            "feeds:\n- name: A\n  url: https://a.example/rss\n",
+            "feeds:\n- name: A\n  url: https://a.example/rss\n"
+            '- {name: "New", url: "https://n.example/rss"}\n',
+        ),
+        (  # four spaces, no newline at the end, and a section after the list
+            "feeds:\n    - {name: A, url: 'https://a.example/rss'}  # first\n"
+            "# tuning\ndefaults: {interval: 5m}",
+            "feeds:\n    - {name: A, url: 'https://a.example/rss'}  # first\n"
+            '    - {name: "New", url: "https://n.example/rss"}\n'
+            "# tuning\ndefaults: {interval: 5m}",
+        ),
+        (
+            "feeds:\n  - name: A\n    url: https://a.example/rss\n\n# the end\n...\n",
+            "feeds:\n  - name: A\n    url: https://a.example/rss\n"
+            '  - {name: "New", url: "https://n.example/rss"}\n\n# the end\n...\n',
+        ),
+    ],
+)
+def test_import_adds_to_the_feeds_list_in_its_own_style(
+    tmp_path: Path, before: str, after: str
+) -> None:
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text(before, encoding="utf-8")
+    (tmp_path / "l.opml").write_text(ONE_NEW, encoding="utf-8")
+    import_opml(tmp_path / "l.opml", feeds_file, io.StringIO())
+    assert feeds_file.read_text(encoding="utf-8") == after
+    assert "New" in [f.name for f in load_feeds(feeds_file).feeds]
+
+
+def test_import_writes_through_a_symlink_keeping_its_permissions(tmp_path: Path) -> None:
+    real = tmp_path / "conf" / "feeds.yaml"
+    real.parent.mkdir()
+    real.write_text("feeds:\n  - name: A\n    url: https://a.example/rss\n", encoding="utf-8")
+    real.chmod(0o640)
+    link = tmp_path / "feeds.yaml"
+    link.symlink_to(real)
+    (tmp_path / "l.opml").write_text(ONE_NEW, encoding="utf-8")
+    import_opml(tmp_path / "l.opml", link, io.StringIO())
+    assert link.is_symlink()
+    assert "New" in real.read_text(encoding="utf-8")
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+def test_an_import_that_cannot_be_written_is_one_line_and_leaves_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A feeds.yaml bind-mounted on its own into a container cannot be renamed over (EBUSY).
+    feeds_file = tmp_path / "feeds.yaml"
+    before = "feeds:\n  - name: A\n    url: https://a.example/rss\n"
+    feeds_file.write_text(before, encoding="utf-8")
+    (tmp_path / "l.opml").write_text(ONE_NEW, encoding="utf-8")
+
+    def busy(source: object, target: object) -> None:
+        raise OSError(errno.EBUSY, os.strerror(errno.EBUSY))
+
+    monkeypatch.setattr(os, "replace", busy)
+    with pytest.raises(ConfigError, match=r"cannot write it .*; it is unchanged"):
+        import_opml(tmp_path / "l.opml", feeds_file, io.StringIO())
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["feeds.yaml", "l.opml"]
+    assert feeds_file.read_text(encoding="utf-8") == before
+
+
+def test_export_then_import_keeps_every_key(tmp_path: Path) -> None:
+    original = parse_feeds(
+        {
+            "feeds": [
+                {
+                    "name": "A\x01", "url": "https://a.example/rss", "lang": "ru",
+                    "interval": "20m", "min_interval": "5m", "max_interval": "2h",
+                },
+                {"name": "Chan", "telegram": "ovdinfo"},
+            ]
+        }
+    )  # fmt: skip
+    out = io.BytesIO()
+    export_opml(original, out)
+    (tmp_path / "a.opml").write_bytes(out.getvalue())
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text("feeds: []\n", encoding="utf-8")
+    import_opml(tmp_path / "a.opml", feeds_file, io.StringIO())
+    # The name loses the control character XML cannot carry; all else comes back as it was.
+    assert load_feeds(feeds_file).feeds == (replace(original.feeds[0], name="A"), original.feeds[1])

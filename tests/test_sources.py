@@ -13,7 +13,7 @@ from bot.errors import NotAFeed, ParseError
 from bot.fulltext import Budget, extract_text, is_thin
 from bot.model import FeedSpec
 from bot.sources import read_source
-from bot.sources.opml import OpmlFeed, feeds_yaml_lines, read_opml, write_opml
+from bot.sources.opml import OpmlFeed, feeds_yaml_items, read_opml, write_opml
 from tests.conftest import make_entry
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
@@ -223,9 +223,10 @@ def test_opml_export_round_trips() -> None:
     ]
     document = write_opml(specs)
     assert document.startswith(b'<?xml version="1.0" encoding="utf-8"?>\n<opml version="2.0">')
+    every = (("interval", 600),)  # FeedSpec's default
     assert read_opml(document).feeds == (
-        OpmlFeed('A <&> "B"', "https://a.example/rss?x=1&y=2", "ru", None),
-        OpmlFeed("Chan", "https://t.me/s/twtest", None, "twtest"),
+        OpmlFeed('A <&> "B"', "https://a.example/rss?x=1&y=2", "ru", None, every),
+        OpmlFeed("Chan", "https://t.me/s/twtest", None, "twtest", every),
     )
 
 
@@ -268,8 +269,8 @@ def test_a_json_escape_for_half_a_surrogate_pair_costs_only_that_character() -> 
 
 
 def test_yaml_lines_quote_everything() -> None:
-    lines = feeds_yaml_lines([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "no")])
-    assert lines == ['  - {name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: "no"}']
+    items = feeds_yaml_items([OpmlFeed('a: "b" #c', "https://x.example/?a=1#f", "no")])
+    assert items == ['{name: "a: \\"b\\" #c", url: "https://x.example/?a=1#f", lang: "no"}']
 
 
 @pytest.mark.parametrize(

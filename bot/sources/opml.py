@@ -9,11 +9,15 @@ declaration is refused outright: no subscription list needs one, and they are ho
 entity-expansion attacks work. Outlines without a usable http(s) URL (one with spaces or control
 characters is not usable) are skipped and counted.
 
-Writing: one `<outline type="rss">` per source with `text`, `title`, `xmlUrl`, `htmlUrl` for
-Telegram channels, and `language`; names and URLs are escaped by ElementTree.
+Writing: one `<outline type="rss">` per source with `text`, `title` (the name, cleaned as on
+reading: XML cannot carry every control character), `xmlUrl`, `htmlUrl` for Telegram channels,
+`language`, and the polling intervals under their feeds.yaml names (`interval`, `min_interval`,
+`max_interval`, whole seconds: OPML 2.0 allows any attribute on an outline), which reading
+takes back when they are whole seconds from 1 to 7 days, so a list moved between two
+instances keeps its schedule; names and URLs are escaped by ElementTree.
 
-`feeds_yaml_lines` renders new sources as feeds.yaml list items (one flow mapping a line, the
-rest of the file untouched), every value a double-quoted scalar written by PyYAML's own emitter:
+`feeds_yaml_items` renders new sources as feeds.yaml list items (one flow mapping each),
+every string a double-quoted scalar written by PyYAML's own emitter:
 read back, each is the same string, whatever it holds. Unquoted, YAML would read the language
 `no` (Norwegian) as false, a name `1.0` as a number, `~` as null, and a name with ": ", " #",
 "," or a leading "-", "@", "&", "*", "!", "%" or a quote as something else or an error.
@@ -43,12 +47,18 @@ _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
 _NAME_MAX = 200
 
 
+_WHOLE = re.compile(r"[0-9]{1,7}")
+INTERVAL_KEYS = ("interval", "min_interval", "max_interval")
+_INTERVAL_MAX = 7 * 86400  # as feeds.yaml allows
+
+
 @dataclass(frozen=True, slots=True)
 class OpmlFeed:
     name: str
     url: str
     lang: str | None = None
     telegram: str | None = None  # the channel, when the URL is its t.me/s/ preview
+    intervals: tuple[tuple[str, int], ...] = ()  # (feeds.yaml key, seconds), as exported
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,8 +87,18 @@ def read_opml(data: bytes) -> OpmlList:
             skipped += 1
             continue
         lang = norm_lang(outline.get("language"))
-        feeds.append(OpmlFeed(_name(outline, url), url, lang, channel_of(url)))
+        name = _name(outline, url)
+        feeds.append(OpmlFeed(name, url, lang, channel_of(url), _intervals(outline)))
     return OpmlList(tuple(feeds), skipped)
+
+
+def _intervals(outline: ET.Element) -> tuple[tuple[str, int], ...]:
+    found = []
+    for key in INTERVAL_KEYS:
+        value = (outline.get(key) or "").strip()
+        if _WHOLE.fullmatch(value) and 1 <= int(value) <= _INTERVAL_MAX:
+            found.append((key, int(value)))
+    return tuple(found)
 
 
 def write_opml(feeds: Sequence[FeedSpec], *, title: str = "Transit Watch sources") -> bytes:
@@ -88,21 +108,25 @@ def write_opml(feeds: Sequence[FeedSpec], *, title: str = "Transit Watch sources
     ET.SubElement(head, "dateCreated").text = format_datetime(datetime.now(UTC), usegmt=True)
     body = ET.SubElement(root, "body")
     for feed in feeds:
-        attributes = {"type": "rss", "text": feed.name, "title": feed.name, "xmlUrl": feed.url}
+        name = _clean_name(feed.name) or _clean_name(feed.url)
+        attributes = {"type": "rss", "text": name, "title": name, "xmlUrl": feed.url}
         channel = channel_of(feed.url) if feed.kind == "telegram" else None
         if channel:
             attributes["htmlUrl"] = f"https://t.me/{channel}"
         if feed.lang:
             attributes["language"] = feed.lang
+        for key in INTERVAL_KEYS:
+            if (seconds := getattr(feed, key)) is not None:
+                attributes[key] = str(round(seconds))
         ET.SubElement(body, "outline", attributes)
     ET.indent(root)
     document = ET.tostring(root, encoding="unicode")
     return f'<?xml version="1.0" encoding="utf-8"?>\n{document}\n'.encode()
 
 
-def feeds_yaml_lines(feeds: Sequence[OpmlFeed]) -> list[str]:
-    """feeds.yaml list items (two-space indent) for `feeds`."""
-    lines = []
+def feeds_yaml_items(feeds: Sequence[OpmlFeed]) -> list[str]:
+    """Each of `feeds` as a feeds.yaml flow mapping: `{name: "...", url: "...", ...}`."""
+    items = []
     for feed in feeds:
         fields = [f"name: {_yaml_string(feed.name)}"]
         if feed.telegram:
@@ -111,8 +135,9 @@ def feeds_yaml_lines(feeds: Sequence[OpmlFeed]) -> list[str]:
             fields.append(f"url: {_yaml_string(feed.url)}")
         if feed.lang:
             fields.append(f"lang: {_yaml_string(feed.lang)}")
-        lines.append("  - {" + ", ".join(fields) + "}")
-    return lines
+        fields += [f"{key}: {seconds}" for key, seconds in feed.intervals]
+        items.append("{" + ", ".join(fields) + "}")
+    return items
 
 
 def _yaml_string(value: str) -> str:
