@@ -47,11 +47,13 @@ from bot.errors import FeedError, HTTPStatusError
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
     DISABLE_AFTER,
+    JITTER,
     MAX_BACKOFF,
     adapt,
     backoff,
     bounds,
     server_hint,
+    streak_start,
     with_hint,
 )
 from bot.storage import FeedState, Incoming, Storage, Story
@@ -62,7 +64,6 @@ __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 
 log = logging.getLogger(__name__)
 
-JITTER = 0.1
 FULLTEXT_PAGES_PER_CYCLE = 20
 
 
@@ -251,32 +252,34 @@ class Refresher:
             feed.current_interval, floor=floor, ceiling=ceiling, changed=changed,
             published=published,
         )  # fmt: skip
-        delay = with_hint(interval, server_hint(result.headers, ttl=parsed.ttl), ceiling)
+        hint = server_hint(result.headers, ttl=parsed.ttl)
         _log_move(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
-            next_check_at=self._clock() + self._jittered(delay),
+            next_check_at=self._clock() + self._wait(interval, hint, ceiling),
             etag=result.etag,
             last_modified=result.last_modified,
             poll_interval=interval,
             changed=changed,
             url=result.moved_to,
+            ttl=parsed.ttl,
         )
 
     async def _not_modified(self, feed: FeedState, result: FetchResult) -> FeedReport:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
-        delay = with_hint(interval, server_hint(result.headers), ceiling)
+        hint = server_hint(result.headers, ttl=feed.ttl)  # a 304 has no body, so no <ttl>
         _log_move(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
-            next_check_at=self._clock() + self._jittered(delay),
+            next_check_at=self._clock() + self._wait(interval, hint, ceiling),
             etag=result.etag,
             last_modified=result.last_modified,
             poll_interval=interval,
             url=result.moved_to,
+            ttl=feed.ttl,
         )
         return FeedReport(feed.name, "not_modified")
 
@@ -286,20 +289,27 @@ class Refresher:
         detail = exc if isinstance(exc, FeedError) else "internal error"
         reason = f"{type(exc).__name__}: {detail}"
         retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
-        delay = backoff(feed.interval, feed.error_count + 1, retry_after)
+        since = streak_start(feed.failing_since, feed.last_error_at, now)
+        errors = feed.error_count + 1 if since == feed.failing_since else 1
+        delay = backoff(feed.interval, errors, retry_after)
+        asked = min(retry_after, MAX_BACKOFF) if retry_after is not None else 0.0
         await self._storage.feeds.record_error(
-            feed.id, reason, now=now, next_check_at=now + self._jittered(delay)
-        )
-        disabled = _disable_reason(feed, exc, now)
+            feed.id, reason, now=now, next_check_at=now + max(self._jittered(delay), asked),
+            failing_since=since, errors=errors,
+        )  # fmt: skip
+        disabled = _disable_reason(exc, since, now)
         if disabled:
             await self._storage.feeds.disable(feed.id, disabled, now=now)
             log.warning("feed %s: %s; disabled: %s", feed.name, reason, disabled)
             return FeedReport(feed.name, "error", f"{reason} (disabled: {disabled})")
-        log.warning(
-            "feed %s: %s (error %d, next try in %.0fs)",
-            feed.name, reason, feed.error_count + 1, delay,
-        )  # fmt: skip
+        log.warning("feed %s: %s (error %d, next try in %.0fs)", feed.name, reason, errors, delay)
         return FeedReport(feed.name, "error", reason)
+
+    def _wait(self, interval: float, hint: float | None, ceiling: float) -> float:
+        """Until the next poll: the interval, lengthened by the server's hint up to the
+        ceiling, jittered; never shorter than the hint asked (up to the ceiling)."""
+        asked = min(hint, ceiling) if hint is not None else 0.0
+        return max(self._jittered(with_hint(interval, hint, ceiling)), asked)
 
     def _jittered(self, seconds: float) -> float:
         return seconds * (1.0 + self._rng.uniform(-JITTER, JITTER))
@@ -310,11 +320,10 @@ def _log_move(feed: FeedState, result: FetchResult) -> None:
         log.warning("feed %s moved permanently; its stored address is updated", feed.name)
 
 
-def _disable_reason(feed: FeedState, exc: Exception, now: float) -> str | None:
+def _disable_reason(exc: Exception, failing_since: float, now: float) -> str | None:
     if isinstance(exc, HTTPStatusError) and exc.status == 410:
         return "gone (HTTP 410)"
-    since = feed.failing_since if feed.failing_since is not None else now
-    if now - since >= DISABLE_AFTER:
+    if now - failing_since >= DISABLE_AFTER:
         return f"failing for {DISABLE_AFTER / 86400:g} days"
     return None
 

@@ -10,13 +10,21 @@ The spec:
   are dated, else to half the current interval. A poll that brought nothing new (including a
   304) lengthens it by half. The result is clamped to the bounds.
 * **Server hints** only ever lengthen the wait, and never past the ceiling: `Cache-Control:
-  max-age` (ignored with `no-cache`/`no-store`), `Expires` (against the server's `Date`), and
-  RSS `<ttl>` (minutes). A publisher that says "not before an hour" is not asked sooner unless
-  our ceiling is shorter. Numbers from a server or a feed count only when they are plain ASCII
-  digits, ten at most (`hint_number`): `str.isdigit()` also takes "²", which `int()` refuses.
+  max-age` (ignored with `no-cache`/`no-store`), else `Expires` (against the server's `Date`;
+  max-age overrides it, as in RFC 9111), and RSS `<ttl>` (minutes; the last one a feed sent
+  still counts when it answers 304). A publisher that says "not before an hour" is not asked
+  sooner unless our ceiling is shorter: jitter only lengthens such a wait. Numbers from a
+  server or a feed count only when they are plain ASCII digits, ten at most (`hint_number`):
+  `str.isdigit()` also takes "²", which `int()` refuses.
 * **Backoff.** A failing feed waits interval x 2^errors, capped at `MAX_BACKOFF`; a
   `Retry-After` (429/503) lengthens that, also up to `MAX_BACKOFF`.
 * **Giving up.** A feed failing for `DISABLE_AFTER` is disabled; a 410 Gone disables it at once.
+  The failing is counted from its streak's first error, and an error more than `STREAK_GAP`
+  after the one before starts a new streak: a failing feed is retried at least every
+  `MAX_BACKOFF`, so such a gap is time nobody polled it (the bot was stopped, the feed was not
+  listed), which says nothing about the feed.
+* **No wait lasts longer than `longest_wait()`** (the ceiling or `MAX_BACKOFF`, jittered): a
+  next check further ahead was set by a clock that was wrong, and is brought back.
 
 Jitter (so feeds added together spread out) is the caller's, as it needs randomness.
 """
@@ -31,6 +39,8 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 
 MAX_BACKOFF = 6 * 3600.0
+STREAK_GAP = 2 * MAX_BACKOFF
+JITTER = 0.1  # the callers' jitter: each wait is +-10%, so that feeds added together spread out
 DISABLE_AFTER = 3 * 86400.0
 TELL_ADMINS_AFTER = 24 * 3600.0
 SHORTEN = 0.5
@@ -79,7 +89,10 @@ def server_hint(
     headers: Mapping[str, str], *, ttl: float | None = None, now: datetime | None = None
 ) -> float | None:
     """The longest "do not ask again before" the server or the feed states, in seconds."""
-    hints = [h for h in (_max_age(headers), _expires(headers, now), ttl) if h is not None]
+    cache = _max_age(headers)
+    if cache is None:
+        cache = _expires(headers, now)
+    hints = [h for h in (cache, ttl) if h]
     return max(hints) if hints else None
 
 
@@ -96,6 +109,19 @@ def hint_number(text: str) -> int | None:
     return int(match.group()) if match else None
 
 
+def longest_wait(ceiling: float) -> float:
+    """The longest any next check may lie ahead: a hint stops at the ceiling, a backoff or a
+    Retry-After at `MAX_BACKOFF`, and either is jittered."""
+    return max(ceiling, MAX_BACKOFF) * (1.0 + JITTER)
+
+
+def streak_start(failing_since: float | None, last_error_at: float | None, now: float) -> float:
+    """When the error streak that an error at `now` belongs to began (see the spec)."""
+    if failing_since is None or last_error_at is None or now - last_error_at > STREAK_GAP:
+        return now
+    return failing_since
+
+
 def backoff(interval: float, errors: int, retry_after: float | None = None) -> float:
     """The wait after the `errors`-th error in a row (errors >= 1)."""
     delay: float = min(interval * 2.0 ** min(errors, 20), MAX_BACKOFF)
@@ -105,16 +131,19 @@ def backoff(interval: float, errors: int, retry_after: float | None = None) -> f
 
 
 def _max_age(headers: Mapping[str, str]) -> float | None:
+    """max-age in seconds; 0 also for no-cache/no-store, which rule out Expires too."""
     value = headers.get("cache-control", "")
-    if not value or _NO_CACHE.search(value):
+    if not value:
         return None
+    if _NO_CACHE.search(value):
+        return 0.0
     match = _MAX_AGE.search(value)
     return float(match.group(1)) if match else None
 
 
 def _expires(headers: Mapping[str, str], now: datetime | None) -> float | None:
     expires = _http_date(headers.get("expires"))
-    if expires is None or _NO_CACHE.search(headers.get("cache-control", "")):
+    if expires is None:
         return None
     base = _http_date(headers.get("date")) or now or datetime.now(UTC)
     seconds = (expires - base).total_seconds()

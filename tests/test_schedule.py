@@ -14,6 +14,7 @@ from bot.schedule import (
     hint_number,
     median_gap,
     server_hint,
+    streak_start,
     with_hint,
 )
 
@@ -79,6 +80,20 @@ def test_median_gap_uses_the_recent_distinct_dates() -> None:
         ({"expires": "Wed, 06 Mar 2024 13:00:00 GMT"}, None, 3600),  # against our clock
         ({"expires": "0"}, None, None),
         ({"expires": "Wed, 06 Mar 2024 11:00:00 GMT"}, None, None),  # already expired
+        (  # max-age wins over Expires (RFC 9111 5.3): "ask every time" means that
+            {
+                "cache-control": "public, max-age=0",
+                "expires": "Wed, 06 Mar 2024 14:00:00 GMT",
+                "date": "Wed, 06 Mar 2024 12:00:00 GMT",
+            },
+            None,
+            None,
+        ),
+        (
+            {"cache-control": "max-age=60", "expires": "Wed, 06 Mar 2024 14:00:00 GMT"},
+            None,
+            60,
+        ),
     ],
 )
 def test_server_hint(headers: dict[str, str], ttl: float | None, expected: float | None) -> None:
@@ -93,6 +108,20 @@ def test_hints_only_lengthen_and_stop_at_the_ceiling(
     interval: float, hint: float | None, expected: float
 ) -> None:
     assert with_hint(interval, hint, 7200) == expected
+
+
+@pytest.mark.parametrize(
+    ("previous", "last_error", "expected"),
+    [
+        (None, None, 1000.0),  # the first error starts a streak
+        (100.0, 900.0, 100.0),  # errors a backoff apart: the same streak
+        (100.0, 1000.0 - 2 * MAX_BACKOFF - 1, 1000.0),  # nobody polled in between: a new one
+    ],
+)
+def test_a_streak_is_time_spent_polling_and_failing(
+    previous: float | None, last_error: float | None, expected: float
+) -> None:
+    assert streak_start(previous, last_error, now=1000.0) == expected
 
 
 def test_backoff() -> None:

@@ -201,6 +201,34 @@ async def test_a_notice_one_admin_missed_is_not_repeated_to_the_others(storage: 
         assert sent == set()  # nothing kept once the feed is marked told
 
 
+async def test_a_new_streak_reaches_an_admin_who_had_the_previous_one(storage: Storage) -> None:
+    from bot.model import FeedSpec
+    from bot.schedule import TELL_ADMINS_AFTER
+    from bot.telegram.feeds import Told, notify_admins
+
+    now = time.time()
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
+    [feed] = await storage.feeds.listed()
+    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now, next_check_at=now)
+    later = now + TELL_ADMINS_AFTER + 1
+    catalogs, sent = Catalogs.load(), set[Told]()
+    async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
+        api.fail_next("sendMessage", 502, "Bad Gateway", times=1, after=1)  # 778's send fails
+        await notify_admins(running.bot, storage, [ADMIN, 778], later, catalogs=catalogs, sent=sent)
+        assert len(api.messages_to(ADMIN)) == 1
+        # The feed recovers before the next tick, and fails again a week later.
+        await storage.feeds.record_success(
+            feed.id, now=later + 10, next_check_at=later + 600, etag=None, last_modified=None
+        )
+        again = later + 7 * 86400
+        await storage.feeds.record_error(feed.id, "HTTP 500", now=again, next_check_at=again)
+        await notify_admins(
+            running.bot, storage, [ADMIN, 778], again + TELL_ADMINS_AFTER + 1,
+            catalogs=catalogs, sent=sent,
+        )  # fmt: skip
+        assert (len(api.messages_to(ADMIN)), len(api.messages_to(778))) == (2, 1)
+
+
 async def test_feed_notice_speaks_each_admins_chat_language(storage: Storage) -> None:
     """A notice answers no update: an admin whose private chat has a language reads it in that
     language, an admin without one (779 never set it, 780 never wrote) reads English."""

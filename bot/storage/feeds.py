@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from bot.model import FeedSpec
+from bot.schedule import bounds, longest_wait
 from bot.storage.db import Database
 from bot.storage.records import FeedState
 
@@ -36,7 +37,8 @@ class Feeds:
         Cache-Control, <ttl>) or an error backoff is not cut short by restarting. Only a
         changed interval (or floor or ceiling) of a feed that is not failing brings its next
         check forward to now + the new interval, so an operator's shorter interval applies
-        at once."""
+        at once. No next check stays further ahead than any wait may last (`longest_wait`):
+        one that does was set while the clock was ahead."""
         async with self._db.transaction() as tx:
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
@@ -74,14 +76,17 @@ class Feeds:
                                           AND min_interval IS excluded.min_interval
                                           AND max_interval IS excluded.max_interval)
                             THEN MIN(next_check_at, ? + excluded.interval)
-                            ELSE next_check_at END,
+                            -- set by a clock that was ahead: no wait lasts that long
+                            ELSE MIN(next_check_at, ? + ?) END,
                         url = CASE WHEN source_url IS excluded.source_url
                               THEN url ELSE excluded.url END,
                         source_url = excluded.source_url
                     """,
                     (
                         spec.name, spec.url, spec.url, spec.kind, spec.lang, spec.interval,
-                        spec.min_interval, spec.max_interval, now, now, now,
+                        spec.min_interval, spec.max_interval, now, now, now, now,
+                        longest_wait(bounds(spec.interval, spec.min_interval,
+                                            spec.max_interval)[1]),
                     ),
                 )  # fmt: skip
 
@@ -117,10 +122,11 @@ class Feeds:
         poll_interval: float | None = None,
         changed: bool = False,
         url: str | None = None,
+        ttl: float | None = None,
     ) -> None:
         """A good fetch (a 304 too) ends an error streak; `etag`/`last_modified` are the
         current validators; `changed`: it brought new entries; `url`: the feed moved there for
-        good on the way."""
+        good on the way; `ttl`: the feed's <ttl> (None: it has none)."""
         await self._db.execute(
             """
             UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, error_count = 0,
@@ -128,26 +134,35 @@ class Feeds:
                              told_failing_at = NULL,
                              poll_interval = COALESCE(?, poll_interval),
                              last_new_at = CASE WHEN ? THEN ? ELSE last_new_at END,
-                             url = COALESCE(?, url)
+                             url = COALESCE(?, url), ttl = ?
             WHERE id = ?
             """,
             (
-                etag, last_modified, next_check_at, now, poll_interval, changed, now, url,
+                etag, last_modified, next_check_at, now, poll_interval, changed, now, url, ttl,
                 feed_id,
             ),
         )  # fmt: skip
 
     async def record_error(
-        self, feed_id: int, error: str, *, now: float, next_check_at: float
+        self,
+        feed_id: int,
+        error: str,
+        *,
+        now: float,
+        next_check_at: float,
+        failing_since: float | None = None,
+        errors: int | None = None,
     ) -> None:
+        """One more error; `failing_since` and `errors` are the streak's start and length
+        (`bot.schedule.streak_start`), by default the stored streak continued."""
         await self._db.execute(
             """
-            UPDATE feeds SET next_check_at = ?, error_count = error_count + 1,
+            UPDATE feeds SET next_check_at = ?, error_count = COALESCE(?, error_count + 1),
                              last_error = ?, last_error_at = ?,
-                             failing_since = COALESCE(failing_since, ?)
+                             failing_since = COALESCE(?, failing_since, ?)
             WHERE id = ?
             """,
-            (next_check_at, error[:_ERROR_TEXT_MAX], now, now, feed_id),
+            (next_check_at, errors, error[:_ERROR_TEXT_MAX], now, failing_since, now, feed_id),
         )
 
     async def disable(self, feed_id: int, reason: str, *, now: float) -> None:

@@ -230,4 +230,9 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE deliveries
     SET due_at = CASE kind WHEN 'digest' THEN next_attempt_at ELSE created_at END;
     """,
+    # 13: the last RSS <ttl> a feed sent (seconds), still asked for when it answers 304, which
+    # has no body to read it from (bot.schedule).
+    """
+    ALTER TABLE feeds ADD COLUMN ttl REAL;
+    """,
 )

@@ -40,6 +40,7 @@ class FeedState:
     disabled_at: float | None = None
     told_failing_at: float | None = None
     told_disabled_at: float | None = None
+    ttl: float | None = None  # the last RSS <ttl> the feed sent, in seconds
 
     @property
     def current_interval(self) -> float:

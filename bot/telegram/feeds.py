@@ -29,7 +29,9 @@ from bot.render import plain
 from bot.schedule import TELL_ADMINS_AFTER
 from bot.storage import Storage
 
-Told = tuple[int, int, str]  # an admin, a feed, the state told of (failing or disabled)
+# An admin, a feed, the state told of (failing or disabled) and since when (so that a new
+# failing streak is a new notice).
+Told = tuple[int, int, str, float | None]
 log = logging.getLogger(__name__)
 
 
@@ -68,10 +70,17 @@ async def notify_admins(
     if not admins:
         return 0
     due = await storage.feeds.notices_due(now, failing_for=TELL_ADMINS_AFTER)
+    sent = set() if sent is None else sent
+    states = [
+        (feed.id, "disabled", feed.disabled_at)
+        if feed.disabled_reason
+        else (feed.id, "failing", feed.failing_since)
+        for feed in due
+    ]
+    # What is no longer due (the feed recovered meanwhile) is forgotten.
+    sent.intersection_update({(admin, *state) for admin in admins for state in states})
     if not due:
         return 0
-    sent = set() if sent is None else sent
-    states = [(feed.id, "disabled" if feed.disabled_reason else "failing") for feed in due]
     texts: dict[str, str] = {}
     for admin in admins:
         told = {(admin, *state) for state in states}
