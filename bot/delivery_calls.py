@@ -4,7 +4,8 @@ with its settings (quiet hours -> `disable_notification`, link previews, forum t
     alert   the story's card (with "also reported by" once more outlets carry it, and the
             chat's watched names or phrases its reports mention, matched again against each
             stored report's title and lead: no delivery records which watch fired, so an
-            /unwatch leaves nothing behind)
+            /unwatch leaves nothing behind). Not sent when neither brings it any more: no
+            watch names it, and it is watch-only or the chat has unsubscribed.
     edit    that alert rewritten in place when outlets join; never a second message:
             "not modified" counts as done, a deleted or too old alert is skipped (None)
     digest  the chat's digest items due now, as many as fit in one message; those are marked
@@ -77,7 +78,7 @@ class DeliveryCalls:
 
     async def alert(self, delivery: Delivery) -> Sent:
         watched = await self._watched(delivery.chat_id, [delivery.story])
-        if _unwatched(delivery.story, watched):
+        if _unwanted(delivery, delivery.story, watched):
             return Sent(None)
         card = await self._card(delivery, watched)
         return Sent(await self._send(delivery, self.content(delivery, card)))
@@ -118,7 +119,7 @@ class DeliveryCalls:
         followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
         stories = [delivery.story, *(f.story for f in followers)]
         watched = await self._watched(delivery.chat_id, stories)
-        kept = [i for i, story in enumerate(stories) if not _unwatched(story, watched)]
+        kept = [i for i, story in enumerate(stories) if not _unwanted(delivery, story, watched)]
         if not kept:
             return Sent(None, tuple(f.id for f in followers))
         page, count = digest_page(
@@ -173,10 +174,14 @@ def _mentioned(watches: WatchIndex, reports: Iterable[ReportText]) -> list[str]:
     return list(found)
 
 
-def _unwatched(story: Story, watched: dict[int, list[str]] | None) -> bool:
-    """A story kept only for watchlists, none of whose names this chat watches any more: it was
-    queued for a watch the chat has removed since (/unwatch), so it is not sent."""
-    return not story.broadcast and not (watched or {}).get(story.id)
+def _unwanted(delivery: Delivery, story: Story, watched: dict[int, list[str]] | None) -> bool:
+    """A story that no watch of the chat names any more and that its subscription does not
+    bring either (a story kept only for watchlists, or the chat has unsubscribed since): it was
+    queued for a watch the chat has removed since (/unwatch), or for a subscription it ended
+    while still watching (/unsubscribe keeps those, see `bot.storage.chats`), so it is not
+    sent."""
+    subscribed = delivery.chat.subscribed if delivery.chat is not None else True
+    return not (watched or {}).get(story.id) and not (story.broadcast and subscribed)
 
 
 def _chat_of(delivery: Delivery) -> Chat:

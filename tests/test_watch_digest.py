@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -342,6 +343,73 @@ async def test_a_watch_only_story_is_not_sent_once_its_watch_is_removed(
     assert "Бажуков" not in texts[0]
     rows = await storage.db.fetchall("SELECT state FROM deliveries WHERE chat_id = 5")
     assert {r["state"] for r in rows} == {"sent"}  # the dropped one is done, not pending
+
+
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+@pytest.mark.parametrize("change", ["unsubscribe", "unwatch"])
+async def test_news_queued_for_a_watch_goes_while_the_chat_still_wants_it(
+    storage: Storage, mode: str, change: str
+) -> None:
+    """News about a watched name, queued for a chat that is subscribed and watches the name:
+    /unsubscribe leaves the watch, so the item still goes (with its 👁); /unwatch leaves the
+    subscription, so it still goes; both gone, it does not."""
+    [feed] = await add_feeds(storage, "Outlet")
+    clock_now = [time.time()]
+    await storage.chats.subscribe(5, [], thread_id=None, now=clock_now[0])
+    chat = await storage.chats.get(5)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
+    news = make_entry(
+        "Казахстан выдал России Бажукова", link="https://e.org/b", published=clock_now[0]
+    )
+    item = replace(incoming(news), watchers=frozenset({5}))
+    await storage.stories.save(feed, [item], now=clock_now[0], alert_max_age=86400)
+    if change == "unsubscribe":
+        assert await storage.chats.unsubscribe(5)
+    else:
+        assert await storage.watchlist.remove(5, key) == "Бажуков"
+    clock_now[0] += 25 * H
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: clock_now[0]):
+            await api.wait_for_messages(5, 1, timeout=15)
+        [text] = [m.text for m in api.sent_to(5)]
+    assert "Бажукова" in text
+    assert ("👁" in text) == (change == "unsubscribe")
+
+
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+async def test_news_queued_for_a_watch_is_not_sent_once_neither_wants_it(
+    storage: Storage, mode: str
+) -> None:
+    # Not subscribed: only the watch brought the (relevant, public) story; /unwatch ends it.
+    [feed] = await add_feeds(storage, "Outlet")
+    clock_now = [time.time()]
+    await storage.chats.ensure(5, clock_now[0])
+    chat = await storage.chats.get(5)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
+    news = make_entry(
+        "Казахстан выдал России Бажукова", link="https://e.org/b", published=clock_now[0]
+    )
+    item = replace(incoming(news), watchers=frozenset({5}))
+    await storage.stories.save(feed, [item], now=clock_now[0], alert_max_age=86400)
+    assert await storage.watchlist.remove(5, key) == "Бажуков"
+    clock_now[0] += 25 * H
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: clock_now[0]):
+            for _ in range(100):
+                pending = "SELECT COUNT(*) FROM deliveries WHERE state = 'pending'"
+                if not await storage.db.scalar(pending):
+                    break
+                await asyncio.sleep(0.1)
+        assert api.sent_to(5) == []
+    assert await storage.db.scalar("SELECT state FROM deliveries WHERE chat_id = 5") == "sent"
 
 
 @pytest.mark.parametrize("modes", [("weekly",), ("daily", "weekly")])

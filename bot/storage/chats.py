@@ -94,14 +94,17 @@ class Chats:
     async def unsubscribe(self, chat_id: int) -> bool:
         """Stop the subscription's alerts and drop what it still has queued; True if the chat
         was subscribed. The watchlist is not the subscription: its alerts keep coming, so those
-        queued for it (the watch-only stories') stay too."""
+        queued for it stay too. Which watch queued what is not stored, so a chat that watches
+        something keeps its queue, and the sender sends only what a watch of it names
+        (`bot.delivery_calls`)."""
         async with self._db.transaction() as tx:
             changed = await tx.execute(
                 "UPDATE chats SET subscribed = 0 WHERE chat_id = ? AND subscribed = 1", (chat_id,)
             )
             await tx.execute(
-                """DELETE FROM deliveries WHERE chat_id = ? AND state IN ('pending', 'sending')
-                   AND story_id NOT IN (SELECT id FROM stories WHERE broadcast = 0)""",
+                """DELETE FROM deliveries WHERE chat_id = ?1 AND state IN ('pending', 'sending')
+                   AND story_id NOT IN (SELECT id FROM stories WHERE broadcast = 0)
+                   AND NOT EXISTS (SELECT 1 FROM watchlist WHERE chat_id = ?1)""",
                 (chat_id,),
             )
         return changed > 0
