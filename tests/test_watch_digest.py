@@ -449,6 +449,33 @@ async def test_a_digest_queued_days_before_its_hour_survives_a_failure_then(
     assert [r["state"] for r in rows] == ["sent"] * 3
 
 
+@pytest.mark.parametrize("change", [{"previews": True}, {"language": "uk"}, {"digest_hour": 18}])
+async def test_a_settings_change_does_not_postpone_a_digest_already_due(
+    storage: Storage, change: dict[str, object]
+) -> None:
+    # Monday's digest is being sent (a second page, a retry, a 429 pause) when the chat
+    # changes a setting: what is due stays due; only items not due yet follow a new hour.
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    weekly = replace(chat, mode="weekly")
+    await storage.chats.save_settings(weekly, now=TUESDAY_NOON)
+    entries = [
+        incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}", published=TUESDAY_NOON))
+        for i in range(3)
+    ]
+    await storage.stories.save(feed, entries, now=TUESDAY_NOON, alert_max_age=86400)
+    later = make_entry("Later", link="https://e.org/later", published=MONDAY_9)
+    await storage.stories.save(feed, [incoming(later)], now=MONDAY_9 + 60, alert_max_age=86400)
+    await storage.chats.save_settings(replace(weekly, **change), now=MONDAY_9 + 300)  # type: ignore[arg-type]
+    assert len(await storage.outbox.due(MONDAY_9 + 300, limit=10)) == 1  # the digest's head
+    moved = "digest_hour" in change
+    rows = await storage.db.fetchall("SELECT due_at FROM deliveries ORDER BY id")
+    later_due = next_digest_at("weekly", 18 if moved else 9, 0, MONDAY_9 + 300)
+    assert [r["due_at"] for r in rows] == [MONDAY_9] * 3 + [later_due]
+
+
 async def test_status_counts_digest_items_as_waiting_only_from_their_digest_time(
     storage: Storage,
 ) -> None:

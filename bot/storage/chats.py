@@ -60,9 +60,14 @@ class Chats:
 
     async def save_settings(self, chat: Chat, *, now: float) -> None:
         """Store the chat's settings (not its subscription state), creating the row if needed
-        (or making it active again, as `ensure`); digests already queued move to the new digest
-        time (or go now, for instant)."""
+        (or making it active again, as `ensure`). When the digest's mode, hour or offset
+        changed, the digest items queued and not due yet move to the new digest time (or go
+        now, for instant); the ones already due stay due (a digest being sent goes on)."""
         async with self._db.transaction() as tx:
+            before = await tx.fetchone(
+                "SELECT mode, digest_hour, utc_offset FROM chats WHERE chat_id = ?",
+                (chat.chat_id,),
+            )
             await tx.execute(
                 """
                 INSERT INTO chats (chat_id, subscribed, active, created_at) VALUES (?, 0, 1, ?)
@@ -82,13 +87,19 @@ class Chats:
                     chat.chat_id,
                 ),
             )  # fmt: skip
-            # The digest items already queued move to the new digest time, which is also when
-            # they fall due (the sender's give-up window starts there, `bot.storage.outbox`).
+            if before is not None and tuple(before) == (
+                chat.mode,
+                chat.digest_hour,
+                chat.utc_offset,
+            ):
+                return
+            # The digest items waiting move to the new digest time, which is also when they
+            # fall due (the sender's give-up window starts there, `bot.storage.outbox`).
             digest_at = next_digest_at(chat.mode, chat.digest_hour, chat.utc_offset, now)
             await tx.execute(
                 """UPDATE deliveries SET next_attempt_at = ?, due_at = ?
-                   WHERE chat_id = ? AND kind = 'digest' AND state = 'pending'""",
-                (digest_at, digest_at, chat.chat_id),
+                   WHERE chat_id = ? AND kind = 'digest' AND state = 'pending' AND due_at > ?""",
+                (digest_at, digest_at, chat.chat_id, now),
             )
 
     async def unsubscribe(self, chat_id: int) -> bool:
