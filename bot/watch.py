@@ -118,16 +118,19 @@ class WatchIndex:
 
     def mentioned(self, text: EntryText) -> list[WatchTerm]:
         """The watches an entry's text (`EntryText.of(title, summary, lang)`: the words the
-        judging has split already) mentions, each once, in the order they first occur."""
+        judging has split already) mentions, each once, in the order they first occur. A
+        phrase is matched within one sentence (the title is one): "свидетель Иван. Иванов
+        не явился" does not name Иван Иванов."""
         if not self._by_first:
             return []
-        tokens = [self._watcher.keys(word, text.morph) for word in text.words]
         found: dict[WatchTerm, None] = {}
-        for i, token in enumerate(tokens):
-            for key in token:
-                for term, words in self._by_first.get(key, ()):
-                    if term not in found and _occurs_at(words, tokens, i):
-                        found[term] = None
+        for sentence in text.sentences:
+            tokens = [self._watcher.keys(word, text.morph) for word in sentence]
+            for i, token in enumerate(tokens):
+                for key in token:
+                    for term, words in self._by_first.get(key, ()):
+                        if term not in found and _occurs_at(words, tokens, i):
+                            found[term] = None
         return list(found)
 
 
