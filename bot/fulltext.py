@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 
 from bot.decoding import decode_document
 from bot.model import Entry
-from bot.parse import SUMMARY_MAX, bound
+from bot.parse import SUMMARY_MAX, bound, plain_text
 
 THIN_CHARS = 200
 MIN_EXTRACTED = 200  # less than this is a cookie banner or a paywall stub, not an article
@@ -60,7 +60,7 @@ def extract_text(body: bytes, headers: Mapping[str, str], url: str) -> str | Non
     )
     if not text:
         return None
-    text = " ".join(text.split())
+    text = plain_text(text)  # a page's text is as untrusted as a feed's
     return bound(text, SUMMARY_MAX) if len(text) >= MIN_EXTRACTED else None
 
 

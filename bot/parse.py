@@ -62,13 +62,17 @@ _DOCTYPE = re.compile(
 )
 _ENTITY_START = re.compile(r"<!ENTITY\b", re.IGNORECASE)
 # What never belongs in stored text: control characters (C0 but tab, newline and carriage
-# return, which are spaces here; DEL; C1), Unicode's noncharacters, and the replacement
-# character that marks bytes no encoding could read.
+# return, which are spaces here; DEL; C1), Unicode's noncharacters, the replacement character
+# that marks bytes no encoding could read, and the bidirectional embeddings, overrides and
+# isolates: no language needs them (the bidi algorithm orders Arabic or Hebrew by itself), and
+# an unclosed override in a title reverses the bot's own text after it ("/story_1").
 _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
     chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
 )
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
-NOT_TEXT = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd{_NONCHARACTERS}]")
+NOT_TEXT = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd{_NONCHARACTERS}]"
+)
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
 _HIDDEN_TAGS = ("script", "style", "noscript", "template")
@@ -252,14 +256,14 @@ def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: no scripts or styles, entities resolved, spaces collapsed."""
     simple = _simple_text(html)
     if simple is not None:
-        return _plain(simple)
+        return plain_text(simple)
     if html.count("<") > MARKUP_TAGS_MAX:
         html = html[: _nth(html, "<", MARKUP_TAGS_MAX + 1)]
     tree = LexborHTMLParser(html)
     if _HIDDEN.search(html):  # each strip walks the whole tree; most fragments have none
         tree.strip_tags(list(_HIDDEN_TAGS))
     root = tree.body
-    return _plain(root.text(separator=" ") if root is not None else "")
+    return plain_text(root.text(separator=" ") if root is not None else "")
 
 
 def _simple_text(html: str) -> str | None:
@@ -317,7 +321,8 @@ def _nth(text: str, char: str, n: int) -> int:
     return at
 
 
-def _plain(text: str) -> str:
+def plain_text(text: str) -> str:
+    """`text` without what never belongs in stored text (`NOT_TEXT`), its spaces collapsed."""
     # str.split() splits where the regex \s does, in a third of the time.
     return " ".join(NOT_TEXT.sub("", text).split())
 

@@ -117,7 +117,9 @@ def lead_of(summary: str, title: str) -> str:
     """One to three sentences of the summary, cut at a sentence boundary, without a repeated
     title; a first sentence longer than the limit is cut at a word."""
     text = " ".join(summary.split())
-    if title and text.casefold().startswith(title.casefold()):
+    # The whole title only, compared as it stands (casefolding may change a length: ß, ss).
+    head, rest = text[: len(title)], text[len(title) : len(title) + 1]
+    if title and head.casefold() == title.casefold() and not rest.isalnum():
         text = text[len(title) :].lstrip(" .:—-")
     lead = ""
     for sentence in SENTENCE_END.split(text)[:LEAD_SENTENCES]:

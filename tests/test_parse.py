@@ -450,11 +450,16 @@ def test_html_to_text(html: str, text: str) -> None:
 
 # Text never keeps control characters, noncharacters or U+FFFD.
 NONCHARACTERS = "".join(chr(plane << 16 | low) for plane in range(17) for low in (0xFFFE, 0xFFFF))
-CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufffd\ufdd0-\ufdef{NONCHARACTERS}]")
+# Nor bidirectional overrides, embeddings and isolates: an unclosed one reverses what follows.
+CONTROL = re.compile(
+    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd\ufdd0-\ufdef"
+    f"{NONCHARACTERS}]"
+)
 _TAG_NAMES = ["p", "br", "b", "a", "img", "li", "ul", "div", "h2", "em", "span", "sup", "hr"]
 _ENTITIES = ["&amp;", "&lt;", "&gt;", "&laquo;", "&nbsp;", "&#1055;", "&#x41;", "&copy", "&notit;"]
 _ENTITIES += ["&#0;", "&#128;", "&#x110000;", "&bogus;", "&", "&&", "&#", "&amp", "&#13;", "&#12;"]
 _ENTITIES += ["&#x81;", "&#xb;", "&#xFFFF;", "&#xFDD0;", "&#x1FFFE;", "&#xD800;"]
+_ENTITIES += ["&#x202E;", "&#x2067;", "\u202e", "\u2066"]
 _attribute_value = st.one_of(
     st.just(""),
     st.from_regex(r"=[a-z0-9&;#:/.?]{1,6}", fullmatch=True),
@@ -579,3 +584,13 @@ def test_many_unclosed_entity_declarations_are_read_at_once() -> None:
 )
 def test_entity_declarations_are_cut_out_wherever_they_are(text: str, expected: str) -> None:
     assert without_entity_declarations(text) == expected
+
+
+def test_direction_overrides_in_feed_text_are_dropped() -> None:
+    # An unclosed right-to-left override in a title would reverse the bot's own text after it
+    # (the /story_1 command beside it, the source counts).
+    body = rss(
+        [{"title": "\u202eKazakhstan extradites Bazhukov", "description": "A\u2067 B\u202c."}]
+    )
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert (entry.title, entry.summary) == ("Kazakhstan extradites Bazhukov", "A B.")

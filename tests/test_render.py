@@ -93,6 +93,14 @@ def test_the_limit_is_counted_as_telegram_counts_it_in_utf16_units() -> None:
     [
         ("One. Two. Three. Four.", "", "One. Two. Three."),
         ("Title here. Body.", "Title here", "Body."),
+        ("TITLE HERE: Body.", "Title here", "Body."),
+        # only a whole title is left out, never the start of a word
+        (
+            "Kazakhstan extradites deserters to Russia, rights groups say.",
+            "Kazakhstan extradites deserter",
+            "Kazakhstan extradites deserters to Russia, rights groups say.",
+        ),
+        ("Straße gesperrt. Mehr.", "STRASSE", "Straße gesperrt. Mehr."),  # casefold grows it
         ("Dr. Smith said so. Then left.", "", "Dr. Smith said so. Then left."),
         ("word " * 200, "", ("word " * 200)[:419].rstrip() + "…"),
     ],
@@ -105,6 +113,15 @@ def test_lead_cuts_at_sentence_boundaries(summary: str, title: str, lead: str) -
     else:
         assert result.endswith("…")
         assert " wor…" not in result  # cut at a word boundary
+
+
+def test_a_title_made_of_invisible_marks_is_no_title() -> None:
+    # It would be an invisible, untappable link: the lead's first sentence stands in.
+    ghost = story(title="\u200b \u2060\ufeff", summary="Bazhukov handed over. More follows.")
+    text, entities = digest_page([ghost], heading="Digest")[0].render()
+    [link] = [e for e in entities if e.type == "text_link"]
+    shown = text.encode("utf-16-le")[2 * link.offset : 2 * (link.offset + link.length)]
+    assert shown.decode("utf-16-le") == "Bazhukov handed over."
 
 
 def test_story_list_numbers_items_with_dates_and_sources() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -105,8 +106,10 @@ class Story:
         """The title; a story whose first report had none (RSS allows an item with only a
         description) goes by its summary's first sentence, so that it still reads; "" when
         it has neither. Uncut: each caller cuts it to its own bound (`bot.render.lead_of`,
-        given this headline, does not repeat it, which a cut one with its "…" would break)."""
-        if self.title.strip():
+        given this headline, does not repeat it, which a cut one with its "…" would break).
+        A title of nothing visible (zero-width or format characters only) is none: it would
+        make an invisible link."""
+        if any(unicodedata.category(c)[0] in "LNPS" for c in self.title):
             return self.title
         return SENTENCE_END.split(" ".join(self.summary.split()), maxsplit=1)[0]
 
