@@ -151,6 +151,15 @@ def load_yaml(text: str) -> Any:
 
 
 class _UniqueKeysLoader(yaml.SafeLoader):
+    def construct_number(self, node: yaml.ScalarNode) -> Any:
+        """YAML 1.1 reads `1:30` as 90 (base 60): an interval meant as 1 h 30 min would be
+        90 seconds. It stays the text it is, which the duration check then refuses."""
+        if ":" in node.value:
+            return node.value
+        if node.tag.endswith(":int"):
+            return self.construct_yaml_int(node)
+        return self.construct_yaml_float(node)
+
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[object] = set()
         for key_node, _ in node.value:
@@ -163,6 +172,10 @@ class _UniqueKeysLoader(yaml.SafeLoader):
                 raise ConfigError(f"line {key_node.start_mark.line + 1}: {key!r} is written twice")
             seen.add(key)
         return super().construct_mapping(node, deep=deep)
+
+
+for _tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+    _UniqueKeysLoader.add_constructor(_tag, _UniqueKeysLoader.construct_number)
 
 
 def parse_feeds(data: object) -> FeedsConfig:

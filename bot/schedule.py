@@ -7,8 +7,9 @@ The spec:
   it polls exactly as configured. The configured interval is always inside the bounds.
 * **Adapting.** A poll that brought new entries shortens the interval: to half the median gap
   between the feed's recent publication dates (about two polls per new item) when the entries
-  are dated, else to half the current interval. A poll that brought nothing new (including a
-  304) lengthens it by half. The result is clamped to the bounds.
+  are dated, else to half the current interval; never longer than it was (news after a quiet
+  spell, whose dates are days apart, must not slow the polling down). A poll that brought
+  nothing new (including a 304) lengthens it by half. The result is clamped to the bounds.
 * **Server hints** only ever lengthen the wait, and never past the ceiling: `Cache-Control:
   max-age` (ignored with `no-cache`/`no-store`), else `Expires` (against the server's `Date`;
   max-age overrides it, as in RFC 9111), and RSS `<ttl>` (minutes; the last one a feed sent
@@ -71,7 +72,7 @@ def adapt(
     """The next interval after a poll; `published` are the fetched entries' dates (Unix s)."""
     if changed:
         gap = median_gap(published)
-        target = gap * SHORTEN if gap is not None else current * SHORTEN
+        target = min(gap * SHORTEN, current) if gap is not None else current * SHORTEN
     else:
         target = current * LENGTHEN
     return min(max(target, floor), ceiling)

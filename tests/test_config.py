@@ -217,6 +217,16 @@ def test_a_key_written_twice_is_an_error_not_the_last_one(tmp_path: Path) -> Non
         load_feeds(path)
 
 
+def test_hours_and_minutes_are_not_read_as_base_60(tmp_path: Path) -> None:
+    # YAML 1.1 reads 1:30 as 90: meant as an hour and a half, it would poll every 90 s.
+    path = tmp_path / "feeds.yaml"
+    path.write_text("defaults: {interval: 1:30}\nfeeds: []\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="duration like 10m, got '1:30'"):
+        load_feeds(path)
+    path.write_text("defaults: {interval: 90, alert_max_age: 1.5e+3}\nfeeds: []\n")
+    assert load_feeds(path).alert_max_age == 1500.0
+
+
 def test_a_file_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     path = tmp_path / "feeds.yaml"
     path.write_bytes(b"feeds:\n  - name: Caf\xe9\n    url: https://a.example/rss\n")

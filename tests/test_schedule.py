@@ -43,8 +43,10 @@ def test_bounds(
         (7000, False, (), 7200),  # ... up to the ceiling
         (600, True, (), 300),  # new entries, undated: halve
         (400, True, (), 300),  # ... down to the floor
-        (600, True, (0, 3600, 7200, 10800), 1800),  # hourly items: poll every 30 min
+        (3600, True, (0, 3600, 7200, 10800), 1800),  # hourly items: poll every 30 min
+        (600, True, (0, 3600, 7200, 10800), 600),  # ... (quiet polls lengthen it there)
         (600, True, (0, 10, 20), 300),  # a burst cannot go below the floor
+        (600, True, (0, 43200, 86400), 600),  # news after a quiet spell: never slower
     ],
 )
 def test_adapt(
