@@ -11,7 +11,7 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.types import Message, Update
 
 from bot.i18n import Catalogs
-from bot.storage import Storage
+from bot.storage import FeedState, Storage
 from bot.telegram.in_flight import InFlight
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
@@ -178,15 +178,22 @@ async def test_failing_feed_notice_reaches_each_admin_once(storage: Storage) -> 
         api.assert_no_violations()
 
 
-async def test_a_notice_one_admin_missed_is_not_repeated_to_the_others(storage: Storage) -> None:
+async def failing_since(storage: Storage, now: float) -> FeedState:
+    """A source "Down" with one error at `now`."""
     from bot.model import FeedSpec
+
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
+    [feed] = await storage.feeds.listed()
+    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now, next_check_at=now)
+    return feed
+
+
+async def test_a_notice_one_admin_missed_is_not_repeated_to_the_others(storage: Storage) -> None:
     from bot.schedule import TELL_ADMINS_AFTER
     from bot.telegram.feeds import Told, notify_admins
 
     now = time.time()
-    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
-    [feed] = await storage.feeds.listed()
-    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now, next_check_at=now)
+    await failing_since(storage, now)
     later = now + TELL_ADMINS_AFTER + 1
     catalogs, sent = Catalogs.load(), set[Told]()
     async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:
@@ -202,14 +209,11 @@ async def test_a_notice_one_admin_missed_is_not_repeated_to_the_others(storage: 
 
 
 async def test_a_new_streak_reaches_an_admin_who_had_the_previous_one(storage: Storage) -> None:
-    from bot.model import FeedSpec
     from bot.schedule import TELL_ADMINS_AFTER
     from bot.telegram.feeds import Told, notify_admins
 
     now = time.time()
-    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=now)
-    [feed] = await storage.feeds.listed()
-    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=now, next_check_at=now)
+    feed = await failing_since(storage, now)
     later = now + TELL_ADMINS_AFTER + 1
     catalogs, sent = Catalogs.load(), set[Told]()
     async with FakeBotAPI() as api, running_bot(storage, api, polling=False) as running:

@@ -309,6 +309,21 @@ async def test_a_digest_arrives_as_one_message_quietly_in_its_topic(storage: Sto
     assert (await storage.outbox.stats(time.time())).pending == 0
 
 
+async def watching_chat(storage: Storage, mode: str, now: float, *, subscribed: bool) -> str:
+    """Chat 5, subscribed to everything or not, in `mode`, watching Бажуков: the watch's key."""
+    if subscribed:
+        await storage.chats.subscribe(5, [], thread_id=None, now=now)
+    else:
+        await storage.chats.ensure(5, now)
+    chat = await storage.chats.get(5)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=now)
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(5, key, "Бажуков", now=now, limit=50)
+    return key
+
+
 @pytest.mark.parametrize("mode", ["instant", "daily"])
 async def test_a_watch_only_story_is_not_sent_once_its_watch_is_removed(
     storage: Storage, mode: str
@@ -317,13 +332,7 @@ async def test_a_watch_only_story_is_not_sent_once_its_watch_is_removed(
     or the digest went): nothing explains it any more, so it is not sent; news still is."""
     [feed] = await add_feeds(storage, "Outlet")
     clock_now = [time.time()]
-    await storage.chats.subscribe(5, [], thread_id=None, now=clock_now[0])
-    chat = await storage.chats.get(5)
-    assert chat is not None
-    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
-    key = phrase_key("Бажуков")
-    assert key is not None
-    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
+    key = await watching_chat(storage, mode, clock_now[0], subscribed=True)
     concert = make_entry(
         "Бажукова видели на концерте", link="https://e.org/b", published=clock_now[0]
     )
@@ -348,6 +357,16 @@ async def test_a_watch_only_story_is_not_sent_once_its_watch_is_removed(
     assert {r["state"] for r in rows} == {"sent"}  # the dropped one is done, not pending
 
 
+async def queue_watched_news(storage: Storage, mode: str, now: float, *, subscribed: bool) -> str:
+    """`watching_chat`, and news about Бажуков queued for it: the watch's key."""
+    [feed] = await add_feeds(storage, "Outlet")
+    key = await watching_chat(storage, mode, now, subscribed=subscribed)
+    news = make_entry("Казахстан выдал России Бажукова", link="https://e.org/b", published=now)
+    item = replace(incoming(news), watchers=frozenset({5}))
+    await storage.stories.save(feed, [item], now=now, alert_max_age=86400)
+    return key
+
+
 @pytest.mark.parametrize("mode", ["instant", "daily"])
 @pytest.mark.parametrize("change", ["unsubscribe", "unwatch"])
 async def test_news_queued_for_a_watch_goes_while_the_chat_still_wants_it(
@@ -356,20 +375,8 @@ async def test_news_queued_for_a_watch_goes_while_the_chat_still_wants_it(
     """News about a watched name, queued for a chat that is subscribed and watches the name:
     /unsubscribe leaves the watch, so the item still goes (with its 👁); /unwatch leaves the
     subscription, so it still goes; both gone, it does not."""
-    [feed] = await add_feeds(storage, "Outlet")
     clock_now = [time.time()]
-    await storage.chats.subscribe(5, [], thread_id=None, now=clock_now[0])
-    chat = await storage.chats.get(5)
-    assert chat is not None
-    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
-    key = phrase_key("Бажуков")
-    assert key is not None
-    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
-    news = make_entry(
-        "Казахстан выдал России Бажукова", link="https://e.org/b", published=clock_now[0]
-    )
-    item = replace(incoming(news), watchers=frozenset({5}))
-    await storage.stories.save(feed, [item], now=clock_now[0], alert_max_age=86400)
+    key = await queue_watched_news(storage, mode, clock_now[0], subscribed=True)
     if change == "unsubscribe":
         assert await storage.chats.unsubscribe(5)
     else:
@@ -388,20 +395,8 @@ async def test_news_queued_for_a_watch_is_not_sent_once_neither_wants_it(
     storage: Storage, mode: str
 ) -> None:
     # Not subscribed: only the watch brought the (relevant, public) story; /unwatch ends it.
-    [feed] = await add_feeds(storage, "Outlet")
     clock_now = [time.time()]
-    await storage.chats.ensure(5, clock_now[0])
-    chat = await storage.chats.get(5)
-    assert chat is not None
-    await storage.chats.save_settings(replace(chat, mode=mode), now=clock_now[0])
-    key = phrase_key("Бажуков")
-    assert key is not None
-    await storage.watchlist.add(5, key, "Бажуков", now=clock_now[0], limit=50)
-    news = make_entry(
-        "Казахстан выдал России Бажукова", link="https://e.org/b", published=clock_now[0]
-    )
-    item = replace(incoming(news), watchers=frozenset({5}))
-    await storage.stories.save(feed, [item], now=clock_now[0], alert_max_age=86400)
+    key = await queue_watched_news(storage, mode, clock_now[0], subscribed=False)
     assert await storage.watchlist.remove(5, key) == "Бажуков"
     clock_now[0] += 25 * H
     async with FakeBotAPI() as api:
