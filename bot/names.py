@@ -20,6 +20,8 @@ The rules (this docstring is the spec):
    -ої, -ій, -і -> nothing (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков), and so do the
    Kazakh/Kyrgyz case suffixes -ты/-ті/-ту, -тың/-тің/-тун, -ка/-ке/-қа/-ко, -та/-те/-то,
    -тан/-тен/-тон (Журавлевті -> журавлев); Ukrainian/Kazakh letters are kept for step 3.
+   Other men's surnames that decline lose -а, -у, -ом/-ем, -е, -і, -ові: Ukrainian -енко
+   (Лук'яненка -> лукяненко), -ук/-юк, -ич, and -ян after a consonant (Арутюняна).
 3. Cyrillic is transliterated with a BGN/PCGN-like table (ж zh, х kh, ц ts, ч ch, ш sh, щ shch,
    ю yu, я ya, й y, ы y; Ukrainian і i, ї yi, є ye, ґ g; Kazakh/Kyrgyz ә a, ғ g, қ k, ң n, ө o,
    ұ u, ү u, һ h; ь ъ dropped).
@@ -59,6 +61,8 @@ _CASE_ENDINGS: Final = (
     "ко", "кө", "та", "те", "то",
     "а", "у", "е", "ы", "і",
 )  # fmt: skip
+_DECLINED_ENDINGS: Final = ("ові", "ом", "ем", "а", "у", "е", "і")
+_CONSONANTS: Final = frozenset("бвгґджзйклмнпрстфхцчшщ")
 # Ukrainian ё: ьо anywhere, йо after a consonant (after a vowel й is a glide: Майоров).
 _UKRAINIAN_YO: Final = re.compile(r"ьо|(?<=[бвгґджзклмнпрстфхцчшщ])йо")
 # An English possessive on a Latin name (Bazhukov's, Bazhukov’s): not part of the name.
@@ -79,7 +83,8 @@ KEY_CACHE: Final = 65_536
 
 # 2: Ukrainian forms, Ukrainian ё, English possessives. 3: the search index's word forms no
 # longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
-KEYS_VERSION: Final = 3
+# 4: -енко, -ук/-юк, -ич and -ян surnames in their cases.
+KEYS_VERSION: Final = 4
 
 
 def fold(word: str) -> str:
@@ -116,6 +121,9 @@ def _is_cyrillic(word: str) -> bool:
 
 
 def _base_form(word: str) -> str:
+    declined = _declined_stem(word)
+    if declined is not None:
+        return declined
     for ending in _SKIY:
         if word.endswith(ending) and len(word) > len(ending) + 1:
             return word[: -len(ending)] + "ский"
@@ -128,6 +136,24 @@ def _base_form(word: str) -> str:
         if word.endswith(ending) and stem.endswith(_SLAVIC_STEMS) and len(stem) > 3:
             return stem
     return word
+
+
+def _declined_stem(word: str) -> str | None:
+    """Rule 2's other surnames that decline (the men's; the women's forms do not): Ukrainian
+    -енко in Ukrainian (Лук'яненка), -ук/-юк and -ич (Ковальчука, Протасевича), Armenian -ян
+    after a consonant (Арутюняна; not Татьяна or Ульяна); None for any other word. "-ові"
+    only after -енк: Бажукові is Бажуков's, not a Бажук's."""
+    for ending in _DECLINED_ENDINGS:
+        stem = word[: -len(ending)]
+        if not word.endswith(ending) or len(stem) < 5:
+            continue
+        if stem.endswith("енк"):
+            return stem + "о"
+        if ending == "ові":
+            continue
+        if stem.endswith(("ук", "юк", "ич")) or (stem.endswith("ян") and stem[-3] in _CONSONANTS):
+            return stem
+    return None
 
 
 def _latin_base(word: str) -> str:
