@@ -383,3 +383,22 @@ async def test_an_edit_that_moves_the_article_to_a_new_address_is_an_edit(storag
     assert (story.title, story.link) == (title, "https://kloop.example/1-peredali")
     [source] = await storage.stories.sources(story.id)
     assert source.link == story.link
+
+
+async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Storage) -> None:
+    # A round-up that joins Bazhukov's story (it names him) also names Zhuravlyov; his own
+    # case, reported next, is another story, not one more source of Bazhukov's.
+    ovd, digest, kloop = await add_feeds(storage, "OVD", "Digest", "Kloop")
+    await storage.stories.save(
+        ovd, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    round_up = report(
+        "Обзор недели: выдачи из Казахстана",
+        "Казахстан выдал России Семёна Бажукова; неделей раньше туда же передали Никиту Журавлёва.",
+        "https://digest.example/w", "ru",
+    )  # fmt: skip
+    joined = await storage.stories.save(digest, [round_up], now=NOW + 60, alert_max_age=DAY)
+    assert joined.joined == 1
+    own = report(ZHURAVLYOV_TITLE, ZHURAVLYOV_TEXT, "https://kloop.example/z", "ru")
+    saved = await storage.stories.save(kloop, [own], now=NOW + 120, alert_max_age=DAY)
+    assert [s.title for s in saved.new_stories] == [ZHURAVLYOV_TITLE]

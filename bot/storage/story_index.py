@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
+from bot.people import is_surname_key
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
@@ -108,24 +109,32 @@ def _signatures(tx: SyncTransaction, story_ids: Sequence[int]) -> Signatures:
 def add(
     tx: SyncTransaction, story_id: int, fingerprint: Fingerprint, *, new_story: bool = False
 ) -> None:
-    """Index a story's (new) source: its bands and names now lead to the story. A new story
-    got its names in its INSERT, so only the index rows are written (fewer round trips)."""
+    """Index a story's (new) source: its bands now lead to the story, and so do its names,
+    unless it names a surname the story (which has some) does not: a round-up that names the
+    story's person among others, or a report that also names a judge, would draw the other
+    people's own later reports into this story, and their cases would reach nobody as news.
+    A new story got its names in its INSERT, so only the index rows are written (fewer round
+    trips)."""
     tx.executemany(
         "INSERT OR IGNORE INTO story_bands (band, story_id) VALUES (?, ?)",
         ((band, story_id) for band in fingerprint.bands),
     )
-    if not fingerprint.names:
+    names = fingerprint.names
+    if not names:
         return
+    known: set[str] = set()
+    if not new_story:
+        row = tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
+        known = set(row["names"].split()) if row is not None else set()
+        known_surnames = {k for k in known if is_surname_key(k)}
+        if known_surnames and not {k for k in names if is_surname_key(k)} <= known_surnames:
+            return
     tx.executemany(
         "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
-        ((name, story_id) for name in fingerprint.names),
+        ((name, story_id) for name in names),
     )
-    if new_story:
-        return
-    row = tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
-    known = set(row["names"].split()) if row is not None else set()
-    if not fingerprint.names <= known:
-        merged = names_column(frozenset(known | fingerprint.names))
+    if not new_story and not names <= known:
+        merged = names_column(frozenset(known | names))
         tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
 
 
