@@ -4,6 +4,7 @@ one story, its sources are listed, and an alerted story's chats get one edit, re
 from __future__ import annotations
 
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -402,3 +403,26 @@ async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Stor
     own = report(ZHURAVLYOV_TITLE, ZHURAVLYOV_TEXT, "https://kloop.example/z", "ru")
     saved = await storage.stories.save(kloop, [own], now=NOW + 120, alert_max_age=DAY)
     assert [s.title for s in saved.new_stories] == [ZHURAVLYOV_TITLE]
+
+
+async def test_keys_recomputed_on_open_keep_a_round_ups_other_names_out(tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    ovd, digest = await add_feeds(storage, "OVD", "Digest")
+    first = report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")
+    await storage.stories.save(ovd, [first], now=NOW, alert_max_age=DAY)
+    round_up = report(
+        "Обзор недели", "Выдали Семёна Бажукова и Никиту Журавлёва.", "https://d.example/w", "ru"
+    )
+    assert (await storage.stories.save(digest, [round_up], now=NOW, alert_max_age=DAY)).joined
+    await storage.db.execute("DELETE FROM counters WHERE name = 'name_keys'")  # older rules
+    await storage.close()
+    storage = await Storage.open(path, now=NOW)
+    try:
+        names = await storage.db.scalar("SELECT names FROM stories")
+        indexed = await storage.db.fetchall("SELECT name FROM story_names")
+        assert "shuravlev" not in names.split()
+        assert "shuravlev" not in {r["name"] for r in indexed}
+        assert "bashukov" in names.split()
+    finally:
+        await storage.close()

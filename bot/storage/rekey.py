@@ -8,8 +8,9 @@ recompute them; `upgrade()` runs when `Storage.open()` finds `counters.name_keys
   by the flush that follows in `Storage.open()`, so its `terms` and `search_terms` hold the new
   keys (a Latin query's key must meet the Ukrainian forms stored earlier);
 - the merge index: the stories that a new report can still join (dated within `bot.merge.WINDOW`
-  of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now,
-  added to `stories.names` and `story_names`. Old keys stay: a report stored before migration 11
+  of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now
+  (a source's only where `story_index.add` would take them), added to `stories.names` and
+  `story_names`. Old keys stay: a report stored before migration 11
   kept no lead to recompute them from, and a key no rule makes any more matches nothing;
 - watchlists: each watch's identity is `bot.watch.phrase_key` of its phrase, which /unwatch
   recomputes; a watch whose key changed is re-keyed, or dropped when the chat has the same
@@ -65,9 +66,14 @@ def _rekey_stories(tx: SyncTransaction, since: float) -> None:
         (since,),
     )
     names: dict[int, set[str]] = {}
+    current: dict[int, set[str]] = {}  # the new rules' keys of the sources taken so far
     for row in rows:
         keys = names.setdefault(row["id"], set(row["names"].split()))
-        keys |= person_keys(row["title"], row["lead"])
+        found = person_keys(row["title"], row["lead"])
+        taken = current.setdefault(row["id"], set())
+        if not taken or story_index.names_join(found, taken):  # as `story_index.add` does
+            taken |= found
+            keys |= found
     for story_id, keys in names.items():
         tx.execute(
             "UPDATE stories SET names = ? WHERE id = ?",

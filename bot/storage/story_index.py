@@ -126,8 +126,7 @@ def add(
     if not new_story:
         row = tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
         known = set(row["names"].split()) if row is not None else set()
-        known_surnames = {k for k in known if is_surname_key(k)}
-        if known_surnames and not {k for k in names if is_surname_key(k)} <= known_surnames:
+        if not names_join(names, known):
             return
     tx.executemany(
         "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
@@ -136,6 +135,12 @@ def add(
     if not new_story and not names <= known:
         merged = names_column(frozenset(known | names))
         tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
+
+
+def names_join(names: frozenset[str], known: set[str] | frozenset[str]) -> bool:
+    """Whether a joining source's `names` become its story's (which has `known`): see `add`."""
+    surnames = {k for k in known if is_surname_key(k)}
+    return not surnames or {k for k in names if is_surname_key(k)} <= surnames
 
 
 def names_column(names: frozenset[str]) -> str:
