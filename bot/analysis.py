@@ -220,8 +220,17 @@ class PoolAnalysis(LocalAnalysis):
         self, kind: str, body: bytes, headers: Mapping[str, str], base_url: str, lang: str | None
     ) -> ParsedFeed:
         job = partial(read_source, kind, body, dict(headers), base_url=base_url, lang=lang)
+        loop = asyncio.get_running_loop()
         pool = self._start()
-        reading = asyncio.get_running_loop().run_in_executor(pool, job)
+        try:
+            reading = loop.run_in_executor(pool, job)
+        except BrokenProcessPool:
+            # A worker died between documents (killed for memory, say): not this document's
+            # doing, so it goes to new workers; the executor refuses all work from then on.
+            log.error("a reading worker had died; starting new workers")
+            self._drop(pool)
+            pool = self._start()
+            reading = loop.run_in_executor(pool, job)
         try:
             return await asyncio.wait_for(reading, self._read_timeout)
         except BrokenProcessPool as exc:
