@@ -6,17 +6,29 @@ reverse order. Nothing else constructs collaborators.
     scheduler: one job ticks, asks the DB which feeds are due, refreshes them
     sender:    one task drains the outbox
     polling:   aiogram long polling until SIGINT/SIGTERM, then a graceful stop
+
+SIGINT and SIGTERM are ours from before anything starts (aiogram would take them only once
+polling starts, and until then a signal ended the process with deliveries in flight): either
+one sets the stop, whatever the bot is doing. Stopping, in order: no new updates, the updates
+being handled finish; no new ticks, the tick under way finishes (its feed's transaction and
+its admin notices); the sender settles what it has in flight. The sender ending on its own (a
+bug) stops the bot too, with its error: a bot that polls but cannot send must not look alive.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import signal
 import time
+from collections.abc import Awaitable, Iterable, Iterator
 from datetime import datetime, timedelta
+from typing import Protocol
 
-from aiogram import Bot
+from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
+    ClientDecodeError,
     TelegramNetworkError,
     TelegramRetryAfter,
     TelegramServerError,
@@ -95,20 +107,10 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         storage, fetcher, analysis, alert_max_age=feeds.alert_max_age, on_queued=sender.wake
     )
 
-    ticks = Running()  # so that a stop lets a refresh in progress finish its transaction
-    told: set[Told] = set()  # who has which admin notice, while others' sends fail
-
-    async def tick() -> None:
-        with ticks.track():
-            await storage.beat(time.time())
-            await refresher.refresh_due()
-            await notify_admins(
-                bot, storage, settings.admin_ids, time.time(), catalogs=catalogs, sent=told
-            )
-
+    tick = Tick(bot, pacer, storage, refresher, settings.admin_ids, catalogs)
     scheduler = AsyncIOScheduler()
     scheduler.add_job(
-        tick,
+        tick.run,
         "interval",
         seconds=tick_seconds(feeds),
         next_run_time=datetime.now().astimezone() + timedelta(seconds=FIRST_POLL_DELAY),
@@ -119,20 +121,103 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     dp = build_dispatcher(storage, settings, catalogs=catalogs)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
-    sender_task = asyncio.create_task(sender.run(), name="sender")
-    scheduler.start()
+    stop = asyncio.Event()
+    with _stopped_by_signals(stop):
+        sender_task = asyncio.create_task(sender.run(), name="sender")
+        sender_task.add_done_callback(lambda _: stop.set())
+        scheduler.start()
+        try:
+            if await unless_stopped(introduce(bot, catalogs), stop):
+                log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
+                await poll_until(dp, bot, stop)
+        finally:
+            log.info("stopping")
+            if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
+                log.warning("stopped with %d updates still being handled", unfinished)
+            scheduler.pause()
+            await tick.running.finish(SHUTDOWN_GRACE)
+            scheduler.shutdown(wait=False)
+            sender.stop()
+            await stop_within(sender_task, SHUTDOWN_GRACE)
+
+
+class RefreshesDue(Protocol):
+    async def refresh_due(self) -> object: ...
+
+
+class Tick:
+    """What the scheduler runs: the heartbeat, the feeds that are due, the admins' notices."""
+
+    def __init__(  # noqa: PLR0917 -- its collaborators, once, from the composition root
+        self,
+        bot: Bot,
+        pacer: Pacer,
+        storage: Storage,
+        refresher: RefreshesDue,
+        admin_ids: Iterable[int],
+        catalogs: Catalogs,
+    ) -> None:
+        self._bot, self._pacer, self._storage = bot, pacer, storage
+        self._refresher, self._admin_ids, self._catalogs = refresher, admin_ids, catalogs
+        self.running = Running()  # so that a stop lets a refresh under way finish
+        self._told: set[Told] = set()  # who has which admin notice, while others' sends fail
+
+    async def run(self) -> None:
+        # A method, not __call__: APScheduler awaits what `inspect` sees as a coroutine
+        # function, and would only call (never await) an instance.
+        with self.running.track():
+            await self._storage.beat(time.time())
+            await self._refresher.refresh_due()
+            # During a flood pause a notice would hold the tick (and every feed's polling)
+            # until the pause ends: it goes on a tick after it.
+            if self._pacer.paused_for == 0:
+                await notify_admins(
+                    self._bot, self._storage, self._admin_ids, time.time(),
+                    catalogs=self._catalogs, sent=self._told,
+                )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
+    loop = asyncio.get_running_loop()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for number in signals:
+        loop.add_signal_handler(number, stop.set)
     try:
-        await introduce(bot, catalogs)
-        log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=False)
+        yield
     finally:
-        log.info("stopping")
-        if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
-            log.warning("stopped with %d updates still being handled", unfinished)
-        scheduler.shutdown(wait=False)
-        sender.stop()
-        await ticks.finish(SHUTDOWN_GRACE)
-        await stop_within(sender_task, SHUTDOWN_GRACE)
+        for number in signals:
+            loop.remove_signal_handler(number)
+
+
+async def unless_stopped(work: Awaitable[None], stop: asyncio.Event) -> bool:
+    """Run `work` unless `stop` is set first (then `work` is cancelled): whether it ran."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.create_task(stop.wait())
+    await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    stopped.cancel()
+    if task.done():
+        task.result()  # its error, if any
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return False
+
+
+async def poll_until(dp: Dispatcher, bot: Bot, stop: asyncio.Event) -> None:
+    """Long polling until `stop` is set."""
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, close_bot_session=False)
+    )
+    if await unless_stopped(asyncio.shield(polling), stop):
+        return
+    try:
+        await dp.stop_polling()
+    except RuntimeError:  # stopped before polling had started
+        polling.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await polling
 
 
 async def stop_within(task: asyncio.Task[None], grace: float) -> None:
@@ -163,7 +248,10 @@ async def introduce(bot: Bot, catalogs: Catalogs, *, first_wait: float = 1.0) ->
             return
         except TelegramUnauthorizedError as exc:
             raise ConfigError("BOT_TOKEN: Telegram does not accept this token") from exc
-        except (TelegramNetworkError, TelegramServerError, TelegramRetryAfter) as exc:
+        except (
+            TelegramNetworkError, TelegramServerError, TelegramRetryAfter, ClientDecodeError
+        ) as exc:  # fmt: skip
+            # ClientDecodeError: a proxy's HTML error page where Telegram's JSON should be.
             pause = exc.retry_after if isinstance(exc, TelegramRetryAfter) else wait
             log.warning(
                 "Telegram unreachable at start-up (%s); next try in %.0fs",

@@ -164,11 +164,14 @@ class Sender:
         self._wake.set()
 
     async def run(self) -> None:
-        await self._storage.outbox.release_in_flight()
-        await self._restore_pause()
+        up = False
         while not self._stopping.is_set():
             self._wake.clear()  # before looking, so a wake() during the round is not lost
             try:
+                if not up:  # in the loop: a database locked at start-up is waited out too
+                    await self._storage.outbox.release_in_flight()
+                    await self._restore_pause()
+                    up = True
                 started, pacer_wait = await self._round()
                 if not started and not self._stopping.is_set():
                     await self._idle(pacer_wait)

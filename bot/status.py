@@ -85,7 +85,9 @@ def seconds(value: float, tr: Tr = ENGLISH) -> str:
 
 
 async def healthy(storage: Storage, now: float | None = None) -> bool:
-    """The running bot ticks a heartbeat; a stale one means the scheduler or loop is stuck."""
+    """The running bot ticks a heartbeat; a stale one means the scheduler or loop is stuck.
+    So does one from the future: the clock was set back, and the scheduler (which keeps wall
+    time) will not tick until it catches up."""
     now = time.time() if now is None else now
     beat = await storage.heartbeat()
-    return beat is not None and now - beat <= HEALTHY_HEARTBEAT_AGE
+    return beat is not None and abs(now - beat) <= HEALTHY_HEARTBEAT_AGE

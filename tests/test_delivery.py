@@ -549,12 +549,19 @@ async def test_a_sender_stuck_past_the_grace_is_cancelled_and_said_not_raised(
 async def test_telegram_down_at_start_up_is_waited_out_and_a_refused_token_is_a_setting(
     api: FakeBotAPI,
 ) -> None:
-    # A container often starts before its network: no traceback, no exit, a later try works.
+    # A container often starts before its network: no traceback, no exit, a later try works;
+    # so does a proxy's HTML error page in front of Telegram.
     api.fail_next("deleteWebhook", 502, "Bad Gateway", times=2)
     bot = make_bot(api.token, Pacer(rate=30), api.base_url)
     try:
         await asyncio.wait_for(introduce(bot, Catalogs.load(), first_wait=0.01), 10)
         assert api.calls["deleteWebhook"] == 3
+        api.outage(True, html=True)
+        introducing = asyncio.create_task(introduce(bot, Catalogs.load(), first_wait=0.01))
+        await asyncio.sleep(0.3)
+        assert not introducing.done()
+        api.outage(False)
+        await asyncio.wait_for(introducing, 10)
         assert api.calls["setMyCommands"] >= 1
         api.fail_next("deleteWebhook", 401, "Unauthorized")
         with pytest.raises(ConfigError, match="BOT_TOKEN"):

@@ -20,7 +20,7 @@ import pytest
 from bot.storage import Storage
 from tests.fakes.botapi import FakeBotAPI
 from tests.fakes.feedserver import FeedServer, rss
-from tests.test_e2e import seed_item, start_bot
+from tests.test_e2e import seed_item, start_bot, stop_bot
 
 CHATS = range(50_001, 50_301)
 MAX_IN_FLIGHT = 8  # the sender's default: at most this many requests are in flight at a crash
@@ -142,3 +142,46 @@ async def test_sigterm_mid_fan_out_then_restart_delivers_exactly_once(
     counts = alerts_per_chat(api)
     assert set(counts.values()) == {1}  # a graceful stop repeats nothing
     assert await db_states(db_path) == {"sent": len(CHATS)}
+
+
+async def test_sigterm_while_start_up_waits_out_a_429_is_a_graceful_stop(
+    tmp_path: Path, servers: tuple[FeedServer, FakeBotAPI]
+) -> None:
+    # A restart loop earns a flood wait on setMyCommands; start-up waits it out while the
+    # feeds are polled and the sender sends. A SIGTERM then ended the process where it stood,
+    # with sends in flight, which went again after the restart.
+    feeds, api = servers
+    db_path = tmp_path / "bot.sqlite3"
+    await subscribe_all(db_path)
+    api.fail_next("setMyCommands", 429, "Too Many Requests: retry after 120", {"retry_after": 120})
+    api.delay_answers("sendMessage", 0.2)
+    bot = await Bot.start(tmp_path, feeds, api)
+    try:
+        await api.wait_for(lambda: len(alerts_per_chat(api)) >= 30, timeout=90)
+    finally:
+        log = await bot.stop(signal.SIGTERM)
+    assert bot.returncode == 0, log[-3000:]
+    found = await db_states(db_path)
+    assert found.get("sending", 0) == 0, found  # every send recorded, or released
+    assert found.get("sent", 0) == len(alerts_per_chat(api)), found
+
+
+async def test_sigterm_lets_the_refresh_under_way_finish(
+    tmp_path: Path, servers: tuple[FeedServer, FakeBotAPI]
+) -> None:
+    feeds, api = servers
+    feeds.slow("/slow", rss([seed_item()]), seconds=4)  # healthy, a little slow
+    bot = await start_bot(tmp_path, feeds, api, sources=(("Slow", "/slow", "ru"),))
+    try:
+        await api.wait_for(lambda: bool(feeds.requests_to("/slow")), timeout=60)
+        await asyncio.sleep(0.5)
+    finally:
+        log = await stop_bot(bot, tmp_path)  # 3.5 s before the answer; the grace is 30 s
+    assert bot.returncode == 0, log[-3000:]
+    assert "CancelledError" not in log, log[-3000:]
+    storage = await Storage.open(tmp_path / "bot.sqlite3")
+    try:
+        [feed] = await storage.feeds.all()
+    finally:
+        await storage.close()
+    assert feed.last_success_at is not None  # the cycle under way was finished and recorded

@@ -7,6 +7,7 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -257,3 +258,22 @@ async def test_a_digest_the_database_does_not_record_is_not_resent(
     assert all(f"Story {i}" in digest for i in range(3))
     rows = await storage.db.fetchall("SELECT state FROM deliveries")
     assert [r["state"] for r in rows] == ["sent"] * 3
+
+
+async def test_the_sender_outlives_a_database_locked_at_start_up(
+    tmp_path: Path, api: FakeBotAPI
+) -> None:
+    # Another process (an operator's `poll --once`, a backup) holds the write lock past the
+    # 5 s busy timeout just as the bot starts: the sender died, silently, and sent nothing.
+    storage = await Storage.open(tmp_path / "bot.sqlite3")
+    try:
+        await queue(storage, [1], 1)
+        other = sqlite3.connect(tmp_path / "bot.sqlite3", isolation_level=None)
+        other.execute("BEGIN IMMEDIATE")
+        async with running_bot(storage, api, polling=False):
+            await asyncio.sleep(6)
+            other.execute("COMMIT")
+            other.close()
+            await api.wait_for_messages(1, 1, timeout=40)
+    finally:
+        await storage.close()

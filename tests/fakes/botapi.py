@@ -96,7 +96,7 @@ class _Misbehaviour:
     failures: dict[str, list[_Failure]] = field(default_factory=dict)
     random_5xx_rate: float = 0.0
     rng: random.Random = field(default_factory=random.Random)
-    outage: Literal["off", "502", "drop"] = "off"
+    outage: Literal["off", "502", "html", "drop"] = "off"
     retry_until: float = 0.0
     answer_delay: dict[str, float] = field(default_factory=dict)
 
@@ -244,9 +244,11 @@ class FakeBotAPI(TelegramWorld):
         self._mis.random_5xx_rate = rate
         self._mis.rng = random.Random(seed)
 
-    def outage(self, on: bool, *, drop_connection: bool = False) -> None:
-        """While on, every request answers 502 Bad Gateway, or has its connection dropped."""
-        self._mis.outage = ("drop" if drop_connection else "502") if on else "off"
+    def outage(self, on: bool, *, drop_connection: bool = False, html: bool = False) -> None:
+        """While on, every request answers 502 Bad Gateway, or has its connection dropped, or
+        (`html`) gets a proxy's HTML error page instead of Telegram's JSON."""
+        kind = "drop" if drop_connection else "html" if html else "502"
+        self._mis.outage = kind if on else "off"
 
     def delay_answers(self, method: str, seconds: float) -> None:
         """Calls of `method` take effect at once but are answered `seconds` later, like a slow
@@ -262,12 +264,20 @@ class FakeBotAPI(TelegramWorld):
     async def _not_found(self, request: web.Request) -> web.StreamResponse:
         return _error_response(ApiError(404, "Not Found"))
 
-    async def _handle(self, request: web.Request) -> web.StreamResponse:
+    def _outage_reply(self, request: web.Request) -> web.StreamResponse | None:
         if self._mis.outage == "drop" and request.transport is not None:
             request.transport.close()
             return web.Response(status=502)
         if self._mis.outage == "502":
             return self._reply_error("?", ApiError(502, "Bad Gateway"))
+        if self._mis.outage == "html":
+            page = "<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>"
+            return web.Response(status=502, text=page, content_type="text/html")
+        return None
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        if (outage := self._outage_reply(request)) is not None:
+            return outage
         token_match = _TOKEN.fullmatch(request.match_info["token"])
         if not token_match:
             return self._reply_error("?", ApiError(401, "Unauthorized"))

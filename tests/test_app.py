@@ -1,0 +1,78 @@
+"""Parts of the composition root (`bot.app`): the scheduler's tick, and the health check on
+its heartbeat."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.app import Tick
+from bot.i18n import Catalogs
+from bot.model import FeedSpec
+from bot.pacing import Pacer
+from bot.schedule import TELL_ADMINS_AFTER
+from bot.status import HEALTHY_HEARTBEAT_AGE, healthy
+from bot.storage import Storage
+from bot.telegram.client import make_bot
+from tests.fakes.botapi import FakeBotAPI
+
+ADMIN = 777
+
+
+class CountingRefresher:
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def refresh_due(self) -> None:
+        self.calls += 1
+
+
+@pytest.fixture
+async def api() -> AsyncIterator[FakeBotAPI]:
+    async with FakeBotAPI() as server:
+        yield server
+
+
+async def test_a_flood_pause_does_not_hold_the_tick(storage: Storage, api: FakeBotAPI) -> None:
+    # An admin notice is due while Telegram has paused the bot for an hour: the tick must not
+    # wait the hour out (no feed would be polled meanwhile); the notice goes after the pause.
+    start = time.time() - TELL_ADMINS_AFTER - 60
+    await storage.feeds.sync([FeedSpec("Down", "https://down.example/")], now=start)
+    [feed] = await storage.feeds.listed()
+    await storage.feeds.record_error(feed.id, "ConnectError: refused", now=start, next_check_at=0)
+    refresher = CountingRefresher()
+    for paused in (3600.0, 0.0):  # the pause, then after it
+        pacer = Pacer()
+        if paused:
+            pacer.pause(paused)
+        bot = make_bot(api.token, pacer, api.base_url)
+        tick = Tick(bot, pacer, storage, refresher, [ADMIN], Catalogs.load())
+        try:
+            await asyncio.wait_for(tick.run(), 5)
+        finally:
+            await bot.session.close()
+        assert len(api.messages_to(ADMIN)) == (0 if paused else 1)
+    assert refresher.calls == 2
+
+
+@pytest.mark.parametrize(
+    ("age", "alive"),
+    [
+        (None, False),
+        (1.0, True),
+        (HEALTHY_HEARTBEAT_AGE + 1, False),
+        # From the future: the clock was set back, and the scheduler keeps wall time, so it
+        # does not tick until the clock catches up.
+        (-3600.0, False),
+    ],
+)
+async def test_health_is_a_recent_heartbeat(
+    storage: Storage, age: float | None, alive: bool
+) -> None:
+    now = time.time()
+    if age is not None:
+        await storage.beat(now - age)
+    assert await healthy(storage, now) is alive
