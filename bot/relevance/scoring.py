@@ -16,7 +16,8 @@ score = action × target × link × placement, each factor in [0, 1]; relevant w
   0.3 with none.
 * placement: 1.0 when an action is in the title or lead, else 0.9.
 
-Place hits inside a mask phrase ("Минская конвенция") are dropped first.
+Place and target hits inside a mask phrase are dropped first: "Минская конвенция" is CIS law,
+not Belarus; "сообщили журналистам", "told journalists" only say where the news came from.
 """
 
 from __future__ import annotations
@@ -57,9 +58,9 @@ def _by_concept(hits: Iterable[Hit]) -> dict[str, list[Hit]]:
     return out
 
 
-def _unmasked_places(places: list[Hit], masks: list[Hit]) -> list[Hit]:
+def _unmasked(hits: list[Hit], masks: list[Hit]) -> list[Hit]:
     covered = {(m.sentence, i) for m in masks for i in range(m.start, m.end + 1)}
-    return [p for p in places if (p.sentence, p.start) not in covered]
+    return [h for h in hits if (h.sentence, h.start) not in covered]
 
 
 def _filter_actions(concepts: dict[str, list[Hit]], window: int) -> _Actions:
@@ -161,11 +162,13 @@ def _reasons(
 def decide(hits: list[Hit], roles: Mapping[str, str], issuance_window: int) -> Verdict:
     """The verdict for one entry's hits (see the module docstring for the formula)."""
     concepts = _by_concept(hits)
-    places = _unmasked_places(concepts.get("place", []), concepts.get("mask", []))
+    masks = concepts.get("mask", [])
+    places = _unmasked(concepts.get("place", []), masks)
+    concepts["target"] = _unmasked(concepts.get("target", []), masks)
     codes = _countries(places)
     actions = _filter_actions(concepts, issuance_window)
     kept = actions.kept
-    targets = concepts.get("target", []) + concepts.get("watch", [])
+    targets = concepts["target"] + concepts.get("watch", [])
     countries = _order_main_first(codes, roles)
     target_texts = {t.text for t in targets}
     shown_places = [p for p in places if p.text not in target_texts]
