@@ -195,8 +195,9 @@ def _no(name: str, lang: str, title: str, summary: str = "") -> Case:
     return Case(name, title, summary, lang, False, (), None)
 
 
-# Families of fixes after a review on news outside the dev set; each family's negatives were
-# relevant (and its positives irrelevant) before its fix.
+# Families of fixes after a review on news outside the dev set (written afresh, not copied from
+# it). A family that narrows the lexicon has negatives that were relevant before its fix and
+# positives that keep what it must not lose; one that widens it, the other way round.
 FAMILY_CASES = [
     # 1. Kazakh, Uzbek, Tajik and Turkish words that are also "hand in, instruct", "active",
     #    "housing", "political", "refund": handed over only to a state, the rest only as nouns.
@@ -335,6 +336,184 @@ FAMILY_CASES = [
         "",
         countries=("GE", "RU"),
         action="detention",
+    ),
+    # 4. Handovers and returns said in other words, and destinations in the persecuting state
+    #    standing in for a sending state outside the region.
+    _yes(
+        "ru: convoyed to Russia",
+        "ru",
+        "Армения этапировала в Россию дезертира",
+        "",
+        countries=("AM", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "ru: surrendered to Russia",
+        "ru",
+        "Киргизия сдала России антивоенного активиста",
+        "",
+        countries=("KG", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "ru: brought to Moscow",
+        "ru",
+        "Оппозиционера из Бишкека доставили в Москву спецрейсом",
+        "",
+        countries=("KG", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "ru: handed to the FSB",
+        "ru",
+        "Российского активиста задержали в Ереване и передали ФСБ",
+        "",
+        countries=("AM", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "ru: put on a plane to Moscow",
+        "ru",
+        "Журналиста посадили на самолёт в Москву прямо в аэропорту Стамбула",
+        "",
+        countries=("TR", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "ru: taken away to Chechnya",
+        "ru",
+        "Критика Кадырова вывезли из Баку в Чечню",
+        "",
+        countries=("AZ", "RU"),
+        action="abduction",
+    ),
+    _yes(
+        "en: hands to Russian authorities",
+        "en",
+        "Kyrgyzstan hands anti-war blogger to Russian authorities",
+        "",
+        countries=("KG", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "en: sends back, a hyphen between",
+        "en",
+        "Armenia sends anti-war activist back to Russia",
+        "",
+        countries=("AM", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "en: transferred to Russia",
+        "en",
+        "Deserter transferred to Russia from Kazakhstan",
+        "",
+        countries=("KZ", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "en: put on a plane",
+        "en",
+        "Georgia puts Russian dissident on a plane to Moscow",
+        "",
+        countries=("GE", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "en: flown back",
+        "en",
+        "Belarusian dissident flown back to Minsk from Istanbul",
+        "",
+        countries=("TR", "BY"),
+        action="deportation",
+    ),
+    _yes(
+        "uk: extradites (present tense)",
+        "uk",
+        "Казахстан екстрадує до Росії антивоєнного активіста",
+        "",
+        countries=("KZ", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "uk: returned to Russia",
+        "uk",
+        "Вірменія повернула до Росії дезертира",
+        "",
+        countries=("AM", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "kk: returned to Russia",
+        "kk",
+        "Қазақстан ресейлік дезертирді Ресейге қайтарды",
+        "",
+        countries=("KZ", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "ky: expelled from the country",
+        "ky",
+        "Кыргызстан орусиялык активистти өлкөдөн чыгарды",
+        "",
+        countries=("KG", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "uz: returned to Russia",
+        "uz",
+        "Qozog‘iston rossiyalik dezertirni Rossiyaga qaytardi",
+        "",
+        countries=("KZ", "RU"),
+        action="deportation",
+    ),
+    _yes(
+        "tr: at Russia's request",
+        "tr",
+        "Türkiye, Rus muhalif gazeteci hakkında Rusya'nın talebi üzerine soruşturma başlattı",
+        "",
+        countries=("TR", "RU"),
+        action="wanted-list",
+    ),
+    _yes(
+        "sr: arrested at Moscow's request",
+        "sr",
+        "Srbija uhapsila ruskog aktivistu na zahtev Moskve",
+        "",
+        countries=("RS", "RU"),
+        action="detention",
+    ),
+    _yes(
+        "ru: deported to Russia from outside the region",
+        "ru",
+        "Франция депортировала в Россию чеченского блогера",
+        "",
+        countries=("RU",),
+        action="deportation",
+    ),
+    _yes(
+        "en: deported to Russia from outside the region",
+        "en",
+        "Germany deports Chechen dissident to Russia",
+        "",
+        countries=("RU",),
+        action="deportation",
+    ),
+    _no(
+        "ru: Russia expels a foreign journalist, no destination",
+        "ru",
+        "Россия выслала американского журналиста",
+    ),
+    _no("ru: a transfer between Russian jails", "ru", "Блогера этапировали в СИЗО Москвы"),
+    _no(
+        "tr: turned back at a border, not to Russia",
+        "tr",
+        "Rus gazeteci Gürcistan sınırından geri gönderildi",
+    ),
+    _no(
+        "en: a flight to Istanbul is no return",
+        "en",
+        "Georgia puts Russian activist on a flight to Istanbul after entry ban",
     ),
 ]
 

@@ -25,7 +25,8 @@ Borderline rules (tests/data/relevance_dev.jsonl has examples of each):
   Yerevan at Moscow's request), so domestic arrests in Bishkek or Tbilisi do not alert.
 * Stories that name only Russia or Belarus (Russia expels a foreign journalist, Russia puts an
   émigré on its wanted list) are not relevant; one Central Asian state plus a strong action and
-  a target is (Germany deports a Tajik opposition activist).
+  a target is (Germany deports a Tajik opposition activist), and so is a strong action that
+  names Russia or Belarus as the destination (France deports a Chechen blogger to Russia).
 
 How it decides: see `scoring` (score = action × target × link × placement, relevant >= 0.5) and
 `matcher` (terms compiled to dict lookups by lemma, Snowball stem or prefix; no user regex).
@@ -46,10 +47,11 @@ the built-in ones; errors raise `ConfigError` naming the key::
       issuance: {objects: [сим карт*], window: 4}
       masks: [...]
       watchlist: [мовлаев*, gnyot*]  # names to follow; a name counts as a target
+      returns: [в гродно]            # a destination in a persecuting state (see `scoring`)
 
 Term syntax: ``word`` matches the word's forms (pymorphy3 lemma for Russian/Ukrainian, Snowball
 stem for Latin script), ``word*`` any word starting so (3+ letters), several words a phrase in
-order with at most 2 words between them. Action types: extradition, deportation, abduction,
+order with at most 3 words between them. Action types: extradition, deportation, abduction,
 asylum, detention, wanted-list; the verdict's action may also be "policy". Country roles:
 origin (RU, BY, TM), both (KZ, KG, UZ, TJ, AZ), transit (the rest).
 """

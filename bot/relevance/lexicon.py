@@ -29,7 +29,7 @@ ACTION_TYPES: Final = (
 )
 STRENGTHS: Final = ("issue", "strong", "weak")
 ROLES: Final = ("origin", "both", "transit")
-_TERM_LISTS: Final = ("masks", "policy", "targets", "crime", "watchlist")
+_TERM_LISTS: Final = ("masks", "policy", "targets", "crime", "watchlist", "returns")
 _TOP_KEYS: Final = frozenset(
     {"version", "countries", "actions", "offtopic", "issuance", *_TERM_LISTS}
 )
@@ -50,7 +50,7 @@ class Word:
 class Term:
     source: str  # as written in the lexicon
     words: tuple[Word, ...]
-    concept: str  # action, place, mask, policy, target, crime, watch, offtopic, issuance
+    concept: str  # action, place, mask, policy, target, crime, watch, return, offtopic, issuance
     label: str = ""  # action type, ISO code or off-topic kind
     strength: str = ""  # for actions: issue, strong or weak
 

@@ -15,7 +15,7 @@ from bot.relevance.lexicon import Lexicon, Term
 from bot.relevance.text import Lemmatizer, WordCache
 from bot.words import is_latin
 
-MAX_GAP: Final = 2
+MAX_GAP: Final = 3
 CACHE_LIMIT: Final = 200_000
 _NONE: Final[tuple[int, ...]] = ()
 

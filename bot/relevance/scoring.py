@@ -11,9 +11,12 @@ score = action × target × link × placement, each factor in [0, 1]; relevant w
 * target: 1.0 when a target (activist, deserter, critic, asylum seeker, watch-listed name, ...)
   shares a sentence with a surviving action, 0.95 when both are in the title and lead, 0.85 when
   both are elsewhere in the entry, 0.3 when there is none (so no target, no alert).
-* link: 1.0 with two or more region countries; with one, 0.8 if it is a Central Asian or
-  Caucasian state that persecutes its own (role "both") and the action is strong, else 0.4;
-  0.3 with none.
+* link: 1.0 with two or more region countries; with one, 0.8 if the action is strong and
+  either the country is a Central Asian or Caucasian state that persecutes its own (role
+  "both") or a sentence with a strong action names the persecuting state as the destination
+  (a `returns` phrase: "в Россию", "to Moscow", "Ресейге": France deports a Chechen blogger to
+  Russia, the sending state being outside the region), else 0.4; 0.3 with none. "Russia expels
+  a foreign journalist" names no destination, so it stays at 0.4.
 * placement: 1.0 when an action is in the title or lead, else 0.9.
 
 Place and target hits inside a mask phrase are dropped first: "Минская конвенция" is CIS law,
@@ -37,6 +40,7 @@ _REASON_CAPS: Final = (
     ("target", 3),
     ("watch", 2),
     ("place", 4),
+    ("return", 1),
     ("policy", 1),
     ("crime", 2),
     ("cancelled", 2),
@@ -135,11 +139,17 @@ def _target_factor(kept: list[Hit], targets: list[Hit]) -> float:
     return 0.85
 
 
-def _link_factor(codes: list[str], roles: Mapping[str, str], strong: bool) -> float:
+def _homeward(kept: list[Hit], returns: list[Hit]) -> bool:
+    """Whether a strong action shares a sentence with a destination in the persecuting state."""
+    sentences = {h.sentence for h in kept if h.term.strength != "weak"}
+    return any(r.sentence in sentences for r in returns)
+
+
+def _link_factor(codes: list[str], roles: Mapping[str, str], strong: bool, homeward: bool) -> float:
     if len(codes) >= 2:
         return 1.0
     if len(codes) == 1:
-        return 0.8 if strong and roles.get(codes[0]) == "both" else 0.4
+        return 0.8 if strong and (homeward or roles.get(codes[0]) == "both") else 0.4
     return 0.3
 
 
@@ -172,7 +182,10 @@ def decide(hits: list[Hit], roles: Mapping[str, str], issuance_window: int) -> V
     countries = _order_main_first(codes, roles)
     target_texts = {t.text for t in targets}
     shown_places = [p for p in places if p.text not in target_texts]
-    explained = targets + shown_places + concepts.get("policy", []) + concepts.get("crime", [])
+    returns = concepts.get("return", [])
+    explained = (
+        targets + shown_places + returns + concepts.get("policy", []) + concepts.get("crime", [])
+    )
     reasons = _reasons(kept, actions.cancelled, explained)
     if not kept:
         return Verdict(False, 0.0, countries, None, reasons)
@@ -180,7 +193,7 @@ def decide(hits: list[Hit], roles: Mapping[str, str], issuance_window: int) -> V
     score = (
         (1.0 if strong else 0.75)
         * _target_factor(kept, targets)
-        * _link_factor(codes, roles, strong)
+        * _link_factor(codes, roles, strong, _homeward(kept, returns))
         * (1.0 if min(h.sentence for h in kept) <= LEAD else 0.9)
     )
     action = _action_type(kept, concepts.get("policy", []))
