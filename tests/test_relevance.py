@@ -771,6 +771,35 @@ FAMILY_CASES = [
         "en",
         "Kyrgyzstan detains Russian over a mobility app fraud",
     ),
+    # 7. Off-topic markers that were a first name (Роман) or any illegal border crossing.
+    _yes(
+        "ru: Roman is a first name",
+        "ru",
+        "Армения выдала России Романа Иванова",
+        "Он дезертировал из армии в 2023 году.",
+        countries=("AM", "RU"),
+        action="extradition",
+    ),
+    _yes(
+        "ru: crossed the border illegally, no labour migrant",
+        "ru",
+        "Кыргызстан выдворил россиянина, нелегально въехавшего в страну",
+        "Это дезертир, бежавший от мобилизации.",
+        countries=("KG", "RU"),
+        action="deportation",
+    ),
+    _no(
+        "ru: illegal migrants still cancel",
+        "ru",
+        "Киргизия выслала в Россию нелегалов",
+        "Среди них был блогер.",
+    ),
+    _no(
+        "ru: a novel still cancels",
+        "ru",
+        "В новом романе казахстанская полиция выдаёт России беглеца",
+        "Герой книги — дезертир.",
+    ),
 ]
 
 
