@@ -800,6 +800,25 @@ FAMILY_CASES = [
         "В новом романе казахстанская полиция выдаёт России беглеца",
         "Герой книги — дезертир.",
     ),
+    # 3, continued: a tourist's misconduct cancels even beside a target (bloggers, influencers).
+    _no(
+        "ru: nude photos in a temple",
+        "ru",
+        "Таиланд депортирует российскую блогершу за голые фото в храме",
+    ),
+    _no(
+        "en: naked photo shoot at a sacred site",
+        "en",
+        "Indonesia deports Russian blogger over naked photo shoot at a sacred site in Bali",
+    ),
+    _yes(
+        "ru: a temple alone is no misconduct",
+        "ru",
+        "Участницу Pussy Riot, выступавшую в храме, депортировали из ОАЭ в Россию",
+        "",
+        countries=("AE", "RU"),
+        action="deportation",
+    ),
 ]
 
 

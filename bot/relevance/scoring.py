@@ -7,7 +7,9 @@ score = action × target × link × placement, each factor in [0, 1]; relevant w
   An "issue" verb (выдача, видати) is cancelled by an issued object (визы, паспортов, кредит)
   within the issuance window after it or two words before it. Every action in a sentence with
   an off-topic marker (prisoners of war, diplomats, labour migrants, history, sport, fiction) is
-  cancelled unless that sentence also names a target.
+  cancelled unless that sentence also names a target. A "misconduct" marker (a tourist's nude
+  photo at a sacred site, a drunken brawl) cancels even beside a target: the blogger deported
+  from Bali for it is an influencer, not a persecuted critic.
 * target: 1.0 when a target (activist, deserter, critic, asylum seeker, watch-listed name, ...)
   shares a sentence with a surviving action, 0.95 when both are in the title and lead, 0.85 when
   both are elsewhere in the entry, 0.3 when there is none (so no target, no alert).
@@ -47,6 +49,7 @@ _REASON_CAPS: Final = (
 )
 _STRENGTH: Final = {"strong": 1.0, "issue": 1.0, "weak": 0.75}
 _ORIGIN_ONLY: Final = "origin"
+_STRICT_OFFTOPIC: Final = frozenset({"misconduct"})  # cancels even beside a target
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,8 +89,17 @@ def _filter_actions(concepts: dict[str, list[Hit]], window: int) -> _Actions:
                 ),
                 None,
             )
-        if blocker is None and action.sentence not in target_sentences:
-            blocker = next((o for o in offtopic if o.sentence == action.sentence), None)
+        if blocker is None:
+            shielded = action.sentence in target_sentences
+            blocker = next(
+                (
+                    o
+                    for o in offtopic
+                    if o.sentence == action.sentence
+                    and (not shielded or o.term.label in _STRICT_OFFTOPIC)
+                ),
+                None,
+            )
         if blocker is None:
             kept.append(action)
         else:
