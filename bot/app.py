@@ -41,6 +41,7 @@ from bot.config import FeedsConfig, Settings
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.i18n import Catalogs
+from bot.instance_lock import only_instance
 from bot.pacing import Pacer
 from bot.refresh import Refresher
 from bot.relevance import Classifier
@@ -67,6 +68,12 @@ def tick_seconds(feeds: FeedsConfig) -> float:
 
 
 async def run(settings: Settings, feeds: FeedsConfig) -> None:
+    settings.require_token()
+    with only_instance(settings.database_path):
+        await _run(settings, feeds)
+
+
+async def _run(settings: Settings, feeds: FeedsConfig) -> None:
     token = settings.require_token()
     classifier = Classifier.from_extension(feeds.lexicon)
     storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)

@@ -6,11 +6,14 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
 from bot.app import Tick
+from bot.errors import ConfigError
 from bot.i18n import Catalogs
+from bot.instance_lock import only_instance
 from bot.model import FeedSpec
 from bot.pacing import Pacer
 from bot.schedule import TELL_ADMINS_AFTER
@@ -76,3 +79,15 @@ async def test_health_is_a_recent_heartbeat(
     if age is not None:
         await storage.beat(now - age)
     assert await healthy(storage, now) is alive
+
+
+def test_one_bot_per_database(tmp_path: Path) -> None:
+    database = tmp_path / "data" / "bot.sqlite3"
+    with only_instance(database):
+        refused = pytest.raises(ConfigError, match="another bot is running on this database")
+        with refused, only_instance(database):
+            pass
+        with only_instance(tmp_path / "other.sqlite3"):  # another database: no conflict
+            pass
+    with only_instance(database):  # released with the first
+        pass

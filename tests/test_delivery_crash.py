@@ -185,3 +185,26 @@ async def test_sigterm_lets_the_refresh_under_way_finish(
     finally:
         await storage.close()
     assert feed.last_success_at is not None  # the cycle under way was finished and recorded
+
+
+async def test_a_second_bot_on_the_same_database_stops_at_once(
+    tmp_path: Path, servers: tuple[FeedServer, FakeBotAPI]
+) -> None:
+    # Started by mistake, it would release the first one's sends in flight and send them again.
+    feeds, api = servers
+    await subscribe_all(tmp_path / "bot.sqlite3")
+    first = await Bot.start(tmp_path, feeds, api)
+    try:
+        await api.wait_for(lambda: len(alerts_per_chat(api)) >= 10, timeout=90)
+        second_dir = tmp_path / "second"
+        second_dir.mkdir()
+        second = await start_bot(second_dir, feeds, api, database=tmp_path / "bot.sqlite3")
+        await asyncio.wait_for(second.wait(), 60)
+        log = (second_dir / "bot.log").read_text("utf-8", "replace")
+        assert second.returncode == 2, log[-2000:]
+        assert "another bot is running on this database" in log
+        await api.wait_for(lambda: len(alerts_per_chat(api)) == len(CHATS), timeout=120)
+    finally:
+        log = await first.stop()
+    assert first.returncode == 0, log[-3000:]
+    assert set(alerts_per_chat(api).values()) == {1}

@@ -59,7 +59,9 @@ async def start_bot(
     feeds: FeedServer,
     api: FakeBotAPI,
     sources: tuple[tuple[str, str, str], ...] = (("Local Outlet", "/rss", "ru"),),
+    *,
     workers: int = 0,
+    database: Path | None = None,
 ) -> asyncio.subprocess.Process:
     feeds_file = tmp / "feeds.yaml"
     listed = "".join(
@@ -71,7 +73,7 @@ async def start_bot(
         **os.environ,
         "BOT_TOKEN": api.token,
         "TELEGRAM_API_URL": api.base_url,
-        "DATABASE_PATH": str(tmp / "bot.sqlite3"),
+        "DATABASE_PATH": str(database or tmp / "bot.sqlite3"),
         "FEEDS_FILE": str(feeds_file),
         "LOG_LEVEL": "DEBUG",
         "ANALYSIS_WORKERS": str(workers),
