@@ -38,10 +38,12 @@ class TokenIndex:
         self._units: dict[tuple[bool, str], int] = {}
         self._whole: dict[str, list[int]] = {}
         self._prefix: dict[str, list[int]] = {}
-        self._first: dict[int, list[tuple[Term, tuple[int, ...]]]] = {}
+        # By the unit of a term's first word: the term, its units, and the units after the
+        # first (a phrase whose other words are nowhere in the sentence is not looked for).
+        self._first: dict[int, list[tuple[Term, tuple[int, ...], frozenset[int]]]] = {}
         for term in lexicon.terms:
             ids = tuple(self._unit(word.prefix, word.text) for word in term.words)
-            self._first.setdefault(ids[0], []).append((term, ids))
+            self._first.setdefault(ids[0], []).append((term, ids, frozenset(ids[1:])))
         lengths = [len(text) for text in self._prefix] or [0]
         self._min_prefix, self._max_prefix = min(lengths), max(lengths)
         self._cache = WordCache(self._compute, CACHE_LIMIT)
@@ -71,11 +73,16 @@ class TokenIndex:
         """Every term occurrence in one sentence (overlaps allowed; scoring sorts them out)."""
         units = self._cache.many(words, morph)
         hits: list[Hit] = []
+        present: set[int] | None = None  # every unit of the sentence, once a phrase needs it
         for start, found in enumerate(units):
             for unit in found:
-                for term, ids in self._first.get(unit, ()):
+                for term, ids, rest in self._first.get(unit, ()):
                     if len(ids) == 1:  # most terms are one word
                         hits.append(Hit(term, sentence, start, start, words[start]))
+                        continue
+                    if present is None:
+                        present = set().union(*units)
+                    if not rest <= present:  # cheaper than looking for it word by word
                         continue
                     end = self._phrase_end(units, start, ids)
                     if end >= 0:
