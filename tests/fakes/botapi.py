@@ -247,7 +247,9 @@ class FakeBotAPI(TelegramWorld):
     def outage(self, on: bool, *, drop_connection: bool = False, html: bool = False) -> None:
         """While on, every request answers 502 Bad Gateway, or has its connection dropped, or
         (`html`) gets a proxy's HTML error page instead of Telegram's JSON."""
-        kind = "drop" if drop_connection else "html" if html else "502"
+        kind: Literal["502", "html", "drop"] = (
+            "drop" if drop_connection else "html" if html else "502"
+        )
         self._mis.outage = kind if on else "off"
 
     def delay_answers(self, method: str, seconds: float) -> None:
