@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -636,6 +637,35 @@ async def test_run_is_one_transaction_rolled_back_as_a_whole(storage: Storage) -
 
     assert await storage.db.run(two) == 1
     assert await storage.db.scalar("SELECT value FROM counters WHERE name = 'a'") == 2
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_none_open(tmp_path: Path) -> None:
+    # BEGIN runs on the connection's thread whatever happens to the task that asked for it:
+    # one cancelled while BEGIN waited for another process's lock left the connection inside
+    # a transaction, and every later write failed until a restart.
+    path = tmp_path / "db.sqlite3"
+    storage = await Storage.open(path)
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")
+
+        async def write() -> None:
+            async with storage.db.transaction() as tx:
+                await tx.execute("INSERT INTO counters (name, value) VALUES ('a', 1)")
+
+        task = asyncio.create_task(write())
+        await asyncio.sleep(0.3)  # BEGIN IMMEDIATE is waiting for the other's lock
+        task.cancel()
+        other.execute("COMMIT")
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with storage.db.transaction() as tx:
+            await tx.execute("INSERT INTO counters (name, value) VALUES ('b', 1)")
+        names = await storage.db.fetchall("SELECT name FROM counters WHERE name IN ('a', 'b')")
+        assert [r["name"] for r in names] == ["b"]
+    finally:
+        other.close()
+        await storage.close()
 
 
 async def test_a_failing_save_stores_nothing(storage: Storage) -> None:

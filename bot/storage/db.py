@@ -18,6 +18,7 @@ Two ways to write:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -133,13 +134,27 @@ class Database:
     async def transaction(self) -> AsyncIterator[Transaction]:
         """BEGIN IMMEDIATE ... COMMIT, rolled back on any exception."""
         async with self._lock:
-            await self._call(self._conn.execute, "BEGIN IMMEDIATE")
+            await self._begin()
             try:
                 yield Transaction(self, SyncTransaction(self._conn))
             except BaseException:
                 await self._call(self._conn.execute, "ROLLBACK")
                 raise
             await self._call(self._conn.execute, "COMMIT")
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE. It runs on the connection's thread even when the task waiting for
+        it is cancelled (it may wait up to the busy timeout for another process's lock): then
+        it is waited for and rolled back before the cancellation goes on, or the connection
+        would stay inside a transaction and every later BEGIN would fail."""
+        begin = asyncio.ensure_future(self._call(self._conn.execute, "BEGIN IMMEDIATE"))
+        try:
+            await asyncio.shield(begin)
+        except asyncio.CancelledError:
+            with contextlib.suppress(sqlite3.Error):  # a BEGIN that failed left nothing open
+                await begin
+                await self._call(self._conn.execute, "ROLLBACK")
+            raise
 
 
 def _connect(path: str) -> sqlite3.Connection:
