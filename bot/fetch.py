@@ -171,18 +171,21 @@ class Fetcher:
         allowed: AddressCheck | None,
     ) -> FetchResult:
         seen: set[str] = set()
-        start, permanent = url, True
+        start = moved = url  # moved: as far as the redirects from the start are permanent
+        permanent = True
         clock = _Clock(self._timeout)
         for _ in range(self._max_redirects + 1):
             _check_url(url, allowed)
             seen.add(url)
             hop = await self._hop(session, url, headers, clock)
             if isinstance(hop, FetchResult):
-                # Only a chain of permanent redirects moves the feed; a temporary hop may change.
-                moved = permanent and url != start
-                return dataclasses.replace(hop, moved_to=url) if moved else hop
+                # The feed moves to where its permanent redirects lead; a temporary hop after
+                # them may change, so the address before it is the one to keep.
+                return dataclasses.replace(hop, moved_to=moved) if moved != start else hop
             status, url = hop
             permanent = permanent and status in _PERMANENT
+            if permanent:
+                moved = url
             if url in seen:
                 raise TooManyRedirects("redirect loop")
         raise TooManyRedirects(f"more than {self._max_redirects} redirects")

@@ -94,6 +94,26 @@ async def test_304_after_a_permanent_redirect_keeps_the_move(
     assert result.moved_to == srv.url("/new")
 
 
+@pytest.mark.parametrize(
+    ("chain", "moved"),
+    [
+        ([("/a", "/b", 301), ("/b", "/c", 308)], "/c"),  # permanent all the way
+        ([("/a", "/b", 301), ("/b", "/c", 302)], "/b"),  # the move, then a temporary hop
+        ([("/a", "/b", 302), ("/b", "/c", 301)], None),  # a temporary hop first: no move
+        ([("/a", "/c", 307)], None),
+    ],
+)
+async def test_a_feed_moves_as_far_as_its_permanent_redirects_go(
+    srv: FeedServer, fetcher: Fetcher, chain: list[tuple[str, str, int]], moved: str | None
+) -> None:
+    srv.set_feed("/c", FEED)
+    for source, target, status in chain:
+        srv.redirect(source, target, status=status)
+    result = await fetcher.fetch(srv.url("/a"))
+    assert result.body == FEED
+    assert result.moved_to == (srv.url(moved) if moved else None)
+
+
 async def test_changed_feed_is_fetched_again(srv: FeedServer, fetcher: Fetcher) -> None:
     srv.set_feed("/rss", FEED, etag='"v2"')
     result = await fetcher.fetch(srv.url("/rss"), etag='"v1"')
