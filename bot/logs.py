@@ -4,9 +4,18 @@ would appear (a library's URL, a traceback). User input is never logged by our c
 from __future__ import annotations
 
 import logging
+import re
 import sys
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# A Telegram bot token's shape (as `bot.config` checks it): <bot id>:<secret>.
+_TOKEN = re.compile(r"(?<![0-9])[0-9]{1,20}:[A-Za-z0-9_-]{30,100}")
+
+
+def without_tokens(text: str) -> str:
+    """`text` with anything shaped like a bot token masked: for error texts that are stored
+    (a network error may quote the request URL, which holds the token)."""
+    return _TOKEN.sub("<redacted>", text)
 
 
 class RedactFilter(logging.Filter):

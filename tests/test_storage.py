@@ -639,6 +639,47 @@ async def test_run_is_one_transaction_rolled_back_as_a_whole(storage: Storage) -
     assert await storage.db.scalar("SELECT value FROM counters WHERE name = 'a'") == 2
 
 
+async def test_a_watched_backlog_item_keeps_no_watch_only_story(storage: Storage) -> None:
+    # An old entry alerts nobody; a story kept for it had no delivery tying it to the chat
+    # that watched, so /forget left it behind, telling whom the chat had watched.
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat, key, phrase in ((42, "varfolomev", "Варфоломеев"), (43, "ivanov", "Иванов")):
+        await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+        await storage.watchlist.add(chat, key, phrase, now=NOW, limit=50)
+    chess = make_entry(
+        "Варфоломеев выиграл турнир", summary="Шахматы.", link="https://o.example/9",
+        published=NOW - 10 * DAY,
+    )  # fmt: skip
+    item = replace(incoming(chess, IRRELEVANT), watchers=frozenset({42}))
+    await storage.stories.save(feed, [item], now=NOW, alert_max_age=DAY)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM stories") == 0
+    assert await storage.db.scalar("SELECT title FROM entries") is None
+
+
+def files_holding(directory: Path, data: bytes) -> list[str]:
+    return [path.name for path in directory.iterdir() if data in path.read_bytes()]
+
+
+async def test_a_wiped_chat_leaves_nothing_readable_in_the_files(tmp_path: Path) -> None:
+    storage = await Storage.open(tmp_path / "db.sqlite3")
+    phrase = "Qzxvbnmlkjhg Ppoiuytrewq"
+    try:
+        for chat in (42, 43):
+            await storage.chats.subscribe(chat, [], thread_id=None, now=NOW)
+            await storage.watchlist.add(chat, f"key{chat}", f"{phrase} {chat}", now=NOW, limit=50)
+        await storage.chats.forget(42)
+        chat = await storage.chats.get(43)
+        assert chat is not None
+        await storage.chats.save_settings(replace(chat, digest_hour=21), now=NOW)
+        await storage.chats.deactivate(43)
+        row = await storage.db.fetchone("SELECT * FROM chats WHERE chat_id = 43")
+        assert row is not None
+        assert (row["digest_hour"], row["created_at"], row["active"]) == (9, 0, 0)
+        assert files_holding(tmp_path, phrase.encode()) == []  # the database, its log, ...
+    finally:
+        await storage.close()
+
+
 async def test_a_transaction_cancelled_while_it_begins_leaves_none_open(tmp_path: Path) -> None:
     # BEGIN runs on the connection's thread whatever happens to the task that asked for it:
     # one cancelled while BEGIN waited for another process's lock left the connection inside
@@ -687,3 +728,22 @@ async def test_a_database_path_that_cannot_be_opened_names_the_setting(tmp_path:
     for path in (tmp_path, blocker / "bot.sqlite3"):
         with pytest.raises(ConfigError, match="DATABASE_PATH"):
             await Storage.open(path)
+
+
+async def test_stored_errors_hold_no_bot_token(storage: Storage) -> None:
+    # Some network errors quote the request URL, and Telegram's holds the token.
+    token = "123456789:" + "A" * 35
+    error = (
+        f"TelegramNetworkError: TooManyRedirects, url='http://127.0.0.1:1/bot{token}/sendMessage'"
+    )
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    [delivery] = await storage.outbox.due(NOW, limit=1)
+    assert await storage.outbox.mark_sending(delivery.id)
+    await storage.outbox.give_up(delivery.id, error)
+    await storage.feeds.record_error(feed.id, error, now=NOW, next_check_at=NOW)
+    stored = await storage.db.fetchall(
+        "SELECT last_error FROM deliveries UNION ALL SELECT last_error FROM feeds"
+    )
+    assert [r[0] for r in stored] == [error.replace(token, "<redacted>")] * 2

@@ -125,6 +125,7 @@ class Chats:
         visible to operators; everything else about the chat goes, with the watch-only stories
         kept for it alone (see `_drop_unwatched`)."""
         await self._db.run(lambda tx: _deactivate(tx, chat_id))
+        await self._db.clear_journal()
 
     async def reactivate(self, chat_id: int) -> None:
         """The bot is back in the chat (unblocked, re-added). Only a chat already stored is
@@ -146,6 +147,7 @@ class Chats:
         """Delete every row about the chat (deliveries and watchlist go by cascade), and the
         watch-only stories that were kept for it alone (see `_drop_unwatched`)."""
         await self._db.run(lambda tx: _forget(tx, chat_id))
+        await self._db.clear_journal()
 
     async def count_subscribed(self) -> int:
         return int(
@@ -235,8 +237,8 @@ def _deactivate(tx: SyncTransaction, chat_id: int) -> None:
     tx.execute("DELETE FROM watchlist WHERE chat_id = ?", (chat_id,))
     tx.execute(
         """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL,
-                  language = NULL, mode = 'instant', quiet_from = NULL,
-                  quiet_to = NULL, previews = 0, utc_offset = 0
+                  language = NULL, mode = 'instant', digest_hour = 9, quiet_from = NULL,
+                  quiet_to = NULL, previews = 0, utc_offset = 0, created_at = 0
            WHERE chat_id = ?""",
         (chat_id,),
     )

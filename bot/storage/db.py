@@ -43,6 +43,9 @@ _PRAGMAS = (
     # 32 MB of page cache (default 2 MB): the merge index lookups and inserts touch random
     # pages of large B-trees; see BENCHMARKS.md "Stories".
     "PRAGMA cache_size = -32768",
+    # A deleted row's bytes are overwritten, not left in free pages: /forget must not leave a
+    # watchlist readable in the file (some SQLite builds have this on already, not all).
+    "PRAGMA secure_delete = ON",
     # Reads map the file instead of copying each page through a read() call: search walks
     # megabytes of FTS5 doclists per query (p50 -20% on 1M stories, see BENCHMARKS.md). This is
     # SQLite's default ceiling (2 GiB); larger is capped.
@@ -124,6 +127,13 @@ class Database:
         """Run one statement in its own transaction; returns the number of changed rows."""
         return await self.run(lambda tx: tx.execute(sql, params))
 
+    async def clear_journal(self) -> None:
+        """Copy the write-ahead log into the database and empty it, after a wipe: the log
+        holds the pages as they were before, deleted rows included. Best effort: a reader
+        that holds an old snapshot (`status` running) keeps the log until the next one."""
+        async with self._lock:
+            await self._call(_checkpoint, self._conn)
+
     async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
         """`fn(tx)` on the connection's thread in one transaction (BEGIN IMMEDIATE ... COMMIT,
         rolled back if it raises); one thread hop however many statements it runs."""
@@ -163,6 +173,10 @@ def _connect(path: str) -> sqlite3.Connection:
     for pragma in _PRAGMAS:
         conn.execute(pragma)
     return conn
+
+
+def _checkpoint(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
 def _migrate(conn: sqlite3.Connection) -> None:

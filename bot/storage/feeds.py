@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
+from bot.logs import without_tokens
 from bot.model import FeedSpec
 from bot.schedule import bounds, longest_wait
 from bot.storage.db import Database
@@ -162,7 +163,15 @@ class Feeds:
                              failing_since = COALESCE(?, failing_since, ?)
             WHERE id = ?
             """,
-            (next_check_at, errors, error[:_ERROR_TEXT_MAX], now, failing_since, now, feed_id),
+            (
+                next_check_at,
+                errors,
+                without_tokens(error)[:_ERROR_TEXT_MAX],
+                now,
+                failing_since,
+                now,
+                feed_id,
+            ),
         )
 
     async def disable(self, feed_id: int, reason: str, *, now: float) -> None:

@@ -161,7 +161,8 @@ def _save(
     queued = joined = 0
     touched: set[int] = set()  # stories whose search row must be re-written (once each)
     for item in items:
-        stored = _store_entry(tx, feed, item, now, touched)
+        alertable = _alertable(item, feed, now, alert_max_age)
+        stored = _store_entry(tx, feed, item, now, touched, alertable=alertable)
         if stored is None:
             continue
         story_id, how = stored
@@ -175,11 +176,11 @@ def _save(
             # names someone a chat watches, though the story's first report did not. Each chat
             # is told once per story, like every alert.
             subscribers = how == "joined" and item.verdict.relevant
-            if (subscribers or item.watchers) and _alertable(item, feed, now, alert_max_age):
+            if (subscribers or item.watchers) and alertable:
                 queued += queue_alerts(tx, story_id, item, now, subscribers=subscribers)
             continue
         new_ids.append(story_id)
-        if _alertable(item, feed, now, alert_max_age):
+        if alertable:
             queued += queue_alerts(tx, story_id, item, now)
             alerted.add(story_id)
     search_index.queue(tx, sorted(touched))
@@ -188,7 +189,13 @@ def _save(
 
 
 def _store_entry(
-    tx: SyncTransaction, feed: FeedState, item: Incoming, now: float, touched: set[int]
+    tx: SyncTransaction,
+    feed: FeedState,
+    item: Incoming,
+    now: float,
+    touched: set[int],
+    *,
+    alertable: bool,
 ) -> tuple[int, Literal["new", "joined", "edited"]] | None:
     """Store one entry. Returns (story id, "new") for a new story (or a watch-only story that a
     relevant report or edit made public), (story id, "joined") when the entry brought an
@@ -215,7 +222,9 @@ def _store_entry(
         joined, copy = _matching_story(tx, item, now)
     story_id = joined
     made_public = False
-    if story_id is None and (item.verdict.relevant or item.watchers):
+    # A watch-only story exists to alert its watchers: one from a backlog alerts nobody, and
+    # kept anyway it would outlive /forget (no delivery ties it to the chat that watched).
+    if story_id is None and (item.verdict.relevant or (item.watchers and alertable)):
         story_id = _insert_story(tx, feed, item, now)
     elif story_id is not None and item.verdict.relevant:
         made_public = _made_public(tx, story_id)
