@@ -313,6 +313,12 @@ def _reject_unknown(where: str, data: Mapping[Any, Any], allowed: frozenset[str]
         )
 
 
+def source_address(kind: str, url: str) -> str:
+    """What makes two sources one: the URL, or for a channel its preview's URL in any case
+    (usernames are not case-sensitive; other URLs may be, in a path or a query)."""
+    return url.lower() if kind == "telegram" else url
+
+
 def _reject_duplicates(feeds: tuple[FeedSpec, ...]) -> None:
     """Names are unique, and so are addresses: one source listed twice would be fetched
     twice and count as two outlets for every story it reports."""
@@ -322,8 +328,7 @@ def _reject_duplicates(feeds: tuple[FeedSpec, ...]) -> None:
         if feed.name in names:
             raise ConfigError(f"feed {feed.name!r}: the name is used twice")
         names.add(feed.name)
-        # Channel usernames are not case-sensitive; other URLs may be (a path or a query).
-        address = feed.url.lower() if feed.kind == "telegram" else feed.url
+        address = source_address(feed.kind, feed.url)
         if (other := addresses.setdefault(address, feed.name)) != feed.name:
             raise ConfigError(f"feed {feed.name!r}: the address is also feed {other!r}")
 

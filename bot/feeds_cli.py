@@ -31,7 +31,7 @@ from typing import BinaryIO, TextIO
 
 import yaml
 
-from bot.config import FeedsConfig, load_feeds, load_yaml, parse_feeds
+from bot.config import FeedsConfig, load_feeds, load_yaml, parse_feeds, source_address
 from bot.errors import ConfigError, FeedError
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
@@ -109,12 +109,14 @@ def export_opml(feeds: FeedsConfig, out: BinaryIO) -> int:
 def _new_sources(
     existing: Sequence[FeedSpec], candidates: Sequence[OpmlFeed]
 ) -> tuple[list[OpmlFeed], int]:
-    # A channel's username is not case-sensitive (as in bot.config).
-    urls = {spec.url.lower() if spec.kind == "telegram" else spec.url for spec in existing}
+    urls = {source_address(spec.kind, spec.url) for spec in existing}
     names = {spec.name for spec in existing}
     new: list[OpmlFeed] = []
     for feed in candidates:
-        url = f"https://t.me/s/{feed.telegram}".lower() if feed.telegram else feed.url
+        if feed.telegram:
+            url = source_address("telegram", f"https://t.me/s/{feed.telegram}")
+        else:
+            url = source_address("feed", feed.url)
         if url in urls:
             continue
         name, n = feed.name, 2

@@ -12,10 +12,19 @@ FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _TOKEN = re.compile(r"(?<![0-9])[0-9]{1,20}:[A-Za-z0-9_-]{30,100}")
 
 
+STORED_ERROR_MAX = 300  # characters of an error text kept in the database
+
+
 def without_tokens(text: str) -> str:
-    """`text` with anything shaped like a bot token masked: for error texts that are stored
-    (a network error may quote the request URL, which holds the token)."""
+    """`text` with anything shaped like a bot token masked."""
     return _TOKEN.sub("<redacted>", text)
+
+
+def stored_error(error: str) -> str:
+    """An error text as the database keeps it (a delivery's, a feed's): bounded, and without
+    a bot token, which some network errors quote in the request URL they failed on
+    (.../bot<token>/sendMessage)."""
+    return without_tokens(error)[:STORED_ERROR_MAX]
 
 
 class RedactFilter(logging.Filter):

@@ -294,7 +294,7 @@ class Refresher:
         delay = backoff(feed.interval, errors, retry_after)
         asked = min(retry_after, MAX_BACKOFF) if retry_after is not None else 0.0
         await self._storage.feeds.record_error(
-            feed.id, reason, now=now, next_check_at=now + max(self._jittered(delay), asked),
+            feed.id, reason, now=now, next_check_at=now + self._jittered(delay, at_least=asked),
             failing_since=since, errors=errors,
         )  # fmt: skip
         disabled = _disable_reason(exc, since, now)
@@ -309,10 +309,11 @@ class Refresher:
         """Until the next poll: the interval, lengthened by the server's hint up to the
         ceiling, jittered; never shorter than the hint asked (up to the ceiling)."""
         asked = min(hint, ceiling) if hint is not None else 0.0
-        return max(self._jittered(with_hint(interval, hint, ceiling)), asked)
+        return self._jittered(with_hint(interval, hint, ceiling), at_least=asked)
 
-    def _jittered(self, seconds: float) -> float:
-        return seconds * (1.0 + self._rng.uniform(-JITTER, JITTER))
+    def _jittered(self, seconds: float, *, at_least: float = 0.0) -> float:
+        """`seconds`, give or take `JITTER`, but never less than a server asked for."""
+        return max(seconds * (1.0 + self._rng.uniform(-JITTER, JITTER)), at_least)
 
 
 def _log_move(feed: FeedState, result: FetchResult) -> None:

@@ -14,13 +14,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from bot.logs import without_tokens
+from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import bounds, longest_wait
 from bot.storage.db import Database
 from bot.storage.records import FeedState
 
-_ERROR_TEXT_MAX = 300
 _REASON_MAX = 200
 _KEYS_PER_QUERY = 500  # well under SQLite's limit of host parameters
 
@@ -166,7 +165,7 @@ class Feeds:
             (
                 next_check_at,
                 errors,
-                without_tokens(error)[:_ERROR_TEXT_MAX],
+                stored_error(error),
                 now,
                 failing_since,
                 now,

@@ -40,13 +40,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.logs import without_tokens
+from bot.logs import stored_error
 from bot.pacing import RETRY_MARGIN
 from bot.storage.db import Database, Row, Transaction
 from bot.storage.records import Chat, Delivery, Story
 from bot.storage.stories import STORY_COLUMNS
 
-_ERROR_TEXT_MAX = 300
 PAUSED_UNTIL = "paused_until"
 
 # Each chat's head at a time (the parameter): its oldest pending delivery among those fallen due
@@ -64,12 +63,6 @@ _CHAT_COLUMNS = """
     c.utc_offset AS c_utc_offset, c.quiet_from AS c_quiet_from, c.quiet_to AS c_quiet_to,
     c.previews AS c_previews
 """
-
-
-def _stored(error: str) -> str:
-    """An error as stored: bounded, and without a bot token, which some network errors quote
-    in the request URL they failed on (.../bot<token>/sendMessage)."""
-    return without_tokens(error)[:_ERROR_TEXT_MAX]
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,7 +214,7 @@ class Outbox:
             await tx.execute(
                 """UPDATE deliveries SET state = 'pending', next_attempt_at = ?, last_error = ?
                    WHERE id = ? AND state = 'sending'""",
-                (at, _stored(error), delivery_id),
+                (at, stored_error(error), delivery_id),
             )
             await _bump(tx, counter)
 
@@ -232,7 +225,7 @@ class Outbox:
             await tx.execute(
                 """UPDATE deliveries SET state = 'pending', plain = 1, last_error = ?
                    WHERE id = ? AND state = 'sending'""",
-                (_stored(error), delivery_id),
+                (stored_error(error), delivery_id),
             )
             await _bump(tx, "plain_fallback")
 
@@ -253,7 +246,7 @@ class Outbox:
             changed = await tx.execute(
                 """UPDATE deliveries SET state = 'failed', last_error = ?
                    WHERE id = ? AND state = 'sending'""",
-                (_stored(error), delivery_id),
+                (stored_error(error), delivery_id),
             )
             if changed:
                 await _bump(tx, "failed")
