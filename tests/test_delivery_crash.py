@@ -57,6 +57,15 @@ async def db_states(db_path: Path) -> dict[str, int]:
     return {r[0]: r[1] for r in rows}
 
 
+async def books_match_telegrams(db_path: Path, api: FakeBotAPI) -> dict[str, int]:
+    """After a graceful stop: every send finished and recorded, or released (none left
+    `sending`), and the alerts recorded sent are the ones Telegram has. The states' counts."""
+    found = await db_states(db_path)
+    assert found.get("sending", 0) == 0, found
+    assert found.get("sent", 0) == len(alerts_per_chat(api)), found
+    return found
+
+
 class Bot:
     """The bot process; it logs to a file (`tests.test_e2e.start_bot`), so it never stalls on a
     full pipe."""
@@ -127,9 +136,7 @@ async def test_sigterm_mid_fan_out_then_restart_delivers_exactly_once(
     finally:
         log = await bot.stop()
     assert bot.returncode == 0, log[-3000:]
-    found = await db_states(db_path)
-    assert found.get("sending", 0) == 0  # every send finished and recorded, or released
-    assert found.get("sent", 0) == len(alerts_per_chat(api))  # the books match Telegram's
+    found = await books_match_telegrams(db_path, api)
     assert found.get("pending", 0) == len(CHATS) - found["sent"] > 0
 
     bot = await Bot.start(tmp_path, feeds, api)
@@ -161,9 +168,7 @@ async def test_sigterm_while_start_up_waits_out_a_429_is_a_graceful_stop(
     finally:
         log = await bot.stop(signal.SIGTERM)
     assert bot.returncode == 0, log[-3000:]
-    found = await db_states(db_path)
-    assert found.get("sending", 0) == 0, found  # every send recorded, or released
-    assert found.get("sent", 0) == len(alerts_per_chat(api)), found
+    await books_match_telegrams(db_path, api)
 
 
 async def test_sigterm_lets_the_refresh_under_way_finish(
