@@ -17,7 +17,7 @@ from bot.status import status_lines
 from bot.storage import Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
 from bot.words import EntryText
-from tests.conftest import IRRELEVANT, NOW, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
 from tests.test_render import story
@@ -198,7 +198,47 @@ async def test_a_watch_only_story_cannot_be_looked_up_until_it_is_public(
     await storage.stories.save(other, [incoming(relevant)], now=NOW, alert_max_age=86400)
     found = await storage.stories.get(story_id)
     assert found is not None
-    assert found.title == "Погода в Алматы"
+    # Its public face is the report that made it news: the watched forecast as its headline
+    # would alert subscribers to the weather, and tell them that someone watches Бажуков.
+    assert (found.title, found.outlet, found.link) == (relevant.title, "Meduza", relevant.link)
+    assert (found.countries, found.action) == (RELEVANT.countries, RELEVANT.action)
+    assert found.outlets == ("Kloop", "Meduza")  # the forecast is one source among others
+
+
+async def test_a_watchers_alert_is_edited_when_its_story_becomes_news(storage: Storage) -> None:
+    feed, other = await add_feeds(storage, "Kloop", "Meduza")
+    await watches_bazhukov(storage, 7, NOW)
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
+    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    [alert] = await storage.outbox.due(NOW, limit=10)
+    assert await storage.outbox.mark_sending(alert.id)
+    await storage.outbox.mark_sent(alert.id, message_id=500, now=NOW, chat_id=7)
+    relevant = make_entry("Казахстан выдал Бажукова", link=noise.link)
+    item = replace(incoming(relevant), watchers=frozenset({7}))
+    await storage.stories.save(other, [item], now=NOW + 60, alert_max_age=86400)
+    kinds = await storage.db.fetchall("SELECT chat_id, kind FROM deliveries ORDER BY chat_id, id")
+    # The watcher's message now heads with the news and names both outlets; the subscriber
+    # gets the story as news.
+    assert [tuple(r) for r in kinds] == [(1, "alert"), (7, "alert"), (7, "edit")]
+
+
+async def test_an_edit_that_makes_a_watch_only_story_news_gives_it_its_verdict(
+    storage: Storage,
+) -> None:
+    [feed] = await add_feeds(storage, "Kloop")
+    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
+    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    edited = replace(noise, title="Казахстан выдал синоптика Бажукова")
+    await storage.stories.save(
+        feed, [replace(incoming(edited), key=watched.key)], now=NOW + 60, alert_max_age=86400
+    )
+    [found] = await storage.stories.recent(5)
+    assert (found.title, found.countries, found.action) == (
+        edited.title, RELEVANT.countries, RELEVANT.action,
+    )  # fmt: skip
 
 
 async def test_a_later_source_naming_a_watched_person_alerts_the_watcher_once(

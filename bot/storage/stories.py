@@ -21,7 +21,8 @@ Watchlists (`Incoming.watchers`, matched by `bot.watch` before saving): an entry
 chat's watched name is alerted to that chat even when it is not relevant, and so is a story
 that a later outlet's report about a watched person joins. Such a story is stored
 with `broadcast = 0`: it is not searchable, not in /recent, not shown by /story and not sent to
-anyone else, unless a relevant source of it turns up later (or an edit makes its report one).
+anyone else, unless a relevant source of it turns up later (or an edit makes its report one):
+that report then heads it (`_publish`).
 
 A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
 'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message. Every
@@ -166,7 +167,10 @@ def _save(
         if stored is None:
             continue
         story_id, how = stored
-        if how != "new":
+        if how == "published":
+            # Its watchers' alerts showed the old headline: they are edited to the news.
+            queued += queue_edits(tx, story_id, now)
+        elif how != "new":
             if how == "joined":
                 joined += 1
                 queued += queue_edits(tx, story_id, now)
@@ -196,9 +200,9 @@ def _store_entry(
     touched: set[int],
     *,
     alertable: bool,
-) -> tuple[int, Literal["new", "joined", "edited"]] | None:
-    """Store one entry. Returns (story id, "new") for a new story (or a watch-only story that a
-    relevant report or edit made public), (story id, "joined") when the entry brought an
+) -> tuple[int, Literal["new", "published", "joined", "edited"]] | None:
+    """Store one entry. Returns (story id, "new") for a new story, (story id, "published") for
+    a watch-only story that a relevant report or edit made public, (story id, "joined") when the entry brought an
     existing story a new outlet, (story id, "edited") for an edit of a story's report that
     names a watched person, None when nothing is new. An edit of an entry that had no story
     and is now relevant or watched counts as a new entry (stored in its existing row)."""
@@ -210,8 +214,8 @@ def _store_entry(
             edits.apply(tx, old, item, touched)
             # An edit that makes a watch-only story's report relevant publishes the story.
             published = old["story_id"] is not None and item.verdict.relevant
-            if published and _made_public(tx, old["story_id"]):
-                return old["story_id"], "new"
+            if published and _publish(tx, old["story_id"], feed, item, now):
+                return old["story_id"], "published"
             return (old["story_id"], "edited") if old["story_id"] and item.watchers else None
         # A "details later" item that its edit made relevant (or watched) is news now: it goes
         # the way of a new entry, into its existing row.
@@ -227,7 +231,7 @@ def _store_entry(
     if story_id is None and (item.verdict.relevant or (item.watchers and alertable)):
         story_id = _insert_story(tx, feed, item, now)
     elif story_id is not None and item.verdict.relevant:
-        made_public = _made_public(tx, story_id)
+        made_public = _publish(tx, story_id, feed, item, now)
     new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
     if story_id is not None and item.fingerprint is not None and not copy:
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
@@ -262,7 +266,9 @@ def _store_entry(
     if story_id is None:
         return None
     touched.add(story_id)  # a new story or a new source: both are searchable
-    if joined is None or made_public:
+    if made_public:
+        return story_id, "published"
+    if joined is None:
         return story_id, "new"
     return (story_id, "joined") if new_outlet else None
 
@@ -307,17 +313,31 @@ def _story_of_url(tx: SyncTransaction, canonical_url: str | None, feed_id: int) 
     return None if row is None else int(row["story_id"])
 
 
-def _made_public(tx: SyncTransaction, story_id: int) -> bool:
-    """Turn a watch-only story into an ordinary one; False if it was one already."""
+def _publish(
+    tx: SyncTransaction, story_id: int, feed: FeedState, item: Incoming, now: float
+) -> bool:
+    """Turn a watch-only story into an ordinary one, headed by `item`, the relevant report that
+    made it news; False if it was public already. Its watched, off-topic first report would
+    make a poor alert, and as the public headline it would show that someone watches a name
+    in it; it stays one of the sources. The caller re-indexes the story (now searchable)."""
+    verdict = item.verdict
     changed = tx.execute(
-        "UPDATE stories SET broadcast = 1 WHERE id = ? AND broadcast = 0", (story_id,)
-    )
-    return changed > 0  # the caller re-indexes the story, which now makes it searchable
+        """UPDATE stories SET broadcast = 1, created_at = ?,
+               published_at = COALESCE(?, published_at), title = ?, summary = ?,
+               link = COALESCE(?, link), outlet = ?, countries = ?, action = ?, score = ?,
+               reasons = ?
+           WHERE id = ? AND broadcast = 0""",
+        (
+            now, _timestamp(item), item.entry.title, item.entry.summary, item.entry.link,
+            feed.name, _countries_column(verdict.countries), verdict.action, verdict.score,
+            json.dumps(list(verdict.reasons), ensure_ascii=False), story_id,
+        ),
+    )  # fmt: skip
+    return changed > 0
 
 
 def _insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
     entry, verdict = item.entry, item.verdict
-    countries = f" {' '.join(verdict.countries)} " if verdict.countries else ""
     return tx.insert(
         """
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
@@ -331,7 +351,7 @@ def _insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: flo
             entry.summary,
             entry.link,
             feed.name,
-            countries,
+            _countries_column(verdict.countries),
             verdict.action,
             verdict.score,
             json.dumps(list(verdict.reasons), ensure_ascii=False),
@@ -339,6 +359,10 @@ def _insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: flo
             story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
         ),
     )
+
+
+def _countries_column(countries: Sequence[str]) -> str:
+    return f" {' '.join(countries)} " if countries else ""
 
 
 def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:
