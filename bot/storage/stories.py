@@ -22,7 +22,7 @@ chat's watched name is alerted to that chat even when it is not relevant, and so
 that a later outlet's report about a watched person joins. Such a story is stored
 with `broadcast = 0`: it is not searchable, not in /recent, not shown by /story and not sent to
 anyone else, unless a relevant source of it turns up later (or an edit makes its report one):
-that report then heads it (`_publish`).
+that report then heads it (`story_rows.publish`).
 
 A chat in a digest mode gets a 'digest' delivery due at its next digest time instead of an
 'alert' due now (`bot.chat_settings`); the sender turns the due ones into one message. Every
@@ -31,7 +31,6 @@ change to a story or its sources queues it for its search row (`search_index.que
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -39,9 +38,9 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from bot.merge import choose
-from bot.storage import edits, search_index, story_index
+from bot.storage import edits, search_index, story_index, story_rows
 from bot.storage.alert_queue import queue_alerts, queue_edits
-from bot.storage.db import Database, SyncTransaction
+from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
@@ -192,6 +191,9 @@ def _save(
     return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
 
 
+How = Literal["new", "published", "joined", "edited"]
+
+
 def _store_entry(
     tx: SyncTransaction,
     feed: FeedState,
@@ -200,26 +202,21 @@ def _store_entry(
     touched: set[int],
     *,
     alertable: bool,
-) -> tuple[int, Literal["new", "published", "joined", "edited"]] | None:
+) -> tuple[int, How] | None:
     """Store one entry. Returns (story id, "new") for a new story, (story id, "published") for
-    a watch-only story that a relevant report or edit made public, (story id, "joined") when the entry brought an
-    existing story a new outlet, (story id, "edited") for an edit of a story's report that
-    names a watched person, None when nothing is new. An edit of an entry that had no story
-    and is now relevant or watched counts as a new entry (stored in its existing row)."""
-    old = edits.stored(tx, feed.id, item, _timestamp(item) or now)
-    if old is not None:
-        if old["content_hash"] == item.content_hash:
-            return None
-        if old["story_id"] is not None or not (item.verdict.relevant or item.watchers):
-            edits.apply(tx, old, item, touched)
-            # An edit that makes a watch-only story's report relevant publishes the story.
-            published = old["story_id"] is not None and item.verdict.relevant
-            if published and _publish(tx, old["story_id"], feed, item, now):
-                return old["story_id"], "published"
-            return (old["story_id"], "edited") if old["story_id"] and item.watchers else None
-        # A "details later" item that its edit made relevant (or watched) is news now: it goes
-        # the way of a new entry, into its existing row.
-    entry_id = None if old is None else int(old["id"])
+    a watch-only story that a relevant report or edit made public, (story id, "joined") when
+    the entry brought an existing story a new outlet, (story id, "edited") for an edit of a
+    story's report that names a watched person, None when nothing is new. An edit of an entry
+    that had no story and is now relevant or watched counts as a new entry (in its old row)."""
+    old = edits.stored(tx, feed.id, item, story_rows.timestamp(item) or now)
+    if old is not None and old["content_hash"] == item.content_hash:
+        return None
+    if old is not None and (
+        old["story_id"] is not None or not (item.verdict.relevant or item.watchers)
+    ):
+        return _store_edit(tx, feed, item, old, now=now, touched=touched)
+    # A "details later" item that its edit made relevant (or watched) is news now: it goes the
+    # way of a new entry, into its existing row.
     copy = False  # a verbatim copy of a source the merge index already has
     joined = _story_of_url(tx, item.canonical_url, feed.id)
     if joined is None:
@@ -229,48 +226,43 @@ def _store_entry(
     # A watch-only story exists to alert its watchers: one from a backlog alerts nobody, and
     # kept anyway it would outlive /forget (no delivery ties it to the chat that watched).
     if story_id is None and (item.verdict.relevant or (item.watchers and alertable)):
-        story_id = _insert_story(tx, feed, item, now)
+        story_id = story_rows.insert_story(tx, feed, item, now)
     elif story_id is not None and item.verdict.relevant:
-        made_public = _publish(tx, story_id, feed, item, now)
+        made_public = story_rows.publish(tx, story_id, feed, item, now)
     new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
     if story_id is not None and item.fingerprint is not None and not copy:
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
-    tx.execute(
-        """
-        INSERT INTO entries (id, feed_id, entry_key, canonical_url, content_hash, story_id,
-                             title, summary, link, lang, published_at, seen_at, minhash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        ON CONFLICT (id) DO UPDATE SET
-            canonical_url = excluded.canonical_url, content_hash = excluded.content_hash,
-            story_id = excluded.story_id, title = excluded.title, summary = excluded.summary,
-            link = excluded.link, lang = excluded.lang, published_at = excluded.published_at,
-            minhash = excluded.minhash
-        """,
-        (
-            entry_id,  # None: a new row; an edited entry keeps its row and when it was seen
-            feed.id,
-            item.key,
-            item.canonical_url,
-            item.content_hash,
-            story_id,
-            item.entry.title if story_id is not None else None,
-            item.entry.summary if joined is not None else None,  # a new story has it already
-            item.entry.link if story_id is not None else None,
-            item.entry.lang or feed.lang,
-            _timestamp(item),
-            now,
-            # A copy's signature is one the story has: merging would only compare it twice.
-            None if story_id is None or copy or not item.fingerprint else item.fingerprint.pack(),
-        ),
+    entry_id = None if old is None else int(old["id"])
+    story_rows.write_entry(
+        tx, feed, item, entry_id, story_id, joined=joined is not None, copy=copy, now=now
     )
     if story_id is None:
         return None
     touched.add(story_id)  # a new story or a new source: both are searchable
-    if made_public:
+    how: How | None = (
+        "published"
+        if made_public
+        else "new"
+        if joined is None
+        else "joined"
+        if new_outlet
+        else None
+    )
+    return None if how is None else (story_id, how)
+
+
+def _store_edit(
+    tx: SyncTransaction, feed: FeedState, item: Incoming, old: Row, *, now: float, touched: set[int]
+) -> tuple[int, How] | None:
+    """An edit of a stored entry (`_store_entry`)."""
+    edits.apply(tx, old, item, touched)
+    story_id: int | None = old["story_id"]
+    if story_id is None:
+        return None
+    # An edit that makes a watch-only story's report relevant publishes the story.
+    if item.verdict.relevant and story_rows.publish(tx, story_id, feed, item, now):
         return story_id, "published"
-    if joined is None:
-        return story_id, "new"
-    return (story_id, "joined") if new_outlet else None
+    return (story_id, "edited") if item.watchers else None
 
 
 def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[int | None, bool]:
@@ -280,7 +272,7 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
     fingerprint = item.fingerprint
     if fingerprint is None:
         return None, False
-    when = _timestamp(item) or now
+    when = story_rows.timestamp(item) or now
     found = story_index.candidates(tx, fingerprint, when)
     match = choose(story_index.report_features(item, when), fingerprint.signature, found)
     if match is None:
@@ -313,62 +305,10 @@ def _story_of_url(tx: SyncTransaction, canonical_url: str | None, feed_id: int) 
     return None if row is None else int(row["story_id"])
 
 
-def _publish(
-    tx: SyncTransaction, story_id: int, feed: FeedState, item: Incoming, now: float
-) -> bool:
-    """Turn a watch-only story into an ordinary one, headed by `item`, the relevant report that
-    made it news; False if it was public already. Its watched, off-topic first report would
-    make a poor alert, and as the public headline it would show that someone watches a name
-    in it; it stays one of the sources. The caller re-indexes the story (now searchable)."""
-    verdict = item.verdict
-    changed = tx.execute(
-        """UPDATE stories SET broadcast = 1, created_at = ?,
-               published_at = COALESCE(?, published_at), title = ?, summary = ?,
-               link = COALESCE(?, link), outlet = ?, countries = ?, action = ?, score = ?,
-               reasons = ?
-           WHERE id = ? AND broadcast = 0""",
-        (
-            now, _timestamp(item), item.entry.title, item.entry.summary, item.entry.link,
-            feed.name, _countries_column(verdict.countries), verdict.action, verdict.score,
-            json.dumps(list(verdict.reasons), ensure_ascii=False), story_id,
-        ),
-    )  # fmt: skip
-    return changed > 0
-
-
-def _insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
-    entry, verdict = item.entry, item.verdict
-    return tx.insert(
-        """
-        INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons, broadcast, names)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-        """,
-        (
-            now,
-            _timestamp(item),
-            entry.title,
-            entry.summary,
-            entry.link,
-            feed.name,
-            _countries_column(verdict.countries),
-            verdict.action,
-            verdict.score,
-            json.dumps(list(verdict.reasons), ensure_ascii=False),
-            int(verdict.relevant),
-            story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
-        ),
-    )
-
-
-def _countries_column(countries: Sequence[str]) -> str:
-    return f" {' '.join(countries)} " if countries else ""
-
-
 def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:
     """Only fresh news is pushed; the backlog of a feed seen for the first time is only stored.
     An undated entry counts as fresh unless this is the feed's first successful poll."""
-    published = _timestamp(item)
+    published = story_rows.timestamp(item)
     if published is None:
         return feed.last_success_at is not None
     return now - published <= alert_max_age
@@ -383,8 +323,3 @@ def _stories_by_id(tx: SyncTransaction, ids: Sequence[int]) -> list[Story]:
         ids,
     )
     return [Story.from_row(r) for r in rows]
-
-
-def _timestamp(item: Incoming) -> float | None:
-    published = item.entry.published
-    return None if published is None else published.timestamp()

@@ -1,0 +1,111 @@
+"""The rows one stored report writes (`bot.storage.stories` decides which): its entry, a new
+story headed by it, or a watch-only story it makes public and heads."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+
+from bot.storage import story_index
+from bot.storage.db import SyncTransaction
+from bot.storage.records import FeedState, Incoming
+
+
+def write_entry(
+    tx: SyncTransaction,
+    feed: FeedState,
+    item: Incoming,
+    entry_id: int | None,
+    story_id: int | None,
+    *,
+    joined: bool,
+    copy: bool,
+    now: float,
+) -> None:
+    """The entry's row: a new one, or its old row (`entry_id`) rewritten. Only an entry with a
+    story keeps its text (a source to cite); `joined`: of a story that was there before it."""
+    tx.execute(
+        """
+        INSERT INTO entries (id, feed_id, entry_key, canonical_url, content_hash, story_id,
+                             title, summary, link, lang, published_at, seen_at, minhash)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        ON CONFLICT (id) DO UPDATE SET
+            canonical_url = excluded.canonical_url, content_hash = excluded.content_hash,
+            story_id = excluded.story_id, title = excluded.title, summary = excluded.summary,
+            link = excluded.link, lang = excluded.lang, published_at = excluded.published_at,
+            minhash = excluded.minhash
+        """,
+        (
+            entry_id,  # None: a new row; an edited entry keeps its row and when it was seen
+            feed.id,
+            item.key,
+            item.canonical_url,
+            item.content_hash,
+            story_id,
+            item.entry.title if story_id is not None else None,
+            item.entry.summary if joined else None,  # a new story has it already
+            item.entry.link if story_id is not None else None,
+            item.entry.lang or feed.lang,
+            timestamp(item),
+            now,
+            # A copy's signature is one the story has: merging would only compare it twice.
+            None if story_id is None or copy or not item.fingerprint else item.fingerprint.pack(),
+        ),
+    )
+
+
+def publish(
+    tx: SyncTransaction, story_id: int, feed: FeedState, item: Incoming, now: float
+) -> bool:
+    """Turn a watch-only story into an ordinary one, headed by `item`, the relevant report that
+    made it news; False if it was public already. Its watched, off-topic first report would
+    make a poor alert, and as the public headline it would show that someone watches a name
+    in it; it stays one of the sources. The caller re-indexes the story (now searchable)."""
+    verdict = item.verdict
+    changed = tx.execute(
+        """UPDATE stories SET broadcast = 1, created_at = ?,
+               published_at = COALESCE(?, published_at), title = ?, summary = ?,
+               link = COALESCE(?, link), outlet = ?, countries = ?, action = ?, score = ?,
+               reasons = ?
+           WHERE id = ? AND broadcast = 0""",
+        (
+            now, timestamp(item), item.entry.title, item.entry.summary, item.entry.link,
+            feed.name, _countries_column(verdict.countries), verdict.action, verdict.score,
+            json.dumps(list(verdict.reasons), ensure_ascii=False), story_id,
+        ),
+    )  # fmt: skip
+    return changed > 0
+
+
+def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
+    entry, verdict = item.entry, item.verdict
+    return tx.insert(
+        """
+        INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
+                             countries, action, score, reasons, broadcast, names)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        """,
+        (
+            now,
+            timestamp(item),
+            entry.title,
+            entry.summary,
+            entry.link,
+            feed.name,
+            _countries_column(verdict.countries),
+            verdict.action,
+            verdict.score,
+            json.dumps(list(verdict.reasons), ensure_ascii=False),
+            int(verdict.relevant),
+            story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
+        ),
+    )
+
+
+def _countries_column(countries: Sequence[str]) -> str:
+    return f" {' '.join(countries)} " if countries else ""
+
+
+def timestamp(item: Incoming) -> float | None:
+    published = item.entry.published
+    return None if published is None else published.timestamp()
