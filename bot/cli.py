@@ -79,7 +79,7 @@ async def search_stories(
 
 def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object]:
     return {
-        "id": story.id,
+        "id": story.number,  # what /story takes, and what a citation names
         "title": story.title,
         "summary": story.summary,
         "link": story.link,

@@ -62,10 +62,11 @@ def query_of_page(text: str | None) -> str | None:
 
 
 def story_card(story: Story, sources: Sequence[Source], *, tr: Tr = ENGLISH) -> Text:
-    """/story <id>: tags, headline, lead, then every source to cite: outlet, date, title, link."""
+    """/story <number>: tags, headline, lead, then every source to cite: outlet, date, title,
+    link."""
     title = headline(story, tr)
     parts: list[Text | str] = [
-        as_line(Bold(tr("Story {id}", id=story.id), " · ", headline_tags(story, tr))),
+        as_line(Bold(tr("Story {id}", id=story.number), " · ", headline_tags(story, tr))),
         as_line(Bold(_cut(title, TITLE_MAX))),
     ]
     lead = lead_of(story.summary, title)
@@ -122,7 +123,7 @@ def _timeline_line(story: Story, tr: Tr) -> Text:
     linked: Text | str = TextLink(title, url=story.link) if story.link else title
     action = action_label(story.action, tr)
     day = format_day(story.published_at, tr.locale) or tr("undated")
-    return as_line(f"{day} · {action} · ", linked, f" /story_{story.id}")
+    return as_line(f"{day} · {action} · ", linked, _story_command(story, " "))
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
@@ -134,8 +135,15 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
     return Text(
         f"{number}. {day} · {headline_tags(story, tr)}\n",
         linked,
-        f"\n{outlet} · {sources} · /story_{story.id}",
+        f"\n{outlet} · {sources}",
+        _story_command(story, " · "),
     )
+
+
+def _story_command(story: Story, before: str) -> str:
+    """The command that shows the story with its sources; only a public story has one (all
+    that search shows are)."""
+    return "" if story.number is None else f"{before}/story_{story.number}"
 
 
 def _source_line(number: int, source: Source, tr: Tr) -> Text:

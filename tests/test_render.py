@@ -35,6 +35,7 @@ def story(**overrides: object) -> Story:
         "sources": 1,
     }
     values.update(overrides)
+    values.setdefault("number", values["id"])  # a public story, numbered as stored first
     return Story(**values)  # type: ignore[arg-type]
 
 

@@ -23,7 +23,7 @@ def story(n: int = 1, title: str = "Kazakhstan hands Bazhukov over", **kw: objec
     values: dict[str, object] = {
         "id": n, "title": title, "summary": "Lawyers appeal.", "link": f"https://e.org/{n}",
         "outlet": "OVD-Info", "published_at": WHEN, "countries": ("KZ", "RU"),
-        "action": "extradition", "reasons": (), "sources": 2,
+        "action": "extradition", "reasons": (), "sources": 2, "number": n,
     }  # fmt: skip
     values.update(kw)
     return Story(**values)  # type: ignore[arg-type]

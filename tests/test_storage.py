@@ -57,6 +57,32 @@ async def test_deliveries_queued_before_due_times_get_one_when_migrated(tmp_path
         await store.close()
 
 
+async def test_public_stories_stored_before_numbers_keep_their_ids_as_numbers(
+    tmp_path: Path,
+) -> None:
+    """Numbers already cited (/story 3) still find their stories after migration 14; a
+    watch-only story gets none, and the next public story the next free number."""
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(";".join(MIGRATIONS[:13]) + ";PRAGMA user_version = 13;")
+        conn.executemany(
+            """INSERT INTO stories (id, created_at, title, summary, outlet, score, broadcast)
+               VALUES (?, 0, ?, '', 'o', 1, ?)""",
+            [(1, "first", 1), (2, "watched", 0), (3, "third", 1)],
+        )
+    store = await Storage.open(path)
+    try:
+        found = [await store.stories.get(n) for n in (1, 2, 3)]
+        assert [s and s.title for s in found] == ["first", None, "third"]
+        [feed] = await add_feeds(store, "Meduza")
+        saved = await store.stories.save(
+            feed, [incoming(make_entry("Казахстан выдал Касымова"))], now=NOW, alert_max_age=DAY
+        )
+        assert [s.number for s in saved.new_stories] == [4]
+    finally:
+        await store.close()
+
+
 async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     with sqlite3.connect(path) as conn:

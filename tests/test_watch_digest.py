@@ -205,6 +205,29 @@ async def test_a_watch_only_story_cannot_be_looked_up_until_it_is_public(
     assert found.outlets == ("Kloop", "Meduza")  # the forecast is one source among others
 
 
+async def test_public_stories_are_numbered_without_the_watch_only_ones(
+    storage: Storage,
+) -> None:
+    # Ids are shared with watch-only stories; numbers are not, so /story 1, 2, 3 ... has no
+    # gap that would tell that some chat's watch matched something.
+    feed, other = await add_feeds(storage, "Kloop", "Meduza")
+    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
+    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    news = make_entry("Казахстан выдал Касымова", link="https://e.org/kasymov")
+    await storage.stories.save(other, [incoming(news)], now=NOW, alert_max_age=86400)
+    first = await storage.stories.get(1)
+    assert first is not None
+    assert (first.title, first.number) == (news.title, 1)
+    assert first.id == 2  # the watch-only story took id 1
+    assert await storage.stories.get(2) is None
+    relevant = make_entry("Казахстан выдал Бажукова", link=noise.link)
+    await storage.stories.save(other, [incoming(relevant)], now=NOW + 60, alert_max_age=86400)
+    second = await storage.stories.get(2)  # made public: the next number
+    assert second is not None
+    assert (second.id, second.title) == (1, relevant.title)
+
+
 async def test_a_watchers_alert_is_edited_when_its_story_becomes_news(storage: Storage) -> None:
     feed, other = await add_feeds(storage, "Kloop", "Meduza")
     await watches_bazhukov(storage, 7, NOW)

@@ -235,4 +235,14 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE feeds ADD COLUMN ttl REAL;
     """,
+    # 14: the number a story is shown and looked up by (/story 12, search results, `search
+    # --json`), given when it becomes public, in that order. Ids are shared with watch-only
+    # stories (bot.storage.stories), so a gap among shown ids told that some chat's watch had
+    # matched something. Public stories stored before keep their id as their number, so
+    # numbers already cited still find them; watch-only ones have none.
+    """
+    ALTER TABLE stories ADD COLUMN number INTEGER;
+    UPDATE stories SET number = id WHERE broadcast = 1;
+    CREATE UNIQUE INDEX stories_number ON stories (number);
+    """,
 )

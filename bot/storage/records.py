@@ -82,6 +82,9 @@ class Story:
     sources: int  # how many outlets reported it
     outlets: tuple[str, ...] = ()  # their names, the first reporter first
     broadcast: bool = True  # False: kept only for the watchlists it mentions (bot.storage.stories)
+    # What users see and cite (/story 12): numbers count public stories only; None for a
+    # watch-only one (migration 14).
+    number: int | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
@@ -99,6 +102,7 @@ class Story:
             sources=row["sources"],
             outlets=tuple(row["outlets"].split(_SEPARATOR)) if row["outlets"] else (),
             broadcast=bool(row["broadcast"]),
+            number=row["number"],
         )
 
     @property

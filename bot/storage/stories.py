@@ -45,7 +45,8 @@ from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
 STORY_COLUMNS = """
-    s.id, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons, s.broadcast,
+    s.id, s.number, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
+    s.broadcast,
     COALESCE(s.published_at, s.created_at) AS published_at,
     (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
     (SELECT group_concat(o.name, char(31)) FROM
@@ -76,12 +77,11 @@ class Stories:
         thread (a fetch is hundreds of statements; one thread hop each was most of the cost)."""
         return await self._db.run(partial(_save, feed, items, now=now, alert_max_age=alert_max_age))
 
-    async def get(self, story_id: int) -> Story | None:
-        """A story anyone may look up (/story <id>): None for a watch-only one, since story ids
-        are sequential and its existence would tell what some chat watches."""
+    async def get(self, number: int) -> Story | None:
+        """A public story by its number (/story <number>); a watch-only story has none."""
         row = await self._db.fetchone(
-            f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.id = ? AND s.broadcast = 1",
-            (story_id,),
+            f"SELECT {STORY_COLUMNS} FROM stories s WHERE s.number = ? AND s.broadcast = 1",
+            (number,),
         )
         return None if row is None else Story.from_row(row)
 

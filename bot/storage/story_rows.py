@@ -10,6 +10,10 @@ from bot.storage import story_index
 from bot.storage.db import SyncTransaction
 from bot.storage.records import FeedState, Incoming
 
+# A public story's number (migration 14): one past the last given, so public stories are
+# numbered without gaps whatever the watch-only stories between them.
+_NEXT_NUMBER = "(SELECT COALESCE(MAX(number), 0) + 1 FROM stories)"
+
 
 def write_entry(
     tx: SyncTransaction,
@@ -57,13 +61,14 @@ def write_entry(
 def publish(
     tx: SyncTransaction, story_id: int, feed: FeedState, item: Incoming, now: float
 ) -> bool:
-    """Turn a watch-only story into an ordinary one, headed by `item`, the relevant report that
-    made it news; False if it was public already. Its watched, off-topic first report would
-    make a poor alert, and as the public headline it would show that someone watches a name
-    in it; it stays one of the sources. The caller re-indexes the story (now searchable)."""
+    """Turn a watch-only story into an ordinary one with the next number, headed by `item`, the
+    relevant report that made it news; False if it was public already. Its watched, off-topic
+    first report would make a poor alert, and as the public headline it would show that
+    someone watches a name in it; it stays one of the sources. The caller re-indexes the story
+    (now searchable)."""
     verdict = item.verdict
     changed = tx.execute(
-        """UPDATE stories SET broadcast = 1, created_at = ?,
+        f"""UPDATE stories SET broadcast = 1, number = {_NEXT_NUMBER}, created_at = ?,
                published_at = COALESCE(?, published_at), title = ?, summary = ?,
                link = COALESCE(?, link), outlet = ?, countries = ?, action = ?, score = ?,
                reasons = ?
@@ -78,12 +83,15 @@ def publish(
 
 
 def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
+    """A new story headed by `item`: public (with the next number) when it is relevant, else
+    kept for the watchlists it names."""
     entry, verdict = item.entry, item.verdict
+    public = int(verdict.relevant)
     return tx.insert(
-        """
+        f"""
         INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons, broadcast, names)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             countries, action, score, reasons, broadcast, names, number)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END)
         """,
         (
             now,
@@ -96,8 +104,9 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
             verdict.action,
             verdict.score,
             json.dumps(list(verdict.reasons), ensure_ascii=False),
-            int(verdict.relevant),
+            public,
             story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
+            public,
         ),
     )
 
