@@ -24,13 +24,19 @@ async def status_lines(
     now = time.time() if now is None else now
     counts = await storage.counts()
     outbox = await storage.outbox.stats(now)
-    feeds = await storage.feeds.all()
-    failing = sum(1 for f in feeds if f.error_count)
+    feeds = await storage.feeds.listed()
+    disabled = sum(1 for f in feeds if f.disabled_reason)
+    failing = sum(1 for f in feeds if f.error_count and not f.disabled_reason)
     oldest = tr("none") if outbox.due_since is None else seconds(now - outbox.due_since, tr)
     c = outbox.counters
     beat = await storage.heartbeat()
     lines = [
-        tr("feeds: {n} ({failing} failing)", n=counts["feeds"], failing=failing),
+        tr(
+            "feeds: {n} ({failing} failing, {disabled} disabled)",
+            n=counts["feeds"],
+            failing=failing,
+            disabled=disabled,
+        ),
         tr(
             "stories: {stories}, entries seen: {entries}",
             stories=counts["stories"],

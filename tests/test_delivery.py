@@ -532,6 +532,18 @@ async def test_status_shows_the_delivery_counters(storage: Storage) -> None:
     assert "sent: 2, retried: 2, failed: 2, 429s: 2" in lines
 
 
+async def test_status_counts_disabled_feeds_apart(storage: Storage) -> None:
+    # A feed switched off (410, three days of errors) is polled no more: "0 failing" alone
+    # told the operator that all was well.
+    _, failing, gone = await add_feeds(storage, "Kloop", "Meduza", "Rail")
+    now = time.time()
+    await storage.feeds.record_error(failing.id, "HTTP 503", now=now, next_check_at=now + 60)
+    await storage.feeds.record_error(gone.id, "HTTP 410", now=now, next_check_at=now + 60)
+    await storage.feeds.disable(gone.id, "gone (HTTP 410)", now=now)
+    lines = await status_lines(storage, now=now)
+    assert lines[0] == "feeds: 3 (1 failing, 1 disabled)"
+
+
 async def test_a_sender_stuck_past_the_grace_is_cancelled_and_said_not_raised(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
