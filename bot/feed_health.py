@@ -1,7 +1,7 @@
 """How the sources are doing, as text for operators (admin `/feeds`, admin notices). Pure.
 
     /feeds     a count line, then the sources with problems first (disabled, then failing),
-               then the healthy ones, one line each, cut to `limit` characters with
+               then the healthy ones, one line each, cut to `limit` (UTF-16 units) with
                "... and N more sources"
     notice     one message listing every source that has newly been failing for a day or been
                disabled, so the admins hear once per event, not once per failed poll
@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Final
 
 from bot.i18n import ENGLISH, N_, Tr
+from bot.render import telegram_length
 from bot.storage import FeedState
 
 TEXT_LIMIT = 3800  # under Telegram's 4096, with room for the cut-off line
@@ -97,26 +98,32 @@ def disabled_reason(reason: str, tr: Tr = ENGLISH) -> str:
 
 
 def ago(seconds: float, tr: Tr = ENGLISH) -> str:
-    """A short duration: 45s, 12m, 5h, 3d (in English)."""
-    seconds = max(0.0, seconds)
-    if seconds >= 86400:
-        return tr("{n}d", n=f"{seconds / 86400:.0f}")
-    if seconds >= 3600:
-        return tr("{n}h", n=f"{seconds / 3600:.0f}")
-    if seconds >= 60:
-        return tr("{n}m", n=f"{seconds / 60:.0f}")
-    return tr("{n}s", n=f"{seconds:.0f}")
+    """A short duration, cut, never rounded up (a feed failing for 2d14h is not yet at the 3
+    days that disable it; an interval of 90 minutes is not 2h): 45s, 12m, 1h30m, 2d14h."""
+    whole = int(max(0.0, seconds))
+    for size, unit, part, next_unit in ((86400, "{n}d", 3600, "{n}h"), (3600, "{n}h", 60, "{n}m")):
+        if whole >= size:
+            count, rest = divmod(whole, size)
+            shown = [tr(unit, n=count)] + ([tr(next_unit, n=rest // part)] if rest >= part else [])
+            # "1h30m", but "1 год 30 хв" where a unit is a word of its own
+            return (" " if any(" " in p for p in shown) else "").join(shown)
+    if whole >= 60:
+        return tr("{n}m", n=whole // 60)
+    return tr("{n}s", n=whole)
 
 
 def _bounded(head: str, lines: Sequence[str], limit: int, tr: Tr) -> str:
+    """`head` and as many `lines` as fit in `limit` (in Telegram's UTF-16 units), then a line
+    counting the ones left out; room for that line is kept only while lines remain after."""
     out = [head]
-    used = len(head)
+    used = telegram_length(head)
     for shown, line in enumerate(lines):
         left = len(lines) - shown
         more = tr.plural("… and {n} more source", "… and {n} more sources", left)
-        if used + 1 + len(line) + 1 + len(more) > limit:
+        after = 1 + telegram_length(more) if left > 1 else 0
+        if used + 1 + telegram_length(line) + after > limit:
             out.append(more)
             break
         out.append(line)
-        used += 1 + len(line)
+        used += 1 + telegram_length(line)
     return "\n".join(out)

@@ -160,6 +160,36 @@ def test_operator_texts_use_each_languages_plural_forms() -> None:
     assert len("\n".join(report)) <= 300
 
 
+@pytest.mark.parametrize(
+    ("seconds", "shown"),
+    [
+        (59.6, "59s"),
+        (59 * 60 + 40, "59m"),  # not "60m"
+        (90 * 60, "1h30m"),  # an interval of 90 minutes is not "every 2h"
+        (67.5 * 60, "1h7m"),
+        (23 * 3600 + 50 * 60, "23h50m"),  # not "24h"
+        (36 * 3600, "1d12h"),  # not "2d"
+        (2 * 86400 + 14 * 3600, "2d14h"),  # not "3d", the limit that disables a feed
+        (3 * 86400 + 59, "3d"),
+    ],
+)
+def test_durations_are_cut_not_rounded_up(seconds: float, shown: str) -> None:
+    assert ago(seconds) == shown
+
+
+def test_a_feed_report_counts_telegram_units_and_keeps_what_fits() -> None:
+    now = 1_000_000.0
+    flags = [_feed(n, name=f"🇰🇿🇰🇬🇺🇿🇹🇯🇷🇺 {n}", last_success_at=now - 60) for n in range(300)]
+    report = health_report(flags, now)
+    assert len(report.encode("utf-16-le")) // 2 <= 3800  # Telegram counts UTF-16 units
+    assert re.fullmatch(r"… and \d+ more sources", report.splitlines()[-1])
+    few = [_feed(n, last_success_at=now - 60) for n in range(3)]
+    whole = health_report(few, now)
+    # A list that fits is not cut, even with no room left for a cut-off line after its last.
+    exact = health_report(few, now, limit=len(whole))
+    assert exact == whole
+
+
 def test_notice_stays_english_without_a_translator() -> None:
     now = 1_000_000.0
     down = _feed(1, error_count=1, last_error="X", disabled_reason="failing for 3 days")
