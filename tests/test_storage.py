@@ -618,6 +618,22 @@ async def test_a_restart_keeps_an_error_backoff_and_a_retry_after(storage: Stora
     assert await next_check_after_restart(storage, moved, at=NOW + 30) == NOW + 30
 
 
+async def test_a_new_address_forgets_the_old_ones_health(storage: Storage) -> None:
+    # Fixing a dead feed's address in feeds.yaml: /feeds said "ok 5d ago" of an address never
+    # fetched, from the old one's last success.
+    [feed] = await add_feeds(storage, "A")
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None
+    )
+    await storage.feeds.record_error(feed.id, "HTTP 410", now=NOW + 60, next_check_at=NOW + 600)
+    await storage.feeds.disable(feed.id, "gone (HTTP 410)", now=NOW + 60)
+    moved = FeedSpec(name="A", url="https://a.example/new-rss")
+    await storage.feeds.sync([moved], now=NOW + 120)
+    [feed] = await storage.feeds.listed()
+    assert (feed.disabled_reason, feed.error_count, feed.last_error) == (None, 0, None)
+    assert (feed.last_success_at, feed.last_error_at, feed.disabled_at) == (None, None, None)
+
+
 async def test_feed_error_bookkeeping(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "A")
     await storage.feeds.record_error(

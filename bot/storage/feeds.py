@@ -69,6 +69,15 @@ class Feeds:
                                           THEN told_failing_at END,
                         error_count = CASE WHEN source_url IS excluded.source_url
                                       THEN error_count ELSE 0 END,
+                        -- the old address's health is not the new one's
+                        last_error = CASE WHEN source_url IS excluded.source_url
+                                     THEN last_error END,
+                        last_error_at = CASE WHEN source_url IS excluded.source_url
+                                        THEN last_error_at END,
+                        last_success_at = CASE WHEN source_url IS excluded.source_url
+                                          THEN last_success_at END,
+                        disabled_at = CASE WHEN source_url IS excluded.source_url
+                                      THEN disabled_at END,
                         next_check_at = CASE
                             WHEN source_url IS NOT excluded.source_url THEN ?
                             WHEN error_count = 0
