@@ -309,6 +309,32 @@ def test_quadratic_blowup_is_not_expanded_by_the_loose_parser() -> None:
     assert peak < 50_000_000
 
 
+@pytest.mark.timeout(20)
+@pytest.mark.parametrize(
+    "head",
+    [
+        # Cutting the inner declaration out of "<!ENT<!ENTITY z>ITY" used to form "<!ENTITY a"
+        # after a DOCTYPE that text before it hid from the DOCTYPE pattern.
+        'x\n<!DOCTYPE rss [\n<!ENT<!ENTITY z>ITY a "{a}">]>\n',
+        '<!DOCTYPE rss [\n<!ENT<!ENTITY z>ITY a "{a}">]>\n',
+        'x\n<!DOCTYPE rss [\n<!EN<!ENT<!ENTITY z>ITY y>TITY a "{a}">]>\n',
+    ],
+)
+def test_an_entity_declaration_formed_by_cutting_another_is_refused(head: str) -> None:
+    body = (
+        head.format(a="A" * 20_000) + '<rss version="2.0"><channel><item><title>t</title>'
+        "<description>" + "&a;" * 20_000 + "</description></item></channel></rss>"
+    ).encode()
+    tracemalloc.start()
+    try:
+        with pytest.raises(ParseError, match="entities"):
+            parse_feed(body, RSS_CT, base_url=BASE)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 20_000_000
+
+
 def test_entity_declarations_on_one_line_are_refused_too() -> None:
     body = (
         b'<?xml version="1.0"?><!DOCTYPE rss [<!ENTITY x "EXPANDED"><!ENTITY y "]>">]>'
