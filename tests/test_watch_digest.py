@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.chat_settings import is_quiet, next_digest_at
+from bot.fingerprint import Fingerprinter
 from bot.relevance.text import Lemmatizer
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.sender import Backoff
@@ -203,6 +204,25 @@ async def test_a_watch_only_story_cannot_be_looked_up_until_it_is_public(
     assert (found.title, found.outlet, found.link) == (relevant.title, "Meduza", relevant.link)
     assert (found.countries, found.action) == (RELEVANT.countries, RELEVANT.action)
     assert found.outlets == ("Kloop", "Meduza")  # the forecast is one source among others
+
+
+async def test_a_story_made_news_by_a_report_without_a_link_links_nothing(
+    storage: Storage,
+) -> None:
+    # Headed by Meduza, it must not link the watched blog post that Meduza did not write.
+    feed, other = await add_feeds(storage, "Blog", "Meduza")
+    title = "Казахстан выдал России дезертира Семёна Бажукова"
+    lead = "Власти Казахстана передали российским военным дезертира Семёна Бажукова."
+    fingerprint = Fingerprinter().fingerprint(title, lead, "ru")
+    post = make_entry(title, summary=lead, link="https://blog.example/private-post")
+    watched = replace(incoming(post, IRRELEVANT), watchers=frozenset({7}), fingerprint=fingerprint)
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    bare = replace(post, link=None)
+    news = replace(incoming(bare), key="guid:1", canonical_url=None, fingerprint=fingerprint)
+    await storage.stories.save(other, [news], now=NOW + 60, alert_max_age=86400)
+    [found] = await storage.stories.recent(5)
+    assert found.outlets == ("Blog", "Meduza")  # it joined the watch-only story
+    assert (found.outlet, found.link) == ("Meduza", None)
 
 
 async def test_public_stories_are_numbered_without_the_watch_only_ones(

@@ -70,7 +70,7 @@ def publish(
     changed = tx.execute(
         f"""UPDATE stories SET broadcast = 1, number = {_NEXT_NUMBER}, created_at = ?,
                published_at = COALESCE(?, published_at), title = ?, summary = ?,
-               link = COALESCE(?, link), outlet = ?, countries = ?, action = ?, score = ?,
+               link = ?, outlet = ?, countries = ?, action = ?, score = ?,
                reasons = ?
            WHERE id = ? AND broadcast = 0""",
         (
