@@ -350,10 +350,10 @@ def clean_link(link: str | None, base_url: str) -> str | None:
     link = (link or "").strip()
     if not link or NOT_TEXT.search(link) or _SPACE.search(link):
         return None
-    absolute = link if link.startswith(("https://", "http://")) else urljoin(base_url, link)
-    if len(absolute) > LINK_MAX:
-        return None
-    try:
+    try:  # urljoin, too, raises on a malformed host ("//[x")
+        absolute = link if link.startswith(("https://", "http://")) else urljoin(base_url, link)
+        if len(absolute) > LINK_MAX:
+            return None
         parts = urlsplit(absolute)
         if parts.scheme not in ("http", "https") or "@" in parts.netloc:  # "@": credentials
             return None

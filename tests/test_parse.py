@@ -436,6 +436,10 @@ def test_long_text_is_bounded_at_a_word_boundary() -> None:
         ("https://user:pass@example.org/", None),
         ("https://user@example.org/", None),
         ("https://example.org:99999/", None),
+        # urljoin raises on a malformed host, which failed the whole feed.
+        ("//[x", None),
+        ("HTTP://[::1", None),
+        ("//[::1]:99999/", None),
         ("https://exa mple.org/", None),
         ("https://example.org/\x00", None),
         ("https://example.org/" + "a" * 2048, None),

@@ -90,6 +90,24 @@ def test_json_feed_items_are_normalised_and_junk_skipped() -> None:
     assert "alert" not in entries[0].summary  # scripts never become text
 
 
+def _json_feed(*items: dict[str, object]) -> bytes:
+    return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'<rss version="2.0"><channel><item><title>t</title><link>//[x</link></item>'
+        b"</channel></rss>",
+        _json_feed({"id": "1", "title": "t", "url": "//[x"}),
+        _json_feed({"id": "1", "title": "t", "url": "HTTP://[::1"}),
+    ],
+)
+def test_a_malformed_link_costs_only_that_link(body: bytes) -> None:
+    [entry] = read_source("feed", body, {}, base_url=BASE).entries
+    assert (entry.title, entry.link) == ("t", None)
+
+
 @pytest.mark.parametrize(
     ("body", "error"),
     [
