@@ -377,7 +377,10 @@ def _utc(parsed: time.struct_time | None) -> datetime | None:
 def plausible_date(moment: datetime) -> datetime | None:
     """`moment` in UTC when it is a believable publication date (not before 1990, not days in
     the future), else None. A naive datetime is taken as UTC."""
-    moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    try:  # the first and last days datetime can hold leave its range in UTC
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except OverflowError:
+        return None
     if moment < _EARLIEST or moment > datetime.now(UTC) + _FUTURE_SLACK:
         return None
     return moment

@@ -4,6 +4,7 @@ and full-text extraction. All pure: bytes in, entries out."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -106,6 +107,31 @@ def _json_feed(*items: dict[str, object]) -> bytes:
 def test_a_malformed_link_costs_only_that_link(body: bytes) -> None:
     [entry] = read_source("feed", body, {}, base_url=BASE).entries
     assert (entry.title, entry.link) == ("t", None)
+
+
+def _preview(stamp: str) -> bytes:
+    return (
+        '<section class="tgme_channel_history"><div class="tgme_widget_message"'
+        ' data-post="twtest/7"><div class="tgme_widget_message_bubble">'
+        '<div class="tgme_widget_message_text">t</div><span class="tgme_widget_message_date">'
+        f'<time datetime="{stamp}"></time></span></div></div></section>'
+    ).encode()
+
+
+# Each is a datetime that moving to UTC takes out of datetime's range: that failed the feed.
+@pytest.mark.parametrize("stamp", ["0001-01-01T00:00:00+01:00", "9999-12-31T23:59:59-01:00"])
+@pytest.mark.parametrize(
+    ("kind", "document"),
+    [
+        ("feed", lambda stamp: _json_feed({"id": "1", "title": "t", "date_published": stamp})),
+        ("telegram", _preview),
+    ],
+)
+def test_a_date_out_of_range_costs_only_that_date(
+    kind: str, document: Callable[[str], bytes], stamp: str
+) -> None:
+    [entry] = read_source(kind, document(stamp), {}, base_url=BASE).entries
+    assert (entry.title, entry.published) == ("t", None)
 
 
 @pytest.mark.parametrize(
