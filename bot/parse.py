@@ -1,6 +1,6 @@
 """Turn the bytes of a fetched feed into normalised `Entry` values.
 
-feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do three things ourselves first:
+feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do four things ourselves first:
 
 * decode the bytes (bot.decoding), because feedparser falls back to windows-1252 for Cyrillic
   feeds that are mislabelled or unlabelled and hands back mojibake, and trusts a label whatever
@@ -10,7 +10,10 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do three things 
   fed a billion-laughs or quadratic-blowup payload, and nothing can point at an external DTD; a
   DOCTYPE that declares entities, or declarations that cutting one out of another would form,
   refuse the feed;
-* hand feedparser an in-memory stream, so it never opens a URL or a file.
+* hand feedparser an in-memory stream, so it never opens a URL or a file;
+* keep the Content-Language header from it: an entry's language is its own (xml:lang), else
+  the feed's <language>, else the configured one, and only then the header's, which is often
+  a server's default for every file.
 
 Then each entry becomes plain text with bounded lengths, a validated link and a UTC date. Its
 HTML becomes text without an HTML document when it is simple (text, references and a few simply
@@ -111,7 +114,8 @@ def parse_feed(
     """Parse a feed document; raise NotAFeed or ParseError when there is no usable feed.
 
     `headers` are the HTTP response headers (any case); `base_url` resolves relative links;
-    `lang` is the fallback when neither the entry nor the feed says which language it is in.
+    `lang` is the fallback when neither the entry nor the feed says which language it is in,
+    and a Content-Language header the fallback when `lang` is None.
     """
     return list(
         read_feed(body, headers, base_url=base_url, lang=lang, max_entries=max_entries).entries
@@ -135,6 +139,10 @@ def read_feed(
     # No Content-Location: given a base, feedparser re-joins xml:base at every element (a
     # sixth of its time); we resolve the few links we keep ourselves (`clean_link`).
     lower.pop("content-location", None)
+    # Nor Content-Language: feedparser stamps it on every text as the text's own language, over
+    # the feed's <language> and our configured one, and it is often a server's default for
+    # every file. It only says the language when nothing else does.
+    header_lang = norm_lang(lower.pop("content-language", None))
     data = _XML_DECL_TEXT.sub("", text, count=1)
     data = '<?xml version="1.0" encoding="utf-8"?>\n' + data.lstrip()
     result = feedparser.parse(
@@ -145,7 +153,9 @@ def read_feed(
         resolve_relative_uris=False,
         sanitize_html=False,
     )
-    entries = _entries_or_raise(result, base_url=base_url, lang=lang, max_entries=max_entries)
+    entries = _entries_or_raise(
+        result, base_url=base_url, lang=norm_lang(lang) or header_lang, max_entries=max_entries
+    )
     return ParsedFeed(tuple(entries), _ttl(result.get("feed", {}).get("ttl")))
 
 

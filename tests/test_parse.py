@@ -383,8 +383,33 @@ def test_lang_falls_back_to_the_argument_and_is_normalised() -> None:
     body = rss([{"title": "t", "link": "https://example.org/1"}])
     assert parse_feed(body, RSS_CT, base_url=BASE, lang="ru-RU")[0].lang == "ru"
     assert parse_feed(body, RSS_CT, base_url=BASE)[0].lang is None
-    header = {**RSS_CT, "Content-Language": "kk"}
-    assert parse_feed(body, header, base_url=BASE, lang="ru")[0].lang == "kk"
+
+
+@pytest.mark.parametrize(
+    ("element", "feed_lang", "lang", "header", "expected"),
+    [
+        # A server's Content-Language is often its default for every file: the feed's own
+        # <language> and the configured language come first (an "en" header over a Russian
+        # feed switched Russian morphology off, and a relevant story was missed).
+        ("", "ru", "ru", "en", "ru"),
+        ("", "ru", None, "en", "ru"),
+        ("", None, "ru", "kk", "ru"),
+        ("", None, None, "kk-KZ", "kk"),  # ... and it is the last resort
+        ("", None, None, "not a tag", None),
+        (' xml:lang="uk"', "ru", "ru", "en", "uk"),  # the entry's own language
+    ],
+)
+def test_content_language_header_says_the_language_only_when_nothing_else_does(
+    element: str, feed_lang: str | None, lang: str | None, header: str, expected: str | None
+) -> None:
+    language = f"<language>{feed_lang}</language>" if feed_lang else ""
+    body = (
+        f'<rss version="2.0"><channel>{language}<item><title{element}>Казахстан выдал России'
+        " беглого мобилизованного</title></item></channel></rss>"
+    ).encode()
+    headers = {**RSS_CT, "Content-Language": header}
+    [entry] = parse_feed(body, headers, base_url=BASE, lang=lang)
+    assert entry.lang == expected
 
 
 def test_max_entries_and_debris_entries() -> None:
