@@ -80,7 +80,9 @@ NOT_TEXT = re.compile(
 )
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
-_HIDDEN_TAGS = ("script", "style", "noscript", "template")
+# The last three hold fallback markup for browsers without frames or plugins, which the
+# parser keeps as raw text: "<p>Your browser does not support iframes</p>" as a summary's text.
+_HIDDEN_TAGS = ("script", "style", "noscript", "template", "iframe", "noembed", "noframes")
 _HIDDEN = re.compile(rf"<\s*(?:{'|'.join(_HIDDEN_TAGS)})", re.IGNORECASE)
 # The few tags `_simple_text` reads without the HTML parser. Blocks only at the top level and
 # phrasing tags strictly nested (never an `a` in an `a`): there the parser builds the tree the
@@ -270,7 +272,8 @@ def _possible_reference(match: re.Match[str]) -> str:
 
 
 def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: no scripts or styles, entities resolved, spaces collapsed."""
+    """Plain text of an HTML fragment: no scripts, styles or fallback markup (`_HIDDEN_TAGS`),
+    entities resolved, spaces collapsed."""
     simple = _simple_text(html)
     if simple is not None:
         return plain_text(simple)

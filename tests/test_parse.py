@@ -497,6 +497,13 @@ def test_clean_link(link: str | None, expected: str | None) -> None:
         ("x</b>y", "xy"),
         ("<a>1<a>2</a>3</a>4", "1 2 34"),
         ("<h2>1<h3>2</h3>3</h2>4", "1 2 34"),
+        # What these hold is raw text to the parser (fallback markup), never shown as text.
+        (
+            '<p>Суд</p><iframe src="https://v.example/1"><p>Your browser does not support'
+            " iframes</p></iframe>",
+            "Суд",
+        ),
+        ("<p>Суд</p><noembed><b>No embeds</b></noembed> <NOFRAMES><i>x</i></NOFRAMES>", "Суд"),
     ],
 )
 def test_html_to_text(html: str, text: str) -> None:
