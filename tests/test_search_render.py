@@ -140,6 +140,10 @@ def test_csv_defuses_formulas_and_keeps_every_source() -> None:
     assert rows[2][0] == "2026-02-03"
     assert rows[2][3] == "Мовлаеву"
     assert rows[2][6] == ""
+    # The two columns line up source by source: a lawyer cites each link with its outlet.
+    mixed = {1: [("OVD", "https://ovd.org/1"), ("Agg", None), ("OVD", "https://ovd.org/2")]}
+    [_, row] = csv.reader(io.StringIO(to_csv(stories[:1], mixed).decode("utf-8-sig")))
+    assert row[5:] == ["OVD; Agg; OVD", "https://ovd.org/1; ; https://ovd.org/2"]
 
 
 def test_people_are_one_per_name_key() -> None:

@@ -217,5 +217,5 @@ async def test_export_sends_a_csv_document(tg: Running) -> None:
     joined = next(r for r in rows if r[5] == "Meduza; Kloop")
     assert joined[1:3] == ["KG RU", "extradition"]
     assert "Мовлаева" in joined[3]
-    assert joined[6] == "https://e.org/0"
+    assert joined[6] == "https://e.org/0; https://e.org/0"  # each outlet with its link
     assert await say(tg, CHAT, "/export", 2) == TEXTS["export_usage"]
