@@ -78,9 +78,10 @@ class _Letters:
 
 def decode_document(body: bytes, content_type: str = "") -> str:
     """`body` as text (see the module's docstring); `content_type` is the HTTP header's value."""
-    for bom, encoding in _BOMS:
-        if body.startswith(bom):
-            return body[len(bom) :].decode(encoding, "replace")
+    mark = byte_order_mark(body)
+    if mark is not None:
+        encoding, size = mark
+        return body[size:].decode(encoding, "replace")
     for marker, encoding in _UTF16_MARKERS:
         if body.startswith(marker):  # "<?" in UTF-16 without a BOM: valid UTF-8 bytes, too
             return body.decode(encoding, "replace")
@@ -95,6 +96,14 @@ def decode_document(body: bytes, content_type: str = "") -> str:
         if text is not None:
             return text
     return body.decode(guess_single_byte(body), "replace")
+
+
+def byte_order_mark(body: bytes) -> tuple[str, int] | None:
+    """The encoding `body`'s byte-order mark says and the mark's length, or None."""
+    for bom, encoding in _BOMS:
+        if body.startswith(bom):
+            return encoding, len(bom)
+    return None
 
 
 def guess_single_byte(body: bytes) -> str:

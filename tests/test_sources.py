@@ -3,6 +3,7 @@ and full-text extraction. All pure: bytes in, entries out."""
 
 from __future__ import annotations
 
+import codecs
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -107,6 +108,20 @@ def _json_feed(*items: dict[str, object]) -> bytes:
 def test_a_malformed_link_costs_only_that_link(body: bytes) -> None:
     [entry] = read_source("feed", body, {}, base_url=BASE).entries
     assert (entry.title, entry.link) == ("t", None)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8-sig", "utf-16", "utf-16-be", "utf-32"])
+@pytest.mark.parametrize("content_type", ["", "text/plain; charset=utf-8"])
+def test_a_json_feed_after_a_byte_order_mark_is_recognised_by_its_body(
+    encoding: str, content_type: str
+) -> None:
+    document = _json_feed({"id": "1", "title": "Суд"}).decode()
+    body = document.encode(encoding)
+    if encoding == "utf-16-be":
+        body = codecs.BOM_UTF16_BE + body
+    headers = {"Content-Type": content_type} if content_type else {}
+    [entry] = read_source("feed", body, headers, base_url=BASE).entries
+    assert entry.title == "Суд"
 
 
 def _preview(stamp: str) -> bytes:

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from bot.decoding import decode_document
+from bot.decoding import byte_order_mark, decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.model import Entry, ParsedFeed
 from bot.parse import (
@@ -36,9 +36,16 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def looks_like_json(body: bytes, content_type: str) -> bool:
-    """A JSON body: declared as JSON, or starting with "{" whatever the label says."""
+    """A JSON body: declared as JSON, or starting with "{" whatever the label says (after a
+    byte-order mark, which Windows tools write before UTF-8 too)."""
     mime = content_type.split(";", maxsplit=1)[0].strip().lower()
-    return mime.endswith(("/json", "+json")) or body.lstrip()[:1] == b"{"
+    if mime.endswith(("/json", "+json")):
+        return True
+    mark = byte_order_mark(body)
+    if mark is None:
+        return body.lstrip()[:1] == b"{"
+    encoding, size = mark
+    return body[size:].decode(encoding, "replace").lstrip()[:1] == "{"
 
 
 def parse_json_feed(
