@@ -15,7 +15,8 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do four things o
   the feed's <language>, else the configured one, and only then the header's, which is often
   a server's default for every file.
 
-Then each entry becomes plain text with bounded lengths, a validated link and a UTC date. Its
+Then each entry becomes plain text with bounded lengths, a validated link and a UTC date (with
+the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`). Its
 HTML becomes text without an HTML document when it is simple (text, references and a few simply
 nested tags: most summaries); otherwise Lexbor parses at most its first `MARKUP_TAGS_MAX` tags.
 """
@@ -55,6 +56,11 @@ GUID_MAX = 1024
 _EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
 _FUTURE_SLACK = timedelta(days=2)
 
+# Zone names of the region the bot watches that feedparser does not know, and so reads as UTC
+# (its RFC 822 reader takes an unknown name for +0000): their offsets in hours. Moscow time has
+# been UTC+3 since 2014; MSD, its summer time, was UTC+4 until 2011.
+_ZONE_HOURS = {"MSK": 3, "MSD": 4, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2}
+_ZONE_NAME = re.compile(rf"\d\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE)
 _XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
 # The DOCTYPE may only follow the XML declaration, comments and processing instructions.
 # Most feeds have none, and a failed match of this pattern walks far into the document. The
@@ -208,7 +214,9 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
     guid = NOT_TEXT.sub("", get("id") or "").strip()[:GUID_MAX] or None
-    published = _utc(get("published_parsed")) or _utc(get("updated_parsed"))
+    published = _utc(get("published_parsed"), get("published")) or _utc(
+        get("updated_parsed"), get("updated")
+    )
     entry_lang = _detail_lang(raw) or lang
     return Entry(title, summary, link, guid, published, entry_lang)
 
@@ -376,12 +384,15 @@ def clean_link(link: str | None, base_url: str) -> str | None:
     return absolute if parts.hostname else None
 
 
-def _utc(parsed: time.struct_time | None) -> datetime | None:
+def _utc(parsed: time.struct_time | None, stamp: object) -> datetime | None:
+    """feedparser's reading of the date `stamp`, in UTC, where its zone name is read right."""
     if parsed is None:
         return None
+    zone = _ZONE_NAME.search(stamp) if isinstance(stamp, str) else None
+    hours = _ZONE_HOURS[zone.group(1).upper()] if zone is not None else 0
     try:
         # feedparser's struct_time is already UTC; timegm keeps it so.
-        moment = datetime.fromtimestamp(calendar.timegm(parsed), tz=UTC)
+        moment = datetime.fromtimestamp(calendar.timegm(parsed) - hours * 3600, tz=UTC)
     except (OverflowError, ValueError, OSError):
         return None
     return plausible_date(moment)

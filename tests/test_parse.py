@@ -436,6 +436,24 @@ def test_dates() -> None:
     assert [e.published for e in entries[1:]] == [None, None, None]
 
 
+@pytest.mark.parametrize(
+    ("stamp", "hour"),
+    [
+        # feedparser reads a zone name it does not know as UTC: Moscow time was 3 hours late.
+        ("Wed, 06 Mar 2024 10:00:00 MSK", 7),
+        ("06 Mar 2024 10:00 msk", 7),
+        ("Wed, 06 Mar 2024 10:00:00 EET", 8),
+        ("Wed, 06 Mar 2024 10:00:00 CEST", 8),
+        ("Wed, 06 Mar 2024 10:00:00 +0300", 7),
+        ("Wed, 06 Mar 2024 10:00:00 GMT", 10),
+        ("Wed, 06 Mar 2024 10:00:00 EST", 15),
+    ],
+)
+def test_zone_names_of_the_region_are_read(stamp: str, hour: int) -> None:
+    [entry] = parse_feed(rss([{"title": "t", "pubDate": stamp}]), RSS_CT, base_url=BASE)
+    assert entry.published == datetime(2024, 3, 6, hour, tzinfo=UTC)
+
+
 def test_long_text_is_bounded_at_a_word_boundary() -> None:
     words = " ".join(["слово"] * 1000)
     [entry] = parse_feed(rss([{"title": words, "description": words}]), RSS_CT, base_url=BASE)
