@@ -57,6 +57,20 @@ def day(text: str) -> float:
         ("'; DROP TABLE stories; --", "words", ("drop", "table", "stories")),
         ("https://example.org/a", "words", ("https", "example", "org")),
         ("a b Бажуков", "words", ("бажуков",)),
+        # a phone's typographic quotes, and Russian guillemets, are quotes
+        ("«отказал в убежище»", "phrases", (("отказал", "в", "убежище"),)),
+        ("Бажуков -“lawyers will”", "excluded", (("lawyers", "will"),)),
+        ("Бажуков -“lawyers will”", "words", ("бажуков",)),
+        ("„Ереван суд“", "phrases", (("ереван", "суд"),)),
+        # a list typed with spaces after its commas
+        ("country:kz, kg Бажуков", "countries", ("KZ", "KG")),
+        ("country:kz, kg,  uz Бажуков", "words", ("бажуков",)),
+        ("Бажуков, Касымов", "words", ("бажуков", "касымов")),
+        # the everyday words for the actions, in Russian and Ukrainian
+        ("action:выдача", "actions", ("extradition",)),
+        ("action:видача", "actions", ("extradition",)),
+        ("action:арешт", "actions", ("detention",)),
+        ("action:притулок", "actions", ("asylum",)),
     ],
 )
 def test_query_forms(builder: QueryBuilder, text: str, field: str, expected: object) -> None:
@@ -98,6 +112,9 @@ def test_a_word_before_a_colon_that_is_no_filter_is_text(builder: QueryBuilder, 
         ("Бажуков contry:kz", "There is no filter “contry:”. Did you mean country:?"),
         ("Бажуков untill:2025", "There is no filter “untill:”. Did you mean until:?"),
         ("Бажуков frm:meduza", "There is no filter “frm:”. Did you mean from:?"),
+        # a space after the colon left an empty value: "Cannot read the date “”"
+        ("Мовлаев since: 2025-03", "Write the value right after “since:”, with no space"),
+        ("Мовлаев action: extradition", "Write the value right after “action:”, with no space"),
     ],
 )
 def test_bad_input_is_one_friendly_line(builder: QueryBuilder, text: str, message: str) -> None:

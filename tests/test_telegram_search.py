@@ -203,6 +203,8 @@ async def test_case_is_a_timeline_oldest_first(tg: Running) -> None:
     assert days == [6, 5, 4, 3, 2, 1, 0]
     assert await say(tg, CHAT, "/case", 2) == TEXTS["case_usage"]
     assert "No stories name" in await say(tg, CHAT, "/case Навальный", 3)
+    # A mistyped filter is said, not taken for a missing name.
+    assert "Cannot read the date “2025-13”" in await say(tg, CHAT, "/case Мовлаев since:2025-13", 4)
 
 
 async def test_export_sends_a_csv_document(tg: Running) -> None:

@@ -44,11 +44,30 @@ ACTIONS: Final = (
 )  # fmt: skip
 # Beginnings of words that name an action, in ru/uk/en; checked on folded words.
 ACTION_PREFIXES: Final = {
-    "extradition": ("экстрадир", "экстрадиц", "екстрадиц", "екстрадув", "екстрадов", "extradit"),
+    "extradition": (
+        "экстрадир",
+        "экстрадиц",
+        "екстрадиц",
+        "екстрадув",
+        "екстрадов",
+        "extradit",
+        "выдач",
+        "видач",
+    ),
     "deportation": ("депорт", "выдвор", "видвор", "deport", "expel", "expuls"),
     "abduction": ("похищ", "похит", "викрад", "abduct", "kidnap"),
-    "detention": ("задерж", "задержан", "арест", "затрим", "заарешт", "detain", "detent", "arrest"),
-    "asylum": ("убежищ", "притулк", "asylum"),
+    "detention": (
+        "задерж",
+        "задержан",
+        "арест",
+        "арешт",
+        "затрим",
+        "заарешт",
+        "detain",
+        "detent",
+        "arrest",
+    ),
+    "asylum": ("убежищ", "притулк", "притулок", "asylum"),
     "wanted-list": ("розыск", "розшук", "wanted"),
     "policy": ("policy",),
 }

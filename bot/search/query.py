@@ -4,16 +4,20 @@ than `QueryError`, whose message is one friendly line.
 The query language (this docstring is the spec):
 - `word`: every plain word must match (AND), in any of its forms (see `forms`); best first.
 - `"a quoted phrase"`: these words next to each other, in this order. A missing closing quote
-  closes at the end.
+  closes at the end. Typographic quotes (“ ” „ ‟) and guillemets (« ») are quotes too: phones
+  type them for ".
 - A chunk of words joined by punctuation, such as `Абдул-Азиз` or `OVD-Info`, is its words, as
   if typed apart: each in any of its forms, so `Абдул-Азиз` finds `Абдул-Азиза` and
   `Abdul-Aziz` (as a phrase it would find only that very form). Quote it for the phrase.
 - `-word`, `-"a phrase"`: stories containing it are left out; `-OVD-Info` is the phrase.
 - Filters, `key:value` with no space after the colon; a value with spaces goes in quotes:
-  `country:kz` (codes or names in ru/uk/en, `country:kz,kg` is either), `action:extradition`,
+  `country:kz` (codes or names in ru/uk/en, `country:kz,kg` or `country:kz, kg` is either),
+  `action:extradition` (or выдача, депортация, арешт ...),
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
   `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
   alternatives (country, action, from) or replaces the date. A filter cannot be negated.
+- A filter with a space after its colon (`since: 2025`) is a `QueryError` saying so; the value
+  would be searched as words.
 - A `key:` one or two letters off a filter's name (`contry:kz`, `untill:2025`) is a
   `QueryError` naming the filter meant: searched as words, it would find nothing, silently.
 - Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, other `key:value` such as
@@ -59,6 +63,15 @@ NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -co
 UNKNOWN_FILTER: Final = N_("There is no filter “{key}:”. Did you mean {known}:?")
 NO_OUTLET: Final = N_("from: needs an outlet's name, e.g. from:meduza")
 DATES_SWAPPED: Final = N_("since: is after until:, so nothing can match; swap the dates.")
+NO_VALUE: Final = N_("Write the value right after “{key}:”, with no space, e.g. {example}")
+_EXAMPLES: Final = {
+    "since": "since:2025-03",
+    "until": "until:2025-06",
+    "action": "action:extradition",
+}
+_QUOTES: Final = str.maketrans(dict.fromkeys("“”„‟«»", '"'))
+# A filter's list of values typed with spaces after its commas (country:kz, kg): one value.
+_SPACED_LIST: Final = re.compile(r'\b[A-Za-z]+:(?:[^\s",]*,\s*)+')
 
 _CHUNK: Final = re.compile(
     r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):(?:"(?P<qval>[^"]*)"?|(?P<val>[^\s"]*))'
@@ -127,7 +140,8 @@ class _Draft:
 def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery:
     """Parse `text`; `countries` reads a `country:` value (codes or names) into ISO codes."""
     draft = _Draft()
-    text = unicodedata.normalize("NFKC", text[:MAX_INPUT])
+    text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).translate(_QUOTES)
+    text = _SPACED_LIST.sub(lambda found: "".join(found.group().split()), text)
     for chunk in _CHUNK.finditer(text):
         negated = chunk["neg"] == "-"
         key = (chunk["key"] or "").lower()
@@ -135,6 +149,8 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
             if negated:
                 raise QueryError(NEGATED_FILTER)
             value = chunk["qval"] if chunk["qval"] is not None else chunk["val"] or ""
+            if not value and key in _EXAMPLES and chunk["qval"] is None:
+                raise QueryError(NO_VALUE, key=key, example=_EXAMPLES[key])
             _filter(draft, key, value, countries)
         elif key and (close := get_close_matches(key, FILTER_KEYS, n=1, cutoff=0.7)):
             # contry:kz would be searched as the words "contry kz" and find nothing.

@@ -193,9 +193,13 @@ async def case(
 ) -> None:
     try:
         parsed = queries.parse(command.args or "")
-    except QueryError:
-        parsed = None
-    if parsed is None or not parsed.has_text:
+    except QueryError as exc:
+        if not (command.args or "").strip():
+            await message.answer(_say(tr, "case_usage"))
+        else:
+            await message.answer(**plain(_explain(exc, tr)).as_kwargs())
+        return
+    if not parsed.has_text:
         await message.answer(_say(tr, "case_usage"))
         return
     query = queries.compile(parsed)
