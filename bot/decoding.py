@@ -14,7 +14,8 @@ The first of these that applies decides:
    which Cyrillic read as Latin still "reads as text" (below). A label counts when its codec
    decodes the bytes without an error and, for a single-byte codec (where every byte sequence
    decodes, so mojibake is no error), when the result reads as text (below). Unknown labels and
-   UTF-8 ones (tried in 2) do not count.
+   UTF-8 ones (tried in 2) do not count, nor do UTF-16 and UTF-32 ones when the bytes start
+   with a "<" in one byte (ASCII).
 4. The sniffed encoding: windows-1252 if that reads as text, else windows-1251 if that does,
    else KOI8-R.
 
@@ -49,6 +50,8 @@ _BOMS = (
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
 _UTF16_MARKERS = ((b"<\x00?\x00", "utf-16-le"), (b"\x00<\x00?", "utf-16-be"))
+# Not UTF-16 or UTF-32 (without a byte-order mark, tried first): a "<" and no NUL after it.
+_ASCII_START = re.compile(rb"[\t\n\r ]*<[^\x00]")
 _XML_DECL = re.compile(rb"^\s*<\?xml[^>]*?encoding\s*=\s*[\"']([A-Za-z0-9._:-]+)[\"']")
 _CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._:-]+)", re.IGNORECASE)
 # <meta charset="..."> and <meta http-equiv="Content-Type" content="text/html; charset=...">
@@ -144,9 +147,12 @@ def _decode_as(body: bytes, label: str | None) -> str | None:
         name = codecs.lookup(label).name
     except LookupError:
         return None
-    if name.startswith("utf-8"):
-        return None  # already tried and it failed
-    if _looks_like_mojibake(body, name):
+    if (
+        name.startswith("utf-8")  # already tried and it failed
+        # A "<" in one byte is not UTF-16 or 32, which would make CJK of most single bytes.
+        or (name.startswith(("utf-16", "utf-32")) and _ASCII_START.match(body))
+        or _looks_like_mojibake(body, name)
+    ):
         return None
     try:
         return body.decode(name)

@@ -110,6 +110,9 @@ def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
         ("koi8r_labelled_cp1251.xml", "application/xml; charset=windows-1251"),
         ("cp1251_labelled_koi8r.xml", "application/xml"),
         ("cp1251_labelled_koi8r.xml", "application/xml; charset=koi8-r"),
+        # A UTF-16 declaration over bytes that spell it in ASCII is wrong: it was believed, and
+        # CJK characters came out.
+        ("cp1251_labelled_utf16.xml", "application/xml"),
     ],
 )
 def test_cyrillic_comes_out_right_whatever_the_label(name: str, content_type: str) -> None:
@@ -165,6 +168,12 @@ PAGE = (
         ("Ünïcode".encode("utf-16"), "", "Ünïcode"),
         ('<?xml version="1.0"?><a>Я</a>'.encode("utf-16-be"), "", '<?xml version="1.0"?><a>Я</a>'),
         ("ok".encode("utf-8-sig"), "", "ok"),
+        # A UTF-16 label over bytes starting with "<" in ASCII is no more believed.
+        ("<a>Привет, мир</a>".encode("cp1251"), "text/xml; charset=utf-16", "<a>Привет, мир</a>"),
+        (" <a>Привет</a>".encode("cp1251"), "text/xml; charset=utf-16le", " <a>Привет</a>"),
+        # ... while a UTF-16 label is believed over UTF-16 without a byte-order mark.
+        ("<a>café</a>".encode("utf-16-le"), "text/xml; charset=utf-16", "<a>café</a>"),
+        ("<a>café</a>".encode("utf-16-be"), "text/xml; charset=utf-16-be", "<a>café</a>"),
         # A page's own label beats the server's, also when ASCII markup swamps its letters.
         (PAGE.encode("cp1251"), "text/html; charset=iso-8859-1", PAGE),
         (
