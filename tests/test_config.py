@@ -316,6 +316,25 @@ def test_imported_names_and_languages_load_back_as_written(tmp_path: Path) -> No
     ]
 
 
+def test_an_untitled_feed_is_named_without_its_query(tmp_path: Path) -> None:
+    # The name is shown in /feeds, admin notices and logs, which never show addresses: a key
+    # in the query string must not reach them as the name.
+    feeds_file = tmp_path / "feeds.yaml"
+    feeds_file.write_text("feeds: []\n", encoding="utf-8")
+    opml = tmp_path / "list.opml"
+    opml.write_text(
+        '<opml version="2.0"><body>'
+        '<outline type="rss" xmlUrl="https://u:pw@api.example.com/rss/kz?apikey=SECRET&amp;q=kz"/>'
+        '<outline type="rss" xmlUrl="https://news.example.org/?feed=rss2"/>'
+        "</body></opml>",
+        encoding="utf-8",
+    )
+    assert import_opml(opml, feeds_file, io.StringIO()) == 0
+    loaded = load_feeds(feeds_file).feeds
+    assert [f.name for f in loaded] == ["api.example.com/rss/kz", "news.example.org"]
+    assert "SECRET" in loaded[0].url  # the address itself is kept whole
+
+
 ONE_NEW = (
     '<opml version="2.0"><body><outline text="New" xmlUrl="https://n.example/rss"/></body></opml>'
 )

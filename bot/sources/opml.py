@@ -1,11 +1,12 @@
 """OPML 2.0 in and out (http://opml.org/spec2.opml), the format feed readers exchange lists in.
 
 Reading: every `<outline>` with an `xmlUrl`, at any depth (folders are flattened), becomes an
-`OpmlFeed`. Its name is the first of `title`, `text` and the URL that is not empty once
-cleaned (control characters dropped, spaces collapsed, at most 200 characters): readers write
-`title=" "` or `title=""` beside a good `text`. `language` becomes the language when it is a
-language tag. A `https://t.me/s/<channel>` URL is a Telegram source. A DOCTYPE or an entity
-declaration is refused outright: no subscription list needs one, and they are how
+`OpmlFeed`. Its name is the first of `title`, `text` and the URL's host and path (never its
+query or user info, which may hold a key: names are shown where addresses are not) that is not
+empty once cleaned (control characters dropped, spaces collapsed, at most 200 characters):
+readers write `title=" "` or `title=""` beside a good `text`. `language` becomes the language
+when it is a language tag. A `https://t.me/s/<channel>` URL is a Telegram source. A DOCTYPE
+or an entity declaration is refused outright: no subscription list needs one, and they are how
 entity-expansion attacks work. Outlines without a usable http(s) URL (one with spaces or control
 characters is not usable) are skipped and counted.
 
@@ -153,7 +154,10 @@ def _name(outline: ET.Element, url: str) -> str:
         name = _clean_name(value or "")
         if name:
             return name
-    return _clean_name(url)  # never empty: a usable URL has neither spaces nor controls
+    # Its host and path, never the whole address: names are shown in /feeds, admin notices and
+    # logs, which keep addresses out because a query string (or user info) may hold a key.
+    parts = urlsplit(url)
+    return _clean_name(f"{parts.hostname}{parts.path}".rstrip("/"))  # a usable URL has a host
 
 
 def _clean_name(value: str) -> str:
