@@ -22,15 +22,18 @@ The first of these that applies decides:
 Reads as text, judged by the letters a single-byte codec makes of the bytes (markup included):
 
 * fewer than one non-ASCII letter per ten ASCII ones: Latin text with a few accents (French,
-  German), or too few to judge: yes;
+  German), or too few to judge: yes; unless three in four of them (20 or more) stand beside
+  another: those are whole words of another script among much ASCII markup and links, as
+  Cyrillic read as Latin is ("Ñóä â Áèøêåêå"), while Latin text has most of its accents alone
+  among ASCII letters ("äußerte", "extradição");
 * otherwise the non-ASCII letters must be mostly outside the Latin script and mostly not
   capitals. A language written in Latin letters writes most of them in ASCII, so a text of
   accented Latin letters is Cyrillic read as Latin ("Çàäåðæàí"); and running text is mostly
   lower case, while KOI8-R read as windows-1251, or the reverse, is mostly capitals ("зАДЕТЦБО").
 
-What this cannot see: two labels that both read as text may still differ (a few Cyrillic words
-among much ASCII markup read as text in any single-byte codec), and then the declaration wins;
-a feed written all in capitals reads as the other Cyrillic code page.
+What this cannot see: two labels that both read as text may still differ (a few Cyrillic words,
+fewer than 20 letters, among much ASCII markup read as text in any single-byte codec), and then
+the declaration wins; a feed written all in capitals reads as the other Cyrillic code page.
 """
 
 from __future__ import annotations
@@ -67,6 +70,13 @@ _LATIN_UPPER = ord("L")
 _OTHER_LOWER = ord("o")  # or uncased (Hebrew, Arabic): only capitals count against a text
 _OTHER_UPPER = ord("O")
 _NOT_A_LETTER = ord(" ")
+# From a kind to "x" for a non-ASCII letter, else to " ": to find those that stand together.
+_NON_ASCII_LETTERS = bytes((_LATIN_LOWER, _LATIN_UPPER, _OTHER_LOWER, _OTHER_UPPER))
+_RUNS = bytes(ord("x") if kind in _NON_ASCII_LETTERS else ord(" ") for kind in range(256))
+# Cyrillic read as Latin has whole words of accented letters ("Ñóä â Áèøêåêå"), where Latin
+# text has most of its accents alone among ASCII letters ("äußerte", "extradição"). So many
+# non-ASCII letters beside another (from this many on) are words of another script.
+_WORD_LETTERS_MIN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +87,7 @@ class _Letters:
     other: int  # non-ASCII letters
     latin: int  # non-ASCII letters of the Latin script (accented ones)
     upper: int  # non-ASCII capitals
+    paired: int  # non-ASCII letters beside another
 
 
 def decode_document(body: bytes, content_type: str = "") -> str:
@@ -167,20 +178,28 @@ def _looks_like_mojibake(body: bytes, codec: str) -> bool:
 
 
 def _reads_as_text(letters: _Letters) -> bool:
-    if not letters.other or letters.other * 10 < letters.ascii:
-        return True  # nothing to judge, or Latin text with a few accents
+    if not letters.other:
+        return True  # nothing to judge
+    words = letters.paired >= _WORD_LETTERS_MIN and letters.paired * 4 >= letters.other * 3
+    if letters.other * 10 < letters.ascii and not words:
+        return True  # Latin text with a few accents
     return letters.latin * 2 < letters.other and letters.upper * 2 <= letters.other
 
 
 def _letters(body: bytes, kinds: bytes) -> _Letters:
-    count = body.translate(kinds).count
+    translated = body.translate(kinds)
+    count = translated.count
     latin_lower, latin_upper = count(_LATIN_LOWER), count(_LATIN_UPPER)
     other_lower, other_upper = count(_OTHER_LOWER), count(_OTHER_UPPER)
+    other = latin_lower + latin_upper + other_lower + other_upper
+    # Each space doubled, so that each letter alone has spaces of its own on both sides.
+    runs = b"  " + translated.translate(_RUNS).replace(b" ", b"  ") + b"  "
     return _Letters(
         ascii=count(_ASCII_LETTER),
-        other=latin_lower + latin_upper + other_lower + other_upper,
+        other=other,
         latin=latin_lower + latin_upper,
         upper=latin_upper + other_upper,
+        paired=other - runs.count(b" x "),
     )
 
 

@@ -33,6 +33,10 @@ RSS_CT = {"Content-Type": "application/rss+xml"}
 RU_TITLE = "Россиянина экстрадировали из Казахстана"
 GERMAN = "Die Abschiebung wurde gestoppt, weil das Gericht Bedenken äußerte."
 GREEK = "Ο ακτιβιστής συνελήφθη στην Αθήνα."
+PORTUGUESE = (
+    "A Justiça negou o pedido de extradição do ativista, que está detido em São Paulo. Segundo"
+    " a decisão, a situação política na Rússia não garante um julgamento justo. "
+)
 
 
 def load(name: str) -> bytes:
@@ -110,6 +114,10 @@ def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
         ("koi8r_labelled_cp1251.xml", "application/xml; charset=windows-1251"),
         ("cp1251_labelled_koi8r.xml", "application/xml"),
         ("cp1251_labelled_koi8r.xml", "application/xml; charset=koi8-r"),
+        # Ten ASCII letters of markup and links to each Cyrillic one: Cyrillic read as Latin
+        # looked like Latin text with a few accents.
+        ("cp1251_undeclared_markup.xml", ""),
+        ("cp1251_undeclared_markup.xml", "application/rss+xml; charset=iso-8859-1"),
         # A UTF-16 declaration over bytes that spell it in ASCII is wrong: it was believed, and
         # CJK characters came out.
         ("cp1251_labelled_utf16.xml", "application/xml"),
@@ -165,6 +173,8 @@ PAGE = (
         ("Привет мир".encode("koi8_r"), "", "Привет мир"),
         ("Привет мир".encode("cp1251"), "text/xml; charset=bogus-charset", "Привет мир"),
         (GERMAN.encode("latin-1"), "", GERMAN),  # a few accents: Latin, not Cyrillic
+        # ... also where some stand together ("ção"), if most are alone among ASCII letters.
+        (PORTUGUESE.encode("cp1252") * 20, "", PORTUGUESE * 20),
         ("Ünïcode".encode("utf-16"), "", "Ünïcode"),
         ('<?xml version="1.0"?><a>Я</a>'.encode("utf-16-be"), "", '<?xml version="1.0"?><a>Я</a>'),
         ("ok".encode("utf-8-sig"), "", "ok"),
