@@ -231,7 +231,7 @@ async def test_operator_commands_answer_a_russian_speaking_admin_in_russian(tg: 
         )
     status = await say(tg, ADMIN, "/status", 1, user_id=ADMIN, language_code="ru")
     for part in (
-        "источники: 2 (со сбоями: 1)", "подписанные чаты: 1",
+        "источники: 2 (со сбоями: 1, отключены: 0)", "подписанные чаты: 1",
         "очередь: к отправке 0 (отправляются 0)", "отправлено: 0, повторов: 0",
         "работает: 0 дн. 0 ч", "база данных:",
     ):  # fmt: skip
