@@ -116,6 +116,17 @@ async def test_status_only_for_admins(tg: Running) -> None:
     assert len(tg.api.messages_to(12)) == 1
 
 
+async def test_operator_commands_are_answered_in_private_chats_only(tg: Running) -> None:
+    # In a group every member would read the sources' health and the subscriber counts.
+    group = -100555
+    for command in ("/feeds", "/status", "/stats", "/help"):
+        tg.api.user_message(group, command, user_id=ADMIN, chat_type="supergroup")
+    [reply] = await tg.api.wait_for_messages(group, 1, timeout=15)
+    assert "Transit Watch" in reply  # /help; the operator commands were ignored
+    await asyncio.sleep(4)  # a group gets one message in 3 s (bot.telegram.pacing)
+    assert len(tg.api.messages_to(group)) == 1
+
+
 async def test_feeds_shows_health_only_to_admins(tg: Running) -> None:
     from bot.model import FeedSpec
 

@@ -1,6 +1,6 @@
-"""Operator commands, only for the user ids in ADMIN_IDS: /status (queue, sender counters,
-uptime, database size) and /stats (counts only), in the admin's language. To anyone else they
-do not exist."""
+"""Operator commands, only for the user ids in ADMIN_IDS and only in a private chat with the
+bot: /status (queue, sender counters, uptime, database size) and /stats (counts only), in the
+admin's language. To anyone else, and in groups, they do not exist."""
 
 from __future__ import annotations
 
@@ -20,8 +20,9 @@ from bot.telegram.settings_view import MODE_NAMES
 
 def make_router() -> Router:
     router = Router(name="admin")
-    router.message(Command("status"), F.from_user)(status)
-    router.message(Command("stats"), F.from_user)(stats)
+    # In a private chat only: in a group every member would read the counts.
+    router.message(Command("status"), F.from_user, F.chat.type == "private")(status)
+    router.message(Command("stats"), F.from_user, F.chat.type == "private")(stats)
     return router
 
 

@@ -37,7 +37,8 @@ log = logging.getLogger(__name__)
 
 def make_router() -> Router:
     router = Router(name="feeds")
-    router.message(Command("feeds"), F.from_user)(feeds)
+    # In a private chat only, like /status: a group's members would read every source's health.
+    router.message(Command("feeds"), F.from_user, F.chat.type == "private")(feeds)
     return router
 
 
