@@ -87,7 +87,8 @@ async def test_newer_schema_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "db.sqlite3"
     with sqlite3.connect(path) as conn:
         conn.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
-    with pytest.raises(RuntimeError, match="newer"):
+    # A ConfigError: one line naming DATABASE_PATH (exit 2), not a traceback, after a rollback.
+    with pytest.raises(ConfigError, match=r"DATABASE_PATH: .* newer"):
         await Storage.open(path)
 
 

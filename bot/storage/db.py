@@ -182,7 +182,11 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
 def _migrate(conn: sqlite3.Connection) -> None:
     version = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
-        raise RuntimeError(f"database schema version {version} is newer than this code knows")
+        # Newer code wrote it (this code was rolled back): refused, not migrated downwards.
+        raise ConfigError(
+            f"DATABASE_PATH: schema version {version} is newer than this code knows "
+            f"({len(MIGRATIONS)}); run the newer version"
+        )
     for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
         # executescript commits first, so the version bump goes inside the script.
         conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
