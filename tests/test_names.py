@@ -90,6 +90,14 @@ def test_transliterate() -> None:
         ["Бажуков", "Бажуковтың", "Бажуковқа", "Бажуковті", "Бажуковим"],
         ["Пётр", "Pyotr", "Petr"],
         ["Семён", "Semyon", "Semen"],
+        # the English press's initial Ye- (Е, Ukrainian Є) and -yev/-iev for -ьев
+        ["Егоров", "Егорова", "Yegorov", "Egorov"],
+        ["Ермаков", "Yermakov", "Ermakov"],
+        ["Евтушенко", "Євтушенко", "Yevtushenko", "Evtushenko"],
+        ["Васильев", "Васильева", "Vasilyev", "Vasiliev", "Vasilev"],
+        ["Григорьев", "Grigoryev", "Grigoriev"],
+        ["Соловьёв", "Solovyov", "Solovyev", "Soloviev"],
+        ["Алиев", "Aliyev", "Aliev"],
     ],
 )
 def test_yo_and_turkic_case_suffixes(spellings: list[str]) -> None:
