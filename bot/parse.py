@@ -19,6 +19,7 @@ Then each entry becomes plain text with bounded lengths, a validated link and a 
 the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`). Its
 HTML becomes text without an HTML document when it is simple (text, references and a few simply
 nested tags: most summaries); otherwise Lexbor parses at most its first `MARKUP_TAGS_MAX` tags.
+Either way a block's edge is a space and an inline tag none ("<b>Э</b>кстрадиция" is one word).
 """
 
 from __future__ import annotations
@@ -100,7 +101,20 @@ _PHRASING_TAGS = frozenset(
     {"a", "abbr", "b", "cite", "code", "em", "i", "mark", "q", "s", "small", "span", "strong"}
     | {"sub", "sup", "u"}
 )
-_VOID_TAGS = frozenset({"br", "img"})
+_VOID_TAGS = frozenset({"br", "img", "wbr"})
+# The elements a browser shows apart from the text around them: blocks, list items, table
+# cells, line breaks and embedded things (an image between two words). Their edges are spaces
+# in the text; any other tag is inline (b, a, span, wbr, font, an unknown one) and joins the
+# text on either side as a browser does: "<b>Э</b>кстрадиция" is one word to match, not two.
+_SEPARATING_TAGS = (
+    _BLOCK_TAGS
+    | {"br", "img", "hr", "li", "ul", "ol", "dl", "dt", "dd", "menu", "dir", "pre", "listing"}
+    | {"xmp", "plaintext", "address", "article", "aside", "section", "nav", "main", "header"}
+    | {"footer", "hgroup", "figure", "figcaption", "center", "details", "summary", "dialog"}
+    | {"form", "fieldset", "legend", "search", "table", "caption", "thead", "tbody", "tfoot"}
+    | {"tr", "td", "th", "iframe", "object", "embed", "video", "audio", "canvas", "svg", "math"}
+    | {"input", "button", "select", "option", "optgroup", "textarea"}
+)
 _DEPTH_MAX = 16  # deeper is not a plain summary, and an `a` is looked for among the open tags
 # Quoted values exclude < and >, so no match runs past the next tag: one pass, linear.
 # Whitespace is HTML's (ASCII) only: to HTML, "<p\u00a0x>" is a tag named "p\u00a0x".
@@ -281,17 +295,29 @@ def _possible_reference(match: re.Match[str]) -> str:
 
 def html_to_text(html: str) -> str:
     """Plain text of an HTML fragment: no scripts, styles or fallback markup (`_HIDDEN_TAGS`),
-    entities resolved, spaces collapsed."""
+    entities resolved, a space where a browser shows text apart (`_SEPARATING_TAGS`) and none
+    at other tags, spaces collapsed."""
     simple = _simple_text(html)
-    if simple is not None:
-        return plain_text(simple)
+    return plain_text(simple if simple is not None else _parsed_text(html))
+
+
+def _parsed_text(html: str) -> str:
+    """The text of the fragment's tree, spaces at the edges of `_SEPARATING_TAGS` only."""
     if html.count("<") > MARKUP_TAGS_MAX:
         html = html[: _nth(html, "<", MARKUP_TAGS_MAX + 1)]
     tree = LexborHTMLParser(html)
     if _HIDDEN.search(html):  # each strip walks the whole tree; most fragments have none
         tree.strip_tags(list(_HIDDEN_TAGS))
     root = tree.body
-    return plain_text(root.text(separator=" ") if root is not None else "")
+    if root is None:
+        return ""
+    # Spaces in the tree, not in the markup: the parser moves text (out of tables, into
+    # implied elements), so only the tree it builds says which text a block's edge lies between.
+    # Collected first: inserting while traversing would walk the new nodes too.
+    for node in [node for node in root.traverse() if node.tag in _SEPARATING_TAGS]:
+        node.insert_before(" ")
+        node.insert_after(" ")
+    return root.text(separator="")
 
 
 def _simple_text(html: str) -> str | None:
@@ -308,16 +334,19 @@ def _simple_text(html: str) -> str | None:
     for tag in _TAG.finditer(html) if "<" in html else ():
         pieces.append(html[at : tag.start()])
         at = tag.end()
-        if not _nests(
-            open_tags, tag.group(2).lower(), closing=bool(tag.group(1)), void=bool(tag.group(3))
-        ):
+        name = tag.group(2).lower()
+        if not _nests(open_tags, name, closing=bool(tag.group(1)), void=bool(tag.group(3))):
             return None
+        if name in _SEPARATING_TAGS:
+            pieces.append(" ")
     pieces.append(html[at:])
     if open_tags or any("<" in piece for piece in pieces):
         return None
-    text = " ".join(pieces)
-    # After the tags are gone, so that "&lt;p&gt;" stays text, as in HTML.
-    return html_entities.unescape(text) if "&" in text else text
+    if "&" not in html:
+        return "".join(pieces)
+    # After the tags are found, so that "&lt;p&gt;" stays text, as in HTML; text by text, as
+    # the parser reads references: "&am<b>p;" is no reference, though the text joins.
+    return "".join(html_entities.unescape(piece) if "&" in piece else piece for piece in pieces)
 
 
 def _nests(open_tags: list[str], name: str, *, closing: bool, void: bool) -> bool:

@@ -17,11 +17,13 @@ from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.parse import (
     MARKUP_TAGS_MAX,
+    _parsed_text,
     bound,
     clean_link,
     html_to_text,
     parse_feed,
     parse_feed_async,
+    plain_text,
     read_feed,
     without_entity_declarations,
 )
@@ -532,7 +534,7 @@ def test_clean_link(link: str | None, expected: str | None) -> None:
         # dropped (the text around it joins), an `a` in an `a` or a heading in a heading
         # closes the outer one (its end tag is then stray).
         ("x</b>y", "xy"),
-        ("<a>1<a>2</a>3</a>4", "1 2 34"),
+        ("<a>1<a>2</a>3</a>4", "1234"),
         ("<h2>1<h3>2</h3>3</h2>4", "1 2 34"),
         # What these hold is raw text to the parser (fallback markup), never shown as text.
         (
@@ -547,6 +549,39 @@ def test_html_to_text(html: str, text: str) -> None:
     assert html_to_text(html) == text
 
 
+@pytest.mark.parametrize(
+    ("html", "text"),
+    [
+        # Inline elements join what is on either side of them, as a browser shows it: a
+        # keyword (экстрадиция) split by a tag must still be one word.
+        ("<p><b>Э</b>кстрадиция</p>", "Экстрадиция"),
+        ("<p>экстра<wbr>диция</p>", "экстрадиция"),
+        ("<p>экс<span>тра</span><a href='/x'>ди</a><em>ци</em>я</p>", "экстрадиция"),
+        ("x<sup>2</sup> H<sub>2</sub>O <abbr>ФСБ</abbr>ru", "x2 H2O ФСБru"),
+        ("<font color=red>Э</font>кстрадиция<mark>!</mark>", "Экстрадиция!"),
+        ("<ul><li><strong>Э</strong>кстрадиция</li></ul>", "Экстрадиция"),  # the parser's path
+        ("<b>one</b> <i>two</i>\n<u>three</u>", "one two three"),  # the source's spaces stay
+        # Blocks, line breaks and cells separate.
+        ("<p>a</p>b<div>c</div>d", "a b c d"),
+        ("a<br>b<BR/>c<hr>d", "a b c d"),
+        ("<h1>T</h1>x<h6>y</h6>", "T x y"),
+        ("<ul><li>a</li><li>b</li></ul><ol><li>c</li></ol>", "a b c"),
+        ("<table><tr><td>a</td><td>b</td></tr><tr><th>c</th></tr></table>d", "a b c d"),
+        ("<blockquote>a</blockquote><section>b</section><article>c</article>", "a b c"),
+        (
+            "<header>a</header><footer>b</footer><figure>c<figcaption>d</figcaption></figure>",
+            "a b c d",
+        ),
+        ("<dl><dt>a</dt><dd>b</dd></dl><pre>c</pre>", "a b c"),
+        ("<b>a<p>b</p>c</b>", "a b c"),
+        # A reference is whole within one text: parts of one on either side of a tag are text.
+        ("&am<b>p;</b> &l<wbr>t; <p>&amp<b>;</b> &#105<i>5;</i></p>", "&amp; &lt; &; i5;"),
+    ],
+)
+def test_inline_tags_join_and_blocks_separate(html: str, text: str) -> None:
+    assert html_to_text(html) == text
+
+
 # Text never keeps control characters, noncharacters or U+FFFD.
 NONCHARACTERS = "".join(chr(plane << 16 | low) for plane in range(17) for low in (0xFFFE, 0xFFFF))
 # Nor bidirectional overrides, embeddings and isolates: an unclosed one reverses what follows.
@@ -555,10 +590,12 @@ CONTROL = re.compile(
     f"{NONCHARACTERS}]"
 )
 _TAG_NAMES = ["p", "br", "b", "a", "img", "li", "ul", "div", "h2", "em", "span", "sup", "hr"]
+_TAG_NAMES += ["wbr", "td", "font"]
 _ENTITIES = ["&amp;", "&lt;", "&gt;", "&laquo;", "&nbsp;", "&#1055;", "&#x41;", "&copy", "&notit;"]
 _ENTITIES += ["&#0;", "&#128;", "&#x110000;", "&bogus;", "&", "&&", "&#", "&amp", "&#13;", "&#12;"]
 _ENTITIES += ["&#x81;", "&#xb;", "&#xFFFF;", "&#xFDD0;", "&#x1FFFE;", "&#xD800;"]
 _ENTITIES += ["&#x202E;", "&#x2067;", "\u202e", "\u2066"]
+_ENTITIES += ["&am", "&#10", "p;", "55;", ";"]  # halves of references, a tag between them
 _attribute_value = st.one_of(
     st.just(""),
     st.from_regex(r"=[a-z0-9&;#:/.?]{1,6}", fullmatch=True),
@@ -602,7 +639,9 @@ _leaf = st.one_of(
 # (a block in a block, an `a` in an `a`), some simple enough for bot.parse._simple_text.
 _tree = st.recursive(
     _leaf,
-    lambda inner: _element(["a", "A", "b", "EM", "span", "sup", "p", "div", "H2", "h3"], inner),
+    lambda inner: _element(
+        ["a", "A", "b", "EM", "span", "sup", "font", "p", "div", "H2", "h3", "li"], inner
+    ),
     max_leaves=10,
 )
 _fragment = st.one_of(_soup, st.lists(_tree, max_size=4).map("".join))
@@ -611,10 +650,14 @@ _fragment = st.one_of(_soup, st.lists(_tree, max_size=4).map("".join))
 @settings(max_examples=1000)
 @given(_fragment)
 def test_html_to_text_finds_the_parsers_text_in_text_entities_and_plain_tags(html: str) -> None:
-    # Most fragments skip the parser (bot.parse._simple_text); the text must be the same.
+    # Most fragments skip the parser (bot.parse._simple_text); the text must be the same,
+    # spaces and all,
+    text = html_to_text(html)
+    assert text == plain_text(_parsed_text(html))
+    # and it is the parser's text, only spaced differently (at blocks, not at every tag).
     root = LexborHTMLParser(html).body
-    text = CONTROL.sub("", root.text(separator=" ") if root is not None else "")
-    assert html_to_text(html) == " ".join(text.split())
+    parsed = CONTROL.sub("", root.text(separator="") if root is not None else "")
+    assert "".join(text.split()) == "".join(parsed.split())
 
 
 @given(st.text(), st.integers(min_value=2, max_value=400))
