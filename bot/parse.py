@@ -20,6 +20,8 @@ the zone names of the region that feedparser takes for UTC, "MSK", read right: `
 HTML becomes text without an HTML document when it is simple (text, references and a few simply
 nested tags: most summaries); otherwise Lexbor parses at most its first `MARKUP_TAGS_MAX` tags.
 Either way a block's edge is a space and an inline tag none ("<b>Э</b>кстрадиция" is one word).
+An Atom text construct of type "text" (the default) is plain text, not HTML: "&lt;Ivanov&gt;" in
+it is a name to keep. An RSS title or description is always read as HTML, which it usually is.
 """
 
 from __future__ import annotations
@@ -201,9 +203,13 @@ def _entries_or_raise(
     if not result.get("version"):
         raise NotAFeed("document is not RSS or Atom")
     feed_lang = norm_lang(result.get("feed", {}).get("language")) or norm_lang(lang)
+    # Atom says whether a text is plain or markup. For RSS, feedparser's "text/plain" is only
+    # its guess that the text does not look like HTML, and RSS titles are in practice escaped
+    # markup ("&lt;b&gt;..." without an end tag, "AT&amp;amp;T"): those stay HTML.
+    typed = str(result.get("version")).startswith("atom")
     entries = []
     for raw in result.get("entries", [])[:max_entries]:
-        entry = _entry(raw, base_url=base_url, lang=feed_lang)
+        entry = _entry(raw, base_url=base_url, lang=feed_lang, typed=typed)
         if entry is not None:
             entries.append(entry)
     # Only a real XML error counts; feedparser also flags harmless things like the content type.
@@ -214,16 +220,19 @@ def _entries_or_raise(
     return entries
 
 
-def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
+def _entry(raw: Any, *, base_url: str, lang: str | None, typed: bool) -> Entry | None:
     # dict.get throughout: FeedParserDict.get goes through its key aliases on every call (a
     # tenth of the parse), and maps "updated_parsed" to published_parsed with a warning.
     get = partial(dict.get, raw)
-    title = bound(html_to_text(get("title") or ""), TITLE_MAX)
-    summary_html = get("summary") or ""
+    title = bound(_text(get("title") or "", get("title_detail"), typed=typed), TITLE_MAX)
+    summary = get("summary") or ""
+    detail = get("summary_detail")
     content = get("content")
-    if not summary_html and content:
-        summary_html = dict.get(content[0], "value") or ""
-    summary = bound(html_to_text(summary_html), SUMMARY_MAX)
+    # feedparser copies a lone <content> to "summary" without its detail, which has the type.
+    if content and (not summary or detail is None):
+        detail = content[0]
+        summary = summary or dict.get(detail, "value") or ""
+    summary = bound(_text(summary, detail, typed=typed), SUMMARY_MAX)
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
@@ -233,6 +242,13 @@ def _entry(raw: Any, *, base_url: str, lang: str | None) -> Entry | None:
     )
     entry_lang = _detail_lang(raw) or lang
     return Entry(title, summary, link, guid, published, entry_lang)
+
+
+def _text(value: str, detail: Any, *, typed: bool) -> str:
+    """The text of a feed's text: plain where the feed says it is plain (`typed`), else HTML's."""
+    if typed and detail is not None and dict.get(detail, "type") == "text/plain":
+        return plain_text(value)
+    return html_to_text(value)
 
 
 def _ttl(value: object) -> float | None:

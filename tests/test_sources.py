@@ -96,6 +96,82 @@ def _json_feed(*items: dict[str, object]) -> bytes:
     return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
 
 
+def _atom(entry: str) -> bytes:
+    return (
+        '<?xml version="1.0" encoding="utf-8"?><feed xmlns="http://www.w3.org/2005/Atom">'
+        f'<title>f</title><entry><id>1</id><link href="https://e.org/1"/>{entry}</entry></feed>'
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "title", "summary"),
+    [
+        # JSON Feed's title, content_text and summary are plain text by its specification:
+        # what looks like a tag or a reference there is what the author wrote.
+        (
+            _json_feed({"id": "1", "title": "Дело <Ivanov>", "content_text": "a<b and c>d"}),
+            "Дело <Ivanov>",
+            "a<b and c>d",
+        ),
+        (
+            _json_feed({"id": "1", "title": " Tom &amp;\u202e\nJerry", "summary": "x &lt; y"}),
+            "Tom &amp; Jerry",
+            "x &lt; y",
+        ),
+        (
+            _json_feed({"id": "1", "title": "T" * 400, "summary": "s"}),
+            "T" * 299 + "\u2026",
+            "s",
+        ),
+        (  # content_html is HTML
+            _json_feed({"id": "1", "title": "t", "content_html": "<p>a &amp; <b>b</b></p>"}),
+            "t",
+            "a & b",
+        ),
+        # Atom says which: type="text" (the default) is plain text, "html" and "xhtml" markup.
+        (
+            _atom(
+                '<title type="text">Tom &amp;amp; Jerry</title>'
+                '<summary type="text">a &lt;b and c&gt; d</summary>'
+            ),
+            "Tom &amp; Jerry",
+            "a <b and c> d",
+        ),
+        (
+            _atom("<title>Дело &lt;Ivanov&gt;</title><content>x &amp;lt; y</content>"),
+            "Дело <Ivanov>",
+            "x &lt; y",
+        ),
+        (  # not well-formed (&nbsp;): feedparser's loose parser reads it, the types the same
+            _atom('<title type="text">Tom &amp;amp;&nbsp;Jerry</title><summary>a&lt;b</summary>'),
+            "Tom &amp; Jerry",
+            "a<b",
+        ),
+        (
+            _atom(
+                '<title type="html">Tom &amp;amp; &lt;i&gt;Jerry&lt;/i&gt;</title>'
+                '<content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">'
+                "<p>a &amp;amp; <b>b</b></p></div></content>"
+            ),
+            "Tom & Jerry",
+            "a &amp; b",
+        ),
+        # An RSS title is often escaped markup whatever feedparser guesses of it.
+        (
+            b'<rss version="2.0"><channel><item><title>Tom &amp;amp; &lt;b&gt;Jerry&lt;/b&gt;'
+            b"</title><description>a &lt;p&gt;b&lt;/p&gt;</description></item></channel></rss>",
+            "Tom & Jerry",
+            "a b",
+        ),
+    ],
+)
+def test_plain_text_fields_are_read_as_text_and_markup_as_markup(
+    body: bytes, title: str, summary: str
+) -> None:
+    [entry] = read_source("feed", body, {}, base_url=BASE).entries
+    assert (entry.title, entry.summary) == (title, summary)
+
+
 @pytest.mark.parametrize(
     "body",
     [

@@ -1,11 +1,13 @@
 """JSON Feed 1.0 and 1.1 (https://jsonfeed.org/version/1.1), which feedparser does not read.
 
 The document must be an object whose `version` starts with "https://jsonfeed.org/version/"
-and whose `items` is a list. Each item becomes an `Entry` exactly as an RSS item would:
-`title` (else nothing), text from `content_html`, else `content_text`, else `summary`, link
-from `url` (else `external_url`), `id` as the GUID (1.0 allowed numbers), date from
+and whose `items` is a list. Each item becomes an `Entry` as an RSS item would: `title` (else
+nothing), text from `content_html`, else `content_text`, else `summary`, link from `url` (else
+`external_url`), `id` as the GUID (1.0 allowed numbers), date from
 `date_published` (else `date_modified`, RFC 3339), language from the item's or the feed's
 `language` (1.1). Items that are not objects, or carry nothing readable, are skipped.
+Only `content_html` is HTML: `title`, `content_text` and `summary` are plain text by the
+specification, so "<Ivanov>" or "&amp;" in them is text to keep as it stands.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from bot.parse import (
     clean_link,
     html_to_text,
     norm_lang,
+    plain_text,
     plausible_date,
 )
 
@@ -76,10 +79,10 @@ def parse_json_feed(
 
 
 def _entry(raw: dict[str, Any], *, base_url: str, lang: str | None) -> Entry | None:
-    title = bound(html_to_text(_text(raw.get("title"))), TITLE_MAX)
+    title = bound(plain_text(_text(raw.get("title"))), TITLE_MAX)
     html = _text(raw.get("content_html"))
-    body = html_to_text(html) if html else html_to_text(_text(raw.get("content_text")))
-    summary = bound(body or html_to_text(_text(raw.get("summary"))), SUMMARY_MAX)
+    body = html_to_text(html) if html else plain_text(_text(raw.get("content_text")))
+    summary = bound(body or plain_text(_text(raw.get("summary"))), SUMMARY_MAX)
     link = clean_link(_text(raw.get("url")) or _text(raw.get("external_url")) or None, base_url)
     if not (title or summary or link):
         return None
