@@ -265,6 +265,25 @@ def test_telegram_preview_posts_become_entries() -> None:
     assert reply.summary == "Обновление: суд отправил его под экстрадиционный арест на 40 суток."
 
 
+def test_telegram_quotes_and_code_blocks_are_lines_of_their_own() -> None:
+    # Posts quote statements (<blockquote>) and case numbers (<pre>): glued to the words
+    # around them, "рискпреследования" and "Решение" + "суда" made words no one wrote.
+    page = load("telegram_preview.html").replace(
+        "Грузия депортировала гражданина Беларуси, несмотря на риск преследования.".encode(),
+        "Грузия депортировала гражданина Беларуси<blockquote>Есть риск преследования"
+        "</blockquote>Решение<pre>дело 2-117/24</pre>суда окончательное".encode(),
+    )
+    parsed = read_source(
+        "telegram", page, {"Content-Type": "text/html; charset=utf-8"},
+        base_url="https://t.me/s/twtest", lang="ru",
+    )  # fmt: skip
+    [post] = [e for e in parsed.entries if e.link == "https://t.me/twtest/1205"]
+    assert post.title == "Грузия депортировала гражданина Беларуси"
+    assert post.summary.endswith(
+        "Беларуси Есть риск преследования Решение дело 2-117/24 суда окончательное"
+    )
+
+
 def test_telegram_channel_without_public_preview_says_so() -> None:
     with pytest.raises(NotAFeed, match="no public web preview"):
         read_source(

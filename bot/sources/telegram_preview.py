@@ -32,7 +32,11 @@ from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, norm_lang, plausible_date
 
 TITLE_MAX = 200
 _POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
-_BR = re.compile(r"<br\s*/?>", re.IGNORECASE)
+# A line break, or a block's edge: Telegram writes quotes and code blocks as <blockquote> and
+# <pre>, whose text would otherwise be glued to the words around it.
+_BREAK = re.compile(
+    r"<br\s*/?>|</?(?:blockquote|pre|p|div|ul|ol|li|h[1-6])(?:\s[^>]*)?>", re.IGNORECASE
+)
 _BLANKS = re.compile(r"[^\S\n]+")
 
 
@@ -83,8 +87,8 @@ def _post(node: LexborNode, lang: str | None) -> Entry | None:
 
 
 def _lines(node: LexborNode) -> list[str]:
-    # Line breaks are <br> in the markup; keep them to find the headline line.
-    html = _BR.sub("\n", node.html or "")
+    # Line breaks are <br> (and blocks) in the markup; keep them to find the headline line.
+    html = _BREAK.sub("\n", node.html or "")
     body = LexborHTMLParser(html).body
     text = NOT_TEXT.sub("", body.text(separator="") if body is not None else "")
     return [line for raw in text.split("\n") if (line := _BLANKS.sub(" ", raw).strip())]
