@@ -27,6 +27,7 @@ TEXT_LIMIT = 3800  # under Telegram's 4096, with room for the cut-off line
 # the known ones are translated when shown, anything else is shown as stored.
 _GONE: Final = N_("gone (HTTP 410)")
 _FAILING_DAYS: Final = re.compile(r"failing for (\d+) days?")
+_MOVED: Final = re.compile(r"moved to the address of (.+)", re.DOTALL)
 
 
 def health_report(
@@ -94,6 +95,9 @@ def disabled_reason(reason: str, tr: Tr = ENGLISH) -> str:
     days = _FAILING_DAYS.fullmatch(reason)
     if days:
         return tr.plural("failing for {n} day", "failing for {n} days", int(days[1]))
+    moved = _MOVED.fullmatch(reason)
+    if moved:
+        return tr("moved to the address of {name}", name=moved[1])
     return reason
 
 

@@ -253,7 +253,7 @@ class Refresher:
             published=published,
         )  # fmt: skip
         hint = server_hint(result.headers, ttl=parsed.ttl)
-        _log_move(feed, result)
+        moved = await self._moved_to(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
@@ -262,7 +262,7 @@ class Refresher:
             last_modified=result.last_modified,
             poll_interval=interval,
             changed=changed,
-            url=result.moved_to,
+            url=moved,
             ttl=parsed.ttl,
         )
 
@@ -270,7 +270,7 @@ class Refresher:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
         hint = server_hint(result.headers, ttl=feed.ttl)  # a 304 has no body, so no <ttl>
-        _log_move(feed, result)
+        moved = await self._moved_to(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
@@ -278,7 +278,7 @@ class Refresher:
             etag=result.etag,
             last_modified=result.last_modified,
             poll_interval=interval,
-            url=result.moved_to,
+            url=moved,
             ttl=feed.ttl,
         )
         return FeedReport(feed.name, "not_modified")
@@ -305,6 +305,22 @@ class Refresher:
         log.warning("feed %s: %s (error %d, next try in %.0fs)", feed.name, reason, errors, delay)
         return FeedReport(feed.name, "error", reason)
 
+    async def _moved_to(self, feed: FeedState, result: FetchResult) -> str | None:
+        """The address the feed moved to for good on the way, to store; None when it did not
+        move, or moved onto the address of another listed feed: polled twice, that address's
+        outlet would count twice in every story, so this feed is disabled (the admins are
+        told, `bot.telegram.feeds`) and feeds.yaml keeps the other."""
+        if not result.moved_to:
+            return None
+        other = await self._storage.feeds.polled_at(result.moved_to, besides=feed.id)
+        if other is None:
+            log.warning("feed %s moved permanently; its stored address is updated", feed.name)
+            return result.moved_to
+        reason = f"moved to the address of {other}"
+        await self._storage.feeds.disable(feed.id, reason, now=self._clock())
+        log.warning("feed %s: %s; disabled", feed.name, reason)
+        return None
+
     def _wait(self, interval: float, hint: float | None, ceiling: float) -> float:
         """Until the next poll: the interval, lengthened by the server's hint up to the
         ceiling, jittered; never shorter than the hint asked (up to the ceiling)."""
@@ -314,11 +330,6 @@ class Refresher:
     def _jittered(self, seconds: float, *, at_least: float = 0.0) -> float:
         """`seconds`, give or take `JITTER`, but never less than a server asked for."""
         return max(seconds * (1.0 + self._rng.uniform(-JITTER, JITTER)), at_least)
-
-
-def _log_move(feed: FeedState, result: FetchResult) -> None:
-    if result.moved_to:
-        log.warning("feed %s moved permanently; its stored address is updated", feed.name)
 
 
 def _disable_reason(exc: Exception, failing_since: float, now: float) -> str | None:

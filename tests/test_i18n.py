@@ -148,6 +148,8 @@ def test_operator_texts_use_each_languages_plural_forms() -> None:
         "збої вже 1 день", "збої вже 3 дні", "збої вже 5 днів",
     ]  # fmt: skip
     assert disabled_reason("gone (HTTP 410)", ru) == "удалён с сервера (HTTP 410)"
+    moved = disabled_reason("moved to the address of Kloop: главное", uk)
+    assert moved == "переїхало на адресу джерела Kloop: главное"
     assert disabled_reason("a reason nobody translated", ru) == "a reason nobody translated"
     assert [ago(s, uk) for s in (45, 720, 18000, 259200)] == ["45 с", "12 хв", "5 год", "3 дн."]
     assert [ago(s) for s in (45, 720, 18000, 259200)] == ["45s", "12m", "5h", "3d"]

@@ -55,6 +55,23 @@ async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restar
     assert feed.url == server.url("/new")
 
 
+async def test_a_move_onto_another_listed_feed_disables_the_one_that_moved(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # The outlet folded its KZ feed into its main one, which feeds.yaml lists too: moving it
+    # would poll that address twice and count the outlet twice in every story from it.
+    server.set_feed("/all", rss([dated(RELEVANT_ITEM)]))
+    server.redirect("/kz", "/all", status=301)
+    specs = [FeedSpec("Outlet", server.url("/all")), FeedSpec("Outlet KZ", server.url("/kz"))]
+    await storage.feeds.sync(specs, now=time.time())
+    reports = await make_refresher(storage, fetcher, classifier).refresh(await storage.feeds.all())
+    assert [r.status for r in reports] == ["ok", "ok"]
+    by_name = {f.name: f for f in await storage.feeds.listed()}
+    assert by_name["Outlet KZ"].url == server.url("/kz")
+    assert by_name["Outlet KZ"].disabled_reason == "moved to the address of Outlet"
+    assert [f.name for f in await storage.feeds.all()] == ["Outlet"]
+
+
 async def test_a_move_answered_by_304_is_recorded_too(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

@@ -120,6 +120,15 @@ class Feeds:
         rows = await self._db.fetchall("SELECT * FROM feeds WHERE enabled = 1 ORDER BY name")
         return [FeedState.from_row(r) for r in rows]
 
+    async def polled_at(self, url: str, *, besides: int) -> str | None:
+        """The name of another feed that is polled at `url`, if any."""
+        row = await self._db.fetchone(
+            """SELECT name FROM feeds WHERE url = ? AND id != ? AND enabled = 1
+               AND disabled_reason IS NULL LIMIT 1""",
+            (url, besides),
+        )
+        return None if row is None else str(row["name"])
+
     async def record_success(
         self,
         feed_id: int,
