@@ -11,11 +11,12 @@ import pytest
 
 from bot.chat_settings import is_quiet, next_digest_at
 from bot.fingerprint import Fingerprinter
+from bot.model import Entry
 from bot.relevance.text import Lemmatizer
 from bot.render import TELEGRAM_TEXT_LIMIT, digest_page
 from bot.sender import Backoff
 from bot.status import status_lines
-from bot.storage import Storage
+from bot.storage import FeedState, Storage
 from bot.watch import Watcher, WatchTerm, phrase_key
 from bot.words import EntryText
 from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
@@ -185,14 +186,20 @@ async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Sto
     assert await storage.search.stories(QueryBuilder().build("Бажуков"), limit=5) == []
 
 
+async def store_watched_forecast(storage: Storage, feed: FeedState) -> Entry:
+    """A weather report that only chat 7's watch of Бажуков made a (watch-only) story."""
+    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
+    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
+    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    return noise
+
+
 async def test_a_watch_only_story_cannot_be_looked_up_until_it_is_public(
     storage: Storage,
 ) -> None:
     # Story ids are sequential: /story <id> must not show what some chat watches.
     feed, other = await add_feeds(storage, "Kloop", "Meduza")
-    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
-    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
-    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    noise = await store_watched_forecast(storage, feed)
     story_id = await storage.db.scalar("SELECT id FROM stories")
     assert await storage.stories.get(story_id) is None
     relevant = make_entry("Казахстан выдал Бажукова", link=noise.link)  # the same article
@@ -231,9 +238,7 @@ async def test_public_stories_are_numbered_without_the_watch_only_ones(
     # Ids are shared with watch-only stories; numbers are not, so /story 1, 2, 3 ... has no
     # gap that would tell that some chat's watch matched something.
     feed, other = await add_feeds(storage, "Kloop", "Meduza")
-    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
-    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
-    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    noise = await store_watched_forecast(storage, feed)
     news = make_entry("Казахстан выдал Касымова", link="https://e.org/kasymov")
     await storage.stories.save(other, [incoming(news)], now=NOW, alert_max_age=86400)
     first = await storage.stories.get(1)
@@ -252,9 +257,7 @@ async def test_a_watchers_alert_is_edited_when_its_story_becomes_news(storage: S
     feed, other = await add_feeds(storage, "Kloop", "Meduza")
     await watches_bazhukov(storage, 7, NOW)
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
-    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
-    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
-    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    noise = await store_watched_forecast(storage, feed)
     [alert] = await storage.outbox.due(NOW, limit=10)
     assert await storage.outbox.mark_sending(alert.id)
     await storage.outbox.mark_sent(alert.id, message_id=500, now=NOW, chat_id=7)
@@ -271,12 +274,13 @@ async def test_an_edit_that_makes_a_watch_only_story_news_gives_it_its_verdict(
     storage: Storage,
 ) -> None:
     [feed] = await add_feeds(storage, "Kloop")
-    noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
-    watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
-    await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
+    noise = await store_watched_forecast(storage, feed)
     edited = replace(noise, title="Казахстан выдал синоптика Бажукова")
     await storage.stories.save(
-        feed, [replace(incoming(edited), key=watched.key)], now=NOW + 60, alert_max_age=86400
+        feed,
+        [replace(incoming(edited), key=incoming(noise).key)],
+        now=NOW + 60,
+        alert_max_age=86400,
     )
     [found] = await storage.stories.recent(5)
     assert (found.title, found.countries, found.action) == (
