@@ -22,6 +22,20 @@ from bot.storage.records import FeedState
 
 _REASON_MAX = 200
 _KEYS_PER_QUERY = 500  # well under SQLite's limit of host parameters
+# What a feed knows of its address, forgotten when feeds.yaml gives it another: a new address
+# starts it afresh (validators, pace, errors, health, a disabling), and re-enables it.
+_PER_ADDRESS = (
+    "etag", "last_modified", "poll_interval", "disabled_reason", "disabled_at",
+    "told_disabled_at", "failing_since", "told_failing_at", "last_error", "last_error_at",
+    "last_success_at",
+)  # fmt: skip
+_PER_ADDRESS_RESET = (
+    ",\n".join(
+        f"{column} = CASE WHEN source_url IS excluded.source_url THEN {column} END"
+        for column in _PER_ADDRESS
+    )
+    + ",\n    error_count = CASE WHEN source_url IS excluded.source_url THEN error_count ELSE 0 END"
+)
 
 
 class Feeds:
@@ -43,7 +57,7 @@ class Feeds:
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
                 await tx.execute(
-                    """
+                    f"""
                     INSERT INTO feeds (name, url, source_url, kind, lang, interval,
                                        min_interval, max_interval, next_check_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -54,30 +68,7 @@ class Feeds:
                         interval = excluded.interval,
                         min_interval = excluded.min_interval,
                         max_interval = excluded.max_interval,
-                        etag = CASE WHEN source_url IS excluded.source_url THEN etag END,
-                        last_modified = CASE WHEN source_url IS excluded.source_url
-                                        THEN last_modified END,
-                        poll_interval = CASE WHEN source_url IS excluded.source_url
-                                        THEN poll_interval END,
-                        disabled_reason = CASE WHEN source_url IS excluded.source_url
-                                          THEN disabled_reason END,
-                        told_disabled_at = CASE WHEN source_url IS excluded.source_url
-                                           THEN told_disabled_at END,
-                        failing_since = CASE WHEN source_url IS excluded.source_url
-                                        THEN failing_since END,
-                        told_failing_at = CASE WHEN source_url IS excluded.source_url
-                                          THEN told_failing_at END,
-                        error_count = CASE WHEN source_url IS excluded.source_url
-                                      THEN error_count ELSE 0 END,
-                        -- the old address's health is not the new one's
-                        last_error = CASE WHEN source_url IS excluded.source_url
-                                     THEN last_error END,
-                        last_error_at = CASE WHEN source_url IS excluded.source_url
-                                        THEN last_error_at END,
-                        last_success_at = CASE WHEN source_url IS excluded.source_url
-                                          THEN last_success_at END,
-                        disabled_at = CASE WHEN source_url IS excluded.source_url
-                                      THEN disabled_at END,
+                        {_PER_ADDRESS_RESET},
                         next_check_at = CASE
                             WHEN source_url IS NOT excluded.source_url THEN ?
                             WHEN error_count = 0
