@@ -18,7 +18,7 @@ from tests.test_search_storage import BUILDER, STORIES, filled, titles
 
 __all__ = ["filled"]  # the fixture, shared with the storage tests
 
-TEXT = ("title", "body", "terms")
+TEXT = ("title", "title_terms", "body", "terms")
 
 
 def test_phrases_are_read_back_with_their_columns_and_parts() -> None:
@@ -60,21 +60,21 @@ async def test_window_scores_are_fts5_bm25(storage: Storage) -> None:
     # Rows of ten words without punctuation or outlets: the window's lengths and average are
     # then bm25()'s own, so the scores must be the same numbers.
     rows = [
-        ("бажуков выдан казахстаном", "суд отказал в убежище", "бажук выдать", "ckz"),
-        ("суд в астане", "бажуков бажуков просил убежища", "астана суд", "ckz"),
-        ("казахстан выдал активиста", "суд решил его судьбу", "выдать активист", "cru"),
-        ("бажуков в суде", "текст о деле суд", "дело суд", "ckg"),
-        *[("другое дело совсем", "текст о другом деле", "дело текст", "ckg")] * 6,
+        ("бажуков выдан казахстаном", "бажук", "суд отказал в убежище", "выдать", "ckz"),
+        ("суд в астане", "астана", "бажуков бажуков просил убежища", "суд", "ckz"),
+        ("казахстан выдал активиста", "выдать", "суд решил его судьбу", "активист", "cru"),
+        ("бажуков в суде", "суд", "текст о деле суд", "дело", "ckg"),
+        *[("другое дело совсем", "дело", "текст о другом деле", "текст", "ckg")] * 6,
     ]
 
     def fill(tx: SyncTransaction) -> None:
-        for number, (title, body, terms, tags) in enumerate(rows, 1):
+        for number, row in enumerate(rows, 1):
             tx.execute(
-                "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
-                " VALUES (?, ?, ?, '', ?, ?)",
-                (number, title, body, terms, tags),
+                "INSERT INTO search_fts (rowid, title, title_terms, body, outlets, terms, tags)"
+                " VALUES (?, ?, ?, ?, '', ?, ?)",
+                (number, *row),
             )
-            count_terms(tx, row_terms((title, body, terms, tags)) | {TOTAL}, +1)
+            count_terms(tx, row_terms(row) | {TOTAL}, +1)
 
     await storage.db.run(fill)
     match = BUILDER.build("Бажуков суд", now=NOW).match

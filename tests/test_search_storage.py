@@ -255,7 +255,7 @@ async def test_keys_of_older_name_rules_are_recomputed_on_open(tmp_path: Path) -
         tx.execute("UPDATE story_names SET name = 'bashukovim'")
         row = tx.fetchone(f"SELECT {FTS_COLUMNS} FROM search_fts")
         assert row is not None
-        old = (*tuple(row)[:3], row["terms"].replace("bashukov", "bashukovim"), row["tags"])
+        old = (*tuple(row)[:4], row["terms"].replace("bashukov", "bashukovim"), row["tags"])
         write_row(tx, 1, old)
         tx.execute("DELETE FROM counters WHERE name = 'name_keys'")
 
@@ -281,7 +281,7 @@ def test_a_rows_body_takes_the_first_distinct_later_leads_up_to_the_limit() -> N
     leads = ("own lead", *(f"lead{n % 25}x" for n in range(50)))
     sources = (Source("First", "Title"), Source("Second", "Title"))
     doc = Document("Title", "own lead", ("KZ",), None, NOW, "en", sources, leads)
-    body = index_row(doc, Forms())[1].split()
+    body = index_row(doc, Forms())[2].split()
     assert body == ["own", "lead", *(f"lead{n}x" for n in range(LEADS_MAX))]
 
 
@@ -438,3 +438,94 @@ def test_any_text_searches_or_says_how(store_path: Path, text: str) -> None:
     refusal = asyncio.run(search())  # any other exception fails the test
     assert "\n" not in refusal
     assert "fts5" not in refusal.lower()
+
+
+HEADLINE = "Казахстан выдал России дезертира Бажукова"
+IN_PASSING = "Кыргызстан выдал России дезертира"
+
+
+async def store_headline_and_passing_mention(storage: Storage) -> None:
+    """Two stories of the same day: the name in one's headline (declined), in the other's lead,
+    among unrelated stories so that the words' weights are those of a real index."""
+    [feed] = await add_feeds(storage, "Meduza")
+    texts = [(f"Новости региона номер {n}", "Суд рассмотрел дело.") for n in range(40)]
+    texts += [
+        (HEADLINE, "Его экстрадировали ночью из Алматы."),
+        (IN_PASSING, "Среди выданных мог быть и Бажуков, пишут СМИ."),
+    ]
+    entries = [
+        incoming(make_entry(t, summary=s, link=f"https://e.org/h{n}", published=NOW - 2 * DAY), KZ)
+        for n, (t, s) in enumerate(texts)
+    ]
+    await storage.stories.save(feed, entries, now=NOW, alert_max_age=0)
+
+
+@pytest.mark.parametrize("text", ["Бажуков", "Bazhukov", "бажукова", "Бажукову"])
+async def test_a_name_in_the_headline_outranks_a_mention_in_passing(
+    storage: Storage, text: str
+) -> None:
+    # The headline's weight must hold for every form of the name, not only the one it uses.
+    await store_headline_and_passing_mention(storage)
+    assert await titles(storage, text) == [HEADLINE, IN_PASSING]
+
+
+async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None:
+    """A database whose rows kept the headline's forms with the lead's (before migration 15)
+    ranks as a new one does once opened; a watch-only story still gets no row."""
+    path = tmp_path / "v14.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    await store_headline_and_passing_mention(storage)
+    [feed] = await add_feeds(storage, "OVD-Info")
+    hidden = make_entry("Бажуков задержан", link="https://e.org/hidden")
+    await storage.stories.save(feed, [incoming(hidden, KZ)], now=NOW, alert_max_age=0)
+    await storage.search_index.flush()
+    await storage.db.execute("UPDATE stories SET broadcast = 0 WHERE title = 'Бажуков задержан'")
+    await storage.close()
+
+    conn = sqlite3.connect(path)  # the schema and rows of version 14, as older code wrote them
+    conn.executescript(
+        """
+        DROP TABLE search_fts;
+        CREATE VIRTUAL TABLE search_fts USING fts5 (
+            title, body, outlets, terms, tags, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        DELETE FROM search_terms;
+        DELETE FROM search_pending;
+        PRAGMA user_version = 14;
+        """
+    )
+    forms = Forms()
+    for story_id, title, summary, countries, day in conn.execute(
+        "SELECT id, title, summary, countries, COALESCE(published_at, created_at) FROM stories"
+    ).fetchall():
+        doc = Document(title, summary, tuple(countries.split()), "extradition", day, "ru",
+                       (Source("Meduza", title),))  # fmt: skip
+        new = index_row(doc, forms)
+        old = (new[0], new[2], new[3], forms.document_terms([title, summary], "ru"), new[-1])
+        conn.execute(
+            "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            (story_id, *old),
+        )  # a watch-only story's row too: the rebuild must not keep it
+    conn.execute("CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search_fts, 'row')")
+    conn.execute("INSERT INTO search_terms SELECT term, doc FROM temp.vocab")
+    conn.execute("INSERT INTO search_terms SELECT '', COUNT(*) FROM search_fts")
+    conn.commit()
+    conn.close()
+
+    storage = await Storage.open(path, now=NOW)
+    try:
+        for text in ("Бажуков", "Bazhukov"):
+            assert await titles(storage, text) == [HEADLINE, IN_PASSING], text
+        assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == 0
+        public = await storage.db.scalar("SELECT COUNT(*) FROM stories WHERE broadcast = 1")
+        assert await indexed(storage) == public == 42
+        await storage.db.execute(
+            "CREATE VIRTUAL TABLE temp.vocab USING fts5vocab(main, search_fts, 'row')"
+        )
+        rows = await storage.db.fetchall("SELECT term, doc FROM temp.vocab")
+        kept = {r[0]: r[1] for r in await storage.db.fetchall("SELECT * FROM search_terms")}
+        assert kept.pop("") == public
+        assert kept == {r[0]: r[1] for r in rows}
+    finally:
+        await storage.close()

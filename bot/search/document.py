@@ -1,13 +1,16 @@
 """A story and its sources -> the row of `search_fts`. Pure apart from `Forms`.
 
-title    the story's headline, folded
-body     its lead, then every source's own title, then the leads of the first `LEADS_MAX`
-         later reports that differ from it (folded): a headline or a name seen in any
-         outlet finds the story, also when its first report named nobody
-outlets  every source's outlet name
-terms    the extra forms of all those words (`Forms.document_terms`)
-tags     countries, action, year and month (`filters`), e.g. "ckz cru aextradition
-         y2025 m202503"
+title        the story's headline, folded
+title_terms  the extra forms of the headline's words (`Forms.document_terms`): weighted as
+             the headline, so a name there counts as much in any case or script (Бажуков,
+             Bazhukov for "Бажукова") as in the form it is written in
+body         its lead, then every source's own title, then the leads of the first `LEADS_MAX`
+             later reports that differ from it (folded): a headline or a name seen in any
+             outlet finds the story, also when its first report named nobody
+outlets      every source's outlet name
+terms        the extra forms of the body's words
+tags         countries, action, year and month (`filters`), e.g. "ckz cru aextradition
+             y2025 m202503"
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from bot.search.filters import action_tag, country_tag, month_tag, year_tag
 from bot.search.forms import Forms
 from bot.words import fold
 
-Row = tuple[str, str, str, str, str]  # one row of search_fts, its columns in the order above
+Row = tuple[str, str, str, str, str, str]  # one row of search_fts, its columns in the order above
 LAST_SECOND = datetime(2100, 12, 31, 23, 59, 59, tzinfo=UTC).timestamp()
 # Later reports' leads indexed per story: enough for the names a case's first reports lacked,
 # without letting a story that hundreds of outlets rewrote grow one huge row.
@@ -50,16 +53,17 @@ class Document:
 
 
 def index_row(doc: Document, forms: Forms) -> Row:
-    """(title, body, outlets, terms, tags) for `search_fts`."""
+    """(title, title_terms, body, outlets, terms, tags) for `search_fts`."""
     titles = [s.title for s in doc.sources if s.title and s.title != doc.title]
     leads = list(dict.fromkeys(lead for lead in doc.leads if lead and lead != doc.summary))
     texts = [doc.title, doc.summary, *dict.fromkeys(titles), *leads[:LEADS_MAX]]
     outlets = " ".join(dict.fromkeys(fold(s.outlet) for s in doc.sources))
     return (
         fold(doc.title),
+        forms.document_terms(texts[:1], doc.lang),
         fold(" ".join(texts[1:])),
         outlets,
-        forms.document_terms(texts, doc.lang),
+        forms.document_terms(texts[1:], doc.lang),
         " ".join(tags_of(doc.countries, doc.action, doc.published_at)),
     )
 

@@ -1,7 +1,7 @@
 """Word forms shared by the index and the query, so both sides meet on the same tokens.
 
 For every word of a story the index stores, besides the text itself, the forms a searcher may
-type in another shape (the `terms` column of `search_fts`):
+type in another shape (the `title_terms` and `terms` columns of `search_fts`):
 - Russian/Ukrainian words: their pymorphy3 lemmas (экстрадировали -> экстрадировать);
 - Latin words: their English Snowball stem (extradited, extradition -> extradit);
 - capitalised words (names, in either script): the Latin `name_key` (Бажукова, Bazhukov ->

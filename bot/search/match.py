@@ -1,12 +1,14 @@
 """A `ParsedQuery` -> an FTS5 MATCH expression over `search_fts`. Pure apart from `Forms`.
 
 Every token goes into the expression as a double-quoted string made only of letters and digits,
-so no input can produce FTS5 syntax. Columns (see `bot.storage.search_index`): `title`, `body`,
-`outlets`, `terms` (lemmas, stems, name keys) and `tags` (country, action, year and month).
+so no input can produce FTS5 syntax. Columns (see `bot.search.document`): `title`,
+`title_terms` (the headline's lemmas, stems, name keys), `body`, `outlets`, `terms` (the body's)
+and `tags` (country, action, year and month).
 
-    word            {title body terms} : ("word" OR "lemma" OR "namekey")  [OR tags : "ckz"]
+    word            {title title_terms body terms} : ("word" OR "lemma" OR "namekey")
+                    [OR tags : "ckz"]
     "a phrase"      {title body} : "a phrase"
-    -word           ... NOT {title body terms} : (...)
+    -word           ... NOT {title title_terms body terms} : (...)
     country:kz,kg   tags : ("ckz" OR "ckg")      action:x   tags : "ax"
     from:ovd        outlets : "ovd"              since/until   tags : ("y2024" OR "m202501" ...)
 
@@ -33,17 +35,17 @@ from bot.search.filters import (
 from bot.search.forms import Forms
 from bot.search.query import ParsedQuery
 
-TEXT_COLUMNS: Final = "{title body terms}"
+TEXT_COLUMNS: Final = "{title title_terms body terms}"
 PHRASE_COLUMNS: Final = "{title body}"
 FAR_PAST: Final = datetime(1900, 1, 1, tzinfo=UTC).timestamp()
 # Nearly every story is tagged RU or BY (the states people flee), so a word naming them gains
 # no recall from the tag, and the tag's huge doclist made bm25 ~30 ms slower per query on 1M
 # stories. `country:ru` still filters on it.
 UNTAGGED_WORDS: Final = frozenset({"RU", "BY"})
-COLUMNS: Final = ("title", "body", "outlets", "terms", "tags")
+COLUMNS: Final = ("title", "title_terms", "body", "outlets", "terms", "tags")
 # `columns : "phrase"` or `columns : ("a" OR "b")`; quotes inside a phrase are doubled.
 _GROUP: Final = re.compile(
-    r'(\{[a-z ]+\}|[a-z]+) : (\((?:[^()"]|"(?:[^"]|"")*")*\)|"(?:[^"]|"")*")'
+    r'(\{[a-z_ ]+\}|[a-z_]+) : (\((?:[^()"]|"(?:[^"]|"")*")*\)|"(?:[^"]|"")*")'
 )
 _QUOTED: Final = re.compile(r'"((?:[^"]|"")*)"')
 _NOT: Final = " NOT ("

@@ -245,4 +245,19 @@ MIGRATIONS: tuple[str, ...] = (
     UPDATE stories SET number = id WHERE broadcast = 1;
     CREATE UNIQUE INDEX stories_number ON stories (number);
     """,
+    # 15: the forms of a headline's words get their own column, weighted as the headline
+    # (bot.search.document): in `terms` with the lead's, a story naming someone in passing
+    # outranked the one whose headline named them in another case or script. An FTS5 table
+    # cannot gain a column, so it is made anew, empty, with its document counts; every public
+    # story is queued and `Storage.open()` writes its row (a watch-only one gets none).
+    """
+    DROP TABLE search_fts;
+    CREATE VIRTUAL TABLE search_fts USING fts5 (
+        title, title_terms, body, outlets, terms, tags,
+        tokenize = 'unicode61 remove_diacritics 2'
+    );
+    DELETE FROM search_terms;
+    INSERT INTO search_pending (story_id) SELECT id FROM stories WHERE broadcast = 1
+        ON CONFLICT (story_id) DO UPDATE SET version = version + 1;
+    """,
 )

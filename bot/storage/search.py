@@ -1,9 +1,9 @@
 """Full-text search over stories (SQLite FTS5 table `search_fts`, one row per story).
 
-Ranking: bm25 (title weighted 4, lead and source titles 1, word forms 1, tags 0.2; k1 1.2,
-b 0.75) blended with recency: a story from today gains up to RECENCY_WEIGHT, one a month old
-half of it, so relevance decides between texts and recency between equals. Each story is one
-row, so it shows once however many sources it has.
+Ranking: bm25 (title and the forms of its words weighted 4, lead and source titles and their
+words' forms 1, tags 0.2; k1 1.2, b 0.75) blended with recency: a story from today gains up to
+RECENCY_WEIGHT, one a month old half of it, so relevance decides between texts and recency
+between equals. Each story is one row, so it shows once however many sources it has.
 
 Speed: the match is resolved inside FTS5 (filters are tags there too), and only the newest
 RANK_WINDOW matches by story id (ids grow with time) are ranked. FTS5 yields matches in rowid
@@ -49,16 +49,18 @@ POSTINGS_PER_CANDIDATE = 540
 TIMELINE_MAX = 200
 
 _DAY = "COALESCE(s.published_at, s.created_at)"
-# bm25 as FTS5 has it, and the column weights: title, body (lead and source titles), outlets,
-# terms (forms), tags. The window query joins the highlighted weighted columns (SEGMENTS) with
-# SEPARATOR.
+# bm25 as FTS5 has it, and the column weights: title and title_terms (its words' forms), body
+# (lead and source titles), outlets, terms (the body's forms), tags. The window query joins the
+# highlighted weighted columns (SEGMENTS) with SEPARATOR.
 K1, B = 1.2, 0.75
-WEIGHTS = {"title": 4.0, "body": 1.0, "outlets": 0.0, "terms": 1.0, "tags": 0.2}
-SEGMENTS = ("title", "body", "terms", "tags")
+WEIGHTS = {
+    "title": 4.0, "title_terms": 4.0, "body": 1.0, "outlets": 0.0, "terms": 1.0, "tags": 0.2,
+}  # fmt: skip
+SEGMENTS = ("title", "title_terms", "body", "terms", "tags")
 # Control characters: folded feed text does not hold them, and one that did would only shift
 # that story's score, never what matches.
 SEPARATOR, OPEN, CLOSE = "\x01", "\x02", "\x03"
-_COLUMN = {"title": 0, "body": 1, "outlets": 2, "terms": 3, "tags": 4}
+_COLUMN = {name: number for number, name in enumerate(WEIGHTS)}  # search_fts's order
 _TEXT = " || char(1) || ".join(
     f"highlight(search_fts, {_COLUMN[c]}, char(2), char(3))" for c in SEGMENTS
 )

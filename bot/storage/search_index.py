@@ -39,7 +39,7 @@ from bot.storage.db import Database, SyncTransaction
 
 BATCH = 500
 TOTAL = ""  # the `search_terms` row counting indexed stories; no token is empty
-FTS_COLUMNS = "title, body, outlets, terms, tags"
+FTS_COLUMNS = "title, title_terms, body, outlets, terms, tags"
 _TOKEN = re.compile(r"[^\W_]+")
 # Latin letters with diacritics and combining marks: what `remove_diacritics 2` folds away.
 # Cyrillic (й, ї) is left alone, as the tokenizer leaves it.
@@ -116,7 +116,7 @@ def write_row(tx: SyncTransaction, story_id: int, new: Row | None) -> None:
         tx.execute("DELETE FROM search_fts WHERE rowid = ?", (story_id,))
     if new is not None:
         tx.execute(
-            f"INSERT INTO search_fts (rowid, {FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO search_fts (rowid, {FTS_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
             (story_id, *new),
         )
     before = set() if old is None else row_terms(tuple(old))
