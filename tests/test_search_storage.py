@@ -529,3 +529,27 @@ async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None
         assert kept == {r[0]: r[1] for r in rows}
     finally:
         await storage.close()
+
+
+NEWER, OLDER = "Дезертир Бажуков выдан России", "Дезертир Бажуков выдан Москве"
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["Бажуков", "Бажуков country:kz,kg", "Бажуков since:2025-12-15",
+     "Бажуков country:kz,kg since:2025-12-15 until:2026-02-28", "Бажуков action:extradition"],
+)  # fmt: skip
+async def test_filters_narrow_without_reordering(storage: Storage, text: str) -> None:
+    # Two stories alike but for their date: the newer is in the common country and year, the
+    # older in rare ones (KG, December 2025). A filter both pass must not let the rarer tag
+    # outrank the date.
+    [feed] = await add_feeds(storage, "Meduza")
+    rows = [(f"Новости Казахстана {n}", 2, KZ) for n in range(300)]
+    rows += [(f"Новости Кыргызстана {n}", 45, KG) for n in range(2)]
+    rows += [(NEWER, 1, KZ), (OLDER, 41, Verdict(True, 0.9, ("KG", "RU"), "extradition", ()))]
+    entries = [
+        incoming(make_entry(t, link=f"https://e.org/f{n}", published=NOW - days * DAY), verdict)
+        for n, (t, days, verdict) in enumerate(rows)
+    ]
+    await storage.stories.save(feed, entries, now=NOW, alert_max_age=0)
+    assert await titles(storage, text) == [NEWER, OLDER]

@@ -12,6 +12,9 @@ and `tags` (country, action, year and month).
     country:kz,kg   tags : ("ckz" OR "ckg")      action:x   tags : "ax"
     from:ovd        outlets : "ovd"              since/until   tags : ("y2024" OR "m202501" ...)
 
+Tags only narrow: the storage weighs the `tags` column 0, so neither a filter nor a word's tag
+changes the ranking (`bot.storage.search`).
+
 `phrases_of()` reads such an expression back into its quoted phrases and their columns, which
 is what the storage ranks by (as FTS5's bm25 does: each quoted string is one phrase).
 """

@@ -1,9 +1,12 @@
 """Full-text search over stories (SQLite FTS5 table `search_fts`, one row per story).
 
 Ranking: bm25 (title and the forms of its words weighted 4, lead and source titles and their
-words' forms 1, tags 0.2; k1 1.2, b 0.75) blended with recency: a story from today gains up to
+words' forms 1, tags 0; k1 1.2, b 0.75) blended with recency: a story from today gains up to
 RECENCY_WEIGHT, one a month old half of it, so relevance decides between texts and recency
-between equals. Each story is one row, so it shows once however many sources it has.
+between equals. Tags do not score: a filter narrows without reordering (a rarer country or
+month would otherwise outrank a newer story that passes the same filter), and a word that
+names a country or action finds the stories tagged so without outranking those whose text
+has it. Each story is one row, so it shows once however many sources it has.
 
 Speed: the match is resolved inside FTS5 (filters are tags there too), and only the newest
 RANK_WINDOW matches by story id (ids grow with time) are ranked. FTS5 yields matches in rowid
@@ -17,9 +20,10 @@ keeps (see `bot.storage.search_index`):
 - "window": the same formula computed here over the window: FTS5's `highlight()` marks each
   candidate's instances of the query's phrases (FTS5's own tokens, forms and column filters),
   and the idf comes from `search_terms` instead of a doclist scan (`Bm25`).
-The two agree exactly when the window's average length is the index's (a test checks it).
-Otherwise the window scores differ by a few per cent: lengths are words counted by spaces,
-the average length is the window's, and a quoted phrase's idf is its rarest word's. Queries
+The two agree exactly when the window's rows are as long, relative to their average, as FTS5
+counts them (a test checks it). Otherwise the window scores differ by a few per cent: lengths
+are words counted by spaces (tags left out), the average length is the window's, and a quoted
+phrase's idf is its rarest word's. Queries
 without words are simply newest first. `timeline()` (for /case) is the exception: oldest first
 over every match, for names.
 """
@@ -51,12 +55,14 @@ TIMELINE_MAX = 200
 _DAY = "COALESCE(s.published_at, s.created_at)"
 # bm25 as FTS5 has it, and the column weights: title and title_terms (its words' forms), body
 # (lead and source titles), outlets, terms (the body's forms), tags. The window query joins the
-# highlighted weighted columns (SEGMENTS) with SEPARATOR.
+# highlighted weighted columns (SEGMENTS) with SEPARATOR; outlets and tags weigh nothing, so
+# they are not highlighted (and not counted in the window's lengths: a row has about five
+# tags, whatever its text).
 K1, B = 1.2, 0.75
 WEIGHTS = {
-    "title": 4.0, "title_terms": 4.0, "body": 1.0, "outlets": 0.0, "terms": 1.0, "tags": 0.2,
+    "title": 4.0, "title_terms": 4.0, "body": 1.0, "outlets": 0.0, "terms": 1.0, "tags": 0.0,
 }  # fmt: skip
-SEGMENTS = ("title", "title_terms", "body", "terms", "tags")
+SEGMENTS = ("title", "title_terms", "body", "terms")
 # Control characters: folded feed text does not hold them, and one that did would only shift
 # that story's score, never what matches.
 SEPARATOR, OPEN, CLOSE = "\x01", "\x02", "\x03"
