@@ -42,7 +42,7 @@ from bot.search.document import Document, Source, index_row
 from bot.search.forms import Forms
 from bot.storage import Storage
 from bot.storage import search as search_module
-from bot.storage.search_index import TOTAL, row_terms
+from bot.storage.search_index import FTS_COLUMNS, TOTAL, row_terms
 
 REPEAT = 20
 START = datetime(2019, 1, 1, tzinfo=UTC).timestamp()
@@ -210,8 +210,8 @@ def build(path: Path, count: int) -> dict[str, float]:
         row = index_row(doc, forms)
         terms.update(row_terms(row))
         conn.execute(
-            "INSERT INTO search_fts (rowid, title, body, outlets, terms, tags)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
+            # the storage's own column list and "?" placeholders, never data
+            f"INSERT INTO search_fts (rowid, {FTS_COLUMNS}) VALUES (?{', ?' * len(row)})",  # noqa: S608
             (number, *row),
         )
     terms[TOTAL] = len(docs)
