@@ -279,9 +279,3 @@ def _cut(text: str, limit: int) -> str:
     if space > limit // 2:
         cut = cut[:space]
     return cut.rstrip(" ,;:—-") + "…"
-
-
-def known_country_codes() -> frozenset[str]:
-    """ISO 3166 alpha-2 codes (from CLDR via Babel), for validating what users type."""
-    codes = (str(c) for c in Locale.parse("en").territories)
-    return frozenset(c for c in codes if len(c) == 2 and c.isalpha())

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.country_codes import known_country_codes
 from bot.errors import QueryError
 from bot.i18n import Catalogs
-from bot.render import known_country_codes
 from bot.search import HOW_TO_SEARCH, MAX_TERMS, QueryBuilder
 from bot.search.query import NEGATED_FILTER, ONLY_EXCLUSIONS
 
@@ -65,6 +65,8 @@ def day(text: str) -> float:
         # a list typed with spaces after its commas
         ("country:kz, kg Бажуков", "countries", ("KZ", "KG")),
         ("country:kz, kg,  uz Бажуков", "words", ("бажуков",)),
+        ('country:"Южная Корея"', "countries", ("KR",)),
+        ('country:"Czech Republic"', "countries", ("CZ",)),
         ("Бажуков, Касымов", "words", ("бажуков", "касымов")),
         # the everyday words for the actions, in Russian and Ukrainian
         ("action:выдача", "actions", ("extradition",)),
@@ -112,6 +114,11 @@ def test_a_word_before_a_colon_that_is_no_filter_is_text(builder: QueryBuilder, 
         ("Бажуков contry:kz", "There is no filter “contry:”. Did you mean country:?"),
         ("Бажуков untill:2025", "There is no filter “untill:”. Did you mean until:?"),
         ("Бажуков frm:meduza", "There is no filter “frm:”. Did you mean from:?"),
+        # CLDR's regions and pseudo-locales are no countries: they matched nothing, silently
+        ("country:eu", "Unknown country “eu”"),
+        ("country:un", "Unknown country “un”"),
+        ("country:zz", "Unknown country “zz”"),
+        ("country:xa", "Unknown country “xa”"),
         # a space after the colon left an empty value: "Cannot read the date “”"
         ("Мовлаев since: 2025-03", "Write the value right after “since:”, with no space"),
         ("Мовлаев action: extradition", "Write the value right after “action:”, with no space"),
@@ -201,6 +208,9 @@ def test_country_names_in_any_case(builder: QueryBuilder, word: str, code: str |
         ("Turkey", "TR"), ("Türkiye", "TR"), ("UAE", "AE"), ("Emirates", "AE"), ("ОАЕ", "AE"),
         ("USA", "US"), ("Britain", "GB"), ("Kirgizstan", "KG"), ("Қазақстан", "KZ"),
         ("Georgia", "GE"), ("Serbia", "RS"), ("Thailand", "TH"), ("Armenia", "AM"),
+        # everyday names CLDR does not use
+        ("США", "US"), ("Англия", "GB"), ("Англии", "GB"), ("Британия", "GB"),
+        ("Голландия", "NL"), ("Голландии", "NL"),
     ],
 )  # fmt: skip
 def test_the_names_outlets_use_for_transit_countries(

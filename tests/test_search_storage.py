@@ -12,10 +12,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.country_codes import known_country_codes
 from bot.errors import QueryError
 from bot.model import Verdict
 from bot.names import KEYS_VERSION
-from bot.render import known_country_codes
 from bot.search import QueryBuilder
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms

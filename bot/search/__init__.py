@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 
+from bot.country_codes import known_country_codes
 from bot.relevance.text import Lemmatizer
 from bot.search.filters import Countries
 from bot.search.forms import Forms
@@ -30,10 +31,7 @@ class QueryBuilder:
 
     def __init__(self, known_countries: frozenset[str] | None = None) -> None:
         if known_countries is None:
-            from babel import Locale  # noqa: PLC0415 -- only callers without a list pay for it
-
-            territories = (str(c) for c in Locale.parse("en").territories)
-            known_countries = frozenset(c for c in territories if len(c) == 2 and c.isalpha())
+            known_countries = known_country_codes()
         lemmatizer = Lemmatizer()  # one set of dictionaries for word forms and country names
         self.forms = Forms(lemmatizer)
         self.countries = Countries(known_countries, lemmatizer)

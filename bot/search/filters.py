@@ -78,6 +78,8 @@ COUNTRY_ALIASES: Final = {
     "эмиратах": "AE", "белоруссия": "BY", "belorussia": "BY", "турция": "TR", "turkey": "TR",
     "turkiye": "TR", "türkiye": "TR", "молдавия": "MD", "uk": "GB", "britain": "GB",
     "usa": "US", "america": "US", "киргизія": "KG", "kazakstan": "KZ", "қазақстан": "KZ",
+    "сша": "US", "англия": "GB", "британия": "GB", "england": "GB", "голландия": "NL",
+    "holland": "NL", "южная корея": "KR", "czech republic": "CZ",
 }  # fmt: skip
 # Marked for the catalogs (bot.i18n.N_); the Telegram handlers translate them when they answer.
 BAD_ACTION: Final = N_("Unknown action “{value}”. Actions: {actions}.")
@@ -189,7 +191,7 @@ class Countries:
         self._names: dict[str, str] = {}
         for locale in ("en", "ru", "uk"):
             for code, name in Locale.parse(locale).territories.items():
-                if len(code) == 2 and code.isalpha():
+                if code in known:
                     self._add(fold(name), code)
         for alias, code in COUNTRY_ALIASES.items():
             self._names[alias] = code

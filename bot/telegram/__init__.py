@@ -14,8 +14,8 @@ from collections.abc import Callable
 from aiogram import Dispatcher, F
 
 from bot.config import Settings
+from bot.country_codes import known_country_codes
 from bot.i18n import Catalogs
-from bot.render import known_country_codes
 from bot.search import QueryBuilder
 from bot.storage import Storage
 from bot.telegram import (
