@@ -67,6 +67,7 @@ def day(text: str) -> float:
         ("country:kz, kg,  uz Бажуков", "words", ("бажуков",)),
         ('country:"Южная Корея"', "countries", ("KR",)),
         ('country:"Czech Republic"', "countries", ("CZ",)),
+        ('"since 2022" Бажуков', "phrases", (("since", "2022"),)),  # quoted: the words
         ("Бажуков, Касымов", "words", ("бажуков", "касымов")),
         # the everyday words for the actions, in Russian and Ukrainian
         ("action:выдача", "actions", ("extradition",)),
@@ -114,6 +115,9 @@ def test_a_word_before_a_colon_that_is_no_filter_is_text(builder: QueryBuilder, 
         ("Бажуков contry:kz", "There is no filter “contry:”. Did you mean country:?"),
         ("Бажуков untill:2025", "There is no filter “untill:”. Did you mean until:?"),
         ("Бажуков frm:meduza", "There is no filter “frm:”. Did you mean from:?"),
+        # a date filter without its colon was searched as the words "since 2025 03": nothing
+        ("Бажуков since 2025-03", "Write since:2025-03, with the colon"),
+        ("until 2024 Мовлаев", "Write until:2024, with the colon"),
         # CLDR's regions and pseudo-locales are no countries: they matched nothing, silently
         ("country:eu", "Unknown country “eu”"),
         ("country:un", "Unknown country “un”"),

@@ -16,8 +16,9 @@ The query language (this docstring is the spec):
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
   `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
   alternatives (country, action, from) or replaces the date. A filter cannot be negated.
-- A filter with a space after its colon (`since: 2025`) is a `QueryError` saying so; the value
-  would be searched as words.
+- A filter with a space after its colon (`since: 2025`), or a date filter without its colon
+  (`since 2025-03`), is a `QueryError` saying so; it would be searched as words. Quoted,
+  `"since 2022"` is the words.
 - A `key:` one or two letters off a filter's name (`contry:kz`, `untill:2025`) is a
   `QueryError` naming the filter meant: searched as words, it would find nothing, silently.
 - Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, other `key:value` such as
@@ -31,6 +32,7 @@ The query language (this docstring is the spec):
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable
@@ -63,6 +65,10 @@ NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -co
 UNKNOWN_FILTER: Final = N_("There is no filter “{key}:”. Did you mean {known}:?")
 NO_OUTLET: Final = N_("from: needs an outlet's name, e.g. from:meduza")
 DATES_SWAPPED: Final = N_("since: is after until:, so nothing can match; swap the dates.")
+NO_COLON: Final = N_(
+    "Write {key}:{value}, with the colon; to search for these words, put them in quotes."
+)
+_DATE_LIKE: Final = re.compile(r"\d{4}(?:-\d{1,2}){0,2}")
 NO_VALUE: Final = N_("Write the value right after “{key}:”, with no space, e.g. {example}")
 _EXAMPLES: Final = {
     "since": "since:2025-03",
@@ -142,7 +148,9 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
     draft = _Draft()
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).translate(_QUOTES)
     text = _SPACED_LIST.sub(lambda found: "".join(found.group().split()), text)
-    for chunk in _CHUNK.finditer(text):
+    chunks = list(_CHUNK.finditer(text))
+    _refuse_date_without_colon(chunks)
+    for chunk in chunks:
         negated = chunk["neg"] == "-"
         key = (chunk["key"] or "").lower()
         if key in FILTER_KEYS:
@@ -161,6 +169,14 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
         else:
             _text(draft, words_of(chunk.group()), negated, quoted=False)
     return _finish(draft.query)
+
+
+def _refuse_date_without_colon(chunks: list[re.Match[str]]) -> None:
+    """`since 2025-03` would be searched as the words since, 2025 and 03, and find nothing."""
+    for word, value in itertools.pairwise(chunks):
+        key = (word["word"] or "").lower()
+        if key in ("since", "until") and _DATE_LIKE.fullmatch(value["word"] or ""):
+            raise QueryError(NO_COLON, key=key, value=value["word"])
 
 
 def words_of(text: str, min_length: int = MIN_WORD) -> tuple[str, ...]:
