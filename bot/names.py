@@ -32,8 +32,8 @@ The rules (this docstring is the spec):
    tz -> ts, w -> v, ck -> k, ph -> f, x -> ks; y or j after a vowel is a glide: dropped
    before another vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i;
    double letters are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in".
-   Last, "ie" at the start or after a consonant is "e": the press's Ye- and -yev for е and ье
-   (Yegorov, Yevtushenko, Vasilyev, Aliyev = Егоров, Євтушенко, Васильев, Алиев).
+   Last, "ie" at the start is "e": the press's Ye- for е (Yegorov, Yevtushenko = Егоров,
+   Євтушенко). Its -yev for -ьев (Vasilyev) is left: Latin -iev is also -иев (Valiev).
 Keys shorter than 3 letters are None: too ambiguous to merge or search on.
 """
 
@@ -79,16 +79,17 @@ _SKELETON: Final = (
     ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"), ("x", "ks"),
 )  # fmt: skip
 _VOWELS: Final = frozenset("aeiou")
-# What the English press writes for е at a word's start and for ье (Yegorov, Vasilyev,
-# Grigoryev), once y is i: Cyrillic Егоров, Васильев come out as egorov, vasilev.
-_SOFT_E: Final = re.compile(r"^ie|(?<=[bcdfghjklmnpqrstvz])ie")
+# What the English press writes for е at a word's start (Yegorov, Yevtushenko), once y is i:
+# Cyrillic Егоров comes out as egorov. Not for -ьев (Vasilyev): Latin -iev is also -иев
+# (Valiev), and folding both to -ev made Валиев and Валеев one person.
+_SOFT_E: Final = re.compile(r"^ie")
 MIN_KEY: Final = 3
 KEY_CACHE: Final = 65_536
 
 
 # 2: Ukrainian forms, Ukrainian ё, English possessives. 3: the search index's word forms no
 # longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
-# 4: -енко, -ук/-юк, -ич and -ян surnames in their cases. 5: Ye- and -yev (rule 4's last).
+# 4: -енко, -ук/-юк, -ич and -ян surnames in their cases. 5: an initial Ye- (rule 4's last).
 KEYS_VERSION: Final = 5
 
 

@@ -69,6 +69,11 @@ def test_spellings_of_one_person_share_a_key(spellings: list[str]) -> None:
         # first names ending in -яна are no -ян surname's genitive
         ("Татьяна", "Татьян"),
         ("Ульяна", "Ульян"),
+        # -иев and -еев are different surnames (a rule for the press's -yev merged them)
+        ("Валиев", "Валеев"),
+        ("Алиев", "Алеев"),
+        ("Дмитриев", "Дмитреев"),
+        ("Сергиенко", "Сергеенко"),
     ],
 )
 def test_different_people_have_different_keys(a: str, b: str) -> None:
@@ -95,10 +100,6 @@ def test_transliterate() -> None:
         ["Егоров", "Егорова", "Yegorov", "Egorov"],
         ["Ермаков", "Yermakov", "Ermakov"],
         ["Евтушенко", "Євтушенко", "Yevtushenko", "Evtushenko"],
-        ["Васильев", "Васильева", "Vasilyev", "Vasiliev", "Vasilev"],
-        ["Григорьев", "Grigoryev", "Grigoriev"],
-        ["Соловьёв", "Solovyov", "Solovyev", "Soloviev"],
-        ["Алиев", "Aliyev", "Aliev"],
     ],
 )
 def test_yo_and_turkic_case_suffixes(spellings: list[str]) -> None:
@@ -106,7 +107,25 @@ def test_yo_and_turkic_case_suffixes(spellings: list[str]) -> None:
 
 
 @pytest.mark.parametrize(
-    "word", ["Kyiv", "Київ", "Києві", "Киев", "Kiev", "Yerevan", "Ереване", "Soviet", "Aliyev"]
+    "word",
+    [
+        "Kyiv",
+        "Київ",
+        "Києві",
+        "Киев",
+        "Киевом",
+        "Киевский",
+        "Kiev",
+        "Yerevan",
+        "Ереване",
+        "Soviet",
+        "Aliyev",
+        "Россией",
+        "Сербией",
+        "Грузией",
+        "Арменией",
+        "Полицией",
+    ],
 )
 def test_places_and_officials_are_stopped_in_key_form(word: str) -> None:
     # The stop list is written in key form: a change to the keys must carry it along.
