@@ -69,6 +69,12 @@ def day(text: str) -> float:
         ('country:"Czech Republic"', "countries", ("CZ",)),
         ('"since 2022" Бажуков', "phrases", (("since", "2022"),)),  # quoted: the words
         ("Бажуков, Касымов", "words", ("бажуков", "касымов")),
+        # ... but only countries join it: a name after a comma is still the name
+        ("country:kz, Бажуков", "words", ("бажуков",)),
+        ("country:kz, Бажуков", "countries", ("KZ",)),
+        ("action:extradition, Бажуков", "words", ("бажуков",)),
+        ("from:meduza, Бажуков", "outlets", (("meduza",),)),
+        ("from:meduza, Бажуков", "words", ("бажуков",)),
         # the everyday words for the actions, in Russian and Ukrainian
         ("action:выдача", "actions", ("extradition",)),
         ("action:видача", "actions", ("extradition",)),

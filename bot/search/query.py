@@ -11,13 +11,16 @@ The query language (this docstring is the spec):
   `Abdul-Aziz` (as a phrase it would find only that very form). Quote it for the phrase.
 - `-word`, `-"a phrase"`: stories containing it are left out; `-OVD-Info` is the phrase.
 - Filters, `key:value` with no space after the colon; a value with spaces goes in quotes:
-  `country:kz` (codes or names in ru/uk/en, `country:kz,kg` or `country:kz, kg` is either),
+  `country:kz` (codes or names in ru/uk/en; `country:kz,kg` is either, and so is
+  `country:kz, kg` when the word after the comma names a country),
   `action:extradition` (or выдача, депортация, арешт ...),
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
   `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
   alternatives (country, action, from) or replaces the date. A filter cannot be negated.
-- A filter with a space after its colon (`since: 2025`), or a date filter without its colon
-  (`since 2025-03`), is a `QueryError` saying so; it would be searched as words. Quoted,
+- `since:`, `until:` or `action:` with a space after the colon (`since: 2025`), or a date
+  filter without its colon (`since 2025-03`), is a `QueryError` saying so; it would be
+  searched as words (`country:` and `from:` with nothing after the colon say they need a
+  value). Quoted,
   `"since 2022"` is the words.
 - A `key:` one or two letters off a filter's name (`contry:kz`, `untill:2025`) is a
   `QueryError` naming the filter meant: searched as words, it would find nothing, silently.
@@ -76,8 +79,8 @@ _EXAMPLES: Final = {
     "action": "action:extradition",
 }
 _QUOTES: Final = str.maketrans(dict.fromkeys("“”„‟«»", '"'))
-# A filter's list of values typed with spaces after its commas (country:kz, kg): one value.
-_SPACED_LIST: Final = re.compile(r'\b[A-Za-z]+:(?:[^\s",]*,\s*)+')
+# A country list typed with a space after a comma (country:kz, kg), and the word after it.
+_SPACED_LIST: Final = re.compile(r'\b(country:(?:[^\s",]*,)+)\s+([^\s",]+)', re.IGNORECASE)
 
 _CHUNK: Final = re.compile(
     r'(?P<neg>-?)(?:(?P<key>[A-Za-z]+):(?:"(?P<qval>[^"]*)"?|(?P<val>[^\s"]*))'
@@ -147,7 +150,7 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
     """Parse `text`; `countries` reads a `country:` value (codes or names) into ISO codes."""
     draft = _Draft()
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).translate(_QUOTES)
-    text = _SPACED_LIST.sub(lambda found: "".join(found.group().split()), text)
+    text = _joined_country_lists(text, countries)
     chunks = list(_CHUNK.finditer(text))
     _refuse_date_without_colon(chunks)
     for chunk in chunks:
@@ -169,6 +172,22 @@ def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery
         else:
             _text(draft, words_of(chunk.group()), negated, quoted=False)
     return _finish(draft.query)
+
+
+def _joined_country_lists(text: str, countries: Callable[[str], tuple[str, ...]]) -> str:
+    """`country:kz, kg` as `country:kz,kg`: a word after the comma joins the list when it
+    names a country; any other word (`country:kz, Бажуков`) stays a word of its own."""
+
+    def join(found: re.Match[str]) -> str:
+        try:
+            countries(found[2])
+        except QueryError:
+            return found.group()
+        return found[1] + found[2]
+
+    while (joined := _SPACED_LIST.sub(join, text)) != text:  # one more item each time
+        text = joined
+    return text
 
 
 def _refuse_date_without_colon(chunks: list[re.Match[str]]) -> None:
