@@ -63,7 +63,10 @@ _FUTURE_SLACK = timedelta(days=2)
 # (its RFC 822 reader takes an unknown name for +0000): their offsets in hours. Moscow time has
 # been UTC+3 since 2014; MSD, its summer time, was UTC+4 until 2011.
 _ZONE_HOURS = {"MSK": 3, "MSD": 4, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2}
-_ZONE_NAME = re.compile(rf"\d\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE)
+# Right after the time: "10:00:00 +0300 MSK" has an offset, which feedparser applies itself.
+_ZONE_NAME = re.compile(
+    rf"(?<![+\-\d])\d{{1,2}}:\d\d(?::\d\d)?\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE
+)
 _XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
 # The DOCTYPE may only follow the XML declaration, comments and processing instructions.
 # Most feeds have none, and a failed match of this pattern walks far into the document. The

@@ -459,6 +459,9 @@ def test_dates() -> None:
         ("Wed, 06 Mar 2024 10:00:00 +0300", 7),
         ("Wed, 06 Mar 2024 10:00:00 GMT", 10),
         ("Wed, 06 Mar 2024 10:00:00 EST", 15),
+        # an offset and the zone's name: feedparser applies the offset, once is enough
+        ("Wed, 06 Mar 2024 10:00:00 +0300 MSK", 7),
+        ("Wed, 06 Mar 2024 10:00:00 +03:00 MSK", 7),
     ],
 )
 def test_zone_names_of_the_region_are_read(stamp: str, hour: int) -> None:
