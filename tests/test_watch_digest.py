@@ -224,12 +224,14 @@ async def test_a_story_made_news_by_a_report_without_a_link_links_nothing(
     post = make_entry(title, summary=lead, link="https://blog.example/private-post")
     watched = replace(incoming(post, IRRELEVANT), watchers=frozenset({7}), fingerprint=fingerprint)
     await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
-    bare = replace(post, link=None)
+    bare = replace(post, link=None, published=None)
     news = replace(incoming(bare), key="guid:1", canonical_url=None, fingerprint=fingerprint)
     await storage.stories.save(other, [news], now=NOW + 60, alert_max_age=86400)
     [found] = await storage.stories.recent(5)
     assert found.outlets == ("Blog", "Meduza")  # it joined the watch-only story
     assert (found.outlet, found.link) == ("Meduza", None)
+    # Nor its date: undated, the story is dated when it became news.
+    assert found.published_at == datetime.fromtimestamp(NOW + 60, UTC)
 
 
 async def test_public_stories_are_numbered_without_the_watch_only_ones(

@@ -69,7 +69,7 @@ def publish(
     verdict = item.verdict
     changed = tx.execute(
         f"""UPDATE stories SET broadcast = 1, number = {_NEXT_NUMBER}, created_at = ?,
-               published_at = COALESCE(?, published_at), title = ?, summary = ?,
+               published_at = ?, title = ?, summary = ?,
                link = ?, outlet = ?, countries = ?, action = ?, score = ?,
                reasons = ?
            WHERE id = ? AND broadcast = 0""",
