@@ -635,6 +635,25 @@ async def test_a_new_address_forgets_the_old_ones_health(storage: Storage) -> No
     assert (feed.last_success_at, feed.last_error_at, feed.disabled_at) == (None, None, None)
 
 
+async def test_a_feed_listed_where_another_moved_keeps_it_and_the_moved_one_stops(
+    storage: Storage,
+) -> None:
+    # A moved to C by a 301; feeds.yaml then lists B at C. Both polled C, counting the outlet
+    # twice in every story; the one listed there is kept.
+    [feed] = await add_feeds(storage, "A")
+    moved = "https://c.example/rss"
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None, url=moved
+    )
+    specs = [FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)]
+    await storage.feeds.sync(specs, now=NOW + 60)
+    by_name = {f.name: f for f in await storage.feeds.listed()}
+    assert by_name["A"].disabled_reason == "moved to the address of B"
+    assert [f.name for f in await storage.feeds.all()] == ["B"]
+    await storage.feeds.sync(specs, now=NOW + 120)  # the next start: still one of them
+    assert [f.name for f in await storage.feeds.all()] == ["B"]
+
+
 async def test_feed_error_bookkeeping(storage: Storage) -> None:
     [feed] = await add_feeds(storage, "A")
     await storage.feeds.record_error(

@@ -29,6 +29,18 @@ _PER_ADDRESS = (
     "told_disabled_at", "failing_since", "told_failing_at", "last_error", "last_error_at",
     "last_success_at",
 )  # fmt: skip
+# A feed a 301 moved to where feeds.yaml now lists another feed: both would poll it, and the
+# outlet would count twice in every story from it. The one listed there is kept (as when the
+# move comes second: `bot.refresh`).
+_STOP_MOVED_ONTO_LISTED = """
+    UPDATE feeds SET disabled_at = ?, told_disabled_at = NULL,
+        disabled_reason = 'moved to the address of ' || (
+            SELECT o.name FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
+            AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url LIMIT 1)
+    WHERE enabled = 1 AND disabled_reason IS NULL AND url != source_url AND EXISTS (
+        SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
+        AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url)
+"""
 _PER_ADDRESS_RESET = (
     ",\n".join(
         f"{column} = CASE WHEN source_url IS excluded.source_url THEN {column} END"
@@ -89,6 +101,7 @@ class Feeds:
                                             spec.max_interval)[1]),
                     ),
                 )  # fmt: skip
+            await tx.execute(_STOP_MOVED_ONTO_LISTED, (now,))
 
     async def due(self, now: float) -> list[FeedState]:
         rows = await self._db.fetchall(
