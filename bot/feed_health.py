@@ -36,10 +36,13 @@ def health_report(
     disabled = [f for f in feeds if f.disabled_reason]
     failing = [f for f in feeds if not f.disabled_reason and f.error_count]
     healthy = [f for f in feeds if not f.disabled_reason and not f.error_count]
+    unchecked = sum(1 for f in healthy if f.last_success_at is None)
     head = tr(
-        "Sources: {n} ({healthy} healthy, {failing} failing, {disabled} disabled)",
+        "Sources: {n} ({healthy} healthy, {unchecked} not checked yet, {failing} failing, "
+        "{disabled} disabled)",
         n=len(feeds),
-        healthy=len(healthy),
+        healthy=len(healthy) - unchecked,
+        unchecked=unchecked,
         failing=len(failing),
         disabled=len(disabled),
     )

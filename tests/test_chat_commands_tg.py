@@ -244,7 +244,9 @@ async def test_operator_commands_answer_a_russian_speaking_admin_in_russian(tg: 
         assert part in stats.text, (part, stats.text)
     feeds = (await say(tg, ADMIN, "/feeds", 3, user_id=ADMIN, language_code="ru")).text
     lines = feeds.splitlines()
-    assert lines[0] == "Источники: 2 (в порядке: 1, со сбоями: 1, отключены: 0)"
+    assert lines[0] == (
+        "Источники: 2 (в порядке: 1, ещё не проверены: 0, со сбоями: 1, отключены: 0)"
+    )
     assert lines[1] == "⚠️ Bad: сбои уже 2 ч (2 ошибки), последняя: HTTPStatusError: HTTP 500"
     assert lines[2] == "✅ Good: успешно 5 мин назад, опрос раз в 10 мин"
     for text in (status.text, stats.text, feeds):

@@ -155,7 +155,9 @@ def test_operator_texts_use_each_languages_plural_forms() -> None:
     assert [ago(s) for s in (45, 720, 18000, 259200)] == ["45s", "12m", "5h", "3d"]
     many = [_feed(n, last_success_at=now - 60) for n in range(100)]
     report = health_report(many, now, limit=300, tr=ru).splitlines()
-    assert report[0] == "Источники: 100 (в порядке: 100, со сбоями: 0, отключены: 0)"
+    assert report[0] == (
+        "Источники: 100 (в порядке: 100, ещё не проверены: 0, со сбоями: 0, отключены: 0)"
+    )
     left = re.fullmatch(r"… и ещё (\d+) источник(а|ов)?", report[-1])
     assert left is not None
     assert int(left[1]) == 100 - (len(report) - 2)  # neither head nor cut-off line is a source
@@ -190,6 +192,15 @@ def test_a_feed_report_counts_telegram_units_and_keeps_what_fits() -> None:
     # A list that fits is not cut, even with no room left for a cut-off line after its last.
     exact = health_report(few, now, limit=len(whole))
     assert exact == whole
+
+
+def test_a_source_never_fetched_is_not_counted_healthy() -> None:
+    # Its line says "not checked yet"; the count said it was healthy.
+    now = 1_000_000.0
+    report = health_report([_feed(1), _feed(2, last_success_at=now - 60)], now)
+    assert (
+        report.splitlines()[0] == "Sources: 2 (1 healthy, 1 not checked yet, 0 failing, 0 disabled)"
+    )
 
 
 def test_notice_stays_english_without_a_translator() -> None:

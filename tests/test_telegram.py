@@ -142,7 +142,7 @@ async def test_feeds_shows_health_only_to_admins(tg: Running) -> None:
     )
     reply = await say(tg, ADMIN, "/feeds", 1, user_id=ADMIN)
     lines = reply.splitlines()
-    assert lines[0] == "Sources: 2 (1 healthy, 1 failing, 0 disabled)"
+    assert lines[0] == "Sources: 2 (1 healthy, 0 not checked yet, 1 failing, 0 disabled)"
     assert lines[1].startswith("⚠️ Bad: failing for")
     assert "HTTP 500" in lines[1]
     assert lines[2].startswith("✅ Good: ok")
