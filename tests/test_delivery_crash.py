@@ -12,7 +12,7 @@ import asyncio
 import signal
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -89,6 +89,27 @@ class Bot:
     def returncode(self) -> int | None:
         return self.process.returncode
 
+    @classmethod
+    async def run_until(
+        cls,
+        tmp: Path,
+        feeds: FeedServer,
+        api: FakeBotAPI,
+        done: Callable[[], bool],
+        *,
+        within: float,
+        settle: float = 0.0,
+    ) -> None:
+        """Start the bot, wait up to `within` seconds until `done()` (then `settle` seconds
+        more), stop it with SIGTERM: a graceful stop, so it must exit 0."""
+        bot = await cls.start(tmp, feeds, api)
+        try:
+            await api.wait_for(done, timeout=within)
+            await asyncio.sleep(settle)
+        finally:
+            log = await bot.stop()
+        assert bot.returncode == 0, log[-3000:]
+
 
 async def test_kill_9_mid_fan_out_loses_nothing_and_repeats_at_most_the_in_flight(
     tmp_path: Path, servers: tuple[FeedServer, FakeBotAPI]
@@ -106,13 +127,10 @@ async def test_kill_9_mid_fan_out_loses_nothing_and_repeats_at_most_the_in_fligh
     assert before < len(CHATS)  # really mid-way
     api.delay_answers("sendMessage", 0)
 
-    bot = await Bot.start(tmp_path, feeds, api)
-    try:
-        await api.wait_for(lambda: len(alerts_per_chat(api)) == len(CHATS), timeout=120)
-        await asyncio.sleep(1)  # anything more would be a duplicate
-    finally:
-        log = await bot.stop()
-    assert bot.returncode == 0, log[-3000:]
+    await Bot.run_until(
+        tmp_path, feeds, api, lambda: len(alerts_per_chat(api)) == len(CHATS), within=120,
+        settle=1,  # anything more would be a duplicate
+    )  # fmt: skip
 
     counts = alerts_per_chat(api)
     assert set(counts) == set(CHATS)  # nothing lost
@@ -130,22 +148,14 @@ async def test_sigterm_mid_fan_out_then_restart_delivers_exactly_once(
     feeds, api = servers
     db_path = tmp_path / "bot.sqlite3"
     await subscribe_all(db_path)
-    bot = await Bot.start(tmp_path, feeds, api)
-    try:
-        await api.wait_for(lambda: len(alerts_per_chat(api)) >= 100, timeout=90)
-    finally:
-        log = await bot.stop()
-    assert bot.returncode == 0, log[-3000:]
+    await Bot.run_until(tmp_path, feeds, api, lambda: len(alerts_per_chat(api)) >= 100, within=90)
     found = await books_match_telegrams(db_path, api)
     assert found.get("pending", 0) == len(CHATS) - found["sent"] > 0
 
-    bot = await Bot.start(tmp_path, feeds, api)
-    try:
-        await api.wait_for(lambda: len(alerts_per_chat(api)) == len(CHATS), timeout=120)
-        await asyncio.sleep(1)
-    finally:
-        log = await bot.stop()
-    assert bot.returncode == 0, log[-3000:]
+    await Bot.run_until(
+        tmp_path, feeds, api, lambda: len(alerts_per_chat(api)) == len(CHATS), within=120,
+        settle=1,
+    )  # fmt: skip
     counts = alerts_per_chat(api)
     assert set(counts.values()) == {1}  # a graceful stop repeats nothing
     assert await db_states(db_path) == {"sent": len(CHATS)}
@@ -162,12 +172,7 @@ async def test_sigterm_while_start_up_waits_out_a_429_is_a_graceful_stop(
     await subscribe_all(db_path)
     api.fail_next("setMyCommands", 429, "Too Many Requests: retry after 120", {"retry_after": 120})
     api.delay_answers("sendMessage", 0.2)
-    bot = await Bot.start(tmp_path, feeds, api)
-    try:
-        await api.wait_for(lambda: len(alerts_per_chat(api)) >= 30, timeout=90)
-    finally:
-        log = await bot.stop(signal.SIGTERM)
-    assert bot.returncode == 0, log[-3000:]
+    await Bot.run_until(tmp_path, feeds, api, lambda: len(alerts_per_chat(api)) >= 30, within=90)
     await books_match_telegrams(db_path, api)
 
 
