@@ -66,48 +66,50 @@ def publish(
     first report would make a poor alert, and as the public headline it would show that
     someone watches a name in it; it stays one of the sources. The caller re-indexes the story
     (now searchable)."""
-    verdict = item.verdict
+    heading = ", ".join(f"{column} = ?" for column in _HEADLINE)
     changed = tx.execute(
-        f"""UPDATE stories SET broadcast = 1, number = {_NEXT_NUMBER}, created_at = ?,
-               published_at = ?, title = ?, summary = ?,
-               link = ?, outlet = ?, countries = ?, action = ?, score = ?,
-               reasons = ?
-           WHERE id = ? AND broadcast = 0""",
-        (
-            now, timestamp(item), item.entry.title, item.entry.summary, item.entry.link,
-            feed.name, _countries_column(verdict.countries), verdict.action, verdict.score,
-            json.dumps(list(verdict.reasons), ensure_ascii=False), story_id,
-        ),
-    )  # fmt: skip
+        f"""UPDATE stories SET broadcast = 1, number = {_NEXT_NUMBER}, created_at = ?, {heading}
+            WHERE id = ? AND broadcast = 0""",
+        (now, *_headline(feed, item), story_id),
+    )
     return changed > 0
 
 
 def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: float) -> int:
     """A new story headed by `item`: public (with the next number) when it is relevant, else
     kept for the watchlists it names."""
-    entry, verdict = item.entry, item.verdict
-    public = int(verdict.relevant)
+    public = int(item.verdict.relevant)
+    names = item.fingerprint.names if item.fingerprint else frozenset()
+    marks = ", ".join("?" for _ in _HEADLINE)
     return tx.insert(
         f"""
-        INSERT INTO stories (created_at, published_at, title, summary, link, outlet,
-                             countries, action, score, reasons, broadcast, names, number)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END)
+        INSERT INTO stories (created_at, {", ".join(_HEADLINE)}, broadcast, names, number)
+        VALUES (?, {marks}, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END)
         """,
-        (
-            now,
-            timestamp(item),
-            entry.title,
-            entry.summary,
-            entry.link,
-            feed.name,
-            _countries_column(verdict.countries),
-            verdict.action,
-            verdict.score,
-            json.dumps(list(verdict.reasons), ensure_ascii=False),
-            public,
-            story_index.names_column(item.fingerprint.names if item.fingerprint else frozenset()),
-            public,
-        ),
+        (now, *_headline(feed, item), public, story_index.names_column(names), public),
+    )
+
+
+# What a story shows of the report that heads it: a new story's first report, or the report
+# that made a watch-only story news (`publish`). In the order `_headline` gives them.
+_HEADLINE = (
+    "published_at", "title", "summary", "link", "outlet", "countries", "action", "score",
+    "reasons",
+)  # fmt: skip
+
+
+def _headline(feed: FeedState, item: Incoming) -> tuple[object, ...]:
+    entry, verdict = item.entry, item.verdict
+    return (
+        timestamp(item),
+        entry.title,
+        entry.summary,
+        entry.link,
+        feed.name,
+        _countries_column(verdict.countries),
+        verdict.action,
+        verdict.score,
+        json.dumps(list(verdict.reasons), ensure_ascii=False),
     )
 
 
