@@ -239,16 +239,9 @@ def _store_entry(
     if story_id is None:
         return None
     touched.add(story_id)  # a new story or a new source: both are searchable
-    how: How | None = (
-        "published"
-        if made_public
-        else "new"
-        if joined is None
-        else "joined"
-        if new_outlet
-        else None
-    )
-    return None if how is None else (story_id, how)
+    if joined is None or made_public:
+        return story_id, "published" if made_public else "new"
+    return (story_id, "joined") if new_outlet else None
 
 
 def _store_edit(
