@@ -20,6 +20,7 @@ from typing import Final
 from bot.i18n import ENGLISH, N_, Tr
 from bot.render import telegram_length
 from bot.storage import FeedState
+from bot.storage.feeds import MOVED_ONTO
 
 TEXT_LIMIT = 3800  # under Telegram's 4096, with room for the cut-off line
 
@@ -27,7 +28,7 @@ TEXT_LIMIT = 3800  # under Telegram's 4096, with room for the cut-off line
 # the known ones are translated when shown, anything else is shown as stored.
 _GONE: Final = N_("gone (HTTP 410)")
 _FAILING_DAYS: Final = re.compile(r"failing for (\d+) days?")
-_MOVED: Final = re.compile(r"moved to the address of (.+)", re.DOTALL)
+_MOVED: Final = re.compile(rf"{re.escape(MOVED_ONTO)}(.+)", re.DOTALL)
 
 
 def health_report(

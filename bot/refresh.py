@@ -57,6 +57,7 @@ from bot.schedule import (
     with_hint,
 )
 from bot.storage import FeedState, Incoming, Storage, Story
+from bot.storage.feeds import MOVED_ONTO
 from bot.stories import entry_keys
 from bot.watch import WatchTerm, terms_of
 
@@ -316,7 +317,7 @@ class Refresher:
         if other is None:
             log.warning("feed %s moved permanently; its stored address is updated", feed.name)
             return result.moved_to
-        reason = f"moved to the address of {other}"
+        reason = f"{MOVED_ONTO}{other}"
         await self._storage.feeds.disable(feed.id, reason, now=self._clock())
         log.warning("feed %s: %s; disabled", feed.name, reason)
         return None

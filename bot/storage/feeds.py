@@ -29,12 +29,16 @@ _PER_ADDRESS = (
     "told_disabled_at", "failing_since", "told_failing_at", "last_error", "last_error_at",
     "last_success_at",
 )  # fmt: skip
+# The reason a feed is disabled with when it moved onto another listed feed's address, that
+# feed's name after it (`bot.refresh` when the move comes second, `sync` when the listing
+# does); `bot.feed_health` translates it.
+MOVED_ONTO = "moved to the address of "
 # A feed a 301 moved to where feeds.yaml now lists another feed: both would poll it, and the
 # outlet would count twice in every story from it. The one listed there is kept (as when the
 # move comes second: `bot.refresh`).
 _STOP_MOVED_ONTO_LISTED = """
     UPDATE feeds SET disabled_at = ?, told_disabled_at = NULL,
-        disabled_reason = 'moved to the address of ' || (
+        disabled_reason = ? || (
             SELECT o.name FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
             AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url LIMIT 1)
     WHERE enabled = 1 AND disabled_reason IS NULL AND url != source_url AND EXISTS (
@@ -101,7 +105,7 @@ class Feeds:
                                             spec.max_interval)[1]),
                     ),
                 )  # fmt: skip
-            await tx.execute(_STOP_MOVED_ONTO_LISTED, (now,))
+            await tx.execute(_STOP_MOVED_ONTO_LISTED, (now, MOVED_ONTO))
 
     async def due(self, now: float) -> list[FeedState]:
         rows = await self._db.fetchall(
