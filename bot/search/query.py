@@ -20,8 +20,7 @@ The query language (this docstring is the spec):
 - `since:`, `until:` or `action:` with a space after the colon (`since: 2025`), or a date
   filter without its colon (`since 2025-03`), is a `QueryError` saying so; it would be
   searched as words (`country:` and `from:` with nothing after the colon say they need a
-  value). Quoted,
-  `"since 2022"` is the words.
+  value). Quoted, `"since 2022"` is the words.
 - A `key:` one or two letters off a filter's name (`contry:kz`, `untill:2025`) is a
   `QueryError` naming the filter meant: searched as words, it would find nothing, silently.
 - Anything else (FTS operators, `*`, `^`, parentheses, SQL, emoji, other `key:value` such as
