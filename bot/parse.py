@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import calendar
+import email.utils
 import html as html_entities
 import io
 import re
@@ -435,13 +436,31 @@ def clean_link(link: str | None, base_url: str) -> str | None:
 def _utc(parsed: time.struct_time | None, stamp: object) -> datetime | None:
     """feedparser's reading of the date `stamp`, in UTC, where its zone name is read right."""
     if parsed is None:
-        return None
+        return _zoneless(stamp)
     zone = _ZONE_NAME.search(stamp) if isinstance(stamp, str) else None
     hours = _ZONE_HOURS[zone.group(1).upper()] if zone is not None else 0
     try:
         # feedparser's struct_time is already UTC; timegm keeps it so.
         moment = datetime.fromtimestamp(calendar.timegm(parsed) - hours * 3600, tz=UTC)
     except (OverflowError, ValueError, OSError):
+        return None
+    return plausible_date(moment)
+
+
+def _zoneless(stamp: object) -> datetime | None:
+    """An RFC 822 date with a weekday and no zone ("Tue, 10 Jun 2025 10:00:00"), which
+    feedparser reads as no date at all, in UTC: feedparser's own reading of the same date
+    without its weekday, or with a zone name it does not know."""
+    parts = email.utils.parsedate_tz(stamp) if isinstance(stamp, str) else None
+    if parts is None:
+        return None
+    zone = _ZONE_NAME.search(str(stamp))
+    offset = timedelta(
+        seconds=parts[9] or 0, hours=_ZONE_HOURS[zone.group(1).upper()] if zone else 0
+    )
+    try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
+        moment = datetime(*parts[:6], tzinfo=UTC) - offset
+    except (ValueError, OverflowError):
         return None
     return plausible_date(moment)
 

@@ -442,10 +442,11 @@ def test_dates() -> None:
         {"title": "later", "pubDate": later},
         {"title": "old", "pubDate": "Sun, 31 Dec 1989 23:59:59 GMT"},
         {"title": "junk", "pubDate": "not a date"},
+        {"title": "no such day", "pubDate": "Mon, 31 Jun 2025 10:00:00"},
     ]
     entries = parse_feed(rss(items), RSS_CT, base_url=BASE)
     assert entries[0].published == soon.replace(microsecond=0)
-    assert [e.published for e in entries[1:]] == [None, None, None]
+    assert [e.published for e in entries[1:]] == [None, None, None, None]
 
 
 @pytest.mark.parametrize(
@@ -462,6 +463,11 @@ def test_dates() -> None:
         # an offset and the zone's name: feedparser applies the offset, once is enough
         ("Wed, 06 Mar 2024 10:00:00 +0300 MSK", 7),
         ("Wed, 06 Mar 2024 10:00:00 +03:00 MSK", 7),
+        # no zone, with the weekday: feedparser gives no date at all (without the weekday, or
+        # with a zone it does not know, it gives UTC); read as UTC too
+        ("Wed, 06 Mar 2024 10:00:00", 10),
+        ("Wed, 06 Mar 2024 10:00", 10),
+        ("Wed, 06 Mar 24 10:00:00", 10),
     ],
 )
 def test_zone_names_of_the_region_are_read(stamp: str, hour: int) -> None:
