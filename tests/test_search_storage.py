@@ -20,6 +20,7 @@ from bot.search import QueryBuilder
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms
 from bot.storage import FeedState, Storage
+from bot.storage import search as search_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
 from bot.storage.search_index import FTS_COLUMNS, write_row
@@ -553,3 +554,15 @@ async def test_filters_narrow_without_reordering(storage: Storage, text: str) ->
     ]
     await storage.stories.save(feed, entries, now=NOW, alert_max_age=0)
     assert await titles(storage, text) == [NEWER, OLDER]
+
+
+async def test_ranking_plans_with_the_stories_stored_since_the_last_flush(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ranking()` tells how `stories()` ranks: from the same document counts, which count a
+    story stored since the last flush (before, it planned with none: always "fts")."""
+    monkeypatch.setattr(search_module, "POSTINGS_PER_CANDIDATE", 0)  # any posting: "window"
+    [feed] = await add_feeds(storage, "Meduza")
+    entry = make_entry("Задержан дезертир Иванов")
+    await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    assert await storage.search.ranking(BUILDER.build("дезертир", now=NOW)) == "window"

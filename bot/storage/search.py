@@ -141,6 +141,7 @@ class Search:
 
     async def ranking(self, query: SearchQuery) -> str:
         """How `stories()` orders this query: "newest", "fts" (bm25()) or "window"."""
+        await self._index.flush()  # as `stories()` does: its plan counts every stored story
         if not query.ranked:
             return "newest"
         _, _, fts = await self._plan(query)
