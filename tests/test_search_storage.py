@@ -566,3 +566,39 @@ async def test_ranking_plans_with_the_stories_stored_since_the_last_flush(
     entry = make_entry("Задержан дезертир Иванов")
     await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
     assert await storage.search.ranking(BUILDER.build("дезертир", now=NOW)) == "window"
+
+
+@pytest.mark.parametrize("ranking", ["fts", "window", "newest"])
+async def test_a_late_backlog_of_older_stories_does_not_hide_newer_ones(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch, ranking: str
+) -> None:
+    """Ranking looks at the newest RANK_WINDOW matches only; newest by date, not by when they
+    were stored: a feed added later brings its archive of older stories, stored after the
+    news (higher ids), and those must not push the news out of the window."""
+    monkeypatch.setattr(search_module, "RANK_WINDOW", 4)
+    # "fts" when the words are rare, as here; "window" when scoring here is the cheaper.
+    monkeypatch.setattr(
+        search_module, "POSTINGS_PER_CANDIDATE", 0 if ranking == "window" else 10**9
+    )
+    news, archive = await add_feeds(storage, "Meduza", "Archive")
+    people = iter(["Иванов", "Петров", "Сидоров", "Смирнов", "Кузнецов", "Попов", "Соколов",
+                   "Морозов", "Волков"])  # fmt: skip
+    for feed, days in ((news, (1, 2, 3)), (archive, (40, 41, 42, 43, 44, 45))):
+        for day in days:
+            entry = make_entry(
+                f"Задержан дезертир {next(people)}",
+                summary=f"Выпуск {day}.",
+                link=f"https://e.org/{day}",
+                published=NOW - day * DAY,
+            )
+            await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    text = "country:kz" if ranking == "newest" else "дезертир"
+    query = BUILDER.build(text, now=NOW)
+    assert await storage.search.ranking(query) == ranking
+    pages = [await storage.search.stories(query, limit=3, offset=n, now=NOW) for n in (0, 3, 6)]
+    shown = [s.id for page in pages for s in page]
+    assert len(shown) == len(set(shown)) > 3  # the window's two parts: pages do not overlap
+    found = pages[0]
+    assert [s.title for s in found] == [
+        f"Задержан дезертир {name}" for name in ("Иванов", "Петров", "Сидоров")
+    ]

@@ -8,10 +8,16 @@ month would otherwise outrank a newer story that passes the same filter), and a 
 names a country or action finds the stories tagged so without outranking those whose text
 has it. Each story is one row, so it shows once however many sources it has.
 
-Speed: the match is resolved inside FTS5 (filters are tags there too), and only the newest
-RANK_WINDOW matches by story id (ids grow with time) are ranked. FTS5 yields matches in rowid
-order and stops at the window, so finding them is cheap unless the words are common and rarely
-together. Ranking them with FTS5's `bm25()` is not always: before scoring the first row it
+Speed: the match is resolved inside FTS5 (filters are tags there too), and only a window of
+matches is ranked (`_window`): the newest RANK_WINDOW by story id, which grows as stories are
+stored, so FTS5, which yields matches in rowid order, stops there; finding them is cheap
+unless the words are common and rarely together. Stored is not published: a feed's archive,
+stored late (a feed added later), would fill that window and push the news out. So when it
+reaches back past RECENT_SPAN, the newest RANK_WINDOW of the other matches dated within the
+span join it; FTS5 reads for them only the ids between the span's oldest story and the
+window's lowest, usually none.
+
+Ranking the window with FTS5's `bm25()` is not always cheap: before scoring the first row it
 counts the rows holding each phrase of the query, reading the whole doclist of Россия, суд or
 a country tag (30-85 ms per query on 1M stories, issue #6). So a query is ranked one of two
 ways, whichever `prefer_fts_bm25` estimates cheaper from the document counts `search_terms`
@@ -46,6 +52,7 @@ from bot.storage.stories import STORY_COLUMNS
 RECENCY_WEIGHT = 2.0
 RECENCY_SCALE = 30 * 86400.0
 RANK_WINDOW = 1000
+RECENT_SPAN = 30 * 86400.0  # matches dated within it are candidates, wherever their ids are
 # FTS5's bm25() reads every posting of the query's tokens (~35 ns each); scoring the window
 # here costs ~19 us per candidate (highlight() and Python). Measured on 1M stories, one core:
 # see BENCHMARKS.md. `prefer_fts_bm25` picks the cheaper.
@@ -73,6 +80,7 @@ _TEXT = " || char(1) || ".join(
 _SPAN = re.compile(f"{OPEN}([^{CLOSE}]*){CLOSE}|{SEPARATOR}")
 _BM25 = f"bm25(search_fts, {', '.join(str(WEIGHTS[c]) for c in _COLUMN)})"
 _NO_LOW, _NO_HIGH = -1e18, 1e18
+_NO_ID = 1 << 62  # above every story id
 _MIN_IDF = 1e-6  # FTS5's floor for words in more than half of the rows
 
 
@@ -98,18 +106,16 @@ class Search:
         await self._index.flush()
         now = time.time() if now is None else now
         if not query.ranked:
-            return await self._newest(query, limit=limit, offset=offset)
+            return await self._newest(query, limit=limit, offset=offset, now=now)
         phrases, frequencies, fts = await self._plan(query)
         if fts:
             return await self._by_fts_bm25(query, limit=limit, offset=offset, now=now)
         candidates = await self._db.fetchall(
             f"""
-            SELECT search_fts.rowid AS id, {_DAY} AS day, {_TEXT} AS text
-            FROM search_fts JOIN stories s ON s.id = search_fts.rowid
-            WHERE search_fts MATCH ? AND {_DAY} BETWEEN ? AND ?
-            ORDER BY search_fts.rowid DESC LIMIT ?
+            WITH {_window(f", {_TEXT} AS text")}
+            SELECT id, day, text FROM by_id UNION ALL SELECT id, day, text FROM recent
             """,
-            (query.match, *_bounds(query), RANK_WINDOW),
+            _window_params(query, now),
         )
         scores = Bm25(phrases, frequencies).scores([r["text"] for r in candidates])
         ranked = sorted(
@@ -124,19 +130,13 @@ class Search:
         """The same ranking with FTS5's own bm25(): exact, and cheap when the words are rare."""
         rows = await self._db.fetchall(
             f"""
-            WITH hits AS MATERIALIZED (
-                SELECT search_fts.rowid AS id,
-                       {_BM25} - ? / (1.0 + MAX(0.0, ? - {_DAY}) / ?) AS rank
-                FROM search_fts JOIN stories s ON s.id = search_fts.rowid
-                WHERE search_fts MATCH ? AND {_DAY} BETWEEN ? AND ?
-                ORDER BY search_fts.rowid DESC LIMIT ?
-            )
+            WITH {_window(f", {_BM25} - ?6 / (1.0 + MAX(0.0, ?7 - {_DAY}) / ?8) AS rank")},
+            hits AS (SELECT id, rank FROM by_id UNION ALL SELECT id, rank FROM recent)
             SELECT {STORY_COLUMNS} FROM hits JOIN stories s ON s.id = hits.id
-            ORDER BY hits.rank, s.id DESC LIMIT ? OFFSET ?
+            ORDER BY hits.rank, s.id DESC LIMIT ?9 OFFSET ?10
             """,
-            (RECENCY_WEIGHT, now, RECENCY_SCALE, query.match, *_bounds(query), RANK_WINDOW,
-             limit, offset),
-        )  # fmt: skip
+            (*_window_params(query, now), RECENCY_WEIGHT, now, RECENCY_SCALE, limit, offset),
+        )
         return [Story.from_row(r) for r in rows]
 
     async def ranking(self, query: SearchQuery) -> str:
@@ -155,19 +155,17 @@ class Search:
         frequencies = await self._frequencies(phrases)
         return phrases, frequencies, prefer_fts_bm25(phrases, frequencies)
 
-    async def _newest(self, query: SearchQuery, *, limit: int, offset: int) -> list[Story]:
+    async def _newest(
+        self, query: SearchQuery, *, limit: int, offset: int, now: float
+    ) -> list[Story]:
         rows = await self._db.fetchall(
             f"""
-            WITH hits AS MATERIALIZED (
-                SELECT search_fts.rowid AS id, {_DAY} AS day
-                FROM search_fts JOIN stories s ON s.id = search_fts.rowid
-                WHERE search_fts MATCH ? AND {_DAY} BETWEEN ? AND ?
-                ORDER BY search_fts.rowid DESC LIMIT ?
-            )
+            WITH {_window("")},
+            hits AS (SELECT id, day FROM by_id UNION ALL SELECT id, day FROM recent)
             SELECT {STORY_COLUMNS} FROM hits JOIN stories s ON s.id = hits.id
-            ORDER BY hits.day DESC, s.id DESC LIMIT ? OFFSET ?
+            ORDER BY hits.day DESC, s.id DESC LIMIT ?6 OFFSET ?7
             """,
-            (query.match, *_bounds(query), RANK_WINDOW, limit, offset),
+            (*_window_params(query, now), limit, offset),
         )
         return [Story.from_row(r) for r in rows]
 
@@ -296,6 +294,40 @@ class Bm25:
             if count:
                 found.append((index, count))
         return found
+
+
+def _window(columns: str) -> str:
+    """The candidates, as two CTEs, each row a story's `id`, `day` and `columns` (computed in
+    the FTS5 query: its auxiliary functions work nowhere else): `by_id`, the newest
+    RANK_WINDOW matches by story id; `recent`, when `by_id` is full and reaches back past
+    RECENT_SPAN, the newest RANK_WINDOW of the other matches dated within RECENT_SPAN (see
+    the module docstring). Parameters: `_window_params`."""
+    return f"""
+    by_id AS MATERIALIZED (
+        SELECT s.id AS id, {_DAY} AS day{columns}
+        FROM search_fts JOIN stories s ON s.id = search_fts.rowid
+        WHERE search_fts MATCH ?1 AND {_DAY} BETWEEN ?2 AND ?3
+        ORDER BY search_fts.rowid DESC LIMIT ?4
+    ),
+    recent AS MATERIALIZED (
+        SELECT s.id AS id, {_DAY} AS day{columns}
+        FROM search_fts JOIN stories s ON s.id = search_fts.rowid
+        WHERE (SELECT COUNT(*) FROM by_id) = ?4 AND (SELECT MIN(day) FROM by_id) < ?5
+          AND search_fts MATCH ?1 AND {_DAY} BETWEEN MAX(?2, ?5) AND ?3
+          -- FTS5 reads only the ids in between: from the lowest of the stories dated within
+          -- the span (none: nothing to read; without the index, SQLite looks for it by
+          -- walking the stories in id order) up to by_id's lowest (a match above it that
+          -- passes the filters is in by_id)
+          AND search_fts.rowid >= COALESCE(
+              (SELECT MIN(id) FROM stories INDEXED BY stories_day
+               WHERE COALESCE(published_at, created_at) >= MAX(?2, ?5)), {_NO_ID})
+          AND search_fts.rowid < (SELECT MIN(id) FROM by_id)
+        ORDER BY search_fts.rowid DESC LIMIT ?4
+    )"""
+
+
+def _window_params(query: SearchQuery, now: float) -> tuple[object, ...]:
+    return (query.match, *_bounds(query), RANK_WINDOW, now - RECENT_SPAN)
 
 
 def _bounds(query: SearchQuery) -> tuple[float, float]:
