@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from bot.country_codes import known_country_codes
 from bot.errors import QueryError
@@ -181,6 +183,32 @@ def test_canonical_text_parses_back_to_the_same_query(builder: QueryBuilder, tex
     query = builder.parse(text)
     assert builder.parse(query.canonical()) == query
     assert builder.build(query.canonical(), now=NOW).match == builder.build(text, now=NOW).match
+
+
+_PIECES = (
+    "held", "Бажуков", "since", "until", "2025", "2025-03", "03", "since:2025", "until:2024-06",
+    "country:kz", "kg", "country:", "action:extradition", "action:", "from:meduza", "from:",
+    '"', "«", "»", "(", ")", ",", "-", "—", "contry:kz", "x", ":", "since:", "ovd-info",
+)  # fmt: skip
+
+
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(st.lists(st.tuples(st.sampled_from(_PIECES), st.sampled_from(("", " ", ", ")))))
+@example([("(", ""), ("since:2025", "")])  # "(since:2025": words, not a filter
+@example([("held", " "), ("since", ", "), ("2025", "")])
+def test_any_accepted_query_parses_back_from_its_canonical_text(
+    builder: QueryBuilder, pieces: list[tuple[str, str]]
+) -> None:
+    """The canonical text is shown to the user and read back by the Next button: whatever was
+    accepted must parse back to the same query (a search typed "(since 2025)" did not)."""
+    text = "".join(piece + gap for piece, gap in pieces)
+    try:
+        query = builder.parse(text)
+    except QueryError:
+        return
+    assert builder.parse(query.canonical()) == query, (text, query.canonical())
 
 
 def test_words_naming_a_country_or_action_also_match_its_tags(builder: QueryBuilder) -> None:

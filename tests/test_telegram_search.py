@@ -83,6 +83,32 @@ async def test_search_pages_forward_and_back(tg: Running) -> None:
     await tg.api.wait_for(lambda: "Page 1" in tg.api.messages_to(CHAT)[-1], 15)
 
 
+@pytest.mark.parametrize("typed", ["/search held (since 2025)", "/search held since, 2025"])
+async def test_the_next_page_opens_for_a_query_typed_around_punctuation(
+    tg: Running, storage: Storage, typed: str
+) -> None:
+    """Its date stays words (no filter has a parenthesis or a comma in it); the reply's query
+    line, which the button reads back, must say so and not be refused as a date filter."""
+    [feed] = await add_feeds(storage, "Kloop")
+    now = time.time()
+    held = [
+        make_entry(
+            f"Activist number {n} held in Bishkek since 2025 awaits extradition",
+            link=f"https://e.org/held/{n}",
+            published=now - (n + 1) * 86400,
+        )
+        for n in range(6)
+    ]
+    await storage.stories.save(feed, [incoming(e, KG) for e in held], now=now, alert_max_age=0)
+    first = await say(tg, CHAT, typed, 1)
+    assert first.startswith('🔎 held "since" 2025\n\nPage 1')
+    message_id = tg.api.sent_to(CHAT)[-1].message_id
+    [(_, data)] = buttons(tg, CHAT)
+    answer = await press(tg, CHAT, data, message_id)
+    assert answer.get("text") != TEXTS["forged"]
+    await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
+
+
 async def test_pressing_a_page_button_twice_is_no_error(
     tg: Running, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -110,7 +110,8 @@ class ParsedQuery:
 
     def canonical(self) -> str:
         """A text that parses back to this query (shown to the user and kept in the reply)."""
-        parts = list(self.words)
+        # Typed "(since 2025)", these are words; bare before a date they would be refused.
+        parts = [f'"{w}"' if w in ("since", "until") else w for w in self.words]
         parts += [_quoted(p) for p in self.phrases]
         parts += ["-" + (e[0] if len(e) == 1 else _quoted(e)) for e in self.excluded]
         if self.countries:
