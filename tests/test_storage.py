@@ -809,3 +809,30 @@ async def test_stored_errors_hold_no_bot_token(storage: Storage) -> None:
         "SELECT last_error FROM deliveries UNION ALL SELECT last_error FROM feeds"
     )
     assert [r[0] for r in stored] == [error.replace(token, "<redacted>")] * 2
+
+
+@pytest.mark.parametrize("gone", ["forget", "block"])
+async def test_no_watch_only_story_is_kept_for_a_chat_gone_since_the_cycle_began(
+    storage: Storage, gone: str
+) -> None:
+    """The refresher reads the watchlists when its cycle begins and fetches for seconds: a
+    chat that says /forget (or blocks the bot) meanwhile must not get a watch-only story kept
+    for nobody, whose text tells whom it watched and which no later /forget finds."""
+    [feed] = await add_feeds(storage, "Outlet")
+    for chat, key, phrase in ((42, "bashukov", "Бажуков"), (43, "kasimov", "Касимов")):
+        await storage.chats.ensure(chat, NOW)
+        await storage.watchlist.add(chat, key, phrase, now=NOW, limit=50)
+    watchers = frozenset(chat for chat, _ in await storage.watchlist.terms())
+    assert watchers == {42, 43}
+    await (storage.chats.forget(42) if gone == "forget" else storage.chats.deactivate(42))
+    arrest = make_entry("Бажуков задержан в Ереване", published=NOW - 60)
+    kasimov = make_entry("Касимов выиграл турнир", link="https://e.org/k", published=NOW - 60)
+    items = [
+        replace(incoming(arrest, IRRELEVANT), watchers=frozenset({42})),
+        replace(incoming(kasimov, IRRELEVANT), watchers=watchers),
+    ]
+    await storage.stories.save(feed, items, now=NOW, alert_max_age=DAY)
+    kept = await storage.db.fetchall("SELECT title FROM stories WHERE broadcast = 0")
+    assert [r["title"] for r in kept] == ["Касимов выиграл турнир"]  # chat 43 still watches
+    assert await storage.outbox.pending_count(43) == 1
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE chat_id = 42") == 0

@@ -31,8 +31,9 @@ change to a story or its sources queues it for its search row (`search_index.que
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
 from urllib.parse import urlsplit
@@ -160,7 +161,7 @@ def _save(
     alerted: set[int] = set()
     queued = joined = 0
     touched: set[int] = set()  # stories whose search row must be re-written (once each)
-    for item in items:
+    for item in _present_watchers(tx, items):
         alertable = _alertable(item, feed, now, alert_max_age)
         stored = _store_entry(tx, feed, item, now, touched, alertable=alertable)
         if stored is None:
@@ -189,6 +190,25 @@ def _save(
     search_index.queue(tx, sorted(touched))
     rows = _stories_by_id(tx, new_ids)
     return SaveResult(tuple(rows), frozenset(alerted), queued, len(items), joined)
+
+
+def _present_watchers(tx: SyncTransaction, items: Sequence[Incoming]) -> Sequence[Incoming]:
+    """The items, each watched only by chats still here (active). The watchlists were read
+    when the refresh cycle began; a chat that said /forget or blocked the bot since would get
+    a watch-only story kept for nobody, whose text tells what it watched, and that no later
+    /forget finds (no delivery ties it to the chat)."""
+    asked = set().union(*(item.watchers for item in items))
+    if not asked:
+        return items
+    rows = tx.fetchall(
+        """SELECT chat_id FROM chats
+           WHERE active = 1 AND chat_id IN (SELECT value FROM json_each(?))""",
+        (json.dumps(sorted(asked)),),
+    )
+    present = {row[0] for row in rows}
+    if present >= asked:
+        return items
+    return [replace(item, watchers=item.watchers & present) for item in items]
 
 
 How = Literal["new", "published", "joined", "edited"]
