@@ -238,6 +238,30 @@ async def test_rejected_card_is_resent_as_plain_text_even_through_a_5xx(
     assert await counter(storage, "failed") == 0
 
 
+async def test_an_edit_re_armed_after_a_plain_one_goes_as_the_card_again(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """One rejected card edit goes plain; the next outlet's edit is a new edit and goes as
+    the card (bold headline, outlet links), not plain for good."""
+    now = time.time()
+    first, second, third = await add_feeds(storage, "First", "Second", "Third")
+    await subscribe(storage, [1])
+    link = "https://e.org/story"
+    story = make_entry("Story", link=link, published=now - 60)
+    await storage.stories.save(first, [incoming(story)], now=now, alert_max_age=DAY)
+    async with running_bot(storage, api, polling=False) as run:
+        await api.wait_for_messages(1, 1, timeout=30)
+        api.fail_next("editMessageText", 400, "Bad Request: can't parse entities: glitch")
+        for feed, query in ((second, "?utm_source=x"), (third, "?utm_medium=y")):
+            copy = make_entry("Story", link=link + query, published=now - 60)
+            await storage.stories.save(feed, [incoming(copy)], now=time.time(), alert_max_age=DAY)
+            run.sender.wake()
+            await api.wait_for(lambda f=feed: f.name in api.messages_to(1)[0], timeout=30)
+            plain = feed is second
+            assert (api.sent_to(1)[0].entities == []) is plain, feed.name
+    assert api.calls["sendMessage"] == 1  # every outlet edited the one alert
+
+
 async def test_card_rejected_twice_is_given_up_without_a_loop(
     storage: Storage, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -57,7 +57,8 @@ def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
     edit already queued or done is re-armed (one row per chat and story). Only a chat that
     still wants alerts: an active one that is subscribed or watches something (`/unsubscribe`
     keeps the sent alerts, and editing them would keep writing to a chat that said stop; which
-    watch brought the alert is not stored, so any watch counts)."""
+    watch brought the alert is not stored, so any watch counts). A re-armed edit is a new
+    edit: it goes as the card again, even if Telegram rejected the last one's (`plain`)."""
     return tx.execute(
         """
         INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
@@ -67,7 +68,7 @@ def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
           AND c.active = 1
           AND (c.subscribed = 1 OR EXISTS (SELECT 1 FROM watchlist w WHERE w.chat_id = c.chat_id))
         ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
-            state = 'pending', attempts = 0, last_error = NULL,
+            state = 'pending', attempts = 0, last_error = NULL, plain = 0,
             next_attempt_at = excluded.next_attempt_at, due_at = excluded.due_at,
             created_at = excluded.created_at
         """,

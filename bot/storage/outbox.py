@@ -220,7 +220,8 @@ class Outbox:
 
     async def fall_back_to_plain(self, delivery_id: int, error: str) -> None:
         """Telegram rejected the rendered card: resend it as plain text, at once (it is still
-        its chat's head, so the order holds). Only once: `plain` is never cleared."""
+        its chat's head, so the order holds). Only once: `plain` stays until the edit is
+        re-armed (`alert_queue.queue_edits`), a new edit with its own two tries."""
         async with self._db.transaction() as tx:
             await tx.execute(
                 """UPDATE deliveries SET state = 'pending', plain = 1, last_error = ?
