@@ -186,8 +186,14 @@ async def test_watched_name_alerts_the_watcher_even_when_irrelevant(storage: Sto
     assert await storage.search.stories(QueryBuilder().build("Бажуков"), limit=5) == []
 
 
+async def watching_bashukov(storage: Storage, chat: int = 7) -> None:
+    await storage.chats.ensure(chat, NOW)
+    await storage.watchlist.add(chat, "bashukov", "Бажуков", now=NOW, limit=50)
+
+
 async def store_watched_forecast(storage: Storage, feed: FeedState) -> Entry:
     """A weather report that only chat 7's watch of Бажуков made a (watch-only) story."""
+    await watching_bashukov(storage)
     noise = make_entry("Погода в Алматы", summary="Синоптик Бажуков обещает снег.")
     watched = replace(incoming(noise, IRRELEVANT), watchers=frozenset({7}))
     await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
@@ -223,6 +229,7 @@ async def test_a_story_made_news_by_a_report_without_a_link_links_nothing(
     fingerprint = Fingerprinter().fingerprint(title, lead, "ru")
     post = make_entry(title, summary=lead, link="https://blog.example/private-post")
     watched = replace(incoming(post, IRRELEVANT), watchers=frozenset({7}), fingerprint=fingerprint)
+    await watching_bashukov(storage)
     await storage.stories.save(feed, [watched], now=NOW, alert_max_age=86400)
     bare = replace(post, link=None, published=None)
     news = replace(incoming(bare), key="guid:1", canonical_url=None, fingerprint=fingerprint)
