@@ -6,9 +6,9 @@ Pure functions, no I/O.
   without `www.`/`m.`/`amp.`, no fragment, no tracking parameters, the rest of the query sorted,
   no trailing slash, `/amp` suffixes dropped.
 - `entry_keys(entries)`: each entry's identity inside one feed. The GUID when it is usable;
-  else the canonical link; else a hash of the title and text. A GUID that is empty, equals the
-  feed's own address, or is shared by two items of one fetch is not usable (publishers that
-  give every item the same GUID).
+  else the canonical link, unless two items of the fetch share it; else a hash of the title and
+  text. A GUID that is empty, equals the feed's own address, or is shared by two items of one
+  fetch is not usable (publishers that give every item the same GUID).
 - `content_hash(entry)`: changes when the title or text is edited, so an edit updates the stored
   entry instead of making a new story.
 """
@@ -64,10 +64,20 @@ def _is_tracking(param: str) -> bool:
 
 
 def entry_keys(entries: Sequence[Entry], feed_url: str) -> list[str]:
-    """The key of each entry of one fetch; a GUID shared by two entries is not trusted."""
+    """The key of each entry of one fetch; a GUID shared by two entries is not trusted, and
+    neither is a link shared by two entries keyed by it (a feed without GUIDs that links
+    every item to its front page or a live page): those are keyed by their text. Else the
+    second item was taken for an edit of the first, and the two cases took turns as the
+    story's text at every poll."""
     counts = Counter((e.guid or "").strip() for e in entries)
-    return [
+    keys = [
         entry_key(e, feed_url, guid_usable=counts[(e.guid or "").strip()] == 1) for e in entries
+    ]
+    shared = {k for k, n in Counter(keys).items() if n > 1 and k.startswith("url:")}
+    if not shared:
+        return keys
+    return [
+        f"hash:{content_hash(e)}" if k in shared else k for e, k in zip(entries, keys, strict=True)
     ]
 
 

@@ -242,3 +242,33 @@ async def test_a_watched_name_in_an_irrelevant_entry_alerts_its_watcher_once(
     )
     await r.refresh_due()
     assert (await storage.outbox.stats(time.time())).pending == 2
+
+
+SAME_LINK_A = {
+    "title": "Казахстан экстрадировал в Россию антивоенного активиста Семёна Бажукова",
+    "description": "Власти Казахстана выдали России активиста Семёна Бажукова.",
+}
+SAME_LINK_B = {
+    "title": "Кыргызстан депортировал в Россию дезертира Никиту Журавлёва",
+    "description": "Власти Кыргызстана выслали в Россию дезертира Никиту Журавлёва.",
+}
+
+
+@pytest.mark.parametrize("link", ["https://example.org/", "https://example.org/live"])
+async def test_two_guidless_items_under_one_link_stay_two_stories_poll_after_poll(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier, link: str
+) -> None:
+    """A feed without GUIDs that links every item to one page: the second case was taken
+    for an edit of the first (one alert lost), and the story's text flipped at every poll."""
+    items = [dated({**SAME_LINK_A, "link": link}), dated({**SAME_LINK_B, "link": link})]
+    server.set_feed("/f", rss(items))
+    await storage.feeds.sync([FeedSpec("f", server.url("/f"), interval=60.0)], now=time.time())
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    refresher = make_refresher(storage, fetcher, classifier)
+    both = sorted([SAME_LINK_A["title"], SAME_LINK_B["title"]])
+    [report] = await refresher.refresh(await storage.feeds.all())
+    assert sorted(s.title for s in report.new_stories) == both
+    for _ in range(2):
+        await refresher.refresh(await storage.feeds.all())
+        assert sorted(s.title for s in await storage.stories.recent(10)) == both
+    assert await storage.outbox.pending_count(1) == 2

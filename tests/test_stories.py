@@ -69,6 +69,20 @@ def test_a_guid_shared_by_every_item_is_not_trusted() -> None:
     ]
 
 
+def test_a_link_shared_by_items_keyed_by_it_is_not_trusted_either() -> None:
+    # No GUIDs, every item linked to the live page: each is its text, not the page.
+    live = "https://o.example/live"
+    entries = [
+        make_entry("One", guid=None, link=live),
+        make_entry("Two", guid="same", link=live + "?utm_source=rss"),
+        make_entry("Three", guid="same", link="https://o.example/3"),
+        make_entry("Four", guid="urn:4", link=live),  # its own GUID: keyed by it
+    ]
+    keys = entry_keys(entries, "https://o.example/rss")
+    assert keys[:2] == [f"hash:{content_hash(e)}" for e in entries[:2]]
+    assert keys[2:] == ["url:https://o.example/3", "guid:urn:4"]
+
+
 def test_content_hash_ignores_case_and_spacing_but_not_words() -> None:
     assert content_hash(make_entry("A  b")) == content_hash(make_entry("a b"))
     assert content_hash(make_entry("A b")) != content_hash(make_entry("A c"))
