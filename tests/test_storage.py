@@ -836,3 +836,36 @@ async def test_no_watch_only_story_is_kept_for_a_chat_gone_since_the_cycle_began
     assert [r["title"] for r in kept] == ["Касимов выиграл турнир"]  # chat 43 still watches
     assert await storage.outbox.pending_count(43) == 1
     assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE chat_id = 42") == 0
+
+
+@pytest.mark.parametrize("dated", [True, False])
+async def test_an_item_under_a_new_key_is_the_same_entry_not_a_new_one(
+    storage: Storage, dated: bool
+) -> None:
+    """The site moves its permalink GUIDs to https (or a duplicate listing keyed the item by
+    its link for a while): the same link and text under another key is the entry the feed
+    stored, not a second source of its story, nor, undated and polled past the merge window,
+    a new story alerted again."""
+    [feed] = await add_feeds(storage, "OVD")
+    # Polled before: an undated item is news, not the backlog of a feed seen for the first time.
+    await storage.feeds.record_success(
+        feed.id, now=NOW - 3600, next_check_at=NOW, etag=None, last_modified=None
+    )
+    [feed] = await storage.feeds.all()
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    entry = make_entry(
+        "Казахстан выдал России дезертира Бажукова",
+        link="https://ovd.example/1",
+        published=NOW - 60 if dated else None,
+    )
+    first = await storage.stories.save(
+        feed, [incoming(entry, key="guid:http://ovd.example/1")], now=NOW, alert_max_age=DAY
+    )
+    assert len(first.alerted) == 1
+    moved = incoming(entry, key="guid:https://ovd.example/1")
+    again = await storage.stories.save(feed, [moved], now=NOW + 8 * DAY, alert_max_age=DAY)
+    assert (again.new_stories, again.deliveries) == ((), 0)
+    rows = await storage.db.fetchall("SELECT entry_key FROM entries")
+    assert [r["entry_key"] for r in rows] == ["guid:https://ovd.example/1"]
+    [story] = await storage.stories.recent(5)
+    assert len(await storage.stories.sources(story.id)) == story.sources == 1

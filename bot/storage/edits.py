@@ -26,9 +26,28 @@ def stored(tx: SyncTransaction, feed_id: int, item: Incoming, when: float) -> Ro
     old: Row | None = tx.fetchone(
         f"SELECT {_COLUMNS} WHERE feed_id = ? AND entry_key = ?", (feed_id, item.key)
     )
-    if old is None or old["content_hash"] == item.content_hash:
+    if old is None:
+        return _under_another_key(tx, feed_id, item)
+    if old["content_hash"] == item.content_hash:
         return old
     return _hand_over_key(tx, feed_id, old, item) if _another_item(tx, old, item, when) else old
+
+
+def _under_another_key(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row | None:
+    """The row of this very item (its address and text) that the feed stored under another
+    key, which it now takes: a GUID moved from http to https, a duplicate listing that keyed
+    it by its link for a while. Without this it was a new entry: listed twice as its story's
+    source, or, undated and polled after the merge window, a new story alerted again."""
+    if item.canonical_url is None:
+        return None
+    row: Row | None = tx.fetchone(
+        f"""SELECT {_COLUMNS} WHERE canonical_url = ? AND feed_id = ? AND content_hash = ?
+            AND entry_key NOT LIKE '{RETIRED}%' ORDER BY id DESC LIMIT 1""",
+        (item.canonical_url, feed_id, item.content_hash),
+    )
+    if row is not None:
+        tx.execute("UPDATE entries SET entry_key = ? WHERE id = ?", (item.key, row["id"]))
+    return row
 
 
 def _another_item(tx: SyncTransaction, old: Row, item: Incoming, when: float) -> bool:
