@@ -7,7 +7,9 @@ key whose item has a story, now with another address and a text that is no longe
 story (as `bot.merge` judges another outlet's report), is handed over. The old item keeps its
 row and story under a retired key (`RETIRED`, never the form of an entry key), and the new item
 is a new entry, or gets back its own row if the feed showed it earlier under a key it gave up
-(a feed that flips between two items by turns). `apply()` makes an edit.
+(a feed that flips between two items by turns). An unknown key whose link and text the feed
+stored under another key is that entry, re-keyed (a GUID moved to https). `apply()` makes an
+edit.
 """
 
 from __future__ import annotations
