@@ -326,7 +326,7 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
         return float(seconds)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: year 10**11
         return None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # HTTP-dates are GMT by definition

@@ -156,6 +156,6 @@ def _http_date(value: str | None) -> datetime | None:
         return None
     try:
         when = parsedate_to_datetime(value.strip())
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):  # OverflowError: year 10**11
         return None
     return when if when.tzinfo else when.replace(tzinfo=UTC)

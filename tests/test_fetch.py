@@ -305,7 +305,8 @@ def test_parse_retry_after() -> None:
     assert parse_retry_after("-5", now=now) is None
     assert parse_retry_after("", now=now) is None
     assert parse_retry_after(None, now=now) is None
-    for odd in ("\u00b2", "\u0663", "9" * 5000, "1" * 11, "+5", "5.5"):
+    huge_year = "Mon, 01 Jan 99999999999 00:00:00 GMT"
+    for odd in ("\u00b2", "\u0663", "9" * 5000, "1" * 11, "+5", "5.5", huge_year):
         assert parse_retry_after(odd, now=now) is None, odd
 
 

@@ -96,6 +96,16 @@ def test_median_gap_uses_the_recent_distinct_dates() -> None:
             None,
             60,
         ),
+        # a year datetime cannot hold: no hint (it failed the feed at every poll)
+        ({"expires": "Mon, 01 Jan 99999999999 00:00:00 GMT"}, None, None),
+        (
+            {
+                "expires": "Wed, 06 Mar 2024 14:00:00 GMT",
+                "date": "Mon, 01 Jan 99999999999 00:00:00 GMT",
+            },
+            None,
+            7200,
+        ),
     ],
 )
 def test_server_hint(headers: dict[str, str], ttl: float | None, expected: float | None) -> None:
