@@ -23,7 +23,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from aiogram import Bot, Dispatcher
@@ -115,16 +115,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     )
 
     tick = Tick(bot, pacer, storage, refresher, settings.admin_ids, catalogs)
-    scheduler = AsyncIOScheduler()
-    scheduler.add_job(
-        tick.run,
-        "interval",
-        seconds=tick_seconds(feeds),
-        next_run_time=datetime.now().astimezone() + timedelta(seconds=FIRST_POLL_DELAY),
-        max_instances=1,
-        coalesce=True,
-        misfire_grace_time=None,
-    )
+    scheduler = scheduled(tick, tick_seconds(feeds))
     dp = build_dispatcher(storage, settings, catalogs=catalogs)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
@@ -148,12 +139,34 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
             await stop_within(sender_task, SHUTDOWN_GRACE)
 
 
+def scheduled(tick: Tick, seconds: float) -> AsyncIOScheduler:
+    """The scheduler (not started) and its two jobs, every `seconds`: the heartbeat, and the
+    tick. The heartbeat has its own job: a tick waits for a long refresh (a big first cycle,
+    slow hosts), and with the beat in it `status --health` called a working bot unhealthy.
+    In UTC: only intervals are scheduled, and a TZ the zone database does not know (TZ=UTC+3,
+    a POSIX rule) made the local zone, which the scheduler asks for by default, fail start-up.
+    """
+    scheduler = AsyncIOScheduler(timezone=UTC)
+    now = datetime.now(UTC)
+    for job, first in ((tick.beat, now), (tick.run, now + timedelta(seconds=FIRST_POLL_DELAY))):
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            next_run_time=first,
+            max_instances=1,
+            coalesce=True,
+            misfire_grace_time=None,
+        )
+    return scheduler
+
+
 class RefreshesDue(Protocol):
     async def refresh_due(self) -> object: ...
 
 
 class Tick:
-    """What the scheduler runs: the heartbeat, the feeds that are due, the admins' notices."""
+    """What the scheduler runs: the heartbeat; the feeds that are due, the admins' notices."""
 
     def __init__(  # noqa: PLR0917 -- its collaborators, once, from the composition root
         self,
@@ -169,11 +182,14 @@ class Tick:
         self.running = Running()  # so that a stop lets a refresh under way finish
         self._told: set[Told] = set()  # who has which admin notice, while others' sends fail
 
+    async def beat(self) -> None:
+        """The heartbeat `status --health` reads: the loop and the scheduler are alive."""
+        await self._storage.beat(time.time())
+
     async def run(self) -> None:
         # A method, not __call__: APScheduler awaits what `inspect` sees as a coroutine
         # function, and would only call (never await) an instance.
         with self.running.track():
-            await self._storage.beat(time.time())
             await self._refresher.refresh_due()
             # During a flood pause a notice would hold the tick (and every feed's polling)
             # until the pause ends: it goes on a tick after it.

@@ -7,10 +7,14 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
+from zoneinfo import ZoneInfoNotFoundError
 
+import apscheduler.schedulers.base
+import apscheduler.triggers.interval
 import pytest
 
-from bot.app import Tick
+from bot import app as app_module
+from bot.app import Tick, scheduled
 from bot.errors import ConfigError
 from bot.i18n import Catalogs
 from bot.instance_lock import only_instance
@@ -91,3 +95,56 @@ def test_one_bot_per_database(tmp_path: Path) -> None:
             pass
     with only_instance(database):  # released with the first
         pass
+
+
+class BlockedRefresher:
+    """A refresh that lasts until released: a big first cycle, slow hosts."""
+
+    def __init__(self) -> None:
+        self.started = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def refresh_due(self) -> None:
+        self.started.set()
+        await self.release.wait()
+
+
+async def test_the_heartbeat_goes_on_while_a_refresh_is_under_way(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The beat was written when a tick began, and ticks wait for the refresh under way:
+    # `status --health` called a bot unhealthy for the length of a long refresh.
+    monkeypatch.setattr(app_module, "FIRST_POLL_DELAY", 0.0)
+    pacer, refresher = Pacer(), BlockedRefresher()
+    bot = make_bot(api.token, pacer, api.base_url)
+    scheduler = scheduled(Tick(bot, pacer, storage, refresher, [], Catalogs.load()), 0.2)
+    scheduler.start()
+    try:
+        await asyncio.wait_for(refresher.started.wait(), 5)
+        await asyncio.sleep(1.0)
+        beat = await storage.heartbeat()
+        assert beat is not None
+        assert time.time() - beat < 0.6
+    finally:
+        refresher.release.set()
+        scheduler.shutdown(wait=False)
+        await bot.session.close()
+
+
+async def test_the_schedule_does_not_need_the_local_time_zone(
+    storage: Storage, api: FakeBotAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # TZ=UTC+3 (a POSIX rule, common in containers) is no zone tzlocal can name: start-up
+    # died of ZoneInfoNotFoundError where the scheduler asked for the local zone.
+    def unknown() -> None:
+        raise ZoneInfoNotFoundError("UTC+3")
+
+    for module in (apscheduler.schedulers.base, apscheduler.triggers.interval):
+        monkeypatch.setattr(module, "get_localzone", unknown)
+    pacer = Pacer()
+    bot = make_bot(api.token, pacer, api.base_url)
+    try:
+        tick = Tick(bot, pacer, storage, CountingRefresher(), [], Catalogs.load())
+        assert len(scheduled(tick, 30.0).get_jobs()) == 2
+    finally:
+        await bot.session.close()
