@@ -30,6 +30,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.exceptions import (
     ClientDecodeError,
     TelegramNetworkError,
+    TelegramNotFound,
     TelegramRetryAfter,
     TelegramServerError,
     TelegramUnauthorizedError,
@@ -262,7 +263,8 @@ async def introduce(bot: Bot, catalogs: Catalogs, *, first_wait: float = 1.0) ->
     """Long polling instead of a webhook, and the command menus. A network or Telegram outage
     at start-up (a container often starts before its network does) is waited out, the wait
     doubling up to `INTRODUCE_WAIT_MAX`; the feeds are polled meanwhile. A token Telegram
-    refuses is a configuration error."""
+    refuses, or a server that has no such methods (a wrong TELEGRAM_API_URL), is a
+    configuration error."""
     wait = first_wait
     while True:
         try:
@@ -271,6 +273,11 @@ async def introduce(bot: Bot, catalogs: Catalogs, *, first_wait: float = 1.0) ->
             return
         except TelegramUnauthorizedError as exc:
             raise ConfigError("BOT_TOKEN: Telegram does not accept this token") from exc
+        except TelegramNotFound as exc:  # a wrong path, so no method of it is found
+            raise ConfigError(
+                "TELEGRAM_API_URL: the server answers 404 Not Found: not a Bot API server's "
+                "base URL"
+            ) from exc
         except (
             TelegramNetworkError, TelegramServerError, TelegramRetryAfter, ClientDecodeError
         ) as exc:  # fmt: skip

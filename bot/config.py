@@ -66,6 +66,7 @@ MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
 MAX_WORKERS = 8
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
 _WHOLE = re.compile(r"[0-9]{1,20}")
+_MAX_ID = 2**63 - 1  # what SQLite stores (Telegram's ids are under 2**52)
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +110,7 @@ def load_settings(env: Mapping[str, str], cpus: int | None = None) -> Settings:
         raise ConfigError("BOT_TOKEN is malformed: expected <digits>:<secret> from @BotFather")
     api_url = get("TELEGRAM_API_URL") or None
     if api_url is not None:
-        api_url = _check_url("TELEGRAM_API_URL", api_url).rstrip("/")
+        api_url = _check_api_url(api_url)
     level = (get("LOG_LEVEL") or "INFO").upper()
     if level not in _LOG_LEVELS:
         raise ConfigError(f"LOG_LEVEL must be one of {', '.join(_LOG_LEVELS)}")
@@ -305,6 +306,21 @@ def _check_url(key: str, url: str) -> str:
     return url
 
 
+def _check_api_url(url: str) -> str:
+    """A Bot API server's base URL: aiogram appends /bot<token>/<method> to it, so a query or
+    fragment would carry the token into it (or cut it off), and a host name that cannot be
+    looked up failed only at the first request, as a traceback."""
+    url = _check_url("TELEGRAM_API_URL", url).rstrip("/")
+    parts = urlsplit(url)
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        raise ConfigError("TELEGRAM_API_URL: a base URL, with no query, fragment or user name")
+    try:
+        (parts.hostname or "").encode("idna")
+    except UnicodeError:
+        raise ConfigError("TELEGRAM_API_URL: not a valid host name") from None
+    return url
+
+
 def _reject_unknown(where: str, data: Mapping[Any, Any], allowed: frozenset[str]) -> None:
     unknown = sorted(str(k) for k in data if k not in allowed)
     if unknown:
@@ -369,7 +385,7 @@ def _parse_admin_ids(raw: str) -> frozenset[int]:
         if not part:
             continue
         # Whole positive numbers only: "111 222" glued together would be someone else's id.
-        if not _WHOLE.fullmatch(part) or int(part) == 0:
+        if not _WHOLE.fullmatch(part) or not 0 < int(part) <= _MAX_ID:
             raise ConfigError("ADMIN_IDS must be comma-separated numeric Telegram user ids")
         ids.add(int(part))
     return frozenset(ids)

@@ -78,6 +78,13 @@ def test_one_reading_worker_by_default_given_a_second_cpu(cpus: int, workers: in
         ({"ADMIN_IDS": "111 222"}, "ADMIN_IDS"),
         ({"ADMIN_IDS": "-5"}, "ADMIN_IDS"),  # user ids are positive; groups are not operators
         ({"ADMIN_IDS": "0"}, "ADMIN_IDS"),
+        # SQLite stores no larger integer: every admin notice failed with an OverflowError
+        ({"ADMIN_IDS": "777,99999999999999999999"}, "ADMIN_IDS"),
+        # aiogram appends /bot<token>/<method>: a query would carry the token, or cut it off
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:8081/?x=1"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http://127.0.0.1:8081/#x"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http://user@127.0.0.1:8081"}, "TELEGRAM_API_URL"),
+        ({"TELEGRAM_API_URL": "http://api..example.org"}, "TELEGRAM_API_URL"),
     ],
 )
 def test_bad_settings_name_themselves_and_hide_the_token(env: dict[str, str], names: str) -> None:

@@ -602,5 +602,8 @@ async def test_telegram_down_at_start_up_is_waited_out_and_a_refused_token_is_a_
         api.fail_next("deleteWebhook", 401, "Unauthorized")
         with pytest.raises(ConfigError, match="BOT_TOKEN"):
             await introduce(bot, Catalogs.load(), first_wait=0.01)
+        api.fail_next("deleteWebhook", 404, "Not Found")  # TELEGRAM_API_URL's path is wrong
+        with pytest.raises(ConfigError, match="TELEGRAM_API_URL"):
+            await introduce(bot, Catalogs.load(), first_wait=0.01)
     finally:
         await bot.session.close()
