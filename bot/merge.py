@@ -23,7 +23,7 @@ days (detained, released, detained again) merge; a report naming nobody merges o
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -106,6 +106,13 @@ def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
     if surnames_a or surnames_b:
         return bool(surnames_a & surnames_b)
     return shared / min(len(a), len(b)) >= MIN_NAME_OVERLAP
+
+
+def other_people(a: Iterable[str], b: Iterable[str]) -> bool:
+    """Whether two name-key sets are about other people: both name surnames, none shared."""
+    surnames_a = {k for k in a if is_surname_key(k)}
+    surnames_b = {k for k in b if is_surname_key(k)}
+    return bool(surnames_a) and bool(surnames_b) and not surnames_a & surnames_b
 
 
 def countries_meet(a: frozenset[str], b: frozenset[str]) -> bool:

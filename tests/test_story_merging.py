@@ -106,6 +106,33 @@ async def test_two_items_of_one_feed_under_one_link_are_two_stories(
     assert [story.title for story in stored] == [title for title, *_ in cases]
 
 
+async def test_a_live_page_two_feeds_link_joins_the_same_case_not_another(
+    storage: Storage,
+) -> None:
+    """A link another feed's story has is the same article (an aggregator's own title for it
+    joins), unless the story names people of whom the report names none: two feeds of one
+    outlet that link every item to its live page, each reporting another case."""
+    live = "https://outlet.example/live"
+    main, asia, agg = await add_feeds(storage, "Outlet", "Outlet Asia", "Aggregator")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(
+        main, [report(RU_TITLE, RU_TEXT, live, "ru")], now=NOW, alert_max_age=DAY
+    )
+    kg = Verdict(True, 0.9, ("KG", "RU"), "deportation", ("action:депортировать",))
+    other = report(
+        "Кыргызстан депортировал в Россию активиста Никиту Журавлёва",
+        "Власти Кыргызстана выслали в Россию антивоенного активиста Никиту Журавлёва.",
+        live, "ru", kg,
+    )  # fmt: skip
+    saved = await storage.stories.save(asia, [other], now=NOW + 600, alert_max_age=DAY)
+    assert [s.title for s in saved.new_stories] == [other.entry.title]
+    rewrite = report("Срочно: Бажуков в руках российских военных", "Подробности.", live, "ru")
+    joined = await storage.stories.save(agg, [rewrite], now=NOW + 900, alert_max_age=DAY)
+    assert (joined.new_stories, joined.joined) == ((), 1)
+    outlets = {s.title: s.outlets for s in await storage.stories.recent(5)}
+    assert outlets == {RU_TITLE: ("Outlet", "Aggregator"), other.entry.title: ("Outlet Asia",)}
+
+
 async def test_a_story_first_stored_from_a_backlog_is_alerted_when_fresh_news_joins_it(
     storage: Storage,
 ) -> None:
