@@ -149,6 +149,10 @@ def load_yaml(text: str) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"not valid YAML{where}") from None
+    except ValueError:  # a number of thousands of digits (int() refuses it)
+        raise ConfigError("not valid YAML: a number too long") from None
+    except RecursionError:
+        raise ConfigError("not valid YAML: lists or mappings nested too deep") from None
 
 
 class _UniqueKeysLoader(yaml.SafeLoader):

@@ -206,6 +206,10 @@ def test_unreadable_and_invalid_files(tmp_path: Path) -> None:
     bad.write_text("feeds: [\n  - name: a\n    url: : :\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_feeds(bad)
+    for text in ("feeds: " + "9" * 5000, "feeds: " + "[" * 10_000 + "]" * 10_000):
+        bad.write_text(text, encoding="utf-8")  # a traceback each, before
+        with pytest.raises(ConfigError, match="not valid YAML"):
+            load_feeds(bad)
 
 
 def test_a_key_written_twice_is_an_error_not_the_last_one(tmp_path: Path) -> None:
