@@ -66,6 +66,7 @@ MAX_SEND_RATE = 30.0  # Telegram's documented limit for one bot
 MAX_WORKERS = 8
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
 _WHOLE = re.compile(r"[0-9]{1,20}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _MAX_ID = 2**63 - 1  # what SQLite stores (Telegram's ids are under 2**52)
 
 
@@ -244,6 +245,8 @@ def _parse_feed(index: int, raw: object, defaults: _Defaults) -> FeedSpec:
     if not isinstance(name, str) or not name.strip():
         raise ConfigError(f"feed #{index}: 'name' is missing or empty")
     label = f"feed {name.strip()!r}"
+    if _SURROGATE.search(name):  # YAML's "\ud800": no text (the database refuses it)
+        raise ConfigError(f"{label}: the name has a lone surrogate, which is no character")
     _reject_unknown(label, raw, _FEED_KEYS)
     kind, url = _source(label, raw)
     lang = raw.get("lang")

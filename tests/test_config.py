@@ -192,6 +192,10 @@ def test_feeds_with_defaults_and_overrides() -> None:
             {"feeds": [{"name": "A", "url": "https://a/", "max_interval": "30d"}]},
             "feed 'A': max_interval is longer than 7 days",
         ),
+        # no text: the database and `feeds export` died on the first, and the export wrote
+        # OPML no parser reads for the second
+        ({"feeds": [{"name": "A\ud800", "url": "https://a/"}]}, "a lone surrogate"),
+        ({"feeds": [{"name": "A", "url": "https://a/\uffff"}]}, "no spaces or control"),
     ],
 )
 def test_feed_errors_name_the_feed_and_key(data: object, message: str) -> None:
