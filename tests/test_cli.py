@@ -8,6 +8,7 @@ import asyncio
 import json
 import os
 import sqlite3
+import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -280,3 +281,26 @@ def test_a_story_line_gives_a_title_less_story_its_first_sentence() -> None:
     assert "He faces" not in line
     assert "  (no title)  " in story_line(story(" ", ""))
     assert "  Title  " in story_line(story("Title", "Lead. More."))
+
+
+def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
+    # `classify < many.jsonl | head -1`: the pipe closes while the command still writes.
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    line = json.dumps({"title": "Казахстан выдал России дезертира", "summary": "."}) + "\n"
+    environment = {**os.environ, "FEEDS_FILE": str(tmp_path / "feeds.yaml")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "classify"], cwd=REPO, env=environment,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first verdict
+    try:
+        proc.stdin.write((line * 20_000).encode())
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # it may be gone already; what counts is how it went
+    err = proc.stderr.read().decode()
+    assert proc.wait(60) == 0, err
+    assert "Traceback" not in err
