@@ -680,3 +680,19 @@ async def test_a_watch_only_story_is_matched_in_its_first_reports_language(
         [card] = await api.wait_for_messages(2, 1, timeout=15)
         api.assert_no_violations()
     assert f"👁 On your watchlist: {phrase}\n" in card
+
+
+async def test_the_watchers_alert_survives_its_story_becoming_news(storage: Storage) -> None:
+    """The forecast's lead names Бажуков, whom chat 7 watches: a watch-only story, and an
+    alert queued for 7. Before it goes, another outlet's relevant report of the same article,
+    which does not name him, makes the story public. The alert is matched again when drawn:
+    the lead that named him must still be among the story's reports, or it is dropped."""
+    feed, other = await add_feeds(storage, "Kloop", "Meduza")
+    noise = await store_watched_forecast(storage, feed)
+    relevant = make_entry("Казахстан выдал России дезертира", link=noise.link)
+    await storage.stories.save(other, [incoming(relevant)], now=NOW + 30, alert_max_age=86400)
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: NOW + 60):
+            await api.wait_for_messages(7, 1, timeout=15)
+        [text] = [m.text for m in api.sent_to(7)]
+    assert "Бажуков" in text  # 👁 On your watchlist: Бажуков
