@@ -13,7 +13,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.model import Entry, FeedSpec, Verdict
 from bot.search import QueryBuilder
-from bot.storage import Delivery, Incoming, Storage
+from bot.storage import Delivery, FeedState, Incoming, Storage
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
@@ -869,3 +869,52 @@ async def test_an_item_under_a_new_key_is_the_same_entry_not_a_new_one(
     assert [r["entry_key"] for r in rows] == ["guid:https://ovd.example/1"]
     [story] = await storage.stories.recent(5)
     assert len(await storage.stories.sources(story.id)) == story.sources == 1
+
+
+async def _sent_alert(storage: Storage, feed: FeedState, entry: Entry) -> None:
+    await storage.stories.save(feed, [incoming(entry)], now=NOW, alert_max_age=DAY)
+    [delivery] = await storage.outbox.due(NOW, limit=5)
+    assert await storage.outbox.mark_sending(delivery.id)
+    await storage.outbox.mark_sent(delivery.id, 777, NOW, chat_id=1)
+
+
+@pytest.mark.parametrize("change", ["rename", "swap"])
+async def test_a_feed_renamed_or_two_swapping_addresses_keep_their_entries(
+    storage: Storage, change: str
+) -> None:
+    """A feed is its address: renamed in feeds.yaml (or two feeds' addresses swapped, the
+    labels having been the wrong way round), it keeps its entries. Matched by name, the next
+    poll's items each joined their own story as another outlet's: counted twice, and an edit
+    to every chat that had the alert."""
+    a_url, b_url = "https://a.example/rss", "https://b.example/rss"
+    await storage.feeds.sync([FeedSpec("A", a_url), FeedSpec("B", b_url)], now=NOW)
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    [a, _] = await storage.feeds.all()
+    entry = make_entry("Казахстан выдал России дезертира", link="https://a.example/n/1")
+    await _sent_alert(storage, a, entry)
+    if change == "rename":
+        listed = [FeedSpec("А-медиа", a_url), FeedSpec("B", b_url)]
+    else:
+        listed = [FeedSpec("A", b_url), FeedSpec("B", a_url)]
+    await storage.feeds.sync(listed, now=NOW + 60)
+    [polls_a] = [f for f in await storage.feeds.all() if f.url == a_url]
+    assert polls_a.id == a.id
+    await storage.stories.save(polls_a, [incoming(entry)], now=NOW + 120, alert_max_age=DAY)
+    [story] = await storage.stories.recent(5)
+    assert (story.sources, story.outlets) == (1, (polls_a.name,))
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'edit'") == 0
+
+
+async def test_an_address_listed_under_a_name_another_feed_keeps_goes_by_name(
+    storage: Storage,
+) -> None:
+    # A takes b's address while B, whose it was, is dropped: B keeps its row and name (its
+    # stories cite it), and A goes on under its own row, at its new address.
+    a_url, b_url = "https://a.example/rss", "https://b.example/rss"
+    await storage.feeds.sync([FeedSpec("A", a_url), FeedSpec("B", b_url)], now=NOW)
+    before = {f.name: f.id for f in await storage.feeds.all()}
+    await storage.feeds.sync([FeedSpec("A", b_url)], now=NOW + 60)
+    [a] = await storage.feeds.all()
+    assert (a.name, a.id, a.url) == ("A", before["A"], b_url)
+    names = await storage.db.fetchall("SELECT id, name FROM feeds ORDER BY id")
+    assert [tuple(r) for r in names] == [(before["A"], "A"), (before["B"], "B")]

@@ -1,6 +1,9 @@
 """Feeds and their scheduling state (miniflux-style: the scheduler only ticks, the DB knows
 what is due).
 
+A feed is its address: one that feeds.yaml lists under a new name (a rename, or two feeds
+swapping addresses) keeps its row and entries under that name (`_renamed`).
+
 A feed is *listed* while feeds.yaml names it (`enabled`), and *disabled* while it has a
 `disabled_reason` (410 Gone, or failing for days): a disabled feed is not polled until its
 address in feeds.yaml changes. `url` is where the feed is fetched from now; a permanent redirect
@@ -17,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import bounds, longest_wait
-from bot.storage.db import Database
+from bot.storage.db import Database, Row
 from bot.storage.records import FeedState
 
 _REASON_MAX = 200
@@ -54,6 +57,30 @@ _PER_ADDRESS_RESET = (
 )
 
 
+def _renamed(rows: Sequence[Row], specs: Sequence[FeedSpec]) -> dict[int, str]:
+    """Stored feed -> its new name, where feeds.yaml lists its address under another name: the
+    operator renamed the feed, or swapped two feeds' addresses. The address is what the feed
+    is (`bot.config.source_address`): under its new name it keeps its entries, so the next poll
+    finds them its own. Matched by name, it was a new feed whose every entry joined its own
+    story as another outlet's (the outlet counted twice, an edit to every chat that had the
+    alert). Only where every name moves with its feed: a feed whose name is taken and that
+    takes no other keeps it, and the listing goes by name as before."""
+    by_address: dict[str, int] = {}
+    for row in rows:
+        by_address.setdefault(row["source_url"], row["id"])
+    named = {row["name"]: row["id"] for row in rows}
+    claims = {
+        by_address[spec.url]: spec.name
+        for spec in specs
+        if spec.url in by_address and named.get(spec.name) != by_address[spec.url]
+    }
+    return {
+        row_id: name
+        for row_id, name in claims.items()
+        if named.get(name) is None or named[name] in claims
+    }
+
+
 class Feeds:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -70,6 +97,15 @@ class Feeds:
         at once. No next check stays further ahead than any wait may last (`longest_wait`):
         one that does was set while the clock was ahead."""
         async with self._db.transaction() as tx:
+            rows = await tx.fetchall("SELECT id, name, source_url FROM feeds ORDER BY id")
+            renamed = _renamed(rows, specs)
+            # Through names no feed has first: two feeds may trade names (a swap).
+            await tx.executemany(
+                "UPDATE feeds SET name = char(0) || id WHERE id = ?", [(i,) for i in renamed]
+            )
+            await tx.executemany(
+                "UPDATE feeds SET name = ? WHERE id = ?", [(n, i) for i, n in renamed.items()]
+            )
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
                 await tx.execute(
