@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import subprocess
+import sys
+import textwrap
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,7 +20,7 @@ from bot.storage import Delivery, FeedState, Incoming, Storage
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
-from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, RELEVANT, REPO, add_feeds, incoming, make_entry
 
 DAY = 86400.0
 
@@ -918,3 +921,41 @@ async def test_an_address_listed_under_a_name_another_feed_keeps_goes_by_name(
     assert (a.name, a.id, a.url) == ("A", before["A"], b_url)
     names = await storage.db.fetchall("SELECT id, name FROM feeds ORDER BY id")
     assert [tuple(r) for r in names] == [(before["A"], "A"), (before["B"], "B")]
+
+
+PHRASE = "Qzxvbnmlkjhg Ppoiuytrewq"  # found in the files by its bytes
+
+
+def _forget_then_killed(path: Path) -> None:
+    """A bot process that commits /forget of chat 42 and is killed before its checkpoint."""
+    child = textwrap.dedent(f"""
+        import asyncio, os
+        from bot.storage import Storage
+        from bot.storage.chats import _forget
+        async def main():
+            s = await Storage.open({str(path)!r})
+            await s.chats.subscribe(42, [], thread_id=None, now={NOW})
+            await s.watchlist.add(42, "k", {PHRASE!r}, now={NOW}, limit=50)
+            await s.db.run(lambda tx: _forget(tx, 42))  # committed ...
+            os._exit(137)  # ... and killed before clear_journal()
+        asyncio.run(main())
+    """)
+    subprocess.run([sys.executable, "-c", child], cwd=REPO, check=False, timeout=120)
+
+
+def _files_holding(directory: Path, text: str) -> list[str]:
+    return [p.name for p in directory.iterdir() if text.encode() in p.read_bytes()]
+
+
+async def test_a_crash_after_forget_commits_leaves_no_watchlist_in_the_log(tmp_path: Path) -> None:
+    """Killed between /forget's commit and its checkpoint, the bot left the chat's rows in
+    the write-ahead log; the restart empties it."""
+    path = tmp_path / "db.sqlite3"
+    await asyncio.to_thread(_forget_then_killed, path)
+    storage = await Storage.open(path)  # the restart
+    try:
+        assert await storage.chats.get(42) is None
+        await storage.beat(NOW)
+        assert await asyncio.to_thread(_files_holding, tmp_path, PHRASE) == []
+    finally:
+        await storage.close()

@@ -83,6 +83,9 @@ class Storage:
             # rewritten by the flush below.
             await rekey.upgrade(storage.db, now=time.time() if now is None else now)
             await storage.search_index.flush()  # what a stop left queued, or stored before
+            # A wipe (/forget, a block) commits, then empties the write-ahead log, which still
+            # holds the deleted rows: a bot killed in between left them there.
+            await storage.db.clear_journal()
         return storage
 
     async def close(self) -> None:
