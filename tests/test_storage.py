@@ -959,3 +959,26 @@ async def test_a_crash_after_forget_commits_leaves_no_watchlist_in_the_log(tmp_p
         assert await asyncio.to_thread(_files_holding, tmp_path, PHRASE) == []
     finally:
         await storage.close()
+
+
+@pytest.mark.parametrize("where", ["migrating", "maintaining"])
+async def test_a_database_the_bot_cannot_write_is_one_configuration_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    # A file restored as root and opened by the image's own user: SQLite refuses the first
+    # write, which was a traceback (exit 1), not a line naming DATABASE_PATH (exit 2).
+    path = tmp_path / "db.sqlite3"
+    if where == "migrating":
+        with sqlite3.connect(path) as conn:
+            conn.executescript(";".join(MIGRATIONS[:13]) + ";PRAGMA user_version = 13;")
+        target = "bot.storage.db.Database._call"
+    else:
+        await (await Storage.open(path)).close()
+        target = "bot.storage.rekey.upgrade"
+
+    async def refused(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("attempt to write a readonly database")
+
+    monkeypatch.setattr(target, refused)
+    with pytest.raises(ConfigError, match=r"DATABASE_PATH: cannot update .*readonly"):
+        await Storage.open(path)

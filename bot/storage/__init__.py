@@ -19,9 +19,11 @@ repository per table family.
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 
+from bot.errors import ConfigError
 from bot.relevance.text import Lemmatizer
 from bot.search.forms import Forms
 from bot.storage import rekey
@@ -78,7 +80,9 @@ class Storage:
         check, every minute beside the running bot) skips both: that work is the bot's, and
         it would load the dictionaries (0.7 s, 70 MB) for a yes or no."""
         storage = cls(await Database.open(path), lemmatizer)
-        if maintain:
+        if not maintain:
+            return storage
+        try:
             # Keys written by older name rules are recomputed; the search rows they queue are
             # rewritten by the flush below.
             await rekey.upgrade(storage.db, now=time.time() if now is None else now)
@@ -86,6 +90,12 @@ class Storage:
             # A wipe (/forget, a block) commits, then empties the write-ahead log, which still
             # holds the deleted rows: a bot killed in between left them there.
             await storage.db.clear_journal()
+        except sqlite3.Error as exc:  # the first writes: a read-only file (restored as root)
+            await storage.close()
+            raise ConfigError(f"DATABASE_PATH: cannot update {path}: {exc}") from exc
+        except BaseException:
+            await storage.close()
+            raise
         return storage
 
     async def close(self) -> None:

@@ -98,6 +98,9 @@ class Database:
         db = cls(conn)
         try:
             await db._call(_migrate, db._conn)
+        except sqlite3.Error as exc:  # a read-only file or place; a disk full
+            await db.close()
+            raise ConfigError(f"DATABASE_PATH: cannot update {path}: {exc}") from exc
         except BaseException:
             await db.close()
             raise
