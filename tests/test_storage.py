@@ -982,3 +982,21 @@ async def test_a_database_the_bot_cannot_write_is_one_configuration_error(
     monkeypatch.setattr(target, refused)
     with pytest.raises(ConfigError, match=r"DATABASE_PATH: cannot update .*readonly"):
         await Storage.open(path)
+
+
+async def test_a_feed_stopped_for_another_listed_feed_comes_back_when_that_one_goes(
+    storage: Storage,
+) -> None:
+    # A moved to C by a 301; feeds.yaml then lists B at C, so A was stopped ("moved to the
+    # address of B"). Once B is removed, nobody polled C, and A stayed stopped.
+    [feed] = await add_feeds(storage, "A")
+    moved = "https://c.example/rss"
+    await storage.feeds.record_success(
+        feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None, url=moved
+    )
+    a, b = FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)
+    await storage.feeds.sync([a, b], now=NOW + 60)
+    assert [f.name for f in await storage.feeds.all()] == ["B"]
+    await storage.feeds.sync([a], now=NOW + 120)
+    [polled] = await storage.feeds.all()
+    assert (polled.name, polled.url, polled.disabled_reason) == ("A", moved, None)

@@ -48,6 +48,14 @@ _STOP_MOVED_ONTO_LISTED = """
         SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
         AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url)
 """
+# ... and polled again once no other listed feed polls that address (the operator removed
+# it, or gave it another): nobody polled it, and the feed stayed stopped for a reason gone.
+_RESUME_MOVED_ONTO_UNLISTED = """
+    UPDATE feeds SET disabled_reason = NULL, disabled_at = NULL, told_disabled_at = NULL
+    WHERE enabled = 1 AND substr(disabled_reason, 1, length(?1)) = ?1 AND NOT EXISTS (
+        SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
+        AND o.enabled = 1 AND o.disabled_reason IS NULL)
+"""
 _PER_ADDRESS_RESET = (
     ",\n".join(
         f"{column} = CASE WHEN source_url IS excluded.source_url THEN {column} END"
@@ -142,6 +150,7 @@ class Feeds:
                     ),
                 )  # fmt: skip
             await tx.execute(_STOP_MOVED_ONTO_LISTED, (now, MOVED_ONTO))
+            await tx.execute(_RESUME_MOVED_ONTO_UNLISTED, (MOVED_ONTO,))
 
     async def due(self, now: float) -> list[FeedState]:
         rows = await self._db.fetchall(
