@@ -638,18 +638,24 @@ async def test_a_new_address_forgets_the_old_ones_health(storage: Storage) -> No
     assert (feed.last_success_at, feed.last_error_at, feed.disabled_at) == (None, None, None)
 
 
-async def test_a_feed_listed_where_another_moved_keeps_it_and_the_moved_one_stops(
-    storage: Storage,
-) -> None:
-    # A moved to C by a 301; feeds.yaml then lists B at C. Both polled C, counting the outlet
-    # twice in every story; the one listed there is kept.
+async def moved_by_a_301_then_listed(storage: Storage) -> tuple[FeedSpec, FeedSpec]:
+    """Feed A, which a 301 moved to C, and then feeds.yaml listing A and, at C, B."""
     [feed] = await add_feeds(storage, "A")
     moved = "https://c.example/rss"
     await storage.feeds.record_success(
         feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None, url=moved
     )
-    specs = [FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)]
-    await storage.feeds.sync(specs, now=NOW + 60)
+    a, b = FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)
+    await storage.feeds.sync([a, b], now=NOW + 60)
+    return a, b
+
+
+async def test_a_feed_listed_where_another_moved_keeps_it_and_the_moved_one_stops(
+    storage: Storage,
+) -> None:
+    # A moved to C by a 301; feeds.yaml then lists B at C. Both polled C, counting the outlet
+    # twice in every story; the one listed there is kept.
+    specs = list(await moved_by_a_301_then_listed(storage))
     by_name = {f.name: f for f in await storage.feeds.listed()}
     assert by_name["A"].disabled_reason == "moved to the address of B"
     assert [f.name for f in await storage.feeds.all()] == ["B"]
@@ -989,14 +995,8 @@ async def test_a_feed_stopped_for_another_listed_feed_comes_back_when_that_one_g
 ) -> None:
     # A moved to C by a 301; feeds.yaml then lists B at C, so A was stopped ("moved to the
     # address of B"). Once B is removed, nobody polled C, and A stayed stopped.
-    [feed] = await add_feeds(storage, "A")
-    moved = "https://c.example/rss"
-    await storage.feeds.record_success(
-        feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None, url=moved
-    )
-    a, b = FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)
-    await storage.feeds.sync([a, b], now=NOW + 60)
+    a, b = await moved_by_a_301_then_listed(storage)
     assert [f.name for f in await storage.feeds.all()] == ["B"]
     await storage.feeds.sync([a], now=NOW + 120)
     [polled] = await storage.feeds.all()
-    assert (polled.name, polled.url, polled.disabled_reason) == ("A", moved, None)
+    assert (polled.name, polled.url, polled.disabled_reason) == ("A", b.url, None)
