@@ -121,10 +121,15 @@ async def test_the_heartbeat_goes_on_while_a_refresh_is_under_way(
     scheduler.start()
     try:
         await asyncio.wait_for(refresher.started.wait(), 5)
-        await asyncio.sleep(1.0)
-        beat = await storage.heartbeat()
-        assert beat is not None
-        assert time.time() - beat < 0.6
+        blocked_since = time.time()
+        # Beats go on while the refresh is under way (a loaded machine may be slow to them).
+        for _ in range(200):
+            await asyncio.sleep(0.05)
+            if (await storage.heartbeat() or 0.0) > blocked_since + 0.5:
+                break
+        else:
+            pytest.fail("no heartbeat while the refresh was under way")
+        assert not refresher.release.is_set()
     finally:
         refresher.release.set()
         scheduler.shutdown(wait=False)
