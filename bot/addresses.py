@@ -3,10 +3,9 @@
 (bot.sources.opml).
 
 Raw spaces, control characters (C0, DEL, C1), lone surrogates and noncharacters have no
-place in a URL. One that came in a
-Location header would otherwise be stored as the feed's address and printed to terminals
-(`feeds check`, `status`) as an escape sequence. Kept apart so that the configuration can use
-it without importing the fetcher's HTTP client.
+place in a URL. One that came in a Location header would otherwise be stored as the feed's
+address and printed to terminals (`feeds check`, `status`) as an escape sequence. Kept apart
+so that the configuration can use it without importing the fetcher's HTTP client.
 """
 
 from __future__ import annotations
