@@ -1000,3 +1000,26 @@ async def test_a_feed_stopped_for_another_listed_feed_comes_back_when_that_one_g
     await storage.feeds.sync([a], now=NOW + 120)
     [polled] = await storage.feeds.all()
     assert (polled.name, polled.url, polled.disabled_reason) == ("A", b.url, None)
+
+
+async def test_two_processes_opening_an_older_database_at_once_both_open_it(
+    tmp_path: Path,
+) -> None:
+    # The bot starting after an upgrade while the health check's `status` opens the database
+    # too: both read version 12 and waited for the write lock (held here by a third writer);
+    # the second then ran the migration again and failed on the first one's columns.
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(";".join(MIGRATIONS[:12]) + ";PRAGMA user_version = 12;")
+        conn.execute("PRAGMA journal_mode = WAL")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    opening = [asyncio.create_task(Storage.open(path, maintain=False)) for _ in range(2)]
+    await asyncio.sleep(0.5)
+    writer.execute("ROLLBACK")
+    writer.close()
+    opened = await asyncio.gather(*opening, return_exceptions=True)
+    for each in opened:
+        if isinstance(each, Storage):
+            await each.close()
+    assert [type(each).__name__ for each in opened] == ["Storage", "Storage"]

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from functools import partial
 from pathlib import Path
@@ -97,7 +98,7 @@ class Database:
             raise ConfigError(f"DATABASE_PATH: cannot open {path}: {exc}") from exc
         db = cls(conn)
         try:
-            await db._call(_migrate, db._conn)
+            await db._call(_migrate, db._conn, str(path))
         except sqlite3.Error as exc:  # a read-only file or place; a disk full
             await db.close()
             raise ConfigError(f"DATABASE_PATH: cannot update {path}: {exc}") from exc
@@ -182,17 +183,44 @@ def _checkpoint(conn: sqlite3.Connection) -> None:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
 
-def _migrate(conn: sqlite3.Connection) -> None:
-    version = conn.execute("PRAGMA user_version").fetchone()[0]
+def _migrate(conn: sqlite3.Connection, path: str) -> None:
+    if _schema_version(conn) == len(MIGRATIONS):
+        return
+    # Two processes may open an older database at once (the bot after an upgrade, and the
+    # health check's `status`): each read the version, then ran the same migration in turn,
+    # and the second failed on the first's columns. A migration cannot hold SQLite's write
+    # lock from the reading of the version on (executescript commits first), so the
+    # processes take turns on a lock file, and each reads the version again in its turn.
+    with _migration_turn(path):
+        version = _schema_version(conn)
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            # executescript commits first, so the version bump goes inside the script.
+            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+
+
+def _schema_version(conn: sqlite3.Connection) -> int:
+    version: int = conn.execute("PRAGMA user_version").fetchone()[0]
     if version > len(MIGRATIONS):
         # Newer code wrote it (this code was rolled back): refused, not migrated downwards.
         raise ConfigError(
             f"DATABASE_PATH: schema version {version} is newer than this code knows "
             f"({len(MIGRATIONS)}); run the newer version"
         )
-    for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
-        # executescript commits first, so the version bump goes inside the script.
-        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+    return version
+
+
+@contextlib.contextmanager
+def _migration_turn(path: str) -> Iterator[None]:
+    """An exclusive lock on `<database>.migrating` (the kernel's: it goes with the process);
+    none for an in-memory database, or where the file cannot be made (the migration's own
+    write then says why)."""
+    with contextlib.ExitStack() as stack:
+        if path != ":memory:":
+            with contextlib.suppress(OSError):
+                # "a" never truncates: the file is only a handle to lock, and holds nothing.
+                handle = stack.enter_context(Path(f"{path}.migrating").open("a"))
+                fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def _in_transaction(conn: sqlite3.Connection, fn: Callable[[SyncTransaction], T]) -> T:
