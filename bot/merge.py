@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from bot.fingerprint import TEXT_THRESHOLD, similarity
-from bot.people import is_surname_key
+from bot.people import surnames
 
 DAY: Final = 86400.0
 WINDOW: Final = 7 * DAY
@@ -101,8 +101,7 @@ def _same_event(report: Features, story: Features, shared: int) -> bool:
 
 
 def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
-    surnames_a = {k for k in a if is_surname_key(k)}
-    surnames_b = {k for k in b if is_surname_key(k)}
+    surnames_a, surnames_b = surnames(a), surnames(b)
     if surnames_a or surnames_b:
         return bool(surnames_a & surnames_b)
     return shared / min(len(a), len(b)) >= MIN_NAME_OVERLAP
@@ -110,8 +109,7 @@ def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:
 
 def other_people(a: Iterable[str], b: Iterable[str]) -> bool:
     """Whether two name-key sets are about other people: both name surnames, none shared."""
-    surnames_a = {k for k in a if is_surname_key(k)}
-    surnames_b = {k for k in b if is_surname_key(k)}
+    surnames_a, surnames_b = surnames(a), surnames(b)
     return bool(surnames_a) and bool(surnames_b) and not surnames_a & surnames_b
 
 

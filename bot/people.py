@@ -33,6 +33,7 @@ script, case or gender (see tests/test_merge.py and tests/test_names.py).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from typing import Final
 
 from bot.names import name_key, without_possessive
@@ -106,6 +107,11 @@ def is_surname_key(key: str) -> bool:
     """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
     opposed to a first name or a stray capitalised word."""
     return key.endswith(_SURNAME_KEY_ENDINGS)
+
+
+def surnames(keys: Iterable[str]) -> set[str]:
+    """The keys that are surnames (`is_surname_key`)."""
+    return {key for key in keys if is_surname_key(key)}
 
 
 def is_stop_key(key: str) -> bool:

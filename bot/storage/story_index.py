@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
-from bot.people import is_surname_key
+from bot.people import surnames
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
@@ -139,8 +139,8 @@ def add(
 
 def names_join(names: frozenset[str], known: set[str] | frozenset[str]) -> bool:
     """Whether a joining source's `names` become its story's (which has `known`): see `add`."""
-    surnames = {k for k in known if is_surname_key(k)}
-    return not surnames or {k for k in names if is_surname_key(k)} <= surnames
+    story_surnames = surnames(known)
+    return not story_surnames or surnames(names) <= story_surnames
 
 
 def names_column(names: frozenset[str]) -> str:
