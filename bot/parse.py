@@ -437,11 +437,11 @@ def _utc(parsed: time.struct_time | None, stamp: object) -> datetime | None:
     """feedparser's reading of the date `stamp`, in UTC, where its zone name is read right."""
     if parsed is None:
         return _zoneless(stamp)
-    zone = _ZONE_NAME.search(stamp) if isinstance(stamp, str) else None
-    hours = _ZONE_HOURS[zone.group(1).upper()] if zone is not None else 0
     try:
         # feedparser's struct_time is already UTC; timegm keeps it so.
-        moment = datetime.fromtimestamp(calendar.timegm(parsed) - hours * 3600, tz=UTC)
+        moment = datetime.fromtimestamp(
+            calendar.timegm(parsed) - _named_zone_hours(stamp) * 3600, tz=UTC
+        )
     except (OverflowError, ValueError, OSError):
         return None
     return plausible_date(moment)
@@ -454,15 +454,19 @@ def _zoneless(stamp: object) -> datetime | None:
     parts = email.utils.parsedate_tz(stamp) if isinstance(stamp, str) else None
     if parts is None:
         return None
-    zone = _ZONE_NAME.search(str(stamp))
-    offset = timedelta(
-        seconds=parts[9] or 0, hours=_ZONE_HOURS[zone.group(1).upper()] if zone else 0
-    )
+    offset = timedelta(seconds=parts[9] or 0, hours=_named_zone_hours(stamp))
     try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
         moment = datetime(*parts[:6], tzinfo=UTC) - offset
     except (ValueError, OverflowError):
         return None
     return plausible_date(moment)
+
+
+def _named_zone_hours(stamp: object) -> int:
+    """The offset of a zone name of the region that ends the date `stamp` (`_ZONE_HOURS`),
+    which neither feedparser nor the email module knows; 0 when it has none."""
+    zone = _ZONE_NAME.search(stamp) if isinstance(stamp, str) else None
+    return _ZONE_HOURS[zone.group(1).upper()] if zone is not None else 0
 
 
 def plausible_date(moment: datetime) -> datetime | None:
