@@ -36,25 +36,25 @@ _PER_ADDRESS = (
 # feed's name after it (`bot.refresh` when the move comes second, `sync` when the listing
 # does); `bot.feed_health` translates it.
 MOVED_ONTO = "moved to the address of "
+# The other feeds (`o`) polled at the address of the feed being updated.
+_POLLED_THERE = """FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
+    AND o.enabled = 1 AND o.disabled_reason IS NULL"""
 # A feed a 301 moved to where feeds.yaml now lists another feed: both would poll it, and the
 # outlet would count twice in every story from it. The one listed there is kept (as when the
 # move comes second: `bot.refresh`).
-_STOP_MOVED_ONTO_LISTED = """
+_STOP_MOVED_ONTO_LISTED = f"""
     UPDATE feeds SET disabled_at = ?, told_disabled_at = NULL,
         disabled_reason = ? || (
-            SELECT o.name FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
-            AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url LIMIT 1)
+            SELECT o.name {_POLLED_THERE} AND o.url = o.source_url LIMIT 1)
     WHERE enabled = 1 AND disabled_reason IS NULL AND url != source_url AND EXISTS (
-        SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
-        AND o.enabled = 1 AND o.disabled_reason IS NULL AND o.url = o.source_url)
+        SELECT 1 {_POLLED_THERE} AND o.url = o.source_url)
 """
 # ... and polled again once no other listed feed polls that address (the operator removed
 # it, or gave it another): nobody polled it, and the feed stayed stopped for a reason gone.
-_RESUME_MOVED_ONTO_UNLISTED = """
+_RESUME_MOVED_ONTO_UNLISTED = f"""
     UPDATE feeds SET disabled_reason = NULL, disabled_at = NULL, told_disabled_at = NULL
     WHERE enabled = 1 AND substr(disabled_reason, 1, length(?1)) = ?1 AND NOT EXISTS (
-        SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
-        AND o.enabled = 1 AND o.disabled_reason IS NULL)
+        SELECT 1 {_POLLED_THERE})
 """
 _PER_ADDRESS_RESET = (
     ",\n".join(
