@@ -71,6 +71,7 @@ NO_COLON: Final = N_(
     "Write {key}:{value}, with the colon; to search for these words, put them in quotes."
 )
 _DATE_LIKE: Final = re.compile(r"\d{4}(?:-\d{1,2}){0,2}")
+_DATE_KEYS: Final = ("since", "until")  # as words before a date, taken for these filters
 NO_VALUE: Final = N_("Write the value right after “{key}:”, with no space, e.g. {example}")
 _EXAMPLES: Final = {
     "since": "since:2025-03",
@@ -111,7 +112,7 @@ class ParsedQuery:
     def canonical(self) -> str:
         """A text that parses back to this query (shown to the user and kept in the reply)."""
         # Typed "(since 2025)", these are words; bare before a date they would be refused.
-        parts = [f'"{w}"' if w in ("since", "until") else w for w in self.words]
+        parts = [f'"{w}"' if w in _DATE_KEYS else w for w in self.words]
         parts += [_quoted(p) for p in self.phrases]
         parts += ["-" + (e[0] if len(e) == 1 else _quoted(e)) for e in self.excluded]
         if self.countries:
@@ -194,7 +195,7 @@ def _refuse_date_without_colon(chunks: list[re.Match[str]]) -> None:
     """`since 2025-03` would be searched as the words since, 2025 and 03, and find nothing."""
     for word, value in itertools.pairwise(chunks):
         key = (word["word"] or "").lower()
-        if key in ("since", "until") and _DATE_LIKE.fullmatch(value["word"] or ""):
+        if key in _DATE_KEYS and _DATE_LIKE.fullmatch(value["word"] or ""):
             raise QueryError(NO_COLON, key=key, value=value["word"])
 
 
