@@ -113,7 +113,7 @@ class Search:
         candidates = await self._db.fetchall(
             f"""
             WITH {_window(f", {_TEXT} AS text")}
-            SELECT id, day, text FROM by_id UNION ALL SELECT id, day, text FROM recent
+            SELECT id, day, text FROM hits
             """,
             _window_params(query, now),
         )
@@ -130,8 +130,7 @@ class Search:
         """The same ranking with FTS5's own bm25(): exact, and cheap when the words are rare."""
         rows = await self._db.fetchall(
             f"""
-            WITH {_window(f", {_BM25} - ?6 / (1.0 + MAX(0.0, ?7 - {_DAY}) / ?8) AS rank")},
-            hits AS (SELECT id, rank FROM by_id UNION ALL SELECT id, rank FROM recent)
+            WITH {_window(f", {_BM25} - ?6 / (1.0 + MAX(0.0, ?7 - {_DAY}) / ?8) AS rank")}
             SELECT {STORY_COLUMNS} FROM hits JOIN stories s ON s.id = hits.id
             ORDER BY hits.rank, s.id DESC LIMIT ?9 OFFSET ?10
             """,
@@ -160,8 +159,7 @@ class Search:
     ) -> list[Story]:
         rows = await self._db.fetchall(
             f"""
-            WITH {_window("")},
-            hits AS (SELECT id, day FROM by_id UNION ALL SELECT id, day FROM recent)
+            WITH {_window("")}
             SELECT {STORY_COLUMNS} FROM hits JOIN stories s ON s.id = hits.id
             ORDER BY hits.day DESC, s.id DESC LIMIT ?6 OFFSET ?7
             """,
@@ -297,11 +295,11 @@ class Bm25:
 
 
 def _window(columns: str) -> str:
-    """The candidates, as two CTEs, each row a story's `id`, `day` and `columns` (computed in
-    the FTS5 query: its auxiliary functions work nowhere else): `by_id`, the newest
-    RANK_WINDOW matches by story id; `recent`, when `by_id` is full and reaches back past
-    RECENT_SPAN, the newest RANK_WINDOW of the other matches dated within RECENT_SPAN (see
-    the module docstring). Parameters: `_window_params`."""
+    """The candidates as the CTE `hits`, each row a story's `id`, `day` and `columns`
+    (computed in the FTS5 query: its auxiliary functions work nowhere else): `by_id`, the
+    newest RANK_WINDOW matches by story id, and `recent`, when `by_id` is full and reaches back
+    past RECENT_SPAN, the newest RANK_WINDOW of the other matches dated within RECENT_SPAN
+    (see the module docstring). Parameters: `_window_params`."""
     return f"""
     by_id AS MATERIALIZED (
         SELECT s.id AS id, {_DAY} AS day{columns}
@@ -323,7 +321,8 @@ def _window(columns: str) -> str:
                WHERE COALESCE(published_at, created_at) >= MAX(?2, ?5)), {_NO_ID})
           AND search_fts.rowid < (SELECT MIN(id) FROM by_id)
         ORDER BY search_fts.rowid DESC LIMIT ?4
-    )"""
+    ),
+    hits AS (SELECT * FROM by_id UNION ALL SELECT * FROM recent)"""
 
 
 def _window_params(query: SearchQuery, now: float) -> tuple[object, ...]:
