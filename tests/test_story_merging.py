@@ -453,3 +453,22 @@ async def test_keys_recomputed_on_open_keep_a_round_ups_other_names_out(tmp_path
         assert "bashukov" in names.split()
     finally:
         await storage.close()
+
+
+async def test_an_edited_item_of_a_live_page_is_one_source_not_two(storage: Storage) -> None:
+    """A feed without GUIDs that links every item to its live page keys the items by their
+    text, so an edit of one is a new entry, which joins its own story by text. The story's
+    sources cite that page once: a lawyer's list with the same outlet and address twice only
+    looks like two reports."""
+    live = "https://outlet.example/live"
+    [feed] = await add_feeds(storage, "Outlet")
+    first = report(RU_TITLE, RU_TEXT, live, "ru")
+    first = replace(first, key=f"hash:{first.content_hash}")
+    saved = await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)
+    [story] = saved.new_stories
+    edited = report(RU_TITLE + " (обновлено)", RU_TEXT, live, "ru")
+    edited = replace(edited, key=f"hash:{edited.content_hash}")
+    again = await storage.stories.save(feed, [edited], now=NOW + 600, alert_max_age=DAY)
+    assert again.new_stories == ()
+    sources = await storage.stories.sources(story.id)
+    assert [(s.outlet, s.link, s.title) for s in sources] == [("Outlet", live, RU_TITLE)]

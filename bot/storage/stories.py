@@ -101,20 +101,29 @@ class Stories:
 
     async def sources_of(self, story_ids: Sequence[int]) -> dict[int, list[Source]]:
         """Every report of each story, the earliest first (undated ones by when they were
-        seen), for citing: the alert's "also reported by", `/story`, the CSV export."""
+        seen), for citing: the alert's "also reported by", `/story`, the CSV export. A feed's
+        reports at one address are cited once, as the earliest: the items of a feed that links
+        them all to one live page are keyed by their text, so an edit of one is another entry
+        of its story, and a list naming the outlet and page twice only looks like two reports."""
         if not story_ids:
             return {}
         marks = ",".join("?" for _ in story_ids)
         rows = await self._db.fetchall(
-            f"""SELECT e.story_id, f.name AS outlet, e.title, e.link, e.lang,
-                       COALESCE(e.published_at, e.seen_at) AS published_at
+            f"""SELECT e.story_id, e.feed_id, e.canonical_url, f.name AS outlet, e.title,
+                       e.link, e.lang, COALESCE(e.published_at, e.seen_at) AS published_at
                 FROM entries e JOIN feeds f ON f.id = e.feed_id
                 WHERE e.story_id IN ({marks})
                 ORDER BY e.story_id, published_at, e.id""",
             list(story_ids),
         )
         found: dict[int, list[Source]] = {}
+        cited: set[tuple[int, int, str]] = set()
         for row in rows:
+            page = (row["story_id"], row["feed_id"], row["canonical_url"])
+            if page[2] is not None:
+                if page in cited:
+                    continue
+                cited.add(page)
             found.setdefault(row["story_id"], []).append(Source.from_row(row))
         return found
 
