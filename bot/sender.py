@@ -12,7 +12,9 @@ makes the call and returns the message id). What Telegram answers decides the de
     ok                                -> sent (message id kept, for later edits)
     429 retry after N                 -> everything pauses N s (+margin), also across a restart;
                                          the delivery waits N s; nothing is dropped
-    403, 400 chat not found / no rights -> the chat is deactivated, its queue dropped
+    403, 400 chat not found           -> the chat is deactivated, its queue dropped
+    400 no rights to post             -> the chat is paused: its queue dropped, its set-up
+                                         kept until the bot may post again
     400 migrated to a supergroup      -> the chat and its queue move to the new id; resent there
     400 forum topic not found         -> the chat posts to its main thread from now on; resent
     400 forum topic closed            -> not the message's fault, and its admins may reopen it:
@@ -361,7 +363,9 @@ class Sender:
         meaning = classify(exc.message, in_thread=delivery.thread_id is not None)
         outbox = self._storage.outbox
         if meaning is BadRequest.CHAT_GONE:
-            await self._chat_gone(delivery, "chat not found or no rights")
+            await self._chat_gone(delivery, "chat not found")
+        elif meaning is BadRequest.NO_RIGHTS:
+            await self._cannot_post(delivery)
         elif meaning is BadRequest.THREAD_GONE:
             log.info("forum topic gone; the chat gets its alerts in the main thread from now on")
             await outbox.drop_thread(delivery.id, delivery.chat_id)
@@ -391,6 +395,14 @@ class Sender:
         log.info("chat deactivated (%s); %d queued deliveries dropped", why, dropped)
         await self._storage.chats.deactivate(delivery.chat_id)
         await outbox.count("chats_deactivated")
+        await outbox.count("dropped", dropped)
+
+    async def _cannot_post(self, delivery: Delivery) -> None:
+        outbox = self._storage.outbox
+        dropped = await outbox.pending_count(delivery.chat_id)
+        log.info("chat paused (no right to post); %d queued deliveries dropped", dropped)
+        await self._storage.chats.pause(delivery.chat_id)
+        await outbox.count("chats_paused")
         await outbox.count("dropped", dropped)
 
     async def _retry_or_give_up(self, delivery: Delivery, reason: str) -> None:

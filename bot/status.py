@@ -53,12 +53,13 @@ async def status_lines(
         ),
         tr(
             "sent: {sent}, retried: {retried}, failed: {failed}, 429s: {limited}, "
-            "chats deactivated: {deactivated}",
+            "chats deactivated: {deactivated}, paused (no right to post): {paused}",
             sent=c.get("sent", 0),
             retried=c.get("retried", 0),
             failed=c.get("failed", 0),
             limited=c.get("429", 0),
             deactivated=c.get("chats_deactivated", 0),
+            paused=c.get("chats_paused", 0),
         ),
         tr(
             "dropped with their chat: {dropped}, migrated: {migrated}, "

@@ -11,8 +11,10 @@ from bot.bad_requests import BadRequest, classify
     ("description", "in_thread", "meaning"),
     [
         ("Bad Request: chat not found", False, BadRequest.CHAT_GONE),
-        ("Bad Request: not enough rights to send text messages", True, BadRequest.CHAT_GONE),
-        ("Bad Request: CHAT_WRITE_FORBIDDEN", False, BadRequest.CHAT_GONE),
+        ("Bad Request: not enough rights to send text messages", True, BadRequest.NO_RIGHTS),
+        ("Bad Request: CHAT_WRITE_FORBIDDEN", False, BadRequest.NO_RIGHTS),
+        ("Bad Request: need administrator rights in the channel chat", False, BadRequest.NO_RIGHTS),
+        ("Bad Request: group chat was deactivated", False, BadRequest.CHAT_GONE),
         ("Bad Request: message thread not found", True, BadRequest.THREAD_GONE),
         ("Bad Request: TOPIC_DELETED", True, BadRequest.THREAD_GONE),
         # Without a topic there is none to be gone: the message's fault, resent plain once.

@@ -292,6 +292,49 @@ async def test_deleted_forum_topic_moves_alerts_to_the_main_thread(
     assert (chat.thread_id, chat.active) == (None, True)
 
 
+NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"
+
+
+async def test_a_group_that_takes_the_bots_right_to_post_keeps_its_set_up(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """Its admins made the group read-only, or restricted the bot: the bot is still there, so
+    its subscription, countries and watchlist stay (wiping them, as for a bot removed, lost a
+    group's set-up to a moment's permission change). Its queue goes, since nothing can be
+    posted, and it gets no alerts until the bot may post again: Telegram tells (here: the bot
+    made an admin), or any command in the group brings it back."""
+    group = -1005
+    await storage.chats.subscribe(group, ["KZ"], thread_id=None, now=time.time())
+    await storage.watchlist.add(group, "bazhukov", "Бажуков", now=time.time(), limit=50)
+    api.change_bot_status(group, "member", chat_type="supergroup")
+    await publish(storage, [0, 1])
+    api.fail_next("sendMessage", 400, NO_RIGHTS)
+    async with running_bot(storage, api) as run:
+        await eventually(lambda: counter(storage, "chats_paused"), timeout=30)
+        chat = await storage.chats.get(group)
+        assert chat is not None
+        assert (chat.active, chat.subscribed, chat.countries) == (False, True, ("KZ",))
+        assert await storage.watchlist.of_chat(group) == ["Бажуков"]
+        assert await states(storage) == {}
+        api.change_bot_status(group, "administrator", chat_type="supergroup")
+        await eventually(_active(storage, group), timeout=30)
+        await publish(storage, [2])
+        run.sender.wake()
+        await api.wait_for_messages(group, 1, timeout=30)
+    assert titles(api, group) == ["Story 2"]
+    assert await counter(storage, "chats_deactivated") == 0
+    assert any("paused (no right to post): 1" in line for line in await status_lines(storage))
+    api.assert_no_violations()
+
+
+def _active(storage: Storage, chat_id: int) -> Callable[[], object]:
+    async def check() -> bool:
+        chat = await storage.chats.get(chat_id)
+        return chat is not None and chat.active
+
+    return check
+
+
 CLOSED = "Bad Request: TOPIC_CLOSED"  # Telegram's answer in a topic its admins closed
 
 

@@ -127,6 +127,14 @@ class Chats:
         await self._db.run(lambda tx: _deactivate(tx, chat_id))
         await self._db.clear_journal()
 
+    async def pause(self, chat_id: int) -> None:
+        """The bot is in the chat but may not post there (read-only group, restricted bot):
+        the chat is inactive and its queue goes, as for `deactivate`, but its subscription,
+        settings and watchlist stay, since no one asked for them to go; it is active again when
+        the bot may post (`reactivate`) or someone uses a command there (`ensure`)."""
+        await self._db.run(lambda tx: _pause(tx, chat_id))
+        await self._db.clear_journal()
+
     async def reactivate(self, chat_id: int) -> None:
         """The bot is back in the chat (unblocked, re-added). Only a chat already stored is
         marked: adding the bot to a chat stores nothing about it."""
@@ -229,6 +237,13 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
     # What still collides is already queued for the supergroup; it goes with the old row.
     tx.execute("UPDATE OR IGNORE deliveries SET chat_id = ? WHERE chat_id = ?", (new_id, old_id))
     tx.execute("DELETE FROM chats WHERE chat_id = ?", (old_id,))
+
+
+def _pause(tx: SyncTransaction, chat_id: int) -> None:
+    own = _watch_only_stories(tx, chat_id)
+    tx.execute("DELETE FROM deliveries WHERE chat_id = ?", (chat_id,))
+    tx.execute("UPDATE chats SET active = 0 WHERE chat_id = ?", (chat_id,))
+    _drop_unwatched(tx, own)
 
 
 def _deactivate(tx: SyncTransaction, chat_id: int) -> None:

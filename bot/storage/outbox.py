@@ -24,7 +24,8 @@ and serves the chats whose head has waited longest first. A chat with 50 queued 
 therefore has one delivery in each round, like every other chat.
 
 Counters (table `counters`, never reset): `sent`, `retried`, `failed`, `429`, `migrated`,
-`chats_deactivated`, `dropped` (queued deliveries of a deactivated chat), `plain_fallback`,
+`chats_deactivated`, `chats_paused` (the bot may not post there), `dropped` (queued
+deliveries of a deactivated or paused chat), `plain_fallback`,
 `skipped` (an edit with nothing left to edit), plus `paused_until` (Unix time until which
 Telegram told us to send nothing).
 
