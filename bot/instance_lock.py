@@ -27,12 +27,18 @@ def only_instance(database: Path) -> Iterator[None]:
     if str(database) == ":memory:":
         yield
         return
-    lock = database.with_name(database.name + ".lock")
     try:
+        # By the file's real name: through a symlink, a relative path or `..` it is the same
+        # database, and a lock named after the spelling would let a second bot run on it.
+        real = database.resolve()
+        lock = real.with_name(real.name + ".lock")
         lock.parent.mkdir(parents=True, exist_ok=True)
         handle = lock.open("a")  # never truncates: the file is only a handle to lock
     except OSError as exc:
-        raise ConfigError(f"DATABASE_PATH: cannot open {lock} ({exc.strerror})") from None
+        why = exc.strerror
+        raise ConfigError(f"DATABASE_PATH {database}: cannot open its lock ({why})") from None
+    except RuntimeError:  # a symlink loop, before Python 3.13
+        raise ConfigError(f"DATABASE_PATH {database}: a symlink loop") from None
     with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -97,6 +97,24 @@ def test_one_bot_per_database(tmp_path: Path) -> None:
         pass
 
 
+def test_one_bot_per_database_under_any_of_its_names(tmp_path: Path) -> None:
+    """The same file reached through a symlink, a relative path or `..` is the same database."""
+    database = tmp_path / "data" / "bot.sqlite3"
+    database.parent.mkdir()
+    database.touch()
+    (tmp_path / "link.sqlite3").symlink_to(database)
+    (tmp_path / "linked").symlink_to(database.parent)
+    names = [
+        tmp_path / "link.sqlite3",
+        tmp_path / "linked" / "bot.sqlite3",
+        tmp_path / "data" / ".." / "data" / "bot.sqlite3",
+    ]
+    with only_instance(database):
+        for name in names:
+            with pytest.raises(ConfigError, match="another bot is running"), only_instance(name):
+                pass
+
+
 class BlockedRefresher:
     """A refresh that lasts until released: a big first cycle, slow hosts."""
 

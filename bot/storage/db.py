@@ -216,9 +216,11 @@ def _migration_turn(path: str) -> Iterator[None]:
     write then says why)."""
     with contextlib.ExitStack() as stack:
         if path != ":memory:":
-            with contextlib.suppress(OSError):
+            with contextlib.suppress(OSError, RuntimeError):  # RuntimeError: a symlink loop
                 # "a" never truncates: the file is only a handle to lock, and holds nothing.
-                handle = stack.enter_context(Path(f"{path}.migrating").open("a"))
+                # By the real name: through a symlink it is the same database.
+                turn = Path(f"{Path(path).resolve()}.migrating")
+                handle = stack.enter_context(turn.open("a"))
                 fcntl.flock(handle, fcntl.LOCK_EX)
         yield
 
