@@ -12,6 +12,8 @@ makes the call and returns the message id). What Telegram answers decides the de
     ok                                -> sent (message id kept, for later edits)
     429 retry after N                 -> everything pauses N s (+margin), also across a restart;
                                          the delivery waits N s; nothing is dropped
+    401 (the token revoked)           -> logged at ERROR; everything pauses the longest backoff
+                                         step and tries again; nothing is given up
     403, 400 chat not found           -> the chat is deactivated, its queue dropped
     400 no rights to post             -> the chat is paused: its queue dropped, its set-up
                                          kept until the bot may post again
@@ -74,6 +76,7 @@ from aiogram.exceptions import (
     TelegramForbiddenError,
     TelegramMigrateToChat,
     TelegramRetryAfter,
+    TelegramUnauthorizedError,
 )
 
 from bot.bad_requests import BadRequest, classify
@@ -337,6 +340,8 @@ class Sender:
             log.info("group upgraded to a supergroup; its subscription and queue move")
             await outbox.retry_later(delivery.id, self._clock(), "migrated", counter="migrated")
             await self._storage.chats.migrate(delivery.chat_id, exc.migrate_to_chat_id)
+        except TelegramUnauthorizedError:
+            await self._token_refused(delivery)
         except TelegramForbiddenError:
             await self._chat_gone(delivery, "forbidden")
         except TelegramBadRequest as exc:
@@ -396,6 +401,22 @@ class Sender:
         await self._storage.chats.deactivate(delivery.chat_id)
         await outbox.count("chats_deactivated")
         await outbox.count("dropped", dropped)
+
+    async def _token_refused(self, delivery: Delivery) -> None:
+        # Every call fails alike until the operator acts: no delivery's fault, so none is
+        # given up (24 h of a revoked token lost a day of alerts), and sending waits the
+        # longest backoff step between tries. In memory only: a restart (with the new token)
+        # starts at once.
+        wait = self._backoff.cap
+        log.error(
+            "Telegram refuses the bot's token (401 Unauthorized): revoked or replaced? Set "
+            "BOT_TOKEN and restart. Sending tries again in %.0fs; nothing is given up",
+            wait,
+        )
+        self._pacer.pause(wait)
+        await self._storage.outbox.retry_later(
+            delivery.id, self._clock() + wait, "401 unauthorized", counter="retried"
+        )
 
     async def _cannot_post(self, delivery: Delivery) -> None:
         outbox = self._storage.outbox

@@ -292,6 +292,27 @@ async def test_deleted_forum_topic_moves_alerts_to_the_main_thread(
     assert (chat.thread_id, chat.active) == (None, True)
 
 
+async def test_a_refused_token_holds_the_queue_until_telegram_takes_it_again(
+    storage: Storage, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A token revoked (or replaced in @BotFather) while the bot runs: every call is a 401
+    until the operator sets the new one and restarts. That is no delivery's fault: nothing is
+    given up meanwhile, however long it lasts, and the operator is told at ERROR."""
+    await subscribe(storage, [1])
+    await publish(storage, [0])
+    api.fail_next("sendMessage", 401, "Unauthorized", times=10_000)
+    short = Backoff(first=0.05, factor=2.0, cap=0.2, give_up_after=0.5)
+    async with running_bot(storage, api, polling=False, sender_options={"backoff": short}) as run:
+        await asyncio.sleep(2.0)  # four times the give-up window
+        assert api.messages_to(1) == []
+        api.clear_failures()  # the operator's fix
+        run.sender.wake()
+        await api.wait_for_messages(1, 1, timeout=30)
+    assert titles(api, 1) == ["Story 0"]
+    assert await counter(storage, "failed") == 0
+    assert any(r.levelno == logging.ERROR and "token" in r.getMessage() for r in caplog.records)
+
+
 NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"
 
 

@@ -239,6 +239,10 @@ class FakeBotAPI(TelegramWorld):
         error = ApiError(error_code, description, parameters)
         self._mis.failures.setdefault(method.lower(), []).append(_Failure(error, times, after))
 
+    def clear_failures(self) -> None:
+        """Drop every failure `fail_next` queued that has not happened yet."""
+        self._mis.failures.clear()
+
     def set_random_5xx(self, rate: float, seed: int = 0) -> None:
         """Answer a share `rate` of all requests with a 5xx, reproducibly for a given seed."""
         self._mis.random_5xx_rate = rate
