@@ -260,4 +260,19 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO search_pending (story_id) SELECT id FROM stories WHERE broadcast = 1
         ON CONFLICT (story_id) DO UPDATE SET version = version + 1;
     """,
+    # 16: every country a relevant report of a story named (' GE KZ RU '), for the chats'
+    # country filters when an alert is sent (bot.delivery_calls): a later outlet's report that
+    # names another country queues the story for the chats that take it, and the story's own
+    # `countries` are its head's only (what the card shows and merging compares). It grows as
+    # relevant reports join or are edited (bot.storage.story_rows.add_report_countries); a
+    # watch-only story has none. Reports keep no countries of their own, so a public story
+    # stored before with more than one report gets NULL, unknown: its filter is not checked
+    # when sending (as before); one with a single report has that report's, its head's.
+    """
+    ALTER TABLE stories ADD COLUMN report_countries TEXT;
+    UPDATE stories SET report_countries = CASE
+        WHEN broadcast = 0 THEN ''
+        WHEN (SELECT COUNT(*) FROM entries e WHERE e.story_id = stories.id) <= 1 THEN countries
+    END;
+    """,
 )

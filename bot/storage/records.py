@@ -85,10 +85,14 @@ class Story:
     # What users see and cite (/story 12): numbers count public stories only; None for a
     # watch-only one (migration 14).
     number: int | None = None
+    # Every country a relevant report of it named (the chats' country filters meet these when
+    # its alert is sent); None: unknown, for some stories stored before (migration 16).
+    report_countries: tuple[str, ...] | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
         published = row["published_at"]
+        reported = row["report_countries"]
         return cls(
             id=row["id"],
             title=row["title"],
@@ -103,6 +107,7 @@ class Story:
             outlets=tuple(row["outlets"].split(_SEPARATOR)) if row["outlets"] else (),
             broadcast=bool(row["broadcast"]),
             number=row["number"],
+            report_countries=None if reported is None else tuple(reported.split()),
         )
 
     @property

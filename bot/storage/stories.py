@@ -12,6 +12,9 @@ country across outlets and languages); a verbatim copy of one of its sources (an
 re-post: the same signature, no new name) joins it too, but adds nothing to the merge index.
 Anything else that is relevant becomes a story, and its alert deliveries are queued in the same
 transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
+A chat's filter is matched against the report's own countries, so a story's `report_countries`
+gather those of each relevant report of it (its `countries` are its head's): the sender checks
+the filter again against them when the alert goes (`bot.delivery_calls`).
 
 When a story gains an outlet, every chat that has (or is about to get) its alert and still
 wants alerts (active, and subscribed or watching something) gets an 'edit' delivery, unique
@@ -48,7 +51,7 @@ from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
 STORY_COLUMNS = """
     s.id, s.number, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
-    s.broadcast,
+    s.broadcast, s.report_countries,
     COALESCE(s.published_at, s.created_at) AS published_at,
     (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
     (SELECT group_concat(o.name, char(31)) FROM
@@ -260,6 +263,8 @@ def _store_entry(
     elif story_id is not None and item.verdict.relevant:
         made_public = story_rows.publish(tx, story_id, feed, item, now)
     new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
+    if joined is not None and item.verdict.relevant:
+        story_rows.add_report_countries(tx, joined, item.verdict.countries)
     if story_id is not None and item.fingerprint is not None and not copy:
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     entry_id = None if old is None else int(old["id"])
@@ -282,6 +287,8 @@ def _store_edit(
     story_id: int | None = old["story_id"]
     if story_id is None:
         return None
+    if item.verdict.relevant:
+        story_rows.add_report_countries(tx, story_id, item.verdict.countries)
     # An edit that makes a watch-only story's report relevant publishes the story.
     if item.verdict.relevant and story_rows.publish(tx, story_id, feed, item, now):
         return story_id, "published"

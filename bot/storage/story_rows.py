@@ -91,13 +91,31 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
     public = int(item.verdict.relevant)
     names = item.fingerprint.names if item.fingerprint else frozenset()
     marks = ", ".join("?" for _ in _HEADLINE)
+    reported = _countries_column(item.verdict.countries) if public else ""
     return tx.insert(
         f"""
-        INSERT INTO stories (created_at, {", ".join(_HEADLINE)}, broadcast, names, number)
-        VALUES (?, {marks}, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END)
+        INSERT INTO stories (created_at, {", ".join(_HEADLINE)}, broadcast, names, number,
+                             report_countries)
+        VALUES (?, {marks}, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END, ?)
         """,
-        (now, *_headline(feed, item), public, story_index.names_column(names), public),
+        (now, *_headline(feed, item), public, story_index.names_column(names), public, reported),
     )
+
+
+def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence[str]) -> None:
+    """A relevant report of the story (one that joined it, or an edit) names `countries`: the
+    story's `report_countries` (migration 16) take them in; unknown (NULL) stays unknown. They
+    only grow: a chat that a report brought the story to keeps it whatever later reports say."""
+    row = tx.fetchone("SELECT report_countries FROM stories WHERE id = ?", (story_id,))
+    if row is None or row[0] is None:
+        return
+    known = row[0].split()
+    added = [c for c in countries if c not in known]
+    if added:
+        tx.execute(
+            "UPDATE stories SET report_countries = ? WHERE id = ?",
+            (_countries_column([*known, *added]), story_id),
+        )
 
 
 # What a story shows of the report that heads it: a new story's first report, or the report
