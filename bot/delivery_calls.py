@@ -4,12 +4,15 @@ with its settings (quiet hours -> `disable_notification`, link previews, forum t
     alert   the story's card (with "also reported by" once more outlets carry it, and the
             chat's watched names or phrases its reports mention, matched again against each
             stored report's title and lead: no delivery records which watch fired, so an
-            /unwatch leaves nothing behind). Not sent when neither brings it any more: no
-            watch names it, and it is watch-only or the chat has unsubscribed.
+            /unwatch leaves nothing behind). Not sent (done, with nothing sent) when the chat
+            does not want it any more, judged by its settings now (`still_wanted`): no watch
+            names it, and its subscription does not bring it (it is watch-only, the chat has
+            unsubscribed, or none of its countries is among the chat's any more).
     edit    that alert rewritten in place when outlets join; never a second message:
             "not modified" counts as done, a deleted or too old alert is skipped (None)
-    digest  the chat's digest items due now, as many as fit in one message; those are marked
-            sent with it, the rest follow as the next message
+    digest  the chat's digest items due now, as many as fit in one message, each judged as an
+            alert is; those that went or were dropped are marked done with it, the rest
+            follow as the next message
 
 Each call writes nothing: it returns what it did (`Sent`: the id of the message it sent or
 edited, or None when there was nothing to do, and the digest items that went with it), and the
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from aiogram import Bot
@@ -174,14 +177,33 @@ def _mentioned(watches: WatchIndex, reports: Iterable[ReportText]) -> list[str]:
     return list(found)
 
 
+def still_wanted(chat: Chat, story: Story, *, watched: bool) -> bool:
+    """Whether a queued alert or digest item still goes to the chat. Judged when it is sent,
+    by the chat's settings then: what it changed since the item was queued holds for it.
+
+    - A story that a watch the chat still has names (`watched`) goes, whatever its countries
+      and whether the chat is subscribed. Which watch queued an item is not stored, so one
+      queued for a watch removed since (/unwatch), or kept by /unsubscribe because the chat
+      watches something (`bot.storage.chats`), is judged by the rule below.
+    - Any other goes only if the subscription brings it: the chat is subscribed, the story is
+      public (not kept for watchlists only), and the chat takes every country or one of those
+      the story's relevant reports named (`Story.report_countries`: each report was matched by
+      its own when the story was queued, so one that a later outlet's report brought still
+      goes; unknown for some stories stored before migration 16, which are not narrowed).
+
+    An item not wanted is dropped: done, with nothing sent."""
+    if watched:
+        return True
+    if not (chat.subscribed and story.broadcast):
+        return False
+    named = story.report_countries
+    return not chat.countries or named is None or not set(chat.countries).isdisjoint(named)
+
+
 def _unwanted(delivery: Delivery, story: Story, watched: dict[int, list[str]] | None) -> bool:
-    """A story that no watch of the chat names any more and that its subscription does not
-    bring either (a story kept only for watchlists, or the chat has unsubscribed since): it was
-    queued for a watch the chat has removed since (/unwatch), or for a subscription it ended
-    while still watching (/unsubscribe keeps those, see `bot.storage.chats`), so it is not
-    sent."""
-    subscribed = delivery.chat.subscribed if delivery.chat is not None else True
-    return not (watched or {}).get(story.id) and not (story.broadcast and subscribed)
+    # A delivery whose chat was not read (none from the outbox) counts as subscribed to all.
+    chat = delivery.chat or replace(Chat.new(delivery.chat_id), subscribed=True)
+    return not still_wanted(chat, story, watched=bool((watched or {}).get(story.id)))
 
 
 def _chat_of(delivery: Delivery) -> Chat:

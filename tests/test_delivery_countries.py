@@ -1,21 +1,186 @@
 """A chat's country filter holds when an alert or digest item is sent, not only when it is
-queued: the countries a story's reports named, which the filter is checked against."""
+queued: the rule (`bot.delivery_calls.still_wanted`), and the sender applying it."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from bot.model import Verdict
-from bot.storage import FeedState, Storage
-from bot.storage.migrations import MIGRATIONS
-from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
+import pytest
 
+from bot.delivery_calls import still_wanted
+from bot.model import Verdict
+from bot.storage import Chat, FeedState, Storage, Story
+from bot.storage.migrations import MIGRATIONS
+from bot.watch import phrase_key
+from tests.conftest import IRRELEVANT, NOW, RELEVANT, add_feeds, incoming, make_entry
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import running_bot
+from tests.test_render import story
+
+H = 3600.0
 KZ = RELEVANT  # Kazakhstan and Russia
 GE = replace(RELEVANT, countries=("GE", "RU"))
 AM = replace(RELEVANT, countries=("AM",))
 OFF_TOPIC_TR = replace(IRRELEVANT, countries=("TR",))
+CHAT = 5
+
+
+def chat_taking(*chosen: str, subscribed: bool = True) -> Chat:
+    return replace(Chat.new(CHAT), subscribed=subscribed, countries=chosen)
+
+
+def news(named: tuple[str, ...] | None, *, public: bool = True) -> Story:
+    """A story whose first report named Kazakhstan and Russia, its reports `named`."""
+    return story(countries=("KZ", "RU"), broadcast=public, report_countries=named)
+
+
+@pytest.mark.parametrize(
+    ("chat", "item", "watched", "wanted"),
+    [
+        # the subscription brings it: every country, or one its reports named
+        (chat_taking(), news(("KZ", "RU")), False, True),
+        (chat_taking("KZ"), news(("KZ", "RU")), False, True),
+        (chat_taking("AM", "GE"), news(("KZ", "RU", "GE")), False, True),  # a later report's
+        # ... not once the chat's countries are none of them
+        (chat_taking("GE"), news(("KZ", "RU")), False, False),
+        (chat_taking("GE"), news(()), False, False),  # its reports named no country
+        (chat_taking("GE"), news(None), False, True),  # unknown (older stories): not narrowed
+        # nor when the chat has unsubscribed, or the story is kept for a watchlist only
+        (chat_taking(subscribed=False), news(("KZ",)), False, False),
+        (chat_taking(), news(("KZ",), public=False), False, False),
+        # a watch the chat still has brings it, whatever else holds
+        (chat_taking("GE"), news(("KZ", "RU")), True, True),
+        (chat_taking("GE", subscribed=False), news((), public=False), True, True),
+    ],
+)
+def test_what_a_chat_still_wants_when_its_alert_goes(
+    chat: Chat, item: Story, watched: bool, wanted: bool
+) -> None:
+    assert still_wanted(chat, item, watched=watched) is wanted
+
+
+async def subscribed_chat(
+    storage: Storage, mode: str, countries: Sequence[str], now: float
+) -> None:
+    await storage.chats.subscribe(CHAT, countries, thread_id=None, now=now)
+    chat = await storage.chats.get(CHAT)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=now)
+
+
+async def narrow(storage: Storage, countries: Sequence[str], now: float) -> None:
+    """The chat picks its countries in /settings (the buttons save the settings)."""
+    chat = await storage.chats.get(CHAT)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, countries=tuple(countries)), now=now)
+
+
+async def store(
+    storage: Storage,
+    outlet: str,
+    stories: Sequence[tuple[str, Verdict]],
+    now: float,
+    *,
+    watchers: frozenset[int] = frozenset(),
+    link: str | None = None,
+) -> None:
+    """Reports titled as given, each with its verdict, from `outlet` (each at its own address
+    unless `link` is given, which makes them join the story stored there)."""
+    [feed] = await add_feeds(storage, outlet)
+    items = [
+        replace(
+            incoming(
+                make_entry(title, link=link or f"https://e.org/{outlet}/{i}", published=now - 60), v
+            ),
+            watchers=watchers,
+        )
+        for i, (title, v) in enumerate(stories)
+    ]
+    await storage.stories.save(feed, items, now=now, alert_max_age=86400)
+
+
+async def sent_once_done(storage: Storage, now: float) -> list[str]:
+    """Run the sender at `now` until the chat's queue is done: the texts it got."""
+    open_rows = "SELECT COUNT(*) FROM deliveries WHERE state IN ('pending', 'sending')"
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: now):
+            for _ in range(400):
+                if not await storage.db.scalar(open_rows):
+                    break
+                await asyncio.sleep(0.05)
+        api.assert_no_violations()
+        texts = api.messages_to(CHAT)
+    rows = await storage.db.fetchall("SELECT state FROM deliveries WHERE chat_id = ?", (CHAT,))
+    assert {r["state"] for r in rows} == {"sent"}  # dropped ones are done, not left pending
+    return texts
+
+
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+async def test_a_narrowed_filter_holds_for_what_was_queued_before(
+    storage: Storage, mode: str
+) -> None:
+    """Chat 5 took every country, then chose Kazakhstan only before its queue went: the
+    stories about Georgia queued before are not sent (the first of them heads the digest,
+    the last follows the one story kept); the one about Kazakhstan is."""
+    now = time.time()
+    await subscribed_chat(storage, mode, [], now)
+    await store(
+        storage, "Outlet", [("Georgia one", GE), ("Kazakhstan", KZ), ("Georgia two", GE)], now
+    )
+    await narrow(storage, ["KZ"], now + 60)
+    [text] = await sent_once_done(storage, now + 25 * H)
+    assert "Kazakhstan" in text
+    assert "Georgia" not in text
+
+
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+@pytest.mark.parametrize("unwatch", [False, True])
+async def test_a_story_only_a_watch_let_past_the_filter_goes_only_while_watched(
+    storage: Storage, mode: str, unwatch: bool
+) -> None:
+    """Chat 5 takes Kazakhstan only and watches Бажуков: news of him in Georgia is queued for
+    the watch alone. It goes while the watch is there, whatever its countries; after /unwatch
+    the subscription does not bring it (Georgia is not among the chat's countries)."""
+    now = time.time()
+    await subscribed_chat(storage, mode, ["KZ"], now)
+    key = phrase_key("Бажуков")
+    assert key is not None
+    await storage.watchlist.add(CHAT, key, "Бажуков", now=now, limit=50)
+    watched = [("Грузия выдала России Бажукова", GE)]
+    await store(storage, "Outlet", watched, now, watchers=frozenset({CHAT}))
+    await store(storage, "Other", [("Kazakhstan", KZ)], now)
+    if unwatch:
+        assert await storage.watchlist.remove(CHAT, key) == "Бажуков"
+    texts = "\n".join(await sent_once_done(storage, now + 25 * H))
+    assert "Kazakhstan" in texts
+    assert ("Бажукова" in texts) is not unwatch
+
+
+@pytest.mark.parametrize("mode", ["instant", "daily"])
+@pytest.mark.parametrize(
+    ("first", "then", "gets"),
+    [(["GE"], None, True), ([], ["GE"], True), ([], ["AM"], False)],
+)
+async def test_a_story_goes_where_a_later_outlets_report_meets_the_filter(
+    storage: Storage, mode: str, first: list[str], then: list[str] | None, gets: bool
+) -> None:
+    """A story first reported about Kazakhstan; another outlet's report of it names Georgia.
+    The card shows the first report's countries, but any of its reports' countries meet the
+    filter: a chat that takes Georgia only (from the start, or chosen after the story was
+    queued) gets it; one that chose Armenia does not."""
+    now = time.time()
+    await subscribed_chat(storage, mode, first, now)
+    await store(storage, "First", [("Kazakhstan", KZ)], now, link="https://e.org/same")
+    await store(storage, "Second", [("Georgia", GE)], now + 1, link="https://e.org/same")
+    if then is not None:
+        await narrow(storage, then, now + 60)
+    texts = await sent_once_done(storage, now + 25 * H)
+    assert len(texts) == int(gets)
 
 
 # -- the countries a story's reports named --------------------------------------------------------
