@@ -56,6 +56,7 @@ from bot.schedule import (
     streak_start,
     with_hint,
 )
+from bot.sources.telegram_preview import earlier_page
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.storage.feeds import MOVED_ONTO
 from bot.stories import entry_keys
@@ -66,6 +67,7 @@ __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 log = logging.getLogger(__name__)
 
 FULLTEXT_PAGES_PER_CYCLE = 20
+CATCH_UP_PAGES = 4  # a channel's earlier preview pages one poll may read (about 20 posts each)
 
 
 class Fetches(Protocol):
@@ -161,6 +163,8 @@ class Refresher:
             )
         except FeedError as exc:
             return await self._failed(feed, exc)
+        if feed.kind == "telegram" and feed.last_success_at is not None:
+            parsed = await self._with_earlier_posts(feed, result.url, parsed)
         entries = list(parsed.entries)
         facts = parsed.facts
         keys = entry_keys(entries, feed.url)
@@ -187,6 +191,40 @@ class Refresher:
             saved.deliveries,
         )  # fmt: skip
         return FeedReport(feed.name, "ok", "", len(entries), saved.new_stories, saved.alerted)
+
+    async def _with_earlier_posts(
+        self, feed: FeedState, url: str, parsed: ParsedFeed
+    ) -> ParsedFeed:
+        """A channel's preview shows only its latest posts (about 20). When none of a page's
+        posts was stored before (a burst of posts, the bot down, a long backoff), the page
+        before it is read too, and so on until a page reaches posts already stored, at most
+        `CATCH_UP_PAGES`: else the posts between were never seen. (A first poll does not: it
+        alerts nothing, and the channel's history is not what a source is for.) An earlier
+        page that fails ends the catching up with what was read."""
+        page = parsed
+        for _ in range(CATCH_UP_PAGES):
+            keys = entry_keys(page.entries, feed.url)
+            before = earlier_page(url, page.entries)
+            if before is None or await self._storage.feeds.stored_hashes(feed.id, keys):
+                break
+            try:
+                result = await self._fetcher.fetch(before)
+                page = await self._analysis.read(
+                    feed.kind, result.body, result.headers, result.url, feed.lang
+                )
+            except FeedError as exc:
+                log.info("feed %s: an earlier page failed (%s)", feed.name, type(exc).__name__)
+                break
+            seen = {entry.link for entry in parsed.entries}
+            older = [i for i, entry in enumerate(page.entries) if entry.link not in seen]
+            if not older:
+                break
+            parsed = replace(
+                parsed,
+                entries=(*(page.entries[i] for i in older), *parsed.entries),
+                facts=(*(page.facts[i] for i in older), *parsed.facts),
+            )
+        return parsed
 
     async def _full_texts(
         self, entries: Sequence[Entry], wanted: Sequence[int], budget: fulltext.Budget

@@ -13,7 +13,7 @@ import pytest
 
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import Refresher
+from bot.refresh import CATCH_UP_PAGES, Refresher
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
 from bot.storage import FeedState, Storage
@@ -341,6 +341,76 @@ async def test_a_channel_post_is_never_thin(
     [report] = await make_refresher(storage, recording, classifier).refresh([feed])
     assert report.status == "ok"
     assert recording.urls == [server.url("/s/twtest")]
+
+
+def channel_page(first: int, last: int) -> bytes:
+    """A t.me/s/twtest page of posts `first` to `last`, oldest first, as Telegram lists them."""
+    now = time.time()
+    posts = "".join(
+        f'<div class="tgme_widget_message" data-post="twtest/{n}">'
+        f'<div class="tgme_widget_message_bubble"><div class="tgme_widget_message_text">'
+        f"Пост номер {n}: новости дня</div>"
+        f'<div class="tgme_widget_message_date"><time datetime="'
+        f'{datetime.fromtimestamp(now - (100 - n) * 60, UTC).isoformat()}"></time></div>'
+        f"</div></div>"
+        for n in range(first, last + 1)
+    )
+    page = f'<html><body><section class="tgme_channel_history">{posts}</section></body></html>'
+    return page.encode()
+
+
+async def stored_posts(storage: Storage) -> list[int]:
+    rows = await storage.db.fetchall("SELECT entry_key FROM entries")
+    return sorted(int(row[0].rsplit("/", 1)[1]) for row in rows)
+
+
+async def test_a_burst_of_channel_posts_is_read_back_to_the_last_one_seen(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    """The preview shows the latest 20 posts. After a burst of 50 (or the bot down for a
+    while), the pages before it are read until one reaches a post stored already, so no post
+    between is lost; a first poll reads no more than the page (its history alerts nobody)."""
+    html = "text/html; charset=utf-8"
+    server.set_pages("/s/twtest", {"": channel_page(1, 20)}, key="before", content_type=html)
+    feed = await only(storage, FeedSpec("TW", server.url("/s/twtest"), kind="telegram"))
+    recording = Recording(fetcher)
+    refresher = make_refresher(storage, recording, classifier)
+    [report] = await refresher.refresh([feed])
+    assert (report.status, recording.urls) == ("ok", [server.url("/s/twtest")])
+    pages = {"": channel_page(51, 70), "51": channel_page(31, 50), "31": channel_page(11, 30)}
+    server.set_pages("/s/twtest", pages, key="before", content_type=html)
+    [feed] = await storage.feeds.listed()
+    [report] = await refresher.refresh([feed])
+    assert report.status == "ok"
+    assert [r.query for r in server.requests[1:]] == ["", "before=51", "before=31"]
+    assert await stored_posts(storage) == list(range(1, 71))
+
+
+async def test_catching_up_on_a_channel_is_bounded_and_keeps_what_it_read(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    html = "text/html; charset=utf-8"
+    server.set_pages("/s/twtest", {"": channel_page(1, 5)}, key="before", content_type=html)
+    feed = await only(storage, FeedSpec("TW", server.url("/s/twtest"), kind="telegram"))
+    refresher = make_refresher(storage, fetcher, classifier)
+    await refresher.refresh([feed])
+    # 500 posts since: the latest page and four before it, then no more this poll.
+    pages = {"": channel_page(481, 500)}
+    pages |= {str(n + 20): channel_page(n, n + 19) for n in range(21, 481, 20)}
+    server.set_pages("/s/twtest", pages, key="before", content_type=html)
+    [feed] = await storage.feeds.listed()
+    [report] = await refresher.refresh([feed])
+    assert report.status == "ok"
+    assert len(server.requests) == 1 + 1 + CATCH_UP_PAGES
+    assert await stored_posts(storage) == [*range(1, 6), *range(401, 501)]
+    # An earlier page that fails costs only itself: the latest page is kept.
+    pages = {"": channel_page(521, 540)}
+    server.set_pages("/s/twtest", pages, key="before", content_type=html)
+    [feed] = await storage.feeds.listed()
+    [report] = await refresher.refresh([feed])
+    assert report.status == "ok"
+    assert server.requests[-1].query == "before=521"
+    assert (await stored_posts(storage))[-20:] == list(range(521, 541))
 
 
 async def test_channel_without_preview_is_a_clear_error(

@@ -15,13 +15,17 @@ Posts without text (a photo or sticker alone) and service messages ("channel pho
 are skipped: there is nothing to judge. A page without `.tgme_channel_history` is a channel
 that has no public preview (Telegram then serves, or redirects to, the plain `t.me/<channel>`
 invitation page): that is a `NotAFeed` saying so, never an empty success.
+
+The page shows only the latest posts (about 20); `earlier_page` is the address of the ones
+before them, which `bot.refresh` reads when a poll finds none of a page's posts seen before.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
+from urllib.parse import urlsplit, urlunsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
@@ -32,6 +36,7 @@ from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, norm_lang, plausible_date
 
 TITLE_MAX = 200
 _POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
+_POST_NUMBER = re.compile(r"/[A-Za-z][A-Za-z0-9_]{3,31}/(\d{1,12})")
 # A line break, or a block's edge: Telegram writes quotes and code blocks as <blockquote> and
 # <pre>, whose text would otherwise be glued to the words around it.
 _BREAK = re.compile(
@@ -42,6 +47,20 @@ _BLANKS = re.compile(r"[^\S\n]+")
 
 def preview_url(channel: str) -> str:
     return f"https://t.me/s/{channel}"
+
+
+def earlier_page(url: str, entries: Sequence[Entry]) -> str | None:
+    """The preview page of the posts before the oldest of `entries`, which were read from
+    `url`: `?before=<its number>`, as the page's own "more" link has it. None when no entry
+    is a numbered post."""
+    numbers = [
+        int(match.group(1))
+        for entry in entries
+        if entry.link and (match := _POST_NUMBER.search(urlsplit(entry.link).path))
+    ]
+    if not numbers:
+        return None
+    return urlunsplit(urlsplit(url)._replace(query=f"before={min(numbers)}", fragment=""))
 
 
 def channel_of(url: str) -> str | None:

@@ -32,6 +32,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 class RecordedRequest:
     path: str
     headers: CIMultiDictProxy[str]
+    query: str = ""
 
 
 class FeedServer:
@@ -101,6 +102,20 @@ class FeedServer:
             if _not_modified(request, etag, last_modified):
                 return web.Response(status=304, headers=headers)
             return web.Response(body=body, headers=headers)
+
+        self._routes[path] = handler
+
+    def set_pages(
+        self, path: str, pages: Mapping[str, bytes], *, key: str, content_type: str
+    ) -> None:
+        """Serve `pages[<the query's value of key>]` ("" without it): one address whose query
+        chooses the page, as t.me/s/<channel>?before=<post> does; 404 for any other."""
+
+        async def handler(request: web.Request) -> web.StreamResponse:
+            body = pages.get(request.query.get(key, ""))
+            if body is None:
+                return web.Response(status=404)
+            return web.Response(body=body, headers={"Content-Type": content_type})
 
         self._routes[path] = handler
 
@@ -207,7 +222,9 @@ class FeedServer:
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:
         self.requests.append(
-            RecordedRequest(request.path, CIMultiDictProxy(CIMultiDict(request.headers)))
+            RecordedRequest(
+                request.path, CIMultiDictProxy(CIMultiDict(request.headers)), request.query_string
+            )
         )
         handler = self._routes.get(request.path)
         if handler is None:
