@@ -222,6 +222,16 @@ async def test_story_card_lists_every_source(tg: Running) -> None:
     assert await say(tg, CHAT, "/story twelve", 5) == TEXTS["story_usage"]
 
 
+async def test_story_link_takes_the_whole_command(tg: Running) -> None:
+    first = await say(tg, CHAT, "/search Kyrgyzstan extradites", 1)
+    story_id = first.split("/story_")[1].split()[0]
+    card = await say(tg, CHAT, f"/story_{story_id}@transit_watch_test_bot", 2)
+    assert card.startswith(f"Story {story_id} ")
+    # A digit prefix is not the story: trailing junk, or a number longer than any id.
+    for n, junk in enumerate([f"{story_id}abc", "", f"{story_id}_1", "1234567890123"], 3):
+        assert await say(tg, CHAT, f"/story_{junk}", n) == TEXTS["story_usage"], junk
+
+
 async def test_case_is_a_timeline_oldest_first(tg: Running) -> None:
     reply = await say(tg, CHAT, "/case Мовлаев", 1)
     assert "7 stories, oldest first" in reply

@@ -68,7 +68,9 @@ def make_router() -> Router:
     for register in (router.message, router.channel_post):
         register(Command("search"))(search)
         register(Command("recent"))(recent)
-        register(Command("story", re.compile(r"story_(\d{1,12})")))(story)
+        # aiogram tries a pattern with `.match`: a prefix would do, so `/story_12abc` would
+        # open story 12. The pattern takes the whole rest of the name; `story` checks it.
+        register(Command("story", re.compile(r"story_(.*)")))(story)
         register(Command("case"))(case)
         register(Command("export"))(export)
     # Every press in the "p" scope lands here, forged or stale ones too, so each gets an
