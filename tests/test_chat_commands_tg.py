@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.storage import Storage
+from bot.telegram.privacy import FORGET_TTL
 from bot.telegram.watchlist import watchlist_pages
 from bot.watch import MAX_ENTRIES, phrase_key
 from tests.conftest import add_feeds, incoming, make_entry
@@ -131,6 +132,28 @@ async def test_forget_deletes_every_row_with_the_chat_id(tg: Running) -> None:
     await tg.api.wait_for(lambda: "nothing about this chat" in tg.api.messages_to(chat)[0])
     assert await rows_mentioning(storage, chat) == {}
     assert "chats" in await rows_mentioning(storage, other)  # the other chat is untouched
+
+
+async def test_forget_confirmation_expires_after_ten_minutes(storage: Storage) -> None:
+    """An old "Delete everything" button must not delete: whoever scrolls up days later (or
+    presses by mistake) did not just confirm."""
+    chat, ahead = 42, [0.0]
+    await storage.chats.subscribe(chat, ["KZ"], thread_id=None, now=time.time())
+    async with (
+        FakeBotAPI() as api,
+        running_bot(storage, api, clock=lambda: time.time() + ahead[0]) as tg,
+    ):
+        ask = await say(tg, chat, "/forget", 1)
+        ahead[0] = FORGET_TTL + 60
+        answer = await press(tg, chat, ask, "f1:yes")
+        assert answer.get("text") == "This button is out of date. Send /forget again."
+        assert await storage.chats.get(chat) is not None
+        assert "cannot be undone" in api.messages_to(chat)[0]  # not edited
+        ahead[0] = FORGET_TTL - 60
+        await press(tg, chat, ask, "f1:yes")
+        await api.wait_for(lambda: "nothing about this chat" in api.messages_to(chat)[0])
+        assert await storage.chats.get(chat) is None
+        api.assert_no_violations()
 
 
 async def rows_mentioning(storage: Storage, chat_id: int) -> dict[str, int]:

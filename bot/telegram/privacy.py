@@ -1,9 +1,13 @@
 """/privacy: exactly what is stored (the same text as the README's privacy section);
-/forget: delete everything about this chat, after one confirmation button."""
+/forget: delete everything about this chat, after one confirmation button. The button expires
+`FORGET_TTL` seconds after the question was sent: a press on an old message (scrolled up days
+later, or by mistake) is not a confirmation. Cancel never expires: it deletes nothing."""
 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable
+from typing import Final
 
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -50,6 +54,9 @@ async def privacy(message: Message, tr: Tr) -> None:
     await message.answer(**privacy_text(tr).as_kwargs())
 
 
+FORGET_TTL: Final = 10 * 60
+
+
 async def forget(message: Message, bot: Bot, admins: AdminCache, tr: Tr) -> None:
     if not await may_manage(message, bot, admins):
         await message.answer(tr("Only the chat's admins can do this."))
@@ -73,12 +80,22 @@ async def forget(message: Message, bot: Bot, admins: AdminCache, tr: Tr) -> None
     )
 
 
-async def forget_pressed(
-    query: CallbackQuery, bot: Bot, storage: Storage, admins: AdminCache, tr: Tr
+async def forget_pressed(  # noqa: PLR0917 -- aiogram injects dependencies by parameter name
+    query: CallbackQuery,
+    bot: Bot,
+    storage: Storage,
+    admins: AdminCache,
+    clock: Callable[[], float],
+    tr: Tr,
 ) -> None:
     press = unpack(query.data)
     message = query.message
-    if press is None or press.op not in ("yes", "no") or message is None or not message.date:
+    if (
+        press is None
+        or press.op not in ("yes", "no")
+        or not isinstance(message, Message)  # InaccessibleMessage: too old for Telegram to show
+        or (press.op == "yes" and clock() - message.date.timestamp() > FORGET_TTL)
+    ):
         await query.answer(tr("This button is out of date. Send /forget again."), show_alert=True)
         return
     chat_id = message.chat.id
