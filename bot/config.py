@@ -198,7 +198,7 @@ def parse_feeds(data: object) -> FeedsConfig:
         min_interval=_optional_duration("defaults.min_interval", defaults.get("min_interval")),
         max_interval=_optional_duration("defaults.max_interval", defaults.get("max_interval")),
     )
-    _check_bounds("defaults", base.min_interval, base.max_interval)
+    check_bounds("defaults", base.min_interval, base.max_interval)
     max_age = parse_duration(
         "defaults.alert_max_age", defaults.get("alert_max_age", DEFAULT_ALERT_MAX_AGE)
     )
@@ -252,12 +252,12 @@ def _parse_feed(index: int, raw: object, defaults: _Defaults) -> FeedSpec:
     lang = raw.get("lang")
     if lang is not None and (not isinstance(lang, str) or not _LANG.fullmatch(lang)):
         raise ConfigError(f"{label}: 'lang' must be a language code like ru, en, uk")
-    interval = _interval(f"{label}: interval", raw.get("interval", defaults.interval))
+    interval = parse_interval(f"{label}: interval", raw.get("interval", defaults.interval))
     low = _optional_duration(f"{label}: min_interval", raw.get("min_interval"))
     high = _optional_duration(f"{label}: max_interval", raw.get("max_interval"))
     low = defaults.min_interval if low is None else low
     high = defaults.max_interval if high is None else high
-    _check_bounds(label, low, high)
+    check_bounds(label, low, high)
     return FeedSpec(
         name=name.strip(), url=url, lang=lang, interval=interval, kind=kind,
         min_interval=low, max_interval=high,
@@ -281,7 +281,8 @@ def _source(label: str, raw: Mapping[str, Any]) -> tuple[SourceKind, str]:
     return "feed", _check_url(f"{label}: url", url)
 
 
-def _interval(key: str, value: object) -> float:
+def parse_interval(key: str, value: object) -> float:
+    """A source's interval, floor or ceiling, as feeds.yaml and an OPML import take it."""
     seconds = parse_duration(key, value)
     if seconds > MAX_INTERVAL:
         raise ConfigError(f"{key} is longer than 7 days")
@@ -289,10 +290,10 @@ def _interval(key: str, value: object) -> float:
 
 
 def _optional_duration(key: str, value: object) -> float | None:
-    return None if value is None else _interval(key, value)
+    return None if value is None else parse_interval(key, value)
 
 
-def _check_bounds(where: str, low: float | None, high: float | None) -> None:
+def check_bounds(where: str, low: float | None, high: float | None) -> None:
     if low is not None and high is not None and low > high:
         raise ConfigError(f"{where}: min_interval is longer than max_interval")
 

@@ -244,6 +244,23 @@ async def test_feeds_check_import_export(tmp_path: Path) -> None:
     assert "'telegram' must be a public channel's username" in err
 
 
+async def test_feeds_import_refuses_an_interval_feeds_yaml_would_refuse(tmp_path: Path) -> None:
+    feeds, opml = tmp_path / "feeds.yaml", tmp_path / "theirs.opml"
+    before = "feeds:\n  - {name: A, url: 'https://a.example/rss'}\n"
+    feeds.write_text(before, encoding="utf-8")
+    opml.write_text(
+        '<opml version="2.0"><body><outline text="Fine" xmlUrl="https://f.example/rss"/>'
+        '<outline text="Weekly+" xmlUrl="https://w.example/rss" interval="8d"/></body></opml>',
+        encoding="utf-8",
+    )
+    code, out, err = await run_cli(tmp_path, "feeds", "import", str(opml))
+    assert (code, out) == (2, "")
+    assert err == (
+        f"configuration error: {opml}: outline 'Weekly+': interval is longer than 7 days\n"
+    )
+    assert feeds.read_text(encoding="utf-8") == before  # nothing imported, not even "Fine"
+
+
 async def test_feeds_check_reports_odd_numbers_and_hosts_as_failing_sources(
     tmp_path: Path,
 ) -> None:

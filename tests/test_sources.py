@@ -445,3 +445,45 @@ def test_opml_name_is_the_first_of_title_text_and_url_not_empty_once_cleaned(
     document = f'<opml version="2.0"><body><outline {attributes} xmlUrl="https://c.example/rss"/>'
     [feed] = read_opml(f"{document}</body></opml>".encode()).feeds
     assert feed.name == name
+
+
+@pytest.mark.parametrize(
+    ("attributes", "intervals"),
+    [
+        ('interval="600"', (("interval", 600),)),
+        ('interval=" 1 "', (("interval", 1),)),  # feeds.yaml's floor (tests poll every second)
+        ('interval="10m" max_interval="7d"', (("interval", 600), ("max_interval", 604800))),
+        ('min_interval="300" max_interval="300"', (("min_interval", 300), ("max_interval", 300))),
+        ('interval=""', ()),  # blank: not given
+    ],
+)
+def test_opml_intervals_are_read_as_feeds_yaml_reads_them(
+    attributes: str, intervals: tuple[tuple[str, int], ...]
+) -> None:
+    outline = f'<outline text="A" xmlUrl="https://a.example/" {attributes}/>'
+    [feed] = read_opml(f'<opml version="2.0"><body>{outline}</body></opml>'.encode()).feeds
+    assert feed.intervals == intervals
+
+
+@pytest.mark.parametrize(
+    ("attributes", "message"),
+    [
+        ('interval="0"', "outline 'A': interval: '0' is out of range (1s to 365d)"),
+        ('interval="-5"', "outline 'A': interval: expected seconds or a duration like 10m"),
+        ('min_interval="abc"', "outline 'A': min_interval: expected seconds or a duration"),
+        ('interval="90.5"', "outline 'A': interval: expected seconds or a duration like 10m"),
+        ('max_interval="604801"', "outline 'A': max_interval is longer than 7 days"),
+        ('interval="99999999"', "outline 'A': interval: '99999999' is out of range"),
+        ('min_interval="2h" max_interval="1h"', "outline 'A': min_interval is longer than max"),
+    ],
+)
+def test_opml_refuses_an_interval_feeds_yaml_would_refuse(attributes: str, message: str) -> None:
+    """Dropped without a word, a bad value left the source on the default interval; feeds.yaml
+    refuses it, so the import does too, naming the outline."""
+    document = (
+        '<opml version="2.0"><body><outline text="Fine" xmlUrl="https://f.example/"/>'
+        f'<outline text="A" xmlUrl="https://a.example/" {attributes}/></body></opml>'
+    )
+    with pytest.raises(ParseError) as caught:
+        read_opml(document.encode())
+    assert str(caught.value).startswith(message)

@@ -14,8 +14,11 @@ Writing: one `<outline type="rss">` per source with `text`, `title` (the name, c
 reading: XML cannot carry every control character), `xmlUrl`, `htmlUrl` for Telegram channels,
 `language`, and the polling intervals under their feeds.yaml names (`interval`, `min_interval`,
 `max_interval`, whole seconds: OPML 2.0 allows any attribute on an outline), which reading
-takes back when they are whole seconds from 1 to 7 days, so a list moved between two
-instances keeps its schedule; names and URLs are escaped by ElementTree.
+takes back, so a list moved between two instances keeps its schedule; names and URLs are
+escaped by ElementTree. Reading applies feeds.yaml's own rules to them (`bot.config`: whole
+seconds or a duration like `10m`, 1 s to 7 days, the floor not above the ceiling; blank is
+not given): any other value refuses the document with a `ParseError` naming the outline,
+rather than leave that source on the default interval without a word.
 
 `feeds_yaml_items` renders new sources as feeds.yaml list items (one flow mapping each),
 every string a double-quoted scalar written by PyYAML's own emitter:
@@ -38,8 +41,9 @@ from urllib.parse import urlsplit
 import yaml
 
 from bot.addresses import NOT_IN_URL
+from bot.config import check_bounds, parse_interval
 from bot.decoding import decode_document
-from bot.errors import ParseError
+from bot.errors import ConfigError, ParseError
 from bot.model import FeedSpec
 from bot.parse import NOT_TEXT, norm_lang
 from bot.sources.telegram_preview import channel_of
@@ -48,9 +52,7 @@ _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)
 _NAME_MAX = 200
 
 
-_WHOLE = re.compile(r"[0-9]{1,7}")
 INTERVAL_KEYS = ("interval", "min_interval", "max_interval")
-_INTERVAL_MAX = 7 * 86400  # as feeds.yaml allows
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,17 +91,22 @@ def read_opml(data: bytes) -> OpmlList:
             continue
         lang = norm_lang(outline.get("language"))
         name = _name(outline, url)
-        feeds.append(OpmlFeed(name, url, lang, channel_of(url), _intervals(outline)))
+        feeds.append(OpmlFeed(name, url, lang, channel_of(url), _intervals(outline, name)))
     return OpmlList(tuple(feeds), skipped)
 
 
-def _intervals(outline: ET.Element) -> tuple[tuple[str, int], ...]:
-    found = []
-    for key in INTERVAL_KEYS:
-        value = (outline.get(key) or "").strip()
-        if _WHOLE.fullmatch(value) and 1 <= int(value) <= _INTERVAL_MAX:
-            found.append((key, int(value)))
-    return tuple(found)
+def _intervals(outline: ET.Element, name: str) -> tuple[tuple[str, int], ...]:
+    label = f"outline {name!r}"
+    found: dict[str, int] = {}
+    try:
+        for key in INTERVAL_KEYS:
+            value = (outline.get(key) or "").strip()
+            if value:  # a string: whole seconds (or 10m, 2h...), so int() loses nothing
+                found[key] = int(parse_interval(f"{label}: {key}", value))
+        check_bounds(label, found.get("min_interval"), found.get("max_interval"))
+    except ConfigError as exc:
+        raise ParseError(str(exc)) from None
+    return tuple(found.items())
 
 
 def write_opml(feeds: Sequence[FeedSpec], *, title: str = "Transit Watch sources") -> bytes:
