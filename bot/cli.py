@@ -19,9 +19,11 @@ from bot.status import healthy, status_lines
 from bot.storage import Source, Storage, Story
 
 
-async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
+async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO, err: TextIO) -> int:
     """Refresh every feed once; print the new relevant stories, then one line per feed.
-    Alerts for subscribed chats are queued as usual; the running bot sends them."""
+    Alerts for subscribed chats are queued as usual; the running bot sends them.
+    Exit 0 when every source was read (or not modified), else 1, with one line on `err`
+    saying how many failed, so a cron job can tell without reading the table."""
     classifier = Classifier.from_extension(feeds.lexicon)
     storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
@@ -37,7 +39,10 @@ async def poll_once(settings: Settings, feeds: FeedsConfig, out: TextIO) -> int:
             out.write(story_line(story) + "\n")
     for report in reports:
         out.write(report_line(report) + "\n")
-    return 0
+    failed = sum(1 for report in reports if report.status == "error")
+    if failed:
+        err.write(f"poll: {failed} of {len(reports)} sources failed\n")
+    return 1 if failed else 0
 
 
 def story_line(story: Story) -> str:
