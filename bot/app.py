@@ -10,9 +10,11 @@ reverse order. Nothing else constructs collaborators.
 SIGINT and SIGTERM are ours from before anything starts (aiogram would take them only once
 polling starts, and until then a signal ended the process with deliveries in flight): either
 one sets the stop, whatever the bot is doing. Stopping, in order: no new updates, the updates
-being handled finish; no new ticks, the tick under way finishes (its feed's transaction and
-its admin notices); the sender settles what it has in flight. The sender ending on its own (a
-bug) stops the bot too, with its error: a bot that polls but cannot send must not look alive.
+being handled finish; no new ticks or heartbeats, those under way finish (a feed's transaction,
+admin notices, a beat waiting for another process's write; only a job still running after the
+grace is cancelled, which APScheduler logs as a failed job); the sender settles what it has in
+flight. The sender ending on its own (a bug) stops the bot too, with its error: a bot that
+polls but cannot send must not look alive.
 """
 
 from __future__ import annotations
@@ -133,9 +135,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
             log.info("stopping")
             if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
                 log.warning("stopped with %d updates still being handled", unfinished)
-            scheduler.pause()
-            await tick.running.finish(SHUTDOWN_GRACE)
-            scheduler.shutdown(wait=False)
+            await stop_jobs(scheduler, tick.running, SHUTDOWN_GRACE)
             sender.stop()
             await stop_within(sender_task, SHUTDOWN_GRACE)
 
@@ -162,6 +162,18 @@ def scheduled(tick: Tick, seconds: float) -> AsyncIOScheduler:
     return scheduler
 
 
+async def stop_jobs(scheduler: AsyncIOScheduler, running: Running, grace: float) -> None:
+    """No new jobs; those under way (`running`) finish within `grace`; then the scheduler shuts
+    down, which cancels any still running (APScheduler logs that at ERROR, with a traceback)."""
+    scheduler.pause()
+    # A job the scheduler started just before the pause has not taken its first step, so it is
+    # not tracked yet: after one turn of the loop it is.
+    await asyncio.sleep(0)
+    if unfinished := await running.finish(grace):
+        log.warning("stopping with %d scheduled jobs still running; they are cut off", unfinished)
+    scheduler.shutdown(wait=False)
+
+
 class RefreshesDue(Protocol):
     async def refresh_due(self) -> object: ...
 
@@ -180,12 +192,13 @@ class Tick:
     ) -> None:
         self._bot, self._pacer, self._storage = bot, pacer, storage
         self._refresher, self._admin_ids, self._catalogs = refresher, admin_ids, catalogs
-        self.running = Running()  # so that a stop lets a refresh under way finish
+        self.running = Running()  # so that a stop lets a refresh or a beat under way finish
         self._told: set[Told] = set()  # who has which admin notice, while others' sends fail
 
     async def beat(self) -> None:
         """The heartbeat `status --health` reads: the loop and the scheduler are alive."""
-        await self._storage.beat(time.time())
+        with self.running.track():  # it may wait for another process's write: a stop waits too
+            await self._storage.beat(time.time())
 
     async def run(self) -> None:
         # A method, not __call__: APScheduler awaits what `inspect` sees as a coroutine

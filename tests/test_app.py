@@ -4,6 +4,10 @@ its heartbeat."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
+import sqlite3
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,7 +18,8 @@ import apscheduler.triggers.interval
 import pytest
 
 from bot import app as app_module
-from bot.app import Tick, scheduled
+from bot.app import Tick, scheduled, stop_jobs
+from bot.config import load_settings, parse_feeds
 from bot.errors import ConfigError
 from bot.i18n import Catalogs
 from bot.instance_lock import only_instance
@@ -171,3 +176,57 @@ async def test_the_schedule_does_not_need_the_local_time_zone(
         assert len(scheduled(tick, 30.0).get_jobs()) == 2
     finally:
         await bot.session.close()
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+async def test_a_stop_while_a_heartbeat_waits_for_the_database_logs_no_error(
+    tmp_path: Path,
+    api: FakeBotAPI,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    stop: str,
+) -> None:
+    """The bot, stopped while a heartbeat waits for another process's write (`status`, a
+    migration, a backup): the scheduler's shutdown cancelled the beat, and APScheduler logged
+    the CancelledError at ERROR with its traceback, on a normal stop."""
+    monkeypatch.setattr(app_module, "MAX_TICK", 0.2)  # a beat every second with no feeds
+    database = tmp_path / "bot.sqlite3"
+    env = {"BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url, "ANALYSIS_WORKERS": "0"}
+    settings = load_settings({**env, "DATABASE_PATH": str(database)})
+    running = asyncio.create_task(app_module.run(settings, parse_feeds({"feeds": []})))
+    other = sqlite3.connect(database, isolation_level=None)
+    try:
+        await api.wait_for(lambda: api.calls["getUpdates"] > 0, 30)  # its signal handlers are set
+        other.execute("BEGIN IMMEDIATE")  # the next beat waits (busy_timeout: 5 s)
+        locked_at = int(time.time())
+        await asyncio.sleep(1.5)
+        os.kill(os.getpid(), getattr(signal, stop))
+        await asyncio.sleep(0.5)
+        other.rollback()  # the other writer is done: the beat goes on
+        await asyncio.wait_for(running, 30)
+        [(beat,)] = other.execute("SELECT value FROM counters WHERE name = 'heartbeat'")
+    finally:
+        other.close()
+        running.cancel()
+    assert beat >= locked_at  # a beat did wait for the other writer
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+async def test_a_job_started_just_before_the_stop_finishes(
+    storage: Storage, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The scheduler starts a job in a loop callback; a stop in the same turn of the loop found
+    # it not yet tracked, and the shutdown cancelled it (an ERROR, with a traceback).
+    pacer = Pacer()
+    bot = make_bot(api.token, pacer, api.base_url)
+    try:
+        tick = Tick(bot, pacer, storage, CountingRefresher(), [], Catalogs.load())
+        scheduler = scheduled(tick, 30.0)  # the beat is due at once
+        scheduler.start()
+        await asyncio.sleep(0)  # the scheduler's first look: it starts the beat
+        await stop_jobs(scheduler, tick.running, 5.0)
+        assert await storage.heartbeat() is not None  # the beat was written ...
+        await asyncio.sleep(0.2)  # ... and the shutdown, done in a callback, cut nothing off
+    finally:
+        await bot.session.close()
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
