@@ -42,12 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
     run = sub.add_parser("run", help="the bot: long polling plus the feed scheduler")
     run.set_defaults(func=_run)
-    poll = sub.add_parser(
-        "poll",
-        help="refresh every feed once, without Telegram (exit 1 if any source failed)",
-        description="Refresh every feed once. Exit 0 when every source was read, 1 when any "
-        "failed (with a one-line summary on stderr), 2 on a configuration error.",
-    )
+    poll = sub.add_parser("poll", help="refresh every feed once, without Telegram")
     poll.add_argument("--once", action="store_true", required=True, help="one refresh, then exit")
     poll.set_defaults(func=_poll)
     _add_feeds(sub)
@@ -148,7 +143,7 @@ def _poll(args: argparse.Namespace, settings: Settings) -> int:
 
     feeds = load_feeds(settings.feeds_file)
     logs.configure(settings.log_level if settings.log_level != "INFO" else "WARNING")
-    return asyncio.run(poll_once(settings, feeds, sys.stdout, sys.stderr))
+    return asyncio.run(poll_once(settings, feeds, sys.stdout))
 
 
 def _classify(args: argparse.Namespace, settings: Settings) -> int:
