@@ -43,12 +43,13 @@ from urllib.parse import urlsplit
 
 from bot import fulltext
 from bot.analysis import Analysis
-from bot.errors import FeedError, HTTPStatusError
+from bot.errors import ConnectError, FeedError, FetchError, FetchTimeout, HTTPStatusError
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
     DISABLE_AFTER,
     JITTER,
     MAX_BACKOFF,
+    STREAK_GAP,
     adapt,
     backoff,
     bounds,
@@ -124,6 +125,7 @@ class Refresher:
         self._on_queued = on_queued
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
+        self._answered_at: float | None = None  # when some feed's server last answered
 
     async def refresh_due(self) -> list[FeedReport]:
         return await self.refresh(await self._storage.feeds.due(self._clock()))
@@ -156,6 +158,7 @@ class Refresher:
             result = await self._fetcher.fetch(
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
+            self._answered_at = self._clock()
             if result.not_modified:
                 return await self._not_modified(feed, result)
             parsed = await self._analysis.read(
@@ -330,6 +333,14 @@ class Refresher:
         retry_after = exc.retry_after if isinstance(exc, HTTPStatusError) else None
         since = streak_start(feed.failing_since, feed.last_error_at, now)
         errors = feed.error_count + 1 if since == feed.failing_since else 1
+        unanswered = isinstance(exc, ConnectError | FetchTimeout)
+        if isinstance(exc, FetchError) and not unanswered:
+            self._answered_at = now  # an error status, a redirect loop: its server answered
+        elif unanswered and (self._answered_at is None or now - self._answered_at > STREAK_GAP):
+            # No server has answered lately: the bot's own network is down (DNS, a cable),
+            # which says nothing about this feed. Its failing counts from when others answer
+            # again; else three days of it disabled every feed, for good.
+            since = now
         delay = backoff(feed.interval, errors, retry_after)
         asked = min(retry_after, MAX_BACKOFF) if retry_after is not None else 0.0
         await self._storage.feeds.record_error(

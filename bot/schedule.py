@@ -23,7 +23,10 @@ The spec:
   The failing is counted from its streak's first error, and an error more than `STREAK_GAP`
   after the one before starts a new streak: a failing feed is retried at least every
   `MAX_BACKOFF`, so such a gap is time nobody polled it (the bot was stopped, the feed was not
-  listed), which says nothing about the feed.
+  listed), which says nothing about the feed. Nor does a feed's server not answering while
+  no feed's server has answered for `STREAK_GAP` (the bot's own network is down): such an
+  error starts its streak again (`bot.refresh`), so an outage of the bot's own does not
+  disable every feed.
 * **No wait lasts longer than `longest_wait()`** (the ceiling or `MAX_BACKOFF`, jittered): a
   next check further ahead was set by a clock that was wrong, and is brought back.
 

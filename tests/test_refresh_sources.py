@@ -246,6 +246,40 @@ async def test_failing_for_three_days_disables_and_is_noticed_once(
     assert await storage.feeds.notices_due(clock[0], failing_for=TELL_ADMINS_AFTER) == []
 
 
+async def test_the_bots_own_outage_disables_no_feed(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    """Nothing answers for four days: the bot's own network (DNS, a cable) is down, which says
+    nothing about the feeds. Disabling them all would need every address changed in
+    feeds.yaml to bring them back. A feed that still cannot be reached once others answer
+    again is counted from then, and disabled after 3 days of that."""
+    dead = await only(storage, FeedSpec("dead", "http://127.0.0.1:9/rss", interval=60))
+    clock = [time.time()]
+    r = make_refresher(storage, fetcher, classifier, alert_max_age=1, clock=lambda: clock[0])
+    start = clock[0]
+    detail = await poll_until(r, storage, clock, start + DISABLE_AFTER + 86400)
+    assert "ConnectError" in detail
+    [dead] = await storage.feeds.listed()
+    assert dead.disabled_reason is None
+
+    server.set_feed("/rss", rss([dated(RELEVANT_ITEM)]))  # the network is back
+    specs = [FeedSpec("dead", dead.url, interval=60), FeedSpec("live", server.url("/rss"))]
+    await storage.feeds.sync(specs, now=clock[0])
+    back = clock[0]
+    while clock[0] < back + DISABLE_AFTER + 86400:
+        feeds = [f for f in await storage.feeds.listed() if f.disabled_reason is None]
+        clock[0] = max(clock[0], min(f.next_check_at for f in feeds))
+        await r.refresh(sorted(feeds, key=lambda f: f.name != "live"))  # "live" answers first
+    [dead, live] = await storage.feeds.listed()
+    assert (dead.name, dead.disabled_reason, live.disabled_reason) == (
+        "dead",
+        "failing for 3 days",
+        None,
+    )
+    assert dead.failing_since is not None
+    assert dead.failing_since >= back
+
+
 async def test_time_nobody_polled_is_not_time_failing(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:
