@@ -55,6 +55,7 @@ from bot.telegram.client import make_bot
 from bot.telegram.commands import set_commands
 from bot.telegram.feeds import Told, notify_admins
 from bot.telegram.in_flight import InFlight, Running
+from bot.wall_clock import keep_jobs_on_time
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +128,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
         sender_task = asyncio.create_task(sender.run(), name="sender")
         sender_task.add_done_callback(lambda _: stop.set())
         scheduler.start()
+        on_time = asyncio.create_task(keep_jobs_on_time(scheduler, tick_seconds(feeds)))
         try:
             if await unless_stopped(introduce(bot, catalogs), stop):
                 log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
@@ -135,6 +137,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
             log.info("stopping")
             if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
                 log.warning("stopped with %d updates still being handled", unfinished)
+            on_time.cancel()
             await stop_jobs(scheduler, tick.running, SHUTDOWN_GRACE)
             sender.stop()
             await stop_within(sender_task, SHUTDOWN_GRACE)

@@ -10,6 +10,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfoNotFoundError
 
@@ -29,6 +30,7 @@ from bot.schedule import TELL_ADMINS_AFTER
 from bot.status import HEALTHY_HEARTBEAT_AGE, healthy
 from bot.storage import Storage
 from bot.telegram.client import make_bot
+from bot.wall_clock import keep_jobs_on_time
 from tests.fakes.botapi import FakeBotAPI
 
 ADMIN = 777
@@ -157,6 +159,49 @@ async def test_the_heartbeat_goes_on_while_a_refresh_is_under_way(
         refresher.release.set()
         scheduler.shutdown(wait=False)
         await bot.session.close()
+
+
+class CountingTick:
+    def __init__(self) -> None:
+        self.runs = self.beats = 0
+
+    async def beat(self) -> None:
+        self.beats += 1
+
+    async def run(self) -> None:
+        self.runs += 1
+
+
+async def test_the_jobs_go_on_when_the_wall_clock_is_set_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """NTP sets right a clock that ran an hour ahead: the scheduler, which keeps each job's
+    next run as a wall-clock time, waited out the hour, and nothing was polled or beaten."""
+    monkeypatch.setattr(app_module, "FIRST_POLL_DELAY", 0.0)
+    offset = [0.0]
+
+    class Shifted(datetime):
+        @classmethod
+        def now(cls, tz: tzinfo | None = None) -> Shifted:
+            return cls.fromtimestamp(time.time() + offset[0], tz)
+
+    monkeypatch.setattr(apscheduler.schedulers.base, "datetime", Shifted)
+    tick = CountingTick()
+    scheduler = scheduled(tick, 0.2)  # type: ignore[arg-type]  # only beat() and run()
+    scheduler.start()
+    on_time = asyncio.create_task(
+        keep_jobs_on_time(scheduler, 0.2, wall=lambda: time.time() + offset[0])
+    )
+    try:
+        await asyncio.sleep(1.0)
+        assert tick.runs >= 2
+        offset[0] = -3600.0
+        runs, beats = tick.runs, tick.beats
+        await asyncio.sleep(1.5)
+        assert (tick.runs > runs + 1, tick.beats > beats + 1) == (True, True)
+    finally:
+        on_time.cancel()
+        scheduler.shutdown(wait=False)
 
 
 async def test_the_schedule_does_not_need_the_local_time_zone(

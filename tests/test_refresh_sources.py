@@ -15,7 +15,7 @@ from bot.fetch import Fetcher
 from bot.model import FeedSpec
 from bot.refresh import CATCH_UP_PAGES, Refresher
 from bot.relevance import Classifier
-from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER
+from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER, longest_wait
 from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher, public_or_loopback
 from tests.fakes.feedserver import FeedServer, rss
@@ -312,6 +312,24 @@ async def test_a_clock_that_was_ahead_does_not_stop_polling_for_good(
     await storage.feeds.sync([spec], now=now)
     [feed] = await storage.feeds.listed()
     assert feed.next_check_at <= now + 6 * 3600 * 1.1
+
+
+async def test_a_clock_set_back_while_running_does_not_stop_polling(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # The same while the bot runs: the clock two days ahead at a poll, then set right. No
+    # wait lasts longer than `longest_wait`, so seven hours later the feed is due, not in two
+    # days.
+    server.set_feed("/rss", rss([dated(RELEVANT_ITEM)]))
+    now = [time.time() + 2 * 86400]
+    feed = await only(storage, FeedSpec("f", server.url("/rss"), interval=600))
+    r = make_refresher(storage, fetcher, classifier, clock=lambda: now[0])
+    assert [report.status for report in await r.refresh_due()] == ["ok"]
+    now[0] = time.time() + 7 * 3600
+    assert longest_wait(600) < 7 * 3600
+    assert [f.name for f in await storage.feeds.due(now[0])] == [feed.name]
+    assert [report.status for report in await r.refresh_due()] == ["ok"]
+    assert await storage.feeds.due(now[0] + 60) == []  # an ordinary wait is kept
 
 
 async def test_success_ends_the_streak_so_a_new_one_is_told_again(

@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 
 from bot.logs import stored_error
 from bot.model import FeedSpec
-from bot.schedule import bounds, longest_wait
+from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
 from bot.storage.db import Database, Row
 from bot.storage.records import FeedState
 
@@ -153,11 +153,16 @@ class Feeds:
             await tx.execute(_RESUME_MOVED_ONTO_UNLISTED, (MOVED_ONTO,))
 
     async def due(self, now: float) -> list[FeedState]:
+        """The feeds to poll now; also one whose next check lies further ahead than any wait
+        may last (`longest_wait`, spelled here in SQL): it was set while the clock was ahead,
+        and the clock has been set right since (else it waited until a restart)."""
         rows = await self._db.fetchall(
             """SELECT * FROM feeds
-               WHERE enabled = 1 AND disabled_reason IS NULL AND next_check_at <= ?
+               WHERE enabled = 1 AND disabled_reason IS NULL AND (next_check_at <= ?1
+                   OR next_check_at > ?1 + ?2 * MAX(
+                       COALESCE(max_interval, interval), interval, ?3))
                ORDER BY next_check_at""",
-            (now,),
+            (now, 1.0 + JITTER, MAX_BACKOFF),
         )
         return [FeedState.from_row(r) for r in rows]
 
