@@ -1,6 +1,8 @@
 """Pure renderers: stories to Telegram messages built with `aiogram.utils.formatting`.
 
-Messages carry entities, never HTML, so no feed text can break them. Every renderer bounds what
+Messages carry entities, never HTML, so no feed text can break them, and a feed link becomes a
+text link only where Telegram takes it as one (`bot.text_links.linked`): one it would refuse
+is left as text, as it would otherwise refuse the whole message. Every renderer bounds what
 it takes from a feed (titles, leads, reasons, the number of items), and `fit()` guarantees the
 result is within Telegram's 4096 characters, so "message is too long" cannot happen. Lengths
 against that limit are counted in UTF-16 code units (`telegram_length`), the unit of Telegram's
@@ -17,12 +19,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 
-from aiogram.utils.formatting import Bold, Italic, Text, TextLink, as_line, as_list
+from aiogram.utils.formatting import Bold, Italic, Text, as_line, as_list
 from babel import Locale
 from babel.dates import format_date
 
 from bot.i18n import ENGLISH, N_, Tr
 from bot.storage.records import SENTENCE_END, Source, Story
+from bot.text_links import linked
 
 TELEGRAM_TEXT_LIMIT = 4096
 TELEGRAM_CAPTION_LIMIT = 1024
@@ -206,7 +209,7 @@ def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) 
     names: list[Text | str] = []
     for source in list(others.values())[:ALSO_MAX]:
         outlet = _cut(source.outlet, OUTLET_MAX)
-        names.append(TextLink(outlet, url=source.link) if source.link else outlet)
+        names.append(linked(outlet, source.link))
     rest = len(others) - ALSO_MAX
     items: list[Text | str] = ["➕ ", tr("Also reported by:"), " "]
     for number, name in enumerate(names):
@@ -218,7 +221,7 @@ def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) 
 
 def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
     outlet = _cut(story.outlet, 80)
-    name: Text | str = TextLink(outlet, url=story.link) if story.link else outlet
+    name = linked(outlet, story.link)
     day = format_day(story.published_at, tr.locale)
     more = story.sources - 1 if counted else 0
     extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
@@ -226,8 +229,7 @@ def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
 
 
 def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
-    title = _cut(headline(story, tr), 200)
-    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    title = linked(_cut(headline(story, tr), 200), story.link)
     tags = " · ".join(
         x
         for x in (
@@ -237,7 +239,7 @@ def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
         )
         if x
     )
-    return Text("• ", linked, "\n", tags) if tags else Text("• ", linked)
+    return Text("• ", title, "\n", tags) if tags else Text("• ", title)
 
 
 def _phrases(watched: Sequence[str]) -> str:
@@ -254,9 +256,8 @@ def _list_item(number: int, story: Story, tr: Tr) -> Text:
     day = format_day(story.published_at, tr.locale)
     countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
-    title = _cut(headline(story, tr), 200)
-    linked: Text | str = TextLink(title, url=story.link) if story.link else title
-    return Text(f"{number}. ", tags, "\n", linked, _outlets_note(story, tr))
+    title = linked(_cut(headline(story, tr), 200), story.link)
+    return Text(f"{number}. ", tags, "\n", title, _outlets_note(story, tr))
 
 
 def _outlets_note(story: Story, tr: Tr) -> str:

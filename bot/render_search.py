@@ -1,8 +1,9 @@
 """Pure renderers of search replies: result pages, the full story card, a case timeline.
 
 Entities, never HTML; every feed text is cut, and `fit()` bounds the whole message to 4096
-characters. Labels go through the chat's translator (`bot.i18n.Tr`), country names and dates
-come from CLDR in the same locale; without a translator the texts are English.
+characters; a link Telegram would refuse is left as text (`bot.text_links.linked`). Labels go
+through the chat's translator (`bot.i18n.Tr`), country names and dates come from CLDR in the
+same locale; without a translator the texts are English.
 
 A result page starts with `QUERY_MARK` and the canonical query on its own line: the pagination
 buttons re-read the query from there (see `bot.telegram.search`), so the bot stores no query
@@ -16,7 +17,7 @@ from collections.abc import Sequence
 from typing import Final
 from urllib.parse import unquote
 
-from aiogram.utils.formatting import Bold, Text, TextLink, as_line, as_list
+from aiogram.utils.formatting import Bold, Text, as_line, as_list
 
 from bot.i18n import ENGLISH, Tr
 from bot.render import (
@@ -32,6 +33,7 @@ from bot.render import (
     telegram_length,
 )
 from bot.storage.records import Source, Story
+from bot.text_links import linked
 
 QUERY_MARK: Final = "🔎 "
 TITLE_MAX: Final = 220
@@ -119,22 +121,20 @@ def timeline(
 
 
 def _timeline_line(story: Story, tr: Tr) -> Text:
-    title = _cut(headline(story, tr), TIMELINE_TITLE_MAX)
-    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    title = linked(_cut(headline(story, tr), TIMELINE_TITLE_MAX), story.link)
     action = action_label(story.action, tr)
     day = format_day(story.published_at, tr.locale) or tr("undated")
-    return as_line(f"{day} · {action} · ", linked, _story_command(story, " "))
+    return as_line(f"{day} · {action} · ", title, _story_command(story, " "))
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
-    title = _cut(headline(story, tr), TITLE_MAX)
-    linked: Text | str = TextLink(title, url=story.link) if story.link else title
+    title = linked(_cut(headline(story, tr), TITLE_MAX), story.link)
     day = format_day(story.published_at, tr.locale) or tr("undated")
     sources = tr.plural("{n} source", "{n} sources", story.sources)
     outlet = _cut(story.outlet, 60)
     return Text(
         f"{number}. {day} · {headline_tags(story, tr)}\n",
-        linked,
+        title,
         f"\n{outlet} · {sources}",
         _story_command(story, " · "),
     )
@@ -151,7 +151,7 @@ def _source_line(number: int, source: Source, tr: Tr) -> Text:
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
     link: Text | str = tr("no link")
     if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full
-        link = TextLink(_cut(_readable(source.link), LINK_TEXT_MAX), url=source.link)
+        link = linked(_cut(_readable(source.link), LINK_TEXT_MAX), source.link)
     return as_line(f"{number}. {_cut(source.outlet, 60)} · {day}\n", title, "\n", link)
 
 

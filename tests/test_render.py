@@ -198,3 +198,30 @@ def test_a_story_without_a_title_is_known_by_its_first_sentence() -> None:
     card = alert_card(long).render()[0]
     assert card.count("Police detained a citizen") == 1
     assert card.splitlines()[1].endswith("…")
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["http://localhost/news/1", "https://intranet/x", "http://e.org:0/a", "http://e{x}.org/a"],
+)
+def test_a_link_telegram_refuses_is_shown_as_text_in_every_card_and_list(link: str) -> None:
+    # Telegram answers 400 to a whole message with one such text link: the alert, the digest
+    # or the list would lose every link, or never arrive.
+    from bot.storage.records import Source
+
+    refused = story(link=link, sources=2)
+    also = [
+        Source("Kloop", "t", link, "en", None),
+        Source("Meduza", "t", "https://m.org/1", "en", None),
+    ]
+    rendered = [
+        alert_card(refused, sources=also),
+        story_list([refused, story(id=2)], heading="Recent"),
+        digest_page([refused, story(id=2)], heading="Digest")[0],
+    ]
+    for text in rendered:
+        shown, entities = text.render()
+        assert "Bazhukov" in shown
+        links = [e.url for e in entities or [] if e.type == "text_link"]
+        assert link not in links
+        assert links  # the other links stay

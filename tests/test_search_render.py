@@ -165,3 +165,27 @@ def test_results_and_the_case_timeline_name_a_story_without_a_title() -> None:
         rendered, entities = text.render()
         assert "Georgia refused entry to a journalist." in rendered
         assert all(e.length > 0 for e in entities or [])
+
+
+@pytest.mark.parametrize(
+    "link",
+    ["http://localhost/news/1", "https://intranet/x", "http://e.org:0/a", "http://e{x}.org/a"],
+)
+def test_a_link_telegram_refuses_is_shown_as_text_in_every_reply(link: str) -> None:
+    # Telegram answers 400 to a whole message with one such text link: /search, /story and
+    # /case would get no reply at all.
+    refused = story(1, link=link)
+    sources = [
+        Source("Kloop", "t", link, None, WHEN),
+        Source("OVD", "t", "https://e.org/2", None, WHEN),
+    ]
+    for text in (
+        results_page([refused, story(2)], "bazhukov", 0, 5),
+        story_card(refused, sources),
+        timeline([refused, story(2)], "bazhukov"),
+    ):
+        links = [e.url for e in text.render()[1] or [] if e.type == "text_link"]
+        assert link not in links
+        assert "https://e.org/2" in links  # the other links stay
+    card, _ = story_card(refused, sources).render()
+    assert link in card  # the address a lawyer cites is still there, as text

@@ -257,3 +257,25 @@ async def test_export_sends_a_csv_document(tg: Running) -> None:
     assert "Мовлаева" in joined[3]
     assert joined[6] == "https://e.org/0; https://e.org/0"  # each outlet with its link
     assert await say(tg, CHAT, "/export", 2) == TEXTS["export_usage"]
+
+
+async def test_a_link_telegram_refuses_costs_its_link_not_the_reply(
+    tg: Running, storage: Storage
+) -> None:
+    # A misconfigured CMS writes http://localhost/... into its items (bot.parse keeps it):
+    # made a text link, Telegram would answer 400 to the whole reply.
+    [feed] = await add_feeds(storage, "Outlet")
+    now = time.time()
+    refused = make_entry(
+        "Kazakhstan extradites Bazhukov", link="http://localhost/news/1", published=now
+    )
+    await storage.stories.save(feed, [incoming(refused, KG)], now=now, alert_max_age=0)
+    reply = await say(tg, CHAT, "/search Bazhukov", 1)
+    assert "Kazakhstan extradites Bazhukov" in reply
+    number = reply.split("/story_")[1].split()[0]
+    for n, command in enumerate(("/recent", "/case Bazhukov", f"/story_{number}"), 2):
+        assert "Kazakhstan extradites Bazhukov" in await say(tg, CHAT, command, n), command
+    assert "http://localhost/news/1" in tg.api.messages_to(CHAT)[-1]  # /story shows it as text
+    links = [e.get("url") for m in tg.api.sent_to(CHAT) for e in m.entities]
+    assert "http://localhost/news/1" not in links
+
