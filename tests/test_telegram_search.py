@@ -279,3 +279,16 @@ async def test_a_link_telegram_refuses_costs_its_link_not_the_reply(
     links = [e.get("url") for m in tg.api.sent_to(CHAT) for e in m.entities]
     assert "http://localhost/news/1" not in links
 
+
+async def test_a_reply_telegram_refuses_is_sent_again_as_plain_text(tg: Running) -> None:
+    refusal = "Bad Request: entity URL 'http://x' is invalid: Wrong HTTP URL"
+    tg.api.fail_next("sendMessage", 400, refusal)
+    first = await say(tg, CHAT, "/search Movlaev", 1)
+    assert first.startswith("🔎 movlaev\n\nPage 1")
+    assert tg.api.sent_to(CHAT)[-1].entities == []
+    [(_, data)] = buttons(tg, CHAT)  # the list still pages
+    tg.api.fail_next("editMessageText", 400, refusal)
+    await press(tg, CHAT, data, tg.api.sent_to(CHAT)[-1].message_id)
+    await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
+    tg.api.fail_next("sendMessage", 400, refusal)
+    assert "Latest stories" in await say(tg, CHAT, "/recent", 2)

@@ -7,6 +7,9 @@ hash of that query. A press re-reads the query from the message the button is at
 other chat's query can be reached), checks the tag and the page, and edits the message. Forged,
 stale or unknown data, or a message Telegram no longer shows us, gets a polite answer.
 
+A reply Telegram refuses for its own content (a bug: the renderers keep to its rules) is sent
+again as plain text (`_send`), as the sender does for alerts, so a command is never unanswered.
+
 Every reply is in the chat's language (`tr`, from `bot.telegram.i18n`). The query line of a
 result page is not translated, so a list pages the same whatever language it was rendered in,
 and whoever presses the button.
@@ -15,6 +18,7 @@ and whoever presses the button.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 from typing import Final
 
@@ -31,7 +35,7 @@ from aiogram.types import (
 )
 from aiogram.utils.formatting import Text
 
-from bot.bad_requests import not_modified
+from bot.bad_requests import BadRequest, classify, not_modified
 from bot.errors import QueryError
 from bot.i18n import N_, Tr
 from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list
@@ -40,6 +44,8 @@ from bot.search import QueryBuilder, SearchQuery
 from bot.search.export import to_csv
 from bot.storage import Storage
 from bot.storage.search import RANK_WINDOW
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE: Final = 5
 LAST_PAGE: Final = RANK_WINDOW // PAGE_SIZE - 1
@@ -92,7 +98,7 @@ async def search(
         await message.answer(_say(tr, "nothing"))
         return
     text, markup = reply
-    await message.answer(**text.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW)
+    await _send(message, text, markup)
 
 
 async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder, tr: Tr) -> None:
@@ -121,9 +127,7 @@ async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder,
     await callback.answer()
     content, markup = reply
     try:
-        await message.edit_text(
-            **content.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW
-        )
+        await _send(message, content, markup, edit=True)
     except TelegramBadRequest as exc:
         if not not_modified(exc.message):  # a double tap asks for the page already shown
             raise
@@ -138,6 +142,26 @@ async def _page(
     more = len(found) > PAGE_SIZE and number < LAST_PAGE
     text = results_page(found[:PAGE_SIZE], query.text, number, PAGE_SIZE, tr=tr)
     return text, _buttons(query.text, number, more, tr)
+
+
+async def _send(
+    message: Message, text: Text, markup: InlineKeyboardMarkup | None = None, *, edit: bool = False
+) -> None:
+    """Answer `message` with `text`, or edit it to `text`. Should Telegram refuse the message
+    itself (its entities, its length: the renderers keep to Telegram's rules, so a bug), its
+    words go again without entities, as the sender does for alerts: whoever asked gets a
+    reply. An edit to what is already shown is no refusal: it is raised to the caller."""
+    send = message.edit_text if edit else message.answer
+    try:
+        await send(**text.as_kwargs(), reply_markup=markup, link_preview_options=NO_PREVIEW)
+    except TelegramBadRequest as exc:
+        meaning = classify(exc.message, in_thread=bool(message.is_topic_message))
+        if meaning is not BadRequest.MESSAGE or not_modified(exc.message):
+            raise
+        # Telegram's description names an entity or a limit, never the text: no query is logged.
+        log.error("a search reply rejected by Telegram: %s; resent as plain text", exc.message)
+        words = plain(text.render()[0]).as_kwargs()
+        await send(**words, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
 def _buttons(query_text: str, number: int, more: bool, tr: Tr) -> InlineKeyboardMarkup | None:
@@ -173,7 +197,7 @@ async def recent(message: Message, storage: Storage, tr: Tr) -> None:
         await message.answer(_say(tr, "recent_empty"))
         return
     text = story_list(stories, heading=tr("Latest stories"), tr=tr)
-    await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
+    await _send(message, text)
 
 
 async def story(message: Message, command: CommandObject, storage: Storage, tr: Tr) -> None:
@@ -187,7 +211,7 @@ async def story(message: Message, command: CommandObject, storage: Storage, tr: 
         return
     sources = await storage.stories.sources(found.id)
     card = story_card(found, sources, tr=tr)
-    await message.answer(**card.as_kwargs(), link_preview_options=NO_PREVIEW)
+    await _send(message, card)
 
 
 async def case(
@@ -211,7 +235,7 @@ async def case(
         await message.answer(**plain(_say(tr, "case_empty", name=name)).as_kwargs())
         return
     text = timeline(stories, query.text, total=total, tr=tr)
-    await message.answer(**text.as_kwargs(), link_preview_options=NO_PREVIEW)
+    await _send(message, text)
 
 
 async def export(
