@@ -189,3 +189,11 @@ def test_a_link_telegram_refuses_is_shown_as_text_in_every_reply(link: str) -> N
         assert "https://e.org/2" in links  # the other links stay
     card, _ = story_card(refused, sources).render()
     assert link in card  # the address a lawyer cites is still there, as text
+
+
+def test_csv_names_a_story_without_a_title_by_its_headline() -> None:
+    # As every card and list does: the file a lawyer files has no empty headline.
+    untitled = story(7, "", summary="Kazakhstan extradited Bazhukov to Russia. His lawyer appeals.")
+    [_, row] = csv.reader(io.StringIO(to_csv([untitled], {}).decode("utf-8-sig")))
+    assert row[4] == "Kazakhstan extradited Bazhukov to Russia."
+    assert row[4] == untitled.headline

@@ -1,9 +1,10 @@
 """Search results -> CSV for a legal file. Pure.
 
 One row per story: date (YYYY-MM-DD, UTC), countries (ISO codes), action, people (mentioned
-names, see `people`), headline, outlets and links: every source, "; "-separated, oldest first,
-the two columns in step (the n-th link is the n-th outlet's, empty where it gave none; an outlet
-with two reports is named twice), so each link is cited with its outlet.
+names, see `people`), headline (`Story.headline`, as every card names the story: one without a
+title goes by its first sentence), outlets and links: every source, "; "-separated, oldest
+first, the two columns in step (the n-th link is the n-th outlet's, empty where it gave none;
+an outlet with two reports is named twice), so each link is cited with its outlet.
 UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
 spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
 
@@ -40,7 +41,7 @@ def to_csv(
             " ".join(story.countries),
             story.action or "",
             "; ".join(people([story.title, story.summary])),
-            story.title,
+            story.headline,
             "; ".join(outlet for outlet, _ in cited),
             "; ".join(link or "" for _, link in cited) if any(link for _, link in cited) else "",
         )
