@@ -12,7 +12,7 @@ import pytest
 
 from bot.model import Verdict
 from bot.storage import Storage
-from bot.telegram.search import TEXTS
+from bot.telegram.search import EXPORT_MAX, TEXTS
 from bot.telegram.settings import STALE
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
@@ -292,3 +292,42 @@ async def test_a_reply_telegram_refuses_is_sent_again_as_plain_text(tg: Running)
     await tg.api.wait_for(lambda: "Page 2" in tg.api.messages_to(CHAT)[-1], 15)
     tg.api.fail_next("sendMessage", 400, refusal)
     assert "Latest stories" in await say(tg, CHAT, "/recent", 2)
+
+
+@pytest.mark.parametrize(
+    ("language", "cut"),
+    [
+        ("en", "Only the first 200 stories: more match"),
+        ("ru", "Только первые 200 новостей: найдено больше"),
+        ("uk", "Лише перші 200 новин: знайдено більше"),
+    ],
+)
+async def test_an_export_cut_at_its_bound_says_so(
+    tg: Running, storage: Storage, language: str, cut: str
+) -> None:
+    # "200 stories for: ..." whether 200 or 2,000 match: a lawyer could not tell the file
+    # is incomplete.
+    [feed] = await add_feeds(storage, "Outlet")
+    now = time.time()
+    hearings = [
+        make_entry(
+            f"Bazhukov case: hearing number {n} in Almaty court {n * 7919}",
+            summary=f"Report {n}.",
+            link=f"https://outlet.example.org/{n}",
+            published=now - n * 3600,
+        )
+        for n in range(EXPORT_MAX + 1)
+    ]
+    await storage.stories.save(feed, [incoming(e, KG) for e in hearings], now=now, alert_max_age=0)
+    tg.api.user_message(CHAT, "/export Bazhukov", language_code=language)
+    await tg.api.wait_for(lambda: bool(tg.api.sent_to(CHAT)), 30)
+    record = tg.api.sent_to(CHAT)[-1]
+    assert record.document is not None
+    rows = list(csv.reader(io.StringIO(record.document.data.decode("utf-8-sig"))))
+    assert len(rows) == 1 + EXPORT_MAX
+    assert record.text.startswith(cut), record.text
+    assert record.text.endswith("bazhukov")
+    # Exactly the bound: the whole result, said as before.
+    tg.api.user_message(CHAT, "/export Bazhukov -200", language_code="en")
+    await tg.api.wait_for(lambda: len(tg.api.sent_to(CHAT)) == 2, 30)
+    assert tg.api.sent_to(CHAT)[-1].text == f"{EXPORT_MAX} stories for: bazhukov -200"

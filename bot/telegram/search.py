@@ -249,15 +249,31 @@ async def export(
     except QueryError as exc:
         await message.answer(**plain(_explain(exc, tr)).as_kwargs())
         return
-    stories = await storage.search.stories(query, limit=EXPORT_MAX)
-    if not stories:
+    # One more than the file holds tells a cut result from one of exactly EXPORT_MAX.
+    matched = await storage.search.stories(query, limit=EXPORT_MAX + 1)
+    if not matched:
         await message.answer(_say(tr, "nothing"))
         return
+    stories = matched[:EXPORT_MAX]
     reports = await storage.stories.sources_of([s.id for s in stories])
     cited = {sid: [(r.outlet, r.link) for r in found] for sid, found in reports.items()}
     document = BufferedInputFile(to_csv(stories, cited), filename="transit-watch-search.csv")
-    said = tr.plural(
-        "{n} story for: {query}", "{n} stories for: {query}", len(stories), query=query.text
+    caption = plain(
+        _export_caption(tr, len(stories), query.text, cut=len(matched) > EXPORT_MAX),
+        TELEGRAM_CAPTION_LIMIT,
     )
-    caption = plain(said, TELEGRAM_CAPTION_LIMIT)
     await message.answer_document(document, **caption.as_kwargs(text_key="caption"))
+
+
+def _export_caption(tr: Tr, n: int, query_text: str, *, cut: bool) -> str:
+    # The cut comes before the query: a long query is what `plain` cuts at the caption limit.
+    if cut:
+        return tr.plural(
+            "Only the first {n} story: more match, narrow the search to export them all. "
+            "Search: {query}",
+            "Only the first {n} stories: more match, narrow the search to export them all. "
+            "Search: {query}",
+            n,
+            query=query_text,
+        )
+    return tr.plural("{n} story for: {query}", "{n} stories for: {query}", n, query=query_text)
