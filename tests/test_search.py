@@ -50,6 +50,15 @@ def day(text: str) -> float:
         ("action:wanted-list", "actions", ("wanted-list",)),
         ("from:meduza", "outlets", (("meduza",),)),
         ('from:"OVD Info"', "outlets", (("ovd", "info"),)),
+        # a comma list is either outlet, as country:kz,kg is either country
+        ("from:meduza,kloop", "outlets", (("meduza",), ("kloop",))),
+        ('from:"ovd info,meduza"', "outlets", (("ovd", "info"), ("meduza",))),
+        ("from:meduza,,x,kloop", "outlets", (("meduza",), ("kloop",))),
+        (
+            "from:aa,bb,cc from:dd,ee,ff,gg",
+            "outlets",
+            tuple((w,) for w in ["aa", "bb", "cc", "dd", "ee"]),
+        ),
         ("since:2025-03-01", "since", day("2025-03-01")),
         ("since:2025-03", "since", day("2025-03-01")),
         ("until:2025-03-01", "until", day("2025-03-01T23:59:59")),
@@ -110,6 +119,7 @@ def test_a_word_before_a_colon_that_is_no_filter_is_text(builder: QueryBuilder, 
         ("since:yesterday", "Cannot read the date"),
         ("since:2025-03 until:2025-01", "since: is after until:"),
         ("from:🙂", "from: needs an outlet"),
+        ("from:,", "from: needs an outlet"),
         # years the date tags cannot tell apart gave an empty `tags : ()`, an FTS5 error
         ("until:1990", "Dates run from 1995 to 2100; “1990” is outside"),
         ("Бажуков until:1994-12", "Dates run from 1995 to 2100; “1994-12” is outside"),
@@ -177,6 +187,7 @@ def test_filters_after_the_last_counted_word_still_apply(
         'from:"ovd info" since:2025-03-01 until:2025-06-30',
         "country:kg since:2025-03",
         "Movlaev -Ереван",
+        "from:meduza,ovd-info,kloop Бажуков",
     ],
 )
 def test_canonical_text_parses_back_to_the_same_query(builder: QueryBuilder, text: str) -> None:
@@ -188,6 +199,7 @@ def test_canonical_text_parses_back_to_the_same_query(builder: QueryBuilder, tex
 _PIECES = (
     "held", "Бажуков", "since", "until", "2025", "2025-03", "03", "since:2025", "until:2024-06",
     "country:kz", "kg", "country:", "action:extradition", "action:", "from:meduza", "from:",
+    "from:meduza,kloop", "from:,", "from:x,ovd",
     '"', "«", "»", "(", ")", ",", "-", "—", "contry:kz", "x", ":", "since:", "ovd-info",
 )  # fmt: skip
 

@@ -96,6 +96,8 @@ async def titles(storage: Storage, text: str, **kwargs: int) -> list[str]:
         ("from:meduza", {0, 3}),
         ('from:"ovd info"', {1}),
         ("from:ovd-info Бажуков", {1}),
+        ("from:meduza,ovd-info", {0, 1, 3}),  # either outlet, as country:kg,am is
+        ("from:meduza from:ovd-info", {0, 1, 3}),
         ("since:2026-01-20", {0, 3, 4}),
         ("until:2025-12-31", {1}),
         ("Бажуков since:2024-01-01 until:2025-12-31", {1}),

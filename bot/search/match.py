@@ -10,7 +10,7 @@ and `tags` (country, action, year and month).
     "a phrase"      {title body} : "a phrase"
     -word           ... NOT {title title_terms body terms} : (...)
     country:kz,kg   tags : ("ckz" OR "ckg")      action:x   tags : "ax"
-    from:ovd        outlets : "ovd"              since/until   tags : ("y2024" OR "m202501" ...)
+    from:ovd,kloop  outlets : ("ovd" OR "kloop") since/until   tags : ("y2024" OR "m202501" ...)
 
 Tags only narrow: the storage weighs the `tags` column 0, so neither a filter nor a word's tag
 changes the ranking (`bot.storage.search`).

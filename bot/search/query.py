@@ -15,7 +15,9 @@ The query language (this docstring is the spec):
   `country:kz, kg` when the word after the comma names a country),
   `action:extradition` (or выдача, депортация, арешт ...),
   `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
-  `from:meduza` or `from:"ovd info"` (words of the outlet's name). Repeating a filter adds
+  `from:meduza` or `from:"ovd info"` (words of the outlet's name; `from:meduza,kloop` is
+  either outlet, and so is `from:"meduza, ovd info"`: the words between two commas are one
+  name). Repeating a filter adds
   alternatives (country, action, from) or replaces the date. A filter cannot be negated.
 - `since:`, `until:` or `action:` with a space after the colon (`since: 2025`), or a date
   filter without its colon (`since 2025-03`), is a `QueryError` saying so; it would be
@@ -60,7 +62,8 @@ FILTER_KEYS: Final = frozenset({"country", "action", "since", "until", "from"})
 HOW_TO_SEARCH: Final = N_(
     "Type a few words to search the stored stories, e.g. a name (Бажуков, Bazhukov), "
     'a "quoted phrase", -word to leave out, or filters: /search экстрадиция country:kz '
-    "since:2025-03-01 (also until:, from:<outlet>, action:deportation)"
+    "since:2025-03-01 (also until:, action:deportation, from:<outlet>; from:meduza,kloop is "
+    "either)"
 )
 ONLY_EXCLUSIONS: Final = N_("Add a word to look for: -word only leaves stories out.")
 NEGATED_FILTER: Final = N_("Filters cannot be negated: write country:kz, not -country:kz.")
@@ -227,11 +230,12 @@ def _filter(
     elif key == "action":
         draft.add_filter(actions=(parse_action(value),))
     elif key == "from":
-        words = words_of(value)[:MAX_OUTLET_WORDS]
-        if not words:
+        # Each name of a comma list is an alternative, as `country:kz,kg` is either country.
+        names = [w[:MAX_OUTLET_WORDS] for part in value.split(",") if (w := words_of(part))]
+        if not names:
             raise QueryError(NO_OUTLET)
-        if len(draft.query.outlets) < MAX_OUTLETS:
-            draft.add_filter(outlets=(words,))
+        room = max(0, MAX_OUTLETS - len(draft.query.outlets))
+        draft.add_filter(outlets=tuple(names[:room]))
     elif key == "since":
         draft.query = replace(draft.query, since=parse_day(value, end=False))
     else:
