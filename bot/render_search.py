@@ -13,9 +13,9 @@ anywhere. That line is never translated: the canonical query is the same in ever
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import Final
-from urllib.parse import unquote
 
 from aiogram.utils.formatting import Bold, Text, as_line, as_list
 
@@ -44,6 +44,8 @@ TIMELINE_TITLE_MAX: Final = 140
 # more sources").
 COUNT_LINE_MAX: Final = 100
 LINK_TEXT_MAX: Final = 120  # a source's link as shown; the link itself is whole
+# A run of escaped bytes 0x80-0xFF: every byte of a character UTF-8 writes in more than one.
+_NON_ASCII_ESCAPES: Final = re.compile(r"(?:%[89A-Fa-f][0-9A-Fa-f])+")
 
 
 def results_page(
@@ -157,9 +159,18 @@ def _source_line(number: int, source: Source, tr: Tr) -> Text:
 
 def _readable(url: str) -> str:
     """The link as a reader wants to see it (Cyrillic, not %D0%B1...), unless decoding it
-    brings out what must not be shown: a control, a direction override, a broken byte."""
-    text = unquote(url)
-    return text if text.isprintable() and "\ufffd" not in text else url
+    brings out what must not be shown: a control, a direction override, a broken byte. Only
+    non-ASCII UTF-8 is decoded: an ASCII escape stays as it is (%3F, %2F, %26, %25...), as the
+    text, copied and cited, must be the very address the link is, not another one."""
+    try:
+        text = _NON_ASCII_ESCAPES.sub(_utf8, url)
+    except UnicodeDecodeError:
+        return url
+    return text if text.isprintable() else url
+
+
+def _utf8(escapes: re.Match[str]) -> str:
+    return bytes.fromhex(escapes.group().replace("%", "")).decode("utf-8")
 
 
 def _cut(text: str, limit: int) -> str:

@@ -197,3 +197,34 @@ def test_csv_names_a_story_without_a_title_by_its_headline() -> None:
     [_, row] = csv.reader(io.StringIO(to_csv([untitled], {}).decode("utf-8-sig")))
     assert row[4] == "Kazakhstan extradited Bazhukov to Russia."
     assert row[4] == untitled.headline
+
+
+@pytest.mark.parametrize(
+    ("link", "shown"),
+    [
+        # reserved characters escaped in a path or a query are another address decoded
+        ("https://court.example.org/a%3Fb=1%26c%23d", "https://court.example.org/a%3Fb=1%26c%23d"),
+        ("https://e.org/docs%2F2025/x%25y", "https://e.org/docs%2F2025/x%25y"),
+        ("https://e.org/q?name=a%20b%2Bc", "https://e.org/q?name=a%20b%2Bc"),
+        # non-ASCII UTF-8 is shown as its letters, the escapes around it kept
+        (
+            "https://e.org/%D1%81%D1%83%D0%B4%3F?q=%D0%B1%26x",
+            "https://e.org/суд%3F?q=б%26x",
+        ),
+        ("https://e.org/%e2%80%94", "https://e.org/—"),
+        # what must not be shown keeps the whole link escaped
+        ("https://e.org/a%E2%80%AEgpj.exe", "https://e.org/a%E2%80%AEgpj.exe"),
+        ("https://e.org/a%C2%A0b", "https://e.org/a%C2%A0b"),  # a no-break space
+        ("https://e.org/%D1%81%FF", "https://e.org/%D1%81%FF"),  # a broken byte
+        ("https://e.org/a%C0%AFb", "https://e.org/a%C0%AFb"),  # "/" written overlong
+    ],
+)
+def test_a_sources_link_text_is_the_same_address_as_its_link(link: str, shown: str) -> None:
+    # /story shows each source's link readable, for a lawyer to cite: decoding %3F, %23, %26
+    # or %2F turned it into another address than the link (a/b=1 queried, not a?b=1).
+    text, entities = story_card(story(), [Source("Outlet", "Decision", link, None, WHEN)]).render()
+    [text_link] = [e for e in entities if e.type == "text_link" and e.url == link]
+    units = text.encode("utf-16-le")[
+        2 * text_link.offset : 2 * (text_link.offset + text_link.length)
+    ]
+    assert units.decode("utf-16-le") == shown
