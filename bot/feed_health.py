@@ -105,11 +105,15 @@ def disabled_reason(reason: str, tr: Tr = ENGLISH) -> str:
     return reason
 
 
+# Marked (N_) for the catalogs: `ago` translates them from here.
+_UNITS: Final = ((86400, N_("{n}d"), 3600, N_("{n}h")), (3600, N_("{n}h"), 60, N_("{n}m")))
+
+
 def ago(seconds: float, tr: Tr = ENGLISH) -> str:
     """A short duration, cut, never rounded up (a feed failing for 2d14h is not yet at the 3
     days that disable it; an interval of 90 minutes is not 2h): 45s, 12m, 1h30m, 2d14h."""
     whole = int(max(0.0, seconds))
-    for size, unit, part, next_unit in ((86400, "{n}d", 3600, "{n}h"), (3600, "{n}h", 60, "{n}m")):
+    for size, unit, part, next_unit in _UNITS:
         if whole >= size:
             count, rest = divmod(whole, size)
             shown = [tr(unit, n=count)] + ([tr(next_unit, n=rest // part)] if rest >= part else [])
