@@ -17,9 +17,24 @@ The rules (this docstring is the spec):
 2. Cyrillic surnames lose their case and gender endings, longest first: -ского/-скому/-ским/
    -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын and the Ukrainian
    -ін/-їн/-єв/-їв: -а, -у, -ым, -ой, -ою, -е, -ых, -ыми, -ы and the Ukrainian -им, -ими, -их,
-   -ої, -ій, -і -> nothing (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков), and so do the
-   Kazakh/Kyrgyz case suffixes -ты/-ті/-ту, -тың/-тің/-тун, -ка/-ке/-қа/-ко, -та/-те/-то,
-   -тан/-тен/-тон (Журавлевті -> журавлев); Ukrainian/Kazakh letters are kept for step 3.
+   -ої, -ій, -і -> nothing (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков).
+   Ukrainian/Kazakh letters are kept for step 3. Kazakh and Kyrgyz write a Russian surname in
+   Russian spelling and add their case suffixes by the sound before them, which go too:
+   - after -ов/-ев, whose -в Kazakh counts voiceless, Kyrgyz voiced: Kazakh -тың/-тің,
+     -қа, -ты/-ті, -та/-те, -тан/-тен, -пен; Kyrgyz -дун/-дин, -го/-ге, -ду/-ди, -до/-де,
+     -дон/-ден, and -тун/-түн, -ту/-тү, -то, -тон as Kazakh would devoice them (Бажуковтың,
+     Бажуковқа, Журавлевті, Бажуковдун, Бажуковго -> бажуков, журавлев);
+   - after -ин/-ын: Kazakh -ның/-нің, -ға, -ды/-ді, -нан/-нен; Kyrgyz -дын/-дин, -ды/-ди,
+     -дан/-ден (Ильиннің -> ильин). Not the locative -да/-де: Kazakh and Kyrgyz "in its ..."
+     ends the same (ішінде, ишинде "in the case" are no Ишин);
+   - after a woman's -ова/-ева/-ина/-ына, which loses its -а too: -ның/-нын, -ға/-га, -дан
+     (Бажукованың -> бажуков);
+   - after any of them the instrumental -мен/-бен/-пен, Kyrgyz -менен.
+   Not the forms Russian or Ukrainian spell too: -ка/-ко after -ов/-ев/-ин make villages and
+   surnames (Ивановка, Алексеевка, Никитинка, Головко: no Kazakh or Kyrgyz dative is -ка or
+   -ко there), and the Kazakh dative -ке after -в, the dative -ге/-га after -н and the
+   accusative -ны after a woman's -а are also Russian (в Ивановке, на митинге, митинга,
+   арестованы): `kazakh_kyrgyz_key` reads those, for a text known to be Kazakh or Kyrgyz.
    Other men's surnames that decline lose -а, -у, -ом/-ем, -е, -і, -ові: Ukrainian -енко
    (Лук'яненка -> лукяненко), -ук/-юк, -ич, and -ян after a consonant (Арутюняна).
 3. Cyrillic is transliterated with a BGN/PCGN-like table (ж zh, х kh, ц ts, ч ch, ш sh, щ shch,
@@ -42,7 +57,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import lru_cache
-from typing import Final
+from typing import Final, TypeAlias
 
 _TRANSLIT: Final = str.maketrans(
     {
@@ -58,11 +73,26 @@ _DROP: Final = dict.fromkeys(map(ord, "'’ʼʻ‘`´-‐"), None)
 _SLAVIC_STEMS: Final = ("ов", "ев", "ёв", "ин", "ын", "ін", "їн", "єв", "їв")
 _CASE_ENDINGS: Final = (
     "ыми", "ими", "ого", "ому", "ым", "им", "ой", "ою", "ых", "их", "ої", "ій",
-    # Kazakh and Kyrgyz case suffixes on Russian surnames (Журавлевті, Бажуковтың, Бажуковка)
-    "тың", "тің", "тун", "түн", "тан", "тен", "тон", "ты", "ті", "ту", "тү", "ка", "ке", "қа",
-    "ко", "кө", "та", "те", "то",
     "а", "у", "е", "ы", "і",
 )  # fmt: skip
+# Rule 2's Kazakh and Kyrgyz case suffixes: (the endings of the Russian spelling they follow,
+# the suffixes, longest first). A woman's -а goes with the suffix.
+_Cases: TypeAlias = tuple[tuple[tuple[str, ...], tuple[str, ...]], ...]
+_INSTRUMENTAL: Final = ("менен", "мен", "бен", "пен")
+_TURKIC_CASES: Final[_Cases] = (
+    (("ов", "ев"), (*_INSTRUMENTAL, "тың", "тің", "тан", "тен", "дун", "дин", "дон", "ден",
+                    "тун", "түн", "тон", "қа", "ты", "ті", "та", "те", "го", "ге", "ду", "ди",
+                    "до", "де", "ту", "тү", "то")),
+    (("ин", "ын"), (*_INSTRUMENTAL, "ның", "нің", "нан", "нен", "дын", "дин", "дан", "ден",
+                    "ға", "ды", "ді", "ди")),
+    (("ова", "ева", "ина", "ына"), (*_INSTRUMENTAL, "ның", "нын", "дан", "ға", "га")),
+)  # fmt: skip
+# ... and those that end Russian or Ukrainian words after the same letters (`kazakh_kyrgyz_key`).
+_TURKIC_CASES_RUSSIAN_TOO: Final[_Cases] = (
+    (("ов", "ев"), ("ке",)),
+    (("ин", "ын"), ("ге", "га")),
+    (("ова", "ева", "ина", "ына"), ("ны",)),
+)
 _DECLINED_ENDINGS: Final = ("ові", "ом", "ем", "а", "у", "е", "і")
 _CONSONANTS: Final = frozenset("бвгґджзйклмнпрстфхцчшщ")
 # Ukrainian ё: ьо anywhere, йо after a consonant (after a vowel й is a glide: Майоров).
@@ -90,7 +120,8 @@ KEY_CACHE: Final = 65_536
 # 2: Ukrainian forms, Ukrainian ё, English possessives. 3: the search index's word forms no
 # longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
 # 4: -енко, -ук/-юк, -ич and -ян surnames in their cases. 5: an initial Ye- (rule 4's last).
-KEYS_VERSION: Final = 5
+# 6: Kazakh/Kyrgyz suffixes by the sound before them (no -ка: Ивановка is not Иванов).
+KEYS_VERSION: Final = 6
 
 
 def fold(word: str) -> str:
@@ -122,6 +153,16 @@ def name_key(word: str) -> str | None:
     return key if len(key) >= MIN_KEY else None
 
 
+def kazakh_kyrgyz_key(word: str) -> str | None:
+    """The key of a surname in a Kazakh or Kyrgyz case form that Russian or Ukrainian spells
+    too (Журавлевке "to Zhuravlev", Russian "in Zhuravlevka"; Никитинге, Бажукованы), or None:
+    for words of a text known to be neither Russian nor Ukrainian. `name_key` reads the other
+    case forms in every text."""
+    folded = fold(word)
+    stem = _turkic_stem(folded, _TURKIC_CASES_RUSSIAN_TOO) if _is_cyrillic(folded) else None
+    return None if stem is None else name_key(stem)
+
+
 def _is_cyrillic(word: str) -> bool:
     return any("\u0400" <= ch <= "\u04ff" for ch in word)
 
@@ -141,7 +182,18 @@ def _base_form(word: str) -> str:
         stem = word[: -len(ending)]
         if word.endswith(ending) and stem.endswith(_SLAVIC_STEMS) and len(stem) > 3:
             return stem
-    return word
+    return _turkic_stem(word, _TURKIC_CASES) or word
+
+
+def _turkic_stem(word: str, cases: _Cases) -> str | None:
+    """The surname under one of rule 2's Kazakh/Kyrgyz case suffixes, or None."""
+    for stems, suffixes in cases:
+        for suffix in suffixes:
+            before = word[: -len(suffix)]
+            stem = before.removesuffix("а")
+            if word.endswith(suffix) and before.endswith(stems) and len(stem) > 3:
+                return stem
+    return None
 
 
 def _declined_stem(word: str) -> str | None:

@@ -6,7 +6,10 @@ The rules (this docstring is the spec):
 - Every word becomes keys: its surname key (`bot.names.name_key`: Бажуков, Бажукову, Bazhukov
   and Baschukow share one) or, for words that are no name (short, with digits), the folded word;
   plus the same keys of its dictionary forms (`bot.relevance.text.Lemmatizer`: свидетелей ->
-  свидетель) so that phrases match in any case form. A surname made from a first name is not
+  свидетель) so that phrases match in any case form. A word of a text that is neither Russian
+  nor Ukrainian (`bot.words.morph_language` None: Kazakh, Kyrgyz) also has its
+  `bot.names.kazakh_kyrgyz_key` (Журавлевке: "to Zhuravlev", which in Russian is "in
+  Zhuravlevka"). A surname made from a first name is not
   read as that name's plural: a watch of Павлов does not meet every Павел. A watched word that
   reads as a surname keeps only its surname forms: a watch of Романов does not meet every
   "роман" (novel, or the first name), nor Волков every "волк". (The text's own word Романов
@@ -24,7 +27,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
-from bot.names import name_key
+from bot.names import kazakh_kyrgyz_key, name_key
 from bot.relevance.text import Lemmatizer, WordCache
 from bot.words import WORD_RE, EntryText, fold, is_cyrillic, morph_language
 
@@ -91,7 +94,9 @@ class Watcher:
         return _keys_of(self._lemmatizer.name_forms, word, morph)
 
     def _keys(self, word: str, morph: str | None) -> frozenset[str]:
-        return _keys_of(self._lemmatizer.forms, word, morph)
+        keys = _keys_of(self._lemmatizer.forms, word, morph)
+        other = kazakh_kyrgyz_key(word) if morph is None and is_cyrillic(word) else None
+        return keys | {other} if other else keys
 
 
 def _keys_of(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.names import name_key, transliterate
+from bot.names import kazakh_kyrgyz_key, name_key, transliterate
 from bot.people import is_stop_key
 
 
@@ -104,6 +104,87 @@ def test_transliterate() -> None:
 )
 def test_yo_and_turkic_case_suffixes(spellings: list[str]) -> None:
     assert len({name_key(s) for s in spellings}) == 1
+
+
+@pytest.mark.parametrize(
+    "spellings",
+    [
+        # Kazakh counts a final -в as voiceless (-тың, -қа, -ты, -та, -тан, -пен), Kyrgyz as
+        # voiced (-дун/-дин, -го/-ге, -ду/-ди, -до/-де, -дон/-ден, -менен)
+        [
+            "Бажуков", "Бажуковтың", "Бажуковқа", "Бажуковты", "Бажуковта", "Бажуковтан",
+            "Бажуковпен", "Бажуковдун", "Бажуковго", "Бажуковду", "Бажуковдо", "Бажуковдон",
+            "Бажуковменен",
+        ],
+        [
+            "Алексеев", "Алексеевтің", "Алексеевті", "Алексеевтен", "Алексеевпен",
+            "Алексеевдин", "Алексеевге", "Алексеевди", "Алексеевде", "Алексеевден",
+        ],
+        # after -н: Kazakh -ның/-нің, -ға, -ды/-ді, -нан/-нен, -мен/-бен; Kyrgyz -дын/-дин ...
+        [
+            "Ильин", "Ильиннің", "Ильинді", "Ильиннен", "Ильинмен", "Ильинбен", "Ильиндин",
+            "Ильинди", "Ильинден", "Ильинменен",
+        ],
+        ["Синицын", "Синицынның", "Синицынға", "Синицынды", "Синицыннан", "Синицындын"],
+        # a woman's -ова/-ева/-ина takes the suffixes that follow a vowel
+        [
+            "Бажуков", "Бажукова", "Бажукованың", "Бажукованын", "Бажуковаға", "Бажуковага",
+            "Бажуковадан", "Бажуковамен", "Бажуковаменен",
+        ],
+        ["Никитин", "Никитина", "Никитинаның", "Никитинаға", "Никитинадан"],
+    ],
+)  # fmt: skip
+def test_kazakh_and_kyrgyz_case_forms_of_russian_surnames(spellings: list[str]) -> None:
+    keys = {s: name_key(s) for s in spellings}
+    assert len(set(keys.values())) == 1, keys
+
+
+@pytest.mark.parametrize(
+    ("surname", "word"),
+    [
+        # villages and streets named after a family, and their Russian cases: a Kazakh
+        # dative after -в is -қа (Бажуковқа), a Kyrgyz one -го/-ге, never a Russian -ка
+        ("Иванов", "Ивановка"),
+        ("Петров", "Петровка"),
+        ("Алексеев", "Алексеевка"),
+        ("Никитин", "Никитинка"),
+        ("Иванов", "Ивановке"),
+        ("Алексеев", "Алексеевке"),
+        ("Никитин", "Никитинке"),
+        ("Иванов", "Иваново"),
+        ("Иванов", "Ивановское"),
+        # Russian words that end like a Kazakh or Kyrgyz case after a surname's stem
+        ("Митин", "митинге"),
+        ("Митин", "митинга"),
+        ("Тренин", "тренинге"),
+        ("Арестов", "арестованы"),
+        ("Головко", "Голова"),
+        # Kazakh and Kyrgyz "in its ...": a possessive before the locative, not a surname's -ин
+        ("Ишин", "ішінде"),
+        ("Ишин", "ишинде"),
+    ],
+)
+def test_a_word_that_only_looks_like_a_case_form_is_another_key(surname: str, word: str) -> None:
+    assert name_key(surname) != name_key(word)
+
+
+@pytest.mark.parametrize(
+    ("word", "surname"),
+    [
+        ("Журавлевке", "Журавлев"),  # Kazakh dative; Russian "in Zhuravlevka"
+        ("Никитинге", "Никитин"),  # Kazakh or Kyrgyz dative; Russian -инге of -инг loans
+        ("Синицынга", "Синицын"),  # Kyrgyz dative; Russian -инга
+        ("Бажукованы", "Бажуков"),  # a woman's accusative; Russian participles -ованы
+        ("Бажуков", None),
+        ("Бажуковтың", None),  # every text's key already (`name_key`)
+        ("Ивановка", None),
+        ("Bazhukovke", None),
+    ],
+)
+def test_kazakh_kyrgyz_key_reads_the_case_forms_russian_spells_too(
+    word: str, surname: str | None
+) -> None:
+    assert kazakh_kyrgyz_key(word) == (surname and name_key(surname))
 
 
 @pytest.mark.parametrize(

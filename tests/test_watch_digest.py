@@ -6,6 +6,7 @@ import asyncio
 import time
 from dataclasses import replace
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -59,6 +60,23 @@ H = 3600.0
         ("Романов", "", "Суд над Романовым в Бишкеке", True),
         ("Романова", "Романов задержан", "", True),
         ("Волков", "Леонида Волкова задержали", "", True),
+        # Kazakh and Kyrgyz case forms (the titles' letters make them no Russian text)
+        ("Бажуков", "Қазақстан Бажуковпен келісім жасады", "", True),
+        ("Бажуков", "Бажукованың ісі қаралды", "", True),
+        ("Ильин", "Ильиннің адвокаты шағым түсірді", "", True),
+        ("Бажуков", "Бажуковдун иши боюнча сот өттү", "", True),
+        ("Бажуков", "Бажуковго айып коюлду", "", True),
+        # ... and those Russian spells too, met in Kazakh and Kyrgyz texts only
+        ("Журавлев", "Журавлевке айып тағылды", "", True),
+        ("Никитин", "Никитинге айып тағылды", "", True),
+        ("Бажукова", "Қазақстан Бажукованы Ресейге экстрадициялады", "", True),
+        ("Иванов", "Пожар в Ивановке", "", False),
+        ("Иванов", "Ивановка: задержан активист", "", False),
+        ("Алексеев", "Обыски в Алексеевке", "", False),
+        ("Никитин", "Никитинка осталась без света", "", False),
+        ("Митин", "Задержаны на митинге", "", False),
+        ("Арестов", "Активисты арестованы", "", False),
+        ("Ишин", "Кылмыш ишинде күбө сүйлөдү", "", False),  # "in the case": no Ишин
     ],
 )
 def test_watch_matches_any_case_and_script(
@@ -102,6 +120,25 @@ def test_mentioned_names_each_watch_once_in_the_order_the_text_names_them() -> N
     )
     assert found == [WatchTerm(7, "Касимов"), WatchTerm(7, "Бажуков"), WatchTerm(8, "Bazhukov")]
     assert index.chats_mentioned(EntryText.of("Касимова и Бажукова выдали", "", None)) == {7, 8}
+
+
+async def test_watches_keyed_by_the_previous_rules_are_rekeyed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "keys.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    await storage.chats.ensure(1, NOW)
+    # The key of name rules version 5: Ивановка was Иванов's dative.
+    await storage.watchlist.add(1, "ivanov", "Ивановка", now=NOW, limit=10)
+    await storage.db.execute("UPDATE counters SET value = 5 WHERE name = 'name_keys'")
+    await storage.close()
+    storage = await Storage.open(path, now=NOW)
+    try:
+        rows = await storage.db.fetchall("SELECT keys, phrase FROM watchlist")
+        assert {r["phrase"]: r["keys"] for r in rows} == {"Ивановка": phrase_key("Ивановка")}
+        # the village is no longer the surname
+        ivanov = phrase_key("Иванов") or ""
+        assert await storage.watchlist.add(1, ivanov, "Иванов", now=NOW, limit=10) == "added"
+    finally:
+        await storage.close()
 
 
 @pytest.mark.parametrize("phrase", ["", "a", "x" * 101, "one two three four five six seven"])
