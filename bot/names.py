@@ -14,12 +14,15 @@ The rules (this docstring is the spec):
 1. Fold: NFKC, lower case, ё -> е, an English possessive 's dropped (Bazhukov's), then
    apostrophes and hyphens dropped. Ukrainian spells ё as ьо, or йо after a consonant
    (Ковальов, Соловйов = Ковалёв, Соловьёв): both fold to е too (Майоров keeps its йо).
-2. Cyrillic surnames lose their case and gender endings, longest first: -ского/-скому/-ским/
-   -ском/-ская/-скую/-ской/-ский -> -ский; after -ов/-ев/-ёв/-ин/-ын and the Ukrainian
-   -ін/-їн/-єв/-їв: -а, -у, -ым, -ой, -ою, -е, -ых, -ыми, -ы and the Ukrainian -им, -ими, -их,
-   -ої, -ій, -і -> nothing (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков).
-   Ukrainian/Kazakh letters are kept for step 3. Kazakh and Kyrgyz write a Russian surname in
-   Russian spelling and add their case suffixes by the sound before them, which go too:
+2. Cyrillic surnames lose their case and gender endings, longest first: adjective-like ones
+   in -ский/-цкий take their Russian forms (-ского, -скому, -ским, -ском, -ская, -скую, -ской,
+   -ские, -ских, -скими) and Ukrainian ones (-ський, -ського, -ському, -ським, -ськім, -ська,
+   -ську, -ської, -ській, -ською, -ські, -ських) back to -ский/-цкий (Політковська ->
+   политковский); after -ов/-ев/-ёв/-ин/-ын and the Ukrainian -ін/-їн/-єв/-їв: -а, -у, -ым,
+   -ой, -ою, -е, -ых, -ыми, -ы and the Ukrainian -им, -ими, -их, -ої, -ій, -і -> nothing
+   (Бажукова, Бажуковим, Бажукові, Бажукової -> бажуков). Ukrainian/Kazakh letters are kept
+   for step 3. Kazakh and Kyrgyz write a Russian surname in Russian spelling and add their
+   case suffixes by the sound before them, which go too:
    - after -ов/-ев, whose -в Kazakh counts voiceless, Kyrgyz voiced: Kazakh -тың/-тің,
      -қа, -ты/-ті, -та/-те, -тан/-тен, -пен; Kyrgyz -дун/-дин, -го/-ге, -ду/-ди, -до/-де,
      -дон/-ден, and -тун/-түн, -ту/-тү, -то, -тон as Kazakh would devoice them (Бажуковтың,
@@ -46,7 +49,10 @@ The rules (this docstring is the spec):
    dzh/dj -> j, zh/sch/shch -> sh (so ж and ш meet: a rare collision, accepted), tsch -> ch,
    tz -> ts, w -> v, ck -> k, ph -> f, x -> ks; y or j after a vowel is a glide: dropped
    before another vowel (Movlayev = Movlaev), else i (Khuseynov = Husseinov); any other y is i;
-   double letters are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in".
+   double letters are one (Navalnyy = Navalny). Latin feminine "-ova/-eva/-ina" -> "-ov/-ev/-in",
+   and before all this, in Latin script, "-skaya/-skaia/-skaja/-ska" (and -cka) -> "-ski"
+   (Politkovskaya, Ukrainian Politkovska, Polish Kowalska) and "-naya/-naia/-naja" -> "-ny"
+   (Navalnaya), as rule 2 does in Cyrillic.
    Last, "ie" at the start is "e": the press's Ye- for е (Yegorov, Yevtushenko = Егоров,
    Євтушенко). Its -yev for -ьев (Vasilyev) is left: Latin -iev is also -иев (Valiev).
 Keys shorter than 3 letters are None: too ambiguous to merge or search on.
@@ -103,7 +109,14 @@ _POSSESSIVE: Final = re.compile(r"[’'ʼ]s$")
 # Pyotr, Semyon = Журавлёв, Пётр, Семён).
 _YO: Final = re.compile(r"(?<=[bcdfgklmnprstvz])yo")
 _ADJECTIVE_ENDINGS: Final = ("ого", "ому", "ым", "ом", "ая", "ую", "ой", "ий", "ый")
-_SKIY: Final = ("ского", "скому", "ским", "ском", "ская", "скую", "ской", "ский", "ские")
+# Rule 2's -ский/-цкий in Russian (ск) and Ukrainian (ськ), at least two letters before.
+_SKIY: Final = re.compile(
+    r"(?<=\w\w)([сц])(?:к(?:ого|ому|ими|им|ом|ая|ую|ой|ий|ие|их)"
+    r"|ьк(?:ого|ому|ими|им|ім|ий|ої|ій|ою|их|а|у|і))$"
+)
+# Rule 4's Latin women's forms of adjective-like surnames.
+_LATIN_SKAYA: Final = re.compile(r"(?<=[a-z]{2})([sc]k)(?:aya|aia|aja|a)$")
+_LATIN_NAYA: Final = re.compile(r"(?<=[a-z]{3})n(?:aya|aia|aja)$")
 _SKELETON: Final = (
     ("shch", "sh"), ("tsch", "ch"), ("sch", "sh"), ("dzh", "j"), ("dj", "j"), ("zh", "sh"),
     ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"), ("x", "ks"),
@@ -120,7 +133,8 @@ KEY_CACHE: Final = 65_536
 # 2: Ukrainian forms, Ukrainian ё, English possessives. 3: the search index's word forms no
 # longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
 # 4: -енко, -ук/-юк, -ич and -ян surnames in their cases. 5: an initial Ye- (rule 4's last).
-# 6: Kazakh/Kyrgyz suffixes by the sound before them (no -ка: Ивановка is not Иванов).
+# 6: Kazakh/Kyrgyz suffixes by the sound before them (no -ка: Ивановка is not Иванов), and
+# -ский/-цкий's Ukrainian and Latin women's forms.
 KEYS_VERSION: Final = 6
 
 
@@ -148,7 +162,7 @@ def name_key(word: str) -> str | None:
     folded = fold(word)
     if not folded.isalpha():
         return None
-    latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else _YO.sub("e", folded)
+    latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else _latin_form(folded)
     key = _skeleton(_latin_base(latin))
     return key if len(key) >= MIN_KEY else None
 
@@ -171,9 +185,9 @@ def _base_form(word: str) -> str:
     declined = _declined_stem(word)
     if declined is not None:
         return declined
-    for ending in _SKIY:
-        if word.endswith(ending) and len(word) > len(ending) + 1:
-            return word[: -len(ending)] + "ский"
+    adjective = _SKIY.sub(r"\1кий", word)
+    if adjective != word:
+        return adjective
     if word.endswith(("ный", "ного", "ному", "ным", "ном", "ная", "ную", "ной")):
         for ending in _ADJECTIVE_ENDINGS:
             if word.endswith(ending):
@@ -212,6 +226,12 @@ def _declined_stem(word: str) -> str | None:
         if stem.endswith(("ук", "юк", "ич")) or (stem.endswith("ян") and stem[-3] in _CONSONANTS):
             return stem
     return None
+
+
+def _latin_form(word: str) -> str:
+    """Rule 4's Latin ё, and a woman's form of an adjective-like surname as the man's."""
+    word = _LATIN_NAYA.sub("ny", _LATIN_SKAYA.sub(r"\1i", word))
+    return _YO.sub("e", word)
 
 
 def _latin_base(word: str) -> str:

@@ -188,6 +188,31 @@ def test_kazakh_kyrgyz_key_reads_the_case_forms_russian_spells_too(
 
 
 @pytest.mark.parametrize(
+    "spellings",
+    [
+        # one family across gender, case and script: -ский/-ская, Ukrainian -ський/-ська,
+        # Latin -sky/-skiy/-skaya/-skaia/-ska
+        [
+            "Политковская", "Политковский", "Политковской", "Политковскую", "Политковских",
+            "Politkovskaya", "Politkovskaia", "Politkovskaja", "Politkovska", "Politkovsky",
+            "Politkovskiy", "Politkovskij", "Politkovskaya's", "Політковська", "Політковський",
+            "Політковської", "Політковській", "Політковську", "Політковською",
+            "Політковського", "Політковському", "Політковським",
+        ],
+        [
+            "Троцкий", "Троцкая", "Троцкого", "Троцкой", "Trotsky", "Trotskaya", "Троцький",
+            "Троцька", "Троцької",
+        ],
+        ["Kowalski", "Kowalska"],
+        ["Навальный", "Навальная", "Navalny", "Navalnaya", "Navalnaia"],
+    ],
+)  # fmt: skip
+def test_womens_forms_of_adjective_surnames_in_every_script(spellings: list[str]) -> None:
+    keys = {s: name_key(s) for s in spellings}
+    assert len(set(keys.values())) == 1, keys
+
+
+@pytest.mark.parametrize(
     "word",
     [
         "Kyiv",

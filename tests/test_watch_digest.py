@@ -77,6 +77,11 @@ H = 3600.0
         ("Митин", "Задержаны на митинге", "", False),
         ("Арестов", "Активисты арестованы", "", False),
         ("Ишин", "Кылмыш ишинде күбө сүйлөдү", "", False),  # "in the case": no Ишин
+        # a woman's form of an adjective-like surname, in any script
+        ("Politkovskaya", "Политковскую убили в Москве", "", True),
+        ("Політковська", "Anna Politkovskaya", "", True),
+        ("Politkovsky", "Політковська", "", True),
+        ("Navalnaya", "Юлия Навальная", "", True),
     ],
 )
 def test_watch_matches_any_case_and_script(
@@ -126,15 +131,20 @@ async def test_watches_keyed_by_the_previous_rules_are_rekeyed_on_open(tmp_path:
     path = tmp_path / "keys.sqlite3"
     storage = await Storage.open(path, now=NOW)
     await storage.chats.ensure(1, NOW)
-    # The key of name rules version 5: Ивановка was Иванов's dative.
-    await storage.watchlist.add(1, "ivanov", "Ивановка", now=NOW, limit=10)
+    # The keys of name rules version 5: -ska was no -ski, and Ивановка was Иванов's dative.
+    for key, phrase in (("politkovska", "Politkovskaya"), ("ivanov", "Ивановка")):
+        await storage.watchlist.add(1, key, phrase, now=NOW, limit=10)
     await storage.db.execute("UPDATE counters SET value = 5 WHERE name = 'name_keys'")
     await storage.close()
     storage = await Storage.open(path, now=NOW)
     try:
         rows = await storage.db.fetchall("SELECT keys, phrase FROM watchlist")
-        assert {r["phrase"]: r["keys"] for r in rows} == {"Ивановка": phrase_key("Ивановка")}
-        # the village is no longer the surname
+        assert {r["phrase"]: r["keys"] for r in rows} == {
+            "Politkovskaya": phrase_key("Политковская"),
+            "Ивановка": phrase_key("Ивановка"),
+        }
+        # /unwatch in another script finds it; the village is no longer the surname
+        assert await storage.watchlist.remove(1, phrase_key("Політковська") or "")
         ivanov = phrase_key("Иванов") or ""
         assert await storage.watchlist.add(1, ivanov, "Иванов", now=NOW, limit=10) == "added"
     finally:
