@@ -5,11 +5,15 @@ The rules (this docstring is the spec):
   `MAX_PHRASE` characters; at most `MAX_ENTRIES` per chat.
 - Every word becomes keys: its surname key (`bot.names.name_key`: Бажуков, Бажукову, Bazhukov
   and Baschukow share one) or, for words that are no name (short, with digits), the folded word;
-  plus the same keys of its dictionary forms (`bot.relevance.text.Lemmatizer`: свидетелей ->
-  свидетель) so that phrases match in any case form. A word of a text that is neither Russian
-  nor Ukrainian (`bot.words.morph_language` None: Kazakh, Kyrgyz) also has its
-  `bot.names.kazakh_kyrgyz_key` (Журавлевке: "to Zhuravlev", which in Russian is "in
-  Zhuravlevka"). A surname made from a first name is not
+  plus, for a Cyrillic word, the same keys of its dictionary forms
+  (`bot.relevance.text.Lemmatizer`: свидетелей -> свидетель) so that phrases match in any case
+  form. A Latin word has no other form: the English stem would make Roberts Robert and Hasanli
+  Hasan. Only a text's Latin word ending in -s also reads as the word without it, since folding
+  drops the apostrophe of a possessive (Bazhukov's): a watch of "political prisoner" meets
+  "political prisoners" (and one of Robert meets Roberts), one of Roberts no Robert. A word of
+  a text that is neither Russian nor Ukrainian (`bot.words.morph_language` None: Kazakh,
+  Kyrgyz) also has its `bot.names.kazakh_kyrgyz_key` (Журавлевке: "to Zhuravlev", which in
+  Russian is "in Zhuravlevka"). A surname made from a first name is not
   read as that name's plural: a watch of Павлов does not meet every Павел. A watched word that
   reads as a surname keeps only its surname forms: a watch of Романов does not meet every
   "роман" (novel, or the first name), nor Волков every "волк". (The text's own word Романов
@@ -29,7 +33,7 @@ from typing import Final
 
 from bot.names import kazakh_kyrgyz_key, name_key
 from bot.relevance.text import Lemmatizer, WordCache
-from bot.words import WORD_RE, EntryText, fold, is_cyrillic, morph_language
+from bot.words import WORD_RE, EntryText, fold, is_cyrillic, is_latin, morph_language
 
 MAX_ENTRIES: Final = 50
 MAX_WORDS: Final = 6
@@ -95,6 +99,8 @@ class Watcher:
 
     def _keys(self, word: str, morph: str | None) -> frozenset[str]:
         keys = _keys_of(self._lemmatizer.forms, word, morph)
+        if is_latin(word) and word.endswith("s"):
+            return keys | {word_key(word[:-1])}  # Bazhukov's, folded
         other = kazakh_kyrgyz_key(word) if morph is None and is_cyrillic(word) else None
         return keys | {other} if other else keys
 
@@ -102,7 +108,7 @@ class Watcher:
 def _keys_of(
     forms_of: Callable[[str, str | None], tuple[str, ...]], word: str, morph: str | None
 ) -> frozenset[str]:
-    forms = forms_of(word, morph) if word[0].isalpha() else (word,)
+    forms = forms_of(word, morph) if is_cyrillic(word) else (word,)
     return frozenset(word_key(form) for form in forms if form)
 
 

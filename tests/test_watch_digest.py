@@ -77,6 +77,12 @@ H = 3600.0
         ("Митин", "Задержаны на митинге", "", False),
         ("Арестов", "Активисты арестованы", "", False),
         ("Ишин", "Кылмыш ишинде күбө сүйлөдү", "", False),  # "in the case": no Ишин
+        # Latin words are names, not English stems: Roberts is not Robert, Hasanli not Hasan
+        ("Roberts", "Robert was detained", "", False),
+        ("Hasanli", "Hasan was detained", "", False),
+        ("Hasan", "Hasanli was detained", "", False),
+        ("Bazhukov", "Bazhukov's lawyer appeals", "", True),
+        ("political prisoner", "Two political prisoners freed", "", True),
         # a woman's form of an adjective-like surname, in any script
         ("Politkovskaya", "Политковскую убили в Москве", "", True),
         ("Політковська", "Anna Politkovskaya", "", True),
