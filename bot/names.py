@@ -202,6 +202,8 @@ def _base_form(word: str) -> str:
 def _turkic_stem(word: str, cases: _Cases) -> str | None:
     """The surname under one of rule 2's Kazakh/Kyrgyz case suffixes, or None."""
     for stems, suffixes in cases:
+        if not word.endswith(suffixes):  # most words: one C call, not a loop
+            continue
         for suffix in suffixes:
             before = word[: -len(suffix)]
             stem = before.removesuffix("а")
