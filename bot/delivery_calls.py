@@ -117,7 +117,7 @@ class DeliveryCalls:
         """The head and the chat's other due digest items, as many as fit in one message; the
         ones that went with it are returned, the rest follow as the next message."""
         chat = _chat_of(delivery)
-        tr = self._catalogs.tr(chat.language)
+        tr = self._catalogs.tr(chat.language).in_zone(chat.utc_offset)
         now = self._clock()
         followers = await self._outbox.digest_followers(delivery, now, limit=DIGEST_ITEMS_MAX - 1)
         stories = [delivery.story, *(f.story for f in followers)]
@@ -137,7 +137,8 @@ class DeliveryCalls:
         return Sent(message_id, tuple(f.id for f in followers[:last]))
 
     async def _card(self, delivery: Delivery, watched: dict[int, list[str]] | None) -> Text:
-        tr = self._catalogs.tr(_chat_of(delivery).language)
+        chat = _chat_of(delivery)
+        tr = self._catalogs.tr(chat.language).in_zone(chat.utc_offset)
         story = delivery.story
         sources = await self._stories.sources(story.id)
         return alert_card(story, tr, sources=sources, watched=(watched or {}).get(story.id, []))
@@ -211,7 +212,7 @@ def _chat_of(delivery: Delivery) -> Chat:
 
 
 def _digest_heading(chat: Chat, tr: Tr, now: float) -> str:
-    day = format_day(datetime.fromtimestamp(now + chat.utc_offset * 3600, UTC), tr.locale)
+    day = format_day(datetime.fromtimestamp(now, UTC), tr.in_zone(chat.utc_offset))
     if chat.mode == "weekly":
         return tr("🗞 Weekly digest · {day}", day=day)
     if chat.mode == "daily":

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from io import BytesIO
 from pathlib import Path
 from typing import Final
@@ -55,10 +55,16 @@ def locale_for(language_code: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Tr:
-    """Translate into one locale: `tr("Subscribed: {scope}.", scope=...)`."""
+    """Translate into one locale: `tr("Subscribed: {scope}.", scope=...)`. It also carries the
+    reader's time zone (`utc_offset`, hours: a chat's /settings), in which the days a message
+    shows are told: a chat at UTC+5 reads the news of 01:00 on 4 February as of the 4th."""
 
     locale: str
     translations: gettext.NullTranslations
+    utc_offset: float = 0.0
+
+    def in_zone(self, utc_offset: float) -> Tr:
+        return replace(self, utc_offset=utc_offset)
 
     def __call__(self, message: str, /, **values: object) -> str:
         text = self.translations.gettext(message)

@@ -17,7 +17,7 @@ CLDR (Babel) in the same locale. Without a translator the texts are English.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from aiogram.utils.formatting import Bold, Italic, Text, as_line, as_list
 from babel import Locale
@@ -182,8 +182,12 @@ def flag(code: str) -> str:
     return "".join(chr(0x1F1E6 + ord(ch) - ord("A")) for ch in code.upper())
 
 
-def format_day(when: datetime | None, locale: str = "en") -> str:
-    return "" if when is None else format_date(when.date(), "d MMM y", locale=locale)
+def format_day(when: datetime | None, tr: Tr = ENGLISH) -> str:
+    """The day of `when` in the reader's time zone and locale (`Tr`): "4 Feb 2026"."""
+    if when is None:
+        return ""
+    day = (when + timedelta(hours=tr.utc_offset)).date()
+    return format_date(day, "d MMM y", locale=tr.locale)
 
 
 def action_label(action: str | None, tr: Tr = ENGLISH) -> str:
@@ -222,7 +226,7 @@ def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) 
 def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
     outlet = _cut(story.outlet, 80)
     name = linked(outlet, story.link)
-    day = format_day(story.published_at, tr.locale)
+    day = format_day(story.published_at, tr)
     more = story.sources - 1 if counted else 0
     extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
     return Text(name, f" · {day}" if day else "", extra)
@@ -253,7 +257,7 @@ def _reasons(reasons: Sequence[str]) -> str:
 
 
 def _list_item(number: int, story: Story, tr: Tr) -> Text:
-    day = format_day(story.published_at, tr.locale)
+    day = format_day(story.published_at, tr)
     countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = linked(_cut(headline(story, tr), 200), story.link)

@@ -125,13 +125,13 @@ def timeline(
 def _timeline_line(story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TIMELINE_TITLE_MAX), story.link)
     action = action_label(story.action, tr)
-    day = format_day(story.published_at, tr.locale) or tr("undated")
+    day = format_day(story.published_at, tr) or tr("undated")
     return as_line(f"{day} · {action} · ", title, _story_command(story, " "))
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TITLE_MAX), story.link)
-    day = format_day(story.published_at, tr.locale) or tr("undated")
+    day = format_day(story.published_at, tr) or tr("undated")
     sources = tr.plural("{n} source", "{n} sources", story.sources)
     outlet = _cut(story.outlet, 60)
     return Text(
@@ -149,7 +149,7 @@ def _story_command(story: Story, before: str) -> str:
 
 
 def _source_line(number: int, source: Source, tr: Tr) -> Text:
-    day = format_day(source.published_at, tr.locale) or tr("undated")
+    day = format_day(source.published_at, tr) or tr("undated")
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
     link: Text | str = tr("no link")
     if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full

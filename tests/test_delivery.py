@@ -13,9 +13,12 @@ import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiogram.exceptions import TelegramRetryAfter
+from babel.dates import format_date
 
 from bot.app import introduce, stop_within
 from bot.errors import ConfigError
@@ -311,6 +314,27 @@ async def test_a_refused_token_holds_the_queue_until_telegram_takes_it_again(
     assert titles(api, 1) == ["Story 0"]
     assert await counter(storage, "failed") == 0
     assert any(r.levelno == logging.ERROR and "token" in r.getMessage() for r in caplog.records)
+
+
+async def test_an_alert_tells_the_day_in_the_chats_time_zone(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """The card dates its story by the chat's day (its /settings time zone), as its digests'
+    headings do: news of the evening UTC is the next day's in Almaty."""
+    now = time.time()
+    offset = 12 if datetime.fromtimestamp(now, UTC).hour >= 12 else -12  # another day there
+    await subscribe(storage, [1])
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, utc_offset=offset), now=now)
+    await publish(storage, [0])
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(1, 1, timeout=30)
+    published = datetime.fromtimestamp(now - 60, UTC)
+    theirs = format_date((published + timedelta(hours=offset)).date(), "d MMM y", locale="en")
+    [text] = api.messages_to(1)
+    assert theirs in text
+    assert format_date(published.date(), "d MMM y", locale="en") not in text
 
 
 NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"

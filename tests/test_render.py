@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.i18n import ENGLISH
 from bot.render import (
     TELEGRAM_TEXT_LIMIT,
     WATCHED_MAX,
@@ -17,7 +18,8 @@ from bot.render import (
     plain,
     story_list,
 )
-from bot.storage import Story
+from bot.render_search import results_page, story_card, timeline
+from bot.storage import Source, Story
 
 
 def story(**overrides: object) -> Story:
@@ -225,3 +227,22 @@ def test_a_link_telegram_refuses_is_shown_as_text_in_every_card_and_list(link: s
         links = [e.url for e in entities or [] if e.type == "text_link"]
         assert link not in links
         assert links  # the other links stay
+
+
+def test_the_days_shown_are_the_readers() -> None:
+    """Published at 20:00 UTC on 3 February: the 4th for a chat at UTC+5 (Almaty), whose
+    digest heading already says the 4th; the 3rd for one at UTC-5. Every card and list tells
+    the day in the chat's time zone (its /settings), which `Tr` carries."""
+    late = story(published_at=datetime(2026, 2, 3, 20, 0, tzinfo=UTC))
+    almaty, new_york = ENGLISH.in_zone(5), ENGLISH.in_zone(-5)
+    sources = [Source("Kloop", "t", "https://e.org/1", None, late.published_at)]
+    for render in (
+        lambda tr: alert_card(late, tr),
+        lambda tr: story_list([late], heading="h", tr=tr),
+        lambda tr: results_page([late], "q", 0, 5, tr=tr),
+        lambda tr: story_card(late, sources, tr=tr),
+        lambda tr: timeline([late], "Bazhukov", tr=tr),
+    ):
+        assert "4 Feb 2026" in render(almaty).as_kwargs()["text"]
+        assert "3 Feb 2026" in render(new_york).as_kwargs()["text"]
+        assert "4 Feb 2026" not in render(new_york).as_kwargs()["text"]

@@ -14,7 +14,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.i18n import CATALOG_DIR, DEFAULT_LOCALE, Catalogs, locale_for
-from bot.storage import Storage
+from bot.storage import Chat, Storage
 
 
 class CatalogI18n(I18n):
@@ -35,23 +35,31 @@ class ChatI18nMiddleware(I18nMiddleware):
         self._storage = storage
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        chat_id = _chat_id(event)
-        if chat_id is not None:
-            chat = await self._storage.chats.get(chat_id)
-            if chat is not None and chat.language:
-                return chat.language
-        user: User | None = data.get("event_from_user")
-        return locale_for(user.language_code if user else None)
+        return _locale(await self._chat(event), data)
 
     async def __call__(self, handler: Any, event: TelegramObject, data: dict[str, Any]) -> Any:
-        locale = await self.get_locale(event, data)
-        data["tr"] = self._catalogs.tr(locale)
+        chat = await self._chat(event)
+        locale = _locale(chat, data)
+        tr = self._catalogs.tr(locale)
+        # The days a reply shows are the chat's, in the time zone its /settings give.
+        data["tr"] = tr if chat is None else tr.in_zone(chat.utc_offset)
         data["user_locale"] = locale_for(
             u.language_code if (u := data.get("event_from_user")) else None
         )
         data["i18n"] = self.i18n
         with self.i18n.context(), self.i18n.use_locale(locale):
             return await handler(event, data)
+
+    async def _chat(self, event: TelegramObject) -> Chat | None:
+        chat_id = _chat_id(event)
+        return None if chat_id is None else await self._storage.chats.get(chat_id)
+
+
+def _locale(chat: Chat | None, data: dict[str, Any]) -> str:
+    if chat is not None and chat.language:
+        return chat.language
+    user: User | None = data.get("event_from_user")
+    return locale_for(user.language_code if user else None)
 
 
 def _chat_id(event: TelegramObject) -> int | None:
