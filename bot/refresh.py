@@ -12,11 +12,13 @@
 
 A failure of one feed (`FeedError`) becomes that feed's logged error and a backoff step; the
 other feeds carry on. A 410 disables the feed at once, and so does failing for
-`DISABLE_AFTER`; a permanent redirect moves its stored address. Any other exception from one
-feed is a bug: it is logged with its traceback at ERROR and then treated like a `FeedError` of
-that feed (recorded without its message, which may quote the feed), so that one feed's bug
-never stops the cycle, the admins' notices or its own backoff. A bug in fetching or reading one
-article page is logged the same way and costs only that page (the entry keeps its feed text).
+`DISABLE_AFTER`. A permanent redirect moves its stored address before anything it fetched is
+judged or stored; one onto another listed feed's address disables it instead. Any other
+exception from one feed is a bug: it is logged with its traceback at ERROR and then treated
+like a `FeedError` of that feed (recorded without its message, which may quote the feed), so
+that one feed's bug never stops the cycle, the admins' notices or its own backoff. A bug in
+fetching or reading one article page is logged the same way and costs only that page (the
+entry keeps its feed text).
 
 Limits, two of them and each in one place. Requests on the wire are the fetcher's: at most a
 few per host and `Fetcher(concurrency=...)` in all, per request, so a feed's own fetch and its
@@ -159,8 +161,13 @@ class Refresher:
                 feed.url, etag=feed.etag, last_modified=feed.last_modified
             )
             self._answered_at = self._clock()
+            # Before anything it fetched is judged or stored: a feed moved onto another's
+            # address would add that outlet's entries a second time, under its own name.
+            moved = await self._moved_to(feed, result)
+            if isinstance(moved, FeedReport):
+                return moved
             if result.not_modified:
-                return await self._not_modified(feed, result)
+                return await self._not_modified(feed, result, moved)
             parsed = await self._analysis.read(
                 feed.kind, result.body, result.headers, result.url, feed.lang
             )
@@ -185,7 +192,7 @@ class Refresher:
         saved = await self._storage.stories.save(
             feed, items, now=self._clock(), alert_max_age=self._alert_max_age
         )
-        await self._succeeded(feed, result, parsed, changed=bool(unseen))
+        await self._succeeded(feed, result, parsed, changed=bool(unseen), moved=moved)
         if saved.deliveries:
             self._on_queued()
         log.info(
@@ -286,7 +293,13 @@ class Refresher:
         ]
 
     async def _succeeded(
-        self, feed: FeedState, result: FetchResult, parsed: ParsedFeed, *, changed: bool
+        self,
+        feed: FeedState,
+        result: FetchResult,
+        parsed: ParsedFeed,
+        *,
+        changed: bool,
+        moved: str | None,
     ) -> None:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         published = [e.published.timestamp() for e in parsed.entries if e.published]
@@ -295,7 +308,6 @@ class Refresher:
             published=published,
         )  # fmt: skip
         hint = server_hint(result.headers, ttl=parsed.ttl)
-        moved = await self._moved_to(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
@@ -308,11 +320,12 @@ class Refresher:
             ttl=parsed.ttl,
         )
 
-    async def _not_modified(self, feed: FeedState, result: FetchResult) -> FeedReport:
+    async def _not_modified(
+        self, feed: FeedState, result: FetchResult, moved: str | None
+    ) -> FeedReport:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
         hint = server_hint(result.headers, ttl=feed.ttl)  # a 304 has no body, so no <ttl>
-        moved = await self._moved_to(feed, result)
         await self._storage.feeds.record_success(
             feed.id,
             now=self._clock(),
@@ -355,11 +368,14 @@ class Refresher:
         log.warning("feed %s: %s (error %d, next try in %.0fs)", feed.name, reason, errors, delay)
         return FeedReport(feed.name, "error", reason)
 
-    async def _moved_to(self, feed: FeedState, result: FetchResult) -> str | None:
+    async def _moved_to(self, feed: FeedState, result: FetchResult) -> str | FeedReport | None:
         """The address the feed moved to for good on the way, to store; None when it did not
-        move, or moved onto the address of another listed feed: polled twice, that address's
-        outlet would count twice in every story, so this feed is disabled (the admins are
-        told, `bot.telegram.feeds`) and feeds.yaml keeps the other."""
+        move. Moved onto the address of another listed feed, it is disabled, its report is
+        returned and nothing it fetched is kept: polled twice, that address's outlet would
+        count twice in every story; the admins are told (`bot.telegram.feeds`) and feeds.yaml
+        keeps the other. It is disabled at the address it moved onto, which is what a restart
+        compares (`bot.storage.feeds`): at the old one, each start found nobody polled there
+        and resumed it, and its next poll disabled it again, telling the admins again."""
         if not result.moved_to:
             return None
         other = await self._storage.feeds.polled_at(result.moved_to, besides=feed.id)
@@ -367,9 +383,9 @@ class Refresher:
             log.warning("feed %s moved permanently; its stored address is updated", feed.name)
             return result.moved_to
         reason = f"{MOVED_ONTO}{other}"
-        await self._storage.feeds.disable(feed.id, reason, now=self._clock())
+        await self._storage.feeds.disable(feed.id, reason, now=self._clock(), url=result.moved_to)
         log.warning("feed %s: %s; disabled", feed.name, reason)
-        return None
+        return FeedReport(feed.name, "error", f"disabled: {reason}")
 
     def _wait(self, interval: float, hint: float | None, ceiling: float) -> float:
         """Until the next poll: the interval, lengthened by the server's hint up to the

@@ -13,7 +13,7 @@ import pytest
 
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import CATCH_UP_PAGES, Refresher
+from bot.refresh import CATCH_UP_PAGES, FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER, longest_wait
 from bot.storage import FeedState, Storage
@@ -55,21 +55,63 @@ async def test_permanent_redirect_moves_the_stored_address_and_survives_a_restar
     assert feed.url == server.url("/new")
 
 
-async def test_a_move_onto_another_listed_feed_disables_the_one_that_moved(
+async def moved_onto_a_listed_feed(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
-) -> None:
-    # The outlet folded its KZ feed into its main one, which feeds.yaml lists too: moving it
-    # would poll that address twice and count the outlet twice in every story from it.
+) -> tuple[list[FeedSpec], list[FeedReport]]:
+    """The outlet folded its KZ feed into its main one, which feeds.yaml lists too; one cycle."""
     server.set_feed("/all", rss([dated(RELEVANT_ITEM)]))
     server.redirect("/kz", "/all", status=301)
     specs = [FeedSpec("Outlet", server.url("/all")), FeedSpec("Outlet KZ", server.url("/kz"))]
     await storage.feeds.sync(specs, now=time.time())
     reports = await make_refresher(storage, fetcher, classifier).refresh(await storage.feeds.all())
-    assert [r.status for r in reports] == ["ok", "ok"]
+    return specs, reports
+
+
+async def test_a_move_onto_another_listed_feed_disables_the_one_that_moved(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # Moving it would poll that address twice and count the outlet twice in every story.
+    _, reports = await moved_onto_a_listed_feed(storage, server, fetcher, classifier)
+    assert [(r.status, r.detail) for r in reports] == [
+        ("ok", ""), ("error", "disabled: moved to the address of Outlet")
+    ]  # fmt: skip
     by_name = {f.name: f for f in await storage.feeds.listed()}
-    assert by_name["Outlet KZ"].url == server.url("/kz")
+    # Where it went, so that a restart sees it is polled there already (and it is polled
+    # there if feeds.yaml no longer lists the other).
+    assert by_name["Outlet KZ"].url == server.url("/all")
     assert by_name["Outlet KZ"].disabled_reason == "moved to the address of Outlet"
     assert [f.name for f in await storage.feeds.all()] == ["Outlet"]
+
+
+async def test_a_feed_moved_onto_another_stores_nothing_it_fetched_there(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # Its entries were saved before it was disabled: each story from that address listed the
+    # outlet twice.
+    await moved_onto_a_listed_feed(storage, server, fetcher, classifier)
+    rows = await storage.db.fetchall(
+        "SELECT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id ORDER BY f.name"
+    )
+    assert [r[0] for r in rows] == ["Outlet"]
+    [story] = await storage.stories.recent(5)
+    assert [s.outlet for s in await storage.stories.sources(story.id)] == ["Outlet"]
+
+
+async def test_a_feed_moved_onto_another_stays_stopped_and_told_once_across_restarts(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # It kept its old address, so each start found nobody polled there, resumed it, and its
+    # next poll disabled it again: the same notice to the admins after every restart.
+    specs, _ = await moved_onto_a_listed_feed(storage, server, fetcher, classifier)
+    due = await storage.feeds.notices_due(time.time(), failing_for=TELL_ADMINS_AFTER)
+    assert [f.name for f in due] == ["Outlet KZ"]
+    await storage.feeds.mark_told(due, now=time.time())
+    for _ in range(2):
+        await storage.feeds.sync(specs, now=time.time())  # the same feeds.yaml, next start
+        assert [f.name for f in await storage.feeds.all()] == ["Outlet"]
+        await make_refresher(storage, fetcher, classifier).refresh(await storage.feeds.all())
+    assert await storage.feeds.notices_due(time.time(), failing_for=TELL_ADMINS_AFTER) == []
+    assert [r.path for r in server.requests].count("/kz") == 1
 
 
 async def test_a_move_answered_by_304_is_recorded_too(

@@ -8,6 +8,8 @@ A feed is *listed* while feeds.yaml names it (`enabled`), and *disabled* while i
 `disabled_reason` (410 Gone, or failing for days): a disabled feed is not polled until its
 address in feeds.yaml changes. `url` is where the feed is fetched from now; a permanent redirect
 moves it, while `source_url` keeps what feeds.yaml says, so a restart does not undo the move.
+A feed disabled for moving onto another listed feed's address (`MOVED_ONTO`) is stored at that
+address too: a restart resumes it only once no other feed is polled there.
 
 Admin notices are durable and once-only: `told_failing_at` / `told_disabled_at` record that the
 admins were told, and `notices_due()` only returns what nobody was told yet.
@@ -249,12 +251,16 @@ class Feeds:
             ),
         )
 
-    async def disable(self, feed_id: int, reason: str, *, now: float) -> None:
-        """Stop polling the feed until its address in feeds.yaml changes."""
+    async def disable(
+        self, feed_id: int, reason: str, *, now: float, url: str | None = None
+    ) -> None:
+        """Stop polling the feed until its address in feeds.yaml changes; `url`: where it is
+        now (a permanent redirect moved it there)."""
         await self._db.execute(
-            """UPDATE feeds SET disabled_reason = ?, disabled_at = ?, told_disabled_at = NULL
+            """UPDATE feeds SET disabled_reason = ?, disabled_at = ?, told_disabled_at = NULL,
+                                url = COALESCE(?, url)
                WHERE id = ? AND disabled_reason IS NULL""",
-            (reason[:_REASON_MAX], now, feed_id),
+            (reason[:_REASON_MAX], now, url, feed_id),
         )
 
     async def notices_due(self, now: float, *, failing_for: float) -> list[FeedState]:
