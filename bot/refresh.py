@@ -163,11 +163,10 @@ class Refresher:
             self._answered_at = self._clock()
             # Before anything it fetched is judged or stored: a feed moved onto another's
             # address would add that outlet's entries a second time, under its own name.
-            moved = await self._moved_to(feed, result)
-            if isinstance(moved, FeedReport):
-                return moved
+            if result.moved_to and (stopped := await self._move(feed, result.moved_to)):
+                return stopped
             if result.not_modified:
-                return await self._not_modified(feed, result, moved)
+                return await self._not_modified(feed, result)
             parsed = await self._analysis.read(
                 feed.kind, result.body, result.headers, result.url, feed.lang
             )
@@ -192,7 +191,7 @@ class Refresher:
         saved = await self._storage.stories.save(
             feed, items, now=self._clock(), alert_max_age=self._alert_max_age
         )
-        await self._succeeded(feed, result, parsed, changed=bool(unseen), moved=moved)
+        await self._succeeded(feed, result, parsed, changed=bool(unseen))
         if saved.deliveries:
             self._on_queued()
         log.info(
@@ -293,13 +292,7 @@ class Refresher:
         ]
 
     async def _succeeded(
-        self,
-        feed: FeedState,
-        result: FetchResult,
-        parsed: ParsedFeed,
-        *,
-        changed: bool,
-        moved: str | None,
+        self, feed: FeedState, result: FetchResult, parsed: ParsedFeed, *, changed: bool
     ) -> None:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         published = [e.published.timestamp() for e in parsed.entries if e.published]
@@ -316,13 +309,10 @@ class Refresher:
             last_modified=result.last_modified,
             poll_interval=interval,
             changed=changed,
-            url=moved,
             ttl=parsed.ttl,
         )
 
-    async def _not_modified(
-        self, feed: FeedState, result: FetchResult, moved: str | None
-    ) -> FeedReport:
+    async def _not_modified(self, feed: FeedState, result: FetchResult) -> FeedReport:
         floor, ceiling = bounds(feed.interval, feed.min_interval, feed.max_interval)
         interval = adapt(feed.current_interval, floor=floor, ceiling=ceiling, changed=False)
         hint = server_hint(result.headers, ttl=feed.ttl)  # a 304 has no body, so no <ttl>
@@ -333,7 +323,6 @@ class Refresher:
             etag=result.etag,
             last_modified=result.last_modified,
             poll_interval=interval,
-            url=moved,
             ttl=feed.ttl,
         )
         return FeedReport(feed.name, "not_modified")
@@ -368,22 +357,19 @@ class Refresher:
         log.warning("feed %s: %s (error %d, next try in %.0fs)", feed.name, reason, errors, delay)
         return FeedReport(feed.name, "error", reason)
 
-    async def _moved_to(self, feed: FeedState, result: FetchResult) -> str | FeedReport | None:
-        """The address the feed moved to for good on the way, to store; None when it did not
-        move. Moved onto the address of another listed feed, it is disabled, its report is
-        returned and nothing it fetched is kept: polled twice, that address's outlet would
-        count twice in every story; the admins are told (`bot.telegram.feeds`) and feeds.yaml
-        keeps the other. It is disabled at the address it moved onto, which is what a restart
-        compares (`bot.storage.feeds`): at the old one, each start found nobody polled there
-        and resumed it, and its next poll disabled it again, telling the admins again."""
-        if not result.moved_to:
-            return None
-        other = await self._storage.feeds.polled_at(result.moved_to, besides=feed.id)
+    async def _move(self, feed: FeedState, url: str) -> FeedReport | None:
+        """Store the address the feed moved to for good on the way. When another feed is
+        polled there, this one is disabled instead and its report returned, and nothing it
+        fetched is kept: polled twice, that address's outlet would count twice in every story;
+        the admins are told (`bot.telegram.feeds`) and feeds.yaml keeps the other. It is
+        disabled at the address it moved onto, which is what a restart compares
+        (`bot.storage.feeds`): at the old one, each start found nobody polled there and
+        resumed it, and its next poll disabled it again, telling the admins again."""
+        other = await self._storage.feeds.move(feed.id, url, now=self._clock())
         if other is None:
             log.warning("feed %s moved permanently; its stored address is updated", feed.name)
-            return result.moved_to
+            return None
         reason = f"{MOVED_ONTO}{other}"
-        await self._storage.feeds.disable(feed.id, reason, now=self._clock(), url=result.moved_to)
         log.warning("feed %s: %s; disabled", feed.name, reason)
         return FeedReport(feed.name, "error", f"disabled: {reason}")
 

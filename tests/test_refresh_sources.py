@@ -114,6 +114,26 @@ async def test_a_feed_moved_onto_another_stays_stopped_and_told_once_across_rest
     assert [r.path for r in server.requests].count("/kz") == 1
 
 
+async def test_two_feeds_moved_to_one_address_in_one_cycle_are_not_both_polled_there(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # The outlet folds its KZ and KG feeds into one new feed, which feeds.yaml does not list;
+    # both are refreshed at once, and both found nobody polled there.
+    server.set_feed("/all", rss([dated(RELEVANT_ITEM)]))
+    server.redirect("/kz", "/all", status=301)
+    server.redirect("/kg", "/all", status=301)
+    specs = [FeedSpec("Outlet KZ", server.url("/kz")), FeedSpec("Outlet KG", server.url("/kg"))]
+    await storage.feeds.sync(specs, now=time.time())
+    reports = await make_refresher(storage, fetcher, classifier).refresh(await storage.feeds.all())
+    assert sorted(r.status for r in reports) == ["error", "ok"]
+    [kept] = await storage.feeds.all()
+    assert kept.url == server.url("/all")
+    [story] = await storage.stories.recent(5)
+    assert [s.outlet for s in await storage.stories.sources(story.id)] == [kept.name]
+    stopped = [f for f in await storage.feeds.listed() if f.name != kept.name]
+    assert [f.disabled_reason for f in stopped] == [f"moved to the address of {kept.name}"]
+
+
 async def test_a_move_answered_by_304_is_recorded_too(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

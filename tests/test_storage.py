@@ -642,9 +642,7 @@ async def moved_by_a_301_then_listed(storage: Storage) -> tuple[FeedSpec, FeedSp
     """Feed A, which a 301 moved to C, and then feeds.yaml listing A and, at C, B."""
     [feed] = await add_feeds(storage, "A")
     moved = "https://c.example/rss"
-    await storage.feeds.record_success(
-        feed.id, now=NOW, next_check_at=NOW + 600, etag=None, last_modified=None, url=moved
-    )
+    assert await storage.feeds.move(feed.id, moved, now=NOW) is None
     a, b = FeedSpec(name="A", url="https://a.example/rss"), FeedSpec(name="B", url=moved)
     await storage.feeds.sync([a, b], now=NOW + 60)
     return a, b
@@ -661,6 +659,56 @@ async def test_a_feed_listed_where_another_moved_keeps_it_and_the_moved_one_stop
     assert [f.name for f in await storage.feeds.all()] == ["B"]
     await storage.feeds.sync(specs, now=NOW + 120)  # the next start: still one of them
     assert [f.name for f in await storage.feeds.all()] == ["B"]
+
+
+async def polled(storage: Storage) -> list[tuple[str, str]]:
+    return [(f.name, f.url) for f in await storage.feeds.all()]
+
+
+async def test_two_feeds_moved_to_one_address_at_once_are_not_both_polled_there(
+    storage: Storage,
+) -> None:
+    # Feeds are refreshed at once: both found nobody polled at C before either stored it.
+    a, b = await add_feeds(storage, "A", "B")
+    there = "https://c.example/rss"
+    moves = [storage.feeds.move(f.id, there, now=NOW) for f in (a, b)]
+    assert await asyncio.gather(*moves) == [None, "A"]
+    assert await polled(storage) == [("A", there)]
+    stopped = {f.name: f for f in await storage.feeds.listed()}["B"]
+    assert (stopped.url, stopped.disabled_reason) == (there, "moved to the address of A")
+    assert stopped.told_disabled_at is None  # the admins are to be told
+
+
+async def test_a_start_polls_an_address_two_moved_feeds_share_once(storage: Storage) -> None:
+    # Two feeds that a 301 moved to one address before the move was guarded (a database of
+    # an older version): the outlet counted twice until a start stopped one of them.
+    specs = [FeedSpec(name=n, url=f"https://{n.lower()}.example/rss") for n in ("A", "B", "C")]
+    await storage.feeds.sync(specs, now=NOW)
+    there = "https://d.example/rss"
+    await storage.db.execute("UPDATE feeds SET url = ? WHERE name != 'A'", (there,))
+    await storage.feeds.sync(specs, now=NOW + 60)
+    assert await polled(storage) == [("A", "https://a.example/rss"), ("B", there)]
+    reasons = {f.name: f.disabled_reason for f in await storage.feeds.listed()}
+    assert reasons["C"] == "moved to the address of B"
+
+
+async def test_of_two_feeds_stopped_for_a_feed_that_goes_one_comes_back(
+    storage: Storage,
+) -> None:
+    # KZ and KG moved to the address feeds.yaml lists Outlet at; then Outlet is removed.
+    # Both came back, both polling that address.
+    there = "https://outlet.example/all"
+    specs = [FeedSpec(name=n, url=f"https://{n[-2:].lower()}.outlet.example/rss") for n in (
+        "Outlet KZ", "Outlet KG"
+    )]  # fmt: skip
+    await storage.feeds.sync([FeedSpec(name="Outlet", url=there), *specs], now=NOW)
+    for feed in await storage.feeds.all():
+        if feed.name != "Outlet":
+            assert await storage.feeds.move(feed.id, there, now=NOW) == "Outlet"
+    await storage.feeds.sync(specs, now=NOW + 60)
+    assert await polled(storage) == [("Outlet KZ", there)]
+    await storage.feeds.sync(specs, now=NOW + 120)
+    assert await polled(storage) == [("Outlet KZ", there)]
 
 
 async def test_feed_error_bookkeeping(storage: Storage) -> None:
@@ -685,10 +733,11 @@ async def test_a_304_can_move_the_feed_and_bring_new_validators(storage: Storage
     await storage.feeds.record_success(
         feed.id, now=NOW, next_check_at=NOW + 600, etag='"v1"', last_modified="Mon"
     )
-    await storage.feeds.record_success(  # the 304, as the refresher records it
-        feed.id, now=NOW + 600, next_check_at=NOW + 1200, etag='"v2"', last_modified="Tue",
-        url="https://new.example/rss",
-    )  # fmt: skip
+    # The 301 on the way, then the 304, as the refresher records them.
+    assert await storage.feeds.move(feed.id, "https://new.example/rss", now=NOW + 600) is None
+    await storage.feeds.record_success(
+        feed.id, now=NOW + 600, next_check_at=NOW + 1200, etag='"v2"', last_modified="Tue"
+    )
     [feed] = await storage.feeds.all()
     assert (feed.url, feed.etag, feed.last_modified) == ("https://new.example/rss", '"v2"', "Tue")
 

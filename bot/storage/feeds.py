@@ -22,7 +22,7 @@ from collections.abc import Iterable, Sequence
 from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
-from bot.storage.db import Database, Row
+from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState
 
 _REASON_MAX = 200
@@ -41,22 +41,32 @@ MOVED_ONTO = "moved to the address of "
 # The other feeds (`o`) polled at the address of the feed being updated.
 _POLLED_THERE = """FROM feeds o WHERE o.url = feeds.url AND o.id != feeds.id
     AND o.enabled = 1 AND o.disabled_reason IS NULL"""
-# A feed a 301 moved to where feeds.yaml now lists another feed: both would poll it, and the
-# outlet would count twice in every story from it. The one listed there is kept (as when the
-# move comes second: `bot.refresh`).
-_STOP_MOVED_ONTO_LISTED = f"""
+# A feed a 301 moved to where another feed is polled: both would poll it, and the outlet
+# would count twice in every story from it. The one feeds.yaml lists there is kept (as when
+# the move comes second: `bot.refresh`), else the first of those moved there (two feeds that a
+# database of an older version let move to one address).
+_STOP_MOVED_ONTO_POLLED = f"""
     UPDATE feeds SET disabled_at = ?, told_disabled_at = NULL,
         disabled_reason = ? || (
-            SELECT o.name {_POLLED_THERE} AND o.url = o.source_url LIMIT 1)
+            SELECT o.name {_POLLED_THERE} ORDER BY o.url = o.source_url DESC, o.id LIMIT 1)
     WHERE enabled = 1 AND disabled_reason IS NULL AND url != source_url AND EXISTS (
-        SELECT 1 {_POLLED_THERE} AND o.url = o.source_url)
+        SELECT 1 {_POLLED_THERE} AND (o.url = o.source_url OR o.id < feeds.id))
 """
 # ... and polled again once no other listed feed polls that address (the operator removed
 # it, or gave it another): nobody polled it, and the feed stayed stopped for a reason gone.
+# Of several stopped there, only the first comes back: all of them would poll it.
 _RESUME_MOVED_ONTO_UNLISTED = f"""
     UPDATE feeds SET disabled_reason = NULL, disabled_at = NULL, told_disabled_at = NULL
-    WHERE enabled = 1 AND substr(disabled_reason, 1, length(?1)) = ?1 AND NOT EXISTS (
-        SELECT 1 {_POLLED_THERE})
+    WHERE enabled = 1 AND substr(disabled_reason, 1, length(?1)) = ?1
+        AND NOT EXISTS (SELECT 1 {_POLLED_THERE})
+        AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id < feeds.id
+            AND o.enabled = 1 AND substr(o.disabled_reason, 1, length(?1)) = ?1)
+"""
+# A permanent redirect moving a feed, unless another feed is polled there (?1: the address).
+_MOVE = """
+    UPDATE feeds SET url = ?1 WHERE id = ?2 AND NOT EXISTS (
+        SELECT 1 FROM feeds o WHERE o.url = ?1 AND o.id != ?2
+        AND o.enabled = 1 AND o.disabled_reason IS NULL)
 """
 _PER_ADDRESS_RESET = (
     ",\n".join(
@@ -151,7 +161,7 @@ class Feeds:
                                             spec.max_interval)[1]),
                     ),
                 )  # fmt: skip
-            await tx.execute(_STOP_MOVED_ONTO_LISTED, (now, MOVED_ONTO))
+            await tx.execute(_STOP_MOVED_ONTO_POLLED, (now, MOVED_ONTO))
             await tx.execute(_RESUME_MOVED_ONTO_UNLISTED, (MOVED_ONTO,))
 
     async def due(self, now: float) -> list[FeedState]:
@@ -180,14 +190,31 @@ class Feeds:
         rows = await self._db.fetchall("SELECT * FROM feeds WHERE enabled = 1 ORDER BY name")
         return [FeedState.from_row(r) for r in rows]
 
-    async def polled_at(self, url: str, *, besides: int) -> str | None:
-        """The name of another feed that is polled at `url`, if any."""
-        row = await self._db.fetchone(
-            """SELECT name FROM feeds WHERE url = ? AND id != ? AND enabled = 1
-               AND disabled_reason IS NULL LIMIT 1""",
-            (url, besides),
-        )
-        return None if row is None else str(row["name"])
+    async def move(self, feed_id: int, url: str, *, now: float) -> str | None:
+        """A permanent redirect moved the feed to `url`: store that, unless another feed is
+        polled there. Then the feed is disabled there (`MOVED_ONTO`, `bot.refresh`) and that
+        feed's name is returned. Checked and moved in one statement: feeds are refreshed at
+        once, and two moved to one address in the same cycle both found nobody there."""
+
+        def move(tx: SyncTransaction) -> str | None:
+            if tx.execute(_MOVE, (url, feed_id)):
+                return None
+            row = tx.fetchone(
+                """SELECT name FROM feeds WHERE url = ? AND id != ? AND enabled = 1
+                   AND disabled_reason IS NULL LIMIT 1""",
+                (url, feed_id),
+            )
+            if row is None:  # no such feed
+                return None
+            tx.execute(
+                """UPDATE feeds SET url = ?, disabled_reason = ?, disabled_at = ?,
+                                    told_disabled_at = NULL
+                   WHERE id = ? AND disabled_reason IS NULL""",
+                (url, (MOVED_ONTO + row["name"])[:_REASON_MAX], now, feed_id),
+            )
+            return str(row["name"])
+
+        return await self._db.run(move)
 
     async def record_success(
         self,
@@ -199,12 +226,11 @@ class Feeds:
         last_modified: str | None,
         poll_interval: float | None = None,
         changed: bool = False,
-        url: str | None = None,
         ttl: float | None = None,
     ) -> None:
         """A good fetch (a 304 too) ends an error streak; `etag`/`last_modified` are the
-        current validators; `changed`: it brought new entries; `url`: the feed moved there for
-        good on the way; `ttl`: the feed's <ttl> (None: it has none)."""
+        current validators; `changed`: it brought new entries; `ttl`: the feed's <ttl> (None:
+        it has none). A move on the way is the refresher's `move()`, before this."""
         await self._db.execute(
             """
             UPDATE feeds SET etag = ?, last_modified = ?, next_check_at = ?, error_count = 0,
@@ -212,11 +238,11 @@ class Feeds:
                              told_failing_at = NULL,
                              poll_interval = COALESCE(?, poll_interval),
                              last_new_at = CASE WHEN ? THEN ? ELSE last_new_at END,
-                             url = COALESCE(?, url), ttl = ?
+                             ttl = ?
             WHERE id = ?
             """,
             (
-                etag, last_modified, next_check_at, now, poll_interval, changed, now, url, ttl,
+                etag, last_modified, next_check_at, now, poll_interval, changed, now, ttl,
                 feed_id,
             ),
         )  # fmt: skip
@@ -251,16 +277,12 @@ class Feeds:
             ),
         )
 
-    async def disable(
-        self, feed_id: int, reason: str, *, now: float, url: str | None = None
-    ) -> None:
-        """Stop polling the feed until its address in feeds.yaml changes; `url`: where it is
-        now (a permanent redirect moved it there)."""
+    async def disable(self, feed_id: int, reason: str, *, now: float) -> None:
+        """Stop polling the feed until its address in feeds.yaml changes."""
         await self._db.execute(
-            """UPDATE feeds SET disabled_reason = ?, disabled_at = ?, told_disabled_at = NULL,
-                                url = COALESCE(?, url)
+            """UPDATE feeds SET disabled_reason = ?, disabled_at = ?, told_disabled_at = NULL
                WHERE id = ? AND disabled_reason IS NULL""",
-            (reason[:_REASON_MAX], now, url, feed_id),
+            (reason[:_REASON_MAX], now, feed_id),
         )
 
     async def notices_due(self, now: float, *, failing_for: float) -> list[FeedState]:
