@@ -55,7 +55,7 @@ _NOT_PUBLIC = "refused: not a public address"
 class Fetcher:
     """Fetches feeds over one shared aiohttp session; use `async with Fetcher() as f:`.
 
-    At most `per_host` requests go to one host name at a time and `concurrency` in all,
+    At most `per_host` requests go to one host (`host_key`) at a time and `concurrency` in all,
     whoever asks (feeds and article pages alike), so a thousand feeds on one site never hammer
     it. A request holds its two slots for one hop only, and waits for nothing else while it
     holds them, so callers may hold slots of their own around `fetch` without deadlock.
@@ -206,7 +206,7 @@ class Fetcher:
 
     @asynccontextmanager
     async def _slots(self, url: str) -> AsyncIterator[None]:
-        host = (urlsplit(url).hostname or "").lower()
+        host = host_key(url)
         slot, users = self._hosts.setdefault(host, (asyncio.Semaphore(self._per_host), [0]))
         users[0] += 1
         try:
@@ -331,3 +331,14 @@ def parse_retry_after(value: str | None, *, now: datetime | None = None) -> floa
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)  # HTTP-dates are GMT by definition
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+def host_key(url: str) -> str:
+    """The host a URL's requests go to, one name however it is written: lower case, without
+    the trailing dot of a fully qualified name, a Unicode name in its IDNA form (what the
+    resolver is asked); the port does not count. What the per-host limit counts by, here and
+    in `bot.refresh`; "" for a URL too malformed to have one (it is refused before a request)."""
+    try:
+        return (URL(url).raw_host or "").rstrip(".").lower()
+    except ValueError:  # UnicodeError too: a label IDNA refuses
+        return ""

@@ -41,11 +41,11 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, zip_longest
 from typing import Literal, Protocol
-from urllib.parse import urlsplit
 
 from bot import fulltext
 from bot.analysis import Analysis
 from bot.errors import ConnectError, FeedError, FetchError, FetchTimeout, HTTPStatusError
+from bot.fetch import host_key
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
     DISABLE_AFTER,
@@ -393,9 +393,10 @@ def _disable_reason(exc: Exception, failing_since: float, now: float) -> str | N
 
 
 def interleave_by_host(feeds: Iterable[FeedState]) -> list[FeedState]:
-    """Round-robin over hosts, keeping each host's feeds in their order."""
+    """Round-robin over hosts (`host_key`, as the fetcher's per-host limit counts them),
+    keeping each host's feeds in their order."""
     by_host: dict[str, list[FeedState]] = defaultdict(list)
     for feed in feeds:
-        by_host[(urlsplit(feed.url).hostname or "").lower()].append(feed)
+        by_host[host_key(feed.url)].append(feed)
     rounds = zip_longest(*by_host.values())
     return [feed for feed in chain.from_iterable(rounds) if feed is not None]

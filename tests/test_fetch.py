@@ -22,7 +22,7 @@ from bot.errors import (
     ResponseTooLarge,
     TooManyRedirects,
 )
-from bot.fetch import Fetcher, parse_retry_after
+from bot.fetch import Fetcher, host_key, parse_retry_after
 from bot.public_hosts import is_public
 from tests.fakes.feedserver import FeedServer, rss
 
@@ -413,6 +413,46 @@ async def test_a_host_is_forgotten_once_its_requests_are_done(srv: FeedServer) -
         await asyncio.gather(*(f.fetch(url) for url in urls))
         assert srv.max_in_flight == 2  # one per host, while both hosts were known
         assert f._hosts == {}  # the state under test has no public view
+
+
+@pytest.mark.parametrize(
+    ("url", "key"),
+    [
+        ("https://feeds.example/rss", "feeds.example"),
+        ("https://Feeds.EXAMPLE./rss", "feeds.example"),  # the same DNS name, fully qualified
+        ("https://feeds.example:443/rss", "feeds.example"),
+        ("https://user@feeds.example:8443/rss", "feeds.example"),
+        ("https://пример.рф/rss", "xn--e1afmkfd.xn--p1ai"),  # what the resolver is asked
+        ("https://ПРИМЕР.РФ./rss", "xn--e1afmkfd.xn--p1ai"),
+        ("https://xn--e1afmkfd.xn--p1ai/rss", "xn--e1afmkfd.xn--p1ai"),
+        ("http://[::1]:8080/", "::1"),
+        ("http://127.0.0.1/", "127.0.0.1"),
+        ("http://[::1/", ""),  # malformed: one key for all of them, and no exception
+    ],
+)
+def test_host_key_is_one_name_however_the_host_is_written(url: str, key: str) -> None:
+    assert host_key(url) == key
+
+
+async def test_the_per_host_limit_counts_a_host_written_two_ways_as_one(
+    srv: FeedServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = socket.getaddrinfo
+
+    def resolve(host: object, *args: object, **kwargs: object) -> object:
+        if isinstance(host, str) and host.rstrip(".") == "feeds.example":
+            host = "127.0.0.1"
+        return real(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", resolve)
+    srv.slow("/a", FEED, seconds=0.4)
+    srv.slow("/b", FEED, seconds=0.4)
+    a = srv.url("/a").replace("127.0.0.1", "feeds.example")
+    b = srv.url("/b").replace("127.0.0.1", "Feeds.Example.")
+    async with Fetcher(timeout=5.0, per_host=1) as f:
+        await asyncio.gather(f.fetch(a), f.fetch(b))
+    assert sorted(r.path for r in srv.requests) == ["/a", "/b"]
+    assert srv.max_in_flight == 1
 
 
 async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:

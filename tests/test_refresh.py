@@ -12,7 +12,7 @@ import pytest
 
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import MAX_BACKOFF, FeedReport
+from bot.refresh import MAX_BACKOFF, FeedReport, interleave_by_host
 from bot.relevance import Classifier
 from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
@@ -272,3 +272,17 @@ async def test_two_guidless_items_under_one_link_stay_two_stories_poll_after_pol
         await refresher.refresh(await storage.feeds.all())
         assert sorted(s.title for s in await storage.stories.recent(10)) == both
     assert await storage.outbox.pending_count(1) == 2
+
+
+async def test_feeds_are_interleaved_by_host_however_the_host_is_written(
+    storage: Storage,
+) -> None:
+    urls = {
+        "a1": "https://feeds.example/1",
+        "a2": "https://FEEDS.example./2",
+        "a3": "https://feeds.example/3",
+        "b": "https://other.example/1",
+    }
+    await storage.feeds.sync([FeedSpec(n, u) for n, u in urls.items()], now=time.time())
+    started = interleave_by_host(await storage.feeds.all())
+    assert [f.name for f in started] == ["a1", "b", "a2", "a3"]
