@@ -10,6 +10,7 @@ Every error the bot raises on purpose derives from `TransitWatchError`; anything
     │   │   ├── ResponseTooLarge   the body passed the size cap
     │   │   ├── TooManyRedirects   a redirect loop or chain
     │   │   ├── HTTPStatusError    a 4xx/5xx answer (`.status`, optional `.retry_after`)
+    │   │   ├── HostPaused         not asked: its host said to wait (`.retry_after`, seconds left)
     │   │   └── ConnectError       DNS, refused, reset, TLS
     │   └── ParseError         the bytes are not a usable feed
     │       ├── NotAFeed           e.g. an HTML page where RSS was expected
@@ -62,6 +63,15 @@ class HTTPStatusError(FetchError):
     def __init__(self, status: int, retry_after: float | None = None) -> None:
         super().__init__(f"HTTP {status}")
         self.status = status
+        self.retry_after = retry_after
+
+
+class HostPaused(FetchError):
+    """Not sent: the host answered a 429 or 503 with a Retry-After that has not passed yet
+    (`bot.fetch`). Nothing about this URL itself."""
+
+    def __init__(self, retry_after: float) -> None:
+        super().__init__(f"its host asked to wait {retry_after:.0f} s more")
         self.retry_after = retry_after
 
 

@@ -6,6 +6,8 @@ but runs only while a request runs (a server that trickles its body forever is c
 queued behind the per-host or global limit is not), the size cap counts decompressed bytes (a
 gzip bomb is cut after `max_bytes`, never inflated in full: `bot.response_body` undoes the
 Content-Encoding and keeps the cap), and redirects are followed by hand so each hop is checked.
+A 429 or 503 with a Retry-After is the host's word to this client, not about one URL: nothing
+more is sent to that host (`host_key`) until it has passed, up to `MAX_BACKOFF` (`HostPaused`).
 Errors are the `FetchError` family; their messages never contain the URL, whose query string
 may hold a key. A URL that came from a feed rather than the operator (an article link) is
 fetched `untrusted`: no hop of it may reach a loopback, private, link-local or reserved address
@@ -17,7 +19,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -32,6 +35,7 @@ from bot.addresses import NOT_IN_URL
 from bot.errors import (
     ConnectError,
     FetchTimeout,
+    HostPaused,
     HTTPStatusError,
     ResponseTooLarge,
     TooManyRedirects,
@@ -39,7 +43,7 @@ from bot.errors import (
 from bot.model import FetchResult
 from bot.public_hosts import AddressCheck, CheckedResolver, NotPublic, is_public, literal_allowed
 from bot.response_body import BodySink
-from bot.schedule import hint_number
+from bot.schedule import MAX_BACKOFF, hint_number
 
 DEFAULT_USER_AGENT = "TransitWatch/0.1 (+https://github.com/transit-watch)"
 _ACCEPT = (
@@ -48,6 +52,7 @@ _ACCEPT = (
 )
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
+_HOST_WAITS = frozenset({429, 503})  # a Retry-After with these holds back the whole host
 _CHUNK = 64 * 1024
 _NOT_PUBLIC = "refused: not a public address"
 
@@ -59,6 +64,8 @@ class Fetcher:
     whoever asks (feeds and article pages alike), so a thousand feeds on one site never hammer
     it. A request holds its two slots for one hop only, and waits for nothing else while it
     holds them, so callers may hold slots of their own around `fetch` without deadlock.
+    A host that answered a 429 or 503 with a Retry-After gets no request until it has passed
+    (`clock`: monotonic seconds); each one asked for meanwhile raises `HostPaused`.
     """
 
     def __init__(
@@ -72,6 +79,7 @@ class Fetcher:
         per_host: int = 2,
         concurrency: int = 16,
         page_addresses: AddressCheck = is_public,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._timeout = timeout
         self._connect_timeout = connect_timeout
@@ -84,6 +92,8 @@ class Fetcher:
         # grew would grow for as long as the bot runs.
         self._hosts: dict[str, tuple[asyncio.Semaphore, list[int]]] = {}
         self._all = asyncio.Semaphore(concurrency)
+        self._paused: dict[str, float] = {}  # host -> until when (`clock`) it asked to wait
+        self._clock = clock
         self._page_addresses = page_addresses
         self._session: aiohttp.ClientSession | None = None
         self._untrusted: aiohttp.ClientSession | None = None
@@ -212,18 +222,35 @@ class Fetcher:
         try:
             # The host's slot first: a request queued behind its busy host holds no global slot.
             async with slot, self._all:
+                # Once it has a slot: requests queued while the host answered 429 are held too.
+                self._check_paused(host)
                 yield
         finally:
             users[0] -= 1
             if not users[0]:
                 del self._hosts[host]
 
+    def _check_paused(self, host: str) -> None:
+        until = self._paused.get(host)
+        if until is not None and (left := until - self._clock()) > 0:
+            raise HostPaused(left)
+
+    def _pause(self, host: str, seconds: float) -> None:
+        now = self._clock()
+        # The ones that passed go: article links bring ever new hosts.
+        self._paused = {h: until for h, until in self._paused.items() if until > now}
+        until = now + min(seconds, MAX_BACKOFF)
+        self._paused[host] = max(until, self._paused.get(host, until))
+
     async def _result(self, resp: aiohttp.ClientResponse) -> FetchResult:
         headers = _lower_headers(resp)
         if resp.status == 304:
             body = b""
         elif resp.status >= 300:
-            raise HTTPStatusError(resp.status, parse_retry_after(headers.get("retry-after")))
+            retry_after = parse_retry_after(headers.get("retry-after"))
+            if resp.status in _HOST_WAITS and retry_after:
+                self._pause(host_key(str(resp.url)), retry_after)
+            raise HTTPStatusError(resp.status, retry_after)
         else:
             body = await self._read_body(resp, headers.get("content-encoding", ""))
         return FetchResult(

@@ -44,7 +44,14 @@ from typing import Literal, Protocol
 
 from bot import fulltext
 from bot.analysis import Analysis
-from bot.errors import ConnectError, FeedError, FetchError, FetchTimeout, HTTPStatusError
+from bot.errors import (
+    ConnectError,
+    FeedError,
+    FetchError,
+    FetchTimeout,
+    HostPaused,
+    HTTPStatusError,
+)
 from bot.fetch import host_key
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
@@ -170,6 +177,8 @@ class Refresher:
             parsed = await self._analysis.read(
                 feed.kind, result.body, result.headers, result.url, feed.lang
             )
+        except HostPaused as exc:
+            return await self._held(feed, exc)
         except FeedError as exc:
             return await self._failed(feed, exc)
         if feed.kind == "telegram" and feed.last_success_at is not None:
@@ -357,6 +366,15 @@ class Refresher:
         log.warning("feed %s: %s (error %d, next try in %.0fs)", feed.name, reason, errors, delay)
         return FeedReport(feed.name, "error", reason)
 
+    async def _held(self, feed: FeedState, exc: HostPaused) -> FeedReport:
+        """Not polled: its host asked this client to wait (another feed's 429 or 503, or an
+        article page's). It is due when the wait is over; the host said nothing about this
+        feed, so its error streak neither grows nor ends."""
+        wait = self._jittered(exc.retry_after, at_least=exc.retry_after)
+        await self._storage.feeds.postpone(feed.id, next_check_at=self._clock() + wait)
+        log.info("feed %s: not polled, %s", feed.name, exc)
+        return FeedReport(feed.name, "error", f"{type(exc).__name__}: {exc}")
+
     async def _move(self, feed: FeedState, url: str) -> FeedReport | None:
         """Store the address the feed moved to for good on the way. When another feed is
         polled there, this one is disabled instead and its report returned, and nothing it
@@ -387,6 +405,8 @@ class Refresher:
 def _disable_reason(exc: Exception, failing_since: float, now: float) -> str | None:
     if isinstance(exc, HTTPStatusError) and exc.status == 410:
         return "gone (HTTP 410)"
+    if isinstance(exc, HTTPStatusError) and exc.status == 429:
+        return None  # the host limiting this client (see `bot.schedule`)
     if now - failing_since >= DISABLE_AFTER:
         return f"failing for {DISABLE_AFTER / 86400:g} days"
     return None

@@ -18,8 +18,13 @@ The spec:
   server or a feed count only when they are plain ASCII digits, ten at most (`hint_number`):
   `str.isdigit()` also takes "²", which `int()` refuses.
 * **Backoff.** A failing feed waits interval x 2^errors, capped at `MAX_BACKOFF`; a
-  `Retry-After` (429/503) lengthens that, also up to `MAX_BACKOFF`.
+  `Retry-After` (429/503) lengthens that, also up to `MAX_BACKOFF`. It is the host's word to
+  this client, so the host's other feeds (and article pages) are not asked either until it
+  has passed (`bot.fetch`): they wait for it, which is no error of theirs and leaves their
+  error streak as it was.
 * **Giving up.** A feed failing for `DISABLE_AFTER` is disabled; a 410 Gone disables it at once.
+  A 429 never does: it is the host limiting this client, not the feed failing (every channel
+  on t.me would be disabled one after the other); its errors still tell the admins it fails.
   The failing is counted from its streak's first error, and an error more than `STREAK_GAP`
   after the one before starts a new streak: a failing feed is retried at least every
   `MAX_BACKOFF`, so such a gap is time nobody polled it (the bot was stopped, the feed was not

@@ -18,12 +18,14 @@ from bot.errors import (
     ConnectError,
     FetchError,
     FetchTimeout,
+    HostPaused,
     HTTPStatusError,
     ResponseTooLarge,
     TooManyRedirects,
 )
 from bot.fetch import Fetcher, host_key, parse_retry_after
 from bot.public_hosts import is_public
+from bot.schedule import MAX_BACKOFF
 from tests.fakes.feedserver import FeedServer, rss
 
 FEED = rss([{"title": "Депортация", "link": "https://example.org/1", "guid": "1"}])
@@ -453,6 +455,60 @@ async def test_the_per_host_limit_counts_a_host_written_two_ways_as_one(
         await asyncio.gather(f.fetch(a), f.fetch(b))
     assert sorted(r.path for r in srv.requests) == ["/a", "/b"]
     assert srv.max_in_flight == 1
+
+
+@pytest.mark.parametrize(
+    ("status", "retry_after", "paused"),
+    [
+        (429, "120", 120.0),
+        (503, "120", 120.0),
+        (429, str(30 * 86400), MAX_BACKOFF),  # as long as a feed's own Retry-After, at most
+        (429, None, None),
+        (429, "0", None),
+        (503, "soon", None),
+        (500, "120", None),  # a Retry-After means something with 429 and 503 only
+    ],
+)
+async def test_a_retry_after_pauses_the_whole_host(
+    srv: FeedServer, status: int, retry_after: str | None, paused: float | None
+) -> None:
+    # Every public Telegram channel is on t.me: a 429 is the host's word to this client, and
+    # each channel that asked again within it got its own 429.
+    now = [1000.0]
+    srv.set_response("/busy", status, headers={"Retry-After": retry_after} if retry_after else {})
+    srv.set_feed("/rss", FEED)
+    async with Fetcher(timeout=5.0, clock=lambda: now[0]) as f:
+        with pytest.raises(HTTPStatusError):
+            await f.fetch(srv.url("/busy"))
+        now[0] += 1
+        if paused is not None:
+            with pytest.raises(HostPaused) as caught:
+                await f.fetch(srv.url("/rss"))
+            assert caught.value.retry_after == paused - 1
+            assert srv.requests_to("/rss") == []
+            now[0] += paused - 1
+        assert (await f.fetch(srv.url("/rss"))).body == FEED
+
+
+async def test_a_paused_host_holds_article_pages_and_redirects_but_no_other_host(
+    srv: FeedServer,
+) -> None:
+    now = [1000.0]
+    srv.set_response("/busy", 429, headers={"Retry-After": "60"})
+    srv.set_feed("/rss", FEED)
+    other = srv.url("/rss").replace("127.0.0.1", "localhost")
+    srv.redirect("/away", srv.url("/rss"))  # to the paused host, from itself
+    loopback = srv.url("/rss").replace("127.0.0.1", "127.0.0.1.")  # the same host
+    async with Fetcher(timeout=5.0, clock=lambda: now[0], page_addresses=lambda _: True) as f:
+        with pytest.raises(HTTPStatusError):
+            await f.fetch(srv.url("/busy"))
+        for url, untrusted in [(srv.url("/rss"), True), (loopback, False)]:
+            with pytest.raises(HostPaused):
+                await f.fetch(url, untrusted=untrusted)
+        assert (await f.fetch(other)).body == FEED
+        with pytest.raises(HostPaused):
+            await f.fetch(other.replace("/rss", "/away"))
+    assert [r.path for r in srv.requests] == ["/busy", "/rss", "/away"]
 
 
 async def test_refused_connection_is_a_connect_error(fetcher: Fetcher) -> None:

@@ -225,6 +225,88 @@ async def test_a_restart_does_not_cut_a_retry_after_short(
     assert feed.next_check_at - time.time() > 3000
 
 
+async def test_a_429_retry_after_holds_the_other_feeds_of_that_host(
+    storage: Storage, server: FeedServer, classifier: Classifier
+) -> None:
+    # Every public Telegram channel is on t.me: each one asked again within the hour, got a
+    # 429 of its own, and counted it as its own failure.
+    server.set_response("/s/one", 500)
+    server.set_feed("/s/two", rss([dated(RELEVANT_ITEM)]))
+    server.set_feed("/s/three", rss([dated(RELEVANT_ITEM)]))
+    specs = [FeedSpec(n, server.url(f"/s/{n}")) for n in ("one", "two", "three")]
+    start = time.time()
+    now = [start]
+    await storage.feeds.sync(specs, now=start)
+    async with Fetcher(timeout=3.0, clock=lambda: now[0]) as fetcher:
+        r = make_refresher(storage, fetcher, classifier, clock=lambda: now[0])
+        by_name = {f.name: f for f in await storage.feeds.all()}
+        await r.refresh([by_name["one"]])  # failing: a streak of its own
+        server.set_response("/s/two", 429, headers={"Retry-After": "3600"})
+        await r.refresh([by_name["two"]])  # the host says "an hour"
+        now[0] = start + 60
+        before = {f.name: f for f in await storage.feeds.all()}
+        reports = await r.refresh([before["one"], before["three"]])  # due a minute later
+        assert [r.detail.split(":")[0] for r in reports] == ["HostPaused", "HostPaused"]
+        assert [q.path for q in server.requests] == ["/s/one", "/s/two"]
+        after = {f.name: f for f in await storage.feeds.all()}
+        for name in ("one", "three"):
+            # Not polled: until the host's hour is over, and nothing about their own health.
+            assert start + 3600 <= after[name].next_check_at <= start + 3600 * 1.1 + 60
+            health = ("error_count", "failing_since", "last_error", "last_error_at")
+            assert [getattr(after[name], k) for k in health] == [
+                getattr(before[name], k) for k in health
+            ]
+        assert after["three"].error_count == 0
+        assert after["one"].error_count == 1
+        now[0] = after["three"].next_check_at
+        [report] = await r.refresh([after["three"]])
+        assert report.status == "ok"
+
+
+async def test_a_paused_host_gets_no_article_page_requests_either(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    server.set_response("/busy", 429, headers={"Retry-After": "3600"})
+    server.set_feed("/article", ARTICLE, content_type="text/html; charset=utf-8")
+    item = {"title": "Новость", "link": server.url("/article"), "guid": "g",
+            "pubDate": datetime.now(UTC)}  # fmt: skip
+    server.set_feed("/titles", rss([item]))
+    titles = server.url("/titles").replace("127.0.0.1", "localhost")  # another host
+    specs = [FeedSpec("busy", server.url("/busy")), FeedSpec("titles", titles, lang="ru")]
+    await storage.feeds.sync(specs, now=time.time())
+    by_name = {f.name: f for f in await storage.feeds.all()}
+    r = make_refresher(storage, fetcher, classifier)
+    await r.refresh([by_name["busy"]])
+    [report] = await r.refresh([by_name["titles"]])
+    assert (report.status, report.entries) == ("ok", 1)
+    assert server.requests_to("/article") == []
+
+
+async def test_a_host_answering_429_for_days_disables_none_of_its_feeds(
+    storage: Storage, server: FeedServer, classifier: Classifier
+) -> None:
+    # A 429 is the host limiting this client, not a feed failing: disabled after three days,
+    # every channel on t.me would need a new address in feeds.yaml to be polled again.
+    for name in ("one", "two"):
+        server.set_response(f"/s/{name}", 429, headers={"Retry-After": "3600"})
+    specs = [FeedSpec(n, server.url(f"/s/{n}")) for n in ("one", "two")]
+    start = time.time()
+    now = [start]
+    await storage.feeds.sync(specs, now=start)
+    async with Fetcher(timeout=3.0, clock=lambda: now[0]) as fetcher:
+        r = make_refresher(storage, fetcher, classifier, clock=lambda: now[0])
+        while now[0] < start + DISABLE_AFTER + 86400:
+            await r.refresh_due()
+            now[0] += 1200
+    listed = await storage.feeds.listed()
+    assert [f.disabled_reason for f in listed] == [None, None]
+    assert all(f.error_count > 1 for f in listed)  # each had 429s of its own
+    notices = await storage.feeds.notices_due(now[0], failing_for=TELL_ADMINS_AFTER)
+    assert [f.name for f in notices] == ["one", "two"]  # the admins are told they fail
+    # Both at the start, then at most one request an hour, as the host asked.
+    assert len(server.requests) <= 2 + (now[0] - start) / 3600
+
+
 async def test_cache_control_and_ttl_lengthen_the_wait_up_to_the_ceiling(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

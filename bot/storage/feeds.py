@@ -277,6 +277,13 @@ class Feeds:
             ),
         )
 
+    async def postpone(self, feed_id: int, *, next_check_at: float) -> None:
+        """The feed was not polled (its host asked to wait): only its next check moves, and
+        what is known of its health stays as it was."""
+        await self._db.execute(
+            "UPDATE feeds SET next_check_at = ? WHERE id = ?", (next_check_at, feed_id)
+        )
+
     async def disable(self, feed_id: int, reason: str, *, now: float) -> None:
         """Stop polling the feed until its address in feeds.yaml changes."""
         await self._db.execute(
