@@ -37,13 +37,14 @@ import logging
 import random
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from itertools import chain, zip_longest
 from typing import Literal, Protocol
 
 from bot import fulltext
 from bot.analysis import Analysis
+from bot.channel_pages import with_earlier_posts
 from bot.errors import (
     ConnectError,
     FeedError,
@@ -55,18 +56,17 @@ from bot.errors import (
 from bot.fetch import host_key
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
-    DISABLE_AFTER,
     JITTER,
     MAX_BACKOFF,
     STREAK_GAP,
     adapt,
     backoff,
     bounds,
+    disable_reason,
     server_hint,
     streak_start,
     with_hint,
 )
-from bot.sources.telegram_preview import earlier_page
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.storage.feeds import MOVED_ONTO
 from bot.stories import entry_keys
@@ -77,7 +77,6 @@ __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
 log = logging.getLogger(__name__)
 
 FULLTEXT_PAGES_PER_CYCLE = 20
-CATCH_UP_PAGES = 4  # a channel's earlier preview pages one poll may read (about 20 posts each)
 
 
 class Fetches(Protocol):
@@ -213,36 +212,16 @@ class Refresher:
     async def _with_earlier_posts(
         self, feed: FeedState, url: str, parsed: ParsedFeed
     ) -> ParsedFeed:
-        """A channel's preview shows only its latest posts (about 20). When none of a page's
-        posts was stored before (a burst of posts, the bot down, a long backoff), the page
-        before it is read too, and so on until a page reaches posts already stored, at most
-        `CATCH_UP_PAGES`: else the posts between were never seen. (A first poll does not: it
-        alerts nothing, and the channel's history is not what a source is for.) An earlier
-        page that fails ends the catching up with what was read."""
-        page = parsed
-        for _ in range(CATCH_UP_PAGES):
-            keys = entry_keys(page.entries, feed.url)
-            before = earlier_page(url, page.entries)
-            if before is None or await self._storage.feeds.stored_hashes(feed.id, keys):
-                break
-            try:
-                result = await self._fetcher.fetch(before)
-                page = await self._analysis.read(
-                    feed.kind, result.body, result.headers, result.url, feed.lang
-                )
-            except FeedError as exc:
-                log.info("feed %s: an earlier page failed (%s)", feed.name, type(exc).__name__)
-                break
-            seen = {entry.link for entry in parsed.entries}
-            older = [i for i, entry in enumerate(page.entries) if entry.link not in seen]
-            if not older:
-                break
-            parsed = replace(
-                parsed,
-                entries=(*(page.entries[i] for i in older), *parsed.entries),
-                facts=(*(page.facts[i] for i in older), *parsed.facts),
+        async def read_page(page_url: str) -> ParsedFeed:
+            result = await self._fetcher.fetch(page_url)
+            return await self._analysis.read(
+                feed.kind, result.body, result.headers, result.url, feed.lang
             )
-        return parsed
+
+        async def stored(keys: Sequence[str]) -> Collection[str]:
+            return (await self._storage.feeds.stored_hashes(feed.id, keys)).keys()
+
+        return await with_earlier_posts(feed.url, url, parsed, read_page=read_page, stored=stored)
 
     async def _full_texts(
         self, entries: Sequence[Entry], wanted: Sequence[int], budget: fulltext.Budget
@@ -358,7 +337,8 @@ class Refresher:
             feed.id, reason, now=now, next_check_at=now + self._jittered(delay, at_least=asked),
             failing_since=since, errors=errors,
         )  # fmt: skip
-        disabled = _disable_reason(exc, since, now)
+        status = exc.status if isinstance(exc, HTTPStatusError) else None
+        disabled = disable_reason(status, since, now)
         if disabled:
             await self._storage.feeds.disable(feed.id, disabled, now=now)
             log.warning("feed %s: %s; disabled: %s", feed.name, reason, disabled)
@@ -400,16 +380,6 @@ class Refresher:
     def _jittered(self, seconds: float, *, at_least: float = 0.0) -> float:
         """`seconds`, give or take `JITTER`, but never less than a server asked for."""
         return max(seconds * (1.0 + self._rng.uniform(-JITTER, JITTER)), at_least)
-
-
-def _disable_reason(exc: Exception, failing_since: float, now: float) -> str | None:
-    if isinstance(exc, HTTPStatusError) and exc.status == 410:
-        return "gone (HTTP 410)"
-    if isinstance(exc, HTTPStatusError) and exc.status == 429:
-        return None  # the host limiting this client (see `bot.schedule`)
-    if now - failing_since >= DISABLE_AFTER:
-        return f"failing for {DISABLE_AFTER / 86400:g} days"
-    return None
 
 
 def interleave_by_host(feeds: Iterable[FeedState]) -> list[FeedState]:

@@ -124,6 +124,18 @@ def longest_wait(ceiling: float) -> float:
     return max(ceiling, MAX_BACKOFF) * (1.0 + JITTER)
 
 
+def disable_reason(status: int | None, failing_since: float, now: float) -> str | None:
+    """Why a feed failing since `failing_since` (its last answer's HTTP `status`, if any) is
+    disabled now, or None (see "Giving up" in the spec)."""
+    if status == 410:
+        return "gone (HTTP 410)"
+    if status == 429:
+        return None  # the host limiting this client, not the feed failing
+    if now - failing_since >= DISABLE_AFTER:
+        return f"failing for {DISABLE_AFTER / 86400:g} days"
+    return None
+
+
 def streak_start(failing_since: float | None, last_error_at: float | None, now: float) -> float:
     """When the error streak that an error at `now` belongs to began (see the spec)."""
     if failing_since is None or last_error_at is None or now - last_error_at > STREAK_GAP:

@@ -11,9 +11,10 @@ from datetime import UTC, datetime
 
 import pytest
 
+from bot.channel_pages import CATCH_UP_PAGES
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
-from bot.refresh import CATCH_UP_PAGES, FeedReport, Refresher
+from bot.refresh import FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.schedule import DISABLE_AFTER, TELL_ADMINS_AFTER, longest_wait
 from bot.storage import FeedState, Storage
