@@ -284,6 +284,64 @@ def test_telegram_quotes_and_code_blocks_are_lines_of_their_own() -> None:
     )
 
 
+def test_telegram_posts_with_media_or_custom_emoji_become_entries() -> None:
+    # Such a post's text sits in div.media_supported_cont, not directly in the bubble (an
+    # album's twice over): every photo with a caption, album and forward was skipped.
+    parsed = read_source(
+        "telegram",
+        load("telegram_preview_media.html"),
+        {"Content-Type": "text/html; charset=utf-8"},
+        base_url="https://t.me/s/twtest",
+        lang="ru",
+    )
+    by_link = {e.link: e for e in parsed.entries}
+    # 4658 is a photo without a caption: nothing to judge.
+    assert list(by_link) == [
+        "https://t.me/twtest/4656",
+        "https://t.me/twtest/4659",
+        "https://t.me/twtest/4660",
+    ]
+    album = by_link["https://t.me/twtest/4656"]
+    assert album.title == "🚓 Грузия депортировала гражданина Беларуси"
+    assert album.summary.endswith("несмотря на риск преследования.")
+    photo = by_link["https://t.me/twtest/4659"]
+    assert photo.summary == (
+        "🚓 В Бишкеке задержан россиянин по запросу об экстрадиции"
+        " Суд решит вопрос об аресте до конца недели."
+    )
+    assert photo.published == datetime(2024, 12, 5, 13, 56, 25, tzinfo=UTC)
+    forwarded = by_link["https://t.me/twtest/4660"]
+    assert forwarded.title == "🚓 Казахстан отказал России в экстрадиции активиста"
+
+
+OWN = '<div class="tgme_widget_message_text">Суд отказал в экстрадиции</div>'
+OTHER = '<div class="tgme_widget_message_text">Не текст поста</div>'
+
+
+@pytest.mark.parametrize(
+    ("bubble", "summary"),
+    [
+        (OWN, "Суд отказал в экстрадиции"),
+        (f'<div class="media_supported_cont">{OWN}</div>', "Суд отказал в экстрадиции"),
+        # A quoted post, a link's preview and the hidden fallback for old apps are not the
+        # post's own text, wherever they come.
+        (f'<a class="tgme_widget_message_reply">{OTHER}</a>{OWN}', "Суд отказал в экстрадиции"),
+        (f'<a class="tgme_widget_message_reply">{OTHER}</a>', None),
+        (f'<a class="tgme_widget_message_link_preview"><div>{OTHER}</div></a>', None),
+        (f'<div class="media_not_supported_cont">{OTHER}</div>{OWN}', "Суд отказал в экстрадиции"),
+        (f'<div class="media_not_supported_cont"><div>{OTHER}</div></div>', None),
+    ],
+)
+def test_a_telegram_post_s_text_is_its_own(bubble: str, summary: str | None) -> None:
+    page = (
+        '<section class="tgme_channel_history"><div class="tgme_widget_message"'
+        f' data-post="twtest/7"><div class="tgme_widget_message_bubble">{bubble}</div></div>'
+        "</section>"
+    ).encode()
+    entries = read_source("telegram", page, {}, base_url="https://t.me/s/twtest").entries
+    assert [e.summary for e in entries] == ([summary] if summary else [])
+
+
 def test_telegram_channel_without_public_preview_says_so() -> None:
     with pytest.raises(NotAFeed, match="no public web preview"):
         read_source(

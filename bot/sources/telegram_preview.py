@@ -1,10 +1,13 @@
 """Public Telegram channels as sources, read from their web preview `https://t.me/s/<channel>`.
 
 The page lists the channel's latest posts, oldest first. Each post is a
-`.tgme_widget_message[data-post="<channel>/<number>"]`; its own text is the
-`.tgme_widget_message_text` directly inside its `.tgme_widget_message_bubble` (a quoted reply
-has a text block of its own, which is not the post's); its date is the `datetime` attribute of
-the `time` inside `.tgme_widget_message_date`. A post becomes an `Entry`:
+`.tgme_widget_message[data-post="<channel>/<number>"]`; its own text is the first
+`.tgme_widget_message_text` inside its `.tgme_widget_message_bubble`, at any depth (a post with
+media or custom emoji wraps it in `.media_supported_cont`, an album twice), but never one
+inside a quoted reply (`.tgme_widget_message_reply`), a link's preview
+(`.tgme_widget_message_link_preview`) or the hidden fallback for old apps
+(`.media_not_supported_cont`): those are not the post's text. Its date is the `datetime`
+attribute of the `time` inside `.tgme_widget_message_date`. A post becomes an `Entry`:
 
     title    the post's first line, bounded (channels write a headline line first)
     summary  the whole text, line breaks kept as spaces, bounded
@@ -43,6 +46,10 @@ _BREAK = re.compile(
     r"<br\s*/?>|</?(?:blockquote|pre|p|div|ul|ol|li|h[1-6])(?:\s[^>]*)?>", re.IGNORECASE
 )
 _BLANKS = re.compile(r"[^\S\n]+")
+# What holds a text block that is not the post's own (see the module's docstring).
+_NOT_OWN = frozenset(
+    {"tgme_widget_message_reply", "tgme_widget_message_link_preview", "media_not_supported_cont"}
+)
 
 
 def preview_url(channel: str) -> str:
@@ -95,7 +102,7 @@ def _post(node: LexborNode, lang: str | None) -> Entry | None:
     classes = (node.attributes.get("class") or "").split()
     if match is None or "service_message" in classes:
         return None
-    text_node = node.css_first(".tgme_widget_message_bubble > .tgme_widget_message_text")
+    text_node = _own_text(node)
     lines = _lines(text_node) if text_node is not None else []
     if not lines:
         return None
@@ -103,6 +110,24 @@ def _post(node: LexborNode, lang: str | None) -> Entry | None:
     title = bound(lines[0], TITLE_MAX)
     summary = bound(" ".join(lines), SUMMARY_MAX)
     return Entry(title, summary, link, link, _date(node), lang)
+
+
+def _own_text(post: LexborNode) -> LexborNode | None:
+    """The post's own text block: the first in its bubble outside `_NOT_OWN`. The search goes
+    in document order, so the first found is the outermost."""
+    for text in post.css(".tgme_widget_message_bubble .tgme_widget_message_text"):
+        if not _within_not_own(text, post):
+            return text
+    return None
+
+
+def _within_not_own(node: LexborNode, post: LexborNode) -> bool:
+    wrapper = node.parent
+    while wrapper is not None and wrapper.mem_id != post.mem_id:
+        if _NOT_OWN.intersection((wrapper.attributes.get("class") or "").split()):
+            return True
+        wrapper = wrapper.parent
+    return False
 
 
 def _lines(node: LexborNode) -> list[str]:
