@@ -1,6 +1,6 @@
 """Turn the bytes of a fetched feed into normalised `Entry` values.
 
-feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do four things ourselves first:
+feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do five things ourselves first:
 
 * decode the bytes (bot.decoding), because feedparser falls back to windows-1252 for Cyrillic
   feeds that are mislabelled or unlabelled and hands back mojibake, and trusts a label whatever
@@ -10,6 +10,9 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do four things o
   fed a billion-laughs or quadratic-blowup payload, and nothing can point at an external DTD; a
   DOCTYPE that declares entities, or declarations that cutting one out of another would form,
   refuse the feed;
+* rename Media RSS and iTunes descriptions (a photo's caption, an episode's summary), which
+  feedparser takes for the item's own text when they come first (`_ASIDE_PREFIXES`): they are
+  the text only of an item that has none of its own;
 * hand feedparser an in-memory stream, so it never opens a URL or a file;
 * keep the Content-Language header from it: an entry's language is its own (xml:lang), else
   the feed's <language>, else the configured one, and only then the header's, which is often
@@ -68,6 +71,20 @@ _ZONE_HOURS = {"MSK": 3, "MSD": 4, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2}
 _ZONE_NAME = re.compile(
     rf"(?<![+\-\d])\d{{1,2}}:\d\d(?::\d\d)?\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE
 )
+# A photo's caption (Media RSS <media:description>) or a podcast episode's summary
+# (<itunes:summary>) before the item's own <description>: feedparser files whichever comes first
+# as the summary and the item's own as content, so a caption was the entry's text. These
+# elements are renamed "<prefix:aside>" first, which feedparser keeps apart as
+# "media_aside"/"itunes_aside"; the entry falls back to that text when it has none of its own.
+# feedparser goes by the prefix: "media:" and "itunes:" whatever they are bound to, and any
+# prefix bound to these namespaces, which it maps to those two.
+_ASIDE_PREFIXES = ("media", "itunes")
+_ASIDE_NAMESPACE = re.compile(
+    r"""xmlns:([A-Za-z_][\w.-]*)\s*=\s*["']\s*"""
+    r"""(?:http://search\.yahoo\.com/mrss/?|http://www\.itunes\.com/dtds/podcast-1\.0\.dtd)\s*["']""",
+    re.IGNORECASE,
+)
+_ASIDE_KEYS = tuple(f"{prefix}_aside" for prefix in _ASIDE_PREFIXES)
 _XML_DECL_TEXT = re.compile(r"^\s*<\?xml[^>]*\?>")
 # The DOCTYPE may only follow the XML declaration, comments and processing instructions.
 # Most feeds have none, and a failed match of this pattern walks far into the document. The
@@ -161,6 +178,7 @@ def read_feed(
     """`parse_feed`, plus the feed's `<ttl>` (in seconds)."""
     lower = {k.lower(): v for k, v in headers.items()}
     text = _possible_references(_without_dtd(decode_document(body, lower.get("content-type", ""))))
+    text = _media_texts_aside(text)
     mime = lower.get("content-type", "").split(";")[0].strip() or "application/xml"
     # Everything is UTF-8 from here on; say so consistently in the header and the declaration.
     lower["content-type"] = f"{mime}; charset=utf-8"
@@ -236,6 +254,8 @@ def _entry(raw: Any, *, base_url: str, lang: str | None, typed: bool) -> Entry |
     if content and (not summary or detail is None):
         detail = content[0]
         summary = summary or dict.get(detail, "value") or ""
+    if not summary:
+        summary = next((v for k in _ASIDE_KEYS if isinstance(v := get(k), str) and v), "")
     summary = bound(_text(summary, detail, typed=typed), SUMMARY_MAX)
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):
@@ -259,6 +279,19 @@ def _ttl(value: object) -> float | None:
     """RSS <ttl> is in minutes; nonsense and absurd values are ignored."""
     minutes = hint_number(value) if isinstance(value, str) else None
     return minutes * 60.0 if minutes is not None and 0 < minutes <= 7 * 24 * 60 else None
+
+
+def _media_texts_aside(text: str) -> str:
+    """Media RSS and iTunes descriptions renamed out of feedparser's way (see `_ASIDE_PREFIXES`);
+    their attributes go too, since feedparser keeps only those of an element it does not know."""
+    if ":description" not in text and ":summary" not in text:
+        return text
+    prefixes = {*_ASIDE_PREFIXES, *_ASIDE_NAMESPACE.findall(text)}
+    names = "|".join(re.escape(prefix) for prefix in sorted(prefixes))
+    # Each try stops at the next "<" or ">", so unclosed tags cost one pass, not one each. (A ">"
+    # in an attribute value ends the tag early: only the caption's text takes the rest.)
+    element = re.compile(rf"<(/?)({names}):(?:description|summary)(?=[\s/>])[^<>]*?(/?)>")
+    return element.sub(r"<\1\2:aside\3>", text)
 
 
 def _without_dtd(text: str) -> str:

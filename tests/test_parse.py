@@ -94,6 +94,53 @@ def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
     assert entry.published is None
 
 
+MRSS = 'xmlns:media="http://search.yahoo.com/mrss/"'
+ITUNES = 'xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"'
+CAPTION = (
+    '<media:content url="https://cdn.example/p.jpg"><media:description type="plain">'
+    "Фото: пресс-служба</media:description></media:content>"
+)
+OWN_TEXT = "Суд отказал России в экстрадиции активиста."
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "item", "summary"),
+    [
+        # feedparser files the first description-like element as the summary, and the item's
+        # own <description> after a photo's caption or an episode's summary as content: the
+        # caption was the entry's text, and the news text was dropped.
+        (MRSS, f"{CAPTION}<description>{OWN_TEXT}</description>", OWN_TEXT),
+        (MRSS, f"<description>{OWN_TEXT}</description>{CAPTION}", OWN_TEXT),
+        (MRSS, f"{CAPTION}<content:encoded>{OWN_TEXT}</content:encoded>", OWN_TEXT),
+        (ITUNES, f"<itunes:summary>Выпуск 12</itunes:summary><description>{OWN_TEXT}</description>",
+         OWN_TEXT),
+        (MRSS.replace("media", "m"),
+         f"<m:content url='u'><m:description>Фото</m:description></m:content>"
+         f"<description>{OWN_TEXT}</description>", OWN_TEXT),
+        # Without a text of its own, the item's media or episode text is still its text.
+        (MRSS, CAPTION, "Фото: пресс-служба"),
+        (ITUNES, "<itunes:summary>Выпуск 12</itunes:summary>", "Выпуск 12"),
+        (MRSS, f"<media:description/><description>{OWN_TEXT}</description>", OWN_TEXT),
+    ],
+)  # fmt: skip
+def test_the_item_s_own_text_comes_before_a_media_or_episode_one(
+    namespaces: str, item: str, summary: str
+) -> None:
+    body = (
+        f'<rss version="2.0" {namespaces} xmlns:content="http://purl.org/rss/1.0/modules/content/">'
+        f"<channel><title>t</title><item><title>Суд</title>{item}</item></channel></rss>"
+    ).encode()
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert entry.summary == summary
+
+
+@pytest.mark.timeout(20)
+def test_many_unclosed_media_descriptions_are_read_at_once() -> None:
+    body = f'<rss version="2.0" {MRSS}><channel>{"<media:description " * 100_000}'.encode()
+    with pytest.raises(ParseError):
+        parse_feed(body, RSS_CT, base_url=BASE)
+
+
 @pytest.mark.parametrize(
     ("name", "content_type"),
     [
