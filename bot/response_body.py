@@ -8,6 +8,10 @@
 * "deflate": zlib framing (RFC 9110) or gzip, or raw deflate without framing, as old IIS and
   PHP send. Raw deflate is tried only when the stream's header fails as zlib and gzip.
 
+A stream may be followed by gzip members (RFC 1952 2.2: a gzip file is a series of them, as
+streaming servers and concatenated files send): each is inflated in turn, into the same body
+under the same cap. Bytes after a stream that do not start a member (padding) are ignored.
+
 Any other encoding (br, zstd, compress, a list of several) is refused at once; the fetcher
 asks for gzip and deflate only. The cap counts decompressed bytes, and for a compressed body
 also the bytes on the wire: the body is cut as soon as either passes `max_bytes`, and inflating
@@ -24,6 +28,8 @@ from __future__ import annotations
 import zlib
 
 from bot.errors import FetchError, ResponseTooLarge
+
+_GZIP_MAGIC = b"\x1f\x8b"
 
 
 class BodySink:
@@ -77,7 +83,20 @@ class BodySink:
             # Bounded output per call: a small chunk of a bomb never inflates past the cap.
             room = self._max_bytes - len(self._body) + 1
             self._append(self._inflater.decompress(pending, room))
-            pending = self._inflater.unconsumed_tail
+            pending = self._inflater.unconsumed_tail or self._next_member()
+
+    def _next_member(self) -> bytes:
+        """The start of the body's next gzip member, to inflate with a new inflater; b"" while
+        the stream goes on, or when what follows its end is no member (yet)."""
+        assert self._inflater is not None
+        rest = self._inflater.unused_data
+        if not (self._inflater.eof and rest.startswith(_GZIP_MAGIC)):
+            # Other bytes after the end are ignored, as gzip readers do with padding. An ended
+            # stream keeps whatever it is fed after its end: a magic number cut between two
+            # chunks is whole at the next one.
+            return b""
+        self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        return rest
 
     def _inflate_raw_deflate(self) -> None:
         assert self._replay is not None

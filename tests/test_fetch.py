@@ -25,6 +25,7 @@ from bot.errors import (
 )
 from bot.fetch import Fetcher, host_key, parse_retry_after
 from bot.public_hosts import is_public
+from bot.response_body import BodySink
 from bot.schedule import MAX_BACKOFF
 from tests.fakes.feedserver import FeedServer, rss
 
@@ -133,6 +134,56 @@ async def test_compressed_body_is_inflated(
     result = await fetcher.fetch(srv.url("/rss"))
     assert result.body == FEED
     assert "gzip" in srv.requests[0].headers["Accept-Encoding"]
+
+
+HEAD, TAIL = FEED[:150], FEED[150:]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        # RFC 1952: "a gzip file consists of a series of members". Only the first was read, and
+        # the items in the others were lost without an error.
+        gzip.compress(HEAD) + gzip.compress(TAIL),
+        gzip.compress(HEAD[:100]) + gzip.compress(HEAD[100:]) + gzip.compress(TAIL),
+        gzip.compress(HEAD) + gzip.compress(b"") + gzip.compress(TAIL),
+        zlib.compress(HEAD) + gzip.compress(TAIL),  # zlib framing under "gzip", then a member
+        gzip.compress(HEAD + TAIL) + bytes(100),  # padding after the end is not a member
+    ],
+)
+@pytest.mark.parametrize("chunk", [1, 2, 7, 64 * 1024])
+def test_every_gzip_member_is_inflated(body: bytes, chunk: int) -> None:
+    assert inflated(body, chunk) == FEED  # a chunk may end inside the next magic number
+
+
+def inflated(body: bytes, chunk: int = 64 * 1024) -> bytes:
+    sink = BodySink("gzip", 1_000_000)
+    for start in range(0, len(body), chunk):
+        sink.feed(body[start : start + chunk])
+    return sink.finish()
+
+
+@pytest.mark.parametrize(
+    ("body", "error"),
+    [
+        (gzip.compress(HEAD) + gzip.compress(TAIL)[:-20], FetchError),  # truncated member
+        (gzip.compress(HEAD) + b"\x1f\x8b not a gzip member", FetchError),
+        # A bomb in many members is cut at the same cap as in one.
+        (gzip.compress(bytes(600_000)) * 2, ResponseTooLarge),
+    ],
+)
+def test_a_bad_or_oversized_later_gzip_member_fails_the_body(
+    body: bytes, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        inflated(body)
+
+
+async def test_a_multi_member_gzip_body_is_fetched_whole(srv: FeedServer, fetcher: Fetcher) -> None:
+    srv.set_response(
+        "/rss", 200, gzip.compress(HEAD) + gzip.compress(TAIL), headers={"Content-Encoding": "gzip"}
+    )
+    assert (await fetcher.fetch(srv.url("/rss"))).body == FEED
 
 
 def raw_deflate(data: bytes) -> bytes:
