@@ -19,7 +19,8 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do five things o
   a server's default for every file.
 
 Then each entry becomes plain text with bounded lengths, a validated link and a UTC date (with
-the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`). Its
+the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`,
+and offsets after GMT or UTC, "GMT+3", applied: `_GMT_OFFSET`). Its
 HTML becomes text without an HTML document when it is simple (text, references and a few simply
 nested tags: most summaries); otherwise Lexbor parses at most its first `MARKUP_TAGS_MAX` tags.
 Either way a block's edge is a space and an inline tag none ("<b>Э</b>кстрадиция" is one word).
@@ -71,6 +72,14 @@ _ZONE_HOURS = {"MSK": 3, "MSD": 4, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2}
 _ZONE_NAME = re.compile(
     rf"(?<![+\-\d])\d{{1,2}}:\d\d(?::\d\d)?\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE
 )
+# A numeric offset after GMT or UTC ("GMT+3", "UTC+03:00", "GMT-0500"), as CMSs of the region
+# print local time: feedparser reads most of them as UTC and some as no date. No zone is more
+# than 14 hours from UTC; a farther offset is no zone, and the time is read as UTC, as with a
+# zone name no one knows (not as no date: an undated entry is fresh news on every later poll).
+_GMT_OFFSET = re.compile(
+    r"(?<=\d:\d\d)\s*(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d\d))?\s*\Z", re.IGNORECASE
+)
+_OFFSET_MAX = timedelta(hours=14)
 # A photo's caption (Media RSS <media:description>) or a podcast episode's summary
 # (<itunes:summary>) before the item's own <description>: feedparser files whichever comes first
 # as the summary and the item's own as content, so a caption was the entry's text. These
@@ -468,6 +477,8 @@ def clean_link(link: str | None, base_url: str) -> str | None:
 
 def _utc(parsed: time.struct_time | None, stamp: object) -> datetime | None:
     """feedparser's reading of the date `stamp`, in UTC, where its zone name is read right."""
+    if (moment := _gmt_offset_date(stamp)) is not None:
+        return moment
     if parsed is None:
         return _zoneless(stamp)
     try:
@@ -490,6 +501,26 @@ def _zoneless(stamp: object) -> datetime | None:
     offset = timedelta(seconds=parts[9] or 0, hours=_named_zone_hours(stamp))
     try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
         moment = datetime(*parts[:6], tzinfo=UTC) - offset
+    except (ValueError, OverflowError):
+        return None
+    return plausible_date(moment)
+
+
+def _gmt_offset_date(stamp: object) -> datetime | None:
+    """An RFC 822 date whose zone is GMT or UTC with an offset (`_GMT_OFFSET`), in UTC; None for
+    any other stamp, or one the email module cannot read once its zone is cut off: those are
+    left to feedparser, as before."""
+    if not isinstance(stamp, str) or (zone := _GMT_OFFSET.search(stamp)) is None:
+        return None
+    parts = email.utils.parsedate_tz(stamp[: zone.start()])
+    if parts is None:
+        return None
+    sign, hours, minutes = zone.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
+    if offset > _OFFSET_MAX or int(minutes or 0) >= 60:
+        offset = timedelta(0)
+    try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
+        moment = datetime(*parts[:6], tzinfo=UTC) - (offset if sign == "+" else -offset)
     except (ValueError, OverflowError):
         return None
     return plausible_date(moment)

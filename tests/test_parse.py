@@ -522,6 +522,33 @@ def test_zone_names_of_the_region_are_read(stamp: str, hour: int) -> None:
     assert entry.published == datetime(2024, 3, 6, hour, tzinfo=UTC)
 
 
+@pytest.mark.parametrize(
+    ("stamp", "expected"),
+    [
+        # A numeric offset after GMT or UTC, as CMSs of the region print local time: feedparser
+        # read most of these as UTC and some as no date (then read as UTC): hours late or early.
+        ("Wed, 06 Mar 2024 10:00:00 GMT+3", (7, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 UTC+3", (7, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 UTC+03:00", (7, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 GMT+06", (4, 0)),
+        ("06 Mar 2024 10:00 utc+5", (5, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 GMT +3", (7, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 UTC+5:30", (4, 30)),
+        ("Wed, 06 Mar 2024 10:00:00 GMT-0500", (15, 0)),  # feedparser applied these two:
+        ("Wed, 06 Mar 2024 10:00:00 GMT+0300", (7, 0)),  # once is enough
+        ("Wed, 06 Mar 2024 23:00:00 UTC+14", (9, 0)),  # Kiribati, the farthest zone...
+        # ... and past it no zone: the clock time is taken as UTC, as for a zone name no one
+        # knows, not as no date (an undated entry would be fresh news on every later poll).
+        ("Wed, 06 Mar 2024 10:00:00 GMT+15", (10, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 UTC-1500", (10, 0)),
+        ("Wed, 06 Mar 2024 10:00:00 UTC+03:75", (10, 0)),
+    ],
+)
+def test_an_offset_after_gmt_or_utc_is_applied(stamp: str, expected: tuple[int, int]) -> None:
+    [entry] = parse_feed(rss([{"title": "t", "pubDate": stamp}]), RSS_CT, base_url=BASE)
+    assert entry.published == datetime(2024, 3, 6, *expected, tzinfo=UTC)
+
+
 def test_long_text_is_bounded_at_a_word_boundary() -> None:
     words = " ".join(["слово"] * 1000)
     [entry] = parse_feed(rss([{"title": words, "description": words}]), RSS_CT, base_url=BASE)
