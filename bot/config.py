@@ -23,6 +23,9 @@ feeds.yaml:
                or {name, telegram: channel, ...}       a public channel's t.me/s/ preview
     lexicon:   {...}                                   optional, see bot.relevance
 
+A feed's `lang` is its entries' language unless an entry says its own: it wins over what the
+feed says for all of them (`<language>`, a feed's xml:lang, the Content-Language header).
+
 A source polls adaptively between its floor and ceiling (see bot.schedule); without them it
 polls every `interval`, as before. A floor above the ceiling is an error; the configured
 interval always lies between them.

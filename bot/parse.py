@@ -15,8 +15,10 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do five things o
   the text only of an item that has none of its own;
 * hand feedparser an in-memory stream, so it never opens a URL or a file;
 * keep the Content-Language header from it: an entry's language is its own (xml:lang), else
-  the feed's <language>, else the configured one, and only then the header's, which is often
-  a server's default for every file.
+  the configured one (the operator's word corrects a template's <language>en-us</language>
+  over Russian news), else the feed's <language> or xml:lang, and only then the header's,
+  which is often a server's default for every file. feedparser stamps the feed's xml:lang on
+  every entry's texts, so an entry's language equal to the feed's is taken for the feed's.
 
 Then each entry becomes plain text with bounded lengths, a validated link and a UTC date (with
 the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`,
@@ -168,8 +170,8 @@ def parse_feed(
     """Parse a feed document; raise NotAFeed or ParseError when there is no usable feed.
 
     `headers` are the HTTP response headers (any case); `base_url` resolves relative links;
-    `lang` is the fallback when neither the entry nor the feed says which language it is in,
-    and a Content-Language header the fallback when `lang` is None.
+    `lang` is the configured language, each entry's unless the entry says its own (over what
+    the feed says), and a Content-Language header the fallback when neither does.
     """
     return list(
         read_feed(body, headers, base_url=base_url, lang=lang, max_entries=max_entries).entries
@@ -209,7 +211,11 @@ def read_feed(
         sanitize_html=False,
     )
     entries = _entries_or_raise(
-        result, base_url=base_url, lang=norm_lang(lang) or header_lang, max_entries=max_entries
+        result,
+        base_url=base_url,
+        lang=norm_lang(lang),
+        header_lang=header_lang,
+        max_entries=max_entries,
     )
     return ParsedFeed(tuple(entries), _ttl(result.get("feed", {}).get("ttl")))
 
@@ -229,18 +235,19 @@ async def parse_feed_async(
 
 
 def _entries_or_raise(
-    result: Any, *, base_url: str, lang: str | None, max_entries: int
+    result: Any, *, base_url: str, lang: str | None, header_lang: str | None, max_entries: int
 ) -> list[Entry]:
     if not result.get("version"):
         raise NotAFeed("document is not RSS or Atom")
-    feed_lang = norm_lang(result.get("feed", {}).get("language")) or norm_lang(lang)
+    said = norm_lang(result.get("feed", {}).get("language"))
+    feed_lang = lang or said or header_lang
     # Atom says whether a text is plain or markup. For RSS, feedparser's "text/plain" is only
     # its guess that the text does not look like HTML, and RSS titles are in practice escaped
     # markup ("&lt;b&gt;..." without an end tag, "AT&amp;amp;T"): those stay HTML.
     typed = str(result.get("version")).startswith("atom")
     entries = []
     for raw in result.get("entries", [])[:max_entries]:
-        entry = _entry(raw, base_url=base_url, lang=feed_lang, typed=typed)
+        entry = _entry(raw, base_url=base_url, lang=feed_lang, said=said, typed=typed)
         if entry is not None:
             entries.append(entry)
     # Only a real XML error counts; feedparser also flags harmless things like the content type.
@@ -251,7 +258,9 @@ def _entries_or_raise(
     return entries
 
 
-def _entry(raw: Any, *, base_url: str, lang: str | None, typed: bool) -> Entry | None:
+def _entry(
+    raw: Any, *, base_url: str, lang: str | None, said: str | None, typed: bool
+) -> Entry | None:
     # dict.get throughout: FeedParserDict.get goes through its key aliases on every call (a
     # tenth of the parse), and maps "updated_parsed" to published_parsed with a warning.
     get = partial(dict.get, raw)
@@ -273,7 +282,9 @@ def _entry(raw: Any, *, base_url: str, lang: str | None, typed: bool) -> Entry |
     published = _utc(get("published_parsed"), get("published")) or _utc(
         get("updated_parsed"), get("updated")
     )
-    entry_lang = _detail_lang(raw) or lang
+    own = _detail_lang(raw)
+    # The feed's language stamped on each text (`said`) is not the entry's own word.
+    entry_lang = own if own is not None and own != said else lang
     return Entry(title, summary, link, guid, published, entry_lang)
 
 

@@ -471,6 +471,36 @@ def test_content_language_header_says_the_language_only_when_nothing_else_does(
     assert entry.lang == expected
 
 
+@pytest.mark.parametrize(
+    ("root", "language", "element", "lang", "expected"),
+    [
+        # A CMS's template says <language>en-us</language> over Russian news: the operator's
+        # `lang: ru` could not correct it, no Russian morphology was used, and relevant reports
+        # were missed.
+        ("rss", "en-us", "", "ru", "ru"),
+        ("rss", "en-us", "", None, "en"),
+        # Atom's xml:lang on the feed is stamped on each entry's texts, as if each said it.
+        ('feed xml:lang="en-US"', None, "", "ru", "ru"),
+        ('feed xml:lang="en-US"', None, "", None, "en"),
+        # An entry's own language still says it best.
+        ("rss", "en-us", ' xml:lang="kk"', "ru", "kk"),
+        ('feed xml:lang="en-US"', None, ' xml:lang="kk"', "ru", "kk"),
+    ],
+)
+def test_the_configured_language_corrects_the_feed_s(
+    root: str, language: str | None, element: str, lang: str | None, expected: str
+) -> None:
+    title = f"<title{element}>Вьетнам выдал России мобилизованного</title>"
+    if root == "rss":
+        said = f"<language>{language}</language>" if language else ""
+        body = f'<rss version="2.0"><channel>{said}<item>{title}</item></channel></rss>'
+    else:
+        entry = f"<entry><id>1</id>{title}<updated>2024-03-06T10:00:00Z</updated></entry>"
+        body = f'<{root} xmlns="http://www.w3.org/2005/Atom"><title>t</title>{entry}</feed>'
+    [entry] = parse_feed(body.encode(), {}, base_url=BASE, lang=lang)
+    assert entry.lang == expected
+
+
 def test_max_entries_and_debris_entries() -> None:
     items: list[dict[str, Any]] = [
         {"title": f"n{i}", "link": f"https://example.org/{i}"} for i in range(10)

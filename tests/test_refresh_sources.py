@@ -636,6 +636,21 @@ async def test_channel_without_preview_is_a_clear_error(
     assert "no public web preview" in report.detail
 
 
+async def test_a_feeds_configured_language_is_the_one_its_entries_are_judged_in(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    # A CMS's template says English over Russian news: judged without Russian morphology, the
+    # report ("выдал", "мобилизованного") was missed though feeds.yaml says `lang: ru`.
+    item = dated({"title": "Вьетнам выдал России мобилизованного, сбежавшего с фронта",
+                  "link": "https://example.org/v", "guid": "v"})  # fmt: skip
+    body = rss([item]).replace(b"<channel>", b"<channel><language>en-us</language>", 1)
+    server.set_feed("/rss", body)
+    feed = await only(storage, FeedSpec("Outlet", server.url("/rss"), lang="ru"))
+    [report] = await make_refresher(storage, fetcher, classifier).refresh([feed])
+    assert report.status == "ok", report.detail
+    assert [s.link for s in report.new_stories] == ["https://example.org/v"]
+
+
 async def test_thin_entries_get_their_article_text_once_within_the_budget(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

@@ -92,6 +92,12 @@ def test_json_feed_items_are_normalised_and_junk_skipped() -> None:
     assert "alert" not in entries[0].summary  # scripts never become text
 
 
+def test_a_json_feed_s_configured_language_corrects_the_feed_s() -> None:
+    # As for RSS and Atom: the operator's `lang` over the feed's, an item's own over both.
+    entries = read_source("feed", load("jsonfeed11.json"), {}, base_url=BASE, lang="hy").entries
+    assert [e.lang for e in entries] == ["ru", "hy"]
+
+
 def _json_feed(*items: dict[str, object]) -> bytes:
     return json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
 

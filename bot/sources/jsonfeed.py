@@ -4,8 +4,9 @@ The document must be an object whose `version` starts with "https://jsonfeed.org
 and whose `items` is a list. Each item becomes an `Entry` as an RSS item would: `title` (else
 nothing), text from `content_html`, else `content_text`, else `summary`, link from `url` (else
 `external_url`), `id` as the GUID (1.0 allowed numbers), date from
-`date_published` (else `date_modified`, RFC 3339), language from the item's or the feed's
-`language` (1.1). Items that are not objects, or carry nothing readable, are skipped.
+`date_published` (else `date_modified`, RFC 3339), language from the item's `language` (1.1),
+else the configured one, else the feed's `language`. Items that are not objects, or carry
+nothing readable, are skipped.
 Only `content_html` is HTML: `title`, `content_text` and `summary` are plain text by the
 specification, so "<Ivanov>" or "&amp;" in them is text to keep as it stands.
 """
@@ -69,7 +70,7 @@ def parse_json_feed(
     items = data.get("items")
     if not isinstance(items, list):
         raise ParseError("JSON Feed has no 'items' list")
-    feed_lang = norm_lang(data.get("language")) or norm_lang(lang)
+    feed_lang = norm_lang(lang) or norm_lang(data.get("language"))
     entries = []
     for raw in items[:max_entries]:
         entry = _entry(raw, base_url=base_url, lang=feed_lang) if isinstance(raw, dict) else None
