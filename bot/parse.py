@@ -202,14 +202,23 @@ def read_feed(
     header_lang = norm_lang(lower.pop("content-language", None))
     data = _XML_DECL_TEXT.sub("", text, count=1)
     data = '<?xml version="1.0" encoding="utf-8"?>\n' + data.lstrip()
-    result = feedparser.parse(
-        io.BytesIO(data.encode("utf-8")),
-        response_headers=lower,
-        # Both walk every HTML fragment again with feedparser's slow SGML parser, and we keep
-        # only text: html_to_text drops scripts and styles, and links are resolved by us.
-        resolve_relative_uris=False,
-        sanitize_html=False,
-    )
+    try:
+        result = feedparser.parse(
+            io.BytesIO(data.encode("utf-8")),
+            response_headers=lower,
+            # Both walk every HTML fragment again with feedparser's slow SGML parser, and we
+            # keep only text: html_to_text drops scripts and styles, and links are resolved
+            # by us.
+            resolve_relative_uris=False,
+            sanitize_html=False,
+        )
+    except (KeyError, ValueError, IndexError) as exc:
+        # Some broken markup makes feedparser raise instead of reporting the document as
+        # broken: its handlers take an end tag's element for opened ("</link>" after
+        # "<item<link" finds no "links" to close), and its namespace handling splits a URI
+        # that holds the separator expat puts between URI and name. That is the document's
+        # fault, not a bug here: it must not be reported as an internal error on every poll.
+        raise ParseError(f"unreadable feed XML ({type(exc).__name__})") from None
     entries = _entries_or_raise(
         result,
         base_url=base_url,

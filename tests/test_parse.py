@@ -273,6 +273,11 @@ def test_not_a_feed(body: bytes, content_type: str) -> None:
     [
         b'<?xml version="1.0"?><rss version="2.0"><channel><item><title>a</ti',
         b'<?xml version="1.0"?><rss version="2.0"><channel><item></item></ch',
+        # feedparser raised on these instead of calling them broken, and the operator was told
+        # of "an internal error" on every poll. (Minimised from a mutation fuzz of tests/data.)
+        b"<channel<item<link</item</link>",  # KeyError
+        b"<item<category</item>n</category>",  # KeyError
+        b'<?m?><rdf:F xmlns:rdf="\xed\xa0\x80" x="">',  # ValueError
     ],
 )
 def test_unreadable_feed_xml_is_a_parse_error(body: bytes) -> None:
