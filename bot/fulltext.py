@@ -18,8 +18,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bot.decoding import decode_document
+from bot.html_text import bound, plain_text
 from bot.model import Entry
-from bot.parse import SUMMARY_MAX, bound, plain_text
+from bot.parse import SUMMARY_MAX
 
 THIN_CHARS = 200
 MIN_EXTRACTED = 200  # less than this is a cookie banner or a paywall stub, not an article

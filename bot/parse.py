@@ -20,68 +20,38 @@ feedparser does the format work (RSS 0.9x/1.0/2.0, Atom) but we do five things o
   which is often a server's default for every file. feedparser stamps the feed's xml:lang on
   every entry's texts, so an entry's language equal to the feed's is taken for the feed's.
 
-Then each entry becomes plain text with bounded lengths, a validated link and a UTC date (with
-the zone names of the region that feedparser takes for UTC, "MSK", read right: `_ZONE_HOURS`,
-and offsets after GMT or UTC, "GMT+3", applied: `_GMT_OFFSET`). Its
-HTML becomes text without an HTML document when it is simple (text, references and a few simply
-nested tags: most summaries); otherwise Lexbor parses at most its first `MARKUP_TAGS_MAX` tags.
-Either way a block's edge is a space and an inline tag none ("<b>Э</b>кстрадиция" is one word).
-An Atom text construct of type "text" (the default) is plain text, not HTML: "&lt;Ivanov&gt;" in
-it is a name to keep. An RSS title or description is always read as HTML, which it usually is.
+Then each entry becomes plain text with bounded lengths (`bot.html_text`: its HTML read as a
+browser shows it), a validated link and a UTC date (`bot.feed_dates`: with the zones of the
+region that feedparser gets wrong). An Atom text construct of type "text" (the default) is
+plain text, not HTML: "&lt;Ivanov&gt;" in it is a name to keep. An RSS title or description is
+always read as HTML, which it usually is.
 """
 
 from __future__ import annotations
 
 import asyncio
-import calendar
-import email.utils
-import html as html_entities
 import io
 import re
-import time
 import xml.sax
 from collections.abc import Mapping
-from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import feedparser
-from selectolax.lexbor import LexborHTMLParser
 
 from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
+from bot.feed_dates import utc_date
+from bot.html_text import NOT_TEXT, bound, html_to_text, plain_text
 from bot.model import Entry, ParsedFeed
 from bot.schedule import hint_number
 
 TITLE_MAX = 300
 SUMMARY_MAX = 2000
-# The HTML parser's time grows with the square of how deeply tags nest (32,000 nested <div>s:
-# 1.1 s; a 5 MB feed could hold a million). The text of a summary's first 2,000 tags is far
-# more than SUMMARY_MAX, so the parser never sees more of a fragment than that.
-MARKUP_TAGS_MAX = 2000
 LINK_MAX = 2048
 GUID_MAX = 1024
 
-_EARLIEST = datetime(1990, 1, 1, tzinfo=UTC)
-_FUTURE_SLACK = timedelta(days=2)
-
-# Zone names of the region the bot watches that feedparser does not know, and so reads as UTC
-# (its RFC 822 reader takes an unknown name for +0000): their offsets in hours. Moscow time has
-# been UTC+3 since 2014; MSD, its summer time, was UTC+4 until 2011.
-_ZONE_HOURS = {"MSK": 3, "MSD": 4, "EET": 2, "EEST": 3, "CET": 1, "CEST": 2}
-# Right after the time: "10:00:00 +0300 MSK" has an offset, which feedparser applies itself.
-_ZONE_NAME = re.compile(
-    rf"(?<![+\-\d])\d{{1,2}}:\d\d(?::\d\d)?\s+({'|'.join(_ZONE_HOURS)})\s*\Z", re.IGNORECASE
-)
-# A numeric offset after GMT or UTC ("GMT+3", "UTC+03:00", "GMT-0500"), as CMSs of the region
-# print local time: feedparser reads most of them as UTC and some as no date. No zone is more
-# than 14 hours from UTC; a farther offset is no zone, and the time is read as UTC, as with a
-# zone name no one knows (not as no date: an undated entry is fresh news on every later poll).
-_GMT_OFFSET = re.compile(
-    r"(?<=\d:\d\d)\s*(?:GMT|UTC|UT)\s*([+-])(\d{1,2})(?::?(\d\d))?\s*\Z", re.IGNORECASE
-)
-_OFFSET_MAX = timedelta(hours=14)
 # A photo's caption (Media RSS <media:description>) or a podcast episode's summary
 # (<itunes:summary>) before the item's own <description>: feedparser files whichever comes first
 # as the summary and the item's own as content, so a caption was the entry's text. These
@@ -107,56 +77,9 @@ _DOCTYPE = re.compile(
     re.DOTALL | re.IGNORECASE,
 )
 _ENTITY_START = re.compile(r"<!ENTITY\b", re.IGNORECASE)
-# What never belongs in stored text: control characters (C0 but tab, newline and carriage
-# return, which are spaces here; DEL; C1), Unicode's noncharacters, the replacement character
-# that marks bytes no encoding could read, and the bidirectional embeddings, overrides and
-# isolates: no language needs them (the bidi algorithm orders Arabic or Hebrew by itself), and
-# an unclosed override in a title reverses the bot's own text after it ("/story_1").
-_NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
-    chr(plane << 16 | 0xFFFE) + chr(plane << 16 | 0xFFFF) for plane in range(17)
-)
 _CHAR_REF = re.compile(r"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
-NOT_TEXT = re.compile(
-    f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd{_NONCHARACTERS}]"
-)
 _SPACE = re.compile(r"\s+")
 _LANG = re.compile(r"[a-z]{2,3}")
-# The last three hold fallback markup for browsers without frames or plugins, which the
-# parser keeps as raw text: "<p>Your browser does not support iframes</p>" as a summary's text.
-_HIDDEN_TAGS = ("script", "style", "noscript", "template", "iframe", "noembed", "noframes")
-_HIDDEN = re.compile(rf"<\s*(?:{'|'.join(_HIDDEN_TAGS)})", re.IGNORECASE)
-# The few tags `_simple_text` reads without the HTML parser. Blocks only at the top level and
-# phrasing tags strictly nested (never an `a` in an `a`): there the parser builds the tree the
-# tags spell, so a text is exactly what lies between them. Anything else, including script,
-# style, comments, tables (which move stray text) and stray end tags (which the parser drops,
-# joining the text on either side), goes to the parser.
-_BLOCK_TAGS = frozenset({"p", "div", "blockquote", "h1", "h2", "h3", "h4", "h5", "h6"})
-_PHRASING_TAGS = frozenset(
-    {"a", "abbr", "b", "cite", "code", "em", "i", "mark", "q", "s", "small", "span", "strong"}
-    | {"sub", "sup", "u"}
-)
-_VOID_TAGS = frozenset({"br", "img", "wbr"})
-# The elements a browser shows apart from the text around them: blocks, list items, table
-# cells, line breaks and embedded things (an image between two words). Their edges are spaces
-# in the text; any other tag is inline (b, a, span, wbr, font, an unknown one) and joins the
-# text on either side as a browser does: "<b>Э</b>кстрадиция" is one word to match, not two.
-_SEPARATING_TAGS = (
-    _BLOCK_TAGS
-    | {"br", "img", "hr", "li", "ul", "ol", "dl", "dt", "dd", "menu", "dir", "pre", "listing"}
-    | {"xmp", "plaintext", "address", "article", "aside", "section", "nav", "main", "header"}
-    | {"footer", "hgroup", "figure", "figcaption", "center", "details", "summary", "dialog"}
-    | {"form", "fieldset", "legend", "search", "table", "caption", "thead", "tbody", "tfoot"}
-    | {"tr", "td", "th", "iframe", "object", "embed", "video", "audio", "canvas", "svg", "math"}
-    | {"input", "button", "select", "option", "optgroup", "textarea"}
-)
-_DEPTH_MAX = 16  # deeper is not a plain summary, and an `a` is looked for among the open tags
-# Quoted values exclude < and >, so no match runs past the next tag: one pass, linear.
-# Whitespace is HTML's (ASCII) only: to HTML, "<p\u00a0x>" is a tag named "p\u00a0x".
-_WS = "[\t\n\f\r ]"
-_ATTRIBUTE = (
-    rf"""{_WS}+[^\t\n\f\r "'<>/=]+(?:{_WS}*={_WS}*(?:"[^"<>]*"|'[^'<>]*'|[^\t\n\f\r "'=<>`]+))?"""
-)
-_TAG = re.compile(rf"<(/?)([A-Za-z][A-Za-z0-9]*)(?:{_ATTRIBUTE})*{_WS}*(/?)>")
 
 
 def parse_feed(
@@ -288,7 +211,7 @@ def _entry(
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
     guid = NOT_TEXT.sub("", get("id") or "").strip()[:GUID_MAX] or None
-    published = _utc(get("published_parsed"), get("published")) or _utc(
+    published = utc_date(get("published_parsed"), get("published")) or utc_date(
         get("updated_parsed"), get("updated")
     )
     own = _detail_lang(raw)
@@ -375,108 +298,6 @@ def _possible_reference(match: re.Match[str]) -> str:
     return "&#65533;"
 
 
-def html_to_text(html: str) -> str:
-    """Plain text of an HTML fragment: no scripts, styles or fallback markup (`_HIDDEN_TAGS`),
-    entities resolved, a space where a browser shows text apart (`_SEPARATING_TAGS`) and none
-    at other tags, spaces collapsed."""
-    simple = _simple_text(html)
-    return plain_text(simple if simple is not None else _parsed_text(html))
-
-
-def _parsed_text(html: str) -> str:
-    """The text of the fragment's tree, spaces at the edges of `_SEPARATING_TAGS` only."""
-    if html.count("<") > MARKUP_TAGS_MAX:
-        html = html[: _nth(html, "<", MARKUP_TAGS_MAX + 1)]
-    tree = LexborHTMLParser(html)
-    if _HIDDEN.search(html):  # each strip walks the whole tree; most fragments have none
-        tree.strip_tags(list(_HIDDEN_TAGS))
-    root = tree.body
-    if root is None:
-        return ""
-    # Spaces in the tree, not in the markup: the parser moves text (out of tables, into
-    # implied elements), so only the tree it builds says which text a block's edge lies between.
-    # Collected first: inserting while traversing would walk the new nodes too.
-    for node in [node for node in root.traverse() if node.tag in _SEPARATING_TAGS]:
-        node.insert_before(" ")
-        node.insert_after(" ")
-    return root.text(separator="")
-
-
-def _simple_text(html: str) -> str | None:
-    """The text of a fragment of nothing but text, entities and simply nested common tags (see
-    `_BLOCK_TAGS`), the same as the HTML parser finds in it (tests/test_parse.py checks that
-    against the parser); None for anything else. A parser's document costs ~20 us even for
-    "<p>one line</p>", the form of most summaries.
-    """
-    if "\x00" in html:
-        return None
-    pieces: list[str] = []
-    open_tags: list[str] = []
-    at = 0
-    for tag in _TAG.finditer(html) if "<" in html else ():
-        pieces.append(html[at : tag.start()])
-        at = tag.end()
-        name = tag.group(2).lower()
-        if not _nests(open_tags, name, closing=bool(tag.group(1)), void=bool(tag.group(3))):
-            return None
-        if name in _SEPARATING_TAGS:
-            pieces.append(" ")
-    pieces.append(html[at:])
-    if open_tags or any("<" in piece for piece in pieces):
-        return None
-    if "&" not in html:
-        return "".join(pieces)
-    # After the tags are found, so that "&lt;p&gt;" stays text, as in HTML; text by text, as
-    # the parser reads references: "&am<b>p;" is no reference, though the text joins.
-    return "".join(html_entities.unescape(piece) if "&" in piece else piece for piece in pieces)
-
-
-def _nests(open_tags: list[str], name: str, *, closing: bool, void: bool) -> bool:
-    """Whether the tag keeps the fragment simple; updates the open tags."""
-    if name in _VOID_TAGS:
-        return not closing
-    if void or not (name in _BLOCK_TAGS or name in _PHRASING_TAGS):
-        return False  # "<p/>" opens a p in HTML; an unknown tag may be anything
-    if closing:
-        if not open_tags or open_tags[-1] != name:
-            return False
-        open_tags.pop()
-        return True
-    if (
-        (name in _BLOCK_TAGS and open_tags)
-        or (name == "a" and "a" in open_tags)
-        or len(open_tags) == _DEPTH_MAX
-    ):
-        return False
-    open_tags.append(name)
-    return True
-
-
-def _nth(text: str, char: str, n: int) -> int:
-    """Where the `n`th `char` is in `text` (it must have that many)."""
-    at = -1
-    for _ in range(n):
-        at = text.index(char, at + 1)
-    return at
-
-
-def plain_text(text: str) -> str:
-    """`text` without what never belongs in stored text (`NOT_TEXT`), its spaces collapsed."""
-    # str.split() splits where the regex \s does, in a third of the time.
-    return " ".join(NOT_TEXT.sub("", text).split())
-
-
-def bound(text: str, limit: int) -> str:
-    """Cut `text` to at most `limit` characters at a word boundary, ending with "…"."""
-    if len(text) <= limit:
-        return text
-    cut = text[: limit - 1]
-    space = cut.rfind(" ")
-    if space > limit // 2:  # a boundary not too far back; otherwise cut the long word
-        cut = cut[:space]
-    return cut.rstrip() + "…"
-
-
 def clean_link(link: str | None, base_url: str) -> str | None:
     """An absolute http(s) URL without credentials, or None."""
     link = (link or "").strip()
@@ -493,76 +314,6 @@ def clean_link(link: str | None, base_url: str) -> str | None:
     except ValueError:
         return None
     return absolute if parts.hostname else None
-
-
-def _utc(parsed: time.struct_time | None, stamp: object) -> datetime | None:
-    """feedparser's reading of the date `stamp`, in UTC, where its zone name is read right."""
-    if (moment := _gmt_offset_date(stamp)) is not None:
-        return moment
-    if parsed is None:
-        return _zoneless(stamp)
-    try:
-        # feedparser's struct_time is already UTC; timegm keeps it so.
-        moment = datetime.fromtimestamp(
-            calendar.timegm(parsed) - _named_zone_hours(stamp) * 3600, tz=UTC
-        )
-    except (OverflowError, ValueError, OSError):
-        return None
-    return plausible_date(moment)
-
-
-def _zoneless(stamp: object) -> datetime | None:
-    """An RFC 822 date with a weekday and no zone ("Tue, 10 Jun 2025 10:00:00"), which
-    feedparser reads as no date at all, in UTC: feedparser's own reading of the same date
-    without its weekday, or with a zone name it does not know."""
-    parts = email.utils.parsedate_tz(stamp) if isinstance(stamp, str) else None
-    if parts is None:
-        return None
-    offset = timedelta(seconds=parts[9] or 0, hours=_named_zone_hours(stamp))
-    try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
-        moment = datetime(*parts[:6], tzinfo=UTC) - offset
-    except (ValueError, OverflowError):
-        return None
-    return plausible_date(moment)
-
-
-def _gmt_offset_date(stamp: object) -> datetime | None:
-    """An RFC 822 date whose zone is GMT or UTC with an offset (`_GMT_OFFSET`), in UTC; None for
-    any other stamp, or one the email module cannot read once its zone is cut off: those are
-    left to feedparser, as before."""
-    if not isinstance(stamp, str) or (zone := _GMT_OFFSET.search(stamp)) is None:
-        return None
-    parts = email.utils.parsedate_tz(stamp[: zone.start()])
-    if parts is None:
-        return None
-    sign, hours, minutes = zone.groups()
-    offset = timedelta(hours=int(hours), minutes=int(minutes or 0))
-    if offset > _OFFSET_MAX or int(minutes or 0) >= 60:
-        offset = timedelta(0)
-    try:  # parsedate_tz does not check the day (31 June), nor the year (1 AD less 3 hours)
-        moment = datetime(*parts[:6], tzinfo=UTC) - (offset if sign == "+" else -offset)
-    except (ValueError, OverflowError):
-        return None
-    return plausible_date(moment)
-
-
-def _named_zone_hours(stamp: object) -> int:
-    """The offset of a zone name of the region that ends the date `stamp` (`_ZONE_HOURS`),
-    which neither feedparser nor the email module knows; 0 when it has none."""
-    zone = _ZONE_NAME.search(stamp) if isinstance(stamp, str) else None
-    return _ZONE_HOURS[zone.group(1).upper()] if zone is not None else 0
-
-
-def plausible_date(moment: datetime) -> datetime | None:
-    """`moment` in UTC when it is a believable publication date (not before 1990, not days in
-    the future), else None. A naive datetime is taken as UTC."""
-    try:  # the first and last days datetime can hold leave its range in UTC
-        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-    except OverflowError:
-        return None
-    if moment < _EARLIEST or moment > datetime.now(UTC) + _FUTURE_SLACK:
-        return None
-    return moment
 
 
 def _detail_lang(raw: Any) -> str | None:

@@ -15,15 +15,11 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
+from bot.html_text import MARKUP_TAGS_MAX, _parsed_text, bound, html_to_text, plain_text
 from bot.parse import (
-    MARKUP_TAGS_MAX,
-    _parsed_text,
-    bound,
     clean_link,
-    html_to_text,
     parse_feed,
     parse_feed_async,
-    plain_text,
     read_feed,
     without_entity_declarations,
 )
@@ -745,7 +741,7 @@ _leaf = st.one_of(
     _words, st.sampled_from(_ENTITIES), st.sampled_from(["<br>", "<BR/>", "<img src=x alt='a b'>"])
 )
 # Trees of these tags, blocks among them, in any order: some only the parser can read
-# (a block in a block, an `a` in an `a`), some simple enough for bot.parse._simple_text.
+# (a block in a block, an `a` in an `a`), some simple enough for bot.html_text._simple_text.
 _tree = st.recursive(
     _leaf,
     lambda inner: _element(
@@ -759,7 +755,7 @@ _fragment = st.one_of(_soup, st.lists(_tree, max_size=4).map("".join))
 @settings(max_examples=1000)
 @given(_fragment)
 def test_html_to_text_finds_the_parsers_text_in_text_entities_and_plain_tags(html: str) -> None:
-    # Most fragments skip the parser (bot.parse._simple_text); the text must be the same,
+    # Most fragments skip the parser (bot.html_text._simple_text); the text must be the same,
     # spaces and all,
     text = html_to_text(html)
     assert text == plain_text(_parsed_text(html))

@@ -21,18 +21,15 @@ from typing import Any
 
 from bot.decoding import byte_order_mark, decode_document
 from bot.errors import NotAFeed, ParseError
+from bot.feed_dates import plausible_date
+from bot.html_text import NOT_TEXT, bound, html_to_text, plain_text
 from bot.model import Entry, ParsedFeed
 from bot.parse import (
     GUID_MAX,
-    NOT_TEXT,
     SUMMARY_MAX,
     TITLE_MAX,
-    bound,
     clean_link,
-    html_to_text,
     norm_lang,
-    plain_text,
-    plausible_date,
 )
 
 _VERSION_PREFIX = "https://jsonfeed.org/version/"

@@ -44,8 +44,9 @@ from bot.addresses import NOT_IN_URL
 from bot.config import check_bounds, parse_interval
 from bot.decoding import decode_document
 from bot.errors import ConfigError, ParseError
+from bot.html_text import NOT_TEXT
 from bot.model import FeedSpec
-from bot.parse import NOT_TEXT, norm_lang
+from bot.parse import norm_lang
 from bot.sources.telegram_preview import channel_of
 
 _DECLARATIONS = re.compile(r"<!(?:DOCTYPE|ENTITY)\b", re.IGNORECASE)

@@ -34,8 +34,10 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from bot.decoding import decode_document
 from bot.errors import NotAFeed
+from bot.feed_dates import plausible_date
+from bot.html_text import NOT_TEXT, bound
 from bot.model import Entry, ParsedFeed
-from bot.parse import NOT_TEXT, SUMMARY_MAX, bound, norm_lang, plausible_date
+from bot.parse import SUMMARY_MAX, norm_lang
 
 TITLE_MAX = 200
 _POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
