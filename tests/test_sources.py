@@ -13,7 +13,7 @@ import pytest
 
 from bot.errors import NotAFeed, ParseError
 from bot.fulltext import Budget, extract_text, is_thin
-from bot.model import FeedSpec
+from bot.model import Entry, FeedSpec
 from bot.sources import read_source
 from bot.sources.opml import OpmlFeed, feeds_yaml_items, read_opml, write_opml
 from tests.conftest import make_entry
@@ -245,15 +245,17 @@ def test_bad_json_feeds(body: bytes, error: type[Exception]) -> None:
         read_source("feed", body, {"Content-Type": "application/feed+json"}, base_url=BASE)
 
 
-def test_telegram_preview_posts_become_entries() -> None:
+def posts(page: bytes) -> dict[str | None, Entry]:
+    """The entries of a t.me/s/twtest preview page, by link."""
     parsed = read_source(
-        "telegram",
-        load("telegram_preview.html"),
-        {"Content-Type": "text/html; charset=utf-8"},
-        base_url="https://t.me/s/twtest",
-        lang="ru",
-    )
-    by_link = {e.link: e for e in parsed.entries}
+        "telegram", page, {"Content-Type": "text/html; charset=utf-8"},
+        base_url="https://t.me/s/twtest", lang="ru",
+    )  # fmt: skip
+    return {e.link: e for e in parsed.entries}
+
+
+def test_telegram_preview_posts_become_entries() -> None:
+    by_link = posts(load("telegram_preview.html"))
     # 1203 is a photo without text and 1204 a service message: nothing to judge.
     assert list(by_link) == [
         "https://t.me/twtest/1201",
@@ -279,11 +281,7 @@ def test_telegram_quotes_and_code_blocks_are_lines_of_their_own() -> None:
         "Грузия депортировала гражданина Беларуси<blockquote>Есть риск преследования"
         "</blockquote>Решение<pre>дело 2-117/24</pre>суда окончательное".encode(),
     )
-    parsed = read_source(
-        "telegram", page, {"Content-Type": "text/html; charset=utf-8"},
-        base_url="https://t.me/s/twtest", lang="ru",
-    )  # fmt: skip
-    [post] = [e for e in parsed.entries if e.link == "https://t.me/twtest/1205"]
+    post = posts(page)["https://t.me/twtest/1205"]
     assert post.title == "Грузия депортировала гражданина Беларуси"
     assert post.summary.endswith(
         "Беларуси Есть риск преследования Решение дело 2-117/24 суда окончательное"
@@ -293,14 +291,7 @@ def test_telegram_quotes_and_code_blocks_are_lines_of_their_own() -> None:
 def test_telegram_posts_with_media_or_custom_emoji_become_entries() -> None:
     # Such a post's text sits in div.media_supported_cont, not directly in the bubble (an
     # album's twice over): every photo with a caption, album and forward was skipped.
-    parsed = read_source(
-        "telegram",
-        load("telegram_preview_media.html"),
-        {"Content-Type": "text/html; charset=utf-8"},
-        base_url="https://t.me/s/twtest",
-        lang="ru",
-    )
-    by_link = {e.link: e for e in parsed.entries}
+    by_link = posts(load("telegram_preview_media.html"))
     # 4658 is a photo without a caption: nothing to judge.
     assert list(by_link) == [
         "https://t.me/twtest/4656",
