@@ -7,6 +7,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -1072,3 +1073,61 @@ async def test_two_processes_opening_an_older_database_at_once_both_open_it(
         if isinstance(each, Storage):
             await each.close()
     assert [type(each).__name__ for each in opened] == ["Storage", "Storage"]
+
+
+async def test_a_paused_chat_is_not_alerted_again_about_a_story_it_already_has(
+    storage: Storage,
+) -> None:
+    group = -1005
+    now = time.time()
+    first, second = await add_feeds(storage, "OVD", "Mediazona")
+    await storage.chats.subscribe(group, [], thread_id=None, now=now)
+    story = make_entry(
+        "Kazakhstan extradites deserter Bazhukov", link="https://e.org/s", published=now - 60
+    )
+    await storage.stories.save(first, [incoming(story)], now=now, alert_max_age=DAY)
+    [alert] = await storage.outbox.due(now, limit=10)
+    assert await storage.outbox.mark_sending(alert.id)
+    await storage.outbox.mark_sent(alert.id, message_id=500, now=now, chat_id=group)
+    # The next alert meets "not enough rights" (the group made read-only a moment): the
+    # sender pauses the chat; the right comes back and Telegram says so (reactivate).
+    await storage.chats.pause(group)
+    await storage.chats.reactivate(group)
+    # Another outlet reports the same story (same link: it joins it).
+    again = make_entry("Bazhukov handed over to Russia", link="https://e.org/s", published=now - 30)
+    await storage.stories.save(second, [incoming(again)], now=now + 120, alert_max_age=DAY)
+    rows = await storage.db.fetchall(
+        "SELECT kind, state FROM deliveries WHERE chat_id = ? ORDER BY id", (group,)
+    )
+    # The group has the alert (message 500): at most an edit of it, never a second alert.
+    # Pausing deleted the chat's sent alerts with its queue.
+    assert ("alert", "pending") not in [(r[0], r[1]) for r in rows], [tuple(r) for r in rows]
+
+
+async def test_a_paused_watchers_watch_only_story_is_kept(storage: Storage) -> None:
+    """A pause keeps the watchlist, and so the watch-only story the chat was alerted about
+    (and its alert): a later report of the case joins it, not a new story alerted again."""
+    chat = -1007
+    now = time.time()
+    [first] = await add_feeds(storage, "Kloop")
+    await storage.chats.ensure(chat, now)
+    await storage.watchlist.add(chat, "bashukov", "Бажуков", now=now, limit=50)
+    entry = make_entry(
+        "Бажукова задержали в Алматы",
+        summary="Бажуков задержан.",
+        link="https://e.org/b",
+        published=now - 60,
+    )
+    await storage.stories.save(
+        first,
+        [replace(incoming(entry, IRRELEVANT), watchers=frozenset({chat}))],
+        now=now,
+        alert_max_age=DAY,
+    )
+    [alert] = await storage.outbox.due(now, limit=10)
+    assert await storage.outbox.mark_sending(alert.id)
+    await storage.outbox.mark_sent(alert.id, message_id=9, now=now, chat_id=chat)
+    await storage.chats.pause(chat)
+    await storage.chats.reactivate(chat)
+    story = await storage.db.fetchone("SELECT id FROM stories WHERE id = ?", (alert.story.id,))
+    assert story is not None, "the story the paused chat was alerted about was deleted"

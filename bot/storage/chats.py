@@ -129,9 +129,10 @@ class Chats:
 
     async def pause(self, chat_id: int) -> None:
         """The bot is in the chat but may not post there (read-only group, restricted bot):
-        the chat is inactive and its queue goes, as for `deactivate`, but its subscription,
-        settings and watchlist stay, since no one asked for them to go; it is active again when
-        the bot may post (`reactivate`) or someone uses a command there (`ensure`)."""
+        the chat is inactive and its queue goes, but its subscription, settings, watchlist and
+        the alerts it has (which later outlets edit) stay, since no one asked for them to go;
+        it is active again when the bot may post (`reactivate`) or someone uses a command
+        there (`ensure`)."""
         await self._db.run(lambda tx: _pause(tx, chat_id))
         await self._db.clear_journal()
 
@@ -241,7 +242,11 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
 
 def _pause(tx: SyncTransaction, chat_id: int) -> None:
     own = _watch_only_stories(tx, chat_id)
-    tx.execute("DELETE FROM deliveries WHERE chat_id = ?", (chat_id,))
+    # Only the queue: the alerts it has are what later reports of their stories edit, and what
+    # tells that it has them (else a story it has would be alerted again when it is back).
+    tx.execute(
+        "DELETE FROM deliveries WHERE chat_id = ? AND state IN ('pending', 'sending')", (chat_id,)
+    )
     tx.execute("UPDATE chats SET active = 0 WHERE chat_id = ?", (chat_id,))
     _drop_unwatched(tx, own)
 
