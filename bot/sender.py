@@ -278,8 +278,12 @@ class Sender:
 
     async def _deliver(self, delivery: Delivery) -> None:
         try:
-            if await self._take_turn(delivery.chat_id):
-                await self._attempt(delivery)
+            # The turn may come a 429 pause later: the chat may have said /forget or
+            # /unsubscribe, or changed its settings, meanwhile. What goes is what holds then.
+            turn = await self._take_turn(delivery.chat_id)
+            current = await self._storage.outbox.claimed(delivery.id) if turn else None
+            if current is not None:
+                await self._attempt(current)
             else:
                 await self._storage.outbox.release(delivery.id)
         except Exception:

@@ -337,6 +337,35 @@ async def test_an_alert_tells_the_day_in_the_chats_time_zone(
     assert format_date(published.date(), "d MMM y", locale="en") not in text
 
 
+async def test_a_chat_that_says_stop_during_a_429_pause_gets_nothing(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """Deliveries claimed before Telegram's 429 wait for the pause, their requests not sent
+    yet. A chat that says /unsubscribe or /forget meanwhile gets nothing: the sender sent what
+    it had read before the pause, to a chat just told nothing about it is stored any more."""
+    chats = [1, 2, 3, 4, 5]
+    await subscribe(storage, chats)
+    await publish(storage, [0])
+    api.retry_all_after(5)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for(lambda: api.count_429 >= 1, timeout=20)
+        await asyncio.sleep(0.5)  # the 429 is recorded; the others wait for the pause
+        rows = await storage.db.fetchall(
+            "SELECT chat_id FROM deliveries WHERE state = 'sending' ORDER BY chat_id"
+        )
+        waiting = [row[0] for row in rows]
+        assert len(waiting) >= 2, waiting
+        asked = api.calls["sendMessage"]
+        quits, forgets = waiting[:2]
+        assert await storage.chats.unsubscribe(quits)
+        await storage.chats.forget(forgets)
+        stays = [chat for chat in chats if chat not in (quits, forgets)]
+        for chat in stays:
+            await api.wait_for_messages(chat, 1, timeout=30)
+    assert asked == api.count_429  # nothing but the 429 had been asked of Telegram
+    assert (api.messages_to(quits), api.messages_to(forgets)) == ([], [])
+
+
 NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"
 
 

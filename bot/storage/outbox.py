@@ -66,6 +66,23 @@ _CHAT_COLUMNS = """
 """
 
 
+# A delivery with its chat's settings and its story (`_delivery`); an edit's target is the
+# chat's sent alert of the story.
+_DELIVERIES = f"""
+    SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+           MAX(d.created_at, d.due_at) AS due_since,
+           d.plain,
+           COALESCE(d.message_id, (
+               SELECT a.message_id FROM deliveries a
+               WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
+                 AND a.kind = 'alert' AND a.state = 'sent'
+           )) AS target_message_id,
+           c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
+    FROM deliveries d
+    JOIN chats c ON c.chat_id = d.chat_id
+    JOIN stories s ON s.id = d.story_id"""
+
+
 @dataclass(frozen=True, slots=True)
 class OutboxStats:
     """The queue at one moment. Only what has fallen due is waiting: a digest item queued for
@@ -101,19 +118,7 @@ class Outbox:
 
     async def due(self, now: float, limit: int) -> list[Delivery]:
         rows = await self._db.fetchall(
-            f"""
-            SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   MAX(d.created_at, d.due_at) AS due_since,
-                   d.plain,
-                   COALESCE(d.message_id, (
-                       SELECT a.message_id FROM deliveries a
-                       WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
-                         AND a.kind = 'alert' AND a.state = 'sent'
-                   )) AS target_message_id,
-                   c.thread_id, {_CHAT_COLUMNS}, {STORY_COLUMNS}
-            FROM deliveries d
-            JOIN chats c ON c.chat_id = d.chat_id
-            JOIN stories s ON s.id = d.story_id
+            f"""{_DELIVERIES}
             WHERE d.id IN ({_HEADS}) AND d.next_attempt_at <= ? AND c.active = 1
             ORDER BY d.next_attempt_at, d.id
             LIMIT ?
@@ -121,6 +126,17 @@ class Outbox:
             (now, now, limit),
         )
         return [_delivery(r) for r in rows]
+
+    async def claimed(self, delivery_id: int) -> Delivery | None:
+        """A claimed delivery as it is now, with its chat's settings now; None when it is no
+        longer claimed or its chat is gone or inactive. What the sender sends once its turn
+        comes, which may be a 429 pause later: meanwhile the chat may have said /forget or
+        /unsubscribe, or changed its settings."""
+        row = await self._db.fetchone(
+            f"{_DELIVERIES} WHERE d.id = ? AND d.state = 'sending' AND c.active = 1",
+            (delivery_id,),
+        )
+        return None if row is None else _delivery(row)
 
     async def digest_followers(self, head: Delivery, now: float, limit: int) -> list[Delivery]:
         """The chat's other digest items due now, after `head`, in order: with the head they
