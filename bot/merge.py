@@ -5,8 +5,11 @@ decides. The rules (this docstring is the spec):
 A report joins a candidate story when it is within `WINDOW` (7 days) of it and either
 
 1. **Same text**: its MinHash similarity with any of the story's sources is at least
-   `bot.fingerprint.TEXT_THRESHOLD` (0.5), unless both name people and none of them is shared
-   (a template re-used for another person is another case); or
+   `bot.fingerprint.TEXT_THRESHOLD` (0.5), unless they are about other people
+   (`other_people`: both name surnames and share none; a template re-used for another person,
+   or one channel's two cases under its standing footer, are two cases, whatever first name
+   or outlet they share) or both have an action and the actions differ (that channel's post on
+   the extradition after its post on the detention is news); or
 2. **Same case event** (across outlets and languages): within `ENTITY_WINDOW` (3 days) of the
    story, both name people and share at least one (name keys, so Бажукова meets Bazhukov):
    when either names a surname (`bot.people.is_surname_key`), a surname must be shared (a
@@ -15,6 +18,11 @@ A report joins a candidate story when it is within `WINDOW` (7 days) of it and e
    action from the relevance verdict and it is the same one (a detention and a later
    extradition ruling about the same person are two events), and their transit countries meet
    (the countries other than Russia and Belarus; a side that has none is compatible).
+
+Actions compare by kind (`same_action`): an extradition and a deportation are one kind, the
+handover, since outlets call one handover either (выдал, депортировал, выслал). An abduction
+stays its own: it is often reported before anyone knows the person was handed over, and that
+handover is news (a second alert costs less than a lost one).
 
 Of several candidates the one with the most shared names, then the most similar text, then the
 newest wins. Known limits: two events of the same kind about the same person within three
@@ -35,6 +43,7 @@ WINDOW: Final = 7 * DAY
 ENTITY_WINDOW: Final = 3 * DAY
 MIN_NAME_OVERLAP: Final = 0.5
 ORIGIN_COUNTRIES: Final = frozenset({"RU", "BY"})
+_ACTION_KINDS: Final = {"extradition": "handover", "deportation": "handover"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,20 +93,32 @@ def judge(report: Features, signature: Sequence[int], candidate: Candidate) -> M
         return None
     text = max((similarity(signature, s) for s in candidate.signatures), default=0.0)
     shared = len(report.names & story.names)
-    both_named = bool(report.names) and bool(story.names)
-    if text >= TEXT_THRESHOLD and not (both_named and shared == 0):
+    if text >= TEXT_THRESHOLD and _text_may_join(report, story):
         return Match(candidate.story_id, "text", text, shared)
     if apart <= ENTITY_WINDOW and _same_event(report, story, shared):
         return Match(candidate.story_id, "entity", text, shared)
     return None
 
 
+def _text_may_join(report: Features, story: Features) -> bool:
+    if other_people(report.names, story.names):
+        return False
+    return report.action is None or story.action is None or same_action(report, story)
+
+
 def _same_event(report: Features, story: Features, shared: int) -> bool:
     if shared == 0 or not _same_people(report.names, story.names, shared):
         return False
-    if report.action is None or report.action != story.action:
+    if report.action is None or not same_action(report, story):
         return False
     return countries_meet(report.countries, story.countries)
+
+
+def same_action(a: Features, b: Features) -> bool:
+    """Whether both have an action and it is one kind of event (see the module docstring)."""
+    if a.action is None or b.action is None:
+        return False
+    return _ACTION_KINDS.get(a.action, a.action) == _ACTION_KINDS.get(b.action, b.action)
 
 
 def _same_people(a: frozenset[str], b: frozenset[str], shared: int) -> bool:

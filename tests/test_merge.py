@@ -157,6 +157,19 @@ def feat(
         (feat({"timur", "shaksibekov"}), OTHER_SIG, feat({"timur"}), SIG, False),
         # neither side names a surname: half the names shared is enough
         (feat({"timur", "aibek"}), OTHER_SIG, feat({"timur"}), SIG, True),
+        # the same template about two people who share only a first name: two stories
+        (feat({"aleksandra", "ivanov"}), SIG, feat({"aleksandra", "petrov"}), SIG, False),
+        # a copy citing its source names no surname (the outlet's): the text decides
+        (feat({"ovdinfo"}), SIG, feat({"bashukov", "semena"}), SIG, True),
+        # a channel's post on the same person's next event, with the same footer: two stories
+        (feat({"bashukov"}, "detention"), SIG, feat({"bashukov"}), SIG, False),
+        # the same text without an action on one side: merged
+        (feat({"bashukov"}, None), SIG, feat({"bashukov"}), SIG, True),
+        # one handover, called a deportation by one outlet and an extradition by another
+        (feat({"kachkurkin"}, "deportation"), OTHER_SIG, feat({"kachkurkin"}), SIG, True),
+        (feat({"kachkurkin"}, "deportation"), SIG, feat({"kachkurkin"}), SIG, True),
+        # an abduction is not a handover: the handover that follows it is news
+        (feat({"kachkurkin"}, "abduction"), OTHER_SIG, feat({"kachkurkin"}), SIG, False),
     ],
 )
 def test_merge_rules(

@@ -10,6 +10,7 @@ import pytest
 
 from bot.fingerprint import Fingerprinter
 from bot.model import Verdict
+from bot.relevance import Classifier
 from bot.storage import Incoming, Storage
 from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
 
@@ -472,3 +473,107 @@ async def test_an_edited_item_of_a_live_page_is_one_source_not_two(storage: Stor
     assert again.new_stories == ()
     sources = await storage.stories.sources(story.id)
     assert [(s.outlet, s.link, s.title) for s in sources] == [("Outlet", live, RU_TITLE)]
+
+
+def classified(
+    classifier: Classifier, title: str, text: str, link: str, *, lang: str, at: float = NOW
+) -> Incoming:
+    """A report as the refresh path builds it: the real classifier's verdict, its fingerprint."""
+    entry = replace(make_entry(title, summary=text, link=link, published=at - 600), lang=lang)
+    item = incoming(entry, classifier.classify(title, text, lang))
+    return replace(item, fingerprint=FP.fingerprint(title, text, lang))
+
+
+async def alerts(storage: Storage) -> int:
+    return int(await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'alert'"))
+
+
+TEMPLATE = "Казахстан выдал России дезертира {}"
+TEMPLATE_TEXT = "Власти Казахстана передали российским военным дезертира {}."
+FOOTER = (
+    "Подписывайтесь на ОВД-Инфо и поддержите нашу работу: мы помогаем всем, кого преследуют "
+    "за антивоенную позицию, бесплатно и круглосуточно. Если вас задержали или вызвали на "
+    "допрос, звоните на горячую линию, пишите в наш бот и рассказывайте о давлении: юристы "
+    "ответят."
+)
+BAZHUKOV_DETAILS = (
+    "в Астане; в России он обвиняется в самовольном оставлении части. Бажуков просил в "
+    "Казахстане убежища."
+)
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "same"),
+    [
+        # one template about two people who share a first name: two cases
+        (
+            (TEMPLATE.format("Александра Иванова"), TEMPLATE_TEXT.format("Александра Иванова")),
+            (TEMPLATE.format("Александра Петрова"), TEMPLATE_TEXT.format("Александра Петрова")),
+            False,
+        ),
+        # an aggregator's copy that names only the outlet it cites: the same case
+        (
+            (RU_TITLE, "Власти Казахстана передали российским военным дезертира Семёна "
+             "Бажукова, который просил убежища."),
+            ("Казахстан выдал России дезертира", "Власти Казахстана передали российским военным "
+             "дезертира, который просил убежища, сообщает ОВД-Инфо."),
+            True,
+        ),
+        # one handover, an extradition to one outlet and a deportation to another
+        (
+            ("Казахстан выдал России IT-специалиста Александра Качкуркина",
+             "Казахстанские силовики передали российской стороне Александра Качкуркина, "
+             "которого обвиняют в госизмене."),
+            ("Из Казахстана депортировали айтишника Качкуркина",
+             "Александра Качкуркина вывезли в Россию, где его обвинили в госизмене."),
+            True,
+        ),
+    ],
+)  # fmt: skip
+async def test_reports_of_two_outlets_meet_on_their_people_and_actions(
+    storage: Storage,
+    classifier: Classifier,
+    first: tuple[str, str],
+    second: tuple[str, str],
+    same: bool,
+) -> None:
+    a, b = await add_feeds(storage, "A", "B")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    one = classified(classifier, *first, "https://a.example/1", lang="ru")
+    lang = "kk" if "қ" in second[0] else "ru"
+    other = classified(classifier, *second, "https://b.example/2", lang=lang)
+    await storage.stories.save(a, [one], now=NOW, alert_max_age=2 * DAY)
+    saved = await storage.stories.save(b, [other], now=NOW + 600, alert_max_age=2 * DAY)
+    assert (len(saved.new_stories), saved.joined) == ((0, 1) if same else (1, 0))
+    assert await alerts(storage) == (1 if same else 2)
+
+
+@pytest.mark.parametrize(
+    "posts",
+    [
+        # two cases from one channel under its standing footer, which names the outlet
+        [
+            ("В Ереване задержан российский активист Дмитрий Сетраков",
+             "Его задержали по запросу России.", 0.0),
+            ("В Гюмри задержан уклонист из России Павел Орешкин", "Ему грозит экстрадиция.", 3600),
+        ],
+        # one person's detention, then five days later his extradition: news, not a copy
+        [
+            ("В Казахстане задержан дезертир Семён Бажуков",
+             f"Его задержали по запросу России {BAZHUKOV_DETAILS}", 0.0),
+            (RU_TITLE, f"Его передали российским военным {BAZHUKOV_DETAILS}", 5 * DAY),
+        ],
+    ],
+)  # fmt: skip
+async def test_one_channels_posts_with_one_footer_on_two_events_are_two_stories(
+    storage: Storage, classifier: Classifier, posts: list[tuple[str, str, float]]
+) -> None:
+    [channel] = await add_feeds(storage, "OVD Telegram")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    for n, (title, body, later) in enumerate(posts):
+        text = f"{title} {body} {FOOTER}"
+        link = f"https://t.me/ovdinfo/{100 + n}"
+        item = classified(classifier, title, text, link, lang="ru", at=NOW + later)
+        await storage.stories.save(channel, [item], now=NOW + later, alert_max_age=2 * DAY)
+    assert {s.title for s in await storage.stories.recent(5)} == {t for t, _, _ in posts}
+    assert await alerts(storage) == 2
