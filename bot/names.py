@@ -134,8 +134,9 @@ KEY_CACHE: Final = 65_536
 # longer read a surname as a first name's plural (`bot.relevance.text.Lemmatizer`): re-indexed.
 # 4: -енко, -ук/-юк, -ич and -ян surnames in their cases. 5: an initial Ye- (rule 4's last).
 # 6: Kazakh/Kyrgyz suffixes by the sound before them (no -ка: Ивановка is not Иванов), and
-# -ский/-цкий's Ukrainian and Latin women's forms.
-KEYS_VERSION: Final = 6
+# -ский/-цкий's Ukrainian and Latin women's forms. 7: `bot.people` reads a Kazakh or Kyrgyz
+# text's case forms that Russian spells too (`kazakh_kyrgyz_stem`): stories' names re-keyed.
+KEYS_VERSION: Final = 7
 
 
 def fold(word: str) -> str:
@@ -175,6 +176,16 @@ def kazakh_kyrgyz_key(word: str) -> str | None:
     folded = fold(word)
     stem = _turkic_stem(folded, _TURKIC_CASES_RUSSIAN_TOO) if _is_cyrillic(folded) else None
     return None if stem is None else name_key(stem)
+
+
+def kazakh_kyrgyz_stem(word: str) -> str | None:
+    """The Russian spelling of a surname under any of rule 2's Kazakh or Kyrgyz case suffixes
+    (Журавлевті, Журавлевке -> журавлев; Емельянованы -> емельянов), folded, or None: for
+    words of a text known to be Kazakh or Kyrgyz, whose surname endings it exposes."""
+    folded = fold(word)
+    if not _is_cyrillic(folded):
+        return None
+    return _turkic_stem(folded, _TURKIC_CASES_RUSSIAN_TOO) or _turkic_stem(folded, _TURKIC_CASES)
 
 
 def _is_cyrillic(word: str) -> bool:

@@ -9,8 +9,8 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
    sentence. In a Title Case headline (most words capitalised, as English headlines are) only
    words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
-   -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside) count, since
-   capitals there say nothing.
+   -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
+   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing.
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
@@ -24,6 +24,13 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    is someone else ("критика Путина Тимура Жаксыбекова" drops "Тимура" but keeps
    "Жаксыбекова"). Otherwise "Vladimir" would be the one name two unrelated stories share.
 
+6. A Kazakh or Kyrgyz text (a letter only they write among the region's Cyrillic alphabets:
+   ә ғ қ ң ө ұ ү һ; not і, which Ukrainian writes too) has its surnames read through
+   `bot.names.kazakh_kyrgyz_stem`, so the case forms that Russian spells too count as well
+   (Журавлевке "to Zhuravlev", Емельянованы): in a Russian text в Ивановке is a village.
+   The text alone decides, not the feed's language: the keys are recomputed from stored
+   titles and leads (`bot.storage.rekey`), which keep no language.
+
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one.
 The result is a set of keys; two reports of one person share at least one key whatever the
@@ -36,13 +43,14 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
-from bot.names import name_key, without_possessive
+from bot.names import kazakh_kyrgyz_stem, name_key, without_possessive
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
 MAX_NAMES: Final = 12
 MAX_ATTACHED: Final = 2  # a first name and a patronymic
+_KAZAKH_KYRGYZ_LETTERS: Final = frozenset("әғқңөұүһӘҒҚҢӨҰҮҺ")
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
@@ -123,22 +131,30 @@ def is_stop_key(key: str) -> bool:
 def person_keys(title: str, summary: str) -> frozenset[str]:
     """The surname keys of the people the title and lead name (see the module docstring)."""
     keys: dict[str, None] = {}
+    lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
+    turkic = not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(title) or any(
+        not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(sentence) for sentence in lead
+    )
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
-    for word, key in _named(title_words):
-        if title_case and not without_possessive(word.lower()).endswith(_SURNAME_ENDINGS):
+    for word, key in _named(title_words, turkic):
+        if title_case and not _surname_like(word, turkic):
             continue
         keys[key] = None
-    lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
     for sentence in lead:
-        for _, key in _named(_WORD.findall(sentence)):
+        for _, key in _named(_WORD.findall(sentence), turkic):
             keys[key] = None
     return frozenset(list(keys)[:MAX_NAMES])
 
 
-def _named(words: list[str]) -> list[tuple[str, str]]:
-    """The candidate words of one sentence (rules 2-5) with their keys, in order."""
-    keys = [_candidate_key(w) for w in words]
+def _surname_like(word: str, turkic: bool) -> bool:
+    stem = kazakh_kyrgyz_stem(word) if turkic else None
+    return without_possessive(stem or word.lower()).endswith(_SURNAME_ENDINGS)
+
+
+def _named(words: list[str], turkic: bool) -> list[tuple[str, str]]:
+    """The candidate words of one sentence (rules 2-6) with their keys, in order."""
+    keys = [_candidate_key(w, turkic) for w in words]
     dropped: set[int] = set()
     for i, key in enumerate(keys):
         if key is None or not is_stop_key(key):
@@ -163,10 +179,11 @@ def _named(words: list[str]) -> list[tuple[str, str]]:
     ]
 
 
-def _candidate_key(word: str) -> str | None:
+def _candidate_key(word: str, turkic: bool) -> str | None:
     if len(word) < MIN_WORD or not word[0].isupper() or word.isupper():
         return None
-    return name_key(word)
+    stem = kazakh_kyrgyz_stem(word) if turkic else None
+    return name_key(stem or word)
 
 
 def _is_title_case(words: list[str]) -> bool:

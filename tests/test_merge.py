@@ -56,6 +56,16 @@ RU = (
             {"bashukov"},
         ),
         ("Заявление сделал Владимир Владимирович Путин", "Дело Бажукова.", {"bashukov"}),
+        # Kazakh case forms that Russian spells too, read as such in a Kazakh text, and a
+        # Kazakh case form of a surname in a Title Case headline
+        (
+            "Қазақстан Ресейге дезертир Никита Журавлевті экстрадициялады",
+            "Қазақстан билігі Журавлевке қатысты шешімді орындады.",
+            {"shuravlev"},
+        ),
+        ("Қазақстан Юлия Емельянованы Ресейге экстрадициялады", "", {"emelianov"}),
+        # ... but not in a Russian one: в Ивановке is a village
+        ("Задержание в селе", "Полиция задержала мужчину в Ивановке.", {"ivanovke"}),
     ],
 )
 def test_person_keys(title: str, summary: str, expected: set[str]) -> None:

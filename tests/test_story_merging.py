@@ -456,6 +456,31 @@ async def test_keys_recomputed_on_open_keep_a_round_ups_other_names_out(tmp_path
         await storage.close()
 
 
+async def test_a_kazakh_reports_keys_are_recomputed_on_open(tmp_path: Path) -> None:
+    """Keys stored by version 6, which read Журавлевке as a word of its own, are brought up to
+    date: a later Russian report of him finds the story."""
+    path = tmp_path / "keys.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    [azattyq] = await add_feeds(storage, "Azattyq KZ")
+    kazakh = report(
+        "Қазақстан дезертирді Ресейге экстрадициялады",
+        "Қазақстан билігі Журавлевке қатысты шешімді орындады.",
+        "https://azattyq.example/k1", "kk",
+    )  # fmt: skip
+    await storage.stories.save(azattyq, [kazakh], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE stories SET names = 'shuravlevke'")
+    await storage.db.execute("DELETE FROM story_names")
+    await storage.db.execute("UPDATE counters SET value = 6 WHERE name = 'name_keys'")
+    await storage.close()
+    storage = await Storage.open(path, now=NOW)
+    try:
+        indexed = await storage.db.fetchall("SELECT name FROM story_names")
+        assert "shuravlev" in {r["name"] for r in indexed}
+        assert "shuravlev" in (await storage.db.scalar("SELECT names FROM stories")).split()
+    finally:
+        await storage.close()
+
+
 async def test_an_edited_item_of_a_live_page_is_one_source_not_two(storage: Storage) -> None:
     """A feed without GUIDs that links every item to its live page keys the items by their
     text, so an edit of one is a new entry, which joins its own story by text. The story's
@@ -517,6 +542,24 @@ BAZHUKOV_DETAILS = (
              "Бажукова, который просил убежища."),
             ("Казахстан выдал России дезертира", "Власти Казахстана передали российским военным "
              "дезертира, который просил убежища, сообщает ОВД-Инфо."),
+            True,
+        ),
+        # a Kazakh report, the surname in the dative and the accusative (a woman's form)
+        (
+            ("Казахстан экстрадировал в Россию дезертира Никиту Журавлёва",
+             "Власти Казахстана передали российским военным дезертира Никиту Журавлёва."),
+            ("Қазақстан Ресейге дезертир Никита Журавлевті экстрадициялады",
+             "Қазақстан билігі Журавлевке қатысты экстрадиция туралы шешімді орындап, оны Ресей "
+             "әскери полициясына ұстап берді."),
+            True,
+        ),
+        (
+            ("Казахстан выдал России Юлию Емельянову",
+             "Власти Казахстана экстрадировали в Россию бывшую волонтёрку штаба Навального "
+             "Юлию Емельянову."),
+            ("Қазақстан Юлия Емельянованы Ресейге экстрадициялады",
+             "Қазақстан билігі Навальный штабының бұрынғы еріктісі Юлия Емельянованы Ресейге "
+             "ұстап берді."),
             True,
         ),
         # one handover, an extradition to one outlet and a deportation to another
