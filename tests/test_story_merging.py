@@ -24,8 +24,11 @@ SEED = "2026-02-03-kazakhstan-extraditions.ru.txt"
 EN_TEXT = "Kazakh authorities handed over Semyon Bazhukov, a deserter, to Russian military police."
 
 
-def report(title: str, text: str, link: str, lang: str, verdict: Verdict = EXTRADITION) -> Incoming:
-    item = incoming(make_entry(title, summary=text, link=link), verdict)
+def report(
+    title: str, text: str, link: str, lang: str, verdict: Verdict = EXTRADITION,
+    *, published: float = NOW - 3600,
+) -> Incoming:  # fmt: skip
+    item = incoming(make_entry(title, summary=text, link=link, published=published), verdict)
     return Incoming(
         item.entry, item.key, item.canonical_url, item.content_hash, verdict,
         fingerprint=FP.fingerprint(title, text, lang),
@@ -338,6 +341,61 @@ async def test_an_edited_original_hands_its_signature_to_a_copy(storage: Storage
     again = report(RU_TITLE, RU_TEXT, "https://late.example/1", "ru", verdict=no_action)
     saved = await storage.stories.save(late, [again], now=NOW + 3, alert_max_age=DAY)
     assert saved.joined == 1
+
+
+REWRITES = [
+    (
+        "Kazakhstan extradites deserter Bazhukov",
+        "Semyon Bazhukov, who fled the army and sought asylum, was extradited to Russia.",
+    ),
+    (
+        "Казахстан видав Росії дезертира Семена Бажукова",
+        "Влада Казахстану передала російським військовим дезертира Семена Бажукова.",
+    ),
+    (
+        "Rights groups condemn Bazhukov extradition",
+        "Kazakhstan extradited Semyon Bazhukov despite his asylum claim, lawyers said on Monday.",
+    ),
+    (
+        "Deserter Bazhukov extradited from Kazakhstan to Russia",
+        "The soldier Semyon Bazhukov was flown to Russia after Kazakhstan extradited him.",
+    ),
+    (
+        "Kazakhstan extradites asylum seeker Bazhukov",
+        "Russian deserter Semyon Bazhukov was extradited by Kazakhstan, his lawyer confirmed.",
+    ),
+    (
+        "Russian soldier Bazhukov handed to Moscow by Kazakhstan",
+        "Semyon Bazhukov was extradited to Russia by Kazakhstan on Monday night.",
+    ),
+    (
+        "Bazhukov extradition: Kazakhstan hands soldier to Russia",
+        "Kazakhstan extradited the Russian deserter Semyon Bazhukov, Memorial said.",
+    ),
+]
+
+
+async def test_a_late_copy_of_a_big_storys_first_report_joins_it(storage: Storage) -> None:
+    # A big case: more than MAX_SIGNATURES rewrites in other languages join the first report
+    # (by its people, within the entity window). A copy of that first report four days later
+    # can join only by its text: the first report's signature must still be compared.
+    ovd, *others, agg = await add_feeds(storage, "OVD", *(f"Outlet {n}" for n in range(8)), "Agg")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(
+        ovd, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
+    )
+    for n, (feed, (title, text)) in enumerate(
+        zip(others, [(EN_TITLE, EN_TEXT), *REWRITES], strict=True)
+    ):
+        lang = "uk" if "Казахстан" in title else "en"
+        rewrite = report(title, text, f"https://o{n}.example/a", lang)
+        joined = await storage.stories.save(feed, [rewrite], now=NOW + 600 * n, alert_max_age=DAY)
+        assert joined.joined == 1, title
+    later = NOW + 4 * DAY
+    copy = report(RU_TITLE, RU_TEXT, "https://agg.example/9", "ru", published=later - 600)
+    saved = await storage.stories.save(agg, [copy], now=later, alert_max_age=DAY)
+    assert (saved.new_stories, saved.joined) == ((), 1)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'alert'") == 1
 
 
 ZHURAVLYOV_TITLE = "Казахстан выдал России дезертира Никиту Журавлёва"

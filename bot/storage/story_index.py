@@ -20,7 +20,7 @@ from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
 MAX_CANDIDATES = 64
-MAX_SIGNATURES = 8  # per candidate: the newest sources; a re-publication resembles those
+MAX_SIGNATURES = 8  # per candidate: its first source and the newest (`_signatures`)
 _CANDIDATE_COLUMNS = (
     "s.id, s.names, s.countries, s.action, COALESCE(s.published_at, s.created_at) AS at"
 )
@@ -87,18 +87,25 @@ Signatures = dict[int, list[tuple[int, ...]]]
 
 
 def _signatures(tx: SyncTransaction, story_ids: Sequence[int]) -> Signatures:
-    """The newest `MAX_SIGNATURES` source signatures of each story: per story an index walk
-    that stops there, so a story with hundreds of sources costs no more than one with eight.
-    Verbatim copies store no signature (`bot.storage.stories`), so these are distinct texts;
-    the partial index skips the copies instead of walking past them."""
+    """Each story's first source signature and its newest others, `MAX_SIGNATURES` in all:
+    per story two index walks that stop there, so a story with hundreds of sources costs no
+    more than one with eight. The first is what aggregators copy, days later too (past the
+    entity window only the text can join them), while a big case's later rewrites in other
+    languages would push it out of the newest. Verbatim copies store no signature
+    (`bot.storage.stories`), so these are distinct texts; the partial index skips the copies
+    instead of walking past them."""
     rows = tx.fetchall(
         """SELECT c.value AS story_id, e.minhash FROM json_each(?) AS c
            JOIN entries e ON e.id IN (
                SELECT id FROM entries INDEXED BY entries_story_text
                WHERE story_id = c.value AND minhash IS NOT NULL
                ORDER BY id DESC LIMIT ?)
+             OR e.id = (
+               SELECT id FROM entries INDEXED BY entries_story_text
+               WHERE story_id = c.value AND minhash IS NOT NULL
+               ORDER BY id LIMIT 1)
            ORDER BY e.id DESC""",
-        (json.dumps(list(story_ids)), MAX_SIGNATURES),
+        (json.dumps(list(story_ids)), MAX_SIGNATURES - 1),
     )
     out: Signatures = {}
     for row in rows:
