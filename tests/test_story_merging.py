@@ -472,6 +472,23 @@ async def test_an_edit_that_moves_the_article_to_a_new_address_is_an_edit(storag
     assert source.link == story.link
 
 
+async def test_an_edit_re_dated_after_the_window_is_still_an_edit(storage: Storage) -> None:
+    # The same GUID, re-titled (the slug follows) and re-dated by the feed a week later: its
+    # date is no evidence that it is another item, so it is still judged an edit of its story.
+    [feed] = await add_feeds(storage, "Kloop")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1-vydal", "ru"))
+    await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)
+    later = NOW + 8 * DAY
+    title, text = RU_TITLE + " (обновлено)", RU_TEXT + " Адвокаты обжалуют решение."
+    link = "https://kloop.example/1-vydal-obnovleno"
+    edited = under_guid(report(title, text, link, "ru", published=later - 600))
+    saved = await storage.stories.save(feed, [edited], now=later, alert_max_age=DAY)
+    assert (saved.new_stories, saved.deliveries) == ((), 0)
+    [story] = await storage.stories.recent(10)
+    assert (story.title, story.link) == (title, link)
+
+
 async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Storage) -> None:
     # A round-up that joins Bazhukov's story (it names him) also names Zhuravlyov; his own
     # case, reported next, is another story, not one more source of Bazhukov's.

@@ -23,8 +23,8 @@ RETIRED = "retired:"
 _COLUMNS = "id, content_hash, story_id, minhash, canonical_url FROM entries"
 
 
-def stored(tx: SyncTransaction, feed_id: int, item: Incoming, when: float) -> Row | None:
-    """The row the feed stored `item` in before, if any (`when`: the item's date, or now)."""
+def stored(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row | None:
+    """The row the feed stored `item` in before, if any."""
     old: Row | None = tx.fetchone(
         f"SELECT {_COLUMNS} WHERE feed_id = ? AND entry_key = ?", (feed_id, item.key)
     )
@@ -32,7 +32,7 @@ def stored(tx: SyncTransaction, feed_id: int, item: Incoming, when: float) -> Ro
         return _under_another_key(tx, feed_id, item)
     if old["content_hash"] == item.content_hash:
         return old
-    return _hand_over_key(tx, feed_id, old, item) if _another_item(tx, old, item, when) else old
+    return _hand_over_key(tx, feed_id, old, item) if _another_item(tx, old, item) else old
 
 
 def _under_another_key(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row | None:
@@ -52,18 +52,22 @@ def _under_another_key(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row
     return row
 
 
-def _another_item(tx: SyncTransaction, old: Row, item: Incoming, when: float) -> bool:
+def _another_item(tx: SyncTransaction, old: Row, item: Incoming) -> bool:
     """Whether an entry stored under this key, with a story, and its changed `item` are two
     items: the key (a GUID) was reused. They are when the address changed too and the new text
     is not about the story any more (as `bot.merge` judges another outlet's report); a changed
-    address with the same case's text is an article re-titled, its slug following."""
+    address with the same case's text is an article re-titled, its slug following. It is
+    judged as of the story's own date: a feed re-dates an edited item as it likes (a week
+    later, past the merge window), and under its own key that says nothing of what it is."""
     if old["story_id"] is None or item.fingerprint is None:
         return False  # a stored item without a story keeps no text: an edit of it is news anyway
     if old["canonical_url"] is None or item.canonical_url in (None, old["canonical_url"]):
         return False
     story = story_index.candidate(tx, old["story_id"])
-    report = story_index.report_features(item, when)
-    return story is None or judge(report, item.fingerprint.signature, story) is None
+    if story is None:
+        return True
+    report = story_index.report_features(item, story.features.when)
+    return judge(report, item.fingerprint.signature, story) is None
 
 
 def _hand_over_key(tx: SyncTransaction, feed_id: int, old: Row, item: Incoming) -> Row | None:

@@ -241,7 +241,7 @@ def _store_entry(
     the entry brought an existing story a new outlet, (story id, "edited") for an edit of a
     story's report that names a watched person, None when nothing is new. An edit of an entry
     that had no story and is now relevant or watched counts as a new entry (in its old row)."""
-    old = edits.stored(tx, feed.id, item, story_rows.timestamp(item) or now)
+    old = edits.stored(tx, feed.id, item)
     if old is not None and old["content_hash"] == item.content_hash:
         return None
     if old is not None and (
