@@ -319,6 +319,27 @@ async def test_verbatim_copies_add_nothing_to_the_merge_index(storage: Storage) 
     assert story.sources == 14
 
 
+@pytest.mark.parametrize("by", ["OVD", "Aggregator"])
+async def test_a_verbatim_repost_after_the_window_joins_its_story(
+    storage: Storage, by: str
+) -> None:
+    # The same title and text under a new GUID and address, dated past the merge window: the
+    # outlet re-posting it, or an aggregator's late copy. It is that report, not news.
+    ovd, agg = await add_feeds(storage, "OVD", "Aggregator")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")
+    [story] = (await storage.stories.save(ovd, [first], now=NOW, alert_max_age=DAY)).new_stories
+    later = NOW + 8 * DAY
+    again = report(RU_TITLE, RU_TEXT, "https://x.example/1-repost", "ru", published=later - 600)
+    feed = ovd if by == "OVD" else agg
+    saved = await storage.stories.save(feed, [again], now=later, alert_max_age=DAY)
+    assert (saved.new_stories, saved.joined) == ((), int(feed is agg))
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'alert'") == 1
+    assert len(await storage.stories.sources(story.id)) == 2
+    signatures = "SELECT COUNT(*) FROM entries WHERE minhash IS NOT NULL"
+    assert await storage.db.scalar(signatures) == 1  # a copy: nothing for the merge index
+
+
 async def test_an_edited_original_hands_its_signature_to_a_copy(storage: Storage) -> None:
     # The copy stored no signature of its own; once the outlet rewrites the original, a late
     # copy of the first text must still find the story by that text (its verdict has no

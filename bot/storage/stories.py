@@ -10,6 +10,9 @@ names none: a live page, not an article); so does a report that `bot.merge` matc
 story found through the merge index (`story_index`: same text, or the same people, action and
 country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
 re-post: the same signature, no new name) joins it too, but adds nothing to the merge index.
+A report word for word that of a stored source (its `content_hash`, of a text long enough to
+fingerprint) joins that source's story first, whatever its date: the outlet re-posting it, or an
+aggregator's copy, past the merge window too, is that report again and not news.
 Anything else that is relevant becomes a story, and its alert deliveries are queued in the same
 transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
 A chat's filter is matched against the report's own countries, so a story's `report_countries`
@@ -302,14 +305,16 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
     fingerprint = item.fingerprint
     if fingerprint is None:
         return None, False
-    when = story_rows.timestamp(item) or now
-    found = story_index.candidates(tx, fingerprint, when)
-    match = choose(story_index.report_features(item, when), fingerprint.signature, found)
-    if match is None:
-        return None, False
-    story = next(c for c in found if c.story_id == match.story_id)
+    story = story_index.same_text(tx, item.content_hash) if fingerprint.signature else None
+    if story is None:
+        when = story_rows.timestamp(item) or now
+        found = story_index.candidates(tx, fingerprint, when)
+        match = choose(story_index.report_features(item, when), fingerprint.signature, found)
+        if match is None:
+            return None, False
+        story = next(c for c in found if c.story_id == match.story_id)
     copy = fingerprint.signature in story.signatures and fingerprint.names <= story.features.names
-    return match.story_id, copy
+    return story.story_id, copy
 
 
 def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:

@@ -69,6 +69,18 @@ def candidate(tx: SyncTransaction, story_id: int) -> Candidate | None:
     return None if row is None else _candidates(tx, [row])[0]
 
 
+def same_text(tx: SyncTransaction, content_hash: str) -> Candidate | None:
+    """The story of the newest stored source that says word for word what a new report says
+    (its `content_hash`), whatever its date (migration 17): a re-post or an aggregator's copy
+    of that source, days later too, past the window that `candidates` keeps to."""
+    row = tx.fetchone(
+        """SELECT story_id FROM entries INDEXED BY entries_story_copy
+           WHERE content_hash = ? AND story_id IS NOT NULL ORDER BY id DESC LIMIT 1""",
+        (content_hash,),
+    )
+    return None if row is None else candidate(tx, row["story_id"])
+
+
 def _candidates(tx: SyncTransaction, rows: Sequence[Row]) -> list[Candidate]:
     if not rows:
         return []
