@@ -16,6 +16,7 @@ import pytest
 
 from bot.errors import ConfigError
 from bot.model import Entry, FeedSpec, Verdict
+from bot.render import also_reported_by
 from bot.search import QueryBuilder
 from bot.storage import Delivery, FeedState, Incoming, Storage
 from bot.storage import stories as stories_module
@@ -962,6 +963,25 @@ async def test_a_feed_renamed_or_two_swapping_addresses_keep_their_entries(
     [story] = await storage.stories.recent(5)
     assert (story.sources, story.outlets) == (1, (polls_a.name,))
     assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'edit'") == 0
+    # The story it heads shows it by its name now too: under the old one, the card cited
+    # its own report as another outlet's ("Also reported by" itself).
+    assert story.outlet == polls_a.name
+    assert also_reported_by(story, await storage.stories.sources(story.id)) is None
+
+
+async def test_two_feeds_trading_names_each_keep_heading_their_stories(storage: Storage) -> None:
+    # Each heads a story that the other reports too: each story takes its head's new name.
+    a_url, b_url = "https://a.example/rss", "https://b.example/rss"
+    await storage.feeds.sync([FeedSpec("A", a_url), FeedSpec("B", b_url)], now=NOW)
+    a, b = sorted(await storage.feeds.all(), key=lambda f: f.name)
+    one = make_entry("Казахстан выдал России дезертира", link="https://a.example/n/1")
+    two = make_entry("Грузия выдала России активиста", link="https://b.example/n/2")
+    for first, second, entry in ((a, b, one), (b, a, two)):
+        await storage.stories.save(first, [incoming(entry)], now=NOW, alert_max_age=DAY)
+        await storage.stories.save(second, [incoming(entry)], now=NOW, alert_max_age=DAY)
+    await storage.feeds.sync([FeedSpec("A", b_url), FeedSpec("B", a_url)], now=NOW + 60)
+    heads = {s.link: s.outlet for s in await storage.stories.recent(5)}
+    assert heads == {one.link: "B", two.link: "A"}
 
 
 async def test_an_address_listed_under_a_name_another_feed_keeps_goes_by_name(

@@ -17,12 +17,13 @@ admins were told, and `notices_due()` only returns what nobody was told yet.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 
 from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
-from bot.storage.db import Database, Row, SyncTransaction
+from bot.storage.db import Database, Row, SyncTransaction, Transaction
 from bot.storage.records import FeedState
 
 _REASON_MAX = 200
@@ -101,6 +102,26 @@ def _renamed(rows: Sequence[Row], specs: Sequence[FeedSpec]) -> dict[int, str]:
     }
 
 
+async def _rename_outlets(tx: Transaction, rows: Sequence[Row], renamed: dict[int, str]) -> None:
+    """The stories a renamed feed heads show it by its new name, like their sources: under the
+    old one the card cited its own report as another outlet's ("Also reported by" itself,
+    `bot.render.also_reported_by`). One statement, so that two feeds may trade names. A
+    story keeps its head's name (`stories.outlet`), so this scans them: renames are rare."""
+    old = {row["id"]: row["name"] for row in rows}
+    moves = json.dumps([[i, old[i], name] for i, name in renamed.items()])
+    await tx.execute(
+        """WITH m AS (SELECT json_extract(value, '$[0]') AS feed_id,
+                             json_extract(value, '$[1]') AS old,
+                             json_extract(value, '$[2]') AS new FROM json_each(?1))
+           UPDATE stories SET outlet = COALESCE((
+               SELECT m.new FROM m WHERE m.old = stories.outlet AND EXISTS (
+                   SELECT 1 FROM entries e WHERE e.story_id = stories.id AND e.feed_id = m.feed_id)
+           ), outlet)
+           WHERE outlet IN (SELECT old FROM m)""",
+        (moves,),
+    )
+
+
 class Feeds:
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -126,6 +147,8 @@ class Feeds:
             await tx.executemany(
                 "UPDATE feeds SET name = ? WHERE id = ?", [(n, i) for i, n in renamed.items()]
             )
+            if renamed:
+                await _rename_outlets(tx, rows, renamed)
             await tx.execute("UPDATE feeds SET enabled = 0")
             for spec in specs:
                 await tx.execute(
