@@ -366,6 +366,28 @@ async def test_a_chat_that_says_stop_during_a_429_pause_gets_nothing(
     assert (api.messages_to(quits), api.messages_to(forgets)) == ([], [])
 
 
+async def test_an_alert_still_queued_when_an_outlet_joins_is_not_edited(
+    storage: Storage, api: FakeBotAPI
+) -> None:
+    """Another outlet reports the story before its alert goes (a burst, a 429 pause): the
+    alert is drawn when it goes, with that outlet in it, so an edit of it is a request for
+    nothing, and a group has 20 a minute."""
+    now = time.time()
+    first, second = await add_feeds(storage, "OVD", "Mediazona")
+    group = -1005
+    await subscribe(storage, [group])
+    story = make_entry("Story 0", link="https://e.org/0", published=now - 60)
+    await storage.stories.save(first, [incoming(story)], now=now, alert_max_age=DAY)
+    again = make_entry("Story 0", link="https://e.org/0", published=now - 30)
+    await storage.stories.save(second, [incoming(again)], now=now + 1, alert_max_age=DAY)
+    async with running_bot(storage, api, polling=False):
+        await api.wait_for_messages(group, 1, timeout=30)
+        await eventually(lambda: _drained(storage), timeout=30)
+    [card] = api.messages_to(group)
+    assert "Mediazona" in card
+    assert api.calls["editMessageText"] == 0
+
+
 NO_RIGHTS = "Bad Request: not enough rights to send text messages to the chat"
 
 

@@ -58,13 +58,15 @@ def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
     still wants alerts: an active one that is subscribed or watches something (`/unsubscribe`
     keeps the sent alerts, and editing them would keep writing to a chat that said stop; which
     watch brought the alert is not stored, so any watch counts). A re-armed edit is a new
-    edit: it goes as the card again, even if Telegram rejected the last one's (`plain`)."""
+    edit: it goes as the card again, even if Telegram rejected the last one's (`plain`). An
+    alert still queued needs none: it is drawn when it goes, with the new outlet in it (an
+    edit of it cost each chat a request Telegram answers "message is not modified")."""
     return tx.execute(
         """
         INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
         SELECT d.chat_id, d.story_id, 'edit', ?, ?, ? FROM deliveries d
         JOIN chats c ON c.chat_id = d.chat_id
-        WHERE d.story_id = ? AND d.kind = 'alert' AND d.state IN ('pending', 'sending', 'sent')
+        WHERE d.story_id = ? AND d.kind = 'alert' AND d.state IN ('sending', 'sent')
           AND c.active = 1
           AND (c.subscribed = 1 OR EXISTS (SELECT 1 FROM watchlist w WHERE w.chat_id = c.chat_id))
         ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
