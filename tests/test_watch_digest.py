@@ -750,3 +750,29 @@ async def test_the_watchers_alert_survives_its_story_becoming_news(storage: Stor
             await api.wait_for_messages(7, 1, timeout=15)
         [text] = [m.text for m in api.sent_to(7)]
     assert "Бажуков" in text  # 👁 On your watchlist: Бажуков
+
+
+async def test_alerts_still_queued_join_the_digest_the_chat_switched_to(storage: Storage) -> None:
+    """A burst of 20 alerts overwhelms a group, whose admin picks the daily digest a few
+    seconds later: the alerts not sent yet go in that digest, not one by one for minutes."""
+    now = time.time()
+    [feed] = await add_feeds(storage, "Outlet")
+    group = -1005
+    await storage.chats.subscribe(group, [], thread_id=None, now=now)
+    entries = [
+        incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}", published=now - 60))
+        for i in range(20)
+    ]
+    await storage.stories.save(feed, entries, now=now, alert_max_age=86400)
+    [first] = await storage.outbox.due(now, limit=1)
+    assert await storage.outbox.mark_sending(first.id)
+    await storage.outbox.mark_sent(first.id, message_id=1, now=now, chat_id=group)
+    chat = await storage.chats.get(group)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily"), now=now + 5)
+    assert await storage.outbox.due(now + 5, limit=10) == []
+    rows = await storage.db.fetchall(
+        "SELECT kind, state, COUNT(*) FROM deliveries WHERE chat_id = ? GROUP BY kind, state",
+        (group,),
+    )
+    assert sorted(tuple(r) for r in rows) == [("alert", "sent", 1), ("digest", "pending", 19)]

@@ -62,7 +62,9 @@ class Chats:
         """Store the chat's settings (not its subscription state), creating the row if needed
         (or making it active again, as `ensure`). When the digest's mode, hour or offset
         changed, the digest items queued and not due yet move to the new digest time (or go
-        now, for instant); the ones already due stay due (a digest being sent goes on)."""
+        now, for instant); the ones already due stay due (a digest being sent goes on). A chat
+        that leaves instant alerts for a digest (a burst overwhelmed it) gets the alerts still
+        queued in that digest, not one by one."""
         async with self._db.transaction() as tx:
             before = await tx.fetchone(
                 "SELECT mode, digest_hour, utc_offset FROM chats WHERE chat_id = ?",
@@ -101,6 +103,15 @@ class Chats:
                    WHERE chat_id = ? AND kind = 'digest' AND state = 'pending' AND due_at > ?""",
                 (digest_at, digest_at, chat.chat_id, now),
             )
+            if chat.mode != "instant":
+                await tx.execute(
+                    """UPDATE deliveries SET kind = 'digest', next_attempt_at = ?1, due_at = ?1,
+                              attempts = 0, last_error = NULL
+                       WHERE chat_id = ?2 AND kind = 'alert' AND state = 'pending'
+                         AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.chat_id = ?2
+                             AND o.story_id = deliveries.story_id AND o.kind = 'digest')""",
+                    (digest_at, chat.chat_id),
+                )
 
     async def unsubscribe(self, chat_id: int) -> bool:
         """Stop the subscription's alerts and drop what it still has queued; True if the chat
