@@ -46,11 +46,14 @@ _EDIT_GONE = ("message to edit not found", "message can't be edited")
 
 @dataclass(frozen=True, slots=True)
 class Sent:
-    """What a call did: the message it sent or edited (None: nothing to do), and the ids of the
-    other digest items that went in the same message."""
+    """What a call did: the message it sent or edited (None: nothing to do), the ids of the
+    other digest items that went in the same message, and those of the deliveries it dropped
+    as no longer wanted (`still_wanted`; the call's own too): not sent, and not taken for a
+    story the chat was told, so a later report that brings the story to it is news to it."""
 
     message_id: int | None
     together: tuple[int, ...] = ()
+    dropped: tuple[int, ...] = ()
 
 
 class DeliveryCalls:
@@ -82,7 +85,7 @@ class DeliveryCalls:
     async def alert(self, delivery: Delivery) -> Sent:
         watched = await self._watched(delivery.chat_id, [delivery.story])
         if _unwanted(delivery, delivery.story, watched):
-            return Sent(None)
+            return Sent(None, dropped=(delivery.id,))
         card = await self._card(delivery, watched)
         return Sent(await self._send(delivery, self.content(delivery, card)))
 
@@ -123,8 +126,9 @@ class DeliveryCalls:
         stories = [delivery.story, *(f.story for f in followers)]
         watched = await self._watched(delivery.chat_id, stories)
         kept = [i for i, story in enumerate(stories) if not _unwanted(delivery, story, watched)]
+        ids = [delivery.id, *(f.id for f in followers)]
         if not kept:
-            return Sent(None, tuple(f.id for f in followers))
+            return Sent(None, dropped=tuple(ids))
         page, count = digest_page(
             [stories[i] for i in kept],
             heading=_digest_heading(chat, tr, now),
@@ -132,9 +136,12 @@ class DeliveryCalls:
             watched=watched,
         )
         message_id = await self._send(delivery, self.content(delivery, page))
-        # Done with it: each item up to the last one on the page, dropped ones included.
+        # Done with each item up to the last one on the page: sent, or dropped.
         last = kept[count - 1]
-        return Sent(message_id, tuple(f.id for f in followers[:last]))
+        went = set(kept[:count])
+        together = tuple(ids[i] for i in range(1, last + 1) if i in went)
+        dropped = tuple(ids[i] for i in range(last + 1) if i not in went)
+        return Sent(message_id, together, dropped)
 
     async def _card(self, delivery: Delivery, watched: dict[int, list[str]] | None) -> Text:
         chat = _chat_of(delivery)

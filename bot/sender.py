@@ -362,6 +362,7 @@ class Sender:
                 self._clock(),
                 chat_id=delivery.chat_id,
                 together=sent.together,
+                dropped=sent.dropped,
                 counter="skipped" if sent.message_id is None else "sent",
             )
             await self._record(delivery, record)

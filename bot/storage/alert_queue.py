@@ -19,7 +19,8 @@ def queue_alerts(
     `subscribers` is False) and per chat that watches a name the entry mentions: an alert due
     now, or a digest item due at the chat's next digest time (`due_at`: when the sender's give-up
     window starts, see `bot.storage.migrations` 12). A chat that has the story's
-    alert already keeps the one it has."""
+    alert already keeps the one it has; one whose alert was dropped when it was to go (not
+    wanted then: its filter, its watches) is queued again: it was never told."""
     countries = item.verdict.countries
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
     chats = tx.fetchall(
@@ -42,7 +43,12 @@ def queue_alerts(
         """INSERT INTO deliveries (chat_id, story_id, kind, next_attempt_at, due_at, created_at)
            SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE NOT EXISTS (
                SELECT 1 FROM deliveries WHERE chat_id = ?1 AND story_id = ?2
-                 AND kind IN ('alert', 'digest'))""",
+                 AND kind IN ('alert', 'digest') AND state != 'dropped')
+           ON CONFLICT (chat_id, story_id, kind) DO UPDATE SET
+               state = 'pending', attempts = 0, last_error = NULL, plain = 0, sent_at = NULL,
+               message_id = NULL, next_attempt_at = excluded.next_attempt_at,
+               due_at = excluded.due_at, created_at = excluded.created_at
+           WHERE deliveries.state = 'dropped'""",
         (
             (c["chat_id"], story_id, "alert" if c["mode"] == "instant" else "digest", due, due, now)
             for c in chats

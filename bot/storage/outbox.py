@@ -4,8 +4,12 @@ States:
 
     pending --claim--> sending --ok--> sent
        ^                  |  \\--given up (24 h after falling due, or rejected twice)--> failed
+       |                  |  \\--no longer wanted (`still_wanted`), nothing sent--> dropped
        |                  |
        +---- retry later, released at shutdown, released after a crash
+
+A `dropped` alert or digest item is queued again (pending) when a later report brings its
+story to the chat (`bot.storage.alert_queue`): the chat was never told.
 
 A delivery is marked `sending` (committed) before its request goes out and `sent` (with the
 Telegram message id) after the answer. At start-up any `sending` row is made pending again, so
@@ -26,8 +30,8 @@ therefore has one delivery in each round, like every other chat.
 Counters (table `counters`, never reset): `sent`, `retried`, `failed`, `429`, `migrated`,
 `chats_deactivated`, `chats_paused` (the bot may not post there), `dropped` (queued
 deliveries of a deactivated or paused chat), `plain_fallback`,
-`skipped` (an edit with nothing left to edit), plus `paused_until` (Unix time until which
-Telegram told us to send nothing).
+`skipped` (an edit with nothing left to edit, or a delivery dropped), plus `paused_until`
+(Unix time until which Telegram told us to send nothing).
 
 An 'edit' delivery carries the message id of the chat's sent alert for the story (None when
 that alert was never sent): the message to edit in place. A 'digest' head carries the chat's
@@ -201,6 +205,7 @@ class Outbox:
         *,
         chat_id: int,
         together: Sequence[int] = (),
+        dropped: Sequence[int] = (),
         counter: str = "sent",
     ) -> None:
         """Done, with the digest items that went in the same message (`together`, pending), in
@@ -208,8 +213,18 @@ class Outbox:
         so the outlets that arrived meanwhile get their edit too. `chat_id` is the chat the
         message went to: when the row has moved to another chat meanwhile (a group became a
         supergroup), the message id is the old group's and is not kept, since an edit in the
-        new chat would rewrite whichever message has that id there."""
+        new chat would rewrite whichever message has that id there. The `dropped` ones (no
+        longer wanted, `bot.delivery_calls.Sent`; this one among them, maybe) are 'dropped':
+        done, nothing sent, and a later report of their story may queue them again
+        (`bot.storage.alert_queue`)."""
         async with self._db.transaction() as tx:
+            if dropped:
+                marks = ",".join("?" for _ in dropped)
+                await tx.execute(
+                    f"""UPDATE deliveries SET state = 'dropped', sent_at = ?, last_error = NULL
+                        WHERE id IN ({marks}) AND state IN ('pending', 'sending')""",
+                    (now, *dropped),
+                )
             await tx.execute(
                 """UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,
                           message_id = CASE WHEN chat_id = ? THEN ? END
