@@ -63,12 +63,6 @@ _RESUME_MOVED_ONTO_UNLISTED = f"""
         AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id < feeds.id
             AND o.enabled = 1 AND substr(o.disabled_reason, 1, length(?1)) = ?1)
 """
-# A permanent redirect moving a feed, unless another feed is polled there (?1: the address).
-_MOVE = """
-    UPDATE feeds SET url = ?1 WHERE id = ?2 AND NOT EXISTS (
-        SELECT 1 FROM feeds o WHERE o.url = ?1 AND o.id != ?2
-        AND o.enabled = 1 AND o.disabled_reason IS NULL)
-"""
 _PER_ADDRESS_RESET = (
     ",\n".join(
         f"{column} = CASE WHEN source_url IS excluded.source_url THEN {column} END"
@@ -216,18 +210,17 @@ class Feeds:
     async def move(self, feed_id: int, url: str, *, now: float) -> str | None:
         """A permanent redirect moved the feed to `url`: store that, unless another feed is
         polled there. Then the feed is disabled there (`MOVED_ONTO`, `bot.refresh`) and that
-        feed's name is returned. Checked and moved in one statement: feeds are refreshed at
+        feed's name is returned. Checked and moved in one transaction: feeds are refreshed at
         once, and two moved to one address in the same cycle both found nobody there."""
 
         def move(tx: SyncTransaction) -> str | None:
-            if tx.execute(_MOVE, (url, feed_id)):
-                return None
             row = tx.fetchone(
                 """SELECT name FROM feeds WHERE url = ? AND id != ? AND enabled = 1
                    AND disabled_reason IS NULL LIMIT 1""",
                 (url, feed_id),
             )
-            if row is None:  # no such feed
+            if row is None:
+                tx.execute("UPDATE feeds SET url = ? WHERE id = ?", (url, feed_id))
                 return None
             tx.execute(
                 """UPDATE feeds SET url = ?, disabled_reason = ?, disabled_at = ?,
