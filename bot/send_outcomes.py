@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from aiogram.exceptions import TelegramBadRequest
@@ -109,12 +109,8 @@ class Outcomes:
             await outbox.give_up(delivery.id, f"bad request: {exc.message}")
 
     async def chat_gone(self, delivery: Delivery, why: str) -> None:
-        outbox = self._storage.outbox
-        dropped = await outbox.pending_count(delivery.chat_id)
-        log.info("chat deactivated (%s); %d queued deliveries dropped", why, dropped)
-        await self._storage.chats.deactivate(delivery.chat_id)
-        await outbox.count("chats_deactivated")
-        await outbox.count("dropped", dropped)
+        stop = self._storage.chats.deactivate
+        await self._stop_chat(delivery, stop, f"chat deactivated ({why})", "chats_deactivated")
 
     async def token_refused(self, delivery: Delivery) -> None:
         # Every call fails alike until the operator acts: no delivery's fault, so none is
@@ -133,11 +129,23 @@ class Outcomes:
         )
 
     async def cannot_post(self, delivery: Delivery) -> None:
+        stop = self._storage.chats.pause
+        await self._stop_chat(delivery, stop, "chat paused (no right to post)", "chats_paused")
+
+    async def _stop_chat(
+        self,
+        delivery: Delivery,
+        stop: Callable[[int], Awaitable[None]],
+        what: str,
+        counter: str,
+    ) -> None:
+        """The delivery's chat gets nothing more (`stop`: deactivated or paused), its queue
+        dropped, and both are counted."""
         outbox = self._storage.outbox
         dropped = await outbox.pending_count(delivery.chat_id)
-        log.info("chat paused (no right to post); %d queued deliveries dropped", dropped)
-        await self._storage.chats.pause(delivery.chat_id)
-        await outbox.count("chats_paused")
+        log.info("%s; %d queued deliveries dropped", what, dropped)
+        await stop(delivery.chat_id)
+        await outbox.count(counter)
         await outbox.count("dropped", dropped)
 
     async def retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
