@@ -40,8 +40,8 @@ from bot.model import Entry, ParsedFeed
 from bot.parse import SUMMARY_MAX, norm_lang
 
 TITLE_MAX = 200
-_POST = re.compile(r"([A-Za-z][A-Za-z0-9_]{3,31})/(\d{1,12})")
-_POST_NUMBER = re.compile(r"/[A-Za-z][A-Za-z0-9_]{3,31}/(\d{1,12})")
+_CHANNEL = r"[A-Za-z][A-Za-z0-9_]{3,31}"  # a public channel's username
+_POST = re.compile(rf"({_CHANNEL})/(\d{{1,12}})")  # a post: <channel>/<number>
 # A line break, or a block's edge: Telegram writes quotes and code blocks as <blockquote> and
 # <pre>, whose text would otherwise be glued to the words around it.
 _BREAK = re.compile(
@@ -63,9 +63,9 @@ def earlier_page(url: str, entries: Sequence[Entry]) -> str | None:
     `url`: `?before=<its number>`, as the page's own "more" link has it. None when no entry
     is a numbered post."""
     numbers = [
-        int(match.group(1))
+        int(match.group(2))
         for entry in entries
-        if entry.link and (match := _POST_NUMBER.search(urlsplit(entry.link).path))
+        if entry.link and (match := _POST.fullmatch(urlsplit(entry.link).path.strip("/")))
     ]
     if not numbers:
         return None
@@ -74,7 +74,7 @@ def earlier_page(url: str, entries: Sequence[Entry]) -> str | None:
 
 def channel_of(url: str) -> str | None:
     """The channel name of a `https://t.me/s/<channel>` URL, else None."""
-    match = re.fullmatch(r"https?://t\.me/s/([A-Za-z][A-Za-z0-9_]{3,31})/?", url.strip())
+    match = re.fullmatch(rf"https?://t\.me/s/({_CHANNEL})/?", url.strip())
     return match.group(1) if match else None
 
 
