@@ -36,7 +36,13 @@ from aiogram.utils.formatting import Text
 from bot.bad_requests import not_modified
 from bot.chat_settings import is_quiet
 from bot.i18n import Catalogs, Tr
-from bot.render import DIGEST_ITEMS_MAX, alert_card, digest_page, format_day, plain
+from bot.render import (
+    DIGEST_ITEMS_MAX,
+    alert_card,
+    digest_page,
+    format_day,
+    without_entities,
+)
 from bot.storage import Chat, Delivery, ReportText, Storage, Story
 from bot.watch import Watcher, WatchIndex, WatchTerm
 from bot.words import EntryText
@@ -77,10 +83,7 @@ class DeliveryCalls:
 
     def content(self, delivery: Delivery, card: Text) -> Text:
         """What to send for `card`: the card itself, or its plain text after a rejection."""
-        if not delivery.plain:
-            return card
-        rendered, _ = card.render()
-        return plain(rendered)
+        return without_entities(card) if delivery.plain else card
 
     async def alert(self, delivery: Delivery) -> Sent:
         watched = await self._watched(delivery.chat_id, [delivery.story])

@@ -107,6 +107,11 @@ def digest_page(
     return fit(as_list(Bold(heading), *items[:shown], sep="\n\n")), shown
 
 
+def without_entities(text: Text) -> Text:
+    """`text`'s words alone, bounded: what goes again when Telegram refused the text itself."""
+    return plain(text.render()[0])
+
+
 def plain(text: str, limit: int = TELEGRAM_TEXT_LIMIT) -> Text:
     return fit(Text(text), limit)
 

@@ -38,7 +38,7 @@ from aiogram.utils.formatting import Text
 from bot.bad_requests import BadRequest, classify, not_modified
 from bot.errors import QueryError
 from bot.i18n import N_, Tr
-from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list
+from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list, without_entities
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search import QueryBuilder, SearchQuery
 from bot.search.export import to_csv
@@ -160,7 +160,7 @@ async def _send(
             raise
         # Telegram's description names an entity or a limit, never the text: no query is logged.
         log.error("a search reply rejected by Telegram: %s; resent as plain text", exc.message)
-        words = plain(text.render()[0]).as_kwargs()
+        words = without_entities(text).as_kwargs()
         await send(**words, reply_markup=markup, link_preview_options=NO_PREVIEW)
 
 
