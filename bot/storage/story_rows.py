@@ -66,14 +66,17 @@ def publish(
     first report would make a poor alert, and as the public headline it would show that
     someone watches a name in it; it stays one of the sources. The caller re-indexes the story
     (now searchable)."""
+    # Most reports that join a story join a public one: one indexed read, not two updates.
+    public = tx.fetchone("SELECT broadcast FROM stories WHERE id = ?", (story_id,))
+    if public is None or public[0]:
+        return False
     # The first report's lead is the story's (its row keeps none, `write_entry`): it goes to
     # that row before the new headline replaces it. A watcher's alert, matched again against
     # the story's reports when it is drawn (`Stories.texts_of`), found the name it watched
     # nowhere any more and was dropped.
     tx.execute(
         """UPDATE entries SET summary = (SELECT summary FROM stories WHERE id = ?1)
-           WHERE id = (SELECT MIN(id) FROM entries WHERE story_id = ?1) AND summary IS NULL
-             AND EXISTS (SELECT 1 FROM stories WHERE id = ?1 AND broadcast = 0)""",
+           WHERE id = (SELECT MIN(id) FROM entries WHERE story_id = ?1) AND summary IS NULL""",
         (story_id,),
     )
     heading = ", ".join(f"{column} = ?" for column in _HEADLINE)
