@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
+from bot.delivery_calls import Sent
 from bot.sender import Backoff
-from bot.storage import Storage
+from bot.storage import Delivery, Storage
 from tests.conftest import add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
@@ -96,6 +97,63 @@ async def test_migrated_group_gets_its_alerts_at_the_new_id(
     new = await storage.chats.get(-1005)
     assert new is not None
     assert new.subscribed
+
+
+# A group upgraded to a supergroup while its Story 0 is in flight (sent, not answered yet):
+# the service message may move the chat before the answer comes (`bot.telegram.migration`),
+# and the answer is either the 400 "migrated" (the group was upgraded first: Story 0 goes again,
+# to the supergroup) or ok (it landed in the group's history, which the supergroup keeps).
+# Either way one request at a time to the chat, and Story 0 before Story 1, each once.
+@pytest.mark.parametrize(
+    ("service_message", "answer", "seen"),  # seen: (in the group, in the supergroup)
+    [
+        (True, "migrated", ([], ["Story 0", "Story 1"])),
+        (True, "ok", (["Story 0"], ["Story 1"])),
+        (False, "migrated", ([], ["Story 0", "Story 1"])),
+    ],
+    ids=["moved, then refused", "moved, then accepted", "refused: the 400 moves it"],
+)
+async def test_alerts_keep_their_order_when_the_group_moves_mid_send(
+    storage: Storage,
+    api: FakeBotAPI,
+    service_message: bool,
+    answer: str,
+    seen: tuple[list[str], list[str]],
+) -> None:
+    old, new = -300, -1000300
+    await queue(storage, [old], 2)
+    in_flight, go = asyncio.Event(), asyncio.Event()
+    concurrent: list[int] = []
+    async with running_bot(storage, api, polling=False) as run:
+        real = run.sender.kinds["alert"]
+        busy: set[int] = set()
+
+        async def alert(delivery: Delivery) -> Sent:  # Story 0's first answer is slow to come
+            if busy:
+                concurrent.append(delivery.id)
+            busy.add(delivery.id)
+            try:
+                if delivery.story.title == "Story 0" and not in_flight.is_set():
+                    in_flight.set()
+                    await go.wait()
+                return await real(delivery)
+            finally:
+                busy.discard(delivery.id)
+
+        run.sender.kinds["alert"] = alert
+        await asyncio.wait_for(in_flight.wait(), 20)
+        if answer == "migrated":
+            api.migrate_chat(old, new)
+        if service_message:
+            await storage.chats.migrate(old, new)
+            run.sender.wake()
+        await asyncio.sleep(2)  # time enough for the loop to start Story 1 if it would
+        go.set()
+        await api.wait_for_messages(new, len(seen[1]), timeout=30)
+        await asyncio.sleep(0.5)  # a repeat would come within this
+    states = await storage.db.fetchall("SELECT chat_id, state FROM deliveries")
+    assert (concurrent, (titles(api, old), titles(api, new))) == ([], seen)
+    assert sorted(tuple(r) for r in states) == [(new, "sent"), (new, "sent")]
 
 
 async def test_rejected_markup_falls_back_to_plain_text_once(

@@ -447,6 +447,31 @@ async def test_an_alert_in_flight_to_a_group_that_migrates_is_retried_there_if_r
     assert [d.chat_id for d in await storage.outbox.due(NOW, limit=10)] == [-1005]
 
 
+@pytest.mark.parametrize(("answer", "next_one"), [("migrated", "Story 0"), ("ok", "Story 1")])
+async def test_a_group_moved_while_its_alert_is_in_flight_gets_nothing_else_until_answered(
+    storage: Storage, answer: str, next_one: str
+) -> None:
+    # The service message moves the group while Story 0's request is under way: the claim
+    # moves with it, and the supergroup's next delivery waits for the answer, as the group's
+    # did (one request per chat, in order).
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(-5, [], thread_id=None, now=NOW)
+    entries = [incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}")) for i in range(2)]
+    await storage.stories.save(feed, entries, now=NOW, alert_max_age=DAY)
+    [first] = await storage.outbox.due(NOW, limit=10)
+    assert await storage.outbox.mark_sending(first.id)
+    await storage.chats.migrate(-5, -1005)
+    second = await storage.db.scalar("SELECT id FROM deliveries WHERE id != ?", (first.id,))
+    assert await storage.outbox.due(NOW, limit=10) == []
+    assert not await storage.outbox.mark_sending(int(second))
+    if answer == "migrated":
+        await storage.outbox.retry_later(first.id, NOW, "migrated", counter="migrated")
+    else:
+        await storage.outbox.mark_sent(first.id, 41, NOW, chat_id=-5)
+    due = await storage.outbox.due(NOW, limit=10)
+    assert [(d.chat_id, d.story.title) for d in due] == [(-1005, next_one)]
+
+
 async def _group_with_settings_and_watchlist(storage: Storage, chat_id: int) -> None:
     await storage.chats.subscribe(chat_id, ["KZ"], thread_id=None, now=NOW, language="ru")
     chat = await storage.chats.get(chat_id)

@@ -25,7 +25,9 @@ those that have fallen due (so each chat gets its deliveries in queue order, whi
 order, even when one of them waits for a retry; a digest item waiting for its digest time is not
 in line yet, so an edit of an alert the chat already has is not held up for days behind it),
 and serves the chats whose head has waited longest first. A chat with 50 queued alerts
-therefore has one delivery in each round, like every other chat.
+therefore has one delivery in each round, like every other chat. A chat with a delivery claimed
+(`sending`) has none: its next one waits for the answer, even when the chat's rows moved to a
+new id meanwhile (a group became a supergroup), so one request per chat and order hold there.
 
 Counters (table `counters`, never reset): `sent`, `retried`, `failed`, `429`, `migrated`,
 `chats_deactivated`, `chats_paused` (the bot may not post there), `dropped` (queued
@@ -59,6 +61,12 @@ PAUSED_UNTIL = "paused_until"
 # alone is enough: it is never after now while created_at is; 0, unknown, is due.)
 _HEADS = """SELECT MIN(id) FROM deliveries WHERE state = 'pending' AND due_at <= ?
             GROUP BY chat_id"""
+
+# The chats with a delivery claimed (its request may be under way): they get no other until it
+# is answered. The sender also holds such a chat by its id, but a group that becomes a
+# supergroup meanwhile (`bot.storage.chats.migrate`) has its rows, the claimed one included,
+# under the new id: only the row tells that the supergroup's next delivery must wait.
+_BUSY_CHATS = "SELECT chat_id FROM deliveries WHERE state = 'sending'"
 
 # The chat's settings travel with each delivery (language, quiet hours, previews, mode).
 _CHAT_COLUMNS = """
@@ -124,6 +132,7 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""{_DELIVERIES}
             WHERE d.id IN ({_HEADS}) AND d.next_attempt_at <= ? AND c.active = 1
+              AND d.chat_id NOT IN ({_BUSY_CHATS})
             ORDER BY d.next_attempt_at, d.id
             LIMIT ?
             """,
@@ -181,10 +190,12 @@ class Outbox:
         return None if value is None else float(value)
 
     async def mark_sending(self, delivery_id: int) -> bool:
-        """Claim a delivery; False if it is gone or no longer pending (unsubscribed meanwhile)."""
+        """Claim a delivery; False if it is gone or no longer pending (unsubscribed meanwhile),
+        or if its chat has another one claimed (a group moved onto the supergroup's id since
+        `due()` looked: see `_BUSY_CHATS`)."""
         changed = await self._db.execute(
-            """UPDATE deliveries SET state = 'sending', attempts = attempts + 1
-               WHERE id = ? AND state = 'pending'""",
+            f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1
+               WHERE id = ? AND state = 'pending' AND chat_id NOT IN ({_BUSY_CHATS})""",
             (delivery_id,),
         )
         return changed == 1
