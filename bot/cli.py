@@ -60,7 +60,7 @@ async def search_stories(
     settings: Settings, query_text: str, limit: int, as_json: bool, out: TextIO
 ) -> int:
     query = QueryBuilder().build(query_text)
-    storage = await Storage.open(existing(settings.database_path))
+    storage = await Storage.open(existing(settings.database_path), writing=False)
     try:
         stories = await storage.search.stories(query, limit=limit)
         sources = await storage.stories.sources_of([s.id for s in stories]) if as_json else {}

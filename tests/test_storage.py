@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 import subprocess
 import sys
@@ -19,6 +20,7 @@ from bot.model import Entry, FeedSpec, Verdict
 from bot.render import also_reported_by
 from bot.search import QueryBuilder
 from bot.storage import Delivery, FeedState, Incoming, Storage
+from bot.storage import db as db_module
 from bot.storage import stories as stories_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
@@ -1083,6 +1085,51 @@ async def test_a_database_the_bot_cannot_write_is_one_configuration_error(
     monkeypatch.setattr(target, refused)
     with pytest.raises(ConfigError, match=r"DATABASE_PATH: cannot update .*readonly"):
         await Storage.open(path)
+
+
+def _opened_read_only(path: str) -> sqlite3.Connection:
+    """The connection SQLite falls back to for a file the process may not write (restored
+    as root, opened by the image's user 10001): reads work, the first write is refused."""
+    conn = sqlite3.connect(f"{Path(path).resolve().as_uri()}?mode=ro", uri=True)
+    conn.isolation_level = None
+    conn.row_factory = sqlite3.Row
+    for pragma in db_module._PRAGMAS:
+        conn.execute(pragma)
+    return conn
+
+
+async def _opening(path: Path, **opened_as: bool) -> str:
+    """Whether the file opens (then closed again), or the configuration error refusing it."""
+    try:
+        storage = await Storage.open(path, **opened_as)
+    except ConfigError as exc:
+        return str(exc)
+    try:
+        await storage.counts()  # and it reads
+    finally:
+        await storage.close()
+    return "opened"
+
+
+@pytest.mark.parametrize(
+    ("opened_as", "outcome"),
+    [
+        # the bot, `poll --once`: they write from the start
+        ({}, r"DATABASE_PATH: cannot update .*: attempt to write a readonly database"),
+        ({"writing": False}, "opened"),  # `search`: a read-only copy will do
+        ({"maintain": False}, "opened"),  # `status`, the health check
+    ],
+    ids=["bot", "search", "status"],
+)
+async def test_an_up_to_date_database_the_bot_cannot_write_is_refused_when_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, opened_as: dict[str, bool], outcome: str
+) -> None:
+    # Up to date, the database needed no write to open, and the bot met the refusal at its
+    # first one (feeds.sync): a traceback (exit 1), not the line naming DATABASE_PATH (exit 2).
+    path = tmp_path / "db.sqlite3"
+    await (await Storage.open(path)).close()
+    monkeypatch.setattr(db_module, "_connect", _opened_read_only)
+    assert re.fullmatch(outcome, await _opening(path, **opened_as))
 
 
 async def test_a_feed_stopped_for_another_listed_feed_comes_back_when_that_one_goes(

@@ -28,7 +28,7 @@ from bot.relevance.text import Lemmatizer
 from bot.search.forms import Forms
 from bot.storage import rekey
 from bot.storage.chats import Chats
-from bot.storage.db import Database
+from bot.storage.db import Database, SyncTransaction
 from bot.storage.feeds import Feeds
 from bot.storage.outbox import Outbox, OutboxStats
 from bot.storage.records import Chat, Delivery, FeedState, Incoming, ReportText, Source, Story
@@ -74,15 +74,21 @@ class Storage:
         lemmatizer: Lemmatizer | None = None,
         now: float | None = None,
         maintain: bool = True,
+        writing: bool = True,
     ) -> Storage:
         """The migrated database. With `maintain` (the bot, poll, search) the stored keys are
         brought up to date and the queued search rows written; `status` (the Docker health
         check, every minute beside the running bot) skips both: that work is the bot's, and
-        it would load the dictionaries (0.7 s, 70 MB) for a yes or no."""
+        it would load the dictionaries (0.7 s, 70 MB) for a yes or no. `writing` (the bot,
+        poll; `search` only reads) refuses now a file SQLite could open only for reading."""
         storage = cls(await Database.open(path), lemmatizer)
         if not maintain:
             return storage
         try:
+            if writing:
+                # An up-to-date database needs no write to open, and the first came later,
+                # as a traceback (a file restored as root, opened by the image's user).
+                await storage.db.run(_rewrite_version)
             # Keys written by older name rules are recomputed; the search rows they queue are
             # rewritten by the flush below.
             await rekey.upgrade(storage.db, now=time.time() if now is None else now)
@@ -129,3 +135,11 @@ class Storage:
     async def heartbeat(self) -> float | None:
         value = await self.db.scalar("SELECT value FROM counters WHERE name = 'heartbeat'")
         return None if value is None else float(value)
+
+
+def _rewrite_version(tx: SyncTransaction) -> None:
+    """A write that changes nothing, refused as any other by a read-only file. The version is
+    read inside the write transaction: a newer process may have migrated since ours."""
+    row = tx.fetchone("PRAGMA user_version")
+    assert row is not None  # a pragma's value is always a row
+    tx.execute(f"PRAGMA user_version = {int(row[0])}")  # a pragma takes no parameters
