@@ -996,6 +996,26 @@ async def test_a_feed_renamed_or_two_swapping_addresses_keep_their_entries(
     assert also_reported_by(story, await storage.stories.sources(story.id)) is None
 
 
+async def test_a_channel_renamed_while_its_usernames_case_is_fixed_keeps_its_entries(
+    storage: Storage,
+) -> None:
+    # A channel is the same source in any case of its username (`bot.config.source_address`:
+    # feeds.yaml refuses both cases as a duplicate). Matched exactly, "OVD" at OvdInfo listed
+    # as "OVD-Info" at ovdinfo was a new feed, and every post joined its story a second time.
+    old = FeedSpec("OVD", "https://t.me/s/OvdInfo", kind="telegram")
+    new = FeedSpec("OVD-Info", "https://t.me/s/ovdinfo", kind="telegram")
+    await storage.feeds.sync([old], now=NOW)
+    [before] = await storage.feeds.all()
+    entry = make_entry("Казахстан выдал России дезертира", link="https://t.me/OvdInfo/1")
+    await storage.stories.save(before, [incoming(entry)], now=NOW, alert_max_age=DAY)
+    await storage.feeds.sync([new], now=NOW + 60)
+    [after] = await storage.feeds.all()
+    assert (after.id, after.name, after.url) == (before.id, "OVD-Info", new.url)
+    await storage.stories.save(after, [incoming(entry)], now=NOW + 120, alert_max_age=DAY)
+    [story] = await storage.stories.recent(5)
+    assert (story.sources, story.outlets) == (1, ("OVD-Info",))
+
+
 async def test_two_feeds_trading_names_each_keep_heading_their_stories(storage: Storage) -> None:
     # Each heads a story that the other reports too: each story takes its head's new name.
     a_url, b_url = "https://a.example/rss", "https://b.example/rss"

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 
+from bot.config import source_address
 from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
@@ -82,12 +83,13 @@ def _renamed(rows: Sequence[Row], specs: Sequence[FeedSpec]) -> dict[int, str]:
     takes no other keeps it, and the listing goes by name as before."""
     by_address: dict[str, int] = {}
     for row in rows:
-        by_address.setdefault(row["source_url"], row["id"])
+        by_address.setdefault(source_address(row["kind"], row["source_url"]), row["id"])
     named = {row["name"]: row["id"] for row in rows}
     claims = {
-        by_address[spec.url]: spec.name
+        by_address[address]: spec.name
         for spec in specs
-        if spec.url in by_address and named.get(spec.name) != by_address[spec.url]
+        if (address := source_address(spec.kind, spec.url)) in by_address
+        and named.get(spec.name) != by_address[address]
     }
     return {
         row_id: name
@@ -132,7 +134,7 @@ class Feeds:
         at once. No next check stays further ahead than any wait may last (`longest_wait`):
         one that does was set while the clock was ahead."""
         async with self._db.transaction() as tx:
-            rows = await tx.fetchall("SELECT id, name, source_url FROM feeds ORDER BY id")
+            rows = await tx.fetchall("SELECT id, name, kind, source_url FROM feeds ORDER BY id")
             renamed = _renamed(rows, specs)
             # Through names no feed has first: two feeds may trade names (a swap).
             await tx.executemany(
