@@ -953,6 +953,28 @@ def test_run_classify_reports_bad_lines_and_goes_on(classifier: Classifier) -> N
     assert "link" not in results[4]
 
 
+@pytest.mark.parametrize(
+    ("line", "error"),
+    [
+        # json's parser recurses once per level: RecursionError, not JSONDecodeError
+        ("[" * 100_000 + "]" * 100_000, "line 1: not JSON (nested too deeply)"),
+        # past the limit of digits converted to an int (sys.get_int_max_str_digits): ValueError
+        ('{"title": ' + "7" * 5000 + "}", "line 1: not JSON ("),
+    ],
+    ids=["nested", "digits"],
+)
+def test_run_classify_a_line_json_cannot_read_is_an_error_line_and_the_run_goes_on(
+    classifier: Classifier, line: str, error: str
+) -> None:
+    good = json.dumps({"title": "Погода", "summary": ""})
+    out = io.StringIO()
+    status = run_classify(io.StringIO(f"{line}\n{good}\n"), out, classifier)
+    bad, verdict = (json.loads(x) for x in out.getvalue().splitlines())
+    assert (status, set(bad)) == (1, {"error"})
+    assert bad["error"].startswith(error)
+    assert verdict["relevant"] is False
+
+
 def test_run_classify_all_good_exits_zero(classifier: Classifier) -> None:
     line = json.dumps({"title": "Погода", "summary": ""})
     assert run_classify(io.StringIO(line + "\n"), io.StringIO(), classifier) == 0

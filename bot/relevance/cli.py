@@ -2,8 +2,9 @@
 
 Input fields: `title`, `summary` (strings, required), `lang` and `link` (optional strings).
 Output: `relevant`, `score`, `countries`, `action`, `reasons`, plus `link` when given. A line
-that is not a JSON object with those fields yields `{"error": "line N: ..."}` and the run goes
-on; the exit code is 1 if any line was bad, else 0. Blank lines are skipped.
+that is not a JSON object with those fields (one nested too deeply, or with a number too long
+to read, included) yields `{"error": "line N: ..."}` and the run goes on; the exit code is 1 if
+any line was bad, else 0. Blank lines are skipped.
 """
 
 from __future__ import annotations
@@ -32,6 +33,10 @@ def _classify_line(line: str, classifier: Classifier) -> dict[str, object]:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         raise _BadLine(f"not JSON ({exc.msg})") from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise _BadLine("not JSON (nested too deeply)") from None
+    except ValueError as exc:  # a number of more digits than Python converts to an int
+        raise _BadLine(f"not JSON ({exc})") from None
     if not isinstance(record, dict):
         raise _BadLine("expected a JSON object")
     title = _field(record, "title", required=True) or ""
