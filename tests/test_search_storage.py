@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from bot.country_codes import known_country_codes
 from bot.errors import QueryError
-from bot.model import Verdict
+from bot.model import FeedSpec, Verdict
 from bot.names import KEYS_VERSION
 from bot.search import QueryBuilder
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
@@ -606,3 +606,17 @@ async def test_a_late_backlog_of_older_stories_does_not_hide_newer_ones(
     assert [s.title for s in found] == [
         f"Задержан дезертир {name}" for name in ("Иванов", "Петров", "Сидоров")
     ]
+
+
+async def test_a_renamed_feed_is_found_by_its_new_name(storage: Storage) -> None:
+    """A lawyer searching `from:` the outlet's name as the bot now shows it: the stories its
+    feed reported before the rename are re-indexed under the new name, not left findable only
+    by the old one until some later report touches them."""
+    [ovd] = await add_feeds(storage, "OVD")
+    entry = make_entry("Казахстан выдал России дезертира Бажукова", link="https://ovd.example/1")
+    await storage.stories.save(ovd, [incoming(entry)], now=NOW, alert_max_age=0)
+    await storage.search_index.flush()
+    await storage.feeds.sync([FeedSpec("Mediazona", ovd.url)], now=NOW + 60)
+    await storage.search_index.flush()
+    assert await titles(storage, "from:mediazona") == [entry.title]
+    assert await titles(storage, "from:ovd") == []

@@ -102,7 +102,9 @@ async def _rename_outlets(tx: Transaction, rows: Sequence[Row], renamed: dict[in
     """The stories a renamed feed heads show it by its new name, like their sources: under the
     old one the card cited its own report as another outlet's ("Also reported by" itself,
     `bot.render.also_reported_by`). One statement, so that two feeds may trade names. A
-    story keeps its head's name (`stories.outlet`), so this scans them: renames are rare."""
+    story keeps its head's name (`stories.outlet`), so this scans them: renames are rare.
+    Every story the feed reported is queued for its search row, which lists its outlets: a
+    `from:` the new name found none of them until a later report touched each."""
     old = {row["id"]: row["name"] for row in rows}
     moves = json.dumps([[i, old[i], name] for i, name in renamed.items()])
     await tx.execute(
@@ -115,6 +117,13 @@ async def _rename_outlets(tx: Transaction, rows: Sequence[Row], renamed: dict[in
            ), outlet)
            WHERE outlet IN (SELECT old FROM m)""",
         (moves,),
+    )
+    await tx.execute(
+        """INSERT INTO search_pending (story_id)
+           SELECT DISTINCT story_id FROM entries
+           WHERE feed_id IN (SELECT value FROM json_each(?)) AND story_id IS NOT NULL
+           ON CONFLICT (story_id) DO UPDATE SET version = version + 1""",
+        (json.dumps(list(renamed)),),
     )
 
 
