@@ -50,6 +50,7 @@ from bot import read_worker
 from bot.errors import AnalysisCrashed, ReadTooLong
 from bot.fingerprint import Fingerprint, Fingerprinter
 from bot.model import Entry, EntryFacts, ParsedFeed, Verdict
+from bot.people import NamedPeople
 from bot.relevance import Classifier
 from bot.search.document import Document, Row, index_row
 from bot.search.forms import Forms
@@ -98,12 +99,12 @@ class Analyser:
         judged = []
         for entry, facts in zip(entries, known or [None] * len(entries), strict=True):
             text = EntryText.of(entry.title, entry.summary, entry.lang or lang)
-            names = None if facts is None else facts.people
+            people = None if facts is None else NamedPeople(facts.people, facts.first_names)
             judged.append(
                 Judged(
                     self._classifier.classify_text(text),
                     index.chats_mentioned(text),
-                    self._fingerprinter.fingerprint_text(text, entry.title, entry.summary, names),
+                    self._fingerprinter.fingerprint_text(text, entry.title, entry.summary, people),
                 )
             )
         return judged

@@ -31,7 +31,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
-from bot.people import person_keys
+from bot.people import NamedPeople, named_people
 from bot.relevance.text import Lemmatizer, WordCache
 from bot.words import EntryText, is_cyrillic, is_latin
 
@@ -70,6 +70,7 @@ class Fingerprint:
 
     signature: tuple[int, ...]  # BINS values, or () for a text without words
     names: frozenset[str]
+    first_names: frozenset[str] = frozenset()  # `bot.people.NamedPeople.first_names`
     bands: tuple[int, ...] = field(init=False)  # its LSH bands, computed once
 
     def __post_init__(self) -> None:
@@ -96,15 +97,15 @@ class Fingerprinter:
         return self.fingerprint_text(EntryText.of(title, summary, lang), title, summary)
 
     def fingerprint_text(
-        self, text: EntryText, title: str, summary: str, names: frozenset[str] | None = None
+        self, text: EntryText, title: str, summary: str, people: NamedPeople | None = None
     ) -> Fingerprint:
         """`fingerprint` of an entry already split into words. The people come from the
-        unfolded title and summary, whose capitals they need, unless `names` gives them
-        (`person_keys` of the same title and summary, worked out elsewhere)."""
+        unfolded title and summary, whose capitals they need, unless `people` gives them
+        (`named_people` of the same title and summary, worked out elsewhere)."""
         lemmas = [lemma for lemma in self._cache.many(text.words, text.morph) if lemma]
-        if names is None:
-            names = person_keys(title, summary)
-        return Fingerprint(minhash(shingles(lemmas)), names)
+        if people is None:
+            people = named_people(title, summary)
+        return Fingerprint(minhash(shingles(lemmas)), people.keys, people.first_names)
 
     def _content_lemma(self, word: str, morph: str | None) -> str:
         return self._lemma(word, morph) if _content(word) else ""

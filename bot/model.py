@@ -69,6 +69,7 @@ class EntryFacts(NamedTuple):
     content_hash: str  # bot.stories.content_hash
     canonical_url: str | None  # bot.stories.canonical_url of its link
     people: frozenset[str]  # bot.people.person_keys of its title and lead
+    first_names: frozenset[str] = frozenset()  # bot.people.NamedPeople.first_names of them
 
 
 @dataclass(frozen=True, slots=True)

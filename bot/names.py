@@ -56,6 +56,16 @@ The rules (this docstring is the spec):
    Last, "ie" at the start is "e": the press's Ye- for е (Yegorov, Yevtushenko = Егоров,
    Євтушенко). Its -yev for -ьев (Vasilyev) is left: Latin -iev is also -иев (Valiev).
 Keys shorter than 3 letters are None: too ambiguous to merge or search on.
+
+5. A first name is compared by `given_name_forms` of its key (`bot.people` pairs it with the
+   surname it stands next to): its consonants, vowels and j dropped and doubled letters one,
+   so its cases, scripts and romanisations meet (Дмитрий, Дмитрия, Dmitriy, Ukrainian Дмитро;
+   Алексей, Alexei, Олексій; Владимир, Володимир; Павел, Павла: the fleeting vowel goes too),
+   and also without the -m of a key ending in a vowel and m (the instrumental: Дмитрием,
+   Павлом; Артём keeps his own form as well).
+   The forms are loose so that one person's spellings never meet as two names; the price is
+   that a few different names meet as one (Олег, Ольга; Игорь, Егор; Анна, Нина), and their
+   namesakes merge as all namesakes did before.
 """
 
 from __future__ import annotations
@@ -122,6 +132,8 @@ _SKELETON: Final = (
     ("kh", "h"), ("tz", "ts"), ("ck", "k"), ("ph", "f"), ("w", "v"), ("x", "ks"),
 )  # fmt: skip
 _VOWELS: Final = frozenset("aeiou")
+# Rule 5: j too, which a romanisation writes for й, я, ю (Julia, Юлия).
+_GIVEN_NAME_VOWELS: Final = frozenset("aeiouj")
 # What the English press writes for е at a word's start (Yegorov, Yevtushenko), once y is i:
 # Cyrillic Егоров comes out as egorov. Not for -ьев (Vasilyev): Latin -iev is also -иев
 # (Valiev), and folding both to -ev made Валиев and Валеев one person.
@@ -136,7 +148,9 @@ KEY_CACHE: Final = 65_536
 # 6: Kazakh/Kyrgyz suffixes by the sound before them (no -ка: Ивановка is not Иванов), and
 # -ский/-цкий's Ukrainian and Latin women's forms. 7: `bot.people` reads a Kazakh or Kyrgyz
 # text's case forms that Russian spells too (`kazakh_kyrgyz_stem`): stories' names re-keyed.
-KEYS_VERSION: Final = 7
+# 8: stories' first names, paired with their surnames (rule 5, `bot.people` rule 7; migration
+# 18), so that a namesake's report is another story.
+KEYS_VERSION: Final = 8
 
 
 def fold(word: str) -> str:
@@ -166,6 +180,23 @@ def name_key(word: str) -> str | None:
     latin = transliterate(_base_form(folded)) if _is_cyrillic(folded) else _latin_form(folded)
     key = _skeleton(_latin_base(latin))
     return key if len(key) >= MIN_KEY else None
+
+
+def given_name_forms(key: str) -> tuple[str, ...]:
+    """The forms a first name's key is compared by (rule 5): two first names are one when
+    their forms meet. Empty for a key with no consonant (no comparison, no conflict)."""
+    forms = [_consonants(key)]
+    if len(key) > 3 and key[-1] == "m" and key[-2] in _VOWELS:
+        forms.append(_consonants(key[:-1]))
+    return tuple(form for form in dict.fromkeys(forms) if form)
+
+
+def _consonants(key: str) -> str:
+    chars: list[str] = []
+    for ch in key:
+        if ch not in _GIVEN_NAME_VOWELS and (not chars or chars[-1] != ch):
+            chars.append(ch)
+    return "".join(chars)
 
 
 def kazakh_kyrgyz_key(word: str) -> str | None:

@@ -31,6 +31,15 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    The text alone decides, not the feed's language: the keys are recomputed from stored
    titles and leads (`bot.storage.rekey`), which keep no language.
 
+7. A surname candidate (`is_surname_key`, not a patronymic) is paired with its first name: the
+   candidate directly before it (past one patronymic: "Дмитрий Алексеевич Смирнов"), else the
+   one directly after it ("Смирнов Дмитрий") unless a surname follows that one, whose first
+   name it is ("Смирнова, Алексея Петрова"). Not a sentence's first word (Активист Смирнов), a
+   surname, a patronymic or a stop word, nor any word of a Title Case headline (rule 2). The
+   pair is stored as "surname:form" for each of the first name's `bot.names.given_name_forms`
+   (`NamedPeople.first_names`); `namesakes` tells which shared surnames two reports pair with
+   first names that never meet: two people (Дмитрий and Алексей Смирнов), not one.
+
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one.
 The result is a set of keys; two reports of one person share at least one key whatever the
@@ -41,15 +50,18 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Final
+from typing import Final, NamedTuple
 
-from bot.names import kazakh_kyrgyz_stem, name_key, without_possessive
+from bot.names import given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
 MAX_NAMES: Final = 12
 MAX_ATTACHED: Final = 2  # a first name and a patronymic
+# What most entries pair (rule 7): one shared object, where a new empty frozenset each would
+# be another object for the garbage collector to track while a fetch is held.
+NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
 _KAZAKH_KYRGYZ_LETTERS: Final = frozenset("әғқңөұүһӘҒҚҢӨҰҮҺ")
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
@@ -128,23 +140,62 @@ def is_stop_key(key: str) -> bool:
     return key in _STOP_KEYS or key.startswith(_STOP_PREFIXES)
 
 
+class NamedPeople(NamedTuple):
+    """The people an entry names (see the module docstring)."""
+
+    keys: frozenset[str]
+    first_names: frozenset[str]  # "surname:form" pairs (rule 7)
+
+
 def person_keys(title: str, summary: str) -> frozenset[str]:
     """The surname keys of the people the title and lead name (see the module docstring)."""
+    return named_people(title, summary).keys
+
+
+def named_people(title: str, summary: str) -> NamedPeople:
+    """The keys of the people the title and lead name, and their surnames' first names."""
     keys: dict[str, None] = {}
+    pairs: list[str] = []
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
     turkic = not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(title) or any(
         not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(sentence) for sentence in lead
     )
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
-    for word, key in _named(title_words, turkic):
+    named = _named(title_words, turkic)
+    for _, word, key in named:
         if title_case and not _surname_like(word, turkic):
             continue
         keys[key] = None
+    if not title_case:
+        pairs += _first_names(named)
     for sentence in lead:
-        for _, key in _named(_WORD.findall(sentence), turkic):
+        words = _WORD.findall(sentence)
+        named = _named(words, turkic)
+        for _, _, key in named:
             keys[key] = None
-    return frozenset(list(keys)[:MAX_NAMES])
+        pairs += _first_names(named)
+    kept = frozenset(list(keys)[:MAX_NAMES])
+    if not pairs:
+        return NamedPeople(kept, NO_FIRST_NAMES)
+    return NamedPeople(kept, frozenset(p for p in pairs if p.partition(":")[0] in kept))
+
+
+def namesakes(a: frozenset[str], b: frozenset[str]) -> set[str]:
+    """The surnames that two reports' `first_names` both pair with first names, and never with
+    one they share (rule 7): two people of one surname."""
+    if not a or not b:
+        return set()
+    names_a, names_b = _first_names_by_surname(a), _first_names_by_surname(b)
+    return {s for s in names_a.keys() & names_b.keys() if names_a[s].isdisjoint(names_b[s])}
+
+
+def _first_names_by_surname(pairs: frozenset[str]) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for pair in pairs:
+        surname, _, form = pair.partition(":")
+        found.setdefault(surname, set()).add(form)
+    return found
 
 
 def _surname_like(word: str, turkic: bool) -> bool:
@@ -152,8 +203,8 @@ def _surname_like(word: str, turkic: bool) -> bool:
     return without_possessive(stem or word.lower()).endswith(_SURNAME_ENDINGS)
 
 
-def _named(words: list[str], turkic: bool) -> list[tuple[str, str]]:
-    """The candidate words of one sentence (rules 2-6) with their keys, in order."""
+def _named(words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
+    """The candidate words of one sentence (rules 2-6), with their places and keys, in order."""
     keys = [_candidate_key(w, turkic) for w in words]
     dropped: set[int] = set()
     for i, key in enumerate(keys):
@@ -173,10 +224,38 @@ def _named(words: list[str], turkic: bool) -> list[tuple[str, str]]:
                 dropped.add(j)
                 j += step
     return [
-        (words[i], key)
+        (i, words[i], key)
         for i, key in enumerate(keys)
         if i > 0 and key is not None and i not in dropped
     ]
+
+
+def _first_names(named: list[tuple[int, str, str]]) -> list[str]:
+    """Rule 7's "surname:form" pairs of one sentence's candidates (`_named`)."""
+    if len(named) < 2:
+        return []  # most sentences: no pair to look for
+    at = {i: key for i, _, key in named}
+    pairs: list[str] = []
+    for i, key in at.items():
+        if not _is_surname(key):
+            continue
+        before = at.get(i - 1)
+        if before is not None and _PATRONYMIC.search(before):
+            before = at.get(i - 2)
+        first = before if _is_first_name(before) else None
+        if first is None and not _is_surname(at.get(i + 2)):
+            first = at.get(i + 1)
+        if first is not None and _is_first_name(first):
+            pairs.extend(f"{key}:{form}" for form in given_name_forms(first))
+    return pairs
+
+
+def _is_surname(key: str | None) -> bool:
+    return key is not None and is_surname_key(key) and not _PATRONYMIC.search(key)
+
+
+def _is_first_name(key: str | None) -> bool:
+    return key is not None and not is_surname_key(key) and not _PATRONYMIC.search(key)
 
 
 def _candidate_key(word: str, turkic: bool) -> str | None:

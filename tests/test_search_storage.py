@@ -496,6 +496,7 @@ async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None
         DELETE FROM search_pending;
         ALTER TABLE stories DROP COLUMN report_countries;  -- migration 16's
         DROP INDEX entries_story_copy;  -- migration 17's
+        ALTER TABLE stories DROP COLUMN first_names;  -- migration 18's
         PRAGMA user_version = 14;
         """
     )

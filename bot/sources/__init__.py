@@ -20,7 +20,7 @@ from dataclasses import replace
 
 from bot.model import Entry, EntryFacts, ParsedFeed
 from bot.parse import read_feed
-from bot.people import person_keys
+from bot.people import named_people
 from bot.sources.jsonfeed import looks_like_json, parse_json_feed
 from bot.sources.telegram_preview import parse_preview
 from bot.stories import canonical_url, content_hash
@@ -47,7 +47,7 @@ def _facts_of(entries: Iterable[Entry], lang: str | None) -> tuple[EntryFacts, .
         EntryFacts(
             content_hash(entry),
             canonical_url(entry.link) if entry.link else None,
-            person_keys(entry.title, entry.summary),
+            *named_people(entry.title, entry.summary),
         )
         for entry in entries
     )

@@ -281,4 +281,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX entries_story_copy ON entries (content_hash) WHERE story_id IS NOT NULL;
     """,
+    # 18: ' surname:form ': the first names its sources give its surnames (bot.people, rule 7),
+    # so that a namesake's report (Алексей Смирнов after Дмитрий Смирнов) is another story
+    # (bot.merge). Filled for the stories still open to merging by bot.storage.rekey
+    # (bot.names.KEYS_VERSION 8); older ones keep none, which merges as before.
+    """
+    ALTER TABLE stories ADD COLUMN first_names TEXT NOT NULL DEFAULT '';
+    """,
 )

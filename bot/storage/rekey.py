@@ -10,7 +10,8 @@ recompute them; `upgrade()` runs when `Storage.open()` finds `counters.name_keys
 - the merge index: the stories that a new report can still join (dated within `bot.merge.WINDOW`
   of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now
   (a source's only where `story_index.add` would take them), added to `stories.names` and
-  `story_names`. Old keys stay: a report stored before migration 11
+  `story_names`, and the first names those sources give their surnames, added to
+  `stories.first_names` (migration 18). Old keys stay: a report stored before migration 11
   kept no lead to recompute them from, and a key no rule makes any more matches nothing;
 - watchlists: each watch's identity is `bot.watch.phrase_key` of its phrase, which /unwatch
   recomputes; a watch whose key changed is re-keyed, or dropped when the chat has the same
@@ -24,7 +25,7 @@ from typing import Final
 
 from bot.merge import WINDOW
 from bot.names import KEYS_VERSION
-from bot.people import person_keys
+from bot.people import named_people
 from bot.storage import search_index, story_index
 from bot.storage.db import Database, SyncTransaction
 from bot.watch import phrase_key
@@ -57,7 +58,7 @@ def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
 
 def _rekey_stories(tx: SyncTransaction, since: float) -> None:
     rows = tx.fetchall(
-        """SELECT s.id, s.names, e.title,
+        """SELECT s.id, s.names, s.first_names, e.title,
                   COALESCE(e.summary, CASE WHEN e.id = (SELECT MIN(f.id) FROM entries f
                       WHERE f.story_id = s.id) THEN s.summary END, '') AS lead
            FROM stories s JOIN entries e ON e.story_id = s.id
@@ -66,18 +67,25 @@ def _rekey_stories(tx: SyncTransaction, since: float) -> None:
         (since,),
     )
     names: dict[int, set[str]] = {}
+    first_names: dict[int, set[str]] = {}
     current: dict[int, set[str]] = {}  # the new rules' keys of the sources taken so far
     for row in rows:
         keys = names.setdefault(row["id"], set(row["names"].split()))
-        found = person_keys(row["title"], row["lead"])
+        firsts = first_names.setdefault(row["id"], set(row["first_names"].split()))
+        found = named_people(row["title"], row["lead"])
         taken = current.setdefault(row["id"], set())
-        if not taken or story_index.names_join(found, taken):  # as `story_index.add` does
-            taken |= found
-            keys |= found
+        if not taken or story_index.names_join(found.keys, taken):  # as `story_index.add` does
+            taken |= found.keys
+            keys |= found.keys
+            firsts |= found.first_names
     for story_id, keys in names.items():
         tx.execute(
-            "UPDATE stories SET names = ? WHERE id = ?",
-            (story_index.names_column(frozenset(keys)), story_id),
+            "UPDATE stories SET names = ?, first_names = ? WHERE id = ?",
+            (
+                story_index.names_column(frozenset(keys)),
+                story_index.names_column(frozenset(first_names[story_id])),
+                story_id,
+            ),
         )
         tx.executemany(
             "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",

@@ -313,7 +313,12 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
         if match is None:
             return None, False
         story = next(c for c in found if c.story_id == match.story_id)
-    copy = fingerprint.signature in story.signatures and fingerprint.names <= story.features.names
+    known = story.features
+    copy = (
+        fingerprint.signature in story.signatures
+        and fingerprint.names <= known.names
+        and fingerprint.first_names <= known.first_names
+    )
     return story.story_id, copy
 
 
@@ -336,14 +341,20 @@ def _story_of_url(tx: SyncTransaction, item: Incoming, feed_id: int) -> int | No
     if url is None or urlsplit(url).path in ("", "/"):
         return None
     row = tx.fetchone(
-        """SELECT e.story_id, s.names FROM entries e JOIN stories s ON s.id = e.story_id
+        """SELECT e.story_id, s.names, s.first_names FROM entries e
+           JOIN stories s ON s.id = e.story_id
            WHERE e.canonical_url = ? AND e.feed_id != ? LIMIT 1""",
         (url, feed_id),
     )
     if row is None:
         return None
-    names = item.fingerprint.names if item.fingerprint else frozenset()
-    return None if other_people(names, row["names"].split()) else int(row["story_id"])
+    fingerprint = item.fingerprint
+    names = fingerprint.names if fingerprint else frozenset()
+    first_names = fingerprint.first_names if fingerprint else frozenset()
+    story_first_names = frozenset(row["first_names"].split())
+    if other_people(names, row["names"].split(), first_names, story_first_names):
+        return None
+    return int(row["story_id"])
 
 
 def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:

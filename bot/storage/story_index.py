@@ -1,7 +1,8 @@
 """The merge index: which stored stories might a new report belong to?
 
 Two index tables point at stories: `story_bands` (the LSH bands of every source's MinHash) and
-`story_names` (the surname keys its sources name). A lookup is one indexed query for the
+`story_names` (the surname keys its sources name; their first names, `stories.first_names`, are
+read with the candidates and not indexed). A lookup is one indexed query for the
 report's 16 bands and few names, restricted to stories within the time window, newest first
 and at most `MAX_CANDIDATES`; then the candidates' source signatures are read (one per distinct
 text: a verbatim copy of a source adds neither index rows nor a signature). Cost and memory
@@ -15,26 +16,37 @@ from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
-from bot.people import surnames
+from bot.people import NO_FIRST_NAMES, surnames
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
 MAX_CANDIDATES = 64
 MAX_SIGNATURES = 8  # per candidate: its first source and the newest (`_signatures`)
 _CANDIDATE_COLUMNS = (
-    "s.id, s.names, s.countries, s.action, COALESCE(s.published_at, s.created_at) AS at"
+    "s.id, s.names, s.first_names, s.countries, s.action, "
+    "COALESCE(s.published_at, s.created_at) AS at"
 )
 
 
-def features_of(when: float, names: str, countries: str, action: str | None) -> Features:
-    return Features(when, frozenset(names.split()), frozenset(countries.split()), action)
+def features_of(
+    when: float, names: str, countries: str, action: str | None, first_names: str = ""
+) -> Features:
+    return Features(
+        when,
+        frozenset(names.split()),
+        frozenset(countries.split()),
+        action,
+        frozenset(first_names.split()) if first_names else NO_FIRST_NAMES,
+    )
 
 
 def report_features(item: Incoming, when: float) -> Features:
     """What merging compares of a new report (`when`: its date, or now)."""
-    names = " ".join(item.fingerprint.names) if item.fingerprint else ""
-    verdict = item.verdict
-    return features_of(when, names, " ".join(verdict.countries), verdict.action)
+    fingerprint, verdict = item.fingerprint, item.verdict
+    countries = frozenset(verdict.countries)
+    if fingerprint is None:
+        return Features(when, frozenset(), countries, verdict.action)
+    return Features(when, fingerprint.names, countries, verdict.action, fingerprint.first_names)
 
 
 def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:
@@ -88,7 +100,9 @@ def _candidates(tx: SyncTransaction, rows: Sequence[Row]) -> list[Candidate]:
     return [
         Candidate(
             story_id=r["id"],
-            features=features_of(r["at"], r["names"], r["countries"], r["action"]),
+            features=features_of(
+                r["at"], r["names"], r["countries"], r["action"], r["first_names"]
+            ),
             signatures=tuple(signatures.get(r["id"], ())),
         )
         for r in rows
@@ -132,8 +146,8 @@ def add(
     unless it names a surname the story (which has some) does not: a round-up that names the
     story's person among others, or a report that also names a judge, would draw the other
     people's own later reports into this story, and their cases would reach nobody as news.
-    A new story got its names in its INSERT, so only the index rows are written (fewer round
-    trips)."""
+    The first names it gives its surnames (`stories.first_names`) go with its names. A new
+    story got both in its INSERT, so only the index rows are written (fewer round trips)."""
     tx.executemany(
         "INSERT OR IGNORE INTO story_bands (band, story_id) VALUES (?, ?)",
         ((band, story_id) for band in fingerprint.bands),
@@ -142,18 +156,27 @@ def add(
     if not names:
         return
     known: set[str] = set()
+    known_first: set[str] = set()
     if not new_story:
-        row = tx.fetchone("SELECT names FROM stories WHERE id = ?", (story_id,))
-        known = set(row["names"].split()) if row is not None else set()
+        row = tx.fetchone("SELECT names, first_names FROM stories WHERE id = ?", (story_id,))
+        if row is not None:
+            known, known_first = set(row["names"].split()), set(row["first_names"].split())
         if not names_join(names, known):
             return
     tx.executemany(
         "INSERT OR IGNORE INTO story_names (name, story_id) VALUES (?, ?)",
         ((name, story_id) for name in names),
     )
-    if not new_story and not names <= known:
-        merged = names_column(frozenset(known | names))
-        tx.execute("UPDATE stories SET names = ? WHERE id = ?", (merged, story_id))
+    first_names = fingerprint.first_names
+    if not new_story and not (names <= known and first_names <= known_first):
+        tx.execute(
+            "UPDATE stories SET names = ?, first_names = ? WHERE id = ?",
+            (
+                names_column(frozenset(known | names)),
+                names_column(frozenset(known_first | first_names)),
+                story_id,
+            ),
+        )
 
 
 def names_join(names: frozenset[str], known: set[str] | frozenset[str]) -> bool:

@@ -92,17 +92,22 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
     """A new story headed by `item`: public (with the next number) when it is relevant, else
     kept for the watchlists it names."""
     public = int(item.verdict.relevant)
-    names = item.fingerprint.names if item.fingerprint else frozenset()
+    fingerprint = item.fingerprint
+    names = fingerprint.names if fingerprint else frozenset()
+    first_names = fingerprint.first_names if fingerprint else frozenset()
     marks = ", ".join("?" for _ in _HEADLINE)
     reported = _countries_column(item.verdict.countries) if public else ""
     return tx.insert(
         f"""
-        INSERT INTO stories (created_at, {", ".join(_HEADLINE)}, broadcast, names, number,
-                             report_countries)
-        VALUES (?, {marks}, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END, ?)
+        INSERT INTO stories (created_at, {", ".join(_HEADLINE)}, broadcast, names, first_names,
+                             number, report_countries)
+        VALUES (?, {marks}, ?, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END, ?)
         """,
-        (now, *_headline(feed, item), public, story_index.names_column(names), public, reported),
-    )
+        (
+            now, *_headline(feed, item), public, story_index.names_column(names),
+            story_index.names_column(first_names), public, reported,
+        ),
+    )  # fmt: skip
 
 
 def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence[str]) -> None:
