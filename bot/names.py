@@ -62,7 +62,9 @@ Keys shorter than 3 letters are None: too ambiguous to merge or search on.
    so its cases, scripts and romanisations meet (Дмитрий, Дмитрия, Dmitriy, Ukrainian Дмитро;
    Алексей, Alexei, Олексій; Владимир, Володимир; Павел, Павла: the fleeting vowel goes too),
    and also without the -m of a key ending in a vowel and m (the instrumental: Дмитрием,
-   Павлом; Артём keeps his own form as well).
+   Павлом; Артём keeps his own form as well). G and h are one letter there (Ukrainian г is
+   romanised h: Сергей, Serhiy; Игорь, Ihor; and Магомед, Mohammed), and the Ukrainian forms
+   whose consonants differ (Микола, Ганна) are read as the Russian ones.
    The forms are loose so that one person's spellings never meet as two names; the price is
    that a few different names meet as one (Олег, Ольга; Игорь, Егор; Анна, Нина), and their
    namesakes merge as all namesakes did before.
@@ -134,6 +136,17 @@ _SKELETON: Final = (
 _VOWELS: Final = frozenset("aeiou")
 # Rule 5: j too, which a romanisation writes for й, я, ю (Julia, Юлия).
 _GIVEN_NAME_VOWELS: Final = frozenset("aeiouj")
+# Rule 5: the Ukrainian forms of names whose consonants differ from the Russian, as Ukrainian
+# outlets write a Russian citizen's name (the rest, Дмитро, Олексій, Сергій, meet by rule).
+_UKRAINIAN_GIVEN_NAMES: Final = {
+    "mikola": "nikolai",
+    "mikoli": "nikolai",
+    "mikolu": "nikolai",
+    "gana": "ana",
+    "gani": "ana",
+    "ganu": "ana",
+    "hana": "ana",
+}
 # What the English press writes for е at a word's start (Yegorov, Yevtushenko), once y is i:
 # Cyrillic Егоров comes out as egorov. Not for -ьев (Vasilyev): Latin -iev is also -иев
 # (Valiev), and folding both to -ev made Валиев and Валеев one person.
@@ -192,8 +205,9 @@ def given_name_forms(key: str) -> tuple[str, ...]:
 
 
 def _consonants(key: str) -> str:
+    key = _UKRAINIAN_GIVEN_NAMES.get(key, key)
     chars: list[str] = []
-    for ch in key:
+    for ch in key.replace("g", "h"):
         if ch not in _GIVEN_NAME_VOWELS and (not chars or chars[-1] != ch):
             chars.append(ch)
     return "".join(chars)

@@ -47,6 +47,13 @@ def forms(name: str) -> set[str]:
         ["Александр", "Александра", "Alexander", "Aleksandr", "Олександр"],
         ["Евгений", "Yevgeny", "Evgeny", "Євген"],
         ["Джамшид", "Jamshid", "Djamshid"],
+        # Ukrainian г romanised h, and the Ukrainian forms whose consonants differ
+        ["Сергей", "Sergei", "Сергій", "Serhiy", "Serhii"],
+        ["Игорь", "Igor", "Ігор", "Ihor"],
+        ["Глеб", "Gleb", "Гліб", "Hlib"],
+        ["Магомед", "Magomed", "Mohammed", "Мухаммед"],
+        ["Николай", "Николая", "Nikolai", "Микола", "Миколи", "Миколу", "Mykola"],
+        ["Анна", "Анну", "Ганна", "Ганну", "Hanna"],
     ],
 )  # fmt: skip
 def test_one_first_name_in_any_case_or_script_meets_itself(spellings: list[str]) -> None:
