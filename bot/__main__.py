@@ -48,7 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     _add_feeds(sub)
     classify = sub.add_parser("classify", help="JSON Lines in (title, summary), verdicts out")
     classify.set_defaults(func=_classify)
-    search = sub.add_parser("search", help="search the stored stories")
+    search = sub.add_parser(
+        "search",
+        help="search the stored stories (since:/until: days and the dates shown are UTC)",
+        description="Days are UTC here: those of since:/until: and those printed.",
+    )
     search.add_argument("query", nargs="+")
     search.add_argument("--limit", type=_limit, default=5, help=f"1 to {MAX_LIMIT} (default 5)")
     search.add_argument("--json", action="store_true", help="one JSON object per line")

@@ -59,6 +59,8 @@ def report_line(report: FeedReport) -> str:
 async def search_stories(
     settings: Settings, query_text: str, limit: int, as_json: bool, out: TextIO
 ) -> int:
+    """Stories matching `query_text`, one line each. Days are UTC, those of `since:`/`until:`
+    and those printed: the command line has no chat, so no chat's zone."""
     query = QueryBuilder().build(query_text)
     storage = await Storage.open(existing(settings.database_path), writing=False)
     try:

@@ -282,3 +282,42 @@ def test_a_surname_is_not_taken_for_a_country_or_an_action(
 def test_date_filters_become_year_and_month_tags(builder: QueryBuilder) -> None:
     match = builder.build("since:2024-11-15 until:2026-01", now=NOW).match
     assert '"m202411" OR "m202412" OR "y2025" OR "m202601"' in match
+
+
+@pytest.mark.parametrize(
+    ("text", "offset", "field", "expected"),
+    [
+        ("since:2026-02-04", 0, "since", day("2026-02-04")),
+        # Almaty (UTC+5): its 4 Feb runs from 19:00 UTC on the 3rd to 18:59:59 UTC on the 4th
+        ("since:2026-02-04", 5, "since", day("2026-02-03T19:00:00")),
+        ("until:2026-02-04", 5, "until", day("2026-02-04T18:59:59")),
+        # west of UTC a month and a year end hours into the next one in UTC
+        ("until:2026-02", -3, "until", day("2026-03-01T02:59:59")),
+        ("since:2026", -3, "since", day("2026-01-01T03:00:00")),
+        ("until:2025", 14, "until", day("2025-12-31T09:59:59")),
+    ],
+)
+def test_date_filters_read_days_in_the_chats_zone(
+    builder: QueryBuilder, text: str, offset: int, field: str, expected: float
+) -> None:
+    """The results show each story's day in the chat's zone, so the days asked for are that
+    zone's days too: otherwise until:2026-02-04 in UTC+5 lists a story shown as 5 Feb."""
+    assert getattr(builder.parse(text, utc_offset=offset), field) == expected
+
+
+@pytest.mark.parametrize("offset", [-12, -3, 0, 5, 14])
+def test_canonical_dates_are_the_days_typed_in_the_chats_zone(
+    builder: QueryBuilder, offset: int
+) -> None:
+    """The Next button reads the canonical text back in the same chat: it must name the days
+    typed, not the UTC days their bounds fall on."""
+    query = builder.parse("Movlaev since:2026-02-04 until:2026-03", utc_offset=offset)
+    assert query.canonical() == "movlaev since:2026-02-04 until:2026-03-31"
+    assert builder.parse(query.canonical(), utc_offset=offset) == query
+
+
+def test_a_zoned_day_matches_the_month_tags_of_its_utc_hours(builder: QueryBuilder) -> None:
+    """1 Feb in UTC+5 starts at 19:00 UTC on 31 Jan: a story of that evening is tagged
+    m202601 (tags are UTC months) and must still be found by since:2026-02-01."""
+    match = builder.build("since:2026-02-01 until:2026-02-01", now=NOW, utc_offset=5).match
+    assert '"m202601" OR "m202602"' in match

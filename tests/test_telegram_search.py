@@ -7,6 +7,8 @@ import csv
 import io
 import time
 from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -331,3 +333,35 @@ async def test_an_export_cut_at_its_bound_says_so(
     tg.api.user_message(CHAT, "/export Bazhukov -200", language_code="en")
     await tg.api.wait_for(lambda: len(tg.api.sent_to(CHAT)) == 2, 30)
     assert tg.api.sent_to(CHAT)[-1].text == f"{EXPORT_MAX} stories for: bazhukov -200"
+
+
+LATE_4_FEB = datetime(2026, 2, 4, 21, 0, tzinfo=UTC).timestamp()  # 5 Feb, 02:00 in Almaty
+
+
+async def almaty_chat_with_a_late_story(storage: Storage, chat: int) -> None:
+    """A lawyer's chat at UTC+5 and one story published on 4 Feb UTC, 5 Feb in the chat."""
+    [feed] = await add_feeds(storage, "Meduza")
+    entry = make_entry(
+        "Кыргызстан экстрадировал активиста Мовлаева",
+        summary="Суд в Бишкеке отказал в убежище.",
+        link="https://e.org/1",
+        published=LATE_4_FEB,
+    )
+    await storage.stories.save(feed, [incoming(entry, KG)], now=LATE_4_FEB + 60, alert_max_age=0)
+    await storage.chats.ensure(chat, LATE_4_FEB)
+    settings = await storage.chats.get(chat)
+    assert settings is not None
+    await storage.chats.save_settings(replace(settings, utc_offset=5), now=LATE_4_FEB)
+
+
+async def test_a_search_until_a_day_lists_a_story_dated_the_next_day(storage: Storage) -> None:
+    """A lawyer in Almaty (chat at UTC+5) searches `until:2026-02-04`: the list shows days in
+    the chat's zone, so it must not hold a story it dates "5 Feb 2026"; `since:2026-02-05`
+    finds it, and its query line names the day typed. (Moved in from a review.)"""
+    await almaty_chat_with_a_late_story(storage, 31)
+    async with FakeBotAPI() as api, running_bot(storage, api) as tg:
+        listed = await say(tg, 31, "/search Movlaev until:2026-02-04", 1)
+        found = await say(tg, 31, "/search Movlaev since:2026-02-05", 2)
+    assert "5 Feb 2026" not in listed, listed
+    assert found.startswith("🔎 movlaev since:2026-02-05\n"), found
+    assert "5 Feb 2026" in found, found

@@ -36,11 +36,12 @@ class QueryBuilder:
         self.forms = Forms(lemmatizer)
         self.countries = Countries(known_countries, lemmatizer)
 
-    def parse(self, text: str) -> ParsedQuery:
-        return parse(text, self.countries.parse)
+    def parse(self, text: str, *, utc_offset: float = 0.0) -> ParsedQuery:
+        """`utc_offset`: the zone, in hours from UTC, whose days `since:` and `until:` name."""
+        return parse(text, self.countries.parse, utc_offset=utc_offset)
 
-    def build(self, text: str, *, now: float | None = None) -> SearchQuery:
-        return self.compile(self.parse(text), now=now)
+    def build(self, text: str, *, now: float | None = None, utc_offset: float = 0.0) -> SearchQuery:
+        return self.compile(self.parse(text, utc_offset=utc_offset), now=now)
 
     def compile(self, query: ParsedQuery, *, now: float | None = None) -> SearchQuery:
         now = time.time() if now is None else now

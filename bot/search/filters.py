@@ -10,9 +10,12 @@ narrows the full-text search inside SQLite instead of after it.
   pymorphy3 lemma), several separated by commas (any of them matches).
 - `action:` takes extradition, deportation, detention, abduction, asylum, wanted-list, policy,
   or a word that starts like one of them in ru/uk/en (экстрадиция, deported, задержание).
-- `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (UTC, both ends inclusive), years
+- `since:` / `until:` take YYYY-MM-DD, YYYY-MM or YYYY (both ends inclusive), years
   `MIN_YEAR` to `MAX_YEAR` (1995-2100: a `QueryError` says so, since the date tags cannot
-  tell earlier years apart and a span outside them would match no tag).
+  tell earlier years apart and a span outside them would match no tag). Days are read in a
+  zone given as hours from UTC (`utc_offset`: the chat's, in which its results show each
+  story's day; 0, UTC, for the command line). The span's bounds are UTC seconds, and its
+  tags the UTC months those seconds fall in, as the stories' tags are.
 A plain query word that names a country or an action also matches that tag, so `Kyrgyzstan
 extradition` finds a Russian story the classifier tagged KG and extradition.
 """
@@ -23,7 +26,7 @@ import calendar
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Final
 
 import Stemmer
@@ -134,8 +137,9 @@ def action_of(word: str) -> str | None:
     return None
 
 
-def parse_day(value: str, *, end: bool) -> float:
-    """The first (or, with `end`, the last) second of a day, month or year."""
+def parse_day(value: str, *, end: bool, utc_offset: float = 0.0) -> float:
+    """The first (or, with `end`, the last) second of a day, month or year in the zone
+    `utc_offset` hours from UTC."""
     parts = value.split("-")
     # Four digits of year, and a given month or day is never 0 (it used to read as "none").
     if not _DATE.fullmatch(value) or any(int(p) == 0 for p in parts[1:]):
@@ -147,15 +151,16 @@ def parse_day(value: str, *, end: bool) -> float:
         raise QueryError(DATE_OUT_OF_RANGE, value=value[:20], first=MIN_YEAR, last=MAX_YEAR)
     month = int(parts[1]) if len(parts) > 1 else None
     day = int(parts[2]) if len(parts) > 2 else None
+    zone = timezone(timedelta(hours=utc_offset))
     try:
-        start = datetime(year, month or 1, day or 1, tzinfo=UTC)
+        start = datetime(year, month or 1, day or 1, tzinfo=zone)
     except ValueError:  # 2026-13, 2026-02-30
         raise QueryError(BAD_DATE, value=value[:20]) from None
     if not end:
         return start.timestamp()
     month = month or 12
     day = day or calendar.monthrange(year, month)[1]
-    return datetime(year, month, day, 23, 59, 59, tzinfo=UTC).timestamp()
+    return datetime(year, month, day, 23, 59, 59, tzinfo=zone).timestamp()
 
 
 def date_tags(span: Span) -> Iterator[str]:

@@ -14,7 +14,8 @@ The query language (this docstring is the spec):
   `country:kz` (codes or names in ru/uk/en; `country:kz,kg` is either, and so is
   `country:kz, kg` when the word after the comma names a country),
   `action:extradition` (or выдача, депортация, арешт ...),
-  `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive),
+  `since:2025-03-01`, `until:2025-06` (YYYY-MM-DD, YYYY-MM or YYYY; inclusive; days of the
+  zone `parse` is given, the chat's, in which the results show each story's day),
   `from:meduza` or `from:"ovd info"` (words of the outlet's name; `from:meduza,kloop` is
   either outlet, and so is `from:"meduza, ovd info"`: the words between two commas are one
   name). Repeating a filter adds
@@ -41,7 +42,7 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta, timezone
 from difflib import get_close_matches
 from typing import Final
 
@@ -102,6 +103,7 @@ class ParsedQuery:
     outlets: tuple[tuple[str, ...], ...] = ()
     since: float | None = None
     until: float | None = None
+    utc_offset: float = 0.0  # hours: the zone `since` and `until` name days of
 
     @property
     def has_text(self) -> bool:
@@ -123,9 +125,9 @@ class ParsedQuery:
         parts += [f"action:{a}" for a in self.actions]
         parts += ["from:" + (o[0] if len(o) == 1 else _quoted(o)) for o in self.outlets]
         if self.since is not None:
-            parts.append("since:" + _day(self.since))
+            parts.append("since:" + _day(self.since, self.utc_offset))
         if self.until is not None:
-            parts.append("until:" + _day(self.until))
+            parts.append("until:" + _day(self.until, self.utc_offset))
         return " ".join(parts)
 
 
@@ -150,9 +152,12 @@ class _Draft:
         self.query = replace(current, **updates)  # type: ignore[arg-type]
 
 
-def parse(text: str, countries: Callable[[str], tuple[str, ...]]) -> ParsedQuery:
-    """Parse `text`; `countries` reads a `country:` value (codes or names) into ISO codes."""
-    draft = _Draft()
+def parse(
+    text: str, countries: Callable[[str], tuple[str, ...]], *, utc_offset: float = 0.0
+) -> ParsedQuery:
+    """Parse `text`; `countries` reads a `country:` value (codes or names) into ISO codes;
+    dates are days in the zone `utc_offset` hours from UTC."""
+    draft = _Draft(ParsedQuery(utc_offset=utc_offset))
     text = unicodedata.normalize("NFKC", text[:MAX_INPUT]).translate(_QUOTES)
     text = _joined_country_lists(text, countries)
     chunks = list(_CHUNK.finditer(text))
@@ -237,9 +242,11 @@ def _filter(
         room = max(0, MAX_OUTLETS - len(draft.query.outlets))
         draft.add_filter(outlets=tuple(names[:room]))
     elif key == "since":
-        draft.query = replace(draft.query, since=parse_day(value, end=False))
+        since = parse_day(value, end=False, utc_offset=draft.query.utc_offset)
+        draft.query = replace(draft.query, since=since)
     else:
-        draft.query = replace(draft.query, until=parse_day(value, end=True))
+        until = parse_day(value, end=True, utc_offset=draft.query.utc_offset)
+        draft.query = replace(draft.query, until=until)
 
 
 def _finish(query: ParsedQuery) -> ParsedQuery:
@@ -261,5 +268,6 @@ def _quoted(words: tuple[str, ...]) -> str:
     return '"' + " ".join(words) + '"'
 
 
-def _day(timestamp: float) -> str:
-    return datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%d")
+def _day(timestamp: float, utc_offset: float) -> str:
+    zone = timezone(timedelta(hours=utc_offset))
+    return datetime.fromtimestamp(timestamp, zone).strftime("%Y-%m-%d")

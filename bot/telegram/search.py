@@ -10,7 +10,8 @@ stale or unknown data, or a message Telegram no longer shows us, gets a polite a
 A reply Telegram refuses for its own content (a bug: the renderers keep to its rules) is sent
 again as plain text (`_send`), as the sender does for alerts, so a command is never unanswered.
 
-Every reply is in the chat's language (`tr`, from `bot.telegram.i18n`). The query line of a
+Every reply is in the chat's language and zone (`tr`, from `bot.telegram.i18n`): `since:` and
+`until:` name days of the chat's zone, as the results show them. The query line of a
 result page is not translated, so a list pages the same whatever language it was rendered in,
 and whoever presses the button.
 """
@@ -89,7 +90,7 @@ async def search(
     message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     try:
-        query = queries.build(command.args or "")
+        query = queries.build(command.args or "", utc_offset=tr.utc_offset)
     except QueryError as exc:
         await message.answer(**plain(_explain(exc, tr)).as_kwargs())
         return
@@ -116,7 +117,7 @@ async def page(callback: CallbackQuery, storage: Storage, queries: QueryBuilder,
         await callback.answer(_say(tr, "forged"))
         return
     try:
-        query = queries.build(text)
+        query = queries.build(text, utc_offset=tr.utc_offset)
     except QueryError:
         await callback.answer(_say(tr, "forged"))
         return
@@ -218,7 +219,7 @@ async def case(
     message: Message, command: CommandObject, storage: Storage, queries: QueryBuilder, tr: Tr
 ) -> None:
     try:
-        parsed = queries.parse(command.args or "")
+        parsed = queries.parse(command.args or "", utc_offset=tr.utc_offset)
     except QueryError as exc:
         if not (command.args or "").strip():
             await message.answer(_say(tr, "case_usage"))
@@ -245,7 +246,7 @@ async def export(
         await message.answer(_say(tr, "export_usage"))
         return
     try:
-        query = queries.build(command.args or "")
+        query = queries.build(command.args or "", utc_offset=tr.utc_offset)
     except QueryError as exc:
         await message.answer(**plain(_explain(exc, tr)).as_kwargs())
         return
