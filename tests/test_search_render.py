@@ -146,6 +146,26 @@ def test_csv_defuses_formulas_and_keeps_every_source() -> None:
     assert row[5:] == ["OVD; Agg; OVD", "https://ovd.org/1; ; https://ovd.org/2"]
 
 
+@pytest.mark.parametrize(
+    ("offset", "header", "day"),
+    [
+        (0, "date (UTC)", "2026-02-03"),
+        (5, "date (UTC+5)", "2026-02-03"),
+        (-3, "date (UTC-3)", "2026-02-02"),  # 3 Feb 00:00 UTC is still the 2nd west of it
+        (5.5, "date (UTC+5.5)", "2026-02-03"),
+    ],
+)
+def test_csv_dates_are_the_chats_days_and_the_header_names_the_zone(
+    offset: float, header: str, day: str
+) -> None:
+    """The dates agree with the search typed and the cards shown in the chat; the file is
+    filed alone, so its header says which zone they are days of."""
+    [head, row] = csv.reader(
+        io.StringIO(to_csv([story()], {}, utc_offset=offset).decode("utf-8-sig"))
+    )
+    assert (head[0], row[0]) == (header, day)
+
+
 def test_people_are_one_per_name_key() -> None:
     found = people(["Казахстан выдал Бажукова", "Kazakhstan extradited Bazhukov; Ivan Petrov said"])
     assert found == ("Бажукова", "Ivan Petrov")

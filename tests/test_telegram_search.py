@@ -252,7 +252,15 @@ async def test_export_sends_a_csv_document(tg: Running) -> None:
     assert record.document is not None
     assert record.text.startswith("7 stories for: movlaev since:2000-01-01")
     rows = list(csv.reader(io.StringIO(record.document.data.decode("utf-8-sig"))))
-    assert rows[0] == ["date", "countries", "action", "people", "headline", "outlets", "links"]
+    assert rows[0] == [
+        "date (UTC)",
+        "countries",
+        "action",
+        "people",
+        "headline",
+        "outlets",
+        "links",
+    ]
     assert len(rows) == 8
     joined = next(r for r in rows if r[5] == "Meduza; Kloop")
     assert joined[1:3] == ["KG RU", "extradition"]
@@ -365,3 +373,17 @@ async def test_a_search_until_a_day_lists_a_story_dated_the_next_day(storage: St
     assert "5 Feb 2026" not in listed, listed
     assert found.startswith("🔎 movlaev since:2026-02-05\n"), found
     assert "5 Feb 2026" in found, found
+
+
+async def test_export_dates_are_the_chats_days_and_say_their_zone(storage: Storage) -> None:
+    """The CSV is filed as a record: its dates agree with the search typed and the cards shown
+    (the chat's zone), and its header names that zone, since the file travels alone."""
+    await almaty_chat_with_a_late_story(storage, 31)
+    async with FakeBotAPI() as api, running_bot(storage, api) as tg:
+        tg.api.user_message(31, "/export Movlaev since:2026-02-05")
+        await tg.api.wait_for(lambda: bool(tg.api.sent_to(31)), 15)
+        record = tg.api.sent_to(31)[-1]
+    assert record.document is not None, record.text
+    [header, row] = csv.reader(io.StringIO(record.document.data.decode("utf-8-sig")))
+    assert header[0] == "date (UTC+5)"
+    assert row[0] == "2026-02-05"

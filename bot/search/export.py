@@ -1,16 +1,20 @@
 """Search results -> CSV for a legal file. Pure.
 
-One row per story: date (YYYY-MM-DD, UTC), countries (ISO codes), action, people (mentioned
-names, see `people`), headline (`Story.headline`, as every card names the story: one without a
-title goes by its first sentence), outlets and links: every source, "; "-separated, oldest
-first, the two columns in step (the n-th link is the n-th outlet's, empty where it gave none;
-an outlet with two reports is named twice), so each link is cited with its outlet.
+One row per story: date (YYYY-MM-DD, a day of the zone `utc_offset` hours from UTC: the chat's,
+so the dates agree with the search typed and the cards shown), countries (ISO codes), action,
+people (mentioned names, see `people`), headline (`Story.headline`, as every card names the
+story: one without a title goes by its first sentence), outlets and links: every source,
+"; "-separated, oldest first, the two columns in step (the n-th link is the n-th outlet's,
+empty where it gave none; an outlet with two reports is named twice), so each link is cited
+with its outlet.
 UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
 spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
 
 The column headers stay English in every chat language, like the ISO codes and action keys in
 the cells: the file is data for legal work, read by scripts and filed with other cases, so its
 columns are the same whoever exported it (only the caption of the message is translated).
+Only the date column's header names the zone, `date (UTC+5)` (`date (UTC)` at UTC): the file
+is filed and cited on its own, away from the chat whose zone its days are.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from typing import Final
 
 from bot.search.people import people
@@ -28,16 +33,23 @@ _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
 
 
 def to_csv(
-    stories: Sequence[Story], sources: Mapping[int, Sequence[tuple[str, str | None]]]
+    stories: Sequence[Story],
+    sources: Mapping[int, Sequence[tuple[str, str | None]]],
+    *,
+    utc_offset: float = 0.0,
 ) -> bytes:
-    """`sources[story_id]` is (outlet, link) per source."""
+    """`sources[story_id]` is (outlet, link) per source; dates are days `utc_offset` hours
+    from UTC."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(COLUMNS)
+    zone = "UTC" if utc_offset == 0 else f"UTC{utc_offset:+g}"
+    writer.writerow((f"{COLUMNS[0]} ({zone})", *COLUMNS[1:]))
+    shift = timedelta(hours=utc_offset)
     for story in stories:
         cited = sources.get(story.id) or [(story.outlet, story.link)]
+        published = story.published_at
         row = (
-            story.published_at.strftime("%Y-%m-%d") if story.published_at else "",
+            (published + shift).strftime("%Y-%m-%d") if published else "",
             " ".join(story.countries),
             story.action or "",
             "; ".join(people([story.title, story.summary])),

@@ -258,7 +258,8 @@ async def export(
     stories = matched[:EXPORT_MAX]
     reports = await storage.stories.sources_of([s.id for s in stories])
     cited = {sid: [(r.outlet, r.link) for r in found] for sid, found in reports.items()}
-    document = BufferedInputFile(to_csv(stories, cited), filename="transit-watch-search.csv")
+    csv_file = to_csv(stories, cited, utc_offset=tr.utc_offset)
+    document = BufferedInputFile(csv_file, filename="transit-watch-search.csv")
     caption = plain(
         _export_caption(tr, len(stories), query.text, cut=len(matched) > EXPORT_MAX),
         TELEGRAM_CAPTION_LIMIT,
