@@ -12,7 +12,7 @@ import pytest
 from bot.i18n import Catalogs
 from bot.render import TELEGRAM_TEXT_LIMIT
 from bot.render_search import query_of_page, results_page, story_card, timeline
-from bot.search.export import to_csv
+from bot.search.export import COLUMNS, file_name, to_csv
 from bot.search.people import people
 from bot.storage import Source, Story
 
@@ -147,23 +147,24 @@ def test_csv_defuses_formulas_and_keeps_every_source() -> None:
 
 
 @pytest.mark.parametrize(
-    ("offset", "header", "day"),
+    ("offset", "name", "day"),
     [
-        (0, "date (UTC)", "2026-02-03"),
-        (5, "date (UTC+5)", "2026-02-03"),
-        (-3, "date (UTC-3)", "2026-02-02"),  # 3 Feb 00:00 UTC is still the 2nd west of it
-        (5.5, "date (UTC+5.5)", "2026-02-03"),
+        (0, "transit-watch-search-UTC.csv", "2026-02-03"),
+        (5, "transit-watch-search-UTC+5.csv", "2026-02-03"),
+        (-3, "transit-watch-search-UTC-3.csv", "2026-02-02"),  # 3 Feb 00:00 UTC: the 2nd there
+        (5.5, "transit-watch-search-UTC+5.5.csv", "2026-02-03"),
     ],
 )
-def test_csv_dates_are_the_chats_days_and_the_header_names_the_zone(
-    offset: float, header: str, day: str
+def test_csv_dates_are_the_chats_days_and_the_file_name_says_the_zone(
+    offset: float, name: str, day: str
 ) -> None:
     """The dates agree with the search typed and the cards shown in the chat; the file is
-    filed alone, so its header says which zone they are days of."""
+    filed alone, so its name says which zone they are days of. The headers stay the fixed
+    column names."""
     [head, row] = csv.reader(
         io.StringIO(to_csv([story()], {}, utc_offset=offset).decode("utf-8-sig"))
     )
-    assert (head[0], row[0]) == (header, day)
+    assert (head, row[0], file_name(offset)) == (list(COLUMNS), day, name)
 
 
 def test_people_are_one_per_name_key() -> None:

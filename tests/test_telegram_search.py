@@ -253,7 +253,7 @@ async def test_export_sends_a_csv_document(tg: Running) -> None:
     assert record.text.startswith("7 stories for: movlaev since:2000-01-01")
     rows = list(csv.reader(io.StringIO(record.document.data.decode("utf-8-sig"))))
     assert rows[0] == [
-        "date (UTC)",
+        "date",
         "countries",
         "action",
         "people",
@@ -377,7 +377,7 @@ async def test_a_search_until_a_day_lists_a_story_dated_the_next_day(storage: St
 
 async def test_export_dates_are_the_chats_days_and_say_their_zone(storage: Storage) -> None:
     """The CSV is filed as a record: its dates agree with the search typed and the cards shown
-    (the chat's zone), and its header names that zone, since the file travels alone."""
+    (the chat's zone), and its name says that zone, since the file travels alone."""
     await almaty_chat_with_a_late_story(storage, 31)
     async with FakeBotAPI() as api, running_bot(storage, api) as tg:
         tg.api.user_message(31, "/export Movlaev since:2026-02-05")
@@ -385,5 +385,5 @@ async def test_export_dates_are_the_chats_days_and_say_their_zone(storage: Stora
         record = tg.api.sent_to(31)[-1]
     assert record.document is not None, record.text
     [header, row] = csv.reader(io.StringIO(record.document.data.decode("utf-8-sig")))
-    assert header[0] == "date (UTC+5)"
-    assert row[0] == "2026-02-05"
+    assert (header[0], row[0]) == ("date", "2026-02-05")
+    assert record.document.filename == "transit-watch-search-UTC+5.csv"

@@ -13,8 +13,9 @@ spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leadi
 The column headers stay English in every chat language, like the ISO codes and action keys in
 the cells: the file is data for legal work, read by scripts and filed with other cases, so its
 columns are the same whoever exported it (only the caption of the message is translated).
-Only the date column's header names the zone, `date (UTC+5)` (`date (UTC)` at UTC): the file
-is filed and cited on its own, away from the chat whose zone its days are.
+The file is filed and cited on its own, away from the chat whose zone its days are, so its
+name says the zone (`file_name`: transit-watch-search-UTC+5.csv); the headers stay the fixed
+column names above, which scripts read.
 """
 
 from __future__ import annotations
@@ -42,8 +43,7 @@ def to_csv(
     from UTC."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    zone = "UTC" if utc_offset == 0 else f"UTC{utc_offset:+g}"
-    writer.writerow((f"{COLUMNS[0]} ({zone})", *COLUMNS[1:]))
+    writer.writerow(COLUMNS)
     shift = timedelta(hours=utc_offset)
     for story in stories:
         cited = sources.get(story.id) or [(story.outlet, story.link)]
@@ -63,3 +63,9 @@ def to_csv(
 
 def _safe(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA) else cell
+
+
+def file_name(utc_offset: float) -> str:
+    """The export's file name, naming the zone its dates are days of."""
+    zone = "UTC" if utc_offset == 0 else f"UTC{utc_offset:+g}"
+    return f"transit-watch-search-{zone}.csv"
