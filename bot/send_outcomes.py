@@ -18,11 +18,14 @@
                                          and given up if that is rejected too: never a loop
     network error, 5xx, other         -> retried with capped exponential backoff and jitter,
                                          for `Backoff.give_up_after` (24 h) from when the
-                                         delivery fell due, then given up (counted as `failed`)
+                                         delivery fell due or was first tried, whichever is
+                                         later, then given up (counted as `failed`)
 
 A delivery falls due when it is queued, a digest item at its chat's digest time (`Delivery.
 due_at`): counting a digest item's 24 h from its queuing, days earlier, gave it up at the
-first failure, so a short outage at the digest hour lost the period's digest.
+first failure, so a short outage at the digest hour lost the period's digest. It is first
+tried when the sender first claims it (`Delivery.first_attempt_at`): a bot down for more than
+a day past the due time gave up each delivery at the first 502 after the restart, no try made.
 
 Which 400 is which (Telegram tells them apart only by their text) is `bot.bad_requests`; the
 sender (`bot.sender`) maps each answer to one of `Outcomes`' methods.
@@ -48,7 +51,8 @@ log = logging.getLogger(__name__)
 class Backoff:
     """Retries after network errors, 5xx and closed forum topics: `first` s, then times
     `factor`, at most `cap`, each with jitter (between half and all of the step); given up
-    `give_up_after` s after the delivery fell due (`Delivery.due_at`)."""
+    `give_up_after` s after the delivery fell due (`Delivery.due_at`) or was first tried
+    (`Delivery.first_attempt_at`), whichever is later."""
 
     first: float = 2.0
     factor: float = 2.0
@@ -150,7 +154,9 @@ class Outcomes:
 
     async def retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()
-        if now - delivery.due_at >= self._backoff.give_up_after:
+        # None: `delivery` was read before its first claim, which was just now.
+        tried = now if delivery.first_attempt_at is None else delivery.first_attempt_at
+        if now - max(delivery.due_at, tried) >= self._backoff.give_up_after:
             log.warning("delivery %d given up after %d attempts: %s", delivery.id,
                         delivery.attempts + 1, reason)  # fmt: skip
             await self._storage.outbox.give_up(delivery.id, reason)

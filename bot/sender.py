@@ -189,7 +189,7 @@ class Sender:
                 break
             try:
                 claimed = not self._stopping.is_set() and await self._storage.outbox.mark_sending(
-                    delivery.id
+                    delivery.id, self._clock()
                 )
             except BaseException:
                 # Disk full, database locked: the slot goes back, or a few such failures would

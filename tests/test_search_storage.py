@@ -497,6 +497,7 @@ async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None
         ALTER TABLE stories DROP COLUMN report_countries;  -- migration 16's
         DROP INDEX entries_story_copy;  -- migration 17's
         ALTER TABLE stories DROP COLUMN first_names;  -- migration 18's
+        ALTER TABLE deliveries DROP COLUMN first_attempt_at;  -- migration 19's
         PRAGMA user_version = 14;
         """
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -13,13 +14,16 @@ from typing import Any
 import pytest
 
 from bot.delivery_calls import Sent
+from bot.pacing import Pacer
+from bot.send_outcomes import Outcomes
 from bot.sender import Backoff
 from bot.storage import Delivery, Storage
-from tests.conftest import add_feeds, incoming, make_entry
+from tests.conftest import NOW, add_feeds, incoming, make_entry
 from tests.fakes.botapi import FakeBotAPI
 from tests.telegram_harness import running_bot
 
 DAY = 86400.0
+H = 3600.0
 FAST = Backoff(first=0.1, factor=2.0, cap=1.0)
 
 
@@ -335,3 +339,40 @@ async def test_the_sender_outlives_a_database_locked_at_start_up(
             await api.wait_for_messages(1, 1, timeout=40)
     finally:
         await storage.close()
+
+
+# The give-up window after network errors (`bot.send_outcomes`): an alert falls due at NOW; each
+# step is the sender claiming it at a time and the request failing with a 502 ("fail"), or
+# the sender stopping before the request went out ("release").
+@pytest.mark.parametrize(
+    ("steps", "state"),
+    [
+        ([("fail", NOW), ("fail", NOW + 23 * H)], "pending"),
+        ([("fail", NOW), ("fail", NOW + 24 * H)], "failed"),  # bounded
+        ([("fail", NOW + 25 * H)], "pending"),  # down since it fell due: no try was possible
+        ([("fail", NOW + 25 * H), ("fail", NOW + 48 * H)], "pending"),
+        ([("fail", NOW + 25 * H), ("fail", NOW + 49 * H)], "failed"),
+        ([("release", NOW), ("fail", NOW + 25 * H)], "pending"),  # nothing went out at NOW
+        ([("fail", NOW), ("release", NOW + 60), ("fail", NOW + 24 * H)], "failed"),
+    ],
+    ids=["within", "after", "late", "late-within", "late-after", "released", "released-later"],
+)
+async def test_the_give_up_window_counts_from_the_first_attempt(
+    storage: Storage, steps: list[tuple[str, float]], state: str
+) -> None:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    clock = [NOW]
+    outcomes = Outcomes(storage, Pacer(), Backoff(), lambda: clock[0], random.Random(0))
+    for step, at in steps:
+        clock[0] = at
+        [due] = await storage.outbox.due(at, limit=10)
+        assert await storage.outbox.mark_sending(due.id, at)
+        if step == "release":
+            await storage.outbox.release(due.id)
+            continue
+        claimed = await storage.outbox.claimed(due.id)
+        assert claimed is not None
+        await outcomes.retry_or_give_up(claimed, "TelegramServerError: Bad Gateway")
+    assert await storage.db.scalar("SELECT state FROM deliveries") == state

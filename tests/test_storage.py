@@ -301,7 +301,7 @@ async def test_an_edit_does_not_wait_behind_a_digest_item_not_due_yet(storage: S
     await storage.stories.save(second, [incoming(joining)], now=NOW, alert_max_age=DAY)
     [edit] = await storage.outbox.due(NOW, limit=10)
     assert (edit.kind, edit.story.title, edit.message_id) == ("edit", "S", 5)
-    assert await storage.outbox.mark_sending(edit.id)
+    assert await storage.outbox.mark_sending(edit.id, NOW)
     await storage.outbox.mark_sent(edit.id, 5, NOW, chat_id=edit.chat_id)
     monday = NOW + 5 * DAY + 21 * 3600  # 9:00 after Tuesday noon
     assert await storage.outbox.due(NOW, limit=10) == []  # the digest item keeps its time
@@ -333,7 +333,7 @@ async def test_outbox_gives_each_chat_its_head_in_story_order(storage: Storage) 
         due = await storage.outbox.due(NOW + round_, limit=10)
         assert sorted(d.chat_id for d in due) == [1, 2]
         for d in due:
-            assert await storage.outbox.mark_sending(d.id)
+            assert await storage.outbox.mark_sending(d.id, NOW + round_)
             await storage.outbox.mark_sent(
                 d.id, message_id=100 + round_, now=NOW, chat_id=d.chat_id
             )
@@ -350,7 +350,7 @@ async def test_a_retried_head_blocks_its_chat_only(storage: Storage) -> None:
     entries = [incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}")) for i in range(2)]
     await storage.stories.save(feed, entries, now=NOW, alert_max_age=DAY)
     due = {d.chat_id: d for d in await storage.outbox.due(NOW, limit=10)}
-    await storage.outbox.mark_sending(due[1].id)
+    await storage.outbox.mark_sending(due[1].id, NOW)
     await storage.outbox.retry_later(due[1].id, NOW + 100, "5xx", counter="retried")
     later = await storage.outbox.due(NOW + 1, limit=10)
     assert [d.chat_id for d in later] == [2]  # chat 1 waits; its story 1 does not overtake
@@ -361,7 +361,7 @@ async def test_in_flight_deliveries_are_released_after_a_crash(storage: Storage)
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
     await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
     [d] = await storage.outbox.due(NOW, limit=10)
-    await storage.outbox.mark_sending(d.id)
+    await storage.outbox.mark_sending(d.id, NOW)
     assert await storage.outbox.due(NOW, limit=10) == []
     assert await storage.outbox.release_in_flight() == 1
     assert [x.id for x in await storage.outbox.due(NOW, limit=10)] == [d.id]
@@ -410,7 +410,7 @@ async def test_an_alert_sent_while_its_group_migrates_keeps_no_old_message_id(
     await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
     moving, staying = sorted(await storage.outbox.due(NOW, limit=10), key=lambda d: d.chat_id)
     for delivery in (moving, staying):
-        assert await storage.outbox.mark_sending(delivery.id)
+        assert await storage.outbox.mark_sending(delivery.id, NOW)
     await storage.chats.migrate(-6, -1006)
     await storage.outbox.mark_sent(moving.id, 41, NOW, chat_id=-6)
     await storage.outbox.mark_sent(staying.id, 42, NOW, chat_id=-5)
@@ -426,7 +426,7 @@ async def _sending_to_a_group_as_it_migrates(storage: Storage) -> Delivery:
     await storage.chats.subscribe(-1005, [], thread_id=None, now=NOW)
     await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
     old = next(d for d in await storage.outbox.due(NOW, limit=10) if d.chat_id == -5)
-    assert await storage.outbox.mark_sending(old.id)
+    assert await storage.outbox.mark_sending(old.id, NOW)
     await storage.chats.migrate(-5, -1005)
     return old
 
@@ -461,11 +461,11 @@ async def test_a_group_moved_while_its_alert_is_in_flight_gets_nothing_else_unti
     entries = [incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}")) for i in range(2)]
     await storage.stories.save(feed, entries, now=NOW, alert_max_age=DAY)
     [first] = await storage.outbox.due(NOW, limit=10)
-    assert await storage.outbox.mark_sending(first.id)
+    assert await storage.outbox.mark_sending(first.id, NOW)
     await storage.chats.migrate(-5, -1005)
     second = await storage.db.scalar("SELECT id FROM deliveries WHERE id != ?", (first.id,))
     assert await storage.outbox.due(NOW, limit=10) == []
-    assert not await storage.outbox.mark_sending(int(second))
+    assert not await storage.outbox.mark_sending(int(second), NOW)
     if answer == "migrated":
         await storage.outbox.retry_later(first.id, NOW, "migrated", counter="migrated")
     else:
@@ -889,7 +889,7 @@ async def test_stored_errors_hold_no_bot_token(storage: Storage) -> None:
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
     await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
     [delivery] = await storage.outbox.due(NOW, limit=1)
-    assert await storage.outbox.mark_sending(delivery.id)
+    assert await storage.outbox.mark_sending(delivery.id, NOW)
     await storage.outbox.give_up(delivery.id, error)
     await storage.feeds.record_error(feed.id, error, now=NOW, next_check_at=NOW)
     stored = await storage.db.fetchall(
@@ -961,7 +961,7 @@ async def test_an_item_under_a_new_key_is_the_same_entry_not_a_new_one(
 async def _sent_alert(storage: Storage, feed: FeedState, entry: Entry) -> None:
     await storage.stories.save(feed, [incoming(entry)], now=NOW, alert_max_age=DAY)
     [delivery] = await storage.outbox.due(NOW, limit=5)
-    assert await storage.outbox.mark_sending(delivery.id)
+    assert await storage.outbox.mark_sending(delivery.id, NOW)
     await storage.outbox.mark_sent(delivery.id, 777, NOW, chat_id=1)
 
 
@@ -1199,7 +1199,7 @@ async def test_a_paused_chat_is_not_alerted_again_about_a_story_it_already_has(
     )
     await storage.stories.save(first, [incoming(story)], now=now, alert_max_age=DAY)
     [alert] = await storage.outbox.due(now, limit=10)
-    assert await storage.outbox.mark_sending(alert.id)
+    assert await storage.outbox.mark_sending(alert.id, now)
     await storage.outbox.mark_sent(alert.id, message_id=500, now=now, chat_id=group)
     # The next alert meets "not enough rights" (the group made read-only a moment): the
     # sender pauses the chat; the right comes back and Telegram says so (reactivate).
@@ -1237,7 +1237,7 @@ async def test_a_paused_watchers_watch_only_story_is_kept(storage: Storage) -> N
         alert_max_age=DAY,
     )
     [alert] = await storage.outbox.due(now, limit=10)
-    assert await storage.outbox.mark_sending(alert.id)
+    assert await storage.outbox.mark_sending(alert.id, now)
     await storage.outbox.mark_sent(alert.id, message_id=9, now=now, chat_id=chat)
     await storage.chats.pause(chat)
     await storage.chats.reactivate(chat)

@@ -224,7 +224,7 @@ async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Stor
         ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
     )
     for d in await storage.outbox.due(NOW, limit=10):
-        assert await storage.outbox.mark_sending(d.id)
+        assert await storage.outbox.mark_sending(d.id, NOW)
         await storage.outbox.mark_sent(d.id, message_id=500 + d.chat_id, now=NOW, chat_id=d.chat_id)
     await storage.stories.save(
         en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
@@ -235,7 +235,7 @@ async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Stor
         ("edit", 1, 501), ("edit", 2, 502)
     ]  # fmt: skip
     for d in edits:
-        assert await storage.outbox.mark_sending(d.id)
+        assert await storage.outbox.mark_sending(d.id, NOW + 60)
     # a third outlet arrives while the edits are in flight: they are re-armed, not duplicated
     await storage.stories.save(
         agg, [report(RU_TITLE, RU_TEXT, "https://agg.example/9", "ru")],
@@ -259,14 +259,14 @@ async def test_an_edit_rearmed_while_its_attempt_is_given_up_is_kept(storage: St
         ru, [report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")], now=NOW, alert_max_age=DAY
     )
     [alert] = await storage.outbox.due(NOW, limit=10)
-    assert await storage.outbox.mark_sending(alert.id)
+    assert await storage.outbox.mark_sending(alert.id, NOW)
     await storage.outbox.mark_sent(alert.id, message_id=501, now=NOW, chat_id=1)
     await storage.stories.save(
         en, [report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")],
         now=NOW + 60, alert_max_age=DAY,
     )  # fmt: skip
     [edit] = await storage.outbox.due(NOW + 60, limit=10)
-    assert await storage.outbox.mark_sending(edit.id)
+    assert await storage.outbox.mark_sending(edit.id, NOW + 60)
     await storage.stories.save(  # a third outlet while the edit is in flight: re-armed
         agg, [report(RU_TITLE, RU_TEXT, "https://agg.example/9", "ru")],
         now=NOW + 120, alert_max_age=DAY,

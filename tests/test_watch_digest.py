@@ -321,7 +321,7 @@ async def test_a_watchers_alert_is_edited_when_its_story_becomes_news(storage: S
     await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
     noise = await store_watched_forecast(storage, feed)
     [alert] = await storage.outbox.due(NOW, limit=10)
-    assert await storage.outbox.mark_sending(alert.id)
+    assert await storage.outbox.mark_sending(alert.id, NOW)
     await storage.outbox.mark_sent(alert.id, message_id=500, now=NOW, chat_id=7)
     relevant = make_entry("Казахстан выдал Бажукова", link=noise.link)
     item = replace(incoming(relevant), watchers=frozenset({7}))
@@ -393,7 +393,7 @@ async def test_a_chat_that_switched_to_a_digest_is_not_told_a_story_twice(
         first, [replace(incoming(named), watchers=frozenset({7}))], now=now, alert_max_age=86400
     )
     [alert] = await storage.outbox.due(now, limit=10)
-    assert await storage.outbox.mark_sending(alert.id)
+    assert await storage.outbox.mark_sending(alert.id, now)
     await storage.outbox.mark_sent(alert.id, message_id=500, now=now, chat_id=7)
     chat = await storage.chats.get(7)
     assert chat is not None
@@ -597,6 +597,46 @@ async def test_a_digest_queued_days_before_its_hour_survives_a_failure_then(
     assert [r["state"] for r in rows] == ["sent"] * 3
 
 
+@pytest.mark.parametrize(
+    ("mode", "due", "messages"),
+    [("weekly", MONDAY_9, 1), ("instant", TUESDAY_NOON, 3)],
+    ids=["digest", "alerts"],
+)
+@pytest.mark.parametrize("failures", [1, 3])
+async def test_deliveries_missed_while_the_bot_was_down_survive_a_blip_at_restart(
+    storage: Storage, mode: str, due: float, messages: int, failures: int
+) -> None:
+    """The bot was down (a server outage) and restarts 25 h after Monday's weekly digest, or
+    three alerts, fell due; Telegram answers the first requests with a 502 (a network still
+    coming back). Nothing could be tried while the bot was down, so nothing is given up: the
+    24 h window counts from the first attempt, and every story arrives."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=TUESDAY_NOON)
+    entries = [
+        incoming(make_entry(f"Story {i}", link=f"https://e.org/{i}", published=TUESDAY_NOON))
+        for i in range(3)
+    ]
+    await storage.stories.save(feed, entries, now=TUESDAY_NOON, alert_max_age=86400)
+    started = time.monotonic()
+    fast = Backoff(first=0.1, factor=2.0, cap=1.0)  # the 24 h window stays
+    async with FakeBotAPI() as api:
+        api.fail_next("sendMessage", 502, "Bad Gateway", times=failures)
+        async with running_bot(
+            storage,
+            api,
+            polling=False,
+            clock=lambda: due + 25 * H + (time.monotonic() - started),
+            sender_options={"backoff": fast},
+        ):
+            sent = await api.wait_for_messages(1, messages, timeout=20)
+    assert all(any(f"Story {i}" in text for text in sent) for i in range(3)), sent
+    rows = await storage.db.fetchall("SELECT state FROM deliveries ORDER BY id")
+    assert [r["state"] for r in rows] == ["sent"] * 3
+
+
 @pytest.mark.parametrize("change", [{"previews": True}, {"language": "uk"}, {"digest_hour": 18}])
 async def test_a_settings_change_does_not_postpone_a_digest_already_due(
     storage: Storage, change: dict[str, object]
@@ -765,7 +805,7 @@ async def test_alerts_still_queued_join_the_digest_the_chat_switched_to(storage:
     ]
     await storage.stories.save(feed, entries, now=now, alert_max_age=86400)
     [first] = await storage.outbox.due(now, limit=1)
-    assert await storage.outbox.mark_sending(first.id)
+    assert await storage.outbox.mark_sending(first.id, now)
     await storage.outbox.mark_sent(first.id, message_id=1, now=now, chat_id=group)
     chat = await storage.chats.get(group)
     assert chat is not None

@@ -288,4 +288,12 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE stories ADD COLUMN first_names TEXT NOT NULL DEFAULT '';
     """,
+    # 19: when the sender first claimed a delivery (bot.storage.outbox.mark_sending): its 24 h
+    # give-up window starts there if that is after it fell due (bot.send_outcomes). Counted from
+    # `due_at` alone, a bot down for a day past it gave the delivery up at the first 502 after
+    # the restart, with no try made. NULL: not tried yet; rows already failing get a fresh window
+    # from their next claim.
+    """
+    ALTER TABLE deliveries ADD COLUMN first_attempt_at REAL;
+    """,
 )

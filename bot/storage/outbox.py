@@ -3,7 +3,8 @@
 States:
 
     pending --claim--> sending --ok--> sent
-       ^                  |  \\--given up (24 h after falling due, or rejected twice)--> failed
+       ^                  |  \\--given up (24 h after falling due or first claimed, or rejected
+       |                  |      twice)--> failed
        |                  |  \\--no longer wanted (`still_wanted`), nothing sent--> dropped
        |                  |
        +---- retry later, released at shutdown, released after a crash
@@ -18,7 +19,10 @@ sender never has two requests in flight for one chat).
 
 Due time: a delivery falls due when it is queued, a digest item at its chat's digest time
 (`due_at`, moved by `bot.storage.chats.save_settings` when a chat's digest time moves). The sender's
-give-up window counts from it (`Delivery.due_at`, never before the queue time: 0 is unknown).
+give-up window counts from it (`Delivery.due_at`, never before the queue time: 0 is unknown), or
+from the delivery's first claim (`first_attempt_at`, kept by `mark_sending`) if that came later:
+a bot down for a day past the due time has not spent the window. A delivery queued again
+(re-armed, re-queued, moved to a digest) falls due again, after any earlier claim.
 
 Order and fairness: `due()` takes at most one delivery per chat, its oldest pending one among
 those that have fallen due (so each chat gets its deliveries in queue order, which is story
@@ -82,7 +86,7 @@ _CHAT_COLUMNS = """
 # chat's sent alert of the story.
 _DELIVERIES = f"""
     SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-           MAX(d.created_at, d.due_at) AS due_since,
+           MAX(d.created_at, d.due_at) AS due_since, d.first_attempt_at,
            d.plain,
            COALESCE(d.message_id, (
                SELECT a.message_id FROM deliveries a
@@ -157,7 +161,7 @@ class Outbox:
         rows = await self._db.fetchall(
             f"""
             SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   MAX(d.created_at, d.due_at) AS due_since,
+                   MAX(d.created_at, d.due_at) AS due_since, d.first_attempt_at,
                    d.plain, d.message_id AS target_message_id, c.thread_id, {_CHAT_COLUMNS},
                    {STORY_COLUMNS}
             FROM deliveries d
@@ -189,21 +193,25 @@ class Outbox:
         )
         return None if value is None else float(value)
 
-    async def mark_sending(self, delivery_id: int) -> bool:
+    async def mark_sending(self, delivery_id: int, now: float) -> bool:
         """Claim a delivery; False if it is gone or no longer pending (unsubscribed meanwhile),
         or if its chat has another one claimed (a group moved onto the supergroup's id since
-        `due()` looked: see `_BUSY_CHATS`)."""
+        `due()` looked: see `_BUSY_CHATS`). The first claim's time is kept: the give-up window
+        starts there when the bot could not try before (see the module docstring)."""
         changed = await self._db.execute(
-            f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1
+            f"""UPDATE deliveries SET state = 'sending', attempts = attempts + 1,
+                      first_attempt_at = COALESCE(first_attempt_at, ?)
                WHERE id = ? AND state = 'pending' AND chat_id NOT IN ({_BUSY_CHATS})""",
-            (delivery_id,),
+            (now, delivery_id),
         )
         return changed == 1
 
     async def release(self, delivery_id: int) -> None:
-        """Shutdown before the request went out: pending again, the attempt not counted."""
+        """Shutdown before the request went out: pending again, the attempt not counted (nor,
+        if it was the first, its time)."""
         await self._db.execute(
-            """UPDATE deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0)
+            """UPDATE deliveries SET state = 'pending', attempts = MAX(attempts - 1, 0),
+                      first_attempt_at = CASE WHEN attempts > 1 THEN first_attempt_at END
                WHERE id = ? AND state = 'sending'""",
             (delivery_id,),
         )
@@ -353,6 +361,7 @@ def _delivery(r: Row) -> Delivery:
         attempts=r["attempts"],
         created_at=r["queued_at"],
         due_at=r["due_since"],
+        first_attempt_at=r["first_attempt_at"],
         message_id=r["target_message_id"],
         story=Story.from_row(r),
         chat=chat,

@@ -218,8 +218,11 @@ class Delivery:
     kind: str
     attempts: int
     created_at: float  # queued
-    due_at: float  # fell due (a digest item: its digest time); the give-up window starts here
+    due_at: float  # fell due (a digest item: its digest time)
     message_id: int | None
     story: Story
     chat: Chat | None = None  # the chat's settings at the time `due()` read them
     plain: bool = False
+    # first claimed by the sender (None: not yet); the give-up window starts at the later of
+    # this and `due_at` (`bot.send_outcomes`)
+    first_attempt_at: float | None = None
