@@ -498,6 +498,7 @@ async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None
         DROP INDEX entries_story_copy;  -- migration 17's
         ALTER TABLE stories DROP COLUMN first_names;  -- migration 18's
         ALTER TABLE deliveries DROP COLUMN first_attempt_at;  -- migration 19's
+        ALTER TABLE chats DROP COLUMN last_digest_at;  -- migration 20's
         PRAGMA user_version = 14;
         """
     )

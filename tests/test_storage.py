@@ -383,6 +383,24 @@ async def test_deactivated_chat_loses_its_queue_and_settings(storage: Storage) -
     assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE chat_id = 7") == 0
 
 
+async def test_a_blocked_chat_keeps_no_time_of_its_last_digest(storage: Storage) -> None:
+    # When a digest went is data about the chat: a block (and /forget, which deletes the row)
+    # takes it with the rest.
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(7, [], thread_id=None, now=NOW)
+    chat = await storage.chats.get(7)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily"), now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    [d] = await storage.outbox.due(NOW + DAY, limit=10)
+    assert await storage.outbox.mark_sending(d.id)
+    await storage.outbox.mark_sent(d.id, 99, NOW + DAY, chat_id=7)
+    query = "SELECT last_digest_at FROM chats WHERE chat_id = 7"
+    assert await storage.db.scalar(query) == NOW + DAY
+    await storage.chats.deactivate(7)
+    assert await storage.db.scalar(query) is None
+
+
 @pytest.mark.parametrize("new_exists", [False, True])
 async def test_migrated_group_keeps_subscription_and_queue(
     storage: Storage, new_exists: bool

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat_settings import is_quiet, next_digest_at
+from bot.chat_settings import is_quiet, moved_digest_at, next_digest_at
 from bot.fingerprint import Fingerprinter
 from bot.model import Entry
 from bot.relevance.text import Lemmatizer
@@ -177,6 +177,86 @@ def test_unusable_watches_are_refused(phrase: str) -> None:
 def test_next_digest_time(mode: str, hour: int, offset: int, due: str) -> None:
     at = datetime.fromtimestamp(next_digest_at(mode, hour, offset, TUESDAY_NOON), UTC)
     assert at.strftime("%Y-%m-%d %H:%M") == due
+
+
+def utc(day_time: str) -> float:
+    return datetime.strptime(day_time, "%Y-%m-%d %H:%M").replace(tzinfo=UTC).timestamp()
+
+
+def utc_text(at: float) -> str:
+    return datetime.fromtimestamp(at, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+# Now is Tuesday 3 Feb 2026, 12:00 UTC.
+@pytest.mark.parametrize(
+    ("mode", "hour", "offset", "last", "due"),
+    [
+        ("daily", 13, 0, "2026-02-02 09:00", "2026-02-03 13:00"),
+        ("daily", 13, 0, "2026-02-03 09:00", "2026-02-04 13:00"),  # had today's already
+        ("daily", 16, -3, "2026-02-03 02:00", "2026-02-03 19:00"),  # Monday 23:00 local
+        ("daily", 16, -3, "2026-02-03 04:00", "2026-02-04 19:00"),  # Tuesday 01:00 local
+        ("weekly", 9, 0, "2026-02-02 09:00", "2026-02-09 09:00"),
+        ("instant", 9, 0, "2026-02-03 09:00", "2026-02-03 12:00"),
+    ],
+)
+def test_next_digest_time_after_the_last_digest(
+    mode: str, hour: int, offset: int, last: str, due: str
+) -> None:
+    assert utc_text(next_digest_at(mode, hour, offset, TUESDAY_NOON, utc(last))) == due
+
+
+@pytest.mark.parametrize(
+    ("modes", "hour", "offset", "now", "last", "awaited", "due"),
+    [
+        # Monday's weekly digest (09:00) moved to 08:00 at 08:30: at once, not in 13 days.
+        ("weekly", 8, 0, "2026-02-09 08:30", "2026-02-02 09:00", "2026-02-09 09:00",
+         "2026-02-09 08:30"),
+        # ... or its zone set to UTC+1 at 08:30 UTC, 09:30 local: at once too.
+        ("weekly", 9, 1, "2026-02-09 08:30", "2026-02-02 09:00", "2026-02-09 09:00",
+         "2026-02-09 08:30"),
+        ("weekly", 10, 0, "2026-02-09 08:30", "2026-02-02 09:00", "2026-02-09 09:00",
+         "2026-02-09 10:00"),
+        # This week's digest already went (or is going): next week's new hour.
+        ("weekly", 8, 0, "2026-02-09 08:30", "2026-02-09 08:10", "2026-02-16 09:00",
+         "2026-02-16 08:00"),
+        # Today's digest went at 09:00; moved to 12:00 at 09:30: tomorrow, not a second today.
+        ("daily", 12, 0, "2026-02-04 09:30", "2026-02-04 09:00", "2026-02-05 09:00",
+         "2026-02-05 12:00"),
+        # Awaited tomorrow: an earlier hour is tomorrow's, not "at once" today.
+        ("daily", 8, 0, "2026-02-03 15:00", "2026-02-02 09:00", "2026-02-04 09:00",
+         "2026-02-04 08:00"),
+        # Daily stories await no weekly digest of this week: next Monday, whether this week
+        # had a digest or not.
+        ("daily weekly", 9, 0, "2026-02-04 10:00", "2026-02-04 09:00", "2026-02-05 09:00",
+         "2026-02-09 09:00"),
+        ("daily weekly", 9, 0, "2026-02-03 13:00", None, "2026-02-04 09:00",
+         "2026-02-09 09:00"),
+        # weekly -> daily on Wednesday afternoon: tomorrow's; on Monday after the weekly one
+        # went: tomorrow's too.
+        ("weekly daily", 9, 0, "2026-02-04 15:00", "2026-02-02 09:00", "2026-02-09 09:00",
+         "2026-02-05 09:00"),
+        ("weekly daily", 12, 0, "2026-02-09 10:00", "2026-02-09 09:00", "2026-02-16 09:00",
+         "2026-02-10 12:00"),
+        # Nothing awaited a digest (instant -> daily): as a new story would.
+        ("instant daily", 9, 0, "2026-02-03 12:00", None, None, "2026-02-04 09:00"),
+        ("weekly instant", 9, 0, "2026-02-09 08:30", None, "2026-02-09 09:00",
+         "2026-02-09 08:30"),
+    ],
+)  # fmt: skip
+def test_a_moved_digest_time(  # noqa: PLR0917 -- one argument per column of the table
+    modes: str, hour: int, offset: int, now: str, last: str | None, awaited: str | None, due: str
+) -> None:
+    old_mode, mode = (modes.split() * 2)[:2]  # "weekly": the mode stays, "a b": a -> b
+    at = moved_digest_at(
+        mode,
+        hour,
+        offset,
+        utc(now),
+        old_mode=old_mode,
+        last_digest=None if last is None else utc(last),
+        awaited=None if awaited is None else utc(awaited),
+    )
+    assert utc_text(at) == due
 
 
 @pytest.mark.parametrize(
@@ -642,7 +722,8 @@ async def test_a_settings_change_does_not_postpone_a_digest_already_due(
     storage: Storage, change: dict[str, object]
 ) -> None:
     # Monday's digest is being sent (a second page, a retry, a 429 pause) when the chat
-    # changes a setting: what is due stays due; only items not due yet follow a new hour.
+    # changes a setting: what is due stays due; only items not due yet follow a new hour, to
+    # next Monday: this Monday's digest is the one going (18:00 today was a second one).
     [feed] = await add_feeds(storage, "Outlet")
     await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
     chat = await storage.chats.get(1)
@@ -660,8 +741,79 @@ async def test_a_settings_change_does_not_postpone_a_digest_already_due(
     assert len(await storage.outbox.due(MONDAY_9 + 300, limit=10)) == 1  # the digest's head
     moved = "digest_hour" in change
     rows = await storage.db.fetchall("SELECT due_at FROM deliveries ORDER BY id")
-    later_due = next_digest_at("weekly", 18 if moved else 9, 0, MONDAY_9 + 300)
+    later_due = utc("2026-02-16 18:00" if moved else "2026-02-16 09:00")
     assert [r["due_at"] for r in rows] == [MONDAY_9] * 3 + [later_due]
+
+
+async def weekly_chat_with_stories(storage: Storage, mode: str = "weekly") -> list[Entry]:
+    """Chat 1 takes digests (Mondays at 09:00 UTC); three stories found Tuesday noon wait."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode=mode), now=TUESDAY_NOON)
+    entries = [
+        make_entry(f"Story {i}", link=f"https://e.org/{i}", published=TUESDAY_NOON)
+        for i in range(3)
+    ]
+    await storage.stories.save(
+        feed, [incoming(e) for e in entries], now=TUESDAY_NOON, alert_max_age=86400
+    )
+    return entries
+
+
+@pytest.mark.parametrize("change", [{"digest_hour": 8}, {"utc_offset": 1}])
+async def test_moving_the_digest_before_now_on_its_day_sends_it_at_once(
+    storage: Storage, change: dict[str, int]
+) -> None:
+    """On Monday at 08:30 UTC a weekly chat (09:00) moves its digest to 08:00, or sets its zone
+    to UTC+1 (09:30 local): this week's digest, not yet sent, goes at once; it was put off to
+    next Monday, the week's stories 13 days after they were found."""
+    await weekly_chat_with_stories(storage)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    now = MONDAY_9 - 0.5 * H
+    await storage.chats.save_settings(replace(chat, **change), now=now)  # type: ignore[arg-type]
+    rows = await storage.db.fetchall("SELECT due_at FROM deliveries ORDER BY id")
+    assert [utc_text(r["due_at"]) for r in rows] == ["2026-02-09 08:30"] * 3
+
+
+async def test_moving_the_hour_after_todays_digest_keeps_one_digest_a_day(
+    storage: Storage,
+) -> None:
+    """A daily chat (09:00 UTC) gets Wednesday's digest; a story comes at 09:10, and at 09:30
+    the digest moves to 12:00: that story, and one found later that day, wait for Thursday
+    12:00; a second digest came at 12:00 the same day."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=TUESDAY_NOON)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    daily = replace(chat, mode="daily")
+    await storage.chats.save_settings(daily, now=TUESDAY_NOON)
+    first = make_entry("Before", link="https://e.org/b", published=TUESDAY_NOON)
+    await storage.stories.save(feed, [incoming(first)], now=TUESDAY_NOON, alert_max_age=86400)
+    wed_9 = utc("2026-02-04 09:00")
+    clock = [wed_9]
+    async with FakeBotAPI() as api:
+        async with running_bot(storage, api, polling=False, clock=lambda: clock[0]) as tg:
+            await api.wait_for_messages(1, 1, timeout=15)
+            later = make_entry("After", link="https://e.org/a", published=wed_9 + 600)
+            await storage.stories.save(
+                feed, [incoming(later)], now=wed_9 + 600, alert_max_age=86400
+            )
+            await storage.chats.save_settings(replace(daily, digest_hour=12), now=wed_9 + 1800)
+            latest = make_entry("Latest", link="https://e.org/l", published=wed_9 + 3600)
+            await storage.stories.save(
+                feed, [incoming(latest)], now=wed_9 + 3600, alert_max_age=86400
+            )
+            clock[0] = wed_9 + 3 * H  # 12:00
+            tg.sender.wake()
+            await asyncio.sleep(1.5)  # the sender's rounds at 12:00 find nothing due
+        assert len(api.messages_to(1)) == 1, api.messages_to(1)
+    rows = await storage.db.fetchall(
+        "SELECT due_at FROM deliveries WHERE state = 'pending' ORDER BY id"
+    )
+    assert [utc_text(r["due_at"]) for r in rows] == ["2026-02-05 12:00"] * 2
 
 
 async def test_status_counts_digest_items_as_waiting_only_from_their_digest_time(

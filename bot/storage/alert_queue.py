@@ -25,7 +25,7 @@ def queue_alerts(
     country_match = " OR ".join("instr(countries, ?) > 0" for _ in countries) or "0"
     chats = tx.fetchall(
         f"""
-        SELECT chat_id, mode, digest_hour, utc_offset FROM chats
+        SELECT chat_id, mode, digest_hour, utc_offset, last_digest_at FROM chats
         WHERE active = 1 AND (
             (? AND subscribed = 1 AND (countries = '' OR {country_match}))
             OR chat_id IN (SELECT value FROM json_each(?)))
@@ -52,7 +52,11 @@ def queue_alerts(
         (
             (c["chat_id"], story_id, "alert" if c["mode"] == "instant" else "digest", due, due, now)
             for c in chats
-            for due in [next_digest_at(c["mode"], c["digest_hour"], c["utc_offset"], now)]
+            for due in [
+                next_digest_at(
+                    c["mode"], c["digest_hour"], c["utc_offset"], now, c["last_digest_at"]
+                )
+            ]
         ),
     )
     return tx.total_changes() - before

@@ -1,14 +1,14 @@
-"""Chats: subscriptions and settings. A chat is only its Telegram id and its settings; `forget`
-removes even that, with everything that refers to it (deliveries, watchlist) by cascade, and the
-watch-only stories kept for its watchlist alone."""
+"""Chats: subscriptions and settings. A chat is only its Telegram id, its settings and when its
+last digest went; `forget` removes even that, with everything that refers to it (deliveries,
+watchlist) by cascade, and the watch-only stories kept for its watchlist alone."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
 
-from bot.chat_settings import next_digest_at
-from bot.storage.db import Database, SyncTransaction
+from bot.chat_settings import moved_digest_at
+from bot.storage.db import Database, Row, SyncTransaction, Transaction
 from bot.storage.records import Chat
 from bot.watch import MAX_ENTRIES
 
@@ -62,12 +62,13 @@ class Chats:
         """Store the chat's settings (not its subscription state), creating the row if needed
         (or making it active again, as `ensure`). When the digest's mode, hour or offset
         changed, the digest items queued and not due yet move to the new digest time (or go
-        now, for instant); the ones already due stay due (a digest being sent goes on). A chat
-        that leaves instant alerts for a digest (a burst overwhelmed it) gets the alerts still
-        queued in that digest, not one by one."""
+        now, for instant: `bot.chat_settings.moved_digest_at`); the ones already due stay due
+        (a digest being sent goes on, and is this period's digest). A chat that leaves instant
+        alerts for a digest (a burst overwhelmed it) gets the alerts still queued in that
+        digest, not one by one."""
         async with self._db.transaction() as tx:
             before = await tx.fetchone(
-                "SELECT mode, digest_hour, utc_offset FROM chats WHERE chat_id = ?",
+                "SELECT mode, digest_hour, utc_offset, last_digest_at FROM chats WHERE chat_id = ?",
                 (chat.chat_id,),
             )
             await tx.execute(
@@ -89,7 +90,7 @@ class Chats:
                     chat.chat_id,
                 ),
             )  # fmt: skip
-            if before is not None and tuple(before) == (
+            if before is not None and tuple(before)[:3] == (
                 chat.mode,
                 chat.digest_hour,
                 chat.utc_offset,
@@ -97,7 +98,12 @@ class Chats:
                 return
             # The digest items waiting move to the new digest time, which is also when they
             # fall due (the sender's give-up window starts there, `bot.storage.outbox`).
-            digest_at = next_digest_at(chat.mode, chat.digest_hour, chat.utc_offset, now)
+            last, awaited = await _digest_state(tx, chat.chat_id, before, now)
+            digest_at = moved_digest_at(
+                chat.mode, chat.digest_hour, chat.utc_offset, now,
+                old_mode="instant" if before is None else before["mode"],
+                last_digest=last, awaited=awaited,
+            )  # fmt: skip
             await tx.execute(
                 """UPDATE deliveries SET next_attempt_at = ?, due_at = ?
                    WHERE chat_id = ? AND kind = 'digest' AND state = 'pending' AND due_at > ?""",
@@ -195,6 +201,23 @@ class Chats:
         return {r[0]: int(r[1]) for r in rows}
 
 
+async def _digest_state(
+    tx: Transaction, chat_id: int, before: Row | None, now: float
+) -> tuple[float | None, float | None]:
+    """When the chat's last digest went (one still being sent goes now: it is this period's),
+    and when the digest items not due yet await their digest (`moved_digest_at`)."""
+    row = await tx.fetchone(
+        """SELECT MAX(CASE WHEN due_at <= ?2 THEN ?2 END) AS going,
+                  MIN(CASE WHEN due_at > ?2 THEN due_at END) AS awaited
+           FROM deliveries WHERE chat_id = ?1 AND kind = 'digest'
+             AND state IN ('pending', 'sending')""",
+        (chat_id, now),
+    )
+    last = None if before is None else before["last_digest_at"]
+    going = None if row is None else row["going"]
+    return (going if going is not None else last), (None if row is None else row["awaited"])
+
+
 def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) -> None:
     old = tx.fetchone("SELECT active FROM chats WHERE chat_id = ?", (old_id,))
     if old is None or old_id == new_id:
@@ -213,10 +236,10 @@ def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) ->
         tx.execute(
             """
             UPDATE chats SET (subscribed, countries, language, mode, digest_hour, utc_offset,
-                              quiet_from, quiet_to, previews, active)
+                              quiet_from, quiet_to, previews, last_digest_at, active)
                 = (SELECT o.subscribed, o.countries, COALESCE(o.language, chats.language),
                           o.mode, o.digest_hour, o.utc_offset, o.quiet_from, o.quiet_to,
-                          o.previews, 1
+                          o.previews, o.last_digest_at, 1
                    FROM chats o WHERE o.chat_id = ?)
             WHERE chat_id = ?
             """,
@@ -269,7 +292,8 @@ def _deactivate(tx: SyncTransaction, chat_id: int) -> None:
     tx.execute(
         """UPDATE chats SET active = 0, subscribed = 0, countries = '', thread_id = NULL,
                   language = NULL, mode = 'instant', digest_hour = 9, quiet_from = NULL,
-                  quiet_to = NULL, previews = 0, utc_offset = 0, created_at = 0
+                  quiet_to = NULL, previews = 0, utc_offset = 0, created_at = 0,
+                  last_digest_at = NULL
            WHERE chat_id = ?""",
         (chat_id,),
     )

@@ -296,4 +296,11 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE deliveries ADD COLUMN first_attempt_at REAL;
     """,
+    # 20: when the chat's last digest went (bot.storage.outbox.mark_sent), so that a digest
+    # moved to another hour or zone neither skips the period's digest nor sends a second one
+    # in it (bot.chat_settings). NULL: none yet, or none since this column came; a block wipes
+    # it (bot.storage.chats).
+    """
+    ALTER TABLE chats ADD COLUMN last_digest_at REAL;
+    """,
 )

@@ -228,8 +228,9 @@ class Outbox:
         counter: str = "sent",
     ) -> None:
         """Done, with the digest items that went in the same message (`together`, pending), in
-        one transaction. Only a claimed row: an edit re-armed while in flight stays pending,
-        so the outlets that arrived meanwhile get their edit too. `chat_id` is the chat the
+        one transaction; a digest sent is the chat's last digest (`bot.chat_settings`). Only a
+        claimed row: an edit re-armed while in flight stays pending, so the outlets that
+        arrived meanwhile get their edit too. `chat_id` is the chat the
         message went to: when the row has moved to another chat meanwhile (a group became a
         supergroup), the message id is the old group's and is not kept, since an edit in the
         new chat would rewrite whichever message has that id there. The `dropped` ones (no
@@ -244,12 +245,18 @@ class Outbox:
                         WHERE id IN ({marks}) AND state IN ('pending', 'sending')""",
                     (now, *dropped),
                 )
-            await tx.execute(
+            sent = await tx.execute(
                 """UPDATE deliveries SET state = 'sent', sent_at = ?, last_error = NULL,
                           message_id = CASE WHEN chat_id = ? THEN ? END
                    WHERE id = ? AND state = 'sending'""",
                 (now, chat_id, message_id, delivery_id),
             )
+            if sent:
+                await tx.execute(
+                    """UPDATE chats SET last_digest_at = ? WHERE chat_id = (
+                           SELECT chat_id FROM deliveries WHERE id = ? AND kind = 'digest')""",
+                    (now, delivery_id),
+                )
             if together:
                 marks = ",".join("?" for _ in together)
                 await tx.execute(
