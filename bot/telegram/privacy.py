@@ -28,7 +28,7 @@ def privacy_text(tr: Tr) -> Text:
             "About this chat: its id, whether it is subscribed, its settings (countries, "
             "delivery mode and hour, time zone, quiet hours, language, link previews), the forum "
             "topic it subscribed from, its watchlist, and the alerts queued or sent to it "
-            "(which story, and the message id)."
+            "(which story, and the message id), and when its last digest went."
         ),
         tr(
             "Never: names, usernames, phone numbers or the messages you write. Searches are "
