@@ -94,7 +94,7 @@ class Outcomes:
             await outbox.drop_thread(delivery.id, delivery.chat_id)
         elif meaning is BadRequest.TOPIC_CLOSED:
             # The chat is held by its head's backoff (`Outbox.due`), given up after the window.
-            level = logging.INFO if delivery.attempts == 0 else logging.DEBUG  # once a delivery
+            level = logging.INFO if delivery.attempts <= 1 else logging.DEBUG  # once a delivery
             log.log(level, "forum topic closed; its chat waits for it to reopen (delivery %d)",
                     delivery.id)  # fmt: skip
             await self.retry_or_give_up(delivery, "topic closed")
@@ -154,14 +154,17 @@ class Outcomes:
 
     async def retry_or_give_up(self, delivery: Delivery, reason: str) -> None:
         now = self._clock()
+        # The claim counted this attempt (`Outbox.claimed` reads the delivery after it); a
+        # delivery read before its claim (an internal error) says one fewer.
+        attempt = max(delivery.attempts, 1)
         # None: `delivery` was read before its first claim, which was just now.
         tried = now if delivery.first_attempt_at is None else delivery.first_attempt_at
         if now - max(delivery.due_at, tried) >= self._backoff.give_up_after:
             log.warning("delivery %d given up after %d attempts: %s", delivery.id,
-                        delivery.attempts + 1, reason)  # fmt: skip
+                        attempt, reason)  # fmt: skip
             await self._storage.outbox.give_up(delivery.id, reason)
             return
-        delay = self._backoff.delay(delivery.attempts + 1, self._rng)
+        delay = self._backoff.delay(attempt, self._rng)
         log.debug("delivery %d retried in %.1fs: %s", delivery.id, delay, reason)
         await self._storage.outbox.retry_later(delivery.id, now + delay, reason, counter="retried")
 

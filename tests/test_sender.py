@@ -376,3 +376,29 @@ async def test_the_give_up_window_counts_from_the_first_attempt(
         assert claimed is not None
         await outcomes.retry_or_give_up(claimed, "TelegramServerError: Bad Gateway")
     assert await storage.db.scalar("SELECT state FROM deliveries") == state
+
+
+async def test_retries_wait_one_backoff_step_after_another_from_the_first(
+    storage: Storage,
+) -> None:
+    """The n-th failed attempt waits the n-th step of the backoff (`Backoff.delay`): the
+    delivery the sender sends is read after its claim, which counted the attempt already, so
+    adding one more made the first retry wait the second step, and so on."""
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
+    backoff = Backoff(first=10, factor=2, cap=3600)
+    clock = [NOW]
+    outcomes = Outcomes(storage, Pacer(), backoff, lambda: clock[0], random.Random(0))
+    waits = []
+    for _ in range(3):
+        clock[0] = max(clock[0], await storage.db.scalar("SELECT next_attempt_at FROM deliveries"))
+        [due] = await storage.outbox.due(clock[0], limit=10)
+        assert await storage.outbox.mark_sending(due.id, clock[0])
+        claimed = await storage.outbox.claimed(due.id)
+        assert claimed is not None
+        await outcomes.retry_or_give_up(claimed, "TelegramServerError: Bad Gateway")
+        at = await storage.db.scalar("SELECT next_attempt_at FROM deliveries")
+        waits.append(at - clock[0])
+    steps = [10, 20, 40]  # each drawn from [step / 2, step]
+    assert all(step / 2 <= wait <= step for wait, step in zip(waits, steps, strict=True)), waits
