@@ -8,7 +8,8 @@ The rules (this docstring is the spec):
 - A digest collects every story queued for the chat since the last one. A chat gets one digest
   a period (a local day; a local week from Monday): a story waits for the first moment at the
   chosen local hour (and weekday) strictly after "now", in a period that has not had the chat's
-  digest yet (`last_digest`, when the last one went).
+  digest yet (`last_digest`: when the last one sent was due, so a digest sent late, past
+  midnight after a restart, serves its own day and not the next).
 - A change of hour or zone moves the stories waiting for a digest (`awaited`, the time they
   waited for; None when none waits): if they awaited this period's digest, not sent yet, and
   the new hour of this period has passed, they go at once (moving 09:00 to 08:00 at 08:30 must

@@ -968,3 +968,54 @@ async def test_alerts_still_queued_join_the_digest_the_chat_switched_to(storage:
         (group,),
     )
     assert sorted(tuple(r) for r in rows) == [("alert", "sent", 1), ("digest", "pending", 19)]
+
+
+async def _daily_chat(storage: Storage, hour: int, now: float) -> FeedState:
+    [feed] = await add_feeds(storage, "Outlet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=now)
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, mode="daily", digest_hour=hour), now=now)
+    return feed
+
+
+async def _found(storage: Storage, feed: FeedState, n: int, at: float) -> None:
+    entry = make_entry(f"Story {n}", link=f"https://e.org/{n}", published=at)
+    await storage.stories.save(feed, [incoming(entry)], now=at, alert_max_age=24 * H)
+
+
+async def test_a_digest_sent_late_past_midnight_serves_its_own_day(storage: Storage) -> None:
+    """Tuesday's 23:00 digest goes at 00:30 on Wednesday (a restart, 502s retried past
+    midnight): it was Tuesday's. Counted as Wednesday's, Wednesday's stories waited for
+    Thursday 23:00, nearly two days."""
+    feed = await _daily_chat(storage, 23, utc("2026-02-03 12:00"))
+    await _found(storage, feed, 1, utc("2026-02-03 12:00"))
+    [row] = await storage.db.fetchall("SELECT id, due_at FROM deliveries")
+    assert utc_text(row["due_at"]) == "2026-02-03 23:00"
+    late = utc("2026-02-04 00:30")
+    assert await storage.outbox.mark_sending(row["id"], late)
+    await storage.outbox.mark_sent(row["id"], 10, late, chat_id=1)
+    await _found(storage, feed, 2, utc("2026-02-04 09:00"))
+    rows = await storage.db.fetchall("SELECT due_at FROM deliveries WHERE state = 'pending'")
+    assert [utc_text(r["due_at"]) for r in rows] == ["2026-02-04 23:00"]
+
+
+async def test_yesterdays_digest_still_retried_is_not_todays(storage: Storage) -> None:
+    """Tuesday's digest keeps failing (502s, inside its retry window) and the chat moves its
+    hour to one already past on Wednesday morning: Wednesday has had no digest, so the stories
+    awaiting it go at once. The retried digest was taken for Wednesday's being sent, and they
+    waited for Thursday."""
+    feed = await _daily_chat(storage, 9, utc("2026-02-02 12:00"))
+    await _found(storage, feed, 1, utc("2026-02-02 12:00"))
+    [row] = await storage.db.fetchall("SELECT id, due_at FROM deliveries")
+    assert utc_text(row["due_at"]) == "2026-02-03 09:00"
+    assert await storage.outbox.mark_sending(row["id"], utc("2026-02-03 09:00"))
+    await storage.outbox.retry_later(row["id"], utc("2026-02-04 09:00"), "502", counter="retried")
+    await _found(storage, feed, 2, utc("2026-02-03 10:00"))
+    chat = await storage.chats.get(1)
+    assert chat is not None
+    await storage.chats.save_settings(replace(chat, digest_hour=8), now=utc("2026-02-04 08:30"))
+    rows = await storage.db.fetchall(
+        "SELECT due_at FROM deliveries WHERE id != ? ORDER BY id", (row["id"],)
+    )
+    assert [utc_text(r["due_at"]) for r in rows] == ["2026-02-04 08:30"]

@@ -204,10 +204,11 @@ class Chats:
 async def _digest_state(
     tx: Transaction, chat_id: int, before: Row | None, now: float
 ) -> tuple[float | None, float | None]:
-    """When the chat's last digest went (one still being sent goes now: it is this period's),
-    and when the digest items not due yet await their digest (`moved_digest_at`)."""
+    """The period the chat's last digest served (`Outbox.mark_sent`; one still being sent
+    serves its items' own: a digest of yesterday still retrying is not today's), and when the
+    digest items not due yet await their digest (`moved_digest_at`)."""
     row = await tx.fetchone(
-        """SELECT MAX(CASE WHEN due_at <= ?2 THEN ?2 END) AS going,
+        """SELECT MAX(CASE WHEN due_at <= ?2 THEN due_at END) AS going,
                   MIN(CASE WHEN due_at > ?2 THEN due_at END) AS awaited
            FROM deliveries WHERE chat_id = ?1 AND kind = 'digest'
              AND state IN ('pending', 'sending')""",
@@ -215,7 +216,8 @@ async def _digest_state(
     )
     last = None if before is None else before["last_digest_at"]
     going = None if row is None else row["going"]
-    return (going if going is not None else last), (None if row is None else row["awaited"])
+    served = max((t for t in (last, going) if t is not None), default=None)
+    return served, (None if row is None else row["awaited"])
 
 
 def _migrate(tx: SyncTransaction, old_id: int, new_id: int, watch_limit: int) -> None:

@@ -251,12 +251,6 @@ class Outbox:
                    WHERE id = ? AND state = 'sending'""",
                 (now, chat_id, message_id, delivery_id),
             )
-            if sent:
-                await tx.execute(
-                    """UPDATE chats SET last_digest_at = ? WHERE chat_id = (
-                           SELECT chat_id FROM deliveries WHERE id = ? AND kind = 'digest')""",
-                    (now, delivery_id),
-                )
             if together:
                 marks = ",".join("?" for _ in together)
                 await tx.execute(
@@ -265,6 +259,8 @@ class Outbox:
                         WHERE id IN ({marks}) AND state = 'pending'""",
                     (now, chat_id, message_id, *together),
                 )
+            if sent:
+                await _served_digest(tx, (delivery_id, *together))
             await _bump(tx, counter)
 
     async def retry_later(self, delivery_id: int, at: float, error: str, *, counter: str) -> None:
@@ -381,4 +377,18 @@ async def _bump(tx: Transaction, name: str, by: int = 1) -> None:
         """INSERT INTO counters (name, value) VALUES (?, ?)
            ON CONFLICT (name) DO UPDATE SET value = value + excluded.value""",
         (name, by),
+    )
+
+
+async def _served_digest(tx: Transaction, sent: Sequence[int]) -> None:
+    """A digest went with the `sent` items: its chat's `last_digest_at` becomes the latest time
+    one of them was due, the period it served (`bot.chat_settings`). Not the time it went: a
+    digest of 23:00 sent at 00:30 after a restart is the day before's, and counted as today's
+    it held today's stories back a day."""
+    marks = ",".join("?" for _ in sent)
+    await tx.execute(
+        f"""UPDATE chats SET last_digest_at = MAX(COALESCE(last_digest_at, 0), (
+                SELECT MAX(due_at) FROM deliveries WHERE id IN ({marks}) AND state = 'sent'))
+            WHERE chat_id = (SELECT chat_id FROM deliveries WHERE id = ? AND kind = 'digest')""",
+        (*sent, sent[0]),
     )
