@@ -20,6 +20,10 @@ that one feed's bug never stops the cycle, the admins' notices or its own backof
 fetching or reading one article page is logged the same way and costs only that page (the
 entry keeps its feed text).
 
+A database refusing writes (`sqlite3.OperationalError`: a full disk) fails no feed, nor can
+its error be stored: the cycle logs one ERROR line for all such feeds. A cycle ends only when
+all its feeds have, whatever happened.
+
 Limits, two of them and each in one place. Requests on the wire are the fetcher's: at most a
 few per host and `Fetcher(concurrency=...)` in all, per request, so a feed's own fetch and its
 up to `fulltext_pages` article pages count alike. Feeds in flight are this module's: at most
@@ -35,6 +39,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
@@ -108,6 +113,7 @@ class _Cycle:
 
     budget: fulltext.Budget  # article pages left to fetch
     watches: tuple[WatchTerm, ...]
+    refused: list[sqlite3.OperationalError] = field(default_factory=list)  # one per feed
 
 
 class Refresher:
@@ -145,21 +151,51 @@ class Refresher:
         cycle = _Cycle(fulltext.Budget(self._fulltext_pages), watches)
         listed = list(feeds)
         started = interleave_by_host(listed)
-        reports = await asyncio.gather(*(self._guarded(f, cycle) for f in started))
-        # Once a cycle, however many feeds reported a story: see bot.storage.search_index.
-        await self._storage.search_index.flush_with(self._analysis.search_rows)
+        # Every feed's refresh ends before the cycle does, even when one raises: else it ran
+        # on untracked, and the next tick (or a stop closing the database) came upon it.
+        results = await asyncio.gather(
+            *(self._guarded(f, cycle) for f in started), return_exceptions=True
+        )
+        await self._flush(cycle)
+        if raised := [r for r in results if isinstance(r, BaseException)]:
+            raise raised[0]
+        reports = [r for r in results if isinstance(r, FeedReport)]  # all of them, by now
         by_id = {feed.id: report for feed, report in zip(started, reports, strict=True)}
         return [by_id[feed.id] for feed in listed]
+
+    async def _flush(self, cycle: _Cycle) -> None:
+        """Once a cycle, however many feeds reported a story (`bot.storage.search_index`);
+        then the cycle's one line for the writes the database refused."""
+        refused, index = cycle.refused, ""
+        try:
+            await self._storage.search_index.flush_with(self._analysis.search_rows)
+        except sqlite3.OperationalError as exc:  # the queue stays stored, for a later cycle
+            refused, index = [*refused, exc], ", nor the search index"
+        if refused:
+            log.error(
+                "the database refuses writes (%s): feeds not recorded: %d%s",
+                refused[0], len(cycle.refused), index,
+            )  # fmt: skip
 
     async def _guarded(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         async with self._limit:
             try:
-                return await self.refresh_feed(feed, cycle)
-            except Exception as exc:
-                # A bug, but one feed's: the other feeds, the admins' notices and this feed's
-                # backoff must not depend on every feed being free of it.
-                log.exception("feed %s: unexpected %s (a bug)", feed.name, type(exc).__name__)
-                return await self._failed(feed, exc)
+                report = await self._recorded(feed, cycle)
+            except sqlite3.OperationalError as exc:
+                cycle.refused.append(exc)  # logged once for the cycle, by `_flush`
+                return FeedReport(feed.name, "error", "not recorded: the database refuses writes")
+        return report
+
+    async def _recorded(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
+        try:
+            return await self.refresh_feed(feed, cycle)
+        except sqlite3.OperationalError:
+            raise  # the database's, not this feed's: see `_guarded`
+        except Exception as exc:
+            # A bug, but one feed's: the other feeds, the admins' notices and this feed's
+            # backoff must not depend on every feed being free of it.
+            log.exception("feed %s: unexpected %s (a bug)", feed.name, type(exc).__name__)
+            return await self._failed(feed, exc)
 
     async def refresh_feed(self, feed: FeedState, cycle: _Cycle) -> FeedReport:
         try:

@@ -7,6 +7,7 @@ import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 
@@ -17,7 +18,8 @@ from bot.relevance import Classifier
 from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
-from tests.fakes.fetchers import Boom
+from tests.fakes.fetchers import Boom, Counting
+from tests.fakes.full_disk import FullDisk
 
 FIXTURES = REPO / "tests" / "data" / "feeds"
 
@@ -286,3 +288,45 @@ async def test_feeds_are_interleaved_by_host_however_the_host_is_written(
     await storage.feeds.sync([FeedSpec(n, u) for n, u in urls.items()], now=time.time())
     started = interleave_by_host(await storage.feeds.all())
     assert [f.name for f in started] == ["a1", "b", "a2", "a3"]
+
+
+@pytest.fixture
+async def full_disk(tmp_path: Path) -> AsyncIterator[tuple[Storage, FullDisk]]:
+    """A storage on a real file whose writes fail while `FullDisk.full` is set."""
+    db = await FullDisk.open(tmp_path / "test.sqlite3")
+    store = Storage(db)
+    try:
+        yield store, db
+    finally:
+        await store.close()
+
+
+async def test_a_database_refusing_writes_ends_no_cycle_early_and_logs_one_line(
+    full_disk: tuple[Storage, FullDisk],
+    server: FeedServer,
+    fetcher: Fetcher,
+    classifier: Classifier,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A disk full: each feed's outcome, and then its error, fail to be stored. That escaped
+    the cycle at the first feed while the others' refreshes went on untracked (a stop closed
+    the database under them, and the next tick started them a second time)."""
+    storage, db = full_disk
+    server.set_feed("/quick", rss([dated(RELEVANT_ITEM)]))
+    server.slow("/slow", rss([dated(IRRELEVANT)]), seconds=0.5)
+    server.set_response("/down", 503, b"")
+    await sync(storage, server, "/quick", "/slow", "/down", "/buggy")
+    counting = Counting(fetcher)
+    r = make_refresher(storage, Boom(counting, server.url("/buggy")), classifier)
+    db.full = True
+    with caplog.at_level(logging.ERROR, logger="bot.refresh"):
+        reports = await r.refresh_due()
+    assert counting.under_way == 0
+    assert sorted(rep.feed for rep in reports) == ["buggy", "down", "quick", "slow"]
+    assert {rep.status for rep in reports} == {"error"}
+    errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
+    [line] = [rec for rec in errors if rec.exc_info is None]
+    assert "database or disk is full" in line.getMessage()
+    assert "feeds not recorded: 4" in line.getMessage()
+    [bug] = [rec for rec in errors if rec.exc_info is not None]  # the bug's own, none per feed
+    assert "buggy" in bug.getMessage()

@@ -41,3 +41,27 @@ class Boom(Recording):
     def before(self, url: str) -> None:
         if url == self.bad:
             raise ValueError("a bug that quotes the feed: hunter2")
+
+
+class Counting(Recording):
+    """The real fetcher, counting the fetches under way."""
+
+    def __init__(self, real: Fetcher) -> None:
+        super().__init__(real)
+        self.under_way = 0
+
+    async def fetch(
+        self,
+        url: str,
+        *,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        untrusted: bool = False,
+    ) -> FetchResult:
+        self.under_way += 1
+        try:
+            return await super().fetch(
+                url, etag=etag, last_modified=last_modified, untrusted=untrusted
+            )
+        finally:
+            self.under_way -= 1
