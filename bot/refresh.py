@@ -21,8 +21,8 @@ fetching or reading one article page is logged the same way and costs only that 
 entry keeps its feed text).
 
 A database refusing writes (`sqlite3.OperationalError`: a full disk) fails no feed, nor can
-its error be stored: the cycle logs one ERROR line for all such feeds. A cycle ends only when
-all its feeds have, whatever happened.
+its error be stored: the cycle logs one ERROR line for all such feeds, each held in memory for
+a backoff step (`bot.unstored`). A cycle ends only when all its feeds have, whatever happened.
 
 Limits, two of them and each in one place. Requests on the wire are the fetcher's: at most a
 few per host and `Fetcher(concurrency=...)` in all, per request, so a feed's own fetch and its
@@ -75,6 +75,7 @@ from bot.schedule import (
 from bot.storage import FeedState, Incoming, Storage, Story
 from bot.storage.feeds import MOVED_ONTO
 from bot.stories import entry_keys
+from bot.unstored import Unstored
 from bot.watch import WatchTerm, terms_of
 
 __all__ = ["MAX_BACKOFF", "FeedReport", "Refresher"]
@@ -140,9 +141,12 @@ class Refresher:
         self._clock = clock
         self._rng = rng or random.Random()  # noqa: S311 -- jitter, not cryptography
         self._answered_at: float | None = None  # when some feed's server last answered
+        self._unstored = Unstored()
 
     async def refresh_due(self) -> list[FeedReport]:
-        return await self.refresh(await self._storage.feeds.due(self._clock()))
+        now = self._clock()
+        due = await self._storage.feeds.due(now)
+        return await self.refresh(f for f in due if not self._unstored.waiting(f.id, now))
 
     async def refresh(self, feeds: Iterable[FeedState]) -> list[FeedReport]:
         """One cycle over `feeds`; the reports come back in the order the feeds went in."""
@@ -183,7 +187,9 @@ class Refresher:
                 report = await self._recorded(feed, cycle)
             except sqlite3.OperationalError as exc:
                 cycle.refused.append(exc)  # logged once for the cycle, by `_flush`
+                self._unstored.hold(feed, self._clock(), self._jittered)
                 return FeedReport(feed.name, "error", "not recorded: the database refuses writes")
+        self._unstored.stored(feed.id)
         return report
 
     async def _recorded(self, feed: FeedState, cycle: _Cycle) -> FeedReport:

@@ -330,3 +330,38 @@ async def test_a_database_refusing_writes_ends_no_cycle_early_and_logs_one_line(
     assert "feeds not recorded: 4" in line.getMessage()
     [bug] = [rec for rec in errors if rec.exc_info is not None]  # the bug's own, none per feed
     assert "buggy" in bug.getMessage()
+
+
+async def test_a_feed_whose_outcome_was_not_stored_is_not_fetched_before_its_step(
+    full_disk: tuple[Storage, FullDisk],
+    server: FeedServer,
+    fetcher: Fetcher,
+    classifier: Classifier,
+) -> None:
+    """Nothing stored, every feed stayed due: each tick fetched them all again (a feed polled
+    every 8 s was fetched 16 times in 20 s). Held in memory, each waits a backoff step."""
+    storage, db = full_disk
+    server.set_feed("/ok", rss([dated(RELEVANT_ITEM)]))
+    server.set_response("/down", 503, b"")
+    await sync(storage, server, "/ok", "/down")  # interval 60 s
+    start = time.time()
+    now = [start]
+    r = make_refresher(storage, fetcher, classifier, clock=lambda: now[0])
+    db.full = True
+
+    def fetched() -> list[int]:
+        return [len(server.requests_to(p)) for p in ("/ok", "/down")]
+
+    assert [rep.status for rep in await r.refresh_due()] == ["error", "error"]
+    assert fetched() == [1, 1]
+    for later in (0.0, 1.0, 100.0):  # a first step: 2 x 60 s, +-10%
+        now[0] = start + later
+        assert await r.refresh_due() == []
+    assert fetched() == [1, 1]
+    db.full = False
+    now[0] = start + 140.0
+    assert sorted(rep.status for rep in await r.refresh_due()) == ["error", "ok"]
+    assert fetched() == [2, 2]
+    feeds = {f.name: f for f in await storage.feeds.all()}
+    assert feeds["down"].error_count == 1  # the unstored outcome was not the feed's error
+    assert feeds["ok"].last_success_at == start + 140.0
