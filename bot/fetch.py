@@ -20,12 +20,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from collections.abc import AsyncIterator, Callable
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
+from itertools import chain, zip_longest
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -369,3 +371,17 @@ def host_key(url: str) -> str:
         return (URL(url).raw_host or "").rstrip(".").lower()
     except ValueError:  # UnicodeError too: a label IDNA refuses
         return ""
+
+
+_Item = TypeVar("_Item")
+
+
+def interleave_by_host(items: Iterable[_Item], url: Callable[[_Item], str]) -> list[_Item]:
+    """Round-robin over hosts (`host_key` of each item's `url`, as the per-host limit counts
+    them), keeping each host's items in their order: a big host does not take every slot while
+    its own limit makes them wait."""
+    by_host: dict[str, list[_Item]] = defaultdict(list)
+    for item in items:
+        by_host[host_key(url(item))].append(item)
+    rounds = zip_longest(*by_host.values())
+    return [item for item in chain.from_iterable(rounds) if item is not None]

@@ -17,8 +17,8 @@ judged or stored; one onto another listed feed's address disables it instead. An
 exception from one feed is a bug: it is logged with its traceback at ERROR and then treated
 like a `FeedError` of that feed (recorded without its message, which may quote the feed), so
 that one feed's bug never stops the cycle, the admins' notices or its own backoff. A bug in
-fetching or reading one article page is logged the same way and costs only that page (the
-entry keeps its feed text).
+fetching or reading one article page (`bot.article_pages`) is logged the same way and costs
+only that page (the entry keeps its feed text).
 
 A database refusing writes (`sqlite3.OperationalError`: a full disk) fails no feed, nor can
 its error be stored: the cycle logs one ERROR line for all such feeds, each held in memory for
@@ -41,14 +41,13 @@ import logging
 import random
 import sqlite3
 import time
-from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
-from itertools import chain, zip_longest
 from typing import Literal, Protocol
 
 from bot import fulltext
 from bot.analysis import Analysis
+from bot.article_pages import ArticlePages
 from bot.channel_pages import with_earlier_posts
 from bot.errors import (
     ConnectError,
@@ -58,7 +57,7 @@ from bot.errors import (
     HostPaused,
     HTTPStatusError,
 )
-from bot.fetch import host_key
+from bot.fetch import interleave_by_host
 from bot.model import Entry, EntryFacts, FetchResult, ParsedFeed
 from bot.schedule import (
     JITTER,
@@ -133,6 +132,7 @@ class Refresher:
     ) -> None:
         self._storage = storage
         self._fetcher = fetcher
+        self._pages = ArticlePages(fetcher)
         self._analysis = analysis
         self._alert_max_age = alert_max_age
         self._limit = asyncio.Semaphore(concurrency)
@@ -154,7 +154,7 @@ class Refresher:
         watches = tuple(terms_of(await self._storage.watchlist.terms()))
         cycle = _Cycle(fulltext.Budget(self._fulltext_pages), watches)
         listed = list(feeds)
-        started = interleave_by_host(listed)
+        started = interleave_by_host(listed, lambda feed: feed.url)
         # Every feed's refresh ends before the cycle does, even when one raises: else it ran
         # on untracked, and the next tick (or a stop closing the database) came upon it.
         results = await asyncio.gather(
@@ -231,7 +231,7 @@ class Refresher:
         unseen = set(keys) - stored.keys()
         # A channel's post is its whole text: its page (t.me/<channel>/<n>) has nothing more.
         thin = [] if feed.kind == "telegram" else fulltext.thin(entries, keys, unseen)
-        texts = await self._full_texts(entries, thin, cycle.budget)
+        texts = await self._pages.texts(entries, thin, cycle.budget)
         # An entry stored with the same text is nothing to the storage: not classified,
         # fingerprinted nor sent (new and edited entries are).
         fresh = [i for i, k in enumerate(keys) if stored.get(k) != facts[i].content_hash]
@@ -264,29 +264,6 @@ class Refresher:
             return (await self._storage.feeds.stored_hashes(feed.id, keys)).keys()
 
         return await with_earlier_posts(feed.url, url, parsed, read_page=read_page, stored=stored)
-
-    async def _full_texts(
-        self, entries: Sequence[Entry], wanted: Sequence[int], budget: fulltext.Budget
-    ) -> dict[int, str]:
-        """Article text for the `wanted` entries the budget allows, by entry index."""
-        chosen = [i for i in wanted if budget.take()]
-        found = await asyncio.gather(*(self._article(entries[i]) for i in chosen))
-        return {i: text for i, text in zip(chosen, found, strict=True) if text}
-
-    async def _article(self, entry: Entry) -> str | None:
-        assert entry.link is not None  # is_thin() demands a link
-        try:
-            # The link is the feed's, not the operator's: it may not reach our own network.
-            page = await self._fetcher.fetch(entry.link, untrusted=True)
-            return await asyncio.to_thread(fulltext.extract_text, page.body, page.headers, page.url)
-        except FeedError as exc:
-            log.info("article page not fetched: %s: %s", type(exc).__name__, exc)
-            return None
-        except Exception as exc:
-            # A bug, but one page's: the entry keeps its feed text, and the feed is not failed
-            # (and in the end disabled) for a page it links to.
-            log.exception("article page: unexpected %s (a bug)", type(exc).__name__)
-            return None
 
     async def _judge(
         self,
@@ -422,13 +399,3 @@ class Refresher:
     def _jittered(self, seconds: float, *, at_least: float = 0.0) -> float:
         """`seconds`, give or take `JITTER`, but never less than a server asked for."""
         return max(seconds * (1.0 + self._rng.uniform(-JITTER, JITTER)), at_least)
-
-
-def interleave_by_host(feeds: Iterable[FeedState]) -> list[FeedState]:
-    """Round-robin over hosts (`host_key`, as the fetcher's per-host limit counts them),
-    keeping each host's feeds in their order."""
-    by_host: dict[str, list[FeedState]] = defaultdict(list)
-    for feed in feeds:
-        by_host[host_key(feed.url)].append(feed)
-    rounds = zip_longest(*by_host.values())
-    return [feed for feed in chain.from_iterable(rounds) if feed is not None]

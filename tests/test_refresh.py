@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.fetch import Fetcher
+from bot.fetch import Fetcher, interleave_by_host
 from bot.model import FeedSpec
-from bot.refresh import MAX_BACKOFF, FeedReport, interleave_by_host
+from bot.refresh import MAX_BACKOFF, FeedReport
 from bot.relevance import Classifier
 from bot.storage import FeedState, Storage
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
@@ -286,7 +286,7 @@ async def test_feeds_are_interleaved_by_host_however_the_host_is_written(
         "b": "https://other.example/1",
     }
     await storage.feeds.sync([FeedSpec(n, u) for n, u in urls.items()], now=time.time())
-    started = interleave_by_host(await storage.feeds.all())
+    started = interleave_by_host(await storage.feeds.all(), lambda feed: feed.url)
     assert [f.name for f in started] == ["a1", "b", "a2", "a3"]
 
 
