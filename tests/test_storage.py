@@ -393,10 +393,10 @@ async def test_a_blocked_chat_keeps_no_time_of_its_last_digest(storage: Storage)
     await storage.chats.save_settings(replace(chat, mode="daily"), now=NOW)
     await storage.stories.save(feed, [incoming(make_entry())], now=NOW, alert_max_age=DAY)
     [d] = await storage.outbox.due(NOW + DAY, limit=10)
-    assert await storage.outbox.mark_sending(d.id)
+    assert await storage.outbox.mark_sending(d.id, NOW + DAY)
     await storage.outbox.mark_sent(d.id, 99, NOW + DAY, chat_id=7)
     query = "SELECT last_digest_at FROM chats WHERE chat_id = 7"
-    assert await storage.db.scalar(query) == NOW + DAY
+    assert await storage.db.scalar(query) == d.due_at  # the digest time it served
     await storage.chats.deactivate(7)
     assert await storage.db.scalar(query) is None
 
