@@ -20,6 +20,7 @@ from bot.search import QueryBuilder
 from bot.storage import Storage
 from bot.telegram import (
     admin,
+    failures,
     fallback,
     feeds,
     membership,
@@ -60,7 +61,7 @@ def build_dispatcher(
     dp.message.filter(~F.is_automatic_forward)
     routers = (
         start, settings_router, subscriptions, watchlist, privacy, search, admin, feeds,
-        migration, membership, fallback,
+        migration, membership, fallback, failures,
     )  # fmt: skip
     dp.include_routers(*(m.make_router() for m in routers))
     return dp

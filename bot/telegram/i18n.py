@@ -2,15 +2,18 @@
 
 The locale of an update is the chat's language setting if it has one, else the rule of
 `bot.i18n.locale_for` on the sender's Telegram `language_code`. Handlers get `tr` (a `bot.i18n.Tr`
-for that locale) as a keyword argument; aiogram's own `gettext` works inside them too.
+for that locale) as a keyword argument; aiogram's own `gettext` works inside them too. The
+error handler (`bot.telegram.failures`) gets the `tr` of the update that failed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gettext
+import sqlite3
 from typing import Any
 
-from aiogram.types import CallbackQuery, Message, TelegramObject, User
+from aiogram.types import CallbackQuery, ErrorEvent, Message, TelegramObject, User
 from aiogram.utils.i18n import I18n, I18nMiddleware
 
 from bot.i18n import CATALOG_DIR, DEFAULT_LOCALE, Catalogs, locale_for
@@ -52,7 +55,15 @@ class ChatI18nMiddleware(I18nMiddleware):
 
     async def _chat(self, event: TelegramObject) -> Chat | None:
         chat_id = _chat_id(event)
-        return None if chat_id is None else await self._storage.chats.get(chat_id)
+        if chat_id is None:
+            return None
+        if isinstance(event, ErrorEvent):
+            # The failure may be the database's own: then the apology goes in the user's
+            # language rather than not at all.
+            with contextlib.suppress(sqlite3.Error):
+                return await self._storage.chats.get(chat_id)
+            return None
+        return await self._storage.chats.get(chat_id)
 
 
 def _locale(chat: Chat | None, data: dict[str, Any]) -> str:
@@ -63,6 +74,8 @@ def _locale(chat: Chat | None, data: dict[str, Any]) -> str:
 
 
 def _chat_id(event: TelegramObject) -> int | None:
+    if isinstance(event, ErrorEvent):
+        return _chat_id(event.update.event)
     if isinstance(event, Message):
         return event.chat.id
     if isinstance(event, CallbackQuery) and event.message is not None:

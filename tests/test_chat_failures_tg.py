@@ -1,0 +1,73 @@
+"""A command or a button whose handler fails (a full disk, a database that refuses writes)
+still gets an answer: the spinner stops and the chat learns that nothing was done, in its
+language. What is logged is the error's type, never what the user wrote."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+
+from bot.storage import Storage
+from tests.fakes.botapi import FakeBotAPI
+from tests.telegram_harness import Running, running_bot
+from tests.test_chat_settings_tg import say
+
+SECRET = "Bazhukov"  # what a user wrote: never in the log
+
+
+@pytest.fixture
+async def tg(storage: Storage) -> AsyncIterator[Running]:
+    async with FakeBotAPI() as api, running_bot(storage, api) as running:
+        yield running
+        api.assert_no_violations()
+
+
+async def refuse_writes(storage: Storage) -> None:
+    """From now on every write raises sqlite3.OperationalError, as on a full disk; reads work."""
+    await storage.db.fetchall("PRAGMA query_only = ON")
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "Nothing was changed"),
+        ("ru", "Ничего не изменено"),
+        ("uk", "Нічого не змінено"),
+    ],
+)
+async def test_a_command_the_database_fails_is_answered_in_the_users_language(
+    tg: Running, language: str, expected: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    chat = 50
+    await refuse_writes(tg.storage)
+    with caplog.at_level(logging.INFO):
+        reply = await say(tg, chat, f"/watch {SECRET}", 1, language_code=language)
+    assert expected in reply.text
+    assert await tg.storage.watchlist.of_chat(chat) == []
+    assert "OperationalError" in caplog.text
+    assert SECRET not in caplog.text
+
+
+async def test_delete_everything_the_database_fails_says_nothing_was_deleted(
+    tg: Running,
+) -> None:
+    chat = 51
+    await tg.storage.chats.subscribe(chat, ["KZ"], thread_id=None, now=time.time())
+    ask = await say(tg, chat, "/forget", 1)
+    await refuse_writes(tg.storage)
+    query = tg.api.callback(chat, chat, "f1:yes", ask.message_id)
+    reply = await tg.api.wait_for_messages(chat, 2, timeout=15)
+    assert query not in tg.api.open_callbacks  # the spinner stops
+    assert "Nothing was deleted" in reply[-1]
+    assert await tg.storage.chats.get(chat) is not None
+
+
+async def test_the_chats_language_setting_wins_on_failure_too(tg: Running) -> None:
+    chat = 53
+    await tg.storage.chats.ensure(chat, time.time(), language="uk")
+    await refuse_writes(tg.storage)
+    reply = await say(tg, chat, "/subscribe kz", 1, language_code="en")
+    assert "Нічого не змінено" in reply.text
