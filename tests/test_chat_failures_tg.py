@@ -71,3 +71,22 @@ async def test_the_chats_language_setting_wins_on_failure_too(tg: Running) -> No
     await refuse_writes(tg.storage)
     reply = await say(tg, chat, "/subscribe kz", 1, language_code="en")
     assert "Нічого не змінено" in reply.text
+
+
+async def test_a_failure_after_the_deletion_does_not_say_nothing_was_deleted(
+    tg: Running,
+) -> None:
+    """The press answered too late (the database was busy): the deletion is done, and the
+    chat must not be told otherwise."""
+    chat = 52
+    await tg.storage.chats.subscribe(chat, ["KZ"], thread_id=None, now=time.time())
+    ask = await say(tg, chat, "/forget", 1)
+    tg.api.fail_next(
+        "answerCallbackQuery",
+        400,
+        "Bad Request: query is too old and response timeout expired or query ID is invalid",
+    )
+    tg.api.callback(chat, chat, "f1:yes", ask.message_id)
+    await tg.api.wait_for(lambda: "nothing about this chat" in tg.api.messages_to(chat)[0])
+    assert await tg.storage.chats.get(chat) is None
+    assert not any("Nothing was deleted" in text for text in tg.api.messages_to(chat))

@@ -107,6 +107,9 @@ async def forget_pressed(  # noqa: PLR0917 -- aiogram injects dependencies by pa
         done = tr("Done: nothing about this chat is stored any more. /start to begin again.")
     else:
         done = tr("Cancelled: nothing was deleted.")
-    await query.answer()
+    # A press answered too late (the database was busy) is refused by Telegram: the deletion
+    # is done all the same, and the message must still say so.
+    with contextlib.suppress(TelegramBadRequest):
+        await query.answer()
     with contextlib.suppress(TelegramBadRequest):
         await bot.edit_message_text(done, chat_id=chat_id, message_id=message.message_id)
