@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bot.config import Settings, load_feeds, load_settings
+from bot.early_stop import EarlyStop
 from bot.errors import ConfigError, QueryError
 
 # Search ranks at most its best 1,000 candidates (bot.storage.search.RANK_WINDOW).
@@ -134,10 +135,11 @@ def _feeds_export(args: argparse.Namespace, settings: Settings) -> int:
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     settings.require_token()
     feeds = load_feeds(settings.feeds_file)
+    early = EarlyStop()  # before the 3 s import: a `docker stop` then must not be lost
     from bot import app, logs  # only now: a bad setting is reported without the 3 s import
 
     logs.configure(settings.log_level, settings.bot_token or "")
-    asyncio.run(app.run(settings, feeds))
+    asyncio.run(app.run(settings, feeds, asked_before=lambda: early.asked))
     return 0
 
 

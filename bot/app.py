@@ -8,13 +8,14 @@ reverse order. Nothing else constructs collaborators.
     polling:   aiogram long polling until SIGINT/SIGTERM, then a graceful stop
 
 SIGINT and SIGTERM are ours from before anything starts (aiogram would take them only once
-polling starts, and until then a signal ended the process with deliveries in flight): either
-one sets the stop, whatever the bot is doing. Stopping, in order: no new updates, the updates
-being handled finish; no new ticks or heartbeats, those under way finish (a feed's transaction,
-admin notices, a beat waiting for another process's write; only a job still running after the
-grace is cancelled, which APScheduler logs as a failed job); the sender settles what it has in
-flight. The sender ending on its own (a bug) stops the bot too, with its error: a bot that
-polls but cannot send must not look alive.
+polling starts, and until then a signal ended the process with deliveries in flight; before this
+loop runs, `bot.early_stop` keeps them): either one sets the stop, whatever the bot is doing. A
+stop during the start-up ends it at its next step, before anything is served. Stopping, in
+order: no new updates, the updates being handled finish; no new ticks or heartbeats, those under
+way finish (a feed's transaction, admin notices, a beat waiting for another process's write;
+only a job still running after the grace is cancelled, which APScheduler logs as a failed job);
+the sender settles what it has in flight. The sender ending on its own (a bug) stops the bot
+too, with its error: a bot that polls but cannot send must not look alive.
 """
 
 from __future__ import annotations
@@ -22,9 +23,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import signal
 import time
-from collections.abc import Awaitable, Iterable, Iterator
+from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
@@ -41,6 +41,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.analysis import Analysis, open_analysis
 from bot.config import FeedsConfig, Settings
+from bot.early_stop import SIGNALS
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
 from bot.i18n import Catalogs
@@ -71,17 +72,31 @@ def tick_seconds(feeds: FeedsConfig) -> float:
     return max(1.0, min(MAX_TICK, shortest / 2))
 
 
-async def run(settings: Settings, feeds: FeedsConfig) -> None:
+async def run(
+    settings: Settings, feeds: FeedsConfig, *, asked_before: Callable[[], bool] = lambda: False
+) -> None:
+    """The bot until a stop. `asked_before`: whether a stop came before this loop ran
+    (`bot.early_stop`); the signals are the loop's from here on, and each step of the start-up
+    that may take long (importing, the classifier, opening the database) is followed by a look
+    at the stop: a stopped start-up ends there, cleanly."""
     settings.require_token()
-    with only_instance(settings.database_path):
-        await _run(settings, feeds)
+    stop = asyncio.Event()
+    with _stopped_by_signals(stop):
+        if asked_before():
+            stop.set()
+        if stopping(stop):
+            return
+        with only_instance(settings.database_path):
+            await _run(settings, feeds, stop)
 
 
-async def _run(settings: Settings, feeds: FeedsConfig) -> None:
+async def _run(settings: Settings, feeds: FeedsConfig, stop: asyncio.Event) -> None:
     token = settings.require_token()
     classifier = Classifier.from_extension(feeds.lexicon)
     storage = await Storage.open(settings.database_path, lemmatizer=classifier.lemmatizer)
     try:
+        if stopping(stop):
+            return
         await storage.feeds.sync(feeds.feeds, now=time.time())
         workers = settings.analysis_workers
         async with (
@@ -96,7 +111,7 @@ async def _run(settings: Settings, feeds: FeedsConfig) -> None:
                 remember_pause=lambda seconds: storage.outbox.pause_for(seconds, time.time()),
             )
             try:
-                await _serve(bot, pacer, storage, settings, feeds, fetcher, analysis)
+                await _serve(bot, pacer, storage, settings, feeds, fetcher, analysis, stop)
             finally:
                 await bot.session.close()
     finally:
@@ -111,6 +126,7 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     feeds: FeedsConfig,
     fetcher: Fetcher,
     analysis: Analysis,
+    stop: asyncio.Event,
 ) -> None:
     catalogs = Catalogs.load()
     sender = Sender(bot, storage, pacer, catalogs=catalogs)
@@ -123,24 +139,31 @@ async def _serve(  # noqa: PLR0917 -- the composition root hands each collaborat
     dp = build_dispatcher(storage, settings, catalogs=catalogs)
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
-    stop = asyncio.Event()
-    with _stopped_by_signals(stop):
-        sender_task = asyncio.create_task(sender.run(), name="sender")
-        sender_task.add_done_callback(lambda _: stop.set())
-        scheduler.start()
-        on_time = asyncio.create_task(keep_jobs_on_time(scheduler, tick_seconds(feeds)))
-        try:
-            if await unless_stopped(introduce(bot, catalogs), stop):
-                log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
-                await poll_until(dp, bot, stop)
-        finally:
-            log.info("stopping")
-            if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
-                log.warning("stopped with %d updates still being handled", unfinished)
-            on_time.cancel()
-            await stop_jobs(scheduler, tick.running, SHUTDOWN_GRACE)
-            sender.stop()
-            await stop_within(sender_task, SHUTDOWN_GRACE)
+    if stopping(stop):  # the workers started: nothing is sent, polled or scheduled yet
+        return
+    sender_task = asyncio.create_task(sender.run(), name="sender")
+    sender_task.add_done_callback(lambda _: stop.set())
+    scheduler.start()
+    on_time = asyncio.create_task(keep_jobs_on_time(scheduler, tick_seconds(feeds)))
+    try:
+        if await unless_stopped(introduce(bot, catalogs), stop):
+            log.info("started: %d feeds, tick %.0fs", len(feeds.feeds), tick_seconds(feeds))
+            await poll_until(dp, bot, stop)
+    finally:
+        log.info("stopping")
+        if unfinished := await in_flight.finish(SHUTDOWN_GRACE):
+            log.warning("stopped with %d updates still being handled", unfinished)
+        on_time.cancel()
+        await stop_jobs(scheduler, tick.running, SHUTDOWN_GRACE)
+        sender.stop()
+        await stop_within(sender_task, SHUTDOWN_GRACE)
+
+
+def stopping(stop: asyncio.Event) -> bool:
+    """Whether a stop came during the start-up, which then ends (said in the log)."""
+    if stop.is_set():
+        log.info("stopping")
+    return stop.is_set()
 
 
 def scheduled(tick: Tick, seconds: float) -> AsyncIOScheduler:
@@ -220,13 +243,12 @@ class Tick:
 @contextlib.contextmanager
 def _stopped_by_signals(stop: asyncio.Event) -> Iterator[None]:
     loop = asyncio.get_running_loop()
-    signals = (signal.SIGINT, signal.SIGTERM)
-    for number in signals:
+    for number in SIGNALS:
         loop.add_signal_handler(number, stop.set)
     try:
         yield
     finally:
-        for number in signals:
+        for number in SIGNALS:
             loop.remove_signal_handler(number)
 
 

@@ -8,8 +8,9 @@ import logging
 import os
 import signal
 import sqlite3
+import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfoNotFoundError
@@ -31,6 +32,7 @@ from bot.status import HEALTHY_HEARTBEAT_AGE, healthy
 from bot.storage import Storage
 from bot.telegram.client import make_bot
 from bot.wall_clock import keep_jobs_on_time
+from tests.conftest import REPO
 from tests.fakes.botapi import FakeBotAPI
 
 ADMIN = 777
@@ -275,3 +277,64 @@ async def test_a_job_started_just_before_the_stop_finishes(
     finally:
         await bot.session.close()
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
+
+
+def catches_sigterm(pid: int) -> bool:
+    """Whether the process has a handler for SIGTERM (its `SigCgt` mask, from /proc)."""
+    status = Path(f"/proc/{pid}/status").read_text(encoding="ascii")
+    [mask] = [line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")]
+    return bool(int(mask, 16) >> (signal.SIGTERM - 1) & 1)
+
+
+async def until(condition: Callable[[], bool], seconds: float = 20) -> None:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "not in time"
+        await asyncio.sleep(0.02)
+
+
+@pytest.mark.parametrize("during", ["imports", "database"])
+async def test_a_stop_during_start_up_ends_the_bot_cleanly(
+    tmp_path: Path, api: FakeBotAPI, during: str
+) -> None:
+    """`docker stop` sends SIGTERM to PID 1, which has no default action for it: a signal
+    that came before the bot's handlers (importing aiogram takes 3 s, opening the database
+    may wait for another writer) was dropped, and the bot SIGKILLed when the stop timeout ran
+    out. Outside a container it was killed (-15) mid-start. Now it stops, exits 0, says so."""
+    database = tmp_path / "bot.sqlite3"
+    await (await Storage.open(database)).close()
+    other = sqlite3.connect(database, isolation_level=None)
+    if during == "database":
+        other.execute("BEGIN IMMEDIATE")  # the bot's open waits for this writer
+    (tmp_path / "feeds.yaml").write_text("feeds: []\n", encoding="utf-8")
+    env = {
+        **os.environ, "BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url,
+        "DATABASE_PATH": str(database), "FEEDS_FILE": str(tmp_path / "feeds.yaml"),
+        "ANALYSIS_WORKERS": "0",
+    }  # fmt: skip
+    log, lock = tmp_path / "bot.log", Path(f"{database}.lock")
+    with log.open("wb") as out:
+        bot = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", cwd=REPO, env=env, stdout=out, stderr=out
+        )
+    try:
+        if during == "database":
+            await until(lock.exists)  # it has the instance lock: it is opening the database
+        else:
+            await until(lambda: catches_sigterm(bot.pid))
+            assert not await asyncio.to_thread(
+                lock.exists
+            )  # the handler comes before the start-up's steps
+        bot.send_signal(signal.SIGTERM)
+        await asyncio.sleep(0.5)
+        if other.in_transaction:
+            other.rollback()
+        await asyncio.wait_for(bot.wait(), 20)
+    finally:
+        other.close()
+        if bot.returncode is None:
+            bot.kill()
+            await bot.wait()
+    assert bot.returncode == 0, log.read_text("utf-8", "replace")
+    assert "stopping" in log.read_text("utf-8")
+    assert api.calls["getUpdates"] == 0  # it never served
