@@ -1261,3 +1261,44 @@ async def test_a_paused_watchers_watch_only_story_is_kept(storage: Storage) -> N
     await storage.chats.reactivate(chat)
     story = await storage.db.fetchone("SELECT id FROM stories WHERE id = ?", (alert.story.id,))
     assert story is not None, "the story the paused chat was alerted about was deleted"
+
+
+@pytest.mark.parametrize("way", ["run", "transaction"])
+async def test_a_commit_that_fails_leaves_no_transaction_open(storage: Storage, way: str) -> None:
+    """SQLite can leave a transaction open when its COMMIT fails (a full disk, a deferred
+    constraint): every later write of the one connection then failed with "cannot start a
+    transaction within a transaction", the bot writing nothing until restarted."""
+    db = storage.db
+    await db.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    await db.execute(
+        """CREATE TABLE child (parent INTEGER REFERENCES parent (id)
+           DEFERRABLE INITIALLY DEFERRED)"""
+    )
+
+    async def orphan() -> None:
+        if way == "run":
+            await db.run(lambda tx: tx.execute("INSERT INTO child VALUES (1)"))
+        else:
+            async with db.transaction() as tx:
+                await tx.execute("INSERT INTO child VALUES (1)")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        await orphan()
+    await db.run(lambda tx: tx.execute("INSERT INTO parent VALUES (1)"))
+    assert await db.scalar("SELECT COUNT(*) FROM child") == 0
+    assert await db.scalar("SELECT COUNT(*) FROM parent") == 1
+
+
+async def test_forget_is_done_when_only_emptying_the_log_fails(
+    storage: Storage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The wipe is committed before the write-ahead log is emptied: that last step failing
+    (the disk full) must not make /forget fail, or the chat is told nothing was deleted."""
+
+    def refuse(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    await storage.chats.subscribe(7, ["KZ"], thread_id=None, now=NOW)
+    monkeypatch.setattr("bot.storage.db._checkpoint", refuse)
+    await storage.chats.forget(7)
+    assert await storage.chats.get(7) is None
