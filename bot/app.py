@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -220,11 +221,23 @@ class Tick:
         self._refresher, self._admin_ids, self._catalogs = refresher, admin_ids, catalogs
         self.running = Running()  # so that a stop lets a refresh or a beat under way finish
         self._told: set[Told] = set()  # who has which admin notice, while others' sends fail
+        self._beat_refused = False
 
     async def beat(self) -> None:
-        """The heartbeat `status --health` reads: the loop and the scheduler are alive."""
+        """The heartbeat `status --health` reads: the loop and the scheduler are alive. A
+        database refusing the write (a full disk) is logged once, not with a traceback every
+        beat, until a beat is stored again; meanwhile the health check says unhealthy."""
         with self.running.track():  # it may wait for another process's write: a stop waits too
-            await self._storage.beat(time.time())
+            try:
+                await self._storage.beat(time.time())
+            except sqlite3.OperationalError as exc:
+                if not self._beat_refused:
+                    log.error("the heartbeat is not stored: the database refuses writes (%s)", exc)
+                self._beat_refused = True
+                return
+        if self._beat_refused:
+            log.warning("the heartbeat is stored again")
+        self._beat_refused = False
 
     async def run(self) -> None:
         # A method, not __call__: APScheduler awaits what `inspect` sees as a coroutine

@@ -34,6 +34,7 @@ from bot.telegram.client import make_bot
 from bot.wall_clock import keep_jobs_on_time
 from tests.conftest import REPO
 from tests.fakes.botapi import FakeBotAPI
+from tests.fakes.full_disk import FullDisk
 
 ADMIN = 777
 
@@ -338,3 +339,31 @@ async def test_a_stop_during_start_up_ends_the_bot_cleanly(
     assert bot.returncode == 0, log.read_text("utf-8", "replace")
     assert "stopping" in log.read_text("utf-8")
     assert api.calls["getUpdates"] == 0  # it never served
+
+
+async def test_a_heartbeat_the_database_refuses_is_logged_once_until_one_is_stored(
+    tmp_path: Path, api: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A full disk refuses every beat: one ERROR line, not a traceback every few seconds (and
+    the job must not raise, which APScheduler logs with its own traceback each time)."""
+    db = await FullDisk.open(tmp_path / "test.sqlite3")
+    storage = Storage(db)
+    pacer = Pacer()
+    bot = make_bot(api.token, pacer, api.base_url)
+    try:
+        tick = Tick(bot, pacer, storage, CountingRefresher(), [], Catalogs.load())
+        db.full = True
+        for _ in range(3):
+            await tick.beat()
+        db.full = False
+        await tick.beat()
+        assert await storage.heartbeat() is not None
+    finally:
+        await bot.session.close()
+        await storage.close()
+    logged = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.app"]
+    assert logged == [
+        ("ERROR", "the heartbeat is not stored: the database refuses writes "
+                  "(database or disk is full)"),
+        ("WARNING", "the heartbeat is stored again"),
+    ]  # fmt: skip

@@ -5,9 +5,9 @@ read-only volume does to the running bot, without mounting one."""
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from bot.storage.db import Database, SyncTransaction, Transaction
 
@@ -18,6 +18,10 @@ class FullDisk(Database):
     """`FullDisk.open(path)`; set `full` to refuse every write from then on."""
 
     full = False
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        self._refuse()
+        return await super().execute(sql, params)
 
     async def run(self, fn: Callable[[SyncTransaction], T]) -> T:
         self._refuse()
