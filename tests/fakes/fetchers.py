@@ -23,12 +23,18 @@ class Recording:
     ) -> FetchResult:
         self.urls.append(url)
         self.before(url)
-        return await self.real.fetch(
-            url, etag=etag, last_modified=last_modified, untrusted=untrusted
-        )
+        try:
+            return await self.real.fetch(
+                url, etag=etag, last_modified=last_modified, untrusted=untrusted
+            )
+        finally:
+            self.after(url)
 
     def before(self, url: str) -> None:
         """Runs before each fetch is handed to the real fetcher."""
+
+    def after(self, url: str) -> None:
+        """Runs when each fetch has ended, however it did."""
 
 
 class Boom(Recording):
@@ -50,18 +56,8 @@ class Counting(Recording):
         super().__init__(real)
         self.under_way = 0
 
-    async def fetch(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        untrusted: bool = False,
-    ) -> FetchResult:
+    def before(self, url: str) -> None:
         self.under_way += 1
-        try:
-            return await super().fetch(
-                url, etag=etag, last_modified=last_modified, untrusted=untrusted
-            )
-        finally:
-            self.under_way -= 1
+
+    def after(self, url: str) -> None:
+        self.under_way -= 1
