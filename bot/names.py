@@ -164,6 +164,9 @@ KEY_CACHE: Final = 65_536
 # 8: stories' first names, paired with their surnames (rule 5, `bot.people` rule 7; migration
 # 18), so that a namesake's report is another story.
 KEYS_VERSION: Final = 8
+# The last version whose rules changed keys the search index holds (8 changed none): a database
+# behind it has every story re-indexed on open (`bot.storage.rekey`), hours on a big one.
+SEARCH_KEYS_VERSION: Final = 7
 
 
 def fold(word: str) -> str:

@@ -14,7 +14,7 @@ from bot.merge import Candidate, Features, choose
 from bot.names import given_name_forms, name_key
 from bot.people import named_people, namesakes
 from bot.relevance import Classifier
-from bot.storage import Incoming, Storage
+from bot.storage import Incoming, Storage, rekey
 from tests.conftest import NOW, add_feeds, incoming, make_entry
 
 DAY = 86400.0
@@ -253,3 +253,19 @@ async def test_first_names_are_computed_on_open_for_stories_stored_before(
         assert len(saved.new_stories) == 1
     finally:
         await storage.close()
+
+
+@pytest.mark.parametrize(("version", "queued"), [(6, 1), (7, 0)])
+async def test_first_names_alone_re_index_no_story(
+    storage: Storage, classifier: Classifier, version: int, queued: int
+) -> None:
+    """Version 8 added first names, which search rows do not hold: a database at version 7 has
+    its first names filled without re-indexing every story (hours on a big one); one behind
+    an older rule of the keys search holds is re-indexed."""
+    [ovd] = await add_feeds(storage, "OVD")
+    report = classified(classifier, SMIRNOV_ALMATY, "https://ovd.example/1", NOW)
+    await storage.stories.save(ovd, [report], now=NOW, alert_max_age=2 * DAY)
+    await storage.search_index.flush()
+    await storage.db.execute("UPDATE counters SET value = ? WHERE name = 'name_keys'", (version,))
+    assert await rekey.upgrade(storage.db, now=NOW)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == queued

@@ -4,9 +4,10 @@ Name keys are computed in Python and stored in three places, so a migration (SQL
 recompute them; `upgrade()` runs when `Storage.open()` finds `counters.name_keys` behind
 `KEYS_VERSION` (a database from before the counter counts as version 1), in one transaction:
 
-- the search index: every searchable story is queued (`search_index.queue`) and re-indexed
-  by the flush that follows in `Storage.open()`, so its `terms` and `search_terms` hold the new
-  keys (a Latin query's key must meet the Ukrainian forms stored earlier);
+- the search index, when it holds keys of older rules (behind `SEARCH_KEYS_VERSION`): every
+  searchable story is queued (`search_index.queue`) and re-indexed by the flush that follows
+  in `Storage.open()`, so its `terms` and `search_terms` hold the new keys (a Latin query's key
+  must meet the Ukrainian forms stored earlier);
 - the merge index: the stories that a new report can still join (dated within `bot.merge.WINDOW`
   of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now
   (a source's only where `story_index.add` would take them), added to `stories.names` and
@@ -24,7 +25,7 @@ from functools import partial
 from typing import Final
 
 from bot.merge import WINDOW
-from bot.names import KEYS_VERSION
+from bot.names import KEYS_VERSION, SEARCH_KEYS_VERSION
 from bot.people import named_people
 from bot.storage import search_index, story_index
 from bot.storage.db import Database, SyncTransaction
@@ -44,8 +45,9 @@ def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
     version = FIRST_VERSION if row is None else int(row["value"])
     if version >= KEYS_VERSION:
         return False
-    stories = [r[0] for r in tx.fetchall("SELECT id FROM stories WHERE broadcast = 1")]
-    search_index.queue(tx, stories)
+    if version < SEARCH_KEYS_VERSION:
+        stories = [r[0] for r in tx.fetchall("SELECT id FROM stories WHERE broadcast = 1")]
+        search_index.queue(tx, stories)
     _rekey_stories(tx, now - WINDOW)
     _rekey_watchlists(tx)
     tx.execute(
