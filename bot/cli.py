@@ -53,6 +53,8 @@ def report_line(report: FeedReport) -> str:
         return f"{report.feed}: ok ({report.entries} entries, {new} new relevant)"
     if report.status == "not_modified":
         return f"{report.feed}: not modified"
+    if report.status == "held":  # nothing wrong with the feed: another's answer paused its host
+        return f"{report.feed}: not polled: {report.detail}"
     return f"{report.feed}: error: {report.detail}"
 
 

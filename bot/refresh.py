@@ -100,7 +100,7 @@ class FeedReport:
     """How one feed's refresh went, for logs and `poll --once`."""
 
     feed: str
-    status: Literal["ok", "not_modified", "error"]
+    status: Literal["ok", "not_modified", "held", "error"]  # held: not polled, its host waits
     detail: str = ""
     entries: int = 0
     new_stories: tuple[Story, ...] = ()
@@ -372,7 +372,7 @@ class Refresher:
         wait = self._jittered(exc.retry_after, at_least=exc.retry_after)
         await self._storage.feeds.postpone(feed.id, next_check_at=self._clock() + wait)
         log.info("feed %s: not polled, %s", feed.name, exc)
-        return FeedReport(feed.name, "error", f"{type(exc).__name__}: {exc}")
+        return FeedReport(feed.name, "held", f"{type(exc).__name__}: {exc}")
 
     async def _move(self, feed: FeedState, url: str) -> FeedReport | None:
         """Store the address the feed moved to for good on the way. When another feed is

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.channel_pages import CATCH_UP_PAGES
+from bot.cli import report_line
 from bot.fetch import Fetcher
 from bot.model import FeedSpec
 from bot.refresh import FeedReport, Refresher
@@ -247,7 +248,12 @@ async def test_a_429_retry_after_holds_the_other_feeds_of_that_host(
         now[0] = start + 60
         before = {f.name: f for f in await storage.feeds.all()}
         reports = await r.refresh([before["one"], before["three"]])  # due a minute later
-        assert [r.detail.split(":")[0] for r in reports] == ["HostPaused", "HostPaused"]
+        assert [(r.status, r.detail.split(":")[0]) for r in reports] == [("held", "HostPaused")] * 2
+        # poll --once says so, not "error": nothing is wrong with these feeds.
+        assert (
+            report_line(reports[0])
+            == "one: not polled: HostPaused: its host asked to wait 3540 s more"
+        )
         assert [q.path for q in server.requests] == ["/s/one", "/s/two"]
         after = {f.name: f for f in await storage.feeds.all()}
         for name in ("one", "three"):
