@@ -105,5 +105,6 @@ def clamp_offset(offset: int) -> int:
     return max(MIN_OFFSET, min(MAX_OFFSET, offset))
 
 
-def format_offset(offset: int) -> str:
-    return "UTC" if offset == 0 else f"UTC{offset:+d}"
+def format_offset(offset: float) -> str:
+    """UTC, UTC+5, UTC-3 (UTC+5.5 for a zone no chat setting offers, which a caller may pass)."""
+    return "UTC" if offset == 0 else f"UTC{offset:+g}"

@@ -26,6 +26,7 @@ from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Final
 
+from bot.chat_settings import format_offset
 from bot.search.people import people
 from bot.storage.records import Story
 
@@ -67,5 +68,4 @@ def _safe(cell: str) -> str:
 
 def file_name(utc_offset: float) -> str:
     """The export's file name, naming the zone its dates are days of."""
-    zone = "UTC" if utc_offset == 0 else f"UTC{utc_offset:+g}"
-    return f"transit-watch-search-{zone}.csv"
+    return f"transit-watch-search-{format_offset(utc_offset)}.csv"
