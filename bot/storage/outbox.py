@@ -82,12 +82,14 @@ _CHAT_COLUMNS = """
 """
 
 
+# What `_delivery` reads of a delivery's own row (`due()`, `claimed()`, `digest_followers()`).
+_DELIVERY_COLUMNS = """
+    d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
+    MAX(d.created_at, d.due_at) AS due_since, d.first_attempt_at, d.plain"""
 # A delivery with its chat's settings and its story (`_delivery`); an edit's target is the
 # chat's sent alert of the story.
 _DELIVERIES = f"""
-    SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-           MAX(d.created_at, d.due_at) AS due_since, d.first_attempt_at,
-           d.plain,
+    SELECT {_DELIVERY_COLUMNS},
            COALESCE(d.message_id, (
                SELECT a.message_id FROM deliveries a
                WHERE a.chat_id = d.chat_id AND a.story_id = d.story_id
@@ -160,10 +162,8 @@ class Outbox:
         make one digest message (the sender marks the ones that fit as sent with it)."""
         rows = await self._db.fetchall(
             f"""
-            SELECT d.id AS delivery_id, d.chat_id, d.kind, d.attempts, d.created_at AS queued_at,
-                   MAX(d.created_at, d.due_at) AS due_since, d.first_attempt_at,
-                   d.plain, d.message_id AS target_message_id, c.thread_id, {_CHAT_COLUMNS},
-                   {STORY_COLUMNS}
+            SELECT {_DELIVERY_COLUMNS}, d.message_id AS target_message_id, c.thread_id,
+                   {_CHAT_COLUMNS}, {STORY_COLUMNS}
             FROM deliveries d
             JOIN chats c ON c.chat_id = d.chat_id
             JOIN stories s ON s.id = d.story_id
