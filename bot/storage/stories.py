@@ -348,11 +348,9 @@ def _story_of_url(tx: SyncTransaction, item: Incoming, feed_id: int) -> int | No
     )
     if row is None:
         return None
-    fingerprint = item.fingerprint
-    names = fingerprint.names if fingerprint else frozenset()
-    first_names = fingerprint.first_names if fingerprint else frozenset()
+    people = story_index.people_of(item)
     story_first_names = frozenset(row["first_names"].split())
-    if other_people(names, row["names"].split(), first_names, story_first_names):
+    if other_people(people.keys, row["names"].split(), people.first_names, story_first_names):
         return None
     return int(row["story_id"])
 

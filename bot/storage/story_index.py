@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from bot.fingerprint import Fingerprint, unpack
 from bot.merge import WINDOW, Candidate, Features
-from bot.people import NO_FIRST_NAMES, surnames
+from bot.people import NO_FIRST_NAMES, NamedPeople, surnames
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
@@ -40,13 +40,19 @@ def features_of(
     )
 
 
+def people_of(item: Incoming) -> NamedPeople:
+    """The people a report names, as its fingerprint has them (none without one)."""
+    fingerprint = item.fingerprint
+    if fingerprint is None:
+        return NamedPeople(frozenset(), NO_FIRST_NAMES)
+    return NamedPeople(fingerprint.names, fingerprint.first_names)
+
+
 def report_features(item: Incoming, when: float) -> Features:
     """What merging compares of a new report (`when`: its date, or now)."""
-    fingerprint, verdict = item.fingerprint, item.verdict
+    people, verdict = people_of(item), item.verdict
     countries = frozenset(verdict.countries)
-    if fingerprint is None:
-        return Features(when, frozenset(), countries, verdict.action)
-    return Features(when, fingerprint.names, countries, verdict.action, fingerprint.first_names)
+    return Features(when, people.keys, countries, verdict.action, people.first_names)
 
 
 def candidates(tx: SyncTransaction, fingerprint: Fingerprint, when: float) -> list[Candidate]:

@@ -92,9 +92,7 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
     """A new story headed by `item`: public (with the next number) when it is relevant, else
     kept for the watchlists it names."""
     public = int(item.verdict.relevant)
-    fingerprint = item.fingerprint
-    names = fingerprint.names if fingerprint else frozenset()
-    first_names = fingerprint.first_names if fingerprint else frozenset()
+    people = story_index.people_of(item)
     marks = ", ".join("?" for _ in _HEADLINE)
     reported = _countries_column(item.verdict.countries) if public else ""
     return tx.insert(
@@ -104,8 +102,8 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
         VALUES (?, {marks}, ?, ?, ?, CASE WHEN ? THEN {_NEXT_NUMBER} END, ?)
         """,
         (
-            now, *_headline(feed, item), public, story_index.names_column(names),
-            story_index.names_column(first_names), public, reported,
+            now, *_headline(feed, item), public, story_index.names_column(people.keys),
+            story_index.names_column(people.first_names), public, reported,
         ),
     )  # fmt: skip
 
