@@ -43,7 +43,7 @@ import feedparser
 from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.feed_dates import utc_date
-from bot.html_text import NOT_TEXT, bound, html_to_text, plain_text
+from bot.html_text import bound, has_not_text, html_to_text, plain_text, without_not_text
 from bot.model import Entry, ParsedFeed
 from bot.schedule import hint_number
 
@@ -210,7 +210,7 @@ def _entry(
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
-    guid = NOT_TEXT.sub("", get("id") or "").strip()[:GUID_MAX] or None
+    guid = without_not_text(get("id") or "").strip()[:GUID_MAX] or None
     published = utc_date(get("published_parsed"), get("published")) or utc_date(
         get("updated_parsed"), get("updated")
     )
@@ -301,7 +301,7 @@ def _possible_reference(match: re.Match[str]) -> str:
 def clean_link(link: str | None, base_url: str) -> str | None:
     """An absolute http(s) URL without credentials, or None."""
     link = (link or "").strip()
-    if not link or NOT_TEXT.search(link) or _SPACE.search(link):
+    if not link or has_not_text(link) or _SPACE.search(link):
         return None
     try:  # urljoin, too, raises on a malformed host ("//[x")
         absolute = link if link.startswith(("https://", "http://")) else urljoin(base_url, link)

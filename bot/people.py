@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import lru_cache
 from typing import Final, NamedTuple
 
 from bot.names import given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
@@ -59,10 +60,11 @@ MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
 MAX_NAMES: Final = 12
 MAX_ATTACHED: Final = 2  # a first name and a patronymic
+STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come back
 # What most entries pair (rule 7): one shared object, where a new empty frozenset each would
 # be another object for the garbage collector to track while a fetch is held.
 NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
-_KAZAKH_KYRGYZ_LETTERS: Final = frozenset("әғқңөұүһӘҒҚҢӨҰҮҺ")
+_KAZAKH_KYRGYZ_LETTER: Final = re.compile("[әғқңөұүһӘҒҚҢӨҰҮҺ]")
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
@@ -134,6 +136,7 @@ def surnames(keys: Iterable[str]) -> set[str]:
     return {key for key in keys if is_surname_key(key)}
 
 
+@lru_cache(maxsize=STOP_CACHE)  # asked of each capitalised word of every entry
 def is_stop_key(key: str) -> bool:
     """Whether a name key is a place, an institution, a month or an official who appears in
     every other story (rule 4), not a person a report is about."""
@@ -157,9 +160,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
     keys: dict[str, None] = {}
     pairs: list[str] = []
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
-    turkic = not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(title) or any(
-        not _KAZAKH_KYRGYZ_LETTERS.isdisjoint(sentence) for sentence in lead
-    )
+    turkic = any(map(_KAZAKH_KYRGYZ_LETTER.search, (title, *lead)))
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
     named = _named(title_words, turkic)

@@ -15,7 +15,15 @@ from selectolax.lexbor import LexborHTMLParser
 
 from bot.decoding import decode_document
 from bot.errors import NotAFeed, ParseError
-from bot.html_text import MARKUP_TAGS_MAX, _parsed_text, bound, html_to_text, plain_text
+from bot.html_text import (
+    MARKUP_TAGS_MAX,
+    _parsed_text,
+    bound,
+    has_not_text,
+    html_to_text,
+    plain_text,
+    without_not_text,
+)
 from bot.parse import (
     clean_link,
     parse_feed,
@@ -694,6 +702,23 @@ CONTROL = re.compile(
     f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd\ufdd0-\ufdef"
     f"{NONCHARACTERS}]"
 )
+
+
+def test_every_character_that_never_belongs_in_text_is_found_and_no_other() -> None:
+    # The text rules look for such characters with a cheaper, wider pattern first: it must
+    # miss none of them, and what it also finds (emoji, any character past the BMP) is kept.
+    code_points = (c for c in range(0x110000) if not 0xD800 <= c <= 0xDFFF)
+    never = [chr(c) for c in code_points if CONTROL.match(chr(c))]
+    assert len(never) == 62 + 9 + 1 + 32 + 34  # controls, bidi, U+FFFD, noncharacters
+    for char in never:
+        assert has_not_text(f"ab{char}c"), hex(ord(char))
+        assert without_not_text(f"ab{char}c") == "abc"
+        assert plain_text(f"a {char}b") == "a b"
+    for kept in ["\t", "\x7e", "\xa0", "\u202f", "\ufdcf", "\ufffc", "\U0001f600", "\U0010fffd"]:
+        assert not has_not_text(f"a{kept}b")
+        assert without_not_text(f"a{kept}b") == f"a{kept}b"
+
+
 _TAG_NAMES = ["p", "br", "b", "a", "img", "li", "ul", "div", "h2", "em", "span", "sup", "hr"]
 _TAG_NAMES += ["wbr", "td", "font"]
 _ENTITIES = ["&amp;", "&lt;", "&gt;", "&laquo;", "&nbsp;", "&#1055;", "&#x41;", "&copy", "&notit;"]

@@ -22,7 +22,7 @@ from typing import Any
 from bot.decoding import byte_order_mark, decode_document
 from bot.errors import NotAFeed, ParseError
 from bot.feed_dates import plausible_date
-from bot.html_text import NOT_TEXT, bound, html_to_text, plain_text
+from bot.html_text import bound, html_to_text, plain_text, without_not_text
 from bot.model import Entry, ParsedFeed
 from bot.parse import (
     GUID_MAX,
@@ -86,7 +86,7 @@ def _entry(raw: dict[str, Any], *, base_url: str, lang: str | None) -> Entry | N
         return None
     guid_value = raw.get("id")
     guid = (
-        NOT_TEXT.sub("", _text(str(guid_value))).strip()[:GUID_MAX]
+        without_not_text(_text(str(guid_value))).strip()[:GUID_MAX]
         if isinstance(guid_value, str | int)
         else None
     )

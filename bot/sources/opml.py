@@ -44,7 +44,7 @@ from bot.addresses import NOT_IN_URL
 from bot.config import check_bounds, parse_interval
 from bot.decoding import decode_document
 from bot.errors import ConfigError, ParseError
-from bot.html_text import NOT_TEXT
+from bot.html_text import without_not_text
 from bot.model import FeedSpec
 from bot.parse import norm_lang
 from bot.sources.telegram_preview import channel_of
@@ -171,7 +171,7 @@ def _name(outline: ET.Element, url: str) -> str:
 def _clean_name(value: str) -> str:
     # Stripped again after the cut: feeds.yaml's loader strips names, and one that ended in a
     # space would load as another name than the one checked for duplicates on import.
-    return " ".join(NOT_TEXT.sub("", value).split())[:_NAME_MAX].rstrip()
+    return " ".join(without_not_text(value).split())[:_NAME_MAX].rstrip()
 
 
 def _is_http(url: str) -> bool:

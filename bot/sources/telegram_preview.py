@@ -35,7 +35,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from bot.decoding import decode_document
 from bot.errors import NotAFeed
 from bot.feed_dates import plausible_date
-from bot.html_text import NOT_TEXT, bound
+from bot.html_text import bound, without_not_text
 from bot.model import Entry, ParsedFeed
 from bot.parse import SUMMARY_MAX, norm_lang
 
@@ -136,7 +136,7 @@ def _lines(node: LexborNode) -> list[str]:
     # Line breaks are <br> (and blocks) in the markup; keep them to find the headline line.
     html = _BREAK.sub("\n", node.html or "")
     body = LexborHTMLParser(html).body
-    text = NOT_TEXT.sub("", body.text(separator="") if body is not None else "")
+    text = without_not_text(body.text(separator="") if body is not None else "")
     return [line for raw in text.split("\n") if (line := _BLANKS.sub(" ", raw).strip())]
 
 
