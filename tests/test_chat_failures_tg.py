@@ -1,5 +1,5 @@
 """A command or a button whose handler fails (a full disk, a database that refuses writes)
-still gets an answer: the spinner stops and the chat learns that nothing was done, in its
+still gets an answer: the spinner stops and the chat learns that it did not work, in its
 language. What is logged is the error's type, never what the user wrote."""
 
 from __future__ import annotations
@@ -33,9 +33,9 @@ async def refuse_writes(storage: Storage) -> None:
 @pytest.mark.parametrize(
     ("language", "expected"),
     [
-        ("en", "Nothing was changed"),
-        ("ru", "Ничего не изменено"),
-        ("uk", "Нічого не змінено"),
+        ("en", "the bot's database failed. Please try again later."),
+        ("ru", "сбой базы данных бота. Попробуйте позже."),
+        ("uk", "збій бази даних бота. Спробуйте пізніше."),
     ],
 )
 async def test_a_command_the_database_fails_is_answered_in_the_users_language(
@@ -70,7 +70,7 @@ async def test_the_chats_language_setting_wins_on_failure_too(tg: Running) -> No
     await tg.storage.chats.ensure(chat, time.time(), language="uk")
     await refuse_writes(tg.storage)
     reply = await say(tg, chat, "/subscribe kz", 1, language_code="en")
-    assert "Нічого не змінено" in reply.text
+    assert "збій бази даних бота" in reply.text
 
 
 async def test_a_failure_after_the_deletion_does_not_say_nothing_was_deleted(
@@ -90,3 +90,20 @@ async def test_a_failure_after_the_deletion_does_not_say_nothing_was_deleted(
     await tg.api.wait_for(lambda: "nothing about this chat" in tg.api.messages_to(chat)[0])
     assert await tg.storage.chats.get(chat) is None
     assert not any("Nothing was deleted" in text for text in tg.api.messages_to(chat))
+
+
+async def test_a_failure_after_a_saved_write_does_not_say_nothing_was_changed(
+    tg: Running,
+) -> None:
+    """/watch keeps the chat's row first, then the watch: when only the second write fails,
+    the chat's row is stored, so the chat must not be told that nothing was changed."""
+    chat = 54
+    await tg.storage.db.fetchall(
+        "CREATE TEMP TRIGGER refuse_watches BEFORE INSERT ON watchlist"
+        " BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END"
+    )
+    reply = await say(tg, chat, f"/watch {SECRET}", 1)
+    assert await tg.storage.chats.get(chat) is not None  # the first write was saved
+    assert await tg.storage.watchlist.of_chat(chat) == []
+    assert "database failed" in reply.text
+    assert "Nothing was changed" not in reply.text

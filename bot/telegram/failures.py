@@ -3,8 +3,11 @@ spun until Telegram gave up: after "Delete everything" the user could believe th
 when the database had refused the deletion.
 
 What the chat is told (this docstring is the spec):
-- The database failed (`sqlite3.Error`): the transaction was rolled back, so "nothing was
-  changed"; after the /forget confirmation, "nothing was deleted".
+- The database failed (`sqlite3.Error`): that the bot's database failed. The failed
+  transaction was rolled back, but a handler may have saved something before it (/watch keeps
+  the chat's row, then the watch; a settings button saves, then reads the settings again), so
+  nothing is promised, but after the /forget confirmation, whose one transaction is the
+  deletion: "nothing was deleted".
 - Anything else (Telegram refused a reply, a bug): only that something went wrong. The change
   may be made already (a press answered too late after the deletion), so nothing is promised.
 - A pressed button's query is answered first (the spinner stops); the line goes to the chat.
@@ -63,9 +66,7 @@ def apology(error: BaseException, *, forgetting: bool, tr: Tr) -> str:
             "Deleting did not work: the bot's database failed. Nothing was deleted; "
             "please send /forget again later."
         )
-    return tr(
-        "That did not work: the bot's database failed. Nothing was changed; please try again later."
-    )
+    return tr("That did not work: the bot's database failed. Please try again later.")
 
 
 def where(error: BaseException) -> str:
