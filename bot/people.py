@@ -77,6 +77,9 @@ _SURNAME_ENDINGS: Final = (
     "швили", "улы", "кызы", "вич", "ича", "ову", "еву", "ину", "ым",
     # Ukrainian stems and case forms (Качкуркін, Мовлаєв, Бажуковим, Бажукові, Бажукової)
     "ін", "їн", "єв", "їв", "им", "ові", "ої",
+    # -енко, -ук/-юк, -ян and -ич in their cases (Бондаренка, Ковальчуку, Саргсяна, Бабичу)
+    "енка", "енку", "енком", "ука", "уку", "уком", "юка", "юку", "юком", "яна", "яну", "яном",
+    "ичу", "ичем",
 )  # fmt: skip
 # The same endings in key form (bot.names skeleton: y -> i, doubled letters single).
 _SURNAME_KEY_ENDINGS: Final = (
