@@ -166,8 +166,9 @@ KEY_CACHE: Final = 65_536
 # text's case forms that Russian spells too (`kazakh_kyrgyz_stem`): stories' names re-keyed.
 # 8: stories' first names, paired with their surnames (rule 5, `bot.people` rule 7; migration
 # 18), so that a namesake's report is another story. 9: the Ukrainian instrumental Миколою,
-# Ганною (and Миколо) as Микола and Ганна, and -енко, -ук, -ян, -ич surnames in their cases in
-# a headline of mostly names (`bot.people` rule 2): their stories' keys are added.
+# Ганною (and Миколо) as Микола and Ганна; -енко, -ук, -ян, -ич surnames in their cases in a
+# headline of mostly names (`bot.people` rule 2); a Ukrainian first name's dative before a
+# surname is that first name (rule 8): their stories' keys are added.
 KEYS_VERSION: Final = 9
 # The last version whose rules changed keys the search index holds (8 and 9 changed none): a
 # database behind it has every story re-indexed on open (`bot.storage.rekey`), hours on a big one.

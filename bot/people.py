@@ -40,6 +40,11 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    (`NamedPeople.first_names`); `namesakes` tells which shared surnames two reports pair with
    first names that never meet: two people (Дмитрий and Алексей Смирнов), not one.
 
+8. A Ukrainian first name in the dative (Олександрові, Дмитрові, Миколаєві: -ові, -еві, -єві)
+   directly before a surname ("загрожує екстрадиція Олександрові Бондаренку") is read as that
+   first name (its stem's key), not as the case form of a surname that the same endings also
+   are (Бажукові): else "oleksandrov" was a surname that any two Олександри shared.
+
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one.
 The result is a set of keys; two reports of one person share at least one key whatever the
@@ -65,6 +70,7 @@ STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come
 # be another object for the garbage collector to track while a fetch is held.
 NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
 _KAZAKH_KYRGYZ_LETTER: Final = re.compile("[әғқңөұүһӘҒҚҢӨҰҮҺ]")
+_UKRAINIAN_DATIVE: Final = ("ові", "еві", "єві")  # rule 8; all three the same length
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
@@ -210,6 +216,7 @@ def _surname_like(word: str, turkic: bool) -> bool:
 def _named(words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
     """The candidate words of one sentence (rules 2-6), with their places and keys, in order."""
     keys = [_candidate_key(w, turkic) for w in words]
+    _read_dative_first_names(words, keys)
     dropped: set[int] = set()
     for i, key in enumerate(keys):
         if key is None or not is_stop_key(key):
@@ -232,6 +239,16 @@ def _named(words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
         for i, key in enumerate(keys)
         if i > 0 and key is not None and i not in dropped
     ]
+
+
+def _read_dative_first_names(words: list[str], keys: list[str | None]) -> None:
+    """Rule 8, in place."""
+    for i, key in enumerate(keys[:-1]):
+        if key is None or key[-1] != "v" or not words[i].endswith(_UKRAINIAN_DATIVE):
+            continue
+        after = keys[i + 1]
+        if after is not None and is_surname_key(after):
+            keys[i] = name_key(words[i][: -len(_UKRAINIAN_DATIVE[0])])
 
 
 def _first_names(named: list[tuple[int, str, str]]) -> list[str]:

@@ -61,6 +61,11 @@ RU = (
         ("Казахстан видав Росії Петра Ковальчука", "", {"kovalchuk"}),
         ("Суд відмовив Олександру Бондаренку", "", {"bondarenko"}),
         ("Арест Давида Саргсяна в Ереване", "", {"sargsian"}),
+        # a Ukrainian first name in the dative before a surname (rule 8); a surname's own
+        # dative in -ові stays one
+        ("Новини", "Активісту Дмитрові Петрову загрожує екстрадиція.", {"dmitr", "petrov"}),
+        ("Новини", "Суд відмовив активісту Миколаєві Бондаренку.", {"mikola", "bondarenko"}),
+        ("Новини", "Справа проти активіста. Суд відмовив Бажукові.", {"bashukov"}),
         # Kazakh case forms that Russian spells too, read as such in a Kazakh text, and a
         # Kazakh case form of a surname in a Title Case headline
         (
