@@ -266,7 +266,15 @@ def _list_item(number: int, story: Story, tr: Tr) -> Text:
     countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = linked(_cut(headline(story, tr), 200), story.link)
-    return Text(f"{number}. ", tags, "\n", title, _outlets_note(story, tr))
+    return Text(
+        f"{number}. ", tags, "\n", title, _outlets_note(story, tr), story_command(story, " · ")
+    )
+
+
+def story_command(story: Story, before: str) -> str:
+    """The command that shows the story with its sources, to open or cite it from a list; only
+    a public story has one (all that lists show are)."""
+    return "" if story.number is None else f"{before}/story_{story.number}"
 
 
 def _outlets_note(story: Story, tr: Tr) -> str:

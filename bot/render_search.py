@@ -30,6 +30,7 @@ from bot.render import (
     how_many_fit,
     lead_of,
     rendered_length,
+    story_command,
     telegram_length,
 )
 from bot.storage.records import Source, Story
@@ -126,7 +127,7 @@ def _timeline_line(story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TIMELINE_TITLE_MAX), story.link)
     action = action_label(story.action, tr)
     day = format_day(story.published_at, tr) or tr("undated")
-    return as_line(f"{day} · {action} · ", title, _story_command(story, " "))
+    return as_line(f"{day} · {action} · ", title, story_command(story, " "))
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
@@ -138,14 +139,8 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
         f"{number}. {day} · {headline_tags(story, tr)}\n",
         title,
         f"\n{outlet} · {sources}",
-        _story_command(story, " · "),
+        story_command(story, " · "),
     )
-
-
-def _story_command(story: Story, before: str) -> str:
-    """The command that shows the story with its sources; only a public story has one (all
-    that search shows are)."""
-    return "" if story.number is None else f"{before}/story_{story.number}"
 
 
 def _source_line(number: int, source: Source, tr: Tr) -> Text:

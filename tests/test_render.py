@@ -134,6 +134,14 @@ def test_story_list_numbers_items_with_dates_and_sources() -> None:
     assert "(3 sources)" in text
 
 
+def test_story_list_leads_to_each_story_by_its_number() -> None:
+    """/recent's items open (and a lawyer cites) a story by its number, as search results do."""
+    text, _ = story_list([story(number=7), story(id=2, number=12)], heading="Recent").render()
+    assert "/story_7" in text
+    assert "/story_12" in text
+    assert "/story_" not in story_list([story(number=None)], heading="R").render()[0]
+
+
 def test_flags_and_names() -> None:
     assert flag("KZ") == "🇰🇿"
     assert flag("k1") == ""
