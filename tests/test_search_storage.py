@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.country_codes import known_country_codes
-from bot.errors import QueryError
+from bot.errors import ConfigError, QueryError
 from bot.model import FeedSpec, Verdict
 from bot.names import KEYS_VERSION
 from bot.search import QueryBuilder
@@ -623,3 +623,68 @@ async def test_a_renamed_feed_is_found_by_its_new_name(storage: Storage) -> None
     await storage.search_index.flush()
     assert await titles(storage, "from:mediazona") == [entry.title]
     assert await titles(storage, "from:ovd") == []
+
+
+KG_REPORT = Verdict(True, 0.9, ("KG", "RU"), "extradition", ())
+
+
+async def _story_headed_in_kz_joined_in_kg(storage: Storage) -> int:
+    meduza, kloop = await add_feeds(storage, "Meduza", "Kloop")
+    head = make_entry("Казахстан выдал России активиста Петренко", link="https://e.org/p")
+    await storage.stories.save(meduza, [incoming(head, KZ)], now=NOW, alert_max_age=86400)
+    joined = make_entry("Петренко вывезли из Бишкека в Россию", link="https://e.org/p")
+    await storage.stories.save(kloop, [incoming(joined, KG_REPORT)], now=NOW + 60, alert_max_age=0)
+    story = await storage.stories.get(1)
+    assert story is not None
+    assert "KG" in (story.report_countries or ())
+    return story.id
+
+
+async def test_country_filter_finds_a_story_by_any_relevant_reports_country(
+    storage: Storage,
+) -> None:
+    """A chat filtering on Kyrgyzstan is alerted to a story that a KG report joined (its
+    `report_countries`); /search country:kg must find it too, not only the head's KZ."""
+    story_id = await _story_headed_in_kz_joined_in_kg(storage)
+    await storage.search_index.flush()
+    for query in ("country:kg", "country:kz", "Петренко country:kg"):
+        found = await storage.search.stories(BUILDER.build(query, now=NOW), limit=5, now=NOW)
+        assert [s.id for s in found] == [story_id], query
+
+
+async def test_stories_indexed_with_their_heads_countries_only_are_indexed_again(
+    tmp_path: Path,
+) -> None:
+    """Migration 23: rows written before report countries were tagged are rewritten."""
+    path = tmp_path / "db.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    story_id = await _story_headed_in_kz_joined_in_kg(storage)
+    await storage.search_index.flush()
+    await storage.db.execute(  # the row as older code wrote it: the head's tags only
+        "UPDATE search_fts SET tags = replace(tags, 'ckg', '') WHERE rowid = ?", (story_id,)
+    )
+    await storage.close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 22")
+    storage = await Storage.open(path, now=NOW)
+    try:
+        found = await storage.search.stories(BUILDER.build("country:kg", now=NOW), limit=5, now=NOW)
+        assert [s.id for s in found] == [story_id]
+    finally:
+        await storage.close()
+
+
+async def test_name_keys_of_newer_code_are_refused_and_left_as_they_are(tmp_path: Path) -> None:
+    """A rollback past a KEYS_VERSION bump: this code must not store older keys in a database
+    that newer code will not re-key again."""
+    path = tmp_path / "db.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    await storage.db.execute(
+        "UPDATE counters SET value = ? WHERE name = 'name_keys'", (KEYS_VERSION + 1,)
+    )
+    await storage.close()
+    with pytest.raises(ConfigError, match=r"name keys version \d+ is newer"):
+        await Storage.open(path, now=NOW)
+    with sqlite3.connect(path) as conn:
+        [version] = conn.execute("SELECT value FROM counters WHERE name = 'name_keys'").fetchone()
+    assert version == KEYS_VERSION + 1

@@ -1302,3 +1302,74 @@ async def test_forget_is_done_when_only_emptying_the_log_fails(
     monkeypatch.setattr("bot.storage.db._checkpoint", refuse)
     await storage.chats.forget(7)
     assert await storage.chats.get(7) is None
+
+
+H = 3600.0
+D = 1795651200.0  # 2026-11-25 00:00 UTC
+
+
+async def test_a_digest_sent_before_the_upgrade_still_counts_as_the_days_digest(
+    tmp_path: Path,
+) -> None:
+    """Schema 19 kept no chat's last digest: a daily chat whose digest went at 09:00 under the
+    old code, moving its hour to 12:00 after the upgrade, must get the next one tomorrow."""
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(";".join(MIGRATIONS[:19]) + ";PRAGMA user_version = 19;")
+        conn.execute(
+            """INSERT INTO chats (chat_id, subscribed, active, created_at, mode, digest_hour)
+               VALUES (222, 1, 1, ?, 'daily', 9)""",
+            (D - 10 * DAY,),
+        )
+        conn.executemany(
+            """INSERT INTO stories (id, created_at, title, summary, outlet, score, number)
+               VALUES (?, ?, 't', 's', 'o', 1, ?)""",
+            [(1, D - DAY, 1), (2, D - DAY, 2)],
+        )
+        conn.executemany(
+            """INSERT INTO deliveries (chat_id, story_id, kind, state, next_attempt_at,
+                                       created_at, due_at)
+               VALUES (222, ?, 'digest', ?, ?, ?, ?)""",
+            [
+                (1, "sent", D + 9 * H, D - 20 * H, D + 9 * H),  # today's, sent at 09:00
+                (2, "pending", D + DAY + 9 * H, D + 10 * H, D + DAY + 9 * H),  # tomorrow's
+            ],
+        )
+    now = D + 10 * H
+    store = await Storage.open(path, now=now)
+    try:
+        chat = await store.chats.get(222)
+        assert chat is not None
+        await store.chats.save_settings(replace(chat, digest_hour=12), now=now)
+        due = await store.db.scalar("SELECT due_at FROM deliveries WHERE story_id = 2")
+        assert due == D + DAY + 12 * H
+    finally:
+        await store.close()
+
+
+async def test_errors_that_quote_a_bot_token_are_dropped_on_upgrade(tmp_path: Path) -> None:
+    """Versions before `bot.logs.stored_error` stored a delivery's error as it came, and a
+    network error can quote the Bot API address with the token in it."""
+    token = "123456789:AAF1bcdefghijklmnopqrstuvwxyz0123456"
+    quoted = f"TelegramNetworkError: https://api.telegram.org/bot{token}/sendMessage"
+    path = tmp_path / "db.sqlite3"
+    with sqlite3.connect(path) as conn:
+        conn.executescript(";".join(MIGRATIONS[:21]) + ";PRAGMA user_version = 21;")
+        conn.execute("INSERT INTO chats (chat_id, created_at) VALUES (1, 0)")
+        conn.executemany(
+            """INSERT INTO stories (id, created_at, title, summary, outlet, score)
+               VALUES (?, 0, 't', '', 'o', 1)""",
+            [(1,), (2,)],
+        )
+        conn.executemany(
+            """INSERT INTO deliveries (chat_id, story_id, next_attempt_at, created_at, last_error)
+               VALUES (1, ?, 0, 0, ?)""",
+            [(1, quoted), (2, "TelegramRetryAfter")],
+        )
+    store = await Storage.open(path)
+    try:
+        rows = await store.db.fetchall("SELECT last_error FROM deliveries ORDER BY story_id")
+        assert [r[0] for r in rows] == [None, "TelegramRetryAfter"]
+    finally:
+        await store.close()
+    assert token.encode() not in path.read_bytes()

@@ -303,4 +303,28 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE chats ADD COLUMN last_digest_at REAL;
     """,
+    # 21: a chat's last digest as migration 20 keeps it, for the chats whose digest older code
+    # sent: without it, a digest hour moved later on the day of the upgrade sent a second one.
+    """
+    UPDATE chats SET last_digest_at = (
+        SELECT MAX(d.due_at) FROM deliveries d
+        WHERE d.chat_id = chats.chat_id AND d.kind = 'digest' AND d.state = 'sent'
+    ) WHERE last_digest_at IS NULL;
+    """,
+    # 22: a delivery's error as versions before bot.logs.stored_error stored it could quote a
+    # Bot API address, token and all (".../bot123:AA.../sendMessage"): such errors go.
+    """
+    UPDATE deliveries SET last_error = NULL WHERE last_error LIKE '%/bot%:%';
+    UPDATE feeds SET last_error = NULL WHERE last_error LIKE '%/bot%:%';
+    """,
+    # 23: a story's search row tags the countries of every relevant report of it
+    # (report_countries, which the chats' filters are matched against), not only its head's:
+    # the stories where they can differ are indexed again.
+    """
+    INSERT INTO search_pending (story_id)
+        SELECT id FROM stories
+        WHERE broadcast = 1 AND report_countries IS NOT NULL
+          AND trim(report_countries) != countries
+        ON CONFLICT (story_id) DO UPDATE SET version = version + 1;
+    """,
 )

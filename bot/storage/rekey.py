@@ -2,7 +2,9 @@
 
 Name keys are computed in Python and stored in three places, so a migration (SQL) cannot
 recompute them; `upgrade()` runs when `Storage.open()` finds `counters.name_keys` behind
-`KEYS_VERSION` (a database from before the counter counts as version 1), in one transaction:
+`KEYS_VERSION` (a database from before the counter counts as version 1; one ahead of it, written
+by newer code that was rolled back, is refused with a `ConfigError`, as a newer schema is), in
+one transaction:
 
 - the search index, when it holds keys of older rules (behind `SEARCH_KEYS_VERSION`): every
   searchable story is queued (`search_index.queue`) and re-indexed by the flush that follows
@@ -24,6 +26,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Final
 
+from bot.errors import ConfigError
 from bot.merge import WINDOW
 from bot.names import KEYS_VERSION, SEARCH_KEYS_VERSION
 from bot.people import named_people
@@ -43,7 +46,14 @@ async def upgrade(db: Database, *, now: float) -> bool:
 def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
     row = tx.fetchone("SELECT value FROM counters WHERE name = ?", (COUNTER,))
     version = FIRST_VERSION if row is None else int(row["value"])
-    if version >= KEYS_VERSION:
+    if version > KEYS_VERSION:
+        # Newer code's rules (it was rolled back): stories and watches stored with these older
+        # keys now would never be re-keyed when it comes back, splitting their stories.
+        raise ConfigError(
+            f"DATABASE_PATH: name keys version {version} is newer than this code knows "
+            f"({KEYS_VERSION}); run the newer version"
+        )
+    if version == KEYS_VERSION:
         return False
     if version < SEARCH_KEYS_VERSION:
         stories = [r[0] for r in tx.fetchall("SELECT id FROM stories WHERE broadcast = 1")]

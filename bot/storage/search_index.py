@@ -177,7 +177,7 @@ def _write_batch(pending: Sequence[Pending], rows: Sequence[Row], tx: SyncTransa
 
 def _document(tx: SyncTransaction, story_id: int) -> Document | None:
     story = tx.fetchone(
-        """SELECT title, summary, outlet, countries, action,
+        """SELECT title, summary, outlet, countries, report_countries, action,
                   COALESCE(published_at, created_at) AS day
            FROM stories WHERE id = ? AND broadcast = 1""",
         (story_id,),
@@ -190,6 +190,7 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
         (story_id,),
     )
     sources = [Source(r["name"], r["title"]) for r in rows] or [Source(story["outlet"], None)]
+    reported = (story["report_countries"] or "").split()
     # Only the leads the row can use: a story that hundreds of outlets rewrote has as many.
     leads = tx.fetchall(
         """SELECT summary FROM entries WHERE story_id = ? AND summary IS NOT NULL
@@ -199,7 +200,9 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
     return Document(
         title=story["title"],
         summary=story["summary"],
-        countries=tuple(story["countries"].split()),
+        # Every relevant report's countries, which the chats' filters are matched against: a
+        # chat alerted to a story for Kyrgyzstan finds it with country:kg, whoever headed it.
+        countries=tuple(dict.fromkeys([*story["countries"].split(), *reported])),
         action=story["action"],
         published_at=story["day"],
         lang=next((r["lang"] for r in rows if r["lang"]), None),
