@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import re
 import sqlite3
 import subprocess
@@ -1373,3 +1374,20 @@ async def test_errors_that_quote_a_bot_token_are_dropped_on_upgrade(tmp_path: Pa
     finally:
         await store.close()
     assert token.encode() not in path.read_bytes()
+
+
+async def test_opening_waits_for_another_process_upkeep_turn(tmp_path: Path) -> None:
+    """Re-keying and rebuilding the search index at opening take turns with another process
+    doing the same (the bot and `poll --once` upgrading one database): each rebuild is write
+    transactions, and the one that waited past the busy timeout stopped 'database is locked'."""
+    path = tmp_path / "db.sqlite3"
+    await (await Storage.open(path)).close()
+    turn = Path(f"{path.resolve()}.migrating")
+    with turn.open("a") as other:  # noqa: ASYNC230 -- another process's turn, held; a local file
+        fcntl.flock(other, fcntl.LOCK_EX)
+        opening = asyncio.create_task(Storage.open(path))
+        await asyncio.sleep(0.5)
+        waited = not opening.done()
+    store = await asyncio.wait_for(opening, 10)
+    await store.close()
+    assert waited

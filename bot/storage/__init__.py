@@ -89,10 +89,11 @@ class Storage:
                 # An up-to-date database needs no write to open, and the first came later,
                 # as a traceback (a file restored as root, opened by the image's user).
                 await storage.db.run(_rewrite_version)
-            # Keys written by older name rules are recomputed; the search rows they queue are
-            # rewritten by the flush below.
-            await rekey.upgrade(storage.db, now=time.time() if now is None else now)
-            await storage.search_index.flush()  # what a stop left queued, or stored before
+            async with storage.db.upkeep_turn():
+                # Keys written by older name rules are recomputed; the search rows they queue
+                # are rewritten by the flush below.
+                await rekey.upgrade(storage.db, now=time.time() if now is None else now)
+                await storage.search_index.flush()  # what a stop left queued, or stored before
             # A wipe (/forget, a block) commits, then empties the write-ahead log, which still
             # holds the deleted rows: a bot killed in between left them there.
             await storage.db.clear_journal()

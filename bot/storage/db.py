@@ -82,10 +82,11 @@ class _Connection(aiosqlite.Connection):
 class Database:
     """A migrated connection; use `Database.open()` and `close()`."""
 
-    def __init__(self, conn: _Connection) -> None:
+    def __init__(self, conn: _Connection, path: str = ":memory:") -> None:
         self._aconn = conn
         self._conn = conn.sqlite
         self._lock = asyncio.Lock()
+        self._path = path
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
@@ -99,7 +100,7 @@ class Database:
         except (OSError, sqlite3.Error) as exc:
             await conn.abandon()
             raise ConfigError(f"DATABASE_PATH: cannot open {path}: {exc}") from exc
-        db = cls(conn)
+        db = cls(conn, str(path))
         try:
             await db._call(_migrate, db._conn, str(path))
         except sqlite3.Error as exc:  # a read-only file or place; a disk full
@@ -113,6 +114,17 @@ class Database:
     async def close(self) -> None:
         async with self._lock:
             await self._aconn.close()
+
+    @asynccontextmanager
+    async def upkeep_turn(self) -> AsyncIterator[None]:
+        """Hold the lock that migrations take turns on (`_migration_turn`), waited for in a
+        thread, for the upkeep that follows them at opening (re-keying, the search index's
+        rebuild): two processes opening an old database at once each rebuilt the index, in
+        write transactions, and the one that waited past the busy timeout stopped with
+        "database is locked". In its turn, the second finds nothing left to do."""
+        with contextlib.ExitStack() as stack:
+            await asyncio.to_thread(stack.enter_context, _migration_turn(self._path))
+            yield
 
     async def _call(self, fn: Callable[..., T], *args: Any) -> T:
         """`fn(*args)` on the connection's thread (the caller holds the lock)."""
