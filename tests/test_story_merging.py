@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.country_codes import known_country_codes
 from bot.fingerprint import Fingerprinter
 from bot.model import Verdict
 from bot.relevance import Classifier
+from bot.search import QueryBuilder
 from bot.storage import Incoming, Storage
 from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
 
@@ -22,6 +24,7 @@ RU_TEXT = "Власти Казахстана передали российски
 EN_TITLE = "Kazakhstan hands Russian army deserter over to Moscow"
 SEED = "2026-02-03-kazakhstan-extraditions.ru.txt"
 EN_TEXT = "Kazakh authorities handed over Semyon Bazhukov, a deserter, to Russian military police."
+SEARCH = QueryBuilder(known_country_codes())
 
 
 def report(
@@ -508,6 +511,44 @@ async def test_an_edit_re_dated_after_the_window_is_still_an_edit(storage: Stora
     assert (saved.new_stories, saved.deliveries) == ((), 0)
     [story] = await storage.stories.recent(10)
     assert (story.title, story.link) == (title, link)
+
+
+DEPORTATION = Verdict(True, 0.8, ("KG", "RU"), "deportation", ("action:депортировать",))
+KG_TITLE = "Кыргызстан депортировал в Россию дезертира Семёна Бажукова"
+KG_TEXT = "Власти Кыргызстана передали российским военным дезертира Семёна Бажукова."
+
+
+@pytest.mark.parametrize(
+    ("verdict", "tagged"),  # tagged: the verdict whose tags the story shows after the edit
+    [
+        # The publisher corrects the country and the action: the card and the country: and
+        # action: filters follow the headline.
+        (DEPORTATION, DEPORTATION),
+        # An edit judged no longer relevant has no tags to give: the story keeps those that
+        # made it news (and stays public; its text follows the publisher's).
+        (IRRELEVANT, EXTRADITION),
+    ],
+)
+async def test_an_edit_of_a_storys_only_report_retags_it(
+    storage: Storage, verdict: Verdict, tagged: Verdict
+) -> None:
+    [feed] = await add_feeds(storage, "Kloop")
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://kloop.example/1", "ru"))
+    await storage.stories.save(feed, [first], now=NOW, alert_max_age=DAY)
+    edited = under_guid(report(KG_TITLE, KG_TEXT, "https://kloop.example/1", "ru", verdict))
+    await storage.stories.save(feed, [edited], now=NOW + 60, alert_max_age=DAY)
+    [story] = await storage.stories.recent(10)
+    assert (story.title, story.summary) == (KG_TITLE, KG_TEXT)
+    assert (story.countries, story.action, story.reasons) == (
+        tagged.countries,
+        tagged.action,
+        tagged.reasons,
+    )
+    query = f"country:{tagged.countries[0]} action:{tagged.action}"
+    found = await storage.search.stories(SEARCH.build(query, now=NOW), limit=5, now=NOW)
+    assert [s.id for s in found] == [story.id]
+    score = "SELECT score FROM stories WHERE id = ?"
+    assert await storage.db.scalar(score, (story.id,)) == tagged.score
 
 
 async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Storage) -> None:

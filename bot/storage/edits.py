@@ -15,7 +15,7 @@ edit.
 from __future__ import annotations
 
 from bot.merge import judge
-from bot.storage import story_index
+from bot.storage import story_index, story_rows
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
 
@@ -119,8 +119,5 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
         story_index.add(tx, story_id, fingerprint)
     sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
     if sources is not None and sources[0] == 1:
-        tx.execute(
-            "UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link) WHERE id = ?",
-            (item.entry.title, item.entry.summary, item.entry.link, story_id),
-        )
+        story_rows.edit_headline(tx, story_id, item)
     touched.add(story_id)

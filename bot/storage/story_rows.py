@@ -1,5 +1,6 @@
 """The rows one stored report writes (`bot.storage.stories` decides which): its entry, a new
-story headed by it, or a watch-only story it makes public and heads."""
+story headed by it, or a watch-only story it makes public and heads; and the headline of the
+story it heads when its publisher edits it (`bot.storage.edits`)."""
 
 from __future__ import annotations
 
@@ -108,6 +109,24 @@ def insert_story(tx: SyncTransaction, feed: FeedState, item: Incoming, now: floa
     )  # fmt: skip
 
 
+def edit_headline(tx: SyncTransaction, story_id: int, item: Incoming) -> None:
+    """The report that heads the story was edited (`bot.storage.edits`): the story shows its
+    new title, lead and link, and a relevant edit's verdict too (a country or action the
+    publisher corrected is what the card shows and what country: and action: find). An edit
+    judged no longer relevant has no tags to give: the story keeps those that made it news.
+    Its date and outlet stay the head's: a feed re-dates an edited item as it likes."""
+    entry = item.entry
+    tx.execute(
+        "UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link) WHERE id = ?",
+        (entry.title, entry.summary, entry.link, story_id),
+    )
+    if item.verdict.relevant:
+        tx.execute(
+            "UPDATE stories SET countries = ?, action = ?, score = ?, reasons = ? WHERE id = ?",
+            (*_tags(item), story_id),
+        )
+
+
 def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence[str]) -> None:
     """A relevant report of the story (one that joined it, or an edit) names `countries`: the
     story's `report_countries` (migration 16) take them in; unknown (NULL) stays unknown. They
@@ -133,18 +152,15 @@ _HEADLINE = (
 
 
 def _headline(feed: FeedState, item: Incoming) -> tuple[object, ...]:
-    entry, verdict = item.entry, item.verdict
-    return (
-        timestamp(item),
-        entry.title,
-        entry.summary,
-        entry.link,
-        feed.name,
-        _countries_column(verdict.countries),
-        verdict.action,
-        verdict.score,
-        json.dumps(list(verdict.reasons), ensure_ascii=False),
-    )
+    entry = item.entry
+    return (timestamp(item), entry.title, entry.summary, entry.link, feed.name, *_tags(item))
+
+
+def _tags(item: Incoming) -> tuple[object, ...]:
+    """countries, action, score, reasons: what the story shows of its head's verdict."""
+    verdict = item.verdict
+    reasons = json.dumps(list(verdict.reasons), ensure_ascii=False)
+    return _countries_column(verdict.countries), verdict.action, verdict.score, reasons
 
 
 def _countries_column(countries: Sequence[str]) -> str:
