@@ -14,6 +14,7 @@ from bot.model import Verdict
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.storage import Incoming, Storage
+from bot.words import fold
 from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
 
 DAY = 86400.0
@@ -549,6 +550,95 @@ async def test_an_edit_of_a_storys_only_report_retags_it(
     assert [s.id for s in found] == [story.id]
     score = "SELECT score FROM stories WHERE id = ?"
     assert await storage.db.scalar(score, (story.id,)) == tagged.score
+
+
+HEAD_TITLE = "Семёна Бажукова передали российским военным"
+HEAD_TEXT = "Власти Казахстана ночью передали российским военным дезертира Семёна Бажукова."
+LIVE = "https://ovd.example/live"
+
+
+@pytest.mark.parametrize(
+    ("edited", "heads"),  # edited: which report its publisher edits (new title, lead, slug)
+    [
+        ("guid:head", True),
+        ("guid:euronews", False),  # another outlet's report of it
+        ("guid:update", False),  # the head's outlet's next update, on the same live page
+    ],
+)
+async def test_an_edit_of_the_report_that_heads_a_story_reaches_it(
+    storage: Storage, edited: str, heads: bool
+) -> None:
+    # The story cites its head (title, lead, link) in /search, /story, the CSV and its
+    # result link: however many outlets joined it, the publisher's edit of that report is
+    # what it says now. Any other report's edit changes that report only, and none re-alerts.
+    ovd, euronews = await add_feeds(storage, "OVD", "Euronews")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    head = report(RU_TITLE, RU_TEXT, LIVE, "ru")
+    update = report(
+        "Бажукова увезли из Казахстана в Москву",
+        "Дезертира Семёна Бажукова, выданного Казахстаном, этапировали в Москву.", LIVE, "ru",
+    )  # fmt: skip
+    reports = {
+        "guid:head": (ovd, head),
+        "guid:euronews": (euronews, report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")),
+        "guid:update": (ovd, update),
+    }
+    for n, (key, (feed, item)) in enumerate(reports.items()):
+        saved = await storage.stories.save(
+            feed, [under_guid(item, key)], now=NOW + n, alert_max_age=DAY
+        )
+        assert (len(saved.new_stories), saved.joined) == ((1, 0) if n == 0 else (0, int(n == 1)))
+        for d in await storage.outbox.due(NOW + n, limit=10):
+            assert await storage.outbox.mark_sending(d.id, NOW + n)
+            await storage.outbox.mark_sent(d.id, message_id=500 + n, now=NOW + n, chat_id=1)
+    queued = "SELECT kind, state, next_attempt_at FROM deliveries ORDER BY id"
+    before = [tuple(r) for r in await storage.db.fetchall(queued)]
+    assert [kind for kind, *_ in before] == ["alert", "edit"]  # the sent alert lists Euronews
+    feed, _ = reports[edited]
+    moved = under_guid(
+        report(HEAD_TITLE, HEAD_TEXT, "https://ovd.example/1-peredali", "ru"), edited
+    )
+    saved = await storage.stories.save(feed, [moved], now=NOW + 60, alert_max_age=DAY)
+    assert (saved.new_stories, saved.joined, saved.deliveries) == ((), 0, 0)
+    assert [tuple(r) for r in await storage.db.fetchall(queued)] == before
+    [story] = await storage.stories.recent(10)
+    shown = (
+        (moved.entry.title, moved.entry.summary, moved.entry.link)
+        if heads
+        else (head.entry.title, head.entry.summary, head.entry.link)
+    )
+    assert ((story.title, story.summary, story.link), story.outlet) == (shown, "OVD")
+    await storage.search.stories(SEARCH.build("Бажуков", now=NOW), limit=5, now=NOW)
+    assert await storage.db.scalar("SELECT title FROM search_fts") == fold(shown[0])
+
+
+@pytest.mark.parametrize("head", [True, False])
+async def test_a_story_made_public_is_headed_through_edits_by_the_report_that_did(
+    storage: Storage, head: bool
+) -> None:
+    # A watch-only story that a relevant report made news is headed by that report, not by
+    # its first, watched one (`story_rows.publish`): that one's edit must not become the
+    # public headline, which would show what a chat watches.
+    ovd, agg = await add_feeds(storage, "OVD", "Aggregator")
+    await storage.chats.subscribe(7, [], thread_id=None, now=NOW)
+    link = "https://ovd.example/1"
+    watched = replace(
+        under_guid(report(RU_TITLE, RU_TEXT, link, "ru", IRRELEVANT), "guid:w"),
+        watchers=frozenset({7}),
+    )
+    news = under_guid(report(EN_TITLE, EN_TEXT, link, "en"), "guid:n")
+    await storage.stories.save(ovd, [watched], now=NOW, alert_max_age=DAY)
+    await storage.stories.save(agg, [news], now=NOW + 60, alert_max_age=DAY)
+    assert [s.title for s in await storage.stories.recent(10)] == [EN_TITLE]  # made public
+    feed, edited = (agg, news) if head else (ovd, watched)
+    rewritten = report(HEAD_TITLE, HEAD_TEXT, link, "ru", edited.verdict)
+    moved = replace(rewritten, key=edited.key, watchers=edited.watchers)
+    await storage.stories.save(feed, [moved], now=NOW + 120, alert_max_age=DAY)
+    [story] = await storage.stories.recent(10)
+    shown = moved if head else news
+    assert (story.title, story.summary, story.outlet) == (
+        shown.entry.title, shown.entry.summary, "Aggregator"
+    )  # fmt: skip
 
 
 async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Storage) -> None:

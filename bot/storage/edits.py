@@ -9,7 +9,8 @@ row and story under a retired key (`RETIRED`, never the form of an entry key), a
 is a new entry, or gets back its own row if the feed showed it earlier under a key it gave up
 (a feed that flips between two items by turns). An unknown key whose link and text the feed
 stored under another key is that entry, re-keyed (a GUID moved to https). `apply()` makes an
-edit.
+edit: the entry's row takes the new text, and the story the report heads (its first, or the
+one that made it public) shows it as its headline, whatever other outlets joined it.
 """
 
 from __future__ import annotations
@@ -89,8 +90,10 @@ def _hand_over_key(tx: SyncTransaction, feed_id: int, old: Row, item: Incoming) 
 
 
 def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> None:
-    """An edited entry updates its row and, when it is the story's only source, the story."""
+    """An edited entry updates its row and, when it heads its story (`_heads`), the story's
+    headline (`story_rows.edit_headline`)."""
     story_id = old["story_id"]
+    heads = story_id is not None and _heads(tx, old["id"], story_id)  # before its row changes
     fingerprint = item.fingerprint
     tx.execute(
         """UPDATE entries SET content_hash = ?, canonical_url = COALESCE(?, canonical_url),
@@ -117,7 +120,22 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
         )
     if fingerprint is not None:
         story_index.add(tx, story_id, fingerprint)
-    sources = tx.fetchone("SELECT COUNT(*) FROM entries WHERE story_id = ?", (story_id,))
-    if sources is not None and sources[0] == 1:
+    if heads:
         story_rows.edit_headline(tx, story_id, item)
     touched.add(story_id)
+
+
+def _heads(tx: SyncTransaction, entry_id: int, story_id: int) -> bool:
+    """Whether the entry heads its story: its only report, or the one whose outlet, address
+    and title the story shows (`story_rows` took them from it). Counting reports alone missed
+    the head of a story that other outlets joined: its publisher's edit never reached the
+    headline and link that /search, /story and the CSV cite. The address alone is not enough:
+    a feed that links each of its updates to one live page has several reports there."""
+    row = tx.fetchone(
+        """SELECT (SELECT COUNT(*) FROM entries WHERE story_id = s.id) = 1
+                  OR (s.outlet = f.name AND s.link IS e.link AND s.title IS e.title)
+           FROM stories s, entries e JOIN feeds f ON f.id = e.feed_id
+           WHERE s.id = ? AND e.id = ?""",
+        (story_id, entry_id),
+    )
+    return row is not None and bool(row[0])

@@ -1,15 +1,16 @@
 """Entries and stories: the one transaction that stores a fetch and queues its alerts.
 
 `save()` is where "only what is new" is decided, by the database: an entry key already stored
-for the feed is not new (an edit updates it), unless it was stored without a story and its edit
-is relevant or names a watched person ("details later", then the details): then it is handled
-as a new entry, in its existing row; a key reused for another item is handed over to it
-(`bot.storage.edits`: edits, and keys reused). A canonical URL already stored through another
-feed joins that story as one more source (unless the story names people of whom the report
-names none: a live page, not an article); so does a report that `bot.merge` matches to a
-story found through the merge index (`story_index`: same text, or the same people, action and
-country across outlets and languages); a verbatim copy of one of its sources (an aggregator's
-re-post: the same signature, no new name) joins it too, but adds nothing to the merge index.
+for the feed is not new (an edit updates it, and the headline of the story it heads), unless
+it was stored without a story and its edit is relevant or names a watched person ("details
+later", then the details): then it is handled as a new entry, in its existing row; a key
+reused for another item is handed over to it (`bot.storage.edits`: edits, and keys reused).
+A canonical URL already stored through another feed joins that story as one more source
+(unless the story names people of whom the report names none: a live page, not an article);
+so does a report that `bot.merge` matches to a story found through the merge index
+(`story_index`: same text, or the same people, action and country across outlets and
+languages); a verbatim copy of one of its sources (an aggregator's re-post: the same signature,
+no new name) joins it too, but adds nothing to the merge index.
 A report word for word that of a stored source (its `content_hash`, of a text long enough to
 fingerprint) joins that source's story first, whatever its date: the outlet re-posting it, or an
 aggregator's copy, past the merge window too, is that report again and not news.
