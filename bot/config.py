@@ -18,8 +18,9 @@ Environment:
 feeds.yaml:
     defaults:  {interval: 10m, alert_max_age: 48h,     optional
                 min_interval: 5m, max_interval: 2h}    optional floor and ceiling of adapting
-    feeds:     [{name, url, lang?, interval?,          required, names unique; exactly one
-                 min_interval?, max_interval?}, ...]   of `url` and `telegram` per source
+    feeds:     [{name, url, lang?, interval?,          required, names unique, with no NUL
+                 min_interval?, max_interval?}, ...]   or U+001F; exactly one of `url` and
+                                                       `telegram` per source
                or {name, telegram: channel, ...}       a public channel's t.me/s/ preview
     lexicon:   {...}                                   optional, see bot.relevance
 
@@ -70,6 +71,9 @@ MAX_WORKERS = 8
 # ASCII digits only: str.isdigit() also takes "²", which int() refuses.
 _WHOLE = re.compile(r"[0-9]{1,20}")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# The storage marks a feed whose name went to another with a NUL (`bot.storage.feeds`), and
+# joins a story's outlets with \x1f (`bot.storage.records`): no name may carry either.
+_STORAGE_MARKS = re.compile("[\x00\x1f]")
 _MAX_ID = 2**63 - 1  # what SQLite stores (Telegram's ids are under 2**52)
 
 
@@ -250,6 +254,8 @@ def _parse_feed(index: int, raw: object, defaults: _Defaults) -> FeedSpec:
     label = f"feed {name.strip()!r}"
     if _SURROGATE.search(name):  # YAML's "\ud800": no text (the database refuses it)
         raise ConfigError(f"{label}: the name has a lone surrogate, which is no character")
+    if _STORAGE_MARKS.search(name):
+        raise ConfigError(f"{label}: the name has a control character (NUL or \\x1f)")
     _reject_unknown(label, raw, _FEED_KEYS)
     kind, url = _source(label, raw)
     lang = raw.get("lang")

@@ -195,6 +195,10 @@ def test_feeds_with_defaults_and_overrides() -> None:
         # no text: the database and `feeds export` died on the first, and the export wrote
         # OPML no parser reads for the second
         ({"feeds": [{"name": "A\ud800", "url": "https://a/"}]}, "a lone surrogate"),
+        # a NUL marks a feed whose name went to another (bot.storage.feeds), and a \x1f
+        # separates a story's outlets (bot.storage.records): neither may come from feeds.yaml
+        ({"feeds": [{"name": "A\x001", "url": "https://a/"}]}, "a control character"),
+        ({"feeds": [{"name": "A\x1fB", "url": "https://a/"}]}, "a control character"),
         ({"feeds": [{"name": "A", "url": "https://a/\uffff"}]}, "no spaces or control"),
     ],
 )
