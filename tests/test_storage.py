@@ -1050,19 +1050,58 @@ async def test_two_feeds_trading_names_each_keep_heading_their_stories(storage: 
     assert heads == {one.link: "B", two.link: "A"}
 
 
-async def test_an_address_listed_under_a_name_another_feed_keeps_goes_by_name(
+async def test_a_name_given_to_another_feed_moves_with_its_address(storage: Storage) -> None:
+    """feeds.yaml drops a feed and gives its name to another (the outlet's plain name): the
+    feed at the kept address keeps its entries under that name. Matched by name, the dropped
+    feed's row was re-pointed there, and its next poll stored every item again as another
+    outlet's ("Sources (2)" citing one article twice, an edit to every chat with the alert)."""
+    old = FeedSpec(name="Azattyq", url="https://azattyq.example/old.rss")
+    kz = FeedSpec(name="Azattyq KZ", url="https://azattyq.example/kz.rss")
+    await storage.feeds.sync([old, kz], now=NOW)
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    before = {f.name: f for f in await storage.feeds.all()}
+    item = make_entry("Казахстан выдал России активиста", link="https://azattyq.example/a/1")
+    await _sent_alert(storage, before["Azattyq KZ"], item)
+    await storage.feeds.sync([FeedSpec(name="Azattyq", url=kz.url)], now=NOW + 60)
+    [feed] = await storage.feeds.all()
+    assert (feed.id, feed.name, feed.url) == (before["Azattyq KZ"].id, "Azattyq", kz.url)
+    await storage.stories.save(feed, [incoming(item)], now=NOW + 120, alert_max_age=DAY)
+    assert await storage.db.scalar("SELECT COUNT(*) FROM deliveries WHERE kind = 'edit'") == 0
+    [story] = await storage.stories.recent(5)
+    sources = await storage.stories.sources(story.id)
+    assert [(s.outlet, s.link) for s in sources] == [("Azattyq", item.link)]
+    assert (story.sources, story.outlets, story.outlet) == (1, ("Azattyq",), "Azattyq")
+    # the dropped feed stays unlisted, under a name no feeds.yaml can list
+    assert [f.name for f in await storage.feeds.listed()] == ["Azattyq"]
+    await storage.feeds.sync([FeedSpec(name="Azattyq", url=kz.url)], now=NOW + 180)
+    assert [f.id for f in await storage.feeds.listed()] == [feed.id]
+
+
+async def test_a_feed_whose_name_went_to_another_still_cites_its_reports_by_it(
     storage: Storage,
 ) -> None:
-    # A takes b's address while B, whose it was, is dropped: B keeps its row and name (its
-    # stories cite it), and A goes on under its own row, at its new address.
-    a_url, b_url = "https://a.example/rss", "https://b.example/rss"
-    await storage.feeds.sync([FeedSpec("A", a_url), FeedSpec("B", b_url)], now=NOW)
-    before = {f.name: f.id for f in await storage.feeds.all()}
-    await storage.feeds.sync([FeedSpec("A", b_url)], now=NOW + 60)
-    [a] = await storage.feeds.all()
-    assert (a.name, a.id, a.url) == ("A", before["A"], b_url)
-    names = await storage.db.fetchall("SELECT id, name FROM feeds ORDER BY id")
-    assert [tuple(r) for r in names] == [(before["A"], "A"), (before["B"], "B")]
+    # The dropped feed's row is kept under another name (its name went to the other feed),
+    # which must not reach users: its reports are still that outlet's, in cards and search.
+    old = FeedSpec(name="Azattyq", url="https://azattyq.example/old.rss")
+    kz = FeedSpec(name="Azattyq KZ", url="https://azattyq.example/kz.rss")
+    await storage.feeds.sync([old, kz], now=NOW)
+    before = {f.name: f for f in await storage.feeds.all()}
+    item = make_entry("Казахстан выдал России активиста Петренко", link="https://x.example/1")
+    await storage.stories.save(before["Azattyq"], [incoming(item)], now=NOW, alert_max_age=0)
+    await storage.stories.save(before["Azattyq KZ"], [incoming(item)], now=NOW, alert_max_age=0)
+    await storage.feeds.sync([FeedSpec(name="Azattyq", url=kz.url)], now=NOW + 60)
+    [story] = await storage.stories.recent(5)
+    sources = await storage.stories.sources(story.id)
+    assert [s.outlet for s in sources] == ["Azattyq", "Azattyq"]
+    assert (story.outlet, story.outlets) == ("Azattyq", ("Azattyq", "Azattyq"))
+    await storage.db.execute(
+        """INSERT INTO search_pending (story_id) VALUES (?)
+           ON CONFLICT (story_id) DO UPDATE SET version = version + 1""",
+        (story.id,),
+    )
+    await storage.search_index.flush()
+    outlets = await storage.db.scalar("SELECT outlets FROM search_fts WHERE rowid = ?", (story.id,))
+    assert outlets == "azattyq"
 
 
 PHRASE = "Qzxvbnmlkjhg Ppoiuytrewq"  # found in the files by its bytes

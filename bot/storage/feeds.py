@@ -2,7 +2,11 @@
 what is due).
 
 A feed is its address: one that feeds.yaml lists under a new name (a rename, or two feeds
-swapping addresses) keeps its row and entries under that name (`_renamed`).
+swapping addresses, or a name taken from a feed no longer listed) keeps its row and entries
+under that name (`_renamed`). A feed whose name went to another that way is unlisted under its
+name, a NUL and its id (`_SET_ASIDE`), a name feeds.yaml cannot give (`bot.config`), so it
+takes no later listing's row; its reports still cite the name before the NUL
+(`records.outlet_name`).
 
 A feed is *listed* while feeds.yaml names it (`enabled`), and *disabled* while it has a
 `disabled_reason` (410 Gone, or failing for days): a disabled feed is not polled until its
@@ -64,6 +68,10 @@ _RESUME_MOVED_ONTO_UNLISTED = f"""
         AND NOT EXISTS (SELECT 1 FROM feeds o WHERE o.url = feeds.url AND o.id < feeds.id
             AND o.enabled = 1 AND substr(o.disabled_reason, 1, length(?1)) = ?1)
 """
+# A feed no longer listed whose name went to another: its name, a NUL and its id, unique and
+# never a name feeds.yaml gives (`bot.config` refuses a NUL), so no later listing is matched
+# to it by name. The outlet is still the name before the NUL (`records.outlet_name`).
+_SET_ASIDE = "UPDATE feeds SET name = name || char(0) || id WHERE id = ?"
 _PER_ADDRESS_RESET = (
     ",\n".join(
         f"{column} = CASE WHEN source_url IS excluded.source_url THEN {column} END"
@@ -79,11 +87,16 @@ def _renamed(rows: Sequence[Row], specs: Sequence[FeedSpec]) -> dict[int, str]:
     is (`bot.config.source_address`): under its new name it keeps its entries, so the next poll
     finds them its own. Matched by name, it was a new feed whose every entry joined its own
     story as another outlet's (the outlet counted twice, an edit to every chat that had the
-    alert). Only where every name moves with its feed: a feed whose name is taken and that
-    takes no other keeps it, and the listing goes by name as before."""
+    alert). Only where the name is free, moves on too, or is held by a feed whose address is
+    no longer listed (that one is set aside: `_set_aside`); else the listing goes by name."""
+    listed = {source_address(spec.kind, spec.url) for spec in specs}
     by_address: dict[str, int] = {}
+    unlisted: set[int] = set()
     for row in rows:
-        by_address.setdefault(source_address(row["kind"], row["source_url"]), row["id"])
+        address = source_address(row["kind"], row["source_url"])
+        by_address.setdefault(address, row["id"])
+        if address not in listed:
+            unlisted.add(row["id"])
     named = {row["name"]: row["id"] for row in rows}
     claims = {
         by_address[address]: spec.name
@@ -94,8 +107,16 @@ def _renamed(rows: Sequence[Row], specs: Sequence[FeedSpec]) -> dict[int, str]:
     return {
         row_id: name
         for row_id, name in claims.items()
-        if named.get(name) is None or named[name] in claims
+        if (holder := named.get(name)) is None or holder in claims or holder in unlisted
     }
+
+
+def _set_aside(rows: Sequence[Row], renamed: dict[int, str]) -> list[int]:
+    """The feeds whose name `renamed` gives to another and that take none: no longer listed,
+    they keep their rows (and their reports) under `_SET_ASIDE` names."""
+    named = {row["name"]: row["id"] for row in rows}
+    held = (named.get(name) for name in renamed.values())
+    return [row_id for row_id in held if row_id is not None and row_id not in renamed]
 
 
 async def _rename_outlets(tx: Transaction, rows: Sequence[Row], renamed: dict[int, str]) -> None:
@@ -145,6 +166,7 @@ class Feeds:
         async with self._db.transaction() as tx:
             rows = await tx.fetchall("SELECT id, name, kind, source_url FROM feeds ORDER BY id")
             renamed = _renamed(rows, specs)
+            await tx.executemany(_SET_ASIDE, [(i,) for i in _set_aside(rows, renamed)])
             # Through names no feed has first: two feeds may trade names (a swap).
             await tx.executemany(
                 "UPDATE feeds SET name = char(0) || id WHERE id = ?", [(i,) for i in renamed]

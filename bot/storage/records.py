@@ -14,6 +14,13 @@ from bot.model import Entry, Verdict
 from bot.storage.db import Row
 
 
+def outlet_name(feed_name: str) -> str:
+    """The outlet a feed's reports cite. A feed no longer listed whose name went to another is
+    stored as its name, a NUL and its id (`bot.storage.feeds`): its reports are still that
+    outlet's, and the rest is no name for users to read."""
+    return feed_name.partition("\0")[0]
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """A feed with its scheduling state."""
@@ -93,6 +100,7 @@ class Story:
     def from_row(cls, row: Row) -> Story:
         published = row["published_at"]
         reported = row["report_countries"]
+        outlets = row["outlets"].split(_SEPARATOR) if row["outlets"] else ()
         return cls(
             id=row["id"],
             title=row["title"],
@@ -104,7 +112,7 @@ class Story:
             action=row["action"],
             reasons=tuple(json.loads(row["reasons"])),
             sources=row["sources"],
-            outlets=tuple(row["outlets"].split(_SEPARATOR)) if row["outlets"] else (),
+            outlets=tuple(map(outlet_name, outlets)),
             broadcast=bool(row["broadcast"]),
             number=row["number"],
             report_countries=None if reported is None else tuple(reported.split()),
@@ -142,7 +150,7 @@ class Source:
     def from_row(cls, row: Row) -> Source:
         published = row["published_at"]
         return cls(
-            outlet=row["outlet"],
+            outlet=outlet_name(row["outlet"]),
             title=row["title"],
             link=row["link"],
             lang=row["lang"],

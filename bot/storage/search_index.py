@@ -36,6 +36,7 @@ from functools import partial
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms
 from bot.storage.db import Database, SyncTransaction
+from bot.storage.records import outlet_name
 
 BATCH = 500
 TOTAL = ""  # the `search_terms` row counting indexed stories; no token is empty
@@ -189,7 +190,8 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
            WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),
     )
-    sources = [Source(r["name"], r["title"]) for r in rows] or [Source(story["outlet"], None)]
+    cited = [Source(outlet_name(r["name"]), r["title"]) for r in rows]
+    sources = cited or [Source(story["outlet"], None)]
     reported = (story["report_countries"] or "").split()
     # Only the leads the row can use: a story that hundreds of outlets rewrote has as many.
     leads = tx.fetchall(
