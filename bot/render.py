@@ -195,6 +195,16 @@ def format_day(when: datetime | None, tr: Tr = ENGLISH) -> str:
     return format_date(day, "d MMM y", locale=tr.locale)
 
 
+def cited_day(published: datetime | None, seen: datetime | None, tr: Tr = ENGLISH) -> str:
+    """The day a story or report is cited by: its feed's date; an undated one says so, with
+    the day the bot first saw it ("undated (seen 3 Feb 2026)"), which is not its date."""
+    if published is not None:
+        return format_day(published, tr)
+    if seen is None:
+        return tr("undated")
+    return tr("undated (seen {day})", day=format_day(seen, tr))
+
+
 def action_label(action: str | None, tr: Tr = ENGLISH) -> str:
     """The story's action in the chat's language ("Case" when it has none)."""
     return tr(ACTION_LABELS.get(action or "", UNKNOWN_ACTION))
@@ -231,10 +241,10 @@ def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) 
 def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
     outlet = _cut(story.outlet, 80)
     name = linked(outlet, story.link)
-    day = format_day(story.published_at, tr)
+    day = cited_day(story.published_at, story.seen_at, tr)
     more = story.sources - 1 if counted else 0
     extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
-    return Text(name, f" · {day}" if day else "", extra)
+    return Text(name, f" · {day}", extra)
 
 
 def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
@@ -262,7 +272,7 @@ def _reasons(reasons: Sequence[str]) -> str:
 
 
 def _list_item(number: int, story: Story, tr: Tr) -> Text:
-    day = format_day(story.published_at, tr)
+    day = cited_day(story.published_at, story.seen_at, tr)
     countries = country_names(story.countries, tr.locale)
     tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
     title = linked(_cut(headline(story, tr), 200), story.link)

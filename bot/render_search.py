@@ -23,8 +23,8 @@ from bot.i18n import ENGLISH, Tr
 from bot.render import (
     TELEGRAM_TEXT_LIMIT,
     action_label,
+    cited_day,
     fit,
-    format_day,
     headline,
     headline_tags,
     how_many_fit,
@@ -126,13 +126,13 @@ def timeline(
 def _timeline_line(story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TIMELINE_TITLE_MAX), story.link)
     action = action_label(story.action, tr)
-    day = format_day(story.published_at, tr) or tr("undated")
+    day = cited_day(story.published_at, story.seen_at, tr)
     return as_line(f"{day} · {action} · ", title, story_command(story, " "))
 
 
 def _result(number: int, story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TITLE_MAX), story.link)
-    day = format_day(story.published_at, tr) or tr("undated")
+    day = cited_day(story.published_at, story.seen_at, tr)
     sources = tr.plural("{n} source", "{n} sources", story.sources)
     outlet = _cut(story.outlet, 60)
     return Text(
@@ -144,7 +144,7 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
 
 
 def _source_line(number: int, source: Source, tr: Tr) -> Text:
-    day = format_day(source.published_at, tr) or tr("undated")
+    day = cited_day(source.published_at, source.seen_at, tr)
     title = _cut(source.title or tr("(no title)"), SOURCE_TITLE_MAX)
     link: Text | str = tr("no link")
     if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full

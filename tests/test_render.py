@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
-from bot.i18n import ENGLISH
+from bot.i18n import ENGLISH, Catalogs
 from bot.render import (
     TELEGRAM_TEXT_LIMIT,
     WATCHED_MAX,
@@ -254,3 +255,38 @@ def test_the_days_shown_are_the_readers() -> None:
         assert "4 Feb 2026" in render(almaty).as_kwargs()["text"]
         assert "3 Feb 2026" in render(new_york).as_kwargs()["text"]
         assert "4 Feb 2026" not in render(new_york).as_kwargs()["text"]
+
+
+SEEN = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("locale", "undated", "seen"),
+    [
+        ("en", "undated (seen 3 Feb 2026)", "undated"),
+        ("ru", "без даты (найдено 3 февр. 2026)", "без даты"),
+        ("uk", "без дати (знайдено 3 лют. 2026)", "без дати"),
+    ],
+)
+def test_an_undated_report_says_so_with_the_day_it_was_seen(
+    locale: str, undated: str, seen: str
+) -> None:
+    """A report its feed gave no date is cited by lawyers: every card and list says it is
+    undated, with the day the bot first saw it, never that day as its date; one that was
+    dated shows its date alone. Without even a seen day (never stored) it is just undated."""
+    tr = Catalogs.load().tr(locale)
+    bare = story(published_at=None, seen_at=SEEN)
+    sources = [Source("Kloop", "t", "https://e.org/1", None, None, SEEN)]
+    for render in (
+        lambda s, found: alert_card(s, tr, sources=found),
+        lambda s, found: story_list([s], heading="h", tr=tr),
+        lambda s, found: results_page([s], "q", 0, 5, tr=tr),
+        lambda s, found: story_card(s, found, tr=tr),
+        lambda s, found: timeline([s], "Bazhukov", tr=tr),
+    ):
+        assert undated in render(bare, sources).as_kwargs()["text"]
+        dated = render(replace(bare, published_at=SEEN), [replace(sources[0], published_at=SEEN)])
+        assert seen not in dated.as_kwargs()["text"]
+        unseen = render(replace(bare, seen_at=None), [replace(sources[0], seen_at=None)])
+        assert seen in unseen.as_kwargs()["text"]
+        assert undated not in unseen.as_kwargs()["text"]

@@ -167,6 +167,15 @@ def test_csv_dates_are_the_chats_days_and_the_file_name_says_the_zone(
     assert (head, row[0], file_name(offset)) == (list(COLUMNS), day, name)
 
 
+def test_csv_leaves_the_date_of_an_undated_story_empty() -> None:
+    """The date cell is what a lawyer cites as the publication day: a story its feed gave no
+    date has none there, not the day the bot saw it. The columns stay as issue #6 fixed them."""
+    undated = story(2, published_at=None, seen_at=WHEN)
+    exported = to_csv([story(), undated], {}).decode("utf-8-sig")
+    [head, dated, bare] = csv.reader(io.StringIO(exported))
+    assert (head, dated[0], bare[0]) == (list(COLUMNS), "2026-02-03", "")
+
+
 def test_people_are_one_per_name_key() -> None:
     found = people(["Казахстан выдал Бажукова", "Kazakhstan extradited Bazhukov; Ivan Petrov said"])
     assert found == ("Бажукова", "Ivan Petrov")

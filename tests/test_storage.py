@@ -19,6 +19,7 @@ import pytest
 from bot.errors import ConfigError
 from bot.model import Entry, FeedSpec, Verdict
 from bot.render import also_reported_by
+from bot.render_search import story_card
 from bot.search import QueryBuilder
 from bot.storage import Delivery, FeedState, Incoming, Storage
 from bot.storage import db as db_module
@@ -1430,3 +1431,26 @@ async def test_opening_waits_for_another_process_upkeep_turn(tmp_path: Path) -> 
     store = await asyncio.wait_for(opening, 10)
     await store.close()
     assert waited
+
+
+async def test_an_undated_report_is_not_cited_with_the_day_it_was_seen(storage: Storage) -> None:
+    """A feed added today gives its backlog without dates: the day the bot saw a report is not
+    the day it was published, which a lawyer cites. Stories and sources keep the feed's date
+    (None) apart from when they were seen; that day still orders them and answers since:/until:
+    (a search by day must not lose what has no date). (Moved in from a review.)"""
+    [feed] = await add_feeds(storage, "Vlast.kz")
+    item = make_entry(
+        "Казахстан выдал России активиста Петренко", link="https://vlast.example/1", published=None
+    )
+    await storage.stories.save(feed, [incoming(item)], now=NOW, alert_max_age=0)
+    story = await storage.stories.get(1)
+    assert story is not None
+    [source] = await storage.stories.sources(story.id)
+    seen = datetime.fromtimestamp(NOW, UTC)
+    assert (story.published_at, story.seen_at) == (None, seen)
+    assert (source.published_at, source.seen_at) == (None, seen)
+    card, _ = story_card(story, [source]).render()
+    assert "undated (seen 3 Feb 2026)" in card
+    query = QueryBuilder().build("Петренко since:2026-02-03 until:2026-02-03", now=NOW)
+    [found] = await storage.search.stories(query, limit=5, now=NOW)
+    assert (found.published_at, found.seen_at) == (None, seen)

@@ -370,8 +370,8 @@ async def test_a_story_made_news_by_a_report_without_a_link_links_nothing(
     [found] = await storage.stories.recent(5)
     assert found.outlets == ("Blog", "Meduza")  # it joined the watch-only story
     assert (found.outlet, found.link) == ("Meduza", None)
-    # Nor its date: undated, the story is dated when it became news.
-    assert found.published_at == datetime.fromtimestamp(NOW + 60, UTC)
+    # Nor its date: undated, the story has none, and was seen when it became news.
+    assert (found.published_at, found.seen_at) == (None, datetime.fromtimestamp(NOW + 60, UTC))
 
 
 async def test_public_stories_are_numbered_without_the_watch_only_ones(

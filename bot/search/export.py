@@ -1,7 +1,9 @@
 """Search results -> CSV for a legal file. Pure.
 
 One row per story: date (YYYY-MM-DD, a day of the zone `utc_offset` hours from UTC: the chat's,
-so the dates agree with the search typed and the cards shown), countries (ISO codes), action,
+so the dates agree with the search typed and the cards shown; empty for a story its feed gave
+no date: the day the bot saw it is not a date to cite, and the columns stay those of issue #6,
+so there is none for it), countries (ISO codes), action,
 people (mentioned names, see `people`), headline (`Story.headline`, as every card names the
 story: one without a title goes by its first sentence), outlets and links: every source,
 "; "-separated, oldest first, the two columns in step (the n-th link is the n-th outlet's,

@@ -95,10 +95,12 @@ class Story:
     # Every country a relevant report of it named (the chats' country filters meet these when
     # its alert is sent); None: unknown, for some stories stored before (migration 16).
     report_countries: tuple[str, ...] | None = None
+    # When the bot stored it. `published_at` is its feed's date only (None: the feed gave
+    # none): a lawyer cites it, so the day the bot saw the story never stands in for it.
+    seen_at: datetime | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
-        published = row["published_at"]
         reported = row["report_countries"]
         outlets = row["outlets"].split(_SEPARATOR) if row["outlets"] else ()
         return cls(
@@ -107,7 +109,7 @@ class Story:
             summary=row["summary"],
             link=row["link"],
             outlet=row["outlet"],
-            published_at=None if published is None else datetime.fromtimestamp(published, UTC),
+            published_at=_time(row["published_at"]),
             countries=tuple(row["countries"].split()),
             action=row["action"],
             reasons=tuple(json.loads(row["reasons"])),
@@ -116,6 +118,7 @@ class Story:
             broadcast=bool(row["broadcast"]),
             number=row["number"],
             report_countries=None if reported is None else tuple(reported.split()),
+            seen_at=_time(row["seen_at"]),
         )
 
     @property
@@ -144,18 +147,23 @@ class Source:
     title: str | None
     link: str | None
     lang: str | None
-    published_at: datetime | None
+    published_at: datetime | None  # its feed's date; None: undated (see `Story.seen_at`)
+    seen_at: datetime | None = None  # when the bot first stored it
 
     @classmethod
     def from_row(cls, row: Row) -> Source:
-        published = row["published_at"]
         return cls(
             outlet=outlet_name(row["outlet"]),
             title=row["title"],
             link=row["link"],
             lang=row["lang"],
-            published_at=None if published is None else datetime.fromtimestamp(published, UTC),
+            published_at=_time(row["published_at"]),
+            seen_at=_time(row["seen_at"]),
         )
+
+
+def _time(seconds: float | None) -> datetime | None:
+    return None if seconds is None else datetime.fromtimestamp(seconds, UTC)
 
 
 class ReportText(NamedTuple):

@@ -56,7 +56,7 @@ TEXTS_MAX = 100  # reports per story that `texts_of` reads
 STORY_COLUMNS = """
     s.id, s.number, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
     s.broadcast, s.report_countries,
-    COALESCE(s.published_at, s.created_at) AS published_at,
+    s.published_at, s.created_at AS seen_at,
     (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
     (SELECT group_concat(o.name, char(31)) FROM
         (SELECT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
@@ -117,10 +117,10 @@ class Stories:
         marks = ",".join("?" for _ in story_ids)
         rows = await self._db.fetchall(
             f"""SELECT e.story_id, e.feed_id, e.canonical_url, f.name AS outlet, e.title,
-                       e.link, e.lang, COALESCE(e.published_at, e.seen_at) AS published_at
+                       e.link, e.lang, e.published_at, e.seen_at
                 FROM entries e JOIN feeds f ON f.id = e.feed_id
                 WHERE e.story_id IN ({marks})
-                ORDER BY e.story_id, published_at, e.id""",
+                ORDER BY e.story_id, COALESCE(e.published_at, e.seen_at), e.id""",
             list(story_ids),
         )
         found: dict[int, list[Source]] = {}
