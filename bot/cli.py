@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -82,13 +83,16 @@ async def search_stories(
 
 
 def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object]:
+    """A story for scripts. "published" is the feed's date, null for an undated story or
+    report (it is cited: the day the bot saw it is not its date); "seen" is that day."""
     return {
         "id": story.number,  # what /story takes, and what a citation names
         "title": story.title,
         "summary": story.summary,
         "link": story.link,
         "outlet": story.outlet,
-        "published": story.published_at.isoformat() if story.published_at else None,
+        "published": _iso(story.published_at),
+        "seen": _iso(story.seen_at),
         "countries": list(story.countries),
         "action": story.action,
         "sources": story.sources,
@@ -98,11 +102,16 @@ def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object
                 "title": s.title,
                 "link": s.link,
                 "lang": s.lang,
-                "published": s.published_at.isoformat() if s.published_at else None,
+                "published": _iso(s.published_at),
+                "seen": _iso(s.seen_at),
             }
             for s in sources
         ],
     }
+
+
+def _iso(when: datetime | None) -> str | None:
+    return None if when is None else when.isoformat()
 
 
 def existing(path: Path) -> Path:

@@ -321,3 +321,25 @@ def test_a_reader_that_stops_early_gets_no_traceback(tmp_path: Path) -> None:
     err = proc.stderr.read().decode()
     assert proc.wait(60) == 0, err
     assert "Traceback" not in err
+
+
+def test_json_gives_no_publication_date_for_an_undated_report() -> None:
+    """`search --json` is read by scripts that cite "published": an undated story or report
+    has null there, and when the bot first saw it under "seen"."""
+    from bot.cli import story_json
+    from bot.storage.records import Source, Story
+
+    seen = datetime(2026, 2, 3, 9, 0, tzinfo=UTC)
+    story = Story(
+        id=7, title="t", summary="", link=None, outlet="Outlet", published_at=None,
+        countries=("KZ",), action="detention", reasons=(), sources=2, seen_at=seen,
+    )  # fmt: skip
+    sources = [Source("A", "t", None, None, None, seen), Source("B", "t", None, None, seen, seen)]
+    found = story_json(story, sources)
+    reports = found["reports"]
+    assert isinstance(reports, list)
+    assert (found["published"], found["seen"]) == (None, "2026-02-03T09:00:00+00:00")
+    assert [(r["published"], r["seen"]) for r in reports] == [
+        (None, "2026-02-03T09:00:00+00:00"),
+        ("2026-02-03T09:00:00+00:00", "2026-02-03T09:00:00+00:00"),
+    ]
