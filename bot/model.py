@@ -49,6 +49,9 @@ class Entry:
     guid: str | None
     published: datetime | None  # timezone-aware, UTC
     lang: str | None = None
+    # The outlet the item names as its own (RSS/Atom <source>: an aggregator's item, such as
+    # Google News's), cited before the feed it came through; None: the feed is the outlet.
+    named_outlet: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,6 +25,15 @@ browser shows it), a validated link and a UTC date (`bot.feed_dates`: with the z
 region that feedparser gets wrong). An Atom text construct of type "text" (the default) is
 plain text, not HTML: "&lt;Ivanov&gt;" in it is a name to keep. An RSS title or description is
 always read as HTML, which it usually is.
+
+An item that names its outlet (`<source url="https://meduza.io">Meduza</source>`, as every
+Google News item does; Atom's `<source><title>`) is that outlet's report, which came through
+the feed: the name is its `named_outlet` (read as its title is, bounded by
+`NAMED_OUTLET_MAX`), or, with no name, the host of its address when that is a link we would
+keep (`clean_link`). A title that ends with " - " and that name (Google's "Казахстан выдал
+России дезертира - Meduza") loses that ending, and only then: the outlet is cited apart. The
+item's link stays what the feed gives: Google's is a redirect through news.google.com, whose
+format changes and which cannot be followed without the network.
 """
 
 from __future__ import annotations
@@ -48,6 +57,7 @@ from bot.model import Entry, ParsedFeed
 from bot.schedule import hint_number
 
 TITLE_MAX = 300
+NAMED_OUTLET_MAX = 100
 SUMMARY_MAX = 2000
 LINK_MAX = 2048
 GUID_MAX = 1024
@@ -196,7 +206,11 @@ def _entry(
     # dict.get throughout: FeedParserDict.get goes through its key aliases on every call (a
     # tenth of the parse), and maps "updated_parsed" to published_parsed with a warning.
     get = partial(dict.get, raw)
-    title = bound(_text(get("title") or "", get("title_detail"), typed=typed), TITLE_MAX)
+    named_outlet = _named_outlet(get("source"), base_url, typed=typed)
+    title = _text(get("title") or "", get("title_detail"), typed=typed)
+    if named_outlet and title.endswith(f" - {named_outlet}"):
+        title = title[: -len(named_outlet) - 3]
+    title = bound(title, TITLE_MAX)
     summary = get("summary") or ""
     detail = get("summary_detail")
     content = get("content")
@@ -217,7 +231,20 @@ def _entry(
     own = _detail_lang(raw)
     # The feed's language stamped on each text (`said`) is not the entry's own word.
     entry_lang = own if own is not None and own != said else lang
-    return Entry(title, summary, link, guid, published, entry_lang)
+    return Entry(title, summary, link, guid, published, entry_lang, named_outlet)
+
+
+def _named_outlet(source: Any, base_url: str, *, typed: bool) -> str | None:
+    """The outlet an item names as its own (see the module's docstring), or None."""
+    if not isinstance(source, dict):
+        return None
+    name = _text(dict.get(source, "title") or "", dict.get(source, "title_detail"), typed=typed)
+    if name:
+        return bound(name, NAMED_OUTLET_MAX)
+    # RSS gives its address as url= (feedparser's "href"), Atom as a <link> ("link").
+    link = clean_link(dict.get(source, "href") or dict.get(source, "link"), base_url)
+    host = urlsplit(link).hostname if link else None
+    return bound(host, NAMED_OUTLET_MAX) if host else None
 
 
 def _text(value: str, detail: Any, *, typed: bool) -> str:

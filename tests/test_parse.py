@@ -25,6 +25,7 @@ from bot.html_text import (
     without_not_text,
 )
 from bot.parse import (
+    NAMED_OUTLET_MAX,
     clean_link,
     parse_feed,
     parse_feed_async,
@@ -96,6 +97,54 @@ def test_content_is_the_fallback_for_summary_and_guid_is_kept() -> None:
     assert entry.summary == "Full text from content:encoded."
     assert entry.guid == "content-only-1"
     assert entry.published is None
+
+
+GOOGLE_NEWS = "https://news.google.com/rss/search?q=x&hl=ru&gl=RU&ceid=RU:ru"
+
+
+@pytest.mark.parametrize(
+    ("index", "title", "named_outlet"),
+    [
+        # Google News names each item's outlet in <source> and ends its title with it.
+        (0, "Казахстан выдал России дезертира", "Meduza"),
+        # Only the last " - <outlet>" goes; the name's spaces are collapsed first.
+        (1, "Суд в Бишкеке - Ош: отказ в экстрадиции", "Радио Азаттык"),
+        # A title that does not end with the name keeps its end; the name is plain text.
+        (2, "Грузия депортировала активиста - Новая газета", "Новая газета Европа"),
+        # No name: the host of its address, when that is a link we would keep.
+        (3, "Армения задержала уклониста", "news.example.am"),
+        (4, "Сербия отказала в выдаче - Blog", None),
+        # No <source>: the feed is the outlet, and the title is left alone.
+        (5, "Without a source - Meduza", None),
+    ],
+)
+def test_an_item_s_named_outlet_is_kept_and_cut_from_its_title(
+    index: int, title: str, named_outlet: str | None
+) -> None:
+    entry = parse_feed(load("google_news.xml"), RSS_CT, base_url=GOOGLE_NEWS)[index]
+    assert (entry.title, entry.named_outlet) == (title, named_outlet)
+
+
+def test_an_atom_entry_s_source_names_its_outlet() -> None:
+    body = (
+        '<feed xmlns="http://www.w3.org/2005/Atom"><title>Planet</title><entry><title>Суд'
+        ' - OVD-Info</title><source><title type="text">OVD-Info &amp; Co</title>'
+        '<link href="https://ovd.info/"/></source></entry></feed>'
+    ).encode()
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert (entry.title, entry.named_outlet) == ("Суд - OVD-Info", "OVD-Info & Co")
+
+
+def test_a_named_outlet_is_bounded() -> None:
+    name = "Outlet " * 100
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>t</title>'
+        f'<source url="https://e.org">{name}</source></item></channel></rss>'
+    ).encode()
+    [entry] = parse_feed(body, RSS_CT, base_url=BASE)
+    assert entry.named_outlet is not None
+    assert entry.named_outlet.startswith("Outlet Outlet")
+    assert len(entry.named_outlet) <= NAMED_OUTLET_MAX
 
 
 MRSS = 'xmlns:media="http://search.yahoo.com/mrss/"'
