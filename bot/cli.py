@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TextIO
 
 from bot.analysis import open_analysis
+from bot.citation import cited_outlet
 from bot.config import FeedsConfig, Settings
 from bot.errors import ConfigError
 from bot.fetch import Fetcher
@@ -45,7 +46,8 @@ def story_line(story: Story) -> str:
     day = story.published_at.strftime("%Y-%m-%d") if story.published_at else "----------"
     countries = ",".join(story.countries) or "-"
     title = story.headline or "(no title)"
-    return f"{day}  {story.outlet}  {title}  {story.link or '-'}  [{countries}]"
+    outlet = cited_outlet(story.outlet, story.via)
+    return f"{day}  {outlet}  {title}  {story.link or '-'}  [{countries}]"
 
 
 def report_line(report: FeedReport) -> str:
@@ -84,13 +86,16 @@ async def search_stories(
 
 def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object]:
     """A story for scripts. "published" is the feed's date, null for an undated story or
-    report (it is cited: the day the bot saw it is not its date); "seen" is that day."""
+    report (it is cited: the day the bot saw it is not its date); "seen" is that day.
+    "outlet" is the one a report is cited by, "via" the feed it came through when that is
+    not the outlet (an aggregator's, Google News's: its "link" is Google's), else null."""
     return {
         "id": story.number,  # what /story takes, and what a citation names
         "title": story.title,
         "summary": story.summary,
         "link": story.link,
         "outlet": story.outlet,
+        "via": story.via,
         "published": _iso(story.published_at),
         "seen": _iso(story.seen_at),
         "countries": list(story.countries),
@@ -99,6 +104,7 @@ def story_json(story: Story, sources: Sequence[Source] = ()) -> dict[str, object
         "reports": [
             {
                 "outlet": s.outlet,
+                "via": s.via,
                 "title": s.title,
                 "link": s.link,
                 "lang": s.lang,

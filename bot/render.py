@@ -23,6 +23,7 @@ from aiogram.utils.formatting import Bold, Italic, Text, as_line, as_list
 from babel import Locale
 from babel.dates import format_date
 
+from bot.citation import cited_outlet
 from bot.i18n import ENGLISH, N_, Tr
 from bot.storage.records import SENTENCE_END, Source, Story
 from bot.text_links import linked
@@ -217,6 +218,13 @@ def headline_tags(story: Story, tr: Tr = ENGLISH) -> str:
     return f"{action} · {countries}" if countries else action
 
 
+def outlet_of(report: Story | Source, tr: Tr = ENGLISH, limit: int = OUTLET_MAX) -> str:
+    """The outlet a report (a story: its head report) is cited by (`bot.citation`), each name
+    cut to `limit`: "Meduza (via Google News - экстрадиция (ru))"."""
+    via = None if report.via is None else _cut(report.via, limit)
+    return cited_outlet(_cut(report.outlet, limit), via, tr)
+
+
 def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) -> Text | None:
     """ "Also reported by: A, B, C and 4 more": each other outlet once, linked to its report."""
     others: dict[str, Source] = {}
@@ -239,8 +247,7 @@ def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) 
 
 
 def _source(story: Story, tr: Tr, *, counted: bool = True) -> Text:
-    outlet = _cut(story.outlet, 80)
-    name = linked(outlet, story.link)
+    name = linked(outlet_of(story, tr, 80), story.link)
     day = cited_day(story.published_at, story.seen_at, tr)
     more = story.sources - 1 if counted else 0
     extra = " · " + tr.plural("+{n} more source", "+{n} more sources", more) if more > 0 else ""
@@ -253,7 +260,7 @@ def _digest_item(story: Story, tr: Tr, watched: Sequence[str] = ()) -> Text:
         x
         for x in (
             country_names(story.countries, tr.locale),
-            _cut(story.outlet, 60),
+            outlet_of(story, tr),
             f"👁 {_phrases(watched)}" if watched else "",
         )
         if x
@@ -274,7 +281,7 @@ def _reasons(reasons: Sequence[str]) -> str:
 def _list_item(number: int, story: Story, tr: Tr) -> Text:
     day = cited_day(story.published_at, story.seen_at, tr)
     countries = country_names(story.countries, tr.locale)
-    tags = " · ".join(x for x in (day, _cut(story.outlet, 60), countries) if x)
+    tags = " · ".join(x for x in (day, outlet_of(story, tr), countries) if x)
     title = linked(_cut(headline(story, tr), 200), story.link)
     return Text(
         f"{number}. ", tags, "\n", title, _outlets_note(story, tr), story_command(story, " · ")

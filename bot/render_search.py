@@ -29,6 +29,7 @@ from bot.render import (
     headline_tags,
     how_many_fit,
     lead_of,
+    outlet_of,
     rendered_length,
     story_command,
     telegram_length,
@@ -134,7 +135,7 @@ def _result(number: int, story: Story, tr: Tr) -> Text:
     title = linked(_cut(headline(story, tr), TITLE_MAX), story.link)
     day = cited_day(story.published_at, story.seen_at, tr)
     sources = tr.plural("{n} source", "{n} sources", story.sources)
-    outlet = _cut(story.outlet, 60)
+    outlet = outlet_of(story, tr)
     return Text(
         f"{number}. {day} · {headline_tags(story, tr)}\n",
         title,
@@ -149,7 +150,7 @@ def _source_line(number: int, source: Source, tr: Tr) -> Text:
     link: Text | str = tr("no link")
     if source.link:  # shown readable (Cyrillic, not %D0%B1...) and bounded; it links in full
         link = linked(_cut(_readable(source.link), LINK_TEXT_MAX), source.link)
-    return as_line(f"{number}. {_cut(source.outlet, 60)} · {day}\n", title, "\n", link)
+    return as_line(f"{number}. {outlet_of(source, tr)} · {day}\n", title, "\n", link)
 
 
 def _readable(url: str) -> str:

@@ -7,7 +7,8 @@ title_terms  the extra forms of the headline's words (`Forms.document_terms`): w
 body         its lead, then every source's own title, then the leads of the first `LEADS_MAX`
              later reports that differ from it (folded): a headline or a name seen in any
              outlet finds the story, also when its first report named nobody
-outlets      every source's outlet name
+outlets      every source's outlet name: its feed's, and the one its item names as its own
+             (an aggregator's, Google News's: `from:meduza` finds Meduza's report there)
 terms        the extra forms of the body's words
 tags         countries, action, year and month (`filters`), e.g. "ckz cru aextradition
              y2025 m202503"

@@ -8,7 +8,8 @@ people (mentioned names, see `people`), headline (`Story.headline`, as every car
 story: one without a title goes by its first sentence), outlets and links: every source,
 "; "-separated, oldest first, the two columns in step (the n-th link is the n-th outlet's,
 empty where it gave none; an outlet with two reports is named twice), so each link is cited
-with its outlet.
+with its outlet; a report that came through another's feed names it too ("Meduza (via Google
+News - экстрадиция (ru))", `cited`: its link is that feed's, Google's redirect).
 UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
 spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
 
@@ -29,8 +30,9 @@ from datetime import timedelta
 from typing import Final
 
 from bot.chat_settings import format_offset
+from bot.citation import cited_outlet
 from bot.search.people import people
-from bot.storage.records import Story
+from bot.storage.records import Source, Story
 
 COLUMNS: Final = ("date", "countries", "action", "people", "headline", "outlets", "links")
 _FORMULA: Final = ("=", "+", "-", "@", "\t", "\r")
@@ -49,7 +51,7 @@ def to_csv(
     writer.writerow(COLUMNS)
     shift = timedelta(hours=utc_offset)
     for story in stories:
-        cited = sources.get(story.id) or [(story.outlet, story.link)]
+        cited = sources.get(story.id) or [(cited_outlet(story.outlet, story.via), story.link)]
         published = story.published_at
         row = (
             (published + shift).strftime("%Y-%m-%d") if published else "",
@@ -62,6 +64,12 @@ def to_csv(
         )
         writer.writerow([_safe(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def cited(reports: Sequence[Source]) -> list[tuple[str, str | None]]:
+    """(outlet, link) of each report for `to_csv`: the outlet with the feed it came through
+    when that is not the outlet ("Meduza (via Google News - ...)"), in English, whole."""
+    return [(cited_outlet(report.outlet, report.via), report.link) for report in reports]
 
 
 def _safe(cell: str) -> str:

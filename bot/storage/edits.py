@@ -100,11 +100,13 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
                title = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
                summary = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
                link = CASE WHEN story_id IS NULL THEN NULL ELSE COALESCE(?, link) END,
-               minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END
+               minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               named_outlet = CASE WHEN story_id IS NULL THEN NULL ELSE ? END
            WHERE id = ?""",
         (
             item.content_hash, item.canonical_url, item.entry.title, item.entry.summary,
-            item.entry.link, fingerprint and fingerprint.pack(), old["id"],
+            item.entry.link, fingerprint and fingerprint.pack(), item.entry.named_outlet,
+            old["id"],
         ),
     )  # fmt: skip
     if story_id is None:

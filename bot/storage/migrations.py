@@ -327,4 +327,13 @@ MIGRATIONS: tuple[str, ...] = (
           AND trim(report_countries) != countries
         ON CONFLICT (story_id) DO UPDATE SET version = version + 1;
     """,
+    # 24: the outlet an aggregator's item names as its own (RSS <source>, which every Google
+    # News item has; bot.parse), cited with the feed it came through ("Meduza (via Google News
+    # - ...)"): per report, and per story for the report that heads it (bot.storage.story_rows).
+    # NULL: the feed is the outlet. Reports stored before get theirs when their feed lists them
+    # again: Google's title loses its " - Meduza" ending, an edit (bot.storage.edits).
+    """
+    ALTER TABLE entries ADD COLUMN named_outlet TEXT;
+    ALTER TABLE stories ADD COLUMN named_outlet TEXT;
+    """,
 )

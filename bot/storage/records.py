@@ -21,6 +21,15 @@ def outlet_name(feed_name: str) -> str:
     return feed_name.partition("\0")[0]
 
 
+def outlet_and_via(feed_name: str, named_outlet: str | None) -> tuple[str, str | None]:
+    """(outlet, via) that a report is cited by: the outlet its item names (RSS <source>, an
+    aggregator's item: Google News's) and the feed it came through, else the feed and None."""
+    feed = outlet_name(feed_name)
+    if named_outlet and named_outlet != feed:
+        return named_outlet, feed
+    return feed, None
+
+
 @dataclass(frozen=True, slots=True)
 class FeedState:
     """A feed with its scheduling state."""
@@ -81,7 +90,7 @@ class Story:
     title: str
     summary: str
     link: str | None
-    outlet: str
+    outlet: str  # the outlet its head report is cited by (`outlet_and_via`)
     published_at: datetime | None
     countries: tuple[str, ...]
     action: str | None
@@ -98,17 +107,21 @@ class Story:
     # When the bot stored it. `published_at` is its feed's date only (None: the feed gave
     # none): a lawyer cites it, so the day the bot saw the story never stands in for it.
     seen_at: datetime | None = None
+    # The feed its head report came through when that report names another outlet as its own
+    # (`outlet_and_via`: "Meduza (via Google News - ...)"); None: the feed is the outlet.
+    via: str | None = None
 
     @classmethod
     def from_row(cls, row: Row) -> Story:
         reported = row["report_countries"]
         outlets = row["outlets"].split(_SEPARATOR) if row["outlets"] else ()
+        outlet, via = outlet_and_via(row["outlet"], row["named_outlet"])
         return cls(
             id=row["id"],
             title=row["title"],
             summary=row["summary"],
             link=row["link"],
-            outlet=row["outlet"],
+            outlet=outlet,
             published_at=_time(row["published_at"]),
             countries=tuple(row["countries"].split()),
             action=row["action"],
@@ -119,6 +132,7 @@ class Story:
             number=row["number"],
             report_countries=None if reported is None else tuple(reported.split()),
             seen_at=_time(row["seen_at"]),
+            via=via,
         )
 
     @property
@@ -136,29 +150,34 @@ class Story:
 
 # A sentence ends at . ! ? … before a capital or a digit (an abbreviation's dot rarely is).
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+(?=[\"«“(\[]?[A-ZА-ЯЁІЇЄҐ0-9])")
-_SEPARATOR = "\x1f"  # what STORY_COLUMNS joins outlet names with (never in a feed name)
+# What STORY_COLUMNS joins outlet names with: never in a feed's name, nor in one an item gives
+# (bot.parse reads it as text, which has no control characters).
+_SEPARATOR = "\x1f"
 
 
 @dataclass(frozen=True, slots=True)
 class Source:
     """One report of a story: who published it, under which title and link, when."""
 
-    outlet: str
+    outlet: str  # the outlet it is cited by (`outlet_and_via`)
     title: str | None
     link: str | None
     lang: str | None
     published_at: datetime | None  # its feed's date; None: undated (see `Story.seen_at`)
     seen_at: datetime | None = None  # when the bot first stored it
+    via: str | None = None  # the feed it came through, when that is not the outlet
 
     @classmethod
     def from_row(cls, row: Row) -> Source:
+        outlet, via = outlet_and_via(row["outlet"], row["named_outlet"])
         return cls(
-            outlet=outlet_name(row["outlet"]),
+            outlet=outlet,
             title=row["title"],
             link=row["link"],
             lang=row["lang"],
             published_at=_time(row["published_at"]),
             seen_at=_time(row["seen_at"]),
+            via=via,
         )
 
 

@@ -186,11 +186,13 @@ def _document(tx: SyncTransaction, story_id: int) -> Document | None:
     if story is None:  # gone, or kept only for a watchlist: not searchable
         return None
     rows = tx.fetchall(
-        """SELECT f.name, e.title, e.lang FROM entries e JOIN feeds f ON f.id = e.feed_id
-           WHERE e.story_id = ? ORDER BY e.id""",
+        """SELECT f.name, e.named_outlet, e.title, e.lang FROM entries e
+           JOIN feeds f ON f.id = e.feed_id WHERE e.story_id = ? ORDER BY e.id""",
         (story_id,),
     )
     cited = [Source(outlet_name(r["name"]), r["title"]) for r in rows]
+    # `from:meduza` finds Meduza's report through Google News, as `from:google` still does.
+    cited += [Source(r["named_outlet"], None) for r in rows if r["named_outlet"]]
     sources = cited or [Source(story["outlet"], None)]
     reported = (story["report_countries"] or "").split()
     # Only the leads the row can use: a story that hundreds of outlets rewrote has as many.

@@ -53,14 +53,18 @@ from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
+# A story's outlets are its feeds, each report that names its own outlet (an aggregator's:
+# `records.outlet_and_via`) counted as that outlet's.
 STORY_COLUMNS = """
-    s.id, s.number, s.title, s.summary, s.link, s.outlet, s.countries, s.action, s.reasons,
-    s.broadcast, s.report_countries,
+    s.id, s.number, s.title, s.summary, s.link, s.outlet, s.named_outlet, s.countries, s.action,
+    s.reasons, s.broadcast, s.report_countries,
     s.published_at, s.created_at AS seen_at,
-    (SELECT COUNT(DISTINCT e.feed_id) FROM entries e WHERE e.story_id = s.id) AS sources,
+    (SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE e.story_id = s.id
+                           GROUP BY e.feed_id, e.named_outlet)) AS sources,
     (SELECT group_concat(o.name, char(31)) FROM
-        (SELECT f.name FROM entries e JOIN feeds f ON f.id = e.feed_id
-         WHERE e.story_id = s.id GROUP BY f.id ORDER BY MIN(e.id)) o) AS outlets
+        (SELECT COALESCE(e.named_outlet, f.name) AS name FROM entries e
+         JOIN feeds f ON f.id = e.feed_id
+         WHERE e.story_id = s.id GROUP BY f.id, e.named_outlet ORDER BY MIN(e.id)) o) AS outlets
 """
 
 
@@ -116,8 +120,8 @@ class Stories:
             return {}
         marks = ",".join("?" for _ in story_ids)
         rows = await self._db.fetchall(
-            f"""SELECT e.story_id, e.feed_id, e.canonical_url, f.name AS outlet, e.title,
-                       e.link, e.lang, e.published_at, e.seen_at
+            f"""SELECT e.story_id, e.feed_id, e.canonical_url, f.name AS outlet, e.named_outlet,
+                       e.title, e.link, e.lang, e.published_at, e.seen_at
                 FROM entries e JOIN feeds f ON f.id = e.feed_id
                 WHERE e.story_id IN ({marks})
                 ORDER BY e.story_id, COALESCE(e.published_at, e.seen_at), e.id""",

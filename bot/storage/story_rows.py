@@ -32,13 +32,14 @@ def write_entry(
     tx.execute(
         """
         INSERT INTO entries (id, feed_id, entry_key, canonical_url, content_hash, story_id,
-                             title, summary, link, lang, published_at, seen_at, minhash)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                             title, summary, link, lang, published_at, seen_at, minhash,
+                             named_outlet)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
         ON CONFLICT (id) DO UPDATE SET
             canonical_url = excluded.canonical_url, content_hash = excluded.content_hash,
             story_id = excluded.story_id, title = excluded.title, summary = excluded.summary,
             link = excluded.link, lang = excluded.lang, published_at = excluded.published_at,
-            minhash = excluded.minhash
+            minhash = excluded.minhash, named_outlet = excluded.named_outlet
         """,
         (
             entry_id,  # None: a new row; an edited entry keeps its row and when it was seen
@@ -55,6 +56,7 @@ def write_entry(
             now,
             # A copy's signature is one the story has: merging would only compare it twice.
             None if story_id is None or copy or not item.fingerprint else item.fingerprint.pack(),
+            item.entry.named_outlet if story_id is not None else None,
         ),
     )
 
@@ -114,11 +116,13 @@ def edit_headline(tx: SyncTransaction, story_id: int, item: Incoming) -> None:
     new title, lead and link, and a relevant edit's verdict too (a country or action the
     publisher corrected is what the card shows and what country: and action: find). An edit
     judged no longer relevant has no tags to give: the story keeps those that made it news.
-    Its date and outlet stay the head's: a feed re-dates an edited item as it likes."""
+    Its date and feed stay the head's: a feed re-dates an edited item as it likes. The outlet
+    it names is the edit's: one stored before it was read gets it so (migration 24)."""
     entry = item.entry
     tx.execute(
-        "UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link) WHERE id = ?",
-        (entry.title, entry.summary, entry.link, story_id),
+        """UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link), named_outlet = ?
+           WHERE id = ?""",
+        (entry.title, entry.summary, entry.link, entry.named_outlet, story_id),
     )
     if item.verdict.relevant:
         tx.execute(
@@ -146,14 +150,17 @@ def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence
 # What a story shows of the report that heads it: a new story's first report, or the report
 # that made a watch-only story news (`publish`). In the order `_headline` gives them.
 _HEADLINE = (
-    "published_at", "title", "summary", "link", "outlet", "countries", "action", "score",
-    "reasons",
+    "published_at", "title", "summary", "link", "outlet", "named_outlet", "countries", "action",
+    "score", "reasons",
 )  # fmt: skip
 
 
 def _headline(feed: FeedState, item: Incoming) -> tuple[object, ...]:
     entry = item.entry
-    return (timestamp(item), entry.title, entry.summary, entry.link, feed.name, *_tags(item))
+    return (
+        timestamp(item), entry.title, entry.summary, entry.link, feed.name, entry.named_outlet,
+        *_tags(item),
+    )  # fmt: skip
 
 
 def _tags(item: Incoming) -> tuple[object, ...]:

@@ -42,7 +42,7 @@ from bot.i18n import N_, Tr
 from bot.render import TELEGRAM_CAPTION_LIMIT, plain, story_list, without_entities
 from bot.render_search import query_of_page, results_page, story_card, timeline
 from bot.search import QueryBuilder, SearchQuery
-from bot.search.export import file_name, to_csv
+from bot.search.export import cited, file_name, to_csv
 from bot.storage import Storage
 from bot.storage.search import RANK_WINDOW
 
@@ -257,8 +257,9 @@ async def export(
         return
     stories = matched[:EXPORT_MAX]
     reports = await storage.stories.sources_of([s.id for s in stories])
-    cited = {sid: [(r.outlet, r.link) for r in found] for sid, found in reports.items()}
-    csv_file = to_csv(stories, cited, utc_offset=tr.utc_offset)
+    csv_file = to_csv(
+        stories, {sid: cited(found) for sid, found in reports.items()}, utc_offset=tr.utc_offset
+    )
     document = BufferedInputFile(csv_file, filename=file_name(tr.utc_offset))
     caption = plain(
         _export_caption(tr, len(stories), query.text, cut=len(matched) > EXPORT_MAX),
