@@ -186,6 +186,11 @@ def test_people_leave_out_officials_and_places_merging_ignores() -> None:
     text = "Лукашенко и Токаев обсудили выдачу Алексея Кузнецова; Москва настаивает"
     assert people([text]) == ("Алексея Кузнецова",)
     assert people(["Tokayev met Putin in Astana; Kovalenko was detained"]) == ("Kovalenko",)
+    # Ukrainian case forms, a given name with і in it, -енко in its cases
+    assert people(["Суд відмовив Олександрові Бондаренку"]) == ("Олександрові Бондаренку",)
+    assert people(["Затримали Миколу Петренка; справа Мовлаєва"]) == ("Миколу Петренка", "Мовлаєва")
+    assert people(["Разом із Бажуковим і Сидоренком"]) == ("Бажуковим", "Сидоренком")
+    assert people(["В Ростове задержан Иван Петров; у Ростові затримали"]) == ("Иван Петров",)
 
 
 def test_results_and_the_case_timeline_name_a_story_without_a_title() -> None:
