@@ -51,7 +51,8 @@ def to_csv(
     writer.writerow(COLUMNS)
     shift = timedelta(hours=utc_offset)
     for story in stories:
-        cited = sources.get(story.id) or [(cited_outlet(story.outlet, story.via), story.link)]
+        reports = sources.get(story.id) or cited([story])
+        links = [link or "" for _, link in reports]
         published = story.published_at
         row = (
             (published + shift).strftime("%Y-%m-%d") if published else "",
@@ -59,16 +60,17 @@ def to_csv(
             story.action or "",
             "; ".join(people([story.title, story.summary])),
             story.headline,
-            "; ".join(outlet for outlet, _ in cited),
-            "; ".join(link or "" for _, link in cited) if any(link for _, link in cited) else "",
+            "; ".join(outlet for outlet, _ in reports),
+            "; ".join(links) if any(links) else "",
         )
         writer.writerow([_safe(cell) for cell in row])
     return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
-def cited(reports: Sequence[Source]) -> list[tuple[str, str | None]]:
-    """(outlet, link) of each report for `to_csv`: the outlet with the feed it came through
-    when that is not the outlet ("Meduza (via Google News - ...)"), in English, whole."""
+def cited(reports: Sequence[Source | Story]) -> list[tuple[str, str | None]]:
+    """(outlet, link) of each report for `to_csv` (a story: its head report, which stands for
+    its sources when none were read): the outlet with the feed it came through when that is
+    not the outlet ("Meduza (via Google News - ...)"), in English, whole."""
     return [(cited_outlet(report.outlet, report.via), report.link) for report in reports]
 
 
