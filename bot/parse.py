@@ -31,7 +31,9 @@ Google News item does; Atom's `<source><title>`) is that outlet's report, which 
 the feed: the name is its `named_outlet` (read as its title is, bounded by
 `NAMED_OUTLET_MAX`), or, with no name, the host of its address when that is a link we would
 keep (`clean_link`). A title that ends with " - " and that name (Google's "Казахстан выдал
-России дезертира - Meduza") loses that ending, and only then: the outlet is cited apart. The
+России дезертира - Meduza") loses that ending, and only then: the outlet is cited apart. A
+description that is only the headline and that name (Google's again) is no text of the item's:
+it would be the card's lead ("Meduza") and words of its fingerprint, so the summary is empty. The
 item's link stays what the feed gives: Google's is a redirect through news.google.com, whose
 format changes and which cannot be followed without the network.
 """
@@ -221,6 +223,8 @@ def _entry(
     if not summary:
         summary = next((v for k in _ASIDE_KEYS if isinstance(v := get(k), str) and v), "")
     summary = bound(_text(summary, detail, typed=typed), SUMMARY_MAX)
+    if named_outlet and _only_headline(summary, title, named_outlet):
+        summary = ""
     link = clean_link(get("link"), base_url)
     if not (title or summary or link):
         return None  # the loose parser's debris from a broken document
@@ -232,6 +236,12 @@ def _entry(
     # The feed's language stamped on each text (`said`) is not the entry's own word.
     entry_lang = own if own is not None and own != said else lang
     return Entry(title, summary, link, guid, published, entry_lang, named_outlet)
+
+
+def _only_headline(summary: str, title: str, outlet: str) -> bool:
+    """Whether an aggregator's description is its headline and outlet and nothing else (Google
+    News's `<a>headline</a>&nbsp;&nbsp;<font>Meduza</font>`), compared with spaces collapsed."""
+    return " ".join(summary.split()).casefold() == " ".join(f"{title} {outlet}".split()).casefold()
 
 
 def _named_outlet(source: Any, base_url: str, *, typed: bool) -> str | None:

@@ -76,6 +76,17 @@ async def test_every_citation_names_the_outlet_and_the_feed(storage: Storage) ->
     assert [(r["outlet"], r["via"]) for r in reports] == [("Meduza", NAME)]
 
 
+async def test_a_google_news_card_has_no_lead_of_the_outlet_s_name(storage: Storage) -> None:
+    """Google's description is the headline and the outlet: the card's lead was "Meduza"."""
+    story, sources = await stored_meduza(storage)
+    for card in (alert_card(story, sources=sources), story_card(story, sources)):
+        lines = card.render()[0].splitlines()
+        assert "Meduza" not in lines
+        assert [line for line in lines if "Meduza" in line] == [
+            line for line in lines if CITED in line
+        ]
+
+
 async def test_the_csv_cites_the_outlet_and_the_feed(storage: Storage) -> None:
     story, sources = await stored_meduza(storage)
     exported = to_csv([story], {story.id: cited(sources)}).decode("utf-8-sig")

@@ -7,6 +7,7 @@ import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import pytest
 from hypothesis import given, settings
@@ -123,6 +124,42 @@ def test_an_item_s_named_outlet_is_kept_and_cut_from_its_title(
 ) -> None:
     entry = parse_feed(load("google_news.xml"), RSS_CT, base_url=GOOGLE_NEWS)[index]
     assert (entry.title, entry.named_outlet) == (title, named_outlet)
+
+
+@pytest.mark.parametrize(
+    ("description", "summary"),
+    [
+        # Google's description is the headline and the outlet: no text of the item's own, and
+        # as a lead it was the outlet's name alone.
+        (
+            '<a href="https://g.co/a">Суд - Ош</a>&nbsp;&nbsp;<font>Радио Азаттык</font>',
+            "",
+        ),
+        ("суд - ош   радио азаттык", ""),
+        # Anything more is the item's text, kept whole.
+        (
+            "<a>Суд - Ош</a>&nbsp;&nbsp;<font>Радио Азаттык</font> Сегодня суд отказал.",
+            "Суд - Ош Радио Азаттык Сегодня суд отказал.",
+        ),
+        ("<a>Суд - Ош</a>", "Суд - Ош"),
+        ("Радио Азаттык", "Радио Азаттык"),
+    ],
+)
+def test_a_description_of_only_the_headline_and_its_outlet_is_no_summary(
+    description: str, summary: str
+) -> None:
+    body = (
+        '<rss version="2.0"><channel><title>t</title><item><title>Суд - Ош - Радио Азаттык'
+        f"</title><description>{escape(description)}</description>"
+        '<source url="https://rus.azattyk.org">Радио Азаттык</source></item></channel></rss>'
+    ).encode()
+    [entry] = parse_feed(body, RSS_CT, base_url=GOOGLE_NEWS)
+    assert (entry.title, " ".join(entry.summary.split())) == ("Суд - Ош", summary)
+
+
+def test_google_news_items_have_no_summary_of_their_own() -> None:
+    entries = parse_feed(load("google_news.xml"), RSS_CT, base_url=GOOGLE_NEWS)
+    assert [e.summary for e in entries[:2]] == ["", ""]
 
 
 def test_an_atom_entry_s_source_names_its_outlet() -> None:
