@@ -8,6 +8,10 @@ budget, and extracts the main text with trafilatura. The text replaces the
 entry's summary, so it feeds relevance, story merging and the alert's lead alike. An entry is
 fetched at most once: after this refresh its key is stored, so it is never new again. A
 Telegram channel's post is never thin: it is all the channel says, and its page adds nothing.
+Nor is an item whose link is a redirect that needs a browser (`REDIRECT_ONLY_HOSTS`: Google
+News's `news.google.com/rss/articles/...` reaches the article through JavaScript, or first
+through Google's consent page in the EU): fetched, its page holds no article, and a consent
+page's text, taken for every such item's, would make their fingerprints alike (false merges).
 
 `extract_text` is pure (bytes in, text out); trafilatura is imported on first use only, so
 processes that never meet a thin entry do not pay for it.
@@ -16,6 +20,7 @@ processes that never meet a thin entry do not pay for it.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from urllib.parse import urlsplit
 
 from bot.decoding import decode_document
 from bot.html_text import bound, plain_text
@@ -24,6 +29,7 @@ from bot.parse import SUMMARY_MAX
 
 THIN_CHARS = 200
 MIN_EXTRACTED = 200  # less than this is a cookie banner or a paywall stub, not an article
+REDIRECT_ONLY_HOSTS = frozenset({"news.google.com"})
 
 
 def thin(entries: Sequence[Entry], keys: Sequence[str], unseen: set[str]) -> list[int]:
@@ -32,7 +38,7 @@ def thin(entries: Sequence[Entry], keys: Sequence[str], unseen: set[str]) -> lis
 
 
 def is_thin(entry: Entry) -> bool:
-    if not entry.link:
+    if not entry.link or urlsplit(entry.link).hostname in REDIRECT_ONLY_HOSTS:
         return False
     text = entry.summary
     if entry.title and text.casefold().startswith(entry.title.casefold()):

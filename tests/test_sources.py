@@ -380,6 +380,10 @@ def test_the_same_article_text_is_extracted_every_time() -> None:
         ("Title", "Title and a short lead.", "https://x.example/1", True),
         ("Title", "x" * 250, "https://x.example/1", False),
         ("Title only", "", None, False),  # nothing to fetch
+        # Google's redirect needs a browser (or its consent page first): no article in it.
+        ("Title only", "", "https://news.google.com/rss/articles/CBMiVGh0?oc=5", False),
+        ("Title only", "", "https://NEWS.google.com/rss/articles/CBMiVGh0", False),
+        ("Title only", "", "https://news.google.com.evil.example/a", True),
     ],
 )
 def test_is_thin(title: str, summary: str, link: str | None, thin: bool) -> None:
