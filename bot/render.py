@@ -226,17 +226,22 @@ def outlet_of(report: Story | Source, tr: Tr = ENGLISH, limit: int = OUTLET_MAX)
 
 
 def also_reported_by(story: Story, sources: Sequence[Source], tr: Tr = ENGLISH) -> Text | None:
-    """ "Also reported by: A, B, C and 4 more": each other outlet once, linked to its report."""
+    """ "Also reported by: A, B, C and 4 more": each other outlet once, cited as `outlet_of`
+    and linked to its report, its own rather than one through an aggregator. The head's outlet
+    comes too when the head came through an aggregator and the outlet's own report is here:
+    its link is the article's, where the head's is Google's redirect."""
     others: dict[str, Source] = {}
     for source in sources:
-        if source.outlet != story.outlet and source.outlet not in others:
+        if source.outlet == story.outlet and (story.via is None or source.via is not None):
+            continue
+        kept = others.get(source.outlet)
+        if kept is None or (kept.via is not None and source.via is None):
             others[source.outlet] = source
     if not others:
         return None
     names: list[Text | str] = []
     for source in list(others.values())[:ALSO_MAX]:
-        outlet = _cut(source.outlet, OUTLET_MAX)
-        names.append(linked(outlet, source.link))
+        names.append(linked(outlet_of(source, tr), source.link))
     rest = len(others) - ALSO_MAX
     items: list[Text | str] = ["➕ ", tr("Also reported by:"), " "]
     for number, name in enumerate(names):

@@ -23,7 +23,7 @@ from bot.search import QueryBuilder
 from bot.search.export import cited, to_csv
 from bot.storage import FeedState, Source, Storage, Story
 from bot.stories import entry_keys
-from tests.conftest import NOW, add_feeds, incoming, make_entry
+from tests.conftest import NOW, RELEVANT, add_feeds, incoming, make_entry
 
 FEEDS = Path(__file__).parent / "data" / "feeds"
 NAME = "Google News - экстрадиция (ru)"  # as in feeds.yaml
@@ -149,3 +149,108 @@ async def test_a_report_stored_before_takes_its_outlet_when_polled_again(
     assert (story.title, story.outlet, story.via) == (entries[0].title, "Meduza", NAME)
     [source] = await storage.stories.sources(story.id)
     assert (source.title, source.outlet) == (entries[0].title, "Meduza")
+
+
+# One case's reports, each through a feed and naming an outlet or not; the second and later
+# join the first's story (same text, same name).
+CASE_TITLE, CASE_TEXT = "Казахстан выдал России дезертира Бажукова", "Бажукова передали России."
+
+
+async def report(
+    storage: Storage,
+    feed: FeedState,
+    n: int,
+    named: str | None,
+    link: str,
+    *,
+    countries: tuple[str, ...] = ("KZ", "RU"),
+) -> None:
+    entry = replace(make_entry(CASE_TITLE, summary=CASE_TEXT, link=link), named_outlet=named)
+    verdict = replace(RELEVANT, countries=countries)
+    item = incoming(entry, verdict, key=f"k{n}")
+    item = replace(item, fingerprint=FP.fingerprint(CASE_TITLE, CASE_TEXT, "ru"))
+    await storage.stories.save(feed, [item], now=NOW + n, alert_max_age=10**9)
+
+
+async def story_one(storage: Storage) -> Story:
+    story = await storage.stories.get(1)
+    assert story is not None
+    return story
+
+
+async def test_one_outlet_through_its_own_feed_and_google_news_is_one_source(
+    storage: Storage,
+) -> None:
+    kloop, meduza, gn = await add_feeds(storage, "Kloop", "Meduza", NAME)
+    await report(storage, kloop, 0, None, "https://kloop.kg/a")
+    await report(storage, meduza, 1, None, "https://meduza.io/news/a")
+    await report(storage, gn, 2, "Meduza", "https://news.google.com/rss/articles/CBMiA?oc=5")
+    story = await story_one(storage)
+    assert (story.outlets, story.sources) == (("Kloop", "Meduza"), 2)
+    shown = story_list([story], heading="h").render()[0]
+    assert "(2 sources, also Meduza)" in shown
+
+
+async def test_one_article_two_google_news_searches_found_is_one_source_cited_once(
+    storage: Storage,
+) -> None:
+    a, b = await add_feeds(storage, "Google News - A (ru)", "Google News - B (ru)")
+    link = "https://news.google.com/rss/articles/CBMiMeduza?oc=5"
+    await report(storage, a, 0, "Meduza", link)
+    await report(storage, b, 1, "Meduza", link)
+    story = await story_one(storage)
+    assert (story.outlets, story.sources) == (("Meduza",), 1)
+    sources = await storage.stories.sources(story.id)
+    assert [(s.outlet, s.via) for s in sources] == [("Meduza", "Google News - A (ru)")]
+
+
+async def test_another_outlet_through_the_same_feed_edits_the_alert_and_alerts_its_countries(
+    storage: Storage,
+) -> None:
+    """As through a feed of its own: the chats with the alert get it edited to list the new
+    outlet, and a chat whose filter only the new report's countries match is alerted."""
+    [gn] = await add_feeds(storage, NAME)
+    await storage.chats.subscribe(7, [], thread_id=None, now=NOW)
+    await storage.chats.subscribe(8, ["KG"], thread_id=None, now=NOW)
+    await report(storage, gn, 0, "Meduza", "https://news.google.com/rss/articles/A")
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 1")
+    await report(
+        storage, gn, 1, "Kloop", "https://news.google.com/rss/articles/B", countries=("KG",)
+    )
+    assert (await story_one(storage)).sources == 2
+    rows = await storage.db.fetchall("SELECT chat_id, kind FROM deliveries ORDER BY 1, 2")
+    assert [tuple(r) for r in rows] == [(7, "alert"), (7, "edit"), (8, "alert")]
+
+
+async def test_the_same_outlet_through_another_feed_queues_nothing(storage: Storage) -> None:
+    a, b = await add_feeds(storage, "Google News - A (ru)", "Google News - B (ru)")
+    await storage.chats.subscribe(7, [], thread_id=None, now=NOW)
+    await report(storage, a, 0, "Meduza", "https://news.google.com/rss/articles/A")
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 1")
+    await report(storage, b, 1, "Meduza", "https://news.google.com/rss/articles/A2")
+    rows = await storage.db.fetchall("SELECT kind FROM deliveries")
+    assert [r[0] for r in rows] == ["alert"]
+
+
+async def test_also_reported_by_cites_a_report_with_the_feed_it_came_through(
+    storage: Storage,
+) -> None:
+    kloop, gn = await add_feeds(storage, "Kloop", NAME)
+    await report(storage, kloop, 0, None, "https://kloop.kg/a")
+    await report(storage, gn, 1, "Meduza", "https://news.google.com/rss/articles/CBMiA?oc=5")
+    story = await story_one(storage)
+    text = alert_card(story, sources=await storage.stories.sources(story.id)).render()[0]
+    assert f"Also reported by: {CITED}" in text
+
+
+async def test_the_alert_links_the_outlet_s_own_report_when_google_news_heads(
+    storage: Storage,
+) -> None:
+    gn, meduza, kloop = await add_feeds(storage, NAME, "Meduza", "Kloop")
+    await report(storage, gn, 0, "Meduza", "https://news.google.com/rss/articles/CBMiA?oc=5")
+    await report(storage, kloop, 1, None, "https://kloop.kg/a")
+    await report(storage, meduza, 2, None, "https://meduza.io/news/a")
+    story = await story_one(storage)
+    text, entities = alert_card(story, sources=await storage.stories.sources(story.id)).render()
+    assert "Also reported by: Kloop, Meduza" in text
+    assert {e.url for e in entities if e.url} >= {"https://meduza.io/news/a", "https://kloop.kg/a"}

@@ -336,4 +336,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE entries ADD COLUMN named_outlet TEXT;
     ALTER TABLE stories ADD COLUMN named_outlet TEXT;
     """,
+    # 25: a story's outlets are told apart by the name they are cited by (a named outlet, else
+    # the feed), so that one outlet through two feeds is one source (bot.storage.stories):
+    # whether a story has a report of a named outlet is an index lookup on the save path.
+    """
+    CREATE INDEX entries_story_outlet ON entries (story_id, named_outlet)
+        WHERE story_id IS NOT NULL AND named_outlet IS NOT NULL;
+    """,
 )

@@ -53,18 +53,20 @@ from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
-# A story's outlets are its feeds, each report that names its own outlet (an aggregator's:
-# `records.outlet_and_via`) counted as that outlet's.
+# A story's outlets are the names its reports are cited by: the feed's, or the outlet an item
+# names as its own (an aggregator's: `records.outlet_and_via`). One outlet through two feeds
+# (Meduza's article found by two Google News searches, or by its own feed named "Meduza") is
+# one source; `_outlet_in_story` tells a new one on the save path by the same rule.
 STORY_COLUMNS = """
     s.id, s.number, s.title, s.summary, s.link, s.outlet, s.named_outlet, s.countries, s.action,
     s.reasons, s.broadcast, s.report_countries,
     s.published_at, s.created_at AS seen_at,
-    (SELECT COUNT(*) FROM (SELECT 1 FROM entries e WHERE e.story_id = s.id
-                           GROUP BY e.feed_id, e.named_outlet)) AS sources,
-    (SELECT group_concat(o.name, char(31)) FROM
-        (SELECT COALESCE(e.named_outlet, f.name) AS name FROM entries e
+    (SELECT COUNT(DISTINCT COALESCE(e.named_outlet, f.name)) FROM entries e
+     JOIN feeds f ON f.id = e.feed_id WHERE e.story_id = s.id) AS sources,
+    (SELECT group_concat(o.cited, char(31)) FROM
+        (SELECT COALESCE(e.named_outlet, f.name) AS cited FROM entries e
          JOIN feeds f ON f.id = e.feed_id
-         WHERE e.story_id = s.id GROUP BY f.id, e.named_outlet ORDER BY MIN(e.id)) o) AS outlets
+         WHERE e.story_id = s.id GROUP BY cited ORDER BY MIN(e.id)) o) AS outlets
 """
 
 
@@ -112,10 +114,12 @@ class Stories:
 
     async def sources_of(self, story_ids: Sequence[int]) -> dict[int, list[Source]]:
         """Every report of each story, the earliest first (undated ones by when they were
-        seen), for citing: the alert's "also reported by", `/story`, the CSV export. A feed's
-        reports at one address are cited once, as the earliest: the items of a feed that links
-        them all to one live page are keyed by their text, so an edit of one is another entry
-        of its story, and a list naming the outlet and page twice only looks like two reports."""
+        seen), for citing: the alert's "also reported by", `/story`, the CSV export. An
+        outlet's reports at one address are cited once, as the earliest: the items of a feed
+        that links them all to one live page are keyed by their text, so an edit of one is
+        another entry of its story, and one article that two Google News searches found came
+        through two feeds; a list naming the outlet and page twice only looks like two
+        reports."""
         if not story_ids:
             return {}
         marks = ",".join("?" for _ in story_ids)
@@ -128,9 +132,9 @@ class Stories:
             list(story_ids),
         )
         found: dict[int, list[Source]] = {}
-        cited: set[tuple[int, int, str]] = set()
+        cited: set[tuple[int, str, str]] = set()
         for row in rows:
-            page = (row["story_id"], row["feed_id"], row["canonical_url"])
+            page = (row["story_id"], row["named_outlet"] or row["outlet"], row["canonical_url"])
             if page[2] is not None:
                 if page in cited:
                     continue
@@ -270,7 +274,7 @@ def _store_entry(
         story_id = story_rows.insert_story(tx, feed, item, now)
     elif story_id is not None and item.verdict.relevant:
         made_public = story_rows.publish(tx, story_id, feed, item, now)
-    new_outlet = joined is not None and not _feed_in_story(tx, feed.id, joined)
+    new_outlet = joined is not None and not _outlet_in_story(tx, feed, item, joined)
     if joined is not None and item.verdict.relevant:
         story_rows.add_report_countries(tx, joined, item.verdict.countries)
     if story_id is not None and item.fingerprint is not None and not copy:
@@ -327,9 +331,17 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
     return story.story_id, copy
 
 
-def _feed_in_story(tx: SyncTransaction, feed_id: int, story_id: int) -> bool:
+def _outlet_in_story(tx: SyncTransaction, feed: FeedState, item: Incoming, story_id: int) -> bool:
+    """Whether the story has a report of the outlet `item` is cited by (`STORY_COLUMNS`): of
+    the outlet it names, else of its feed, through this feed or another."""
+    name = item.entry.named_outlet or feed.name
     row = tx.fetchone(
-        "SELECT 1 FROM entries WHERE feed_id = ? AND story_id = ? LIMIT 1", (feed_id, story_id)
+        """SELECT 1 FROM entries WHERE story_id = ?1 AND named_outlet = ?2
+           UNION ALL
+           SELECT 1 FROM feeds f JOIN entries e ON e.story_id = ?1 AND e.feed_id = f.id
+           WHERE f.name = ?2 AND e.named_outlet IS NULL
+           LIMIT 1""",
+        (story_id, name),
     )
     return row is not None
 
