@@ -193,6 +193,36 @@ def test_people_leave_out_officials_and_places_merging_ignores() -> None:
     assert people(["В Ростове задержан Иван Петров; у Ростові затримали"]) == ("Иван Петров",)
 
 
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        # kept: a surname's case forms, -енко's among them, wherever they stand
+        ("Суд відмовив Олександрові Бондаренку", ("Олександрові Бондаренку",)),
+        ("Миколу Петренка затримали", ("Миколу Петренка",)),
+        ("Суд відмовив Петренку; обшук у Бондаренка", ("Петренку", "Бондаренка")),
+        ("Петренко затриманий; суд відмовив Петрові", ("Петренко", "Петрові")),
+        ("Разом з Бажуковим, Сидоренком і Ковальчуком", ("Бажуковим", "Сидоренком", "Ковальчуком")),
+        ("Суд вспомнил о Петрове", ("Петрове",)),
+        ("У Львові затримали Миколу Петренка", ("Миколу Петренка",)),
+        # dropped: a locative after в/у/на is a place, not a person
+        ("Молдова видала Росії активіста: рішення суду в Кишиневі", ()),
+        ("Затримали у Львові активіста; суд у Харкові, на Саратові", ()),
+        ("Суд в Кишиневе; активист в Саратове", ()),
+        ("Активіста затримали в Берліні", ()),
+        # dropped: -ом after -ов/-ин is a city's or a noun's (a surname's is -им/-ым)
+        ("Затримали під Львовом, за Пушкином", ()),
+        # dropped: cities no surname carries, in any case
+        ("Активіста з Харкова вислали з Кишинева", ()),
+        # dropped: a Russian noun in -енка opening a sentence is no -енко's case
+        ("Оценка правозащитников: Казахстан выдал активиста", ()),
+        ("Суд закрыл дело. Ребенка активиста задержали", ()),
+        ("«Коленка» — рассказ", ()),
+    ],
+)
+def test_people_are_surnames_not_cities_or_nouns(text: str, found: tuple[str, ...]) -> None:
+    assert people([text]) == found
+
+
 def test_results_and_the_case_timeline_name_a_story_without_a_title() -> None:
     untitled = story(7, "", summary="Georgia refused entry to a journalist. More follows.")
     texts = (results_page([untitled], "georgia", 0, 5), timeline([untitled], "x"))

@@ -1,14 +1,19 @@
 """Person names mentioned in a story, for the "people" column of an export. Pure.
 
-A heuristic, not a named-entity recogniser (this docstring is the spec): a capitalised word of
-3+ letters whose ending is typical of a surname in the region (Cyrillic -ов/-ев/-єв/-ин/-ын/-ін/
+A heuristic, not a named-entity recogniser (this docstring is the spec): a capitalised word of 3+
+letters whose ending is typical of a surname in the region (Cyrillic -ов/-ев/-єв/-ин/-ын/-ін/
 -ский/-цкий/-енко/-ук/-юк/-ян/-швили/-дзе/-ич/-ова..., and the same in Latin letters, in any
 Russian or Ukrainian case form: Бондаренку, Петренка, Бажуковим), optionally preceded by a
-capitalised given name. One name per `name_key`, first spelling
-kept, at most `MAX_PEOPLE`. Names whose key merging ignores (`bot.people.is_stop_key`: places,
-institutions, months, and the heads of state named in every other story, such as Lukashenko)
-are left out. A place with a surname's ending that no list knows can still slip in; the export
-says "mentioned names", not "defendants".
+capitalised given name. One name per `name_key`, first spelling kept, at most `MAX_PEOPLE`. Forms
+that are a place's or a common noun's far more often than a person's are not taken: a locative
+(Ukrainian -і/-ові, Russian -е) right after в/во/у/уві/на (у Харкові, в Кишиневі, в Саратове: a
+person is rarely "in"; о Петрове, Петрові stay); -ом after -ов/-ев/-ин (під Львовом: a surname's
+is -им/-ым; Сидоренком, Ковальчуком stay); and an -енко case form (-енка/-енку/-енком/-енкові)
+opening a sentence with no given name before it (Оценка, Ребенка: Russian nouns; "Миколу Петренка"
+and a mid-sentence "Петренка" stay). Names whose key merging ignores (`bot.people.is_stop_key`:
+places, institutions, months, and the heads of state named in every other story, such as
+Lukashenko) are left out. A place with a surname's ending that no list knows can still slip in;
+the export says "mentioned names", not "defendants".
 """
 
 from __future__ import annotations
@@ -22,23 +27,32 @@ from bot.people import is_stop_key
 
 MAX_PEOPLE: Final = 6
 _SURNAME: Final = re.compile(
-    r"(?:\b[А-ЯЁЇІЄA-Z][а-яёїієґa-z'’]+\s)?"
+    r"(?P<given>\b[А-ЯЁЇІЄA-Z][а-яёїієґa-z'’]+\s)?"
     r"\b[А-ЯЁЇІЄA-Z][а-яёїієґa-z'’]*?"
     r"(?:ов|ев|ёв|єв|ин|ын|ін|ск|цк|енко|ук|юк|ян|швили|дзе|ич|ov|ev|yov|in|yn|sk|tsk|enko|uk"
     r"|yuk|yan|ian|shvili|dze|ich|ych"
     # -енко in its Ukrainian cases (Петренка, Бондаренку, Сидоренком)
-    r"|енк(?=а|у|ом|ові))"
-    r"(?:а|у|ым|ой|ою|е|ых|ыми|ий|ого|ому|ая|ую|ой|им|ом|ові|і|ої|a|y|iy|iy|aya)?\b"
+    r"|(?P<enko>енк)(?=а|у|ом|ові))"
+    r"(?P<case>а|у|ым|ой|ою|е|ых|ыми|ий|ого|ому|ая|ую|ой|им|(?<!ов|ев|ёв|єв|ин|ын|ін)ом|ові|і"
+    r"|ої|a|y|iy|iy|aya)?\b"
 )
-# A city with a surname's ending that the stop list cannot hold: Ростов is also a surname, which
-# merging must keep. By key: the city is named in its cases (в Ростове, з Ростова).
-_NOT_NAMES: Final = frozenset({"rostov"})
+# Cities with a surname's ending that the stop list cannot hold, by key: the city is named in
+# its cases (в Ростове, з Харкова: a genitive after з is also "from Petrov", so no rule can
+# tell them). Ростов is also a surname, which merging must keep; Харків and Кишинів are rarely
+# one. Львов is a common surname: its locative goes by the rule above, its other cases stay.
+_NOT_NAMES: Final = frozenset({"rostov", "harkov", "kishinev"})
+_LOCATIVE: Final = frozenset({"і", "ові", "е"})
+_PLACE_PREPOSITIONS: Final = frozenset({"в", "во", "у", "уві", "на"})
+_OPENING: Final = " \t\r\n«\"„“'(—–-"  # what may stand between a sentence's end and its word
+_SENTENCE_END: Final = (".", "!", "?", "…", ":")
 
 
 def people(texts: Iterable[str]) -> tuple[str, ...]:
     found: dict[str, str] = {}
     for text in texts:
         for match in _SURNAME.finditer(text):
+            if _not_a_person(text, match):
+                continue
             name = match.group()
             surname = name.split()[-1]
             key = name_key(surname)
@@ -48,3 +62,16 @@ def people(texts: Iterable[str]) -> tuple[str, ...]:
             if len(found) >= MAX_PEOPLE:
                 return tuple(found.values())
     return tuple(found.values())
+
+
+def _not_a_person(text: str, match: re.Match[str]) -> bool:
+    """Whether the match is a place's locative or an -енка noun (see the module docstring)."""
+    before = text[: match.start()]
+    if match["case"] in _LOCATIVE and match["given"] is None:
+        words = before.rsplit(None, 1)
+        if words and words[-1].lstrip(_OPENING).lower() in _PLACE_PREPOSITIONS:
+            return True
+    if match["enko"] is None or match["given"] is not None:
+        return False
+    opening = before.rstrip(_OPENING)
+    return not opening or opening.endswith(_SENTENCE_END)
