@@ -12,7 +12,7 @@ import pytest
 from bot.i18n import Catalogs
 from bot.render import TELEGRAM_TEXT_LIMIT
 from bot.render_search import query_of_page, results_page, story_card, timeline
-from bot.search.export import COLUMNS, file_name, to_csv
+from bot.search.export import COLUMNS, cited, file_name, to_csv
 from bot.search.people import people
 from bot.storage import Source, Story
 
@@ -144,6 +144,19 @@ def test_csv_defuses_formulas_and_keeps_every_source() -> None:
     mixed = {1: [("OVD", "https://ovd.org/1"), ("Agg", None), ("OVD", "https://ovd.org/2")]}
     [_, row] = csv.reader(io.StringIO(to_csv(stories[:1], mixed).decode("utf-8-sig")))
     assert row[5:] == ["OVD; Agg; OVD", "https://ovd.org/1; ; https://ovd.org/2"]
+
+
+def test_csv_outlets_and_links_stay_in_step_when_a_name_holds_a_semicolon() -> None:
+    """A Google News item names its outlet (<source>Kloop; Azattyk</source>) and feeds.yaml
+    names may hold ";": the cells are "; "-joined, so the n-th link must stay the n-th outlet's."""
+    reports = [
+        Source("Kloop; Azattyk", "t", "https://news.google.com/a", "ru", None, via="GN; ru"),
+        Source("Meduza;Riga", "t", "https://meduza.io/news/a", "ru", None),
+    ]
+    [_, row] = csv.reader(io.StringIO(to_csv([story()], {1: cited(reports)}).decode("utf-8-sig")))
+    outlets, links = row[5].split("; "), row[6].split("; ")
+    assert outlets == ["Kloop, Azattyk (via GN, ru)", "Meduza,Riga"]
+    assert links == ["https://news.google.com/a", "https://meduza.io/news/a"]
 
 
 @pytest.mark.parametrize(

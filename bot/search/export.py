@@ -9,7 +9,9 @@ story: one without a title goes by its first sentence), outlets and links: every
 "; "-separated, oldest first, the two columns in step (the n-th link is the n-th outlet's,
 empty where it gave none; an outlet with two reports is named twice), so each link is cited
 with its outlet; a report that came through another's feed names it too ("Meduza (via Google
-News - экстрадиция (ru))", `cited`: its link is that feed's, Google's redirect).
+News - экстрадиция (ru))", `cited`: its link is that feed's, Google's redirect). A ";" in
+an outlet's name (a Google News item's <source>, a feeds.yaml name) is written as ",", so that
+it cannot split one outlet in two and put the links out of step.
 UTF-8 with a byte-order mark so that spreadsheet programs read Cyrillic; cells that a
 spreadsheet would run as a formula (starting with = + - @ tab or CR) get a leading apostrophe.
 
@@ -60,7 +62,7 @@ def to_csv(
             story.action or "",
             "; ".join(people([story.title, story.summary])),
             story.headline,
-            "; ".join(outlet for outlet, _ in reports),
+            "; ".join(outlet.replace(";", ",") for outlet, _ in reports),
             "; ".join(links) if any(links) else "",
         )
         writer.writerow([_safe(cell) for cell in row])
