@@ -682,6 +682,30 @@ async def test_stories_indexed_with_their_heads_countries_only_are_indexed_again
         await storage.close()
 
 
+def test_migration_23_indexes_again_only_the_stories_whose_report_countries_differ() -> None:
+    """Both columns are stored padded (' KZ RU '): a story whose reports name its head's
+    countries only keeps its row (re-indexing every story held the upkeep lock for minutes)."""
+    stories = [  # (countries, report_countries, broadcast, queued)
+        (" KZ RU ", " KZ RU ", 1, False),  # one report, or all of them the head's countries
+        (" KZ RU ", " KZ RU KG ", 1, True),  # a KG report joined
+        ("", "", 1, False),  # no country named
+        (" KZ RU ", None, 1, False),  # unknown (migration 16): its filter is not checked
+        (" KZ RU ", " KZ RU KG ", 0, False),  # watch-only: not searchable
+    ]
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(";".join(MIGRATIONS[:22]) + ";PRAGMA user_version = 22;")
+    conn.executemany(
+        """INSERT INTO stories (id, created_at, title, summary, outlet, score, number,
+                                countries, report_countries, broadcast)
+           VALUES (?1, 0, 't', 's', 'o', 1, ?1, ?2, ?3, ?4)""",
+        [(n, *row[:3]) for n, row in enumerate(stories, start=1)],
+    )
+    conn.execute("DELETE FROM search_pending")
+    conn.executescript(MIGRATIONS[22])
+    queued = [r[0] for r in conn.execute("SELECT story_id FROM search_pending ORDER BY 1")]
+    assert queued == [n for n, row in enumerate(stories, start=1) if row[3]]
+
+
 async def test_name_keys_of_newer_code_are_refused_and_left_as_they_are(tmp_path: Path) -> None:
     """A rollback past a KEYS_VERSION bump: this code must not store older keys in a database
     that newer code will not re-key again."""

@@ -324,7 +324,7 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO search_pending (story_id)
         SELECT id FROM stories
         WHERE broadcast = 1 AND report_countries IS NOT NULL
-          AND trim(report_countries) != countries
+          AND report_countries != countries
         ON CONFLICT (story_id) DO UPDATE SET version = version + 1;
     """,
     # 24: the outlet an aggregator's item names as its own (RSS <source>, which every Google
