@@ -552,6 +552,50 @@ async def test_an_edit_of_a_storys_only_report_retags_it(
     assert await storage.db.scalar(score, (story.id,)) == tagged.score
 
 
+KG_EXTRADITION = Verdict(True, 0.9, ("KG", "RU"), "extradition", ("action:выдать",))
+KG_FIX_TITLE = "Кыргызстан выдал России дезертира Семёна Бажукова"
+
+
+@pytest.mark.parametrize(
+    ("verdict", "age", "told"),  # told: the chats the edit brings the story to, and how
+    [
+        # The publisher corrects Kazakhstan to Kyrgyzstan: the chats that follow Kyrgyzstan
+        # are told now (an alert, or a digest item), as another outlet's KG report would.
+        # Chat 1, alerted already, gets neither a second alert nor an edit.
+        (KG_EXTRADITION, 3600.0, {(2, "alert"), (3, "digest")}),
+        (KG_EXTRADITION, 3 * DAY, set()),  # an old item's correction is stored, not pushed
+        (IRRELEVANT, 3600.0, set()),  # judged off-topic now: no country to follow
+        (EXTRADITION, 3600.0, set()),  # a typo fixed: no chat follows another country
+    ],
+)
+async def test_an_edit_that_corrects_the_country_tells_the_chats_that_follow_it(
+    storage: Storage, verdict: Verdict, age: float, told: set[tuple[int, str]]
+) -> None:
+    [feed] = await add_feeds(storage, "Kloop")
+    for chat, countries in ((1, []), (2, ["KG"]), (3, ["KG"])):
+        await storage.chats.subscribe(chat, countries, thread_id=None, now=NOW - DAY)
+    digest = await storage.chats.get(3)
+    assert digest is not None
+    await storage.chats.save_settings(replace(digest, mode="daily", digest_hour=9), now=NOW)
+    first = report(RU_TITLE, RU_TEXT, "https://kloop.example/1", "ru", published=NOW - age)
+    await storage.stories.save(feed, [under_guid(first)], now=NOW, alert_max_age=DAY)
+    for d in await storage.outbox.due(NOW, limit=10):
+        assert await storage.outbox.mark_sending(d.id, NOW)
+        await storage.outbox.mark_sent(d.id, message_id=900, now=NOW, chat_id=d.chat_id)
+    queued = "SELECT chat_id, kind FROM deliveries WHERE state = 'pending'"
+    assert await storage.db.fetchall(queued) == []
+    fixed = report(
+        KG_FIX_TITLE, KG_TEXT, "https://kloop.example/1", "ru", verdict, published=NOW - age
+    )
+    for n in range(2):  # a second edit tells nobody again
+        text = replace(fixed.entry, title=fixed.entry.title + "!" * n)
+        edit = replace(under_guid(fixed), entry=text, content_hash=f"edit {n}")
+        await storage.stories.save(feed, [edit], now=NOW + 60 + n, alert_max_age=DAY)
+        assert {(r[0], r[1]) for r in await storage.db.fetchall(queued)} == told
+    total = await storage.db.scalar("SELECT COUNT(*) FROM deliveries")
+    assert total == len(told) + (age < DAY)  # and chat 1 its one alert
+
+
 HEAD_TITLE = "Семёна Бажукова передали российским военным"
 HEAD_TEXT = "Власти Казахстана ночью передали российским военным дезертира Семёна Бажукова."
 LIVE = "https://ovd.example/live"

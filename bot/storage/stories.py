@@ -18,7 +18,10 @@ Anything else that is relevant becomes a story, and its alert deliveries are que
 transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
 A chat's filter is matched against the report's own countries, so a story's `report_countries`
 gather those of each relevant report of it (its `countries` are its head's): the sender checks
-the filter again against them when the alert goes (`bot.delivery_calls`).
+the filter again against them when the alert goes (`bot.delivery_calls`). A relevant, fresh
+edit of a story's report is news, as a report joining it is, to the chats whose filter matches
+its countries and that do not have the story (a publisher corrects Kazakhstan to Kyrgyzstan);
+the chats that have it get nothing: no second alert, and no edit (its outlets are the same).
 
 When a story gains an outlet, every chat that has (or is about to get) its alert and still
 wants alerts (active, and subscribed or watching something) gets an 'edit' delivery, unique
@@ -201,10 +204,11 @@ def _save(
                 queued += queue_edits(tx, story_id, now)
             # A fresh report from another outlet is news to the chats that do not have the
             # story yet: it was first stored from a feed's backlog (never pushed), or their
-            # filter matches only this report's countries. So is a report (or an edit) that
-            # names someone a chat watches, though the story's first report did not. Each chat
-            # is told once per story, like every alert.
-            subscribers = how == "joined" and item.verdict.relevant
+            # filter matches only this report's countries. So is a relevant edit (a publisher
+            # corrects the country), and a report (or an edit) that names someone a chat
+            # watches, though the story's first report did not. Each chat is told once per
+            # story, like every alert.
+            subscribers = item.verdict.relevant
             if (subscribers or item.watchers) and alertable:
                 queued += queue_alerts(tx, story_id, item, now, subscribers=subscribers)
             continue
@@ -251,8 +255,9 @@ def _store_entry(
     """Store one entry. Returns (story id, "new") for a new story, (story id, "published") for
     a watch-only story that a relevant report or edit made public, (story id, "joined") when
     the entry brought an existing story a new outlet, (story id, "edited") for an edit of a
-    story's report that names a watched person, None when nothing is new. An edit of an entry
-    that had no story and is now relevant or watched counts as a new entry (in its old row)."""
+    story's report that is relevant or names a watched person, None when nothing is new. An
+    edit of an entry that had no story and is now relevant or watched counts as a new entry
+    (in its old row)."""
     old = edits.stored(tx, feed.id, item)
     if old is not None and old["content_hash"] == item.content_hash:
         return None
@@ -304,7 +309,7 @@ def _store_edit(
     # An edit that makes a watch-only story's report relevant publishes the story.
     if item.verdict.relevant and story_rows.publish(tx, story_id, feed, item, now):
         return story_id, "published"
-    return (story_id, "edited") if item.watchers else None
+    return (story_id, "edited") if item.verdict.relevant or item.watchers else None
 
 
 def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[int | None, bool]:
