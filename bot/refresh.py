@@ -227,14 +227,14 @@ class Refresher:
         entries = list(parsed.entries)
         facts = parsed.facts
         keys = entry_keys(entries, feed.url)
-        stored = await self._storage.feeds.stored_hashes(feed.id, keys)
+        stored = await self._storage.feeds.stored_entries(feed.id, keys)
         unseen = set(keys) - stored.keys()
         # A channel's post is its whole text: its page (t.me/<channel>/<n>) has nothing more.
         thin = [] if feed.kind == "telegram" else fulltext.thin(entries, keys, unseen)
         texts = await self._pages.texts(entries, thin, cycle.budget)
-        # An entry stored with the same text is nothing to the storage: not classified,
-        # fingerprinted nor sent (new and edited entries are).
-        fresh = [i for i, k in enumerate(keys) if stored.get(k) != facts[i].content_hash]
+        # An entry stored with the same text (a story's report: at the same address too) is
+        # nothing to the storage: not classified, fingerprinted nor sent.
+        fresh = [i for i, k in enumerate(keys) if k not in stored or stored[k].changed(facts[i])]
         items = await self._judge(
             feed, entries, facts, keys, texts, only=fresh, watches=cycle.watches
         )
@@ -261,7 +261,7 @@ class Refresher:
             )
 
         async def stored(keys: Sequence[str]) -> Collection[str]:
-            return (await self._storage.feeds.stored_hashes(feed.id, keys)).keys()
+            return (await self._storage.feeds.stored_entries(feed.id, keys)).keys()
 
         return await with_earlier_posts(feed.url, url, parsed, read_page=read_page, stored=stored)
 

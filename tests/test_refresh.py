@@ -4,18 +4,21 @@ classifier, and a real SQLite file. A broken or hostile feed costs only itself a
 from __future__ import annotations
 
 import logging
+import random
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from bot.analysis import Analyser, Judged, LocalAnalysis
 from bot.fetch import Fetcher, interleave_by_host
-from bot.model import FeedSpec
-from bot.refresh import MAX_BACKOFF, FeedReport
+from bot.model import Entry, EntryFacts, FeedSpec
+from bot.refresh import MAX_BACKOFF, FeedReport, Refresher
 from bot.relevance import Classifier
 from bot.storage import FeedState, Storage
+from bot.watch import WatchTerm
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
 from tests.fakes.feedserver import FeedServer, rss
 from tests.fakes.fetchers import Boom, Counting
@@ -274,6 +277,50 @@ async def test_two_guidless_items_under_one_link_stay_two_stories_poll_after_pol
         await refresher.refresh(await storage.feeds.all())
         assert sorted(s.title for s in await storage.stories.recent(10)) == both
     assert await storage.outbox.pending_count(1) == 2
+
+
+class JudgedTitles(LocalAnalysis):
+    """The analysis the bot runs, noting the title of each entry it is asked to judge."""
+
+    def __init__(self, classifier: Classifier) -> None:
+        super().__init__(Analyser(classifier))
+        self.titles: list[str] = []
+
+    async def judge(
+        self,
+        entries: Sequence[Entry],
+        lang: str | None,
+        watches: tuple[WatchTerm, ...],
+        known: Sequence[EntryFacts | None] = (),
+    ) -> list[Judged]:
+        self.titles.extend(e.title for e in entries)
+        return await super().judge(entries, lang, watches, known)
+
+
+async def test_a_reports_address_changed_alone_moves_and_nothing_else_is_judged_again(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    """A slug changed alone (the same GUID, title and lead): the story cites the new address.
+    Entries the storage has nothing to do with are not judged again, an off-topic one at a
+    new address among them (it has no story to cite it)."""
+    analysis = JudgedTitles(classifier)
+    refresher = Refresher(storage, fetcher, analysis, alert_max_age=48 * 3600, rng=random.Random(1))
+    items = [dated(RELEVANT_ITEM), dated(IRRELEVANT)]
+    server.set_feed("/f", rss(items))
+    await storage.feeds.sync([FeedSpec("f", server.url("/f"), interval=60.0)], now=time.time())
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    await refresher.refresh(await storage.feeds.all())
+    assert len(analysis.titles) == 2
+    moved = [{**item, "link": f"{item['link']}-slug"} for item in items]
+    for _ in range(2):  # the second time, nothing has changed
+        server.set_feed("/f", rss(moved))
+        await refresher.refresh(await storage.feeds.all())
+        assert analysis.titles[2:] == [RELEVANT_ITEM["title"]]
+        [story] = await storage.stories.recent(10)
+        assert story.link == "https://example.org/a-slug"
+        [source] = await storage.stories.sources(story.id)
+        assert source.link == story.link
+        assert (await storage.outbox.stats(time.time())).pending == 1
 
 
 async def test_feeds_are_interleaved_by_host_however_the_host_is_written(

@@ -14,6 +14,7 @@ from bot.model import Verdict
 from bot.relevance import Classifier
 from bot.search import QueryBuilder
 from bot.storage import Incoming, Storage
+from bot.stories import canonical_url
 from bot.words import fold
 from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
 
@@ -495,6 +496,52 @@ async def test_an_edit_that_moves_the_article_to_a_new_address_is_an_edit(storag
     assert (story.title, story.link) == (title, "https://kloop.example/1-peredali")
     [source] = await storage.stories.sources(story.id)
     assert source.link == story.link
+
+
+@pytest.mark.parametrize(
+    ("outlets", "moved", "retitled"),  # moved: the report whose address alone changes
+    [
+        (1, "guid:h", False),  # the story's only report
+        (3, "guid:h", False),  # the report that heads it, two other outlets joined
+        (3, "guid:h", True),  # the same, re-titled first, then its slug changed alone
+        (3, "guid:e", False),  # another outlet's report: its source moves, the story's link not
+    ],
+)
+async def test_an_address_changed_alone_is_what_the_report_and_its_story_cite(
+    storage: Storage, outlets: int, moved: str, retitled: bool
+) -> None:
+    # The content hash is the title and lead: a slug changed alone was no edit at all, and
+    # the story and its source kept citing an address that is gone. No one is told of it.
+    ovd, euronews, agg = await add_feeds(storage, "OVD", "Euronews", "Aggregator")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    reports = {
+        "guid:h": (ovd, report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru")),
+        "guid:e": (euronews, report(EN_TITLE, EN_TEXT, "https://euronews.example/a", "en")),
+        "guid:a": (agg, report(RU_TITLE + " (обновлено)", RU_TEXT, "https://agg.example/9", "ru")),
+    }
+    for n, (key, (feed, item)) in enumerate(list(reports.items())[:outlets]):
+        await storage.stories.save(feed, [under_guid(item, key)], now=NOW + n, alert_max_age=DAY)
+    for d in await storage.outbox.due(NOW + 3, limit=10):
+        assert await storage.outbox.mark_sending(d.id, NOW + 3)
+        await storage.outbox.mark_sent(d.id, message_id=900, now=NOW + 3, chat_id=d.chat_id)
+    deliveries = "SELECT kind, state FROM deliveries ORDER BY id"
+    before = [tuple(r) for r in await storage.db.fetchall(deliveries)]
+    feed, item = reports[moved]
+    if retitled:
+        item = replace(item, entry=replace(item.entry, title=HEAD_TITLE), content_hash="retitled")
+        await storage.stories.save(feed, [under_guid(item, moved)], now=NOW + 60, alert_max_age=DAY)
+    link = item.entry.link + "-bazhukov"
+    item = replace(item, entry=replace(item.entry, link=link), canonical_url=canonical_url(link))
+    saved = await storage.stories.save(
+        feed, [under_guid(item, moved)], now=NOW + 120, alert_max_age=DAY
+    )
+    assert (saved.new_stories, saved.joined, saved.deliveries) == ((), 0, 0)
+    assert [tuple(r) for r in await storage.db.fetchall(deliveries)] == before
+    [story] = await storage.stories.recent(10)
+    head = item if moved == "guid:h" else reports["guid:h"][1]
+    assert (story.title, story.link, story.sources) == (head.entry.title, head.entry.link, outlets)
+    sources = {s.outlet: s.link for s in await storage.stories.sources(story.id)}
+    assert sources[feed.name] == link
 
 
 async def test_an_edit_re_dated_after_the_window_is_still_an_edit(storage: Storage) -> None:

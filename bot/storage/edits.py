@@ -10,7 +10,9 @@ is a new entry, or gets back its own row if the feed showed it earlier under a k
 (a feed that flips between two items by turns). An unknown key whose link and text the feed
 stored under another key is that entry, re-keyed (a GUID moved to https). `apply()` makes an
 edit: the entry's row takes the new text, and the story the report heads (its first, or the
-one that made it public) shows it as its headline, whatever other outlets joined it.
+one that made it public) shows it as its headline, whatever other outlets joined it. A report
+of a story whose address alone changed (`moved`: the content hash is its title and lead) takes
+the new address, and so does the story it heads (`move`).
 """
 
 from __future__ import annotations
@@ -125,6 +127,27 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
     if heads:
         story_rows.edit_headline(tx, story_id, item)
     touched.add(story_id)
+
+
+def moved(old: Row, canonical_url: str | None) -> bool:
+    """Whether a report of a story, its text unchanged, is at another address now (a slug
+    changed alone): `bot.refresh` lets such an entry through by the same rule."""
+    return old["story_id"] is not None and canonical_url not in (None, old["canonical_url"])
+
+
+def move(tx: SyncTransaction, old: Row, item: Incoming) -> None:
+    """The report (`moved`) and, when it heads its story, the story cite its new address.
+    Nothing else changes: its text is the same, and its verdict now may be judged on less of
+    it (`bot.fulltext` reads the page of a new entry only). Nobody is told: no news in it."""
+    story_id = old["story_id"]
+    heads = _heads(tx, old["id"], story_id)  # before its row changes
+    link = item.entry.link
+    tx.execute(
+        "UPDATE entries SET canonical_url = ?, link = COALESCE(?, link) WHERE id = ?",
+        (item.canonical_url, link, old["id"]),
+    )
+    if heads:
+        tx.execute("UPDATE stories SET link = COALESCE(?, link) WHERE id = ?", (link, story_id))
 
 
 def _heads(tx: SyncTransaction, entry_id: int, story_id: int) -> bool:

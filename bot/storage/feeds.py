@@ -29,7 +29,7 @@ from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
 from bot.storage.db import Database, Row, SyncTransaction, Transaction
-from bot.storage.records import FeedState
+from bot.storage.records import FeedState, StoredEntry
 
 _REASON_MAX = 200
 _KEYS_PER_QUERY = 500  # well under SQLite's limit of host parameters
@@ -363,18 +363,20 @@ class Feeds:
 
     async def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
         """Which of `keys` this feed has not stored yet (its new entries)."""
-        return set(keys) - (await self.stored_hashes(feed_id, keys)).keys()
+        return set(keys) - (await self.stored_entries(feed_id, keys)).keys()
 
-    async def stored_hashes(self, feed_id: int, keys: Sequence[str]) -> dict[str, str]:
-        """The content hash stored for each of `keys` this feed has stored already."""
-        stored: dict[str, str] = {}
+    async def stored_entries(self, feed_id: int, keys: Sequence[str]) -> dict[str, StoredEntry]:
+        """What is stored of each of `keys` this feed has stored already (one row read each:
+        its address is in the row whose content hash is read anyway)."""
+        stored: dict[str, StoredEntry] = {}
         for start in range(0, len(keys), _KEYS_PER_QUERY):
             chunk = keys[start : start + _KEYS_PER_QUERY]
             marks = ",".join("?" for _ in chunk)
             rows = await self._db.fetchall(
-                f"""SELECT entry_key, content_hash FROM entries
-                    WHERE feed_id = ? AND entry_key IN ({marks})""",
+                f"""SELECT entry_key, content_hash,
+                           CASE WHEN story_id IS NOT NULL THEN COALESCE(canonical_url, '') END
+                    FROM entries WHERE feed_id = ? AND entry_key IN ({marks})""",
                 (feed_id, *chunk),
             )
-            stored.update((r[0], r[1]) for r in rows)
+            stored.update((r[0], StoredEntry(r[1], r[2])) for r in rows)
         return stored

@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from bot.fingerprint import Fingerprint
-from bot.model import Entry, Verdict
+from bot.model import Entry, EntryFacts, Verdict
 from bot.storage.db import Row
 
 
@@ -195,6 +195,22 @@ class ReportText(NamedTuple):
     title: str
     lead: str
     lang: str | None
+
+
+class StoredEntry(NamedTuple):
+    """What a refresh needs of an entry its feed stored, to pass on only the entries the
+    storage has something to do with: its content hash, and for a report of a story the
+    address it is cited at ("" for none; None: no story, nothing to cite)."""
+
+    content_hash: str
+    cited_url: str | None
+
+    def changed(self, facts: EntryFacts) -> bool:
+        """Whether the feed's entry now is an edit, or a story's report at a new address
+        (`bot.storage.edits.moved`, the same rule)."""
+        if facts.content_hash != self.content_hash:
+            return True
+        return self.cited_url is not None and facts.canonical_url not in (None, self.cited_url)
 
 
 @dataclass(frozen=True, slots=True)

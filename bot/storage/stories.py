@@ -1,7 +1,8 @@
 """Entries and stories: the one transaction that stores a fetch and queues its alerts.
 
 `save()` is where "only what is new" is decided, by the database: an entry key already stored
-for the feed is not new (an edit updates it, and the headline of the story it heads), unless
+for the feed is not new (an edit updates it, and the headline of the story it heads; a
+story's report at a new address with the same text, a slug changed alone, moves it), unless
 it was stored without a story and its edit is relevant or names a watched person ("details
 later", then the details): then it is handled as a new entry, in its existing row; a key
 reused for another item is handed over to it (`bot.storage.edits`: edits, and keys reused).
@@ -260,6 +261,8 @@ def _store_entry(
     (in its old row)."""
     old = edits.stored(tx, feed.id, item)
     if old is not None and old["content_hash"] == item.content_hash:
+        if edits.moved(old, item.canonical_url):
+            edits.move(tx, old, item)
         return None
     if old is not None and (
         old["story_id"] is not None or not (item.verdict.relevant or item.watchers)
