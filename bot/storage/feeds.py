@@ -361,10 +361,6 @@ class Feeds:
                 column = "told_disabled_at" if feed.disabled_reason else "told_failing_at"
                 await tx.execute(f"UPDATE feeds SET {column} = ? WHERE id = ?", (now, feed.id))
 
-    async def unseen_keys(self, feed_id: int, keys: Sequence[str]) -> set[str]:
-        """Which of `keys` this feed has not stored yet (its new entries)."""
-        return set(keys) - (await self.stored_entries(feed_id, keys)).keys()
-
     async def stored_entries(self, feed_id: int, keys: Sequence[str]) -> dict[str, StoredEntry]:
         """What is stored of each of `keys` this feed has stored already (one row read each:
         its address is in the row whose content hash is read anyway)."""
