@@ -499,6 +499,7 @@ async def test_an_index_of_older_code_is_rebuilt_on_open(tmp_path: Path) -> None
         ALTER TABLE stories DROP COLUMN first_names;  -- migration 18's
         ALTER TABLE deliveries DROP COLUMN first_attempt_at;  -- migration 19's
         ALTER TABLE chats DROP COLUMN last_digest_at;  -- migration 20's
+        ALTER TABLE stories DROP COLUMN head_feed_id;  -- migration 26's
         DROP INDEX entries_story_outlet;  -- migration 25's
         ALTER TABLE entries DROP COLUMN named_outlet;  -- migration 24's
         ALTER TABLE stories DROP COLUMN named_outlet;
@@ -669,7 +670,8 @@ async def test_stories_indexed_with_their_heads_countries_only_are_indexed_again
     await storage.close()
     with sqlite3.connect(path) as conn:
         conn.executescript(  # without what later migrations add
-            """DROP INDEX entries_story_outlet;  -- migration 25's
+            """ALTER TABLE stories DROP COLUMN head_feed_id;  -- migration 26's
+               DROP INDEX entries_story_outlet;  -- migration 25's
                ALTER TABLE entries DROP COLUMN named_outlet;  -- migration 24's
                ALTER TABLE stories DROP COLUMN named_outlet;
                PRAGMA user_version = 22;"""

@@ -151,14 +151,18 @@ def move(tx: SyncTransaction, old: Row, item: Incoming) -> None:
 
 
 def _heads(tx: SyncTransaction, entry_id: int, story_id: int) -> bool:
-    """Whether the entry heads its story: its only report, or the one whose outlet, address
+    """Whether the entry heads its story: its only report, or the one whose feed, address
     and title the story shows (`story_rows` took them from it). Counting reports alone missed
     the head of a story that other outlets joined: its publisher's edit never reached the
     headline and link that /search, /story and the CSV cite. The address alone is not enough:
-    a feed that links each of its updates to one live page has several reports there."""
+    a feed that links each of its updates to one live page has several reports there. The
+    feed goes by the head's id (migration 26): by name, a feed set aside (`bot.storage.feeds`)
+    headed none of its stories and the feed that took its name headed them. A story stored
+    before whose head the migration could not tell goes by name still."""
     row = tx.fetchone(
         """SELECT (SELECT COUNT(*) FROM entries WHERE story_id = s.id) = 1
-                  OR (s.outlet = f.name AND s.link IS e.link AND s.title IS e.title)
+                  OR (COALESCE(s.head_feed_id = e.feed_id, s.outlet = f.name)
+                      AND s.link IS e.link AND s.title IS e.title)
            FROM stories s, entries e JOIN feeds f ON f.id = e.feed_id
            WHERE s.id = ? AND e.id = ?""",
         (story_id, entry_id),

@@ -6,7 +6,9 @@ swapping addresses, or a name taken from a feed no longer listed) keeps its row 
 under that name (`_renamed`). A feed whose name went to another that way is unlisted under its
 name, a NUL and its id (`_SET_ASIDE`), a name feeds.yaml cannot give (`bot.config`), so it
 takes no later listing's row; its reports still cite the name before the NUL
-(`records.outlet_name`).
+(`records.outlet_name`). A story knows the feed that heads it by id (`head_feed_id`), not by
+that name, which two feeds then show: listed again (the old way round, or under a new name),
+the set-aside feed heads its own stories and none of the feed that took its name.
 
 A feed is *listed* while feeds.yaml names it (`enabled`), and *disabled* while it has a
 `disabled_reason` (410 Gone, or failing for days): a disabled feed is not polled until its
@@ -29,7 +31,7 @@ from bot.logs import stored_error
 from bot.model import FeedSpec
 from bot.schedule import JITTER, MAX_BACKOFF, bounds, longest_wait
 from bot.storage.db import Database, Row, SyncTransaction, Transaction
-from bot.storage.records import FeedState, StoredEntry
+from bot.storage.records import FeedState, StoredEntry, outlet_name
 
 _REASON_MAX = 200
 _KEYS_PER_QUERY = 500  # well under SQLite's limit of host parameters
@@ -119,24 +121,38 @@ def _set_aside(rows: Sequence[Row], renamed: dict[int, str]) -> list[int]:
     return [row_id for row_id in held if row_id is not None and row_id not in renamed]
 
 
+# The renames `_rename_outlets` makes: (feed id, the outlet its old name cites, new name).
+_MOVES = """WITH m AS (SELECT json_extract(value, '$[0]') AS feed_id,
+                             json_extract(value, '$[1]') AS old,
+                             json_extract(value, '$[2]') AS new FROM json_each(?1))"""
+
+
 async def _rename_outlets(tx: Transaction, rows: Sequence[Row], renamed: dict[int, str]) -> None:
     """The stories a renamed feed heads show it by its new name, like their sources: under the
     old one the card cited its own report as another outlet's ("Also reported by" itself,
-    `bot.render.also_reported_by`). One statement, so that two feeds may trade names. A
-    story keeps its head's name (`stories.outlet`), so this scans them: renames are rare.
-    Every story the feed reported is queued for its search row, which lists its outlets: a
-    `from:` the new name found none of them until a later report touched each."""
-    old = {row["id"]: row["name"] for row in rows}
+    `bot.render.also_reported_by`). A story knows its head's feed (`head_feed_id`, migration
+    26): by name, a feed set aside and the one that took its name, both cited by it, could
+    not be told apart, and the wrong one's new name headed the story. A story stored before
+    whose head migration 26 could not tell goes by name, as before: the renamed feed whose
+    old name it shows and which reported it, in one statement so that two feeds may trade
+    names. Stories keep no index by head, so this scans them: renames are rare. Every story
+    the feed reported is queued for its search row, which lists its outlets: a `from:` the
+    new name found none of them until a later report touched each."""
+    old = {row["id"]: outlet_name(row["name"]) for row in rows}
     moves = json.dumps([[i, old[i], name] for i, name in renamed.items()])
     await tx.execute(
-        """WITH m AS (SELECT json_extract(value, '$[0]') AS feed_id,
-                             json_extract(value, '$[1]') AS old,
-                             json_extract(value, '$[2]') AS new FROM json_each(?1))
+        f"""{_MOVES}
+           UPDATE stories SET outlet = (SELECT m.new FROM m WHERE m.feed_id = head_feed_id)
+           WHERE head_feed_id IN (SELECT feed_id FROM m)""",
+        (moves,),
+    )
+    await tx.execute(
+        f"""{_MOVES}
            UPDATE stories SET outlet = COALESCE((
                SELECT m.new FROM m WHERE m.old = stories.outlet AND EXISTS (
                    SELECT 1 FROM entries e WHERE e.story_id = stories.id AND e.feed_id = m.feed_id)
            ), outlet)
-           WHERE outlet IN (SELECT old FROM m)""",
+           WHERE head_feed_id IS NULL AND outlet IN (SELECT old FROM m)""",
         (moves,),
     )
     await tx.execute(

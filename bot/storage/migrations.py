@@ -343,4 +343,20 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX entries_story_outlet ON entries (story_id, named_outlet)
         WHERE story_id IS NOT NULL AND named_outlet IS NOT NULL;
     """,
+    # 26: the feed a story's head report came through (bot.storage.story_rows), which renames
+    # (bot.storage.feeds) and edits (bot.storage.edits) go by: its name could not tell a feed
+    # set aside from the one that took that name. Stories stored before get the feed of the
+    # report whose outlet, address and title they show, and NULL where two feeds' reports
+    # show them alike or none does: those go by their outlet's name, as before. No REFERENCES:
+    # a feed's row is never deleted, and a column in one could not be dropped.
+    """
+    ALTER TABLE stories ADD COLUMN head_feed_id INTEGER;
+    UPDATE stories SET head_feed_id = (
+        SELECT CASE WHEN COUNT(DISTINCT e.feed_id) = 1 THEN MIN(e.feed_id) END
+        FROM entries e JOIN feeds f ON f.id = e.feed_id
+        WHERE e.story_id = stories.id AND e.link IS stories.link AND e.title IS stories.title
+          AND stories.outlet = CASE WHEN instr(f.name, char(0)) > 0
+              THEN substr(f.name, 1, instr(f.name, char(0)) - 1) ELSE f.name END
+    );
+    """,
 )

@@ -148,18 +148,20 @@ def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence
 
 
 # What a story shows of the report that heads it: a new story's first report, or the report
-# that made a watch-only story news (`publish`). In the order `_headline` gives them.
+# that made a watch-only story news (`publish`). In the order `_headline` gives them. The
+# feed it came through is kept by its id too (migration 26): a feed set aside shows the name
+# of the feed that took it (`bot.storage.feeds`), so renames and edits go by the id.
 _HEADLINE = (
-    "published_at", "title", "summary", "link", "outlet", "named_outlet", "countries", "action",
-    "score", "reasons",
+    "published_at", "title", "summary", "link", "outlet", "head_feed_id", "named_outlet",
+    "countries", "action", "score", "reasons",
 )  # fmt: skip
 
 
 def _headline(feed: FeedState, item: Incoming) -> tuple[object, ...]:
     entry = item.entry
     return (
-        timestamp(item), entry.title, entry.summary, entry.link, feed.name, entry.named_outlet,
-        *_tags(item),
+        timestamp(item), entry.title, entry.summary, entry.link, feed.name, feed.id,
+        entry.named_outlet, *_tags(item),
     )  # fmt: skip
 
 
