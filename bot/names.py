@@ -168,9 +168,11 @@ KEY_CACHE: Final = 65_536
 # 18), so that a namesake's report is another story. 9: the Ukrainian instrumental Миколою,
 # Ганною (and Миколо) as Микола and Ганна; -енко, -ук, -ян, -ич surnames in their cases in a
 # headline of mostly names (`bot.people` rule 2); a Ukrainian first name's dative before a
-# surname is that first name (rule 8): their stories' keys are added.
-KEYS_VERSION: Final = 9
-# The last version whose rules changed keys the search index holds (8 and 9 changed none): a
+# surname is that first name (rule 8): their stories' keys are added. 10: the given names
+# that end like an Armenian -ян surname (Тетяна, Дем'ян: `bot.people.is_surname_key`) are
+# first names, paired with their surnames.
+KEYS_VERSION: Final = 10
+# The last version whose rules changed keys the search index holds (8 to 10 changed none): a
 # database behind it has every story re-indexed on open (`bot.storage.rekey`), hours on a big one.
 SEARCH_KEYS_VERSION: Final = 7
 

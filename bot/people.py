@@ -10,7 +10,8 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    sentence. In a Title Case headline (most words capitalised, as English headlines are) only
    words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
    -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
-   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing.
+   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing; not the
+   given names that end like an Armenian -ян surname (Тетяну, Дем'яна: see `is_surname_key`).
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
@@ -46,7 +47,10 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    are (Бажукові): else "oleksandrov" was a surname that any two Олександри shared.
 
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
-words, so that merging can ask "is one *surname* shared" when both reports name one.
+words, so that merging can ask "is one *surname* shared" when both reports name one. The
+Ukrainian and Russian given names in -ян (Дем'ян, Лук'ян, Тетяна, Мар'яна: Тетяну and
+Саргсяна decline alike) have a surname's key ending and are listed as first names
+(`_GIVEN_NAMES`): else two Тетяни of two cases shared a "surname" and merged.
 The result is a set of keys; two reports of one person share at least one key whatever the
 script, case or gender (see tests/test_merge.py and tests/test_names.py).
 """
@@ -92,6 +96,17 @@ _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
     "ko", "iev", "ani", "zade", "oglu",
 )  # fmt: skip
+# Given names whose keys end like an Armenian -ян surname's (Тетяна and Тетяну are tetian, as
+# Саргсяна is sargsian; Дем'ян and Демьян are demian): no surnames (rules 2 and 7), else two
+# Тетяни of two cases share one. Other spellings of a name meet these by key. (Зоряна is also
+# the Armenian surname Зорьян: his reports then meet by their text and other names alone.)
+_GIVEN_NAMES: Final = frozenset(
+    filter(None, map(name_key, (
+        "Дем'ян", "Лук'ян", "Омелян", "Емельян", "Касьян", "Севастьян", "Кирьян", "Валер'ян",
+        "Мар'ян", "Тетяна", "Зоряна", "Християн", "Северян", "Юліан", "Адріан", "Ульян",
+        "Максиміліан",
+    )))
+)  # fmt: skip
 # A patronymic in any case, in key form (Владимирович, Владимировича, Vladimirovna): its -vich
 # looks like a surname's, but next to an official it is the official's.
 _PATRONYMIC: Final = re.compile(r"(?:ovich|evich|ovn|evn|ichn)[a-z]{0,2}$")
@@ -136,8 +151,9 @@ _STOP_KEYS: Final = frozenset(
 
 def is_surname_key(key: str) -> bool:
     """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
-    opposed to a first name or a stray capitalised word."""
-    return key.endswith(_SURNAME_KEY_ENDINGS)
+    opposed to a first name (one of the few with such an ending too: Demian, Tetiana) or a
+    stray capitalised word."""
+    return key.endswith(_SURNAME_KEY_ENDINGS) and key not in _GIVEN_NAMES
 
 
 def surnames(keys: Iterable[str]) -> set[str]:
@@ -174,7 +190,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
     title_case = _is_title_case(title_words)
     named = _named(title_words, turkic)
     for _, word, key in named:
-        if title_case and not _surname_like(word, turkic):
+        if title_case and (key in _GIVEN_NAMES or not _surname_like(word, turkic)):
             continue
         keys[key] = None
     if not title_case:

@@ -86,6 +86,29 @@ async def test_another_person_same_country_same_day_is_another_story(storage: St
 
 
 @pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        # a given name that ends like an Armenian -ян surname (Тетяна, Дем'ян) is no surname
+        (("Казахстан видав Росії Тетяну Бондаренко",
+          "Активістку передали російським силовикам у четвер."),
+         ("Казахстан видав Росії Тетяну Коваленко",
+          "Журналістку передали російським силовикам у четвер.")),
+        (("Грузія видала Росії Дем'яна Петренка", "Активіста передали силовикам у четвер."),
+         ("Грузія видала Росії Дем'яна Сидоренка", "Журналіста передали силовикам у четвер.")),
+    ],
+)  # fmt: skip
+async def test_two_people_of_one_given_name_are_two_stories(
+    storage: Storage, first: tuple[str, str], second: tuple[str, str]
+) -> None:
+    a, b = await add_feeds(storage, "Hromadske", "Suspilne")
+    one = report(*first, "https://hromadske.example/1", "uk")
+    other = report(*second, "https://suspilne.example/2", "uk")
+    await storage.stories.save(a, [one], now=NOW, alert_max_age=DAY)
+    saved = await storage.stories.save(b, [other], now=NOW + 60, alert_max_age=DAY)
+    assert (len(saved.new_stories), saved.joined) == (1, 0)
+
+
+@pytest.mark.parametrize(
     "link", ["https://outlet.example/live", "https://www.outlet.example/?utm_source=rss"]
 )
 async def test_two_items_of_one_feed_under_one_link_are_two_stories(
