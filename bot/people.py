@@ -42,9 +42,14 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    first names that never meet: two people (Дмитрий and Алексей Смирнов), not one.
 
 8. A Ukrainian first name in the dative (Олександрові, Дмитрові, Миколаєві: -ові, -еві, -єві)
-   directly before a surname ("загрожує екстрадиція Олександрові Бондаренку") is read as that
-   first name (its stem's key), not as the case form of a surname that the same endings also
-   are (Бажукові): else "oleksandrov" was a surname that any two Олександри shared.
+   directly before a surname ("загрожує екстрадиція Олександрові Бондаренку"), or directly
+   after one in the official order ("видати Бажукові Семенові"), is read as that first name
+   (its stem's key), not as the case form of a surname that the same endings also are: else
+   "oleksandrov" was a surname that any two Олександри shared. Only a given name's dative
+   (`_DATIVE_FIRST_NAMES`; Бажукові is a surname's), and only with nothing but spaces between
+   the two: across a comma they are a list of surnames ("Бажукові, Петрову та Сидоренку").
+   Read left to right, so a first name read before a surname is none that the next word can
+   follow ("Петрові Семенові": Петро Семенов).
 
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one. The
@@ -62,7 +67,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Final, NamedTuple
 
-from bot.names import given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
+from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
@@ -75,6 +80,27 @@ STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come
 NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
 _KAZAKH_KYRGYZ_LETTER: Final = re.compile("[әғқңөұүһӘҒҚҢӨҰҮҺ]")
 _UKRAINIAN_DATIVE: Final = ("ові", "еві", "єві")  # rule 8; all three the same length
+# Rule 8's first names: the datives in -ові/-еві/-єві of given names that Ukrainian outlets
+# write, folded. A surname's dative ends alike (Бажукові, Семенові: Семенов's too), so only
+# these are read as first names, and only next to a surname.
+_DATIVE_FIRST_NAMES: Final = frozenset(
+    map(fold, (
+        "Олександрові", "Дмитрові", "Петрові", "Павлові", "Михайлові", "Данилові", "Кирилові",
+        "Іванові", "Богданові", "Тарасові", "Остапові", "Назарові", "Романові", "Максимові",
+        "Денисові", "Вадимові", "Борисові", "Глібові", "Степанові", "Ярославові", "Святославові",
+        "Владиславові", "Станіславові", "В'ячеславові", "Мирославові", "Ростиславові",
+        "Володимирові", "Вікторові", "Федорові", "Антонові", "Артемові", "Олегові", "Євгенові",
+        "Русланові", "Леонідові", "Семенові", "Арсенові", "Владові", "Маркові", "Юхимові",
+        "Давидові", "Артурові", "Едуардові", "Альбертові", "Захарові", "Дем'янові", "Лук'янові",
+        "Омелянові", "Мар'янові", "Григорієві", "Сергієві", "Андрієві", "Олексієві", "Юрієві",
+        "Анатолієві", "Віталієві", "Валерієві", "Геннадієві", "Аркадієві", "Георгієві", "Матвієві",
+        "Тимофієві", "Василеві", "Ігореві", "Миколаєві", "Емілеві", "Шамілеві", "Тимурові",
+        "Рустамові", "Маратові", "Азаматові", "Нурланові", "Ерланові", "Айдарові", "Айбекові",
+        "Улугбекові", "Алішерові", "Джамшидові", "Шерзодові", "Фаррухові", "Далерові", "Магомедові",
+        "Ахмедові", "Мурадові", "Рамзанові", "Ібрагімові", "Ісмаїлові", "Ільдарові", "Ельдарові",
+        "Ринатові", "Заурові", "Арманові", "Арменові", "Ашотові", "Тигранові", "Каренові"
+    ))
+)  # fmt: skip
 
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
@@ -188,7 +214,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
     turkic = any(map(_KAZAKH_KYRGYZ_LETTER.search, (title, *lead)))
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
-    named = _named(title_words, turkic)
+    named = _named(title, title_words, turkic)
     for _, word, key in named:
         if title_case and (key in _GIVEN_NAMES or not _surname_like(word, turkic)):
             continue
@@ -197,7 +223,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
         pairs += _first_names(named)
     for sentence in lead:
         words = _WORD.findall(sentence)
-        named = _named(words, turkic)
+        named = _named(sentence, words, turkic)
         for _, _, key in named:
             keys[key] = None
         pairs += _first_names(named)
@@ -229,10 +255,11 @@ def _surname_like(word: str, turkic: bool) -> bool:
     return without_possessive(stem or word.lower()).endswith(_SURNAME_ENDINGS)
 
 
-def _named(words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
-    """The candidate words of one sentence (rules 2-6), with their places and keys, in order."""
+def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
+    """The candidate words of one sentence (rules 2-6 and 8), with their places and keys, in
+    order; `words` are the sentence's (`text`) words."""
     keys = [_candidate_key(w, turkic) for w in words]
-    _read_dative_first_names(words, keys)
+    _read_dative_first_names(text, words, keys)
     dropped: set[int] = set()
     for i, key in enumerate(keys):
         if key is None or not is_stop_key(key):
@@ -257,14 +284,31 @@ def _named(words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
     ]
 
 
-def _read_dative_first_names(words: list[str], keys: list[str | None]) -> None:
-    """Rule 8, in place."""
-    for i, key in enumerate(keys[:-1]):
-        if key is None or key[-1] != "v" or not words[i].endswith(_UKRAINIAN_DATIVE):
+def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]) -> None:
+    """Rule 8, in place, left to right: a first name read before a surname is no surname that
+    the next word's first name could follow (Петрові Семенові: Петро Семенов)."""
+    for i, word in enumerate(words):
+        if not word.endswith(_UKRAINIAN_DATIVE) or keys[i] is None:
             continue
-        after = keys[i + 1]
-        if after is not None and is_surname_key(after):
-            keys[i] = name_key(words[i][: -len(_UKRAINIAN_DATIVE[0])])
+        if fold(word) in _DATIVE_FIRST_NAMES and _next_to_surname(text, words, keys, i):
+            keys[i] = name_key(word[: -len(_UKRAINIAN_DATIVE[0])])
+
+
+def _next_to_surname(text: str, words: list[str], keys: list[str | None], i: int) -> bool:
+    """Whether word `i` has a surname directly before or after it, with nothing but spaces
+    between: across a comma they are a list of surnames (Бажукові, Петрову)."""
+    for j in (i + 1, i - 1):
+        other = keys[j] if 0 <= j < len(keys) else None
+        if other is not None and is_surname_key(other):
+            first, second = sorted((i, j))
+            if _adjacent(text, words[first], words[second]):
+                return True
+    return False
+
+
+def _adjacent(text: str, a: str, b: str) -> bool:
+    """Whether words `a` and `b` follow one another in `text` with only spaces between."""
+    return re.search(rf"(?<!\w){re.escape(a)}\s+{re.escape(b)}(?!\w)", text) is not None
 
 
 def _first_names(named: list[tuple[int, str, str]]) -> list[str]:

@@ -6,7 +6,7 @@ import pytest
 
 from bot.fingerprint import BANDS, BINS, Fingerprinter, bands, minhash, similarity, unpack
 from bot.merge import DAY, Candidate, Features, choose, countries_meet
-from bot.people import is_surname_key, person_keys
+from bot.people import _DATIVE_FIRST_NAMES, is_surname_key, named_people, person_keys, surnames
 
 RU = (
     "Казахстан выдал России дезертира Семёна Бажукова",
@@ -70,6 +70,14 @@ RU = (
         ("Новини", "Активісту Дмитрові Петрову загрожує екстрадиція.", {"dmitr", "petrov"}),
         ("Новини", "Суд відмовив активісту Миколаєві Бондаренку.", {"mikola", "bondarenko"}),
         ("Новини", "Справа проти активіста. Суд відмовив Бажукові.", {"bashukov"}),
+        # ... not a surname's, nor across a comma; the official order, surname first
+        (
+            "Новини",
+            "Суд відмовив в екстрадиції Бажукові, Петрову та Сидоренку.",
+            {"bashukov", "petrov", "sidorenko"},
+        ),
+        ("Новини", "Суд вирішив видати Росії Бажукові Семенові.", {"bashukov", "semen"}),
+        ("Новини", "Суд відмовив в екстрадиції Петрові Семенові.", {"petr", "semenov"}),
         # Kazakh case forms that Russian spells too, read as such in a Kazakh text, and a
         # Kazakh case form of a surname in a Title Case headline
         (
@@ -84,6 +92,15 @@ RU = (
 )
 def test_person_keys(title: str, summary: str, expected: set[str]) -> None:
     assert person_keys(title, summary) == expected
+
+
+def test_rule_8_reads_each_of_its_first_names_before_a_surname() -> None:
+    misread = []
+    for dative in sorted(_DATIVE_FIRST_NAMES):
+        people = named_people("Новини", f"Суд відмовив {dative.capitalize()} Петренку.")
+        if surnames(people.keys) != {"petrenko"} or not people.first_names:
+            misread.append((dative, people))
+    assert misread == []
 
 
 def test_surname_keys() -> None:

@@ -228,6 +228,9 @@ async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage)
         ("Казахстан видав Росії дезертира", "Силовики разом із Бажуковим вилетіли.", "uk"),
         ("Що загрожує дезертиру в Росії", "Казахстан передав Бажукові повістку.", "uk"),
         ("Kazakhstan hands deserter over", "Lawyers say Bazhukov's claim was ignored.", "en"),
+        # the official order: surname, then given name, both in the dative
+        ("Казахстан видав Росії дезертира",
+         "Суд у Казахстані вирішив видати Росії Бажукові Семенові, дезертиру.", "uk"),
     ],
 )  # fmt: skip
 async def test_ukrainian_case_forms_and_possessives_join_the_story(
