@@ -169,9 +169,10 @@ KEY_CACHE: Final = 65_536
 # Ганною (and Миколо) as Микола and Ганна; -енко, -ук, -ян, -ич surnames in their cases in a
 # headline of mostly names (`bot.people` rule 2); a Ukrainian first name's dative before a
 # surname is that first name (rule 8): their stories' keys are added. 10: the given names
-# that end like an Armenian -ян surname (Тетяна, Дем'ян: `bot.people.is_surname_key`) are
-# first names, paired with their surnames; `bot.people` rule 8 reads only a given name's
-# dative, not across a comma, and after a surname too (Бажукові, Петрову; Бажукові Семенові).
+# whose keys end like a surname's (Тетяна, Дем'ян, Ирина, Константин, Анны:
+# `bot.people.is_surname_key`) are first names, paired with their surnames; `bot.people` rule 8
+# reads only a given name's dative, not across a comma, and after a surname too (Бажукові,
+# Петрову; Бажукові Семенові).
 KEYS_VERSION: Final = 10
 # The last version whose rules changed keys the search index holds (8 to 10 changed none): a
 # database behind it has every story re-indexed on open (`bot.storage.rekey`), hours on a big one.

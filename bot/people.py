@@ -11,7 +11,7 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
    -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
    Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing; not the
-   given names that end like an Armenian -ян surname (Тетяну, Дем'яна: see `is_surname_key`).
+   given names that end like a surname (Тетяну, Дем'яна, Ирину: see `is_surname_key`).
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
@@ -53,9 +53,10 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 
 `is_surname_key` tells surnames (by their ending in key form) from first names and stray
 words, so that merging can ask "is one *surname* shared" when both reports name one. The
-Ukrainian and Russian given names in -ян (Дем'ян, Лук'ян, Тетяна, Мар'яна: Тетяну and
-Саргсяна decline alike) have a surname's key ending and are listed as first names
-(`_GIVEN_NAMES`): else two Тетяни of two cases shared a "surname" and merged.
+common given names with a surname's key ending (Дем'ян, Тетяна as Armenian -ян: Тетяну and
+Саргсяна decline alike; Ирина, Константин as Russian -ин; the genitives Анны, Оксани as
+Georgian -ани) are listed as first names (`_GIVEN_NAMES`): else two Ирины of two cases shared
+a "surname" and merged.
 The result is a set of keys; two reports of one person share at least one key whatever the
 script, case or gender (see tests/test_merge.py and tests/test_names.py).
 """
@@ -98,7 +99,8 @@ _DATIVE_FIRST_NAMES: Final = frozenset(
         "Рустамові", "Маратові", "Азаматові", "Нурланові", "Ерланові", "Айдарові", "Айбекові",
         "Улугбекові", "Алішерові", "Джамшидові", "Шерзодові", "Фаррухові", "Далерові", "Магомедові",
         "Ахмедові", "Мурадові", "Рамзанові", "Ібрагімові", "Ісмаїлові", "Ільдарові", "Ельдарові",
-        "Ринатові", "Заурові", "Арманові", "Арменові", "Ашотові", "Тигранові", "Каренові"
+        "Ринатові", "Заурові", "Арманові", "Арменові", "Ашотові", "Тигранові", "Каренові",
+        "Костянтинові", "Валентинові"
     ))
 )  # fmt: skip
 
@@ -122,15 +124,26 @@ _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
     "ko", "iev", "ani", "zade", "oglu",
 )  # fmt: skip
-# Given names whose keys end like an Armenian -ян surname's (Тетяна and Тетяну are tetian, as
-# Саргсяна is sargsian; Дем'ян and Демьян are demian): no surnames (rules 2 and 7), else two
-# Тетяни of two cases share one. Other spellings of a name meet these by key. (Зоряна is also
-# the Armenian surname Зорьян: his reports then meet by their text and other names alone.)
+# Given names whose keys end like a surname's (`_SURNAME_KEY_ENDINGS`), else two people of
+# one first name shared a "surname" and merged: -ян as Armenian surnames (Тетяна and Тетяну
+# are tetian, as Саргсяна is sargsian; Дем'ян), -ин/-ина as Russian ones (Ирина is irin, as
+# Ильина is ilin; Константин), -ов and -ко (Яков, Марко), and the genitives of -ана/-анна as
+# Georgian -ани (Анны, Светланы, Оксани; Чиковани). Other spellings of a name meet these by
+# key. The few surnames spelt as one (Галин, Зорьян) are read as first names: their reports
+# meet by their text and other names alone.
 _GIVEN_NAMES: Final = frozenset(
     filter(None, map(name_key, (
         "Дем'ян", "Лук'ян", "Омелян", "Емельян", "Касьян", "Севастьян", "Кирьян", "Валер'ян",
-        "Мар'ян", "Тетяна", "Зоряна", "Християн", "Северян", "Юліан", "Адріан", "Ульян",
-        "Максиміліан",
+        "Мар'ян", "Тетяна", "Зоряна", "Християн", "Северян", "Адріан", "Ульян", "Максиміліан",
+        "Ирина", "Марина", "Галина", "Екатерина", "Катерина", "Кристина", "Христина", "Алина",
+        "Полина", "Карина", "Ангелина", "Дарина", "Зарина", "Регина", "Ярина", "Василина",
+        "Каролина", "Евеліна", "Альбина", "Валентина", "Константин", "Костянтин", "Вениамин",
+        "Амин", "Ясин", "Эмин", "Нуриддин", "Шамсиддин", "Камолиддин", "Мухиддин",
+        "Зайниддин", "Фахриддин", "Сайфиддин", "Джалолиддин", "Бахриддин", "Низомиддин",
+        "Насриддин", "Яков", "Марко",
+        "Анны", "Ганни", "Жанны", "Светланы", "Світлани", "Татьяны", "Тетяни", "Оксаны", "Дианы",
+        "Русланы", "Богданы", "Снежаны", "Сніжани", "Миланы", "Ульяны", "Мар'яни", "Роксолани",
+        "Іванни", "Зоряни",
     )))
 )  # fmt: skip
 # A patronymic in any case, in key form (Владимирович, Владимировича, Vladimirovna): its -vich
@@ -177,7 +190,7 @@ _STOP_KEYS: Final = frozenset(
 
 def is_surname_key(key: str) -> bool:
     """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
-    opposed to a first name (one of the few with such an ending too: Demian, Tetiana) or a
+    opposed to a first name (one of the few with such an ending too: Demian, Irina) or a
     stray capitalised word."""
     return key.endswith(_SURNAME_KEY_ENDINGS) and key not in _GIVEN_NAMES
 

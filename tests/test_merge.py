@@ -6,6 +6,7 @@ import pytest
 
 from bot.fingerprint import BANDS, BINS, Fingerprinter, bands, minhash, similarity, unpack
 from bot.merge import DAY, Candidate, Features, choose, countries_meet
+from bot.names import name_key
 from bot.people import _DATIVE_FIRST_NAMES, is_surname_key, named_people, person_keys, surnames
 
 RU = (
@@ -108,6 +109,24 @@ def test_surname_keys() -> None:
     # given names that end like a surname: Тетяна, Тетяну; Дем'ян, Демьян; Лук'ян
     given = ["semena", "aleksei", "timur", "tetian", "demian", "lukian", "marian", "omelian"]
     assert not any(map(is_surname_key, given))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # -ян as Armenian surnames (Саргсян), -ин/-ина as Russian ones (Ильин, Ильина)
+        "Тетяна", "Тетяну", "Дем'ян", "Демьяна", "Мар'яна", "Ирина", "Ірину", "Марина",
+        "Галины", "Екатерину", "Катерина", "Кристина", "Христину", "Алина", "Полину",
+        "Валентина", "Константин", "Костянтина", "Вениамин", "Нуриддин",
+        # -ов, -ко; a genitive or instrumental in -ани, as Georgian surnames (Чиковани)
+        "Якова", "Марко", "Анны", "Анной", "Ганни", "Светланы", "Світлани", "Татьяны",
+        "Тетяни", "Оксаны", "Оксані", "Дианы", "Жанны",
+    ],
+)  # fmt: skip
+def test_a_given_name_is_no_surname_key(name: str) -> None:
+    key = name_key(name)
+    assert key is not None
+    assert not is_surname_key(key)
 
 
 def test_fingerprint_finds_republished_text_and_not_rewrites() -> None:

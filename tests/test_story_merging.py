@@ -86,23 +86,35 @@ async def test_another_person_same_country_same_day_is_another_story(storage: St
 
 
 @pytest.mark.parametrize(
-    ("first", "second"),
+    ("first", "second", "lang"),
     [
         # a given name that ends like an Armenian -ян surname (Тетяна, Дем'ян) is no surname
         (("Казахстан видав Росії Тетяну Бондаренко",
           "Активістку передали російським силовикам у четвер."),
          ("Казахстан видав Росії Тетяну Коваленко",
-          "Журналістку передали російським силовикам у четвер.")),
+          "Журналістку передали російським силовикам у четвер."), "uk"),
         (("Грузія видала Росії Дем'яна Петренка", "Активіста передали силовикам у четвер."),
-         ("Грузія видала Росії Дем'яна Сидоренка", "Журналіста передали силовикам у четвер.")),
+         ("Грузія видала Росії Дем'яна Сидоренка", "Журналіста передали силовикам у четвер."),
+         "uk"),
+        # ... nor one like a Russian -ин surname (Ирина as Ильина), nor a genitive like a
+        # Georgian -ани (Анны as Чиковани)
+        (("Казахстан выдал России активистку", "Власти передали силовикам Ирину Петрову."),
+         ("Казахстан выдал России журналистку", "Власти передали силовикам Ирину Смирнову."),
+         "ru"),
+        (("Экстрадиция активистки", "Суд в Астане одобрил экстрадицию Анны Петровой в Россию."),
+         ("Экстрадиция журналистки", "Суд в Астане одобрил экстрадицию Анны Смирновой в Россию."),
+         "ru"),
+        (("Казахстан выдал России активиста", "Власти передали силовикам Константина Петрова."),
+         ("Казахстан выдал России журналиста", "Власти передали силовикам Константина Смирнова."),
+         "ru"),
     ],
 )  # fmt: skip
 async def test_two_people_of_one_given_name_are_two_stories(
-    storage: Storage, first: tuple[str, str], second: tuple[str, str]
+    storage: Storage, first: tuple[str, str], second: tuple[str, str], lang: str
 ) -> None:
     a, b = await add_feeds(storage, "Hromadske", "Suspilne")
-    one = report(*first, "https://hromadske.example/1", "uk")
-    other = report(*second, "https://suspilne.example/2", "uk")
+    one = report(*first, "https://hromadske.example/1", lang)
+    other = report(*second, "https://suspilne.example/2", lang)
     await storage.stories.save(a, [one], now=NOW, alert_max_age=DAY)
     saved = await storage.stories.save(b, [other], now=NOW + 60, alert_max_age=DAY)
     assert (len(saved.new_stories), saved.joined) == (1, 0)
