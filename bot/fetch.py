@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import re
 import time
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -56,6 +57,7 @@ _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _PERMANENT = frozenset({301, 308})
 _HOST_WAITS = frozenset({429, 503})  # a Retry-After with these holds back the whole host
 _CHUNK = 64 * 1024
+_PRINTABLE_ASCII = re.compile(r"[\x20-\x7e]+")
 _NOT_PUBLIC = "refused: not a public address"
 
 
@@ -260,8 +262,8 @@ class Fetcher:
             not_modified=resp.status == 304,
             body=body,
             headers=headers,
-            etag=headers.get("etag"),
-            last_modified=headers.get("last-modified"),
+            etag=_validator(headers.get("etag")),
+            last_modified=_validator(headers.get("last-modified")),
         )
 
     async def _read_body(self, resp: aiohttp.ClientResponse, content_encoding: str) -> bytes:
@@ -343,6 +345,15 @@ def _lower_headers(resp: aiohttp.ClientResponse) -> dict[str, str]:
         # Repeated headers are joined with commas, as RFC 9110 allows and feedparser expects.
         headers[key] = f"{headers[key]}, {value}" if key in headers else value
     return headers
+
+
+def _validator(value: str | None) -> str | None:
+    """An ETag or Last-Modified to send back, or None. Both are printable ASCII (RFC 9110: an
+    entity-tag, an HTTP-date); bytes beyond it (obs-text, a localised date) reach us as lone
+    surrogates, which can neither be stored nor sent. Without one the next request is simply
+    unconditional: a full download, where keeping it failed the feed on every poll."""
+    value = (value or "").strip()
+    return value if _PRINTABLE_ASCII.fullmatch(value) else None
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:

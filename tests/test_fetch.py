@@ -27,7 +27,7 @@ from bot.fetch import Fetcher, host_key, parse_retry_after
 from bot.public_hosts import is_public
 from bot.response_body import BodySink
 from bot.schedule import MAX_BACKOFF
-from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.feedserver import FeedServer, RawServer, rss
 
 FEED = rss([{"title": "Депортация", "link": "https://example.org/1", "guid": "1"}])
 LAST_MODIFIED = "Tue, 05 Mar 2024 10:00:00 GMT"
@@ -85,6 +85,38 @@ async def test_304_without_validators_keeps_the_ones_sent(
     result = await fetcher.fetch(srv.url("/rss"), etag='"old"', last_modified=LAST_MODIFIED)
     assert result.not_modified
     assert (result.etag, result.last_modified) == ('"old"', LAST_MODIFIED)
+
+
+# Header bytes that are not UTF-8 (obs-text, which HTTP allows in a field value): aiohttp hands
+# them over as lone surrogates, which SQLite cannot store with the feed's success.
+CP1251_ETAG = b'ETag: "\xcf\xf0\xe8\xec\xe5\xf0-1"\r\n'  # "Пример-1" in windows-1251
+CP1251_DATE = b"Last-Modified: \xc2\xf2, 10 \xe8\xfe\xed 2025 10:00:00 GMT\r\n"  # "Вт, 10 июн"
+ASCII_DATE = b"Last-Modified: " + LAST_MODIFIED.encode() + b"\r\n"
+
+
+@pytest.mark.parametrize(
+    ("header", "etag", "last_modified"),
+    [
+        (b'ETag: "v1"\r\n' + ASCII_DATE, '"v1"', LAST_MODIFIED),
+        (CP1251_ETAG, None, None),
+        (CP1251_DATE, None, None),
+        (CP1251_ETAG + ASCII_DATE, None, LAST_MODIFIED),
+        (b'ETag: "caf\xc3\xa9"\r\n', None, None),  # UTF-8, but an ETag is ASCII (RFC 9110)
+        (b'ETag: W/"v 1"\r\n', 'W/"v 1"', None),
+    ],
+)
+async def test_only_a_printable_ascii_validator_is_kept(
+    fetcher: Fetcher, header: bytes, etag: str | None, last_modified: str | None
+) -> None:
+    async with RawServer(b"Content-Type: application/rss+xml\r\n" + header, FEED) as raw:
+        result = await fetcher.fetch(raw.url("/rss"))
+    assert (result.body, result.etag, result.last_modified) == (FEED, etag, last_modified)
+
+
+async def test_a_304_with_a_validator_not_ascii_keeps_the_one_sent(fetcher: Fetcher) -> None:
+    async with RawServer(CP1251_ETAG, b"", status_line=b"304 Not Modified") as raw:
+        result = await fetcher.fetch(raw.url("/rss"), etag='"old"')
+    assert (result.not_modified, result.etag) == (True, '"old"')
 
 
 async def test_304_after_a_permanent_redirect_keeps_the_move(

@@ -20,7 +20,7 @@ from bot.relevance import Classifier
 from bot.storage import FeedState, Storage
 from bot.watch import WatchTerm
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
-from tests.fakes.feedserver import FeedServer, rss
+from tests.fakes.feedserver import FeedServer, RawServer, rss
 from tests.fakes.fetchers import Boom, Counting
 from tests.fakes.full_disk import FullDisk
 
@@ -152,6 +152,34 @@ async def test_odd_numbers_and_hosts_cost_only_their_own_feed_a_backoff_step(
         name = path.strip("/")
         assert reports[name].status == "error", name
         assert feeds[name].error_count == 1, name
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b'ETag: "\xcf\xf0\xe8\xec\xe5\xf0-1"\r\n',  # "Пример-1" in windows-1251
+        b"Last-Modified: \xc2\xf2, 10 \xe8\xfe\xed 2025 10:00:00 GMT\r\n",  # "Вт, 10 июн"
+        b"Cache-Control: \xcf\xf0, max-age=\xcf\r\nExpires: \xc2\xf2, 10 \xe8\xfe\xed 2025\r\n"
+        b"Content-Language: \xcf\xf0\r\nX-Note: \xcf\xf0\r\n",
+    ],
+)
+async def test_header_bytes_that_are_not_utf8_cost_the_feed_nothing(
+    storage: Storage, fetcher: Fetcher, classifier: Classifier, header: bytes
+) -> None:
+    # aiohttp hands such bytes (obs-text, which HTTP allows) over as lone surrogates, which
+    # SQLite refused to store with the feed's success: an internal error on every poll.
+    content_type = b"Content-Type: application/rss+xml; charset=utf-8\r\n"
+    async with RawServer(content_type + header, rss([dated(RELEVANT_ITEM)])) as raw:
+        spec = FeedSpec(name="Outlet", url=raw.url("/rss"), interval=60.0)
+        await storage.feeds.sync([spec], now=time.time())
+        refresher = make_refresher(storage, fetcher, classifier)
+        for _ in range(2):
+            [feed] = await storage.feeds.all()
+            [report] = await refresher.refresh([feed])
+            assert (report.status, report.entries) == ("ok", 1), report.detail
+    [feed] = await storage.feeds.all()
+    assert (feed.etag, feed.last_modified, feed.error_count) == (None, None, 0)
+    assert b"If-" not in raw.heads[-1]  # with no validator kept, the next poll asks in full
 
 
 async def test_an_article_link_with_a_malformed_host_is_only_not_fetched(

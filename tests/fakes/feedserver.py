@@ -237,6 +237,44 @@ class FeedServer:
             self.in_flight -= 1
 
 
+class RawServer:
+    """A server whose every answer is `status_line` and `headers` written as raw bytes, then
+    `body`: for header bytes aiohttp's own server will not send (it drops what is not UTF-8).
+    `heads` holds the head of each request received, as bytes."""
+
+    def __init__(self, headers: bytes, body: bytes, *, status_line: bytes = b"200 OK") -> None:
+        self._answer = (
+            b"HTTP/1.1 " + status_line + b"\r\nContent-Length: " + str(len(body)).encode()
+            + b"\r\n" + headers + b"Connection: close\r\n\r\n" + body
+        )  # fmt: skip
+        self._server: asyncio.Server | None = None
+        self.heads: list[bytes] = []
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+
+    def url(self, path: str) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.sockets[0].getsockname()[1]}{path}"
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.heads.append(await reader.readuntil(b"\r\n\r\n"))
+        writer.write(self._answer)
+        await writer.drain()
+        writer.close()
+
+
 def _not_modified(request: web.Request, etag: str | None, last_modified: str | None) -> bool:
     if etag and (sent := request.headers.get("If-None-Match")):
         return sent.strip() == "*" or etag in (t.strip() for t in sent.split(","))
