@@ -13,9 +13,10 @@ The first of these that applies decides:
    iso-8859-1 over a windows-1251 feed), and a page is mostly ASCII markup and script, among
    which Cyrillic read as Latin still "reads as text" (below). A label counts when its codec
    decodes the bytes without an error and, for a single-byte codec (where every byte sequence
-   decodes, so mojibake is no error), when the result reads as text (below). Unknown labels and
-   UTF-8 ones (tried in 2) do not count, nor do UTF-16 and UTF-32 ones when the bytes start
-   with a "<" in one byte (ASCII).
+   decodes, so mojibake is no error), when the result reads as text (below). Unknown labels,
+   those of a codec that is no text encoding (base64, zlib, rot13...), "undefined" (which
+   fails on any bytes) and UTF-8 ones (tried in 2) do not count, nor do UTF-16 and UTF-32 ones
+   when the bytes start with a "<" in one byte (ASCII).
 4. The sniffed encoding: windows-1252 if that reads as text, else windows-1251 if that does,
    else KOI8-R.
 
@@ -152,14 +153,10 @@ def _meta_charset(body: bytes) -> str | None:
 
 
 def _decode_as(body: bytes, label: str | None) -> str | None:
-    if not label:
-        return None
-    try:
-        name = codecs.lookup(label).name
-    except LookupError:
-        return None
+    name = _text_codec(label) if label else None
     if (
-        name.startswith("utf-8")  # already tried and it failed
+        name is None
+        or name.startswith("utf-8")  # already tried and it failed
         # A "<" in one byte is not UTF-16 or 32, which would make CJK of most single bytes.
         or (name.startswith(("utf-16", "utf-32")) and _ASCII_START.match(body))
         or _looks_like_mojibake(body, name)
@@ -167,8 +164,19 @@ def _decode_as(body: bytes, label: str | None) -> str | None:
         return None
     try:
         return body.decode(name)
-    except UnicodeDecodeError:
+    except UnicodeError:  # "undefined" raises a UnicodeError that is no UnicodeDecodeError
         return None
+
+
+def _text_codec(label: str) -> str | None:
+    """The name of the text encoding `label` names, or None: a codec such as base64, zlib or
+    rot13 makes bytes of bytes, and `bytes.decode` refuses it with a LookupError."""
+    try:
+        info = codecs.lookup(label)
+    except LookupError:
+        return None
+    # Private, but the very flag by which `bytes.decode` refuses them, so it cannot disagree.
+    return info.name if info._is_text_encoding else None
 
 
 def _looks_like_mojibake(body: bytes, codec: str) -> bool:

@@ -288,6 +288,11 @@ def test_a_declared_latin1_feed_stays_latin1(content_type: str) -> None:
     assert entry.lang == "fr"
 
 
+# Codecs that make bytes of bytes, and "undefined" (as a JavaScript server writes
+# `charset=${enc}` with `enc` unset), which fails with a UnicodeError of its own.
+NOT_TEXT_CODECS = ("undefined", "base64", "hex", "rot13", "zlib", "bz2", "uu", "quopri")
+XML_DECLARED = "<?xml version='1.0' encoding='{}'?><a>Привет мир</a>"
+META_LABELLED = "<html><head><meta charset='{}'></head><body>Привет мир</body></html>"
 PAGE = (
     '<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251">'
     + "<style>"
@@ -330,6 +335,15 @@ PAGE = (
             "",
             PAGE.replace("windows-1251", "koi8-r"),
         ),
+        # A label of a codec that is no text encoding does not count: the bytes are sniffed.
+        *(
+            ("Привет мир".encode("cp1251"), f"text/xml; charset={label}", "Привет мир")
+            for label in NOT_TEXT_CODECS
+        ),
+        (XML_DECLARED.format("base64").encode("cp1251"), "", XML_DECLARED.format("base64")),
+        (XML_DECLARED.format("undefined").encode("cp1251"), "", XML_DECLARED.format("undefined")),
+        (META_LABELLED.format("rot13").encode("cp1251"), "", META_LABELLED.format("rot13")),
+        (META_LABELLED.format("zlib").encode("cp1251"), "", META_LABELLED.format("zlib")),
     ],
 )
 def test_decode_document(body: bytes, content_type: str, expected: str) -> None:

@@ -182,6 +182,17 @@ async def test_header_bytes_that_are_not_utf8_cost_the_feed_nothing(
     assert b"If-" not in raw.heads[-1]  # with no validator kept, the next poll asks in full
 
 
+async def test_a_charset_label_of_no_text_encoding_costs_the_feed_nothing(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    body = rss([dated(RELEVANT_ITEM)], encoding="cp1251", declare_encoding=False)
+    server.set_feed("/rss", body, content_type="application/rss+xml; charset=undefined")
+    await sync(storage, server, "/rss")
+    [report] = await make_refresher(storage, fetcher, classifier).refresh_due()
+    assert (report.status, report.entries) == ("ok", 1), report.detail
+    assert [s.title for s in report.new_stories] == [RELEVANT_ITEM["title"]]
+
+
 async def test_an_article_link_with_a_malformed_host_is_only_not_fetched(
     storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
 ) -> None:

@@ -206,6 +206,32 @@ def test_a_json_feed_after_a_byte_order_mark_is_recognised_by_its_body(
     assert entry.title == "Суд"
 
 
+RU_TITLE = "Казахстан выдал России дезертира"
+RU_RSS = (
+    "<?xml version='1.0'{}?><rss version='2.0'><channel><title>x</title>"
+    f"<item><title>{RU_TITLE}</title><link>https://e.org/1</link></item></channel></rss>"
+)
+
+
+@pytest.mark.parametrize(
+    ("declaration", "content_type"),
+    [
+        ("", "application/rss+xml; charset=undefined"),
+        ("", "application/rss+xml; charset=base64"),
+        (" encoding='undefined'", ""),
+        (" encoding='zlib'", "application/rss+xml; charset=hex"),
+    ],
+)
+def test_a_label_of_a_codec_that_is_no_text_encoding_does_not_count(
+    declaration: str, content_type: str
+) -> None:
+    # Such a label over windows-1251 bytes failed the feed as a bug (LookupError) on every poll.
+    body = RU_RSS.format(declaration).encode("cp1251")
+    headers = {"Content-Type": content_type} if content_type else {}
+    [entry] = read_source("feed", body, headers, base_url=BASE).entries
+    assert entry.title == RU_TITLE
+
+
 def _preview(stamp: str) -> bytes:
     return (
         '<section class="tgme_channel_history"><div class="tgme_widget_message"'
