@@ -232,6 +232,34 @@ def test_a_label_of_a_codec_that_is_no_text_encoding_does_not_count(
     assert entry.title == RU_TITLE
 
 
+RU_JSON_FEED = _json_feed({"id": "1", "title": RU_TITLE})
+RU_ATOM = _atom(f"<title>{RU_TITLE}</title>")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type"),
+    [
+        # RSS or Atom that a misconfigured server (a CDN, an API gateway) labels JSON: it was
+        # handed to the JSON Feed reader and failed as "unreadable JSON" on every poll.
+        (RU_RSS.format("").encode(), "application/json; charset=utf-8"),
+        (b" \r\n" + RU_RSS.format("").encode(), "application/feed+json"),
+        (codecs.BOM_UTF8 + RU_RSS.format("").encode(), "application/json"),
+        (RU_RSS.format("").encode("utf-16"), "application/json"),
+        (RU_ATOM, "text/json"),
+        # ... as a JSON Feed labelled as markup is read as JSON.
+        (RU_JSON_FEED, "application/xml"),
+        (RU_JSON_FEED, "application/rss+xml; charset=utf-8"),
+        (codecs.BOM_UTF8 + RU_JSON_FEED, "text/html"),
+        (b"\n" + RU_JSON_FEED, "application/feed+json"),
+    ],
+)
+def test_the_first_character_of_the_body_says_json_or_markup_over_the_label(
+    body: bytes, content_type: str
+) -> None:
+    [entry] = read_source("feed", body, {"Content-Type": content_type}, base_url=BASE).entries
+    assert entry.title == RU_TITLE
+
+
 def _preview(stamp: str) -> bytes:
     return (
         '<section class="tgme_channel_history"><div class="tgme_widget_message"'
@@ -267,6 +295,7 @@ def test_a_date_out_of_range_costs_only_that_date(
     ],
 )
 def test_bad_json_feeds(body: bytes, error: type[Exception]) -> None:
+    # "[": a body that starts with neither "{" nor "<" is read as its label says.
     with pytest.raises(error):
         read_source("feed", body, {"Content-Type": "application/feed+json"}, base_url=BASE)
 

@@ -37,16 +37,23 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def looks_like_json(body: bytes, content_type: str) -> bool:
-    """A JSON body: declared as JSON, or starting with "{" whatever the label says (after a
-    byte-order mark, which Windows tools write before UTF-8 too)."""
+    """A JSON body. Its first character after any space (and a byte-order mark, which Windows
+    tools write before UTF-8 too) decides, whatever the label says: "{" is JSON and "<" markup
+    (an RSS file a misconfigured CDN serves as application/json). Only a body that starts with
+    neither goes by its label."""
+    first = _first_character(body)
+    if first in ("{", "<"):
+        return first == "{"
     mime = content_type.split(";", maxsplit=1)[0].strip().lower()
-    if mime.endswith(("/json", "+json")):
-        return True
+    return mime.endswith(("/json", "+json"))
+
+
+def _first_character(body: bytes) -> str:
     mark = byte_order_mark(body)
     if mark is None:
-        return body.lstrip()[:1] == b"{"
+        return body.lstrip()[:1].decode("latin-1")
     encoding, size = mark
-    return body[size:].decode(encoding, "replace").lstrip()[:1] == "{"
+    return body[size:].decode(encoding, "replace").lstrip()[:1]
 
 
 def parse_json_feed(
