@@ -10,7 +10,8 @@ Pure functions, no I/O.
   text. A GUID that is empty, equals the feed's own address, or is shared by two items of one
   fetch is not usable (publishers that give every item the same GUID).
 - `content_hash(entry)`: changes when the title or text is edited, so an edit updates the stored
-  entry instead of making a new story.
+  entry instead of making a new story. `BLANK_CONTENT` is that of an entry with no text at all
+  (its title only markup, its description empty: a CMS glitch), which is no edit of anything.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import hashlib
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
+from typing import Final
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from bot.model import Entry
@@ -96,3 +98,6 @@ def content_hash(entry: Entry) -> str:
     text = f"{entry.title}\n{entry.summary}"
     norm = " ".join(unicodedata.normalize("NFKC", text).casefold().split())
     return hashlib.blake2b(norm.encode("utf-8"), digest_size=16).hexdigest()
+
+
+BLANK_CONTENT: Final = content_hash(Entry("", "", None, None, None))

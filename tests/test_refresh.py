@@ -13,10 +13,13 @@ from pathlib import Path
 import pytest
 
 from bot.analysis import Analyser, Judged, LocalAnalysis
+from bot.country_codes import known_country_codes
 from bot.fetch import Fetcher, interleave_by_host
 from bot.model import Entry, EntryFacts, FeedSpec
 from bot.refresh import MAX_BACKOFF, FeedReport, Refresher
 from bot.relevance import Classifier
+from bot.render import alert_card
+from bot.search import QueryBuilder
 from bot.storage import FeedState, Storage
 from bot.watch import WatchTerm
 from tests.conftest import RELEVANT_ITEM, REPO, dated, make_refresher
@@ -360,6 +363,31 @@ async def test_a_reports_address_changed_alone_moves_and_nothing_else_is_judged_
         [source] = await storage.stories.sources(story.id)
         assert source.link == story.link
         assert (await storage.outbox.stats(time.time())).pending == 1
+
+
+async def test_an_item_re_served_blank_is_not_judged_and_keeps_its_story(
+    storage: Storage, server: FeedServer, fetcher: Fetcher, classifier: Classifier
+) -> None:
+    """The same GUID with a title of only markup and an empty description (a CMS glitch) was
+    an edit: the story read "(no title)" and /search by the person's name found nothing."""
+    analysis = JudgedTitles(classifier)
+    refresher = Refresher(storage, fetcher, analysis, alert_max_age=48 * 3600, rng=random.Random(1))
+    title = "Казахстан экстрадировал в Россию антивоенного активиста Бажукова"
+    text = "Власти Казахстана выдали России активиста Семёна Бажукова, бежавшего от мобилизации."
+    item = dated({**RELEVANT_ITEM, "title": title, "description": text})
+    server.set_feed("/f", rss([item]))
+    await storage.feeds.sync([FeedSpec("f", server.url("/f"), interval=60.0)], now=time.time())
+    await storage.chats.subscribe(1, [], thread_id=None, now=time.time())
+    await refresher.refresh(await storage.feeds.all())
+    server.set_feed("/f", rss([{**item, "title": "<b></b>", "description": ""}]))
+    [report] = await refresher.refresh(await storage.feeds.all())
+    assert (report.status, analysis.titles) == ("ok", [title])
+    [story] = await storage.stories.recent(5)
+    assert (story.title, story.summary) == (title, text)
+    card = alert_card(story).render()[0]
+    assert ("(no title)" in card, title in card) == (False, True)
+    query = QueryBuilder(known_country_codes()).build("Бажуков")
+    assert [s.id for s in await storage.search.stories(query, limit=5)] == [story.id]
 
 
 async def test_feeds_are_interleaved_by_host_however_the_host_is_written(

@@ -770,6 +770,41 @@ async def test_a_story_made_public_is_headed_through_edits_by_the_report_that_di
     )  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    ("title", "text", "link", "shown"),  # the head report re-served as (title, text, link)
+    [
+        # No text at all (a CMS glitch: its title only markup, its lead empty): no edit.
+        ("", "", "https://ovd.example/1", (RU_TITLE, RU_TEXT, "https://ovd.example/1")),
+        # Nor a move: an item whose fields came out blank says nothing of its address.
+        ("", "", "https://ovd.example/blank", (RU_TITLE, RU_TEXT, "https://ovd.example/1")),
+        # Its title alone emptied: the new lead, under the title it had.
+        ("", HEAD_TEXT, "https://ovd.example/1", (RU_TITLE, HEAD_TEXT, "https://ovd.example/1")),
+        # Its lead alone emptied: an edit as any other, the title tells the case.
+        (HEAD_TITLE, "", "https://ovd.example/1", (HEAD_TITLE, "", "https://ovd.example/1")),
+    ],
+    ids=["blank", "blank-elsewhere", "title-emptied", "lead-emptied"],
+)
+async def test_an_edit_emptying_the_head_report_keeps_what_names_the_case(
+    storage: Storage, title: str, text: str, link: str, shown: tuple[str, str, str]
+) -> None:
+    # Taken as an edit, a blank item replaced the headline and lead with "": the alert,
+    # /story and /recent showed "(no title)", and /search by the person's name found nothing.
+    [ovd] = await add_feeds(storage, "OVD")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = under_guid(report(RU_TITLE, RU_TEXT, "https://ovd.example/1", "ru"))
+    await storage.stories.save(ovd, [first], now=NOW, alert_max_age=DAY)
+    edited = under_guid(report(title, text, link, "ru"))
+    saved = await storage.stories.save(ovd, [edited], now=NOW + 60, alert_max_age=DAY)
+    assert (saved.new_stories, saved.deliveries) == ((), 0)
+    [story] = await storage.stories.recent(10)
+    assert (story.title, story.summary, story.link) == shown
+    [source] = await storage.stories.sources(story.id)
+    assert (source.title, source.link) == (shown[0], shown[2])
+    found = await storage.search.stories(SEARCH.build("Бажуков", now=NOW), limit=5, now=NOW)
+    assert [s.id for s in found] == [story.id]
+    assert await storage.db.scalar("SELECT title FROM search_fts") == fold(shown[0])
+
+
 async def test_a_round_up_does_not_make_its_other_names_the_storys(storage: Storage) -> None:
     # A round-up that joins Bazhukov's story (it names him) also names Zhuravlyov; his own
     # case, reported next, is another story, not one more source of Bazhukov's.

@@ -12,7 +12,10 @@ stored under another key is that entry, re-keyed (a GUID moved to https). `apply
 edit: the entry's row takes the new text, and the story the report heads (its first, or the
 one that made it public) shows it as its headline, whatever other outlets joined it. A report
 of a story whose address alone changed (`moved`: the content hash is its title and lead) takes
-the new address, and so does the story it heads (`move`).
+the new address, and so does the story it heads (`move`). An item seen again with no text at
+all (`blank`: a CMS glitch) is neither an edit, nor another item, nor a move: what its entry
+said stands. Nor does an edit that empties the title alone empty the headline: the report and
+its story keep the title they had, which names the case, and take the new lead.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from bot.merge import judge
 from bot.storage import story_index, story_rows
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
+from bot.stories import BLANK_CONTENT
 
 RETIRED = "retired:"
 _COLUMNS = "id, content_hash, story_id, minhash, canonical_url FROM entries"
@@ -33,9 +37,16 @@ def stored(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row | None:
     )
     if old is None:
         return _under_another_key(tx, feed_id, item)
-    if old["content_hash"] == item.content_hash:
+    if old["content_hash"] == item.content_hash or blank(item):
         return old
     return _hand_over_key(tx, feed_id, old, item) if _another_item(tx, old, item) else old
+
+
+def blank(item: Incoming) -> bool:
+    """Whether `item` has no text (its title only markup, its description empty): seen again
+    under a stored key, it is a glitch of the feed's, which says nothing of the item, its
+    address included. Taken for an edit, it wiped the story's headline and lead."""
+    return item.content_hash == BLANK_CONTENT
 
 
 def _under_another_key(tx: SyncTransaction, feed_id: int, item: Incoming) -> Row | None:
@@ -99,7 +110,7 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
     fingerprint = item.fingerprint
     tx.execute(
         """UPDATE entries SET content_hash = ?, canonical_url = COALESCE(?, canonical_url),
-               title = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
+               title = CASE WHEN story_id IS NULL THEN NULL ELSE COALESCE(NULLIF(?, ''), title) END,
                summary = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,
                link = CASE WHEN story_id IS NULL THEN NULL ELSE COALESCE(?, link) END,
                minhash = CASE WHEN story_id IS NULL THEN NULL ELSE ? END,

@@ -12,6 +12,7 @@ from typing import NamedTuple
 from bot.fingerprint import Fingerprint
 from bot.model import Entry, EntryFacts, Verdict
 from bot.storage.db import Row
+from bot.stories import BLANK_CONTENT
 
 
 def outlet_name(feed_name: str) -> str:
@@ -207,7 +208,10 @@ class StoredEntry(NamedTuple):
 
     def changed(self, facts: EntryFacts) -> bool:
         """Whether the feed's entry now is an edit, or a story's report at a new address
-        (`bot.storage.edits.moved`, the same rule)."""
+        (`bot.storage.edits.moved`, the same rule). An entry with no text now is neither
+        (`bot.storage.edits.blank`, the same rule)."""
+        if facts.content_hash == BLANK_CONTENT:
+            return False
         if facts.content_hash != self.content_hash:
             return True
         return self.cited_url is not None and facts.canonical_url not in (None, self.cited_url)

@@ -260,6 +260,8 @@ def _store_entry(
     edit of an entry that had no story and is now relevant or watched counts as a new entry
     (in its old row)."""
     old = edits.stored(tx, feed.id, item)
+    if old is not None and edits.blank(item):
+        return None
     if old is not None and old["content_hash"] == item.content_hash:
         if edits.moved(old, item.canonical_url):
             edits.move(tx, old, item)

@@ -117,10 +117,12 @@ def edit_headline(tx: SyncTransaction, story_id: int, item: Incoming) -> None:
     publisher corrected is what the card shows and what country: and action: find). An edit
     judged no longer relevant has no tags to give: the story keeps those that made it news.
     Its date and feed stay the head's: a feed re-dates an edited item as it likes. The outlet
-    it names is the edit's: one stored before it was read gets it so (migration 24)."""
+    it names is the edit's: one stored before it was read gets it so (migration 24). A title
+    emptied is none given: the story keeps its own (`bot.storage.edits`)."""
     entry = item.entry
     tx.execute(
-        """UPDATE stories SET title = ?, summary = ?, link = COALESCE(?, link), named_outlet = ?
+        """UPDATE stories SET title = COALESCE(NULLIF(?, ''), title), summary = ?,
+               link = COALESCE(?, link), named_outlet = ?
            WHERE id = ?""",
         (entry.title, entry.summary, entry.link, entry.named_outlet, story_id),
     )
