@@ -4,7 +4,8 @@ Its HTML becomes text without an HTML document when it is simple (text, referenc
 simply nested tags: most summaries); otherwise Lexbor parses at most its first
 `MARKUP_TAGS_MAX` tags. Either way a block's edge is a space and an inline tag none
 ("<b>Э</b>кстрадиция" is one word). What never belongs in stored text (`NOT_TEXT`: control
-characters, noncharacters, bidi overrides) is dropped, and texts are `bound`ed.
+characters, noncharacters, bidi overrides) is dropped, and texts are `bound`ed. `BLANK_LETTERS`
+are the characters that show nothing though Unicode calls them letters or symbols.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ _NONCHARACTERS = "\ufdd0-\ufdef" + "".join(
 NOT_TEXT = re.compile(
     f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffd{_NONCHARACTERS}]"
 )
+# Letters and symbols by category (Lo, So) that show nothing: the Hangul fillers and the blank
+# Braille pattern, which Telegram users type for an empty line or an indent. Kept in text (a
+# Hangul syllable may be spelt with a filler), but never what makes a title or a line visible.
+BLANK_LETTERS = "\u115f\u1160\u3164\uffa0\u2800"
 # NOT_TEXT and every character past the BMP: a few ranges, where NOT_TEXT's class tries its 34
 # noncharacters past the BMP one by one at each character of a text (a tenth of its time).
 _MAYBE_NOT_TEXT = re.compile(

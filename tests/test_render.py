@@ -119,13 +119,28 @@ def test_lead_cuts_at_sentence_boundaries(summary: str, title: str, lead: str) -
         assert " wor…" not in result  # cut at a word boundary
 
 
-def test_a_title_made_of_invisible_marks_is_no_title() -> None:
+@pytest.mark.parametrize(
+    "title",
+    [
+        "\u200b \u2060\ufeff",  # zero-width and format characters
+        # Blank letters and symbols, which Telegram users type for an empty line (Lo, So)
+        "\u3164",
+        "\u2800 \u2800",
+        "\u115f\u1160",
+        "\uffa0",
+    ],
+)
+def test_a_title_made_of_invisible_marks_is_no_title(title: str) -> None:
     # It would be an invisible, untappable link: the lead's first sentence stands in.
-    ghost = story(title="\u200b \u2060\ufeff", summary="Bazhukov handed over. More follows.")
-    text, entities = digest_page([ghost], heading="Digest")[0].render()
-    [link] = [e for e in entities if e.type == "text_link"]
-    shown = text.encode("utf-16-le")[2 * link.offset : 2 * (link.offset + link.length)]
-    assert shown.decode("utf-16-le") == "Bazhukov handed over."
+    ghost = story(title=title, summary="Bazhukov handed over. More follows.")
+    for text, entities in (
+        digest_page([ghost], heading="Digest")[0].render(),
+        story_list([ghost], heading="Recent").render(),
+        results_page([ghost], "bazhukov", 0, 5).render(),
+    ):
+        [link] = [e for e in entities if e.type == "text_link"]
+        shown = text.encode("utf-16-le")[2 * link.offset : 2 * (link.offset + link.length)]
+        assert shown.decode("utf-16-le") == "Bazhukov handed over."
 
 
 def test_story_list_numbers_items_with_dates_and_sources() -> None:

@@ -394,6 +394,27 @@ def test_a_telegram_post_s_text_is_its_own(bubble: str, summary: str | None) -> 
     assert [e.summary for e in entries] == ([summary] if summary else [])
 
 
+BLANKS = ["\u3164", "\u2800", "\u115f", "\u1160", "\uffa0", "\u3164 \u2800"]
+
+
+@pytest.mark.parametrize("blank", BLANKS)
+def test_a_telegram_post_s_blank_first_line_is_not_its_title(blank: str) -> None:
+    # Telegram users type a Hangul filler or the blank Braille pattern for an empty line or an
+    # indent: letters and symbols to Unicode, nothing to see. As the title, an invisible link.
+    text = f"{blank}<br>{blank}Казахстан выдал России дезертира.{blank}<br>Подробности позже."
+    bubble = f'<div class="tgme_widget_message_text">{text}</div>'
+    page = (
+        '<section class="tgme_channel_history"><div class="tgme_widget_message"'
+        f' data-post="twtest/7"><div class="tgme_widget_message_bubble">{bubble}</div></div>'
+        "</section>"
+    ).encode()
+    [entry] = read_source("telegram", page, {}, base_url="https://t.me/s/twtest").entries
+    assert (entry.title, entry.summary) == (
+        "Казахстан выдал России дезертира.",
+        "Казахстан выдал России дезертира. Подробности позже.",
+    )
+
+
 def test_telegram_channel_without_public_preview_says_so() -> None:
     with pytest.raises(NotAFeed, match="no public web preview"):
         read_source(

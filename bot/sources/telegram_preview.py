@@ -11,6 +11,9 @@ attribute of the `time` inside `.tgme_widget_message_date`. A post becomes an `E
 
     title    the post's first line, bounded (channels write a headline line first)
     summary  the whole text, line breaks kept as spaces, bounded
+
+A line is what shows: the blank letters typed for an empty line or an indent
+(`bot.html_text.BLANK_LETTERS`) are spaces, and a line of nothing but spaces is none.
     link     https://t.me/<channel>/<number>, also the GUID
     date     the post's time, in UTC
 
@@ -35,7 +38,7 @@ from selectolax.lexbor import LexborHTMLParser, LexborNode
 from bot.decoding import decode_document
 from bot.errors import NotAFeed
 from bot.feed_dates import plausible_date
-from bot.html_text import bound, without_not_text
+from bot.html_text import BLANK_LETTERS, bound, without_not_text
 from bot.model import Entry, ParsedFeed
 from bot.parse import SUMMARY_MAX, norm_lang
 
@@ -47,7 +50,9 @@ _POST = re.compile(rf"({_CHANNEL})/(\d{{1,12}})")  # a post: <channel>/<number>
 _BREAK = re.compile(
     r"<br\s*/?>|</?(?:blockquote|pre|p|div|ul|ol|li|h[1-6])(?:\s[^>]*)?>", re.IGNORECASE
 )
-_BLANKS = re.compile(r"[^\S\n]+")
+# Spaces, and the blank letters typed for an empty line or an indent (a first line of them
+# made the post's title an invisible link).
+_BLANKS = re.compile(rf"(?:[^\S\n]|[{BLANK_LETTERS}])+")
 # What holds a text block that is not the post's own (see the module's docstring).
 _NOT_OWN = frozenset(
     {"tgme_widget_message_reply", "tgme_widget_message_link_preview", "media_not_supported_cont"}

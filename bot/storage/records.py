@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from bot.fingerprint import Fingerprint
+from bot.html_text import BLANK_LETTERS
 from bot.model import Entry, EntryFacts, Verdict
 from bot.storage.db import Row
 from bot.stories import BLANK_CONTENT
@@ -142,9 +143,9 @@ class Story:
         description) goes by its summary's first sentence, so that it still reads; "" when
         it has neither. Uncut: each caller cuts it to its own bound (`bot.render.lead_of`,
         given this headline, does not repeat it, which a cut one with its "…" would break).
-        A title of nothing visible (zero-width or format characters only) is none: it would
-        make an invisible link."""
-        if any(unicodedata.category(c)[0] in "LNPS" for c in self.title):
+        A title of nothing visible (zero-width or format characters, `BLANK_LETTERS` only) is
+        none: it would make an invisible link."""
+        if any(unicodedata.category(c)[0] in "LNPS" and c not in BLANK_LETTERS for c in self.title):
             return self.title
         return SENTENCE_END.split(" ".join(self.summary.split()), maxsplit=1)[0]
 
