@@ -4,8 +4,10 @@ Its HTML becomes text without an HTML document when it is simple (text, referenc
 simply nested tags: most summaries); otherwise Lexbor parses at most its first
 `MARKUP_TAGS_MAX` tags. Either way a block's edge is a space and an inline tag none
 ("<b>Э</b>кстрадиция" is one word). What never belongs in stored text (`NOT_TEXT`: control
-characters, noncharacters, bidi overrides) is dropped, and texts are `bound`ed. `BLANK_LETTERS`
-are the characters that show nothing though Unicode calls them letters or symbols.
+characters, noncharacters, bidi overrides) is dropped, text is composed (NFC: decomposed "й"
+from macOS or a PDF is other words to a watch or a search), and texts are `bound`ed.
+`BLANK_LETTERS` are the characters that show nothing though Unicode calls them letters or
+symbols.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import html as html_entities
 import re
 
 from selectolax.lexbor import LexborHTMLParser
+
+from bot.words import composed
 
 # The HTML parser's time grows with the square of how deeply tags nest (32,000 nested <div>s:
 # 1.1 s; a 5 MB feed could hold a million). The text of a summary's first 2,000 tags is far
@@ -163,9 +167,10 @@ def _nth(text: str, char: str, n: int) -> int:
 
 
 def plain_text(text: str) -> str:
-    """`text` without what never belongs in stored text (`NOT_TEXT`), its spaces collapsed."""
+    """`text` without what never belongs in stored text (`NOT_TEXT`), composed (NFC), its
+    spaces collapsed."""
     # str.split() splits where the regex \s does, in a third of the time.
-    return " ".join(without_not_text(text).split())
+    return " ".join(composed(without_not_text(text)).split())
 
 
 def without_not_text(text: str) -> str:

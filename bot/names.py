@@ -172,10 +172,13 @@ KEY_CACHE: Final = 65_536
 # whose keys end like a surname's (Тетяна, Дем'ян, Ирина, Константин, Анны:
 # `bot.people.is_surname_key`) are first names, paired with their surnames; `bot.people` rule 8
 # reads only a given name's dative, not across a comma, and after a surname too (Бажукові,
-# Петрову; Бажукові Семенові).
-KEYS_VERSION: Final = 10
-# The last version whose rules changed keys the search index holds (8 to 10 changed none): a
-# database behind it has every story re-indexed on open (`bot.storage.rekey`), hours on a big one.
+# Петрову; Бажукові Семенові). 11: `bot.words.fold` composes decomposed text (NFC) and drops
+# the grave stress mark: watches re-keyed, and the stories whose stored text it reads otherwise
+# re-indexed (`bot.storage.rekey.COMPOSED_VERSION`); name keys are as they were.
+KEYS_VERSION: Final = 11
+# The last version whose rules changed keys the search index holds (8 to 11 changed none for
+# every story): a database behind it has every story re-indexed on open (`bot.storage.rekey`),
+# hours on a big one.
 SEARCH_KEYS_VERSION: Final = 7
 
 

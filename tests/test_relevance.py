@@ -16,7 +16,7 @@ from bot.relevance import LEXICON_EXTENSION_HELP, Classifier
 from bot.relevance.cli import run_classify
 from bot.relevance.lexicon import parse_term
 from bot.relevance.text import WordCache
-from bot.words import fold
+from bot.words import fold, unbroken
 
 SEED = (
     Path(__file__).resolve().parents[2]
@@ -1008,7 +1008,24 @@ def test_word_cache_computes_once_per_word_and_language_within_one_bound() -> No
         ("Russia’s o‘zbek пʼять ʻa `b´c", "russias ozbek пять a bc"),
         ("İstanbul", "istanbul"),  # not "i̇stanbul" with a combining dot
         ("", ""),
+        # Decomposed (NFD, from macOS or a PDF): й as и + breve, ё as е + diaeresis, ї, é
+        ("Зуи\u0306ков Е\u0308лкин \u0456\u0308 cafe\u0301", "зуйков елкин ї café"),
+        # Stress marks, acute or grave, composed (ѐ, ѝ) or not
+        ("Зуйко\u0301ва Зуйко\u0300ва", "зуйкова зуйкова"),
+        ("Петрови\u0300ч Петровѝч Ѐлкин се\u0300ло", "петрович петрович елкин село"),
     ],
 )
 def test_fold(text: str, folded: str) -> None:
     assert fold(text) == folded
+
+
+@pytest.mark.parametrize(
+    ("text", "unbroken_text"),
+    [
+        ("Зуи\u0306кова", "Зуйкова"),
+        ("Зуйко\u0300ва Петрови\u0300ч Ѐлкин О’Нил", "Зуйкова Петрович Елкин ОНил"),
+    ],
+)
+def test_unbroken_drops_what_fold_drops_and_keeps_the_case(text: str, unbroken_text: str) -> None:
+    assert unbroken(text) == unbroken_text
+    assert fold(text) == unbroken_text.lower()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import unicodedata
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from bot.names import KEYS_VERSION
 from bot.search import QueryBuilder
 from bot.search.document import LEADS_MAX, Document, Row, Source, index_row
 from bot.search.forms import Forms
-from bot.storage import FeedState, Storage
+from bot.storage import FeedState, Storage, rekey
 from bot.storage import search as search_module
 from bot.storage.db import SyncTransaction
 from bot.storage.migrations import MIGRATIONS
@@ -278,6 +279,57 @@ async def test_keys_of_older_name_rules_are_recomputed_on_open(tmp_path: Path) -
         assert await storage.db.scalar("SELECT COUNT(*) FROM search_pending") == 0
     finally:
         await storage.close()
+
+
+ZUIKOV = "Казахстан выдал России дезертира Андрея Зуйкова"
+ZUIKOV_TEXT = "Власти Казахстана передали военным дезертира Зуйкова, бежавшего от мобилизации."
+
+
+def _nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+async def test_decomposed_text_is_found_as_typed(storage: Storage) -> None:
+    # A story stored with decomposed Cyrillic (й as и + breve: before feed text was composed
+    # on reading) was indexed as other words: "зуи", "кова". /search Зуйков found nothing.
+    [feed] = await add_feeds(storage, "Outlet")
+    entry = make_entry(_nfd(ZUIKOV), summary=_nfd(ZUIKOV_TEXT), link="https://e.org/1")
+    await storage.stories.save(feed, [incoming(entry, KZ)], now=NOW, alert_max_age=0)
+    assert await titles(storage, "Зуйков") == [_nfd(ZUIKOV)]
+    assert await titles(storage, "Zuikov") == [_nfd(ZUIKOV)]
+
+
+async def test_stories_indexed_before_text_was_composed_alone_are_indexed_again(
+    storage: Storage,
+) -> None:
+    """Keys version 11 composes decomposed text and drops a grave stress mark (`bot.words`): a
+    story whose stored text holds a combining mark is indexed again, without re-indexing every
+    story (hours on a big database)."""
+    feed, other = await add_feeds(storage, "Outlet", "Other")
+    reports = [  # (feed, title, lead, link): the last joins the story before it by its link
+        (feed, _nfd(ZUIKOV), ZUIKOV_TEXT, "https://e.org/1"),
+        (
+            feed,
+            "Казахстан выдал России Петро\u0300ва",
+            "Его экстрадировали ночью.",
+            "https://e.org/2",
+        ),
+        (feed, "Кыргызстан депортировал активиста Мовлаева", "Суд отказал.", "https://e.org/3"),
+        (feed, "Армения выдала России активиста Сидорова", "Суд отказал.", "https://e.org/4"),
+        (other, "Армения выдала Сидорова", _nfd("Его жена Алёна обжалует."), "https://e.org/4"),
+    ]
+    for n, (source, title, text, link) in enumerate(reports):
+        entry = make_entry(title, summary=text, link=link)
+        await storage.stories.save(source, [incoming(entry, KZ)], now=NOW + n, alert_max_age=0)
+    await storage.search_index.flush()
+    await storage.db.execute("UPDATE counters SET value = 10 WHERE name = 'name_keys'")
+    assert await rekey.upgrade(storage.db, now=NOW)
+    queued = (
+        "SELECT s.title FROM search_pending p JOIN stories s ON s.id = p.story_id ORDER BY s.id"
+    )
+    assert [r[0] for r in await storage.db.fetchall(queued)] == [
+        _nfd(ZUIKOV), reports[1][1], reports[3][1]
+    ]  # fmt: skip
 
 
 def test_a_rows_body_takes_the_first_distinct_later_leads_up_to_the_limit() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -283,6 +284,61 @@ def test_a_date_out_of_range_costs_only_that_date(
 ) -> None:
     [entry] = read_source(kind, document(stamp), {}, base_url=BASE).entries
     assert (entry.title, entry.published) == ("t", None)
+
+
+ZUIKOV = "Казахстан выдал России Андрея Зуйкова"
+ZUIKOV_TEXT = "Его жена Алёна и адвокат Юлия Зуйкова обжалуют решение."
+
+
+def _nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+@pytest.mark.parametrize(
+    ("kind", "document", "summary"),
+    [
+        (
+            "feed",
+            lambda title, text: (
+                "<rss version='2.0'><channel><title>f</title><item>"
+                f"<title>{title}</title><description>&lt;p&gt;{text}&lt;/p&gt;</description>"
+                f"<guid>{title}</guid></item></channel></rss>"
+            ).encode(),
+            ZUIKOV_TEXT,
+        ),
+        (
+            "feed",
+            lambda title, text: _json_feed({"id": title, "title": title, "content_text": text}),
+            ZUIKOV_TEXT,
+        ),
+        (
+            "feed",
+            lambda title, text: _json_feed({"title": title, "content_html": f"<p>{text}</p>"}),
+            ZUIKOV_TEXT,
+        ),
+        (
+            "telegram",
+            lambda title, text: (
+                '<section class="tgme_channel_history"><div class="tgme_widget_message"'
+                ' data-post="twtest/7"><div class="tgme_widget_message_bubble">'
+                f'<div class="tgme_widget_message_text">{title}<br>{text}</div></div></div>'
+                "</section>"
+            ).encode(),
+            f"{ZUIKOV} {ZUIKOV_TEXT}",
+        ),
+    ],
+    ids=["rss", "json-text", "json-html", "telegram"],
+)
+def test_decomposed_text_is_read_composed(
+    kind: str, document: Callable[[str, str], bytes], summary: str
+) -> None:
+    # Decomposed Cyrillic (й as и + breve, ё as е + diaeresis: text from macOS or a PDF) was
+    # other words to a watch of the name and to /search, which compose what users type. An
+    # identifier is not text: a GUID stays as the feed wrote it.
+    body = document(_nfd(ZUIKOV), _nfd(ZUIKOV_TEXT))
+    [entry] = read_source(kind, body, {}, base_url=BASE).entries
+    assert (entry.title, entry.summary) == (ZUIKOV, summary)
+    assert entry.guid in (None, _nfd(ZUIKOV), "https://t.me/twtest/7")
 
 
 @pytest.mark.parametrize(

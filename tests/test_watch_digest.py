@@ -88,6 +88,9 @@ H = 3600.0
         ("Політковська", "Anna Politkovskaya", "", True),
         ("Politkovsky", "Політковська", "", True),
         ("Navalnaya", "Юлия Навальная", "", True),
+        # decomposed (NFD: й as и + breve, from macOS or a PDF), and a grave stress mark
+        ("Зуйков", "Казахстан выдал Зуи\u0306кова", "", True),
+        ("Зуйков", "Казахстан выдал Зуйко\u0300ва", "", True),
     ],
 )
 def test_watch_matches_any_case_and_script(

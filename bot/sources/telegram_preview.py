@@ -41,6 +41,7 @@ from bot.feed_dates import plausible_date
 from bot.html_text import BLANK_LETTERS, bound, without_not_text
 from bot.model import Entry, ParsedFeed
 from bot.parse import SUMMARY_MAX, norm_lang
+from bot.words import composed
 
 TITLE_MAX = 200
 _CHANNEL = r"[A-Za-z][A-Za-z0-9_]{3,31}"  # a public channel's username
@@ -141,7 +142,7 @@ def _lines(node: LexborNode) -> list[str]:
     # Line breaks are <br> (and blocks) in the markup; keep them to find the headline line.
     html = _BREAK.sub("\n", node.html or "")
     body = LexborHTMLParser(html).body
-    text = without_not_text(body.text(separator="") if body is not None else "")
+    text = composed(without_not_text(body.text(separator="") if body is not None else ""))
     return [line for raw in text.split("\n") if (line := _BLANKS.sub(" ", raw).strip())]
 
 

@@ -9,7 +9,8 @@ one transaction:
 - the search index, when it holds keys of older rules (behind `SEARCH_KEYS_VERSION`): every
   searchable story is queued (`search_index.queue`) and re-indexed by the flush that follows
   in `Storage.open()`, so its `terms` and `search_terms` hold the new keys (a Latin query's key
-  must meet the Ukrainian forms stored earlier);
+  must meet the Ukrainian forms stored earlier); when it is behind `COMPOSED_VERSION` only, the
+  stories whose stored text `bot.words.fold` now reads otherwise (`_MARKED`) are queued;
 - the merge index: the stories that a new report can still join (dated within `bot.merge.WINDOW`
   of now) get the keys `bot.people.person_keys` gives their sources' titles and leads now
   (a source's only where `story_index.add` would take them), added to `stories.names` and
@@ -36,6 +37,12 @@ from bot.watch import phrase_key
 
 COUNTER: Final = "name_keys"
 FIRST_VERSION: Final = 1  # databases written before the counter existed
+# From this version on, `bot.words.fold` composes decomposed text (NFC) and drops the grave
+# stress mark. A search row written before from text that holds a combining mark (decomposed
+# й, ё, ї; a stress mark) or a grave-accented ѐ, ѝ has other words ("зуи кова" for Зуйкова):
+# those rows alone are written again, which costs a scan of the texts, not hours.
+COMPOSED_VERSION: Final = 11
+_MARKED: Final = "*[\u0300-\u036f\u0400\u040d\u0450\u045d]*"  # a GLOB pattern
 
 
 async def upgrade(db: Database, *, now: float) -> bool:
@@ -58,6 +65,8 @@ def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
     if version < SEARCH_KEYS_VERSION:
         stories = [r[0] for r in tx.fetchall("SELECT id FROM stories WHERE broadcast = 1")]
         search_index.queue(tx, stories)
+    elif version < COMPOSED_VERSION:
+        search_index.queue(tx, _marked_stories(tx))
     _rekey_stories(tx, now - WINDOW)
     _rekey_watchlists(tx)
     tx.execute(
@@ -66,6 +75,18 @@ def _upgrade(tx: SyncTransaction, *, now: float) -> bool:
         (COUNTER, KEYS_VERSION),
     )
     return True
+
+
+def _marked_stories(tx: SyncTransaction) -> list[int]:
+    """The searchable stories whose indexed text (`search_index`: their own, their sources'
+    titles, leads and outlets) holds a character `_MARKED` matches."""
+    rows = tx.fetchall(
+        """SELECT id FROM stories s WHERE broadcast = 1 AND (s.title GLOB ?1 OR s.summary GLOB ?1
+               OR EXISTS (SELECT 1 FROM entries e WHERE e.story_id = s.id AND (
+                   e.title GLOB ?1 OR e.summary GLOB ?1 OR e.named_outlet GLOB ?1)))""",
+        (_MARKED,),
+    )
+    return [r[0] for r in rows]
 
 
 def _rekey_stories(tx: SyncTransaction, since: float) -> None:
