@@ -48,9 +48,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Literal
-from urllib.parse import urlsplit
 
-from bot.merge import choose, other_people
+from bot.merge import choose
 from bot.storage import edits, search_index, story_index, story_rows
 from bot.storage.alert_queue import queue_alerts, queue_edits
 from bot.storage.db import Database, Row, SyncTransaction
@@ -273,7 +272,7 @@ def _store_entry(
     # A "details later" item that its edit made relevant (or watched) is news now: it goes the
     # way of a new entry, into its existing row.
     copy = False  # a verbatim copy of a source the merge index already has
-    joined = _story_of_url(tx, item, feed.id)
+    joined = story_index.story_of_url(tx, item, feed.id)
     if joined is None:
         joined, copy = _matching_story(tx, item, now)
     story_id = joined
@@ -354,32 +353,6 @@ def _outlet_in_story(tx: SyncTransaction, feed: FeedState, item: Incoming, story
         (story_id, name),
     )
     return row is not None
-
-
-def _story_of_url(tx: SyncTransaction, item: Incoming, feed_id: int) -> int | None:
-    """The story another feed's entry with this address belongs to: the same article, which
-    an aggregator or a second feed of the outlet links. Within one feed, an entry under another
-    key with the same link is another item (a feed that links every item to its front page or
-    a live page) or the same item under a new GUID, and merging tells those apart by their
-    text. A site's front page is never one article's address, and neither is a page whose
-    story names people of whom the report names none (a live page two feeds of an outlet
-    link for every item: another case, which merging judges)."""
-    url = item.canonical_url
-    if url is None or urlsplit(url).path in ("", "/"):
-        return None
-    row = tx.fetchone(
-        """SELECT e.story_id, s.names, s.first_names FROM entries e
-           JOIN stories s ON s.id = e.story_id
-           WHERE e.canonical_url = ? AND e.feed_id != ? LIMIT 1""",
-        (url, feed_id),
-    )
-    if row is None:
-        return None
-    people = story_index.people_of(item)
-    story_first_names = frozenset(row["first_names"].split())
-    if other_people(people.keys, row["names"].split(), people.first_names, story_first_names):
-        return None
-    return int(row["story_id"])
 
 
 def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:

@@ -7,15 +7,18 @@ report's 16 bands and few names, restricted to stories within the time window, n
 and at most `MAX_CANDIDATES`; then the candidates' source signatures are read (one per distinct
 text: a verbatim copy of a source adds neither index rows nor a signature). Cost and memory
 per report stay the same however many stories are stored. `bot.merge` decides among them.
+Before any of that, a report at the address of another feed's report is that report's story
+(`story_of_url`), unless the people they name say otherwise.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from bot.fingerprint import Fingerprint, unpack
-from bot.merge import WINDOW, Candidate, Features
+from bot.merge import WINDOW, Candidate, Features, other_people
 from bot.people import NO_FIRST_NAMES, NamedPeople, surnames
 from bot.storage.db import Row, SyncTransaction
 from bot.storage.records import Incoming
@@ -197,3 +200,29 @@ def names_column(names: frozenset[str]) -> str:
 
 def _marks(values: Sequence[object]) -> str:
     return ",".join("?" for _ in values)
+
+
+def story_of_url(tx: SyncTransaction, item: Incoming, feed_id: int) -> int | None:
+    """The story another feed's entry with this address belongs to: the same article, which
+    an aggregator or a second feed of the outlet links. Within one feed, an entry under another
+    key with the same link is another item (a feed that links every item to its front page or
+    a live page) or the same item under a new GUID, and merging tells those apart by their
+    text. A site's front page is never one article's address, and neither is a page whose
+    story names people of whom the report names none (a live page two feeds of an outlet
+    link for every item: another case, which merging judges)."""
+    url = item.canonical_url
+    if url is None or urlsplit(url).path in ("", "/"):
+        return None
+    row = tx.fetchone(
+        """SELECT e.story_id, s.names, s.first_names FROM entries e
+           JOIN stories s ON s.id = e.story_id
+           WHERE e.canonical_url = ? AND e.feed_id != ? LIMIT 1""",
+        (url, feed_id),
+    )
+    if row is None:
+        return None
+    people = people_of(item)
+    story_first_names = frozenset(row["first_names"].split())
+    if other_people(people.keys, row["names"].split(), people.first_names, story_first_names):
+        return None
+    return int(row["story_id"])
