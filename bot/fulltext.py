@@ -38,12 +38,16 @@ def thin(entries: Sequence[Entry], keys: Sequence[str], unseen: set[str]) -> lis
 
 
 def is_thin(entry: Entry) -> bool:
-    if not entry.link or urlsplit(entry.link).hostname in REDIRECT_ONLY_HOSTS:
+    if not entry.link:
         return False
     text = entry.summary
     if entry.title and text.casefold().startswith(entry.title.casefold()):
         text = text[len(entry.title) :]
-    return len(text.strip()) < THIN_CHARS
+    # Its host is asked last: splitting every new entry's link cost the cold cycle more than
+    # the rest of this test.
+    return len(text.strip()) < THIN_CHARS and (
+        urlsplit(entry.link).hostname not in REDIRECT_ONLY_HOSTS
+    )
 
 
 def extract_text(body: bytes, headers: Mapping[str, str], url: str) -> str | None:
