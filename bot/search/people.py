@@ -8,12 +8,12 @@ capitalised given name. One name per `name_key`, first spelling kept, at most `M
 that are a place's or a common noun's far more often than a person's are not taken: a locative
 (Ukrainian -і/-ові, Russian -е) right after в/во/у/уві/на (у Харкові, в Кишиневі, в Саратове: a
 person is rarely "in"; о Петрове, Петрові stay); -ом after -ов/-ев/-ин (під Львовом: a surname's
-is -им/-ым; Сидоренком, Ковальчуком stay); and an -енко case form (-енка/-енку/-енком/-енкові)
-opening a sentence with no given name before it (Оценка, Ребенка: Russian nouns; "Миколу Петренка"
-and a mid-sentence "Петренка" stay). Names whose key merging ignores (`bot.people.is_stop_key`:
-places, institutions, months, and the heads of state named in every other story, such as
-Lukashenko) are left out. A place with a surname's ending that no list knows can still slip in;
-the export says "mentioned names", not "defendants".
+is -им/-ым; Сидоренком, Ковальчуком stay); and the Russian nouns whose cases end as -енко's do
+(Оценка, Ребенка, Коленка: `_ENKA_NOUNS`), which a capital shows only where they open a
+sentence, as "Бондаренка видали Росії" opens one with a surname. Names whose key merging ignores
+(`bot.people.is_stop_key`: places, institutions, months, and the heads of state named in every
+other story, such as Lukashenko) are left out. A place with a surname's ending that no list
+knows can still slip in; the export says "mentioned names", not "defendants".
 """
 
 from __future__ import annotations
@@ -43,8 +43,12 @@ _SURNAME: Final = re.compile(
 _NOT_NAMES: Final = frozenset({"rostov", "harkov", "kishinev"})
 _LOCATIVE: Final = frozenset({"і", "ові", "е"})
 _PLACE_PREPOSITIONS: Final = frozenset({"в", "во", "у", "уві", "на"})
-_OPENING: Final = " \t\r\n«\"„“'(—–-"  # what may stand between a sentence's end and its word
-_SENTENCE_END: Final = (".", "!", "?", "…", ":")
+# Russian nouns whose cases end as -енко's do (their stem before -енк): capitalised only where
+# a sentence opens with one, as an -енко surname's case may (Бондаренка видали Росії).
+_ENKA_NOUNS: Final = frozenset(
+    {"оц", "реб", "кот", "тел", "кол", "порос", "ут", "цыпл", "оп", "п", "заст", "ст", "сгущ", "пл"}
+)
+_OPENING: Final = " \t\r\n«\"„“'(—–-"  # what may stand before a preposition: «в, (у
 
 
 def people(texts: Iterable[str]) -> tuple[str, ...]:
@@ -73,5 +77,4 @@ def _not_a_person(text: str, match: re.Match[str]) -> bool:
             return True
     if match["enko"] is None or match["given"] is not None:
         return False
-    opening = before.rstrip(_OPENING)
-    return not opening or opening.endswith(_SENTENCE_END)
+    return match.group()[: match.start("enko") - match.start()].lower() in _ENKA_NOUNS
