@@ -45,9 +45,11 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    directly before a surname ("загрожує екстрадиція Олександрові Бондаренку"), or directly
    after one in the official order ("видати Бажукові Семенові"), is read as that first name
    (its stem's key), not as the case form of a surname that the same endings also are: else
-   "oleksandrov" was a surname that any two Олександри shared. Only a given name's dative
-   (`_DATIVE_FIRST_NAMES`; Бажукові is a surname's), and only with nothing but spaces between
-   the two: across a comma they are a list of surnames ("Бажукові, Петрову та Сидоренку").
+   "oleksandrov" was a surname that any two Олександри shared. After a surname, only a listed
+   given name's dative (`_DATIVE_FIRST_NAMES`); before one, any such word (Єгорові, Рашидові:
+   no list holds every name) unless that surname is itself a listed first name's dative
+   (Бажукові Семенові). Only with nothing but spaces between the two: across a comma they are
+   a list of surnames ("Бажукові, Петрову та Сидоренку").
    Read left to right, so a first name read before a surname is none that the next word can
    follow ("Петрові Семенові": Петро Семенов).
 
@@ -140,7 +142,9 @@ _GIVEN_NAMES: Final = frozenset(
         "Каролина", "Евеліна", "Альбина", "Валентина", "Константин", "Костянтин", "Вениамин",
         "Амин", "Ясин", "Эмин", "Нуриддин", "Шамсиддин", "Камолиддин", "Мухиддин",
         "Зайниддин", "Фахриддин", "Сайфиддин", "Джалолиддин", "Бахриддин", "Низомиддин",
-        "Насриддин", "Яков", "Марко",
+        "Насриддин", "Сирожиддин", "Салохиддин", "Шахобиддин", "Жалолиддин", "Нажмиддин",
+        "Шамсуддин", "Камолуддин", "Фахруддин", "Хусейн", "Хусейин", "Мадина", "Медина",
+        "Сабина", "Элина", "Эвелина", "Яков", "Марко",
         "Анны", "Ганни", "Жанны", "Светланы", "Світлани", "Татьяны", "Тетяни", "Оксаны", "Дианы",
         "Русланы", "Богданы", "Снежаны", "Сніжани", "Миланы", "Ульяны", "Мар'яни", "Роксолани",
         "Іванни", "Зоряни",
@@ -305,8 +309,26 @@ def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]
     for i, word in enumerate(words):
         if not word.endswith(_UKRAINIAN_DATIVE) or keys[i] is None:
             continue
-        if fold(word) in _DATIVE_FIRST_NAMES and _next_to_surname(text, words, keys, i):
+        if fold(word) in _DATIVE_FIRST_NAMES:
+            first = _next_to_surname(text, words, keys, i)
+        else:
+            first = _before_a_surname(text, words, keys, i)
+        if first:
             keys[i] = name_key(word[: -len(_UKRAINIAN_DATIVE[0])])
+
+
+def _before_a_surname(text: str, words: list[str], keys: list[str | None], i: int) -> bool:
+    """Whether word `i`, a dative no list knows (Єгорові, Рашидові), is a first name: directly
+    before a surname, the usual order, unless that surname is a listed first name's dative
+    (Бажукові Семенові, the official order: Семен Бажуков)."""
+    j = i + 1
+    after = keys[j] if j < len(keys) else None
+    return (
+        after is not None
+        and is_surname_key(after)
+        and fold(words[j]) not in _DATIVE_FIRST_NAMES
+        and _adjacent(text, words[i], words[j])
+    )
 
 
 def _next_to_surname(text: str, words: list[str], keys: list[str | None], i: int) -> bool:

@@ -79,6 +79,10 @@ RU = (
         ),
         ("Новини", "Суд вирішив видати Росії Бажукові Семенові.", {"bashukov", "semen"}),
         ("Новини", "Суд відмовив в екстрадиції Петрові Семенові.", {"petr", "semenov"}),
+        # ... and a dative no list holds is a first name before a surname, as before
+        ("Новини", "Суд дозволив видати Єгорові Петренку.", {"egor", "petrenko"}),
+        ("Новини", "Суд дозволив видати Рашидові Петренку.", {"rashid", "petrenko"}),
+        ("Новини", "Суд дозволив видати Орестові Петренку.", {"orest", "petrenko"}),
         # Kazakh case forms that Russian spells too, read as such in a Kazakh text, and a
         # Kazakh case form of a surname in a Title Case headline
         (
