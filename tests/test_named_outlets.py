@@ -254,3 +254,30 @@ async def test_the_alert_links_the_outlet_s_own_report_when_google_news_heads(
     text, entities = alert_card(story, sources=await storage.stories.sources(story.id)).render()
     assert "Also reported by: Kloop, Meduza" in text
     assert {e.url for e in entities if e.url} >= {"https://meduza.io/news/a", "https://kloop.kg/a"}
+
+
+@pytest.mark.parametrize(
+    ("countries", "watchers", "told"),
+    [
+        # the outlet's own article says more than its Google News card: Kyrgyzstan ...
+        (("KG", "RU"), frozenset(), (8, "alert")),
+        # ... or a name a chat watches
+        (("KZ", "RU"), frozenset({9}), (9, "alert")),
+    ],
+)
+async def test_the_outlet_s_own_report_after_its_google_news_card_tells_who_it_concerns(
+    storage: Storage, countries: tuple[str, ...], watchers: frozenset[int], told: tuple[int, str]
+) -> None:
+    """One outlet (one source, no edit), but news to the chats that only it concerns."""
+    gn, meduza = await add_feeds(storage, NAME, "Meduza")
+    for chat, only in ((7, []), (8, ["KG"]), (9, ["GE"])):
+        await storage.chats.subscribe(chat, only, thread_id=None, now=NOW)
+    await report(storage, gn, 0, "Meduza", "https://news.google.com/rss/articles/A")
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 1")
+    entry = make_entry(CASE_TITLE, summary=CASE_TEXT, link="https://meduza.io/news/a")
+    item = incoming(entry, replace(RELEVANT, countries=countries), key="own")
+    item = replace(item, fingerprint=FP.fingerprint(CASE_TITLE, CASE_TEXT, "ru"), watchers=watchers)
+    await storage.stories.save(meduza, [item], now=NOW + 1, alert_max_age=10**9)
+    rows = await storage.db.fetchall("SELECT chat_id, kind FROM deliveries ORDER BY 1, 2")
+    assert [tuple(r) for r in rows] == [(7, "alert"), told]
+    assert (await story_one(storage)).sources == 1

@@ -1026,3 +1026,22 @@ async def test_one_channels_posts_with_one_footer_on_two_events_are_two_stories(
         await storage.stories.save(channel, [item], now=NOW + later, alert_max_age=2 * DAY)
     assert {s.title for s in await storage.stories.recent(5)} == {t for t, _, _ in posts}
     assert await alerts(storage) == 2
+
+
+async def test_a_re_dated_typo_fix_of_a_month_old_story_alerts_nobody(storage: Storage) -> None:
+    """A feed re-dates an edited item as it likes: a typo fixed a month on is no news to the
+    chats that subscribed since (only a country it adds is, to the chats following it)."""
+    [feed] = await add_feeds(storage, "Azattyq")
+    month_ago = NOW - 30 * DAY
+    await storage.chats.subscribe(1, [], thread_id=None, now=month_ago)
+    old = make_entry("Казахстан выдал России активиста", published=month_ago - 600)
+    await storage.stories.save(feed, [incoming(old, key="g1")], now=month_ago, alert_max_age=DAY)
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 1")
+    await storage.chats.subscribe(2, [], thread_id=None, now=NOW - DAY)
+    fixed = make_entry("Казахстан выдал России активиста Петрова", published=NOW - 60)
+    await storage.stories.save(feed, [incoming(fixed, key="g1")], now=NOW, alert_max_age=DAY)
+    story = await storage.stories.get(1)
+    assert story is not None
+    assert story.title == fixed.title
+    rows = await storage.db.fetchall("SELECT chat_id, kind, state FROM deliveries ORDER BY id")
+    assert [tuple(r) for r in rows] == [(1, "alert", "sent")]

@@ -204,11 +204,12 @@ def _save(
                 queued += queue_edits(tx, story_id, now)
             # A fresh report from another outlet is news to the chats that do not have the
             # story yet: it was first stored from a feed's backlog (never pushed), or their
-            # filter matches only this report's countries. So is a relevant edit (a publisher
-            # corrects the country), and a report (or an edit) that names someone a chat
-            # watches, though the story's first report did not. Each chat is told once per
-            # story, like every alert.
-            subscribers = item.verdict.relevant
+            # filter matches only this report's countries. So is any report or edit that adds
+            # a country to the story (a publisher corrects it, the outlet's own feed says more
+            # than its Google News item did), and a report (or an edit) that names someone a
+            # chat watches, though the story's first report did not. Each chat is told once per
+            # story, like every alert; a typo fixed tells nobody.
+            subscribers = item.verdict.relevant and how in ("joined", "widened")
             if (subscribers or item.watchers) and alertable:
                 queued += queue_alerts(tx, story_id, item, now, subscribers=subscribers)
             continue
@@ -240,7 +241,9 @@ def _present_watchers(tx: SyncTransaction, items: Sequence[Incoming]) -> Sequenc
     return [replace(item, watchers=item.watchers & present) for item in items]
 
 
-How = Literal["new", "published", "joined", "edited"]
+# "joined": another outlet's report; "widened": a report or an edit of an outlet the story
+# has, adding a country to it; "edited"/"repeated": one adding none, told to its watchers only.
+How = Literal["new", "published", "joined", "widened", "repeated", "edited"]
 
 
 def _store_entry(
@@ -284,8 +287,9 @@ def _store_entry(
     elif story_id is not None and item.verdict.relevant:
         made_public = story_rows.publish(tx, story_id, feed, item, now)
     new_outlet = joined is not None and not _outlet_in_story(tx, feed, item, joined)
+    widened = False
     if joined is not None and item.verdict.relevant:
-        story_rows.add_report_countries(tx, joined, item.verdict.countries)
+        widened = story_rows.add_report_countries(tx, joined, item.verdict.countries)
     if story_id is not None and item.fingerprint is not None and not copy:
         story_index.add(tx, story_id, item.fingerprint, new_story=joined is None)
     entry_id = None if old is None else int(old["id"])
@@ -297,7 +301,10 @@ def _store_entry(
     touched.add(story_id)  # a new story or a new source: both are searchable
     if joined is None or made_public:
         return story_id, "published" if made_public else "new"
-    return (story_id, "joined") if new_outlet else None
+    how: How | None = (
+        "joined" if new_outlet else "widened" if widened else "repeated" if item.watchers else None
+    )
+    return None if how is None else (story_id, how)
 
 
 def _store_edit(
@@ -308,12 +315,14 @@ def _store_edit(
     story_id: int | None = old["story_id"]
     if story_id is None:
         return None
-    if item.verdict.relevant:
-        story_rows.add_report_countries(tx, story_id, item.verdict.countries)
+    relevant = item.verdict.relevant
+    widened = relevant and story_rows.add_report_countries(tx, story_id, item.verdict.countries)
     # An edit that makes a watch-only story's report relevant publishes the story.
-    if item.verdict.relevant and story_rows.publish(tx, story_id, feed, item, now):
+    if relevant and story_rows.publish(tx, story_id, feed, item, now):
         return story_id, "published"
-    return (story_id, "edited") if item.verdict.relevant or item.watchers else None
+    if widened:
+        return story_id, "widened"
+    return (story_id, "edited") if item.watchers else None
 
 
 def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[int | None, bool]:

@@ -133,13 +133,14 @@ def edit_headline(tx: SyncTransaction, story_id: int, item: Incoming) -> None:
         )
 
 
-def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence[str]) -> None:
+def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence[str]) -> bool:
     """A relevant report of the story (one that joined it, or an edit) names `countries`: the
     story's `report_countries` (migration 16) take them in; unknown (NULL) stays unknown. They
-    only grow: a chat that a report brought the story to keeps it whatever later reports say."""
+    only grow: a chat that a report brought the story to keeps it whatever later reports say.
+    True when one was added: chats following it may not have the story yet."""
     row = tx.fetchone("SELECT report_countries FROM stories WHERE id = ?", (story_id,))
     if row is None or row[0] is None:
-        return
+        return False
     known = row[0].split()
     added = [c for c in countries if c not in known]
     if added:
@@ -147,6 +148,7 @@ def add_report_countries(tx: SyncTransaction, story_id: int, countries: Sequence
             "UPDATE stories SET report_countries = ? WHERE id = ?",
             (_countries_column([*known, *added]), story_id),
         )
+    return bool(added)
 
 
 # What a story shows of the report that heads it: a new story's first report, or the report
