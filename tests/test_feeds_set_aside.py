@@ -136,3 +136,29 @@ async def test_migration_26_finds_the_head_feed_of_stories_stored_before(tmp_pat
         r["id"]: None if r["link"] in alike else feeds[cases[r["link"]][0]].id for r in stored
     }
     assert await _reopened_at_25(path) == expected
+
+
+async def test_a_set_aside_feed_and_the_feed_that_took_its_name_are_one_source(
+    storage: Storage,
+) -> None:
+    """Both are cited by the name: another report through the new feed is no new outlet (no
+    "+1 more source", no edit of the alert)."""
+    old_url, new_url = "https://azattyq.example/old.rss", "https://azattyq.example/kz.rss"
+    item = make_entry("Казахстан выдал России активиста", link="https://azattyq.example/a/1")
+    await storage.feeds.sync(
+        [FeedSpec("Azattyq", old_url), FeedSpec("Azattyq KZ", new_url)], now=NOW
+    )
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    feeds = {f.url: f for f in await storage.feeds.all()}
+    await storage.stories.save(
+        feeds[old_url], [incoming(item, key="guid:x")], now=NOW, alert_max_age=DAY
+    )
+    await storage.db.execute("UPDATE deliveries SET state = 'sent', message_id = 900")
+    await storage.feeds.sync([FeedSpec("Azattyq", new_url)], now=NOW + 60)
+    feeds = {f.url: f for f in await storage.feeds.all()}
+    saved = await storage.stories.save(
+        feeds[new_url], [incoming(item, key="guid:y")], now=NOW + 120, alert_max_age=DAY
+    )
+    [story] = await storage.stories.recent(5)
+    edits = await storage.db.fetchall("SELECT 1 FROM deliveries WHERE kind = 'edit'")
+    assert (story.sources, story.outlets, saved.joined, len(edits)) == (1, ("Azattyq",), 0, 0)

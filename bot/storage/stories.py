@@ -53,21 +53,25 @@ from bot.merge import choose
 from bot.storage import edits, search_index, story_index, story_rows
 from bot.storage.alert_queue import queue_alerts, queue_edits
 from bot.storage.db import Database, Row, SyncTransaction
-from bot.storage.records import FeedState, Incoming, ReportText, Source, Story
+from bot.storage.records import FeedState, Incoming, ReportText, Source, Story, outlet_name
 
 TEXTS_MAX = 100  # reports per story that `texts_of` reads
 # A story's outlets are the names its reports are cited by: the feed's, or the outlet an item
 # names as its own (an aggregator's: `records.outlet_and_via`). One outlet through two feeds
 # (Meduza's article found by two Google News searches, or by its own feed named "Meduza") is
 # one source; `_outlet_in_story` tells a new one on the save path by the same rule.
-STORY_COLUMNS = """
+# A feed set aside (`bot.storage.feeds`) is cited by its name before the NUL, as the feed
+# that took its name is.
+_CITED = """COALESCE(e.named_outlet, CASE WHEN instr(f.name, char(0)) > 0
+                THEN substr(f.name, 1, instr(f.name, char(0)) - 1) ELSE f.name END)"""
+STORY_COLUMNS = f"""
     s.id, s.number, s.title, s.summary, s.link, s.outlet, s.named_outlet, s.countries, s.action,
     s.reasons, s.broadcast, s.report_countries,
     s.published_at, s.created_at AS seen_at,
-    (SELECT COUNT(DISTINCT COALESCE(e.named_outlet, f.name)) FROM entries e
+    (SELECT COUNT(DISTINCT {_CITED}) FROM entries e
      JOIN feeds f ON f.id = e.feed_id WHERE e.story_id = s.id) AS sources,
     (SELECT group_concat(o.cited, char(31)) FROM
-        (SELECT COALESCE(e.named_outlet, f.name) AS cited FROM entries e
+        (SELECT {_CITED} AS cited FROM entries e
          JOIN feeds f ON f.id = e.feed_id
          WHERE e.story_id = s.id GROUP BY cited ORDER BY MIN(e.id)) o) AS outlets
 """
@@ -137,7 +141,8 @@ class Stories:
         found: dict[int, list[Source]] = {}
         cited: set[tuple[int, str, str]] = set()
         for row in rows:
-            page = (row["story_id"], row["named_outlet"] or row["outlet"], row["canonical_url"])
+            cited_as = row["named_outlet"] or outlet_name(row["outlet"])
+            page = (row["story_id"], cited_as, row["canonical_url"])
             if page[2] is not None:
                 if page in cited:
                     continue
@@ -351,13 +356,16 @@ def _matching_story(tx: SyncTransaction, item: Incoming, now: float) -> tuple[in
 
 def _outlet_in_story(tx: SyncTransaction, feed: FeedState, item: Incoming, story_id: int) -> bool:
     """Whether the story has a report of the outlet `item` is cited by (`STORY_COLUMNS`): of
-    the outlet it names, else of its feed, through this feed or another."""
+    the outlet it names, else of its feed, through this feed or another (one set aside under
+    the name: "name\0id", a range of the names' index)."""
     name = item.entry.named_outlet or feed.name
     row = tx.fetchone(
         """SELECT 1 FROM entries WHERE story_id = ?1 AND named_outlet = ?2
            UNION ALL
-           SELECT 1 FROM feeds f JOIN entries e ON e.story_id = ?1 AND e.feed_id = f.id
-           WHERE f.name = ?2 AND e.named_outlet IS NULL
+           SELECT 1 FROM entries WHERE story_id = ?1 AND named_outlet IS NULL AND feed_id IN (
+               SELECT id FROM feeds WHERE name = ?2
+               UNION ALL SELECT id FROM feeds WHERE name BETWEEN ?2 || char(0)
+                                                        AND ?2 || char(0, 1114111))
            LIMIT 1""",
         (story_id, name),
     )
