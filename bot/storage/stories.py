@@ -19,10 +19,12 @@ Anything else that is relevant becomes a story, and its alert deliveries are que
 transaction, one per subscribed chat whose country filter matches, unique per (chat, story).
 A chat's filter is matched against the report's own countries, so a story's `report_countries`
 gather those of each relevant report of it (its `countries` are its head's): the sender checks
-the filter again against them when the alert goes (`bot.delivery_calls`). A relevant, fresh
-edit of a story's report is news, as a report joining it is, to the chats whose filter matches
-its countries and that do not have the story (a publisher corrects Kazakhstan to Kyrgyzstan);
-the chats that have it get nothing: no second alert, and no edit (its outlets are the same).
+the filter again against them when the alert goes (`bot.delivery_calls`). A fresh, relevant
+edit of a story's report, or another report of an outlet it has, that adds a country to it is
+news, as another outlet's report is, to the chats whose filter matches and that do not have the
+story (a publisher corrects Kazakhstan to Kyrgyzstan); the chats that have it get nothing: no
+second alert, and no edit (its outlets are the same). One that adds no country (a typo fixed)
+is news to nobody but the chats watching a name it names.
 
 When a story gains an outlet, every chat that has (or is about to get) its alert and still
 wants alerts (active, and subscribed or watching something) gets an 'edit' delivery, unique
@@ -262,10 +264,11 @@ def _store_entry(
 ) -> tuple[int, How] | None:
     """Store one entry. Returns (story id, "new") for a new story, (story id, "published") for
     a watch-only story that a relevant report or edit made public, (story id, "joined") when
-    the entry brought an existing story a new outlet, (story id, "edited") for an edit of a
-    story's report that is relevant or names a watched person, None when nothing is new. An
-    edit of an entry that had no story and is now relevant or watched counts as a new entry
-    (in its old row)."""
+    the entry brought an existing story a new outlet, (story id, "widened") for a report of an
+    outlet it has or an edit that adds a country to it, (story id, "repeated" or "edited") for
+    one that adds none but names a watched person, None when nothing is new. An edit of an
+    entry that had no story and is now relevant or watched counts as a new entry (in its old
+    row)."""
     old = edits.stored(tx, feed.id, item)
     if old is not None and edits.blank(item):
         return None
