@@ -16,7 +16,7 @@ from bot.search import QueryBuilder
 from bot.storage import Incoming, Storage
 from bot.stories import canonical_url
 from bot.words import fold
-from tests.conftest import IRRELEVANT, NOW, SHARED, add_feeds, incoming, make_entry
+from tests.conftest import IRRELEVANT, NOW, RELEVANT, SHARED, add_feeds, incoming, make_entry
 
 DAY = 86400.0
 FP = Fingerprinter()
@@ -1045,3 +1045,23 @@ async def test_a_re_dated_typo_fix_of_a_month_old_story_alerts_nobody(storage: S
     assert story.title == fixed.title
     rows = await storage.db.fetchall("SELECT chat_id, kind, state FROM deliveries ORDER BY id")
     assert [tuple(r) for r in rows] == [(1, "alert", "sent")]
+
+
+async def test_a_country_corrected_in_a_month_old_story_re_dated_alerts_nobody(
+    storage: Storage,
+) -> None:
+    """The correction is news only while its story is: the feed's new date says nothing."""
+    [feed] = await add_feeds(storage, "Kloop")
+    month_ago = NOW - 30 * DAY
+    old = make_entry("Казахстан выдал России активиста", published=month_ago - 600)
+    kz = replace(RELEVANT, countries=("KZ", "RU"))
+    first = incoming(old, kz, key="g1")
+    await storage.stories.save(feed, [first], now=month_ago, alert_max_age=DAY)
+    await storage.chats.subscribe(2, ["KG"], thread_id=None, now=NOW - DAY)
+    fixed = make_entry("Кыргызстан выдал России активиста", published=NOW - 60)
+    kg = replace(RELEVANT, countries=("KG", "RU"))
+    await storage.stories.save(feed, [incoming(fixed, kg, key="g1")], now=NOW, alert_max_age=DAY)
+    story = await storage.stories.get(1)
+    assert story is not None
+    assert story.countries == ("KG", "RU")
+    assert await storage.db.fetchall("SELECT chat_id FROM deliveries") == []

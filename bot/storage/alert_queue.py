@@ -1,5 +1,6 @@
 """The deliveries that storing a report queues, in `bot.storage.stories`' transaction: an alert
-(or a digest item) per chat that should get the story, an edit per chat that has its alert.
+(or a digest item) per chat that should get the story, an edit per chat that has its alert,
+and whether a report (`fresh_news`) or its story (`recent_story`) is news to push at all.
 See that module's docstring for when each is queued.
 """
 
@@ -8,8 +9,9 @@ from __future__ import annotations
 import json
 
 from bot.chat_settings import next_digest_at
+from bot.storage import story_rows
 from bot.storage.db import SyncTransaction
-from bot.storage.records import Incoming
+from bot.storage.records import FeedState, Incoming
 
 
 def queue_alerts(
@@ -86,3 +88,20 @@ def queue_edits(tx: SyncTransaction, story_id: int, now: float) -> int:
         """,
         (now, now, now, story_id),
     )
+
+
+def recent_story(tx: SyncTransaction, story_id: int, now: float, alert_max_age: float) -> bool:
+    """Whether the story itself (its head's date, or when it was stored) is fresh news."""
+    at = tx.fetchone(
+        "SELECT COALESCE(published_at, created_at) FROM stories WHERE id = ?", (story_id,)
+    )
+    return at is not None and now - at[0] <= alert_max_age
+
+
+def fresh_news(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:
+    """Only fresh news is pushed; the backlog of a feed seen for the first time is only stored.
+    An undated entry counts as fresh unless this is the feed's first successful poll."""
+    published = story_rows.timestamp(item)
+    if published is None:
+        return feed.last_success_at is not None
+    return now - published <= alert_max_age

@@ -24,7 +24,8 @@ edit of a story's report, or another report of an outlet it has, that adds a cou
 news, as another outlet's report is, to the chats whose filter matches and that do not have the
 story (a publisher corrects Kazakhstan to Kyrgyzstan); the chats that have it get nothing: no
 second alert, and no edit (its outlets are the same). One that adds no country (a typo fixed)
-is news to nobody but the chats watching a name it names.
+is news to nobody but the chats watching a name it names. An edit is news only while its story
+is: a feed re-dates an edited item as it likes.
 
 When a story gains an outlet, every chat that has (or is about to get) its alert and still
 wants alerts (active, and subscribed or watching something) gets an 'edit' delivery, unique
@@ -53,7 +54,7 @@ from typing import Literal
 
 from bot.merge import choose
 from bot.storage import edits, search_index, story_index, story_rows
-from bot.storage.alert_queue import queue_alerts, queue_edits
+from bot.storage.alert_queue import fresh_news, queue_alerts, queue_edits, recent_story
 from bot.storage.db import Database, Row, SyncTransaction
 from bot.storage.records import FeedState, Incoming, ReportText, Source, Story, outlet_name
 
@@ -197,7 +198,7 @@ def _save(
     queued = joined = 0
     touched: set[int] = set()  # stories whose search row must be re-written (once each)
     for item in _present_watchers(tx, items):
-        alertable = _alertable(item, feed, now, alert_max_age)
+        alertable = fresh_news(item, feed, now, alert_max_age)
         stored = _store_entry(tx, feed, item, now, touched, alertable=alertable)
         if stored is None:
             continue
@@ -216,7 +217,10 @@ def _save(
             # than its Google News item did), and a report (or an edit) that names someone a
             # chat watches, though the story's first report did not. Each chat is told once per
             # story, like every alert; a typo fixed tells nobody.
-            subscribers = item.verdict.relevant and how in ("joined", "widened")
+            subscribers = item.verdict.relevant and how in ("joined", "widened", "corrected")
+            if how in ("corrected", "edited"):
+                # A feed re-dates an edited item as it likes: the story's date says if it is news.
+                alertable = alertable and recent_story(tx, story_id, now, alert_max_age)
             if (subscribers or item.watchers) and alertable:
                 queued += queue_alerts(tx, story_id, item, now, subscribers=subscribers)
             continue
@@ -248,9 +252,10 @@ def _present_watchers(tx: SyncTransaction, items: Sequence[Incoming]) -> Sequenc
     return [replace(item, watchers=item.watchers & present) for item in items]
 
 
-# "joined": another outlet's report; "widened": a report or an edit of an outlet the story
-# has, adding a country to it; "edited"/"repeated": one adding none, told to its watchers only.
-How = Literal["new", "published", "joined", "widened", "repeated", "edited"]
+# "joined": another outlet's report; "widened": a report of an outlet the story has, adding a
+# country to it; "corrected": an edit adding one; "repeated"/"edited": a report or an edit
+# adding none, told to its watchers only.
+How = Literal["new", "published", "joined", "widened", "corrected", "repeated", "edited"]
 
 
 def _store_entry(
@@ -264,11 +269,11 @@ def _store_entry(
 ) -> tuple[int, How] | None:
     """Store one entry. Returns (story id, "new") for a new story, (story id, "published") for
     a watch-only story that a relevant report or edit made public, (story id, "joined") when
-    the entry brought an existing story a new outlet, (story id, "widened") for a report of an
-    outlet it has or an edit that adds a country to it, (story id, "repeated" or "edited") for
-    one that adds none but names a watched person, None when nothing is new. An edit of an
-    entry that had no story and is now relevant or watched counts as a new entry (in its old
-    row)."""
+    the entry brought an existing story a new outlet, (story id, "widened" or "corrected") for
+    a report of an outlet it has or an edit that adds a country to it, (story id, "repeated" or
+    "edited") for one that adds none but names a watched person, None when nothing is new.
+    An edit of an entry that had no story and is now relevant or watched counts as a new entry
+    (in its old row)."""
     old = edits.stored(tx, feed.id, item)
     if old is not None and edits.blank(item):
         return None
@@ -329,7 +334,7 @@ def _store_edit(
     if relevant and story_rows.publish(tx, story_id, feed, item, now):
         return story_id, "published"
     if widened:
-        return story_id, "widened"
+        return story_id, "corrected"
     return (story_id, "edited") if item.watchers else None
 
 
@@ -373,15 +378,6 @@ def _outlet_in_story(tx: SyncTransaction, feed: FeedState, item: Incoming, story
         (story_id, name),
     )
     return row is not None
-
-
-def _alertable(item: Incoming, feed: FeedState, now: float, alert_max_age: float) -> bool:
-    """Only fresh news is pushed; the backlog of a feed seen for the first time is only stored.
-    An undated entry counts as fresh unless this is the feed's first successful poll."""
-    published = story_rows.timestamp(item)
-    if published is None:
-        return feed.last_success_at is not None
-    return now - published <= alert_max_age
 
 
 def _stories_by_id(tx: SyncTransaction, ids: Sequence[int]) -> list[Story]:
