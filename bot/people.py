@@ -322,25 +322,22 @@ def _before_a_surname(text: str, words: list[str], keys: list[str | None], i: in
     before a surname, the usual order, unless that surname is a listed first name's dative
     (Бажукові Семенові, the official order: Семен Бажуков)."""
     j = i + 1
-    after = keys[j] if j < len(keys) else None
-    return (
-        after is not None
-        and is_surname_key(after)
-        and fold(words[j]) not in _DATIVE_FIRST_NAMES
-        and _adjacent(text, words[i], words[j])
-    )
+    return _surname_beside(text, words, keys, i, j) and fold(words[j]) not in _DATIVE_FIRST_NAMES
 
 
 def _next_to_surname(text: str, words: list[str], keys: list[str | None], i: int) -> bool:
-    """Whether word `i` has a surname directly before or after it, with nothing but spaces
-    between: across a comma they are a list of surnames (Бажукові, Петрову)."""
-    for j in (i + 1, i - 1):
-        other = keys[j] if 0 <= j < len(keys) else None
-        if other is not None and is_surname_key(other):
-            first, second = sorted((i, j))
-            if _adjacent(text, words[first], words[second]):
-                return True
-    return False
+    """Whether word `i` has a surname directly before or after it."""
+    return any(_surname_beside(text, words, keys, i, j) for j in (i + 1, i - 1))
+
+
+def _surname_beside(text: str, words: list[str], keys: list[str | None], i: int, j: int) -> bool:
+    """Whether word `j`, beside word `i`, is a surname with nothing but spaces between the two:
+    across a comma they are a list of surnames (Бажукові, Петрову)."""
+    other = keys[j] if 0 <= j < len(keys) else None
+    if other is None or not is_surname_key(other):
+        return False
+    first, second = sorted((i, j))
+    return _adjacent(text, words[first], words[second])
 
 
 def _adjacent(text: str, a: str, b: str) -> bool:
