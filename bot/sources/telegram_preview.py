@@ -11,11 +11,11 @@ attribute of the `time` inside `.tgme_widget_message_date`. A post becomes an `E
 
     title    the post's first line, bounded (channels write a headline line first)
     summary  the whole text, line breaks kept as spaces, bounded
+    link     https://t.me/<channel>/<number>, also the GUID
+    date     the post's time, in UTC
 
 A line is what shows: the blank letters typed for an empty line or an indent
 (`bot.html_text.BLANK_LETTERS`) are spaces, and a line of nothing but spaces is none.
-    link     https://t.me/<channel>/<number>, also the GUID
-    date     the post's time, in UTC
 
 Posts without text (a photo or sticker alone) and service messages ("channel photo updated")
 are skipped: there is nothing to judge. A page without `.tgme_channel_history` is a channel
