@@ -23,7 +23,7 @@ from __future__ import annotations
 from bot.merge import judge
 from bot.storage import story_index, story_rows
 from bot.storage.db import Row, SyncTransaction
-from bot.storage.records import Incoming
+from bot.storage.records import Incoming, moved_address
 from bot.stories import BLANK_CONTENT
 
 RETIRED = "retired:"
@@ -143,7 +143,8 @@ def apply(tx: SyncTransaction, old: Row, item: Incoming, touched: set[int]) -> N
 def moved(old: Row, canonical_url: str | None) -> bool:
     """Whether a report of a story, its text unchanged, is at another address now (a slug
     changed alone): `bot.refresh` lets such an entry through by the same rule."""
-    return old["story_id"] is not None and canonical_url not in (None, old["canonical_url"])
+    cited = None if old["story_id"] is None else old["canonical_url"] or ""
+    return moved_address(cited, canonical_url)
 
 
 def move(tx: SyncTransaction, old: Row, item: Incoming) -> None:

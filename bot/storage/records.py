@@ -215,7 +215,13 @@ class StoredEntry(NamedTuple):
             return False
         if facts.content_hash != self.content_hash:
             return True
-        return self.cited_url is not None and facts.canonical_url not in (None, self.cited_url)
+        return moved_address(self.cited_url, facts.canonical_url)
+
+
+def moved_address(cited_url: str | None, canonical_url: str | None) -> bool:
+    """Whether a report cited at `cited_url` (None: no story's report, nothing cited; "" or a
+    stored NULL: none yet) is now at `canonical_url`, another address: a slug changed alone."""
+    return cited_url is not None and canonical_url not in (None, cited_url)
 
 
 @dataclass(frozen=True, slots=True)
