@@ -174,8 +174,11 @@ KEY_CACHE: Final = 65_536
 # reads only a given name's dative, not across a comma, and after a surname too (Бажукові,
 # Петрову; Бажукові Семенові). 11: `bot.words.fold` composes decomposed text (NFC) and drops
 # the grave stress mark: watches re-keyed, and the stories whose stored text it reads otherwise
-# re-indexed (`bot.storage.rekey.COMPOSED_VERSION`); name keys are as they were.
-KEYS_VERSION: Final = 11
+# re-indexed (`bot.storage.rekey.COMPOSED_VERSION`); name keys are as they were. 12: a name
+# with a soft hyphen, a zero-width character or a stress mark inside is one word
+# (`bot.words.unmarked`), and stored text is composed before it is read for names: the
+# stories' keys are added.
+KEYS_VERSION: Final = 12
 # The last version whose rules changed keys the search index holds (8 to 11 changed none for
 # every story): a database behind it has every story re-indexed on open (`bot.storage.rekey`),
 # hours on a big one.

@@ -7,11 +7,12 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    that is where a report names the person it is about; later sentences list earlier cases
    ("in 2024 Kazakhstan also extradited Kasimov") and would glue unrelated stories.
 2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
-   sentence. In a Title Case headline (most words capitalised, as English headlines are) only
-   words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
-   -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
-   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing; not the
-   given names that end like a surname (Тетяну, Дем'яна, Ирину: see `is_surname_key`).
+   sentence; soft hyphens, zero-width characters and stress marks inside it do not split it
+   (`bot.words.unmarked`). In a Title Case headline (most words capitalised, as English headlines
+   are) only words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan,
+   -dze, -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
+   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing; not the given
+   names that end like a surname (Тетяну, Дем'яна, Ирину: see `is_surname_key`).
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
@@ -71,6 +72,7 @@ from functools import lru_cache
 from typing import Final, NamedTuple
 
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
+from bot.words import unmarked
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
@@ -224,7 +226,9 @@ def person_keys(title: str, summary: str) -> frozenset[str]:
 
 
 def named_people(title: str, summary: str) -> NamedPeople:
-    """The keys of the people the title and lead name, and their surnames' first names."""
+    """The keys of the people the title and lead name, and their surnames' first names, in a
+    composed text (NFC, as read: `bot.html_text.plain_text`)."""
+    title, summary = unmarked(title), unmarked(summary)
     keys: dict[str, None] = {}
     pairs: list[str] = []
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]

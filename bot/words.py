@@ -33,6 +33,9 @@ _DROPPED: Final = {
 }
 _FOLD: Final = {**_DROPPED, ord("ё"): "е", ord("Ё"): "е", ord("İ"): "i"}
 _NEEDS_FOLD: Final = re.compile("[" + re.escape("".join(map(chr, _FOLD))) + "]")
+# What `_DROPPED` drops but the apostrophes, which a name keeps (Дем'ян, O'Brien, Bazhukov's).
+_MARKS: Final = {k: v for k, v in _DROPPED.items() if chr(k) not in "'’ʼʻ‘`´"}
+_HAS_MARK: Final = re.compile("[" + re.escape("".join(map(chr, _MARKS))) + "]")
 
 # Letters that mark a Cyrillic text as not Russian/Ukrainian (Kazakh, Kyrgyz, Tajik, Uzbek,
 # Serbian, Belarusian ў): such texts get no pymorphy3 lemmas, only surface and prefix matches.
@@ -54,6 +57,15 @@ def unbroken(text: str) -> str:
     capitals matter (names) where `fold` would."""
     text = composed(text)
     return text.translate(_DROPPED) if _NEEDS_FOLD.search(text) else text
+
+
+def unmarked(text: str) -> str:
+    """`text` without the marks that `fold` drops inside words but apostrophes (soft hyphens,
+    zero-width characters, stress marks), its case kept: to read names, whose capitals and
+    apostrophes matter, in a composed text. Зуйкова hyphenated by a CMS is one word again."""
+    # A CMS hyphenating long words, or an outlet marking stress in a name, would otherwise
+    # split a surname into pieces too short to be one.
+    return text.translate(_MARKS) if _HAS_MARK.search(text) else text
 
 
 def composed(text: str) -> str:

@@ -93,6 +93,14 @@ RU = (
         ("Қазақстан Юлия Емельянованы Ресейге экстрадициялады", "", {"emelianov"}),
         # ... but not in a Russian one: в Ивановке is a village
         ("Задержание в селе", "Полиция задержала мужчину в Ивановке.", {"ivanovke"}),
+        # a soft hyphen (a CMS hyphenating), a zero-width character or a stress mark inside
+        # a name leaves it one word; an apostrophe stays a name's own or a possessive
+        ("Задержан активист", "В Алматы задержали Зуй\u00adкова.", {"zuikov"}),
+        ("Задержан активист", "В Алматы задержали Зуйко\u0301ва.", {"zuikov"}),
+        ("Задержан активист", "В Алматы задержали Зуйко\u0300ва.", {"zuikov"}),
+        ("Задержан активист", "В Алматы задержали Зуй\u200bкова.", {"zuikov"}),
+        ("Kazakhstan Rejects Bazhu\u00adkov's Asylum Claim", "", {"bashukov"}),
+        ("Казахстан видав Росії Дем'яна Петрен\u00adка", "", {"petrenko"}),
     ],
 )
 def test_person_keys(title: str, summary: str, expected: set[str]) -> None:

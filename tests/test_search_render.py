@@ -195,6 +195,13 @@ def test_people_are_one_per_name_key() -> None:
     assert people(["Погода в Алматы"]) == ()
 
 
+def test_people_are_listed_whole_without_soft_hyphens_or_stress_marks() -> None:
+    texts = ["Задержан Иван Зуй\u00adков", "Суд над Зуйко\u0301вым", "по делу Петро\u0301ва"]
+    assert people(texts) == ("Иван Зуйков", "Петрова")
+    # decomposed, as text stored before reading composed it: й as и + breve
+    assert people(["Задержан Иван Зуи\u0306ков"]) == ("Иван Зуйков",)
+
+
 def test_people_leave_out_officials_and_places_merging_ignores() -> None:
     text = "Лукашенко и Токаев обсудили выдачу Алексея Кузнецова; Москва настаивает"
     assert people([text]) == ("Алексея Кузнецова",)

@@ -21,6 +21,7 @@ from tests.conftest import IRRELEVANT, NOW, RELEVANT, SHARED, add_feeds, incomin
 DAY = 86400.0
 FP = Fingerprinter()
 EXTRADITION = Verdict(True, 0.9, ("KZ", "RU"), "extradition", ("action:выдать",))
+ARREST = Verdict(True, 0.8, ("AM", "RU"), "detention", ("action:задержать",))
 RU_TITLE = "Казахстан выдал России дезертира Семёна Бажукова"
 RU_TEXT = "Власти Казахстана передали российским военным дезертира Семёна Бажукова."
 EN_TITLE = "Kazakhstan hands Russian army deserter over to Moscow"
@@ -258,6 +259,10 @@ async def test_a_round_up_naming_putin_does_not_swallow_a_case(storage: Storage)
         # the official order: surname, then given name, both in the dative
         ("Казахстан видав Росії дезертира",
          "Суд у Казахстані вирішив видати Росії Бажукові Семенові, дезертиру.", "uk"),
+        # a soft hyphen (a CMS hyphenating long words) or a stress mark inside the name
+        ("Казахстан видав Росії дезертира", "Силовики разом із Бажу\u00adковим вилетіли.", "uk"),
+        ("Kazakhstan hands deserter over", "Lawyers say Bazhu\u00adkov's claim was ignored.", "en"),
+        ("Казахстан видав Росії дезертира", "Силовики разом із Бажу\u0301ковим вилетіли.", "uk"),
     ],
 )  # fmt: skip
 async def test_ukrainian_case_forms_and_possessives_join_the_story(
@@ -883,6 +888,44 @@ async def test_a_kazakh_reports_keys_are_recomputed_on_open(tmp_path: Path) -> N
         indexed = await storage.db.fetchall("SELECT name FROM story_names")
         assert "shuravlev" in {r["name"] for r in indexed}
         assert "shuravlev" in (await storage.db.scalar("SELECT names FROM stories")).split()
+    finally:
+        await storage.close()
+
+
+async def test_a_name_split_by_a_soft_hyphen_or_decomposed_is_keyed_on_open(
+    tmp_path: Path,
+) -> None:
+    """Keys version 11 read a name with a soft hyphen or a stress mark inside as pieces too
+    short to be one, and text stored before reading composed it (й as и + breve) likewise:
+    the stories' keys are brought up to date, so a later report of him finds the story."""
+    path = tmp_path / "keys.sqlite3"
+    storage = await Storage.open(path, now=NOW)
+    ovd, other = await add_feeds(storage, "OVD", "Other")
+    hyphenated = report(
+        "Казахстан выдал дезертира", "Власти выдали России Семёна Бажу\u00adкова.",
+        "https://ovd.example/1", "ru",
+    )  # fmt: skip
+    decomposed = report(
+        "В Ереване задержан активист",
+        # stored before reading composed it
+        "Полиция Армении задержала активиста Никиту Зуи\u0306кова по запросу Москвы.",
+        "https://other.example/1", "ru", ARREST,
+    )  # fmt: skip
+    await storage.stories.save(ovd, [hyphenated], now=NOW, alert_max_age=DAY)
+    await storage.stories.save(other, [decomposed], now=NOW, alert_max_age=DAY)
+    await storage.db.execute("UPDATE stories SET names = '', first_names = ''")
+    await storage.db.execute("DELETE FROM story_names")
+    await storage.db.execute("UPDATE counters SET value = 11 WHERE name = 'name_keys'")
+    await storage.close()
+    storage = await Storage.open(path, now=NOW)
+    try:
+        indexed = {r["name"] for r in await storage.db.fetchall("SELECT name FROM story_names")}
+        assert {"bashukov", "zuikov"} <= indexed
+        names = await storage.db.fetchall("SELECT names, first_names FROM stories ORDER BY id")
+        assert [(r["names"].split(), r["first_names"].split()) for r in names] == [
+            (["bashukov"], []),
+            (["nikitu", "zuikov"], ["zuikov:nkt"]),
+        ]
     finally:
         await storage.close()
 

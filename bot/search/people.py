@@ -2,18 +2,19 @@
 
 A heuristic, not a named-entity recogniser (this docstring is the spec): a capitalised word of 3+
 letters whose ending is typical of a surname in the region (Cyrillic -ов/-ев/-єв/-ин/-ын/-ін/
--ский/-цкий/-енко/-ук/-юк/-ян/-швили/-дзе/-ич/-ова..., and the same in Latin letters, in any
-Russian or Ukrainian case form: Бондаренку, Петренка, Бажуковим), optionally preceded by a
-capitalised given name. One name per `name_key`, first spelling kept, at most `MAX_PEOPLE`. Forms
+-ский/-цкий/-енко/-ук/-юк/-ян/-швили/-дзе/-ич/-ова..., and the same in Latin letters, in any Russian
+or Ukrainian case form: Бондаренку, Петренка, Бажуковим), optionally preceded by a capitalised given
+name; soft hyphens, zero-width characters and stress marks inside a word are dropped
+(`bot.words.unmarked`). One name per `name_key`, first spelling kept, at most `MAX_PEOPLE`. Forms
 that are a place's or a common noun's far more often than a person's are not taken: a locative
 (Ukrainian -і/-ові, Russian -е) right after в/во/у/уві/на (у Харкові, в Кишиневі, в Саратове: a
-person is rarely "in"; о Петрове, Петрові stay); -ом after -ов/-ев/-ин (під Львовом: a surname's
-is -им/-ым; Сидоренком, Ковальчуком stay); and the Russian nouns whose cases end as -енко's do
-(Оценка, Ребенка, Коленка: `_ENKA_NOUNS`), which a capital shows only where they open a
-sentence, as "Бондаренка видали Росії" opens one with a surname. Names whose key merging ignores
-(`bot.people.is_stop_key`: places, institutions, months, and the heads of state named in every
-other story, such as Lukashenko) are left out. A place with a surname's ending that no list
-knows can still slip in; the export says "mentioned names", not "defendants".
+person is rarely "in"; о Петрове, Петрові stay); -ом after -ов/-ев/-ин (під Львовом: a surname's is
+-им/-ым; Сидоренком, Ковальчуком stay); and the Russian nouns whose cases end as -енко's do (Оценка,
+Ребенка, Коленка: `_ENKA_NOUNS`), which a capital shows only where they open a sentence, as
+"Бондаренка видали Росії" opens one with a surname. Names whose key merging ignores
+(`bot.people.is_stop_key`: places, institutions, months, and the heads of state named in every other
+story, such as Lukashenko) are left out. A place with a surname's ending that no list knows can
+still slip in; the export says "mentioned names", not "defendants".
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Final
 
 from bot.names import name_key
 from bot.people import is_stop_key
+from bot.words import composed, unmarked
 
 MAX_PEOPLE: Final = 6
 _SURNAME: Final = re.compile(
@@ -53,7 +55,10 @@ _OPENING: Final = " \t\r\n«\"„“'(—–-"  # what may stand before a prepos
 
 def people(texts: Iterable[str]) -> tuple[str, ...]:
     found: dict[str, str] = {}
-    for text in texts:
+    for stored in texts:
+        # A name with a soft hyphen or a stress mark inside is listed whole, without them;
+        # text stored before reading composed it may be decomposed.
+        text = unmarked(composed(stored))
         for match in _SURNAME.finditer(text):
             if _not_a_person(text, match):
                 continue

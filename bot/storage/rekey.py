@@ -34,6 +34,7 @@ from bot.people import named_people
 from bot.storage import search_index, story_index
 from bot.storage.db import Database, SyncTransaction
 from bot.watch import phrase_key
+from bot.words import composed
 
 COUNTER: Final = "name_keys"
 FIRST_VERSION: Final = 1  # databases written before the counter existed
@@ -105,7 +106,8 @@ def _rekey_stories(tx: SyncTransaction, since: float) -> None:
     for row in rows:
         keys = names.setdefault(row["id"], set(row["names"].split()))
         firsts = first_names.setdefault(row["id"], set(row["first_names"].split()))
-        found = named_people(row["title"], row["lead"])
+        # Text stored before reading composed it (NFC) may be decomposed: "Зуи\u0306кова".
+        found = named_people(composed(row["title"]), composed(row["lead"]))
         taken = current.setdefault(row["id"], set())
         if not taken or story_index.names_join(found.keys, taken):  # as `story_index.add` does
             taken |= found.keys
