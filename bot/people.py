@@ -19,12 +19,15 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    appear in every other story (Putin, Tokayev ...). Prefixes are written in the key's
    skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана",
    "Kazakhstan" and "kazakh" all stop at "kazah".
-5. A stop word takes its own first name and patronymic with it: up to `MAX_ATTACHED`
-   capitalised candidates directly before it ("Владимира Владимировича Путина") or directly
-   after it ("Путин Владимир", "Putin Vladimir") are dropped too, until a word with a surname
-   ending (`is_surname_key`) that is not a patronymic (-ович, -евна ... in key form), which
-   is someone else ("критика Путина Тимура Жаксыбекова" drops "Тимура" but keeps
-   "Жаксыбекова"). Otherwise "Vladimir" would be the one name two unrelated stories share.
+5. A stop word takes its own first name and patronymic with it: up to `MAX_ATTACHED` capitalised
+   candidates directly before it ("Владимира Владимировича Путина") or directly after it ("Путин
+   Владимир", "Putin Vladimir") are dropped too, until a word with a surname ending
+   (`is_surname_key`) that is not a patronymic (-ович, -евна ... in key form) nor a stop word, which
+   is someone else, or, after the stop word, the word directly before such a surname, which is that
+   one's first name: "критика Путина Тимура Жаксыбекова" drops neither "Тимура" nor "Жаксыбекова",
+   and "выдал России Ивана Петрова" keeps Иван Петров's first name (read as the country's, two
+   namesakes extradited to Russia were one story). Otherwise "Vladimir" would be the one name two
+   unrelated stories share.
 
 6. A Kazakh or Kyrgyz text (a letter only they write among the region's Cyrillic alphabets:
    ә ғ қ ң ө ұ ү һ; not і, which Ukrainian writes too) has its surnames read through
@@ -292,10 +295,10 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
             j = i + step
             while abs(j - i) <= MAX_ATTACHED and 0 <= j < len(keys):
                 attached = keys[j]
-                if attached is None or is_stop_key(attached):
+                if attached is None or is_stop_key(attached) or _someones(attached):
                     break
-                if is_surname_key(attached) and not _PATRONYMIC.search(attached):
-                    break
+                if step == 1 and j + 1 < len(keys) and _someones(keys[j + 1]):
+                    break  # that one's first name: "выдал России Ивана Петрова"
                 dropped.add(j)
                 j += step
     return [
@@ -303,6 +306,17 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
         for i, key in enumerate(keys)
         if i > 0 and key is not None and i not in dropped
     ]
+
+
+def _someones(key: str | None) -> bool:
+    """Rule 5: whether a word next to a stop word is someone else's surname, not the stop
+    word's first name or patronymic."""
+    return (
+        key is not None
+        and is_surname_key(key)
+        and not _PATRONYMIC.search(key)
+        and not is_stop_key(key)
+    )
 
 
 def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]) -> None:

@@ -33,7 +33,8 @@ RU = (
             {"aleksei", "ribakov", "timur", "saidov"},
         ),
         # an official's first name and patronymic go with the official (rule 5), on either
-        # side, but a surname right after the official is someone else's
+        # side, but a surname right after the official is someone else's, and so is the
+        # first name right before that surname
         (
             "Казахстан выдает России критиков режима Путина",
             "Власти выдают граждан за критику режима Владимира Путина.",
@@ -42,7 +43,7 @@ RU = (
         (
             "В Алматы экстрадирован активист Тимур Жаксыбеков",
             "Генпрокуратура выдала России критика Владимира Путина Тимура Жаксыбекова.",
-            {"shaksibekov"},
+            {"timura", "shaksibekov"},
         ),
         ("Указ подписал Путин Владимир Владимирович", "Дело Бажукова.", {"bashukov"}),
         ("Указ подписал Путин Владимир", "Рядом стоял Александр Лукашенко.", set()),

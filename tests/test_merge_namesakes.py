@@ -100,6 +100,14 @@ SMIRNOV_ALEKSEI = ("Новости", "В Астане по запросу Мос
         # a first name followed by another surname is that one's, not the first surname's
         (("Новости", "В Алматы задержали Смирнова, Алексея Петрова и других."),
          SMIRNOV_ALMATY[:2], set()),
+        # a first name right after a country, a city or a month is the surname's (rule 5
+        # drops only an official's): the commonest phrasing of an extradition
+        (("Новости", "Казахстан выдал России Дмитрия Смирнова."),
+         ("Новости", "Казахстан выдал России Алексея Смирнова."), {"smirnov"}),
+        (("Новини", "Суд в Астані 5 березня видав Дмитра Смирнова."),
+         ("Новини", "Казахстан видав Росії Олексія Смирнова."), {"smirnov"}),
+        (("Новости", "Казахстан выдал России Дмитрия Смирнова."),
+         SMIRNOV_ALMATY[:2], set()),
         # a Kazakh case form of the surname keeps its first name
         (("Жаңалық", "Қазақстан билігі Никита Журавлевті Ресейге берді."),
          ("Новости", "Власти выдали Павла Журавлёва в Россию."), {"shuravlev"}),
@@ -206,6 +214,29 @@ async def test_one_template_about_two_namesakes_is_two_stories(
         )
         at = NOW + n * 3600
         item = classified(classifier, report, f"https://{n}.example/{n}", at)
+        await storage.stories.save(feed, [item], now=at, alert_max_age=2 * DAY)
+    assert len(await storage.stories.recent(5)) == 2
+    assert await alerts(storage) == 2
+
+
+async def test_namesakes_extradited_to_russia_are_two_stories(
+    storage: Storage, classifier: Classifier
+) -> None:
+    """In "выдал России Алексея Смирнова" the first name right after the country is his. Read
+    as the country's, as an official's first name is, both reports named the surname alone,
+    and the second man's case joined the first's: never alerted."""
+    a, b = await add_feeds(storage, "OVD", "Kloop")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    reports: list[Report] = [
+        ("Казахстан выдал России дезертира",
+         "Суд в Астане выдал России Дмитрия Смирнова, бежавшего от мобилизации.", "ru"),
+        ("Казахстан выдал России ещё одного дезертира",
+         "Власти Казахстана выдали России Алексея Смирнова после отказа в убежище.", "ru"),
+    ]  # fmt: skip
+    for n, (feed, report) in enumerate(zip((a, b), reports, strict=True)):
+        at = NOW + n * 3600
+        item = classified(classifier, report, f"https://{n}.example/{n}", at)
+        assert item.verdict.relevant
         await storage.stories.save(feed, [item], now=at, alert_max_age=2 * DAY)
     assert len(await storage.stories.recent(5)) == 2
     assert await alerts(storage) == 2

@@ -923,7 +923,7 @@ async def test_a_name_split_by_a_soft_hyphen_or_decomposed_is_keyed_on_open(
         assert {"bashukov", "zuikov"} <= indexed
         names = await storage.db.fetchall("SELECT names, first_names FROM stories ORDER BY id")
         assert [(r["names"].split(), r["first_names"].split()) for r in names] == [
-            (["bashukov"], []),
+            (["bashukov", "semena"], ["bashukov:smn"]),
             (["nikitu", "zuikov"], ["zuikov:nkt"]),
         ]
     finally:
