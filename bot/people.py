@@ -23,11 +23,11 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    candidates directly before it ("Владимира Владимировича Путина") or directly after it ("Путин
    Владимир", "Putin Vladimir") are dropped too, until a word with a surname ending
    (`is_surname_key`) that is not a patronymic (-ович, -евна ... in key form) nor a stop word, which
-   is someone else, or, after the stop word, the word directly before such a surname, which is that
-   one's first name: "критика Путина Тимура Жаксыбекова" drops neither "Тимура" nor "Жаксыбекова",
-   and "выдал России Ивана Петрова" keeps Иван Петров's first name (read as the country's, two
-   namesakes extradited to Russia were one story). Otherwise "Vladimir" would be the one name two
-   unrelated stories share.
+   is someone else, or, after the stop word, the word directly before such a surname (past a
+   patronymic), which is that one's first name: "критика Путина Тимура Жаксыбекова" drops neither
+   "Тимура" nor "Жаксыбекова", and "выдал России Ивана Петрова" keeps Иван Петров's first name (read
+   as the country's, two namesakes extradited to Russia were one story). Otherwise "Vladimir" would
+   be the one name two unrelated stories share.
 
 6. A Kazakh or Kyrgyz text (a letter only they write among the region's Cyrillic alphabets:
    ә ғ қ ң ө ұ ү һ; not і, which Ukrainian writes too) has its surnames read through
@@ -297,8 +297,8 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
                 attached = keys[j]
                 if attached is None or is_stop_key(attached) or _someones(attached):
                     break
-                if step == 1 and j + 1 < len(keys) and _someones(keys[j + 1]):
-                    break  # that one's first name: "выдал России Ивана Петрова"
+                if step == 1 and _before_someone(keys, j):
+                    break  # that one's first name: "выдал России Ивана (Ивановича) Петрова"
                 dropped.add(j)
                 j += step
     return [
@@ -317,6 +317,15 @@ def _someones(key: str | None) -> bool:
         and not _PATRONYMIC.search(key)
         and not is_stop_key(key)
     )
+
+
+def _before_someone(keys: list[str | None], i: int) -> bool:
+    """Rule 5: whether word `i` is directly before someone's surname, or before a patronymic
+    that is: that one's first name or patronymic."""
+    j = i + 1
+    if j < len(keys) and (key := keys[j]) is not None and _PATRONYMIC.search(key):
+        j += 1
+    return j < len(keys) and _someones(keys[j])
 
 
 def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]) -> None:
