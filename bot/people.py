@@ -16,9 +16,12 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
    cities of the region, institutions, outlets, months, weekdays and the heads of state who
-   appear in every other story (Putin, Tokayev ...). Prefixes are written in the key's
-   skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана",
-   "Kazakhstan" and "kazakh" all stop at "kazah".
+   appear in every other story (Putin, Tokayev ...; `bot.stop_names`). Prefixes are written in
+   the key's skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so
+   "Казахстана", "Kazakhstan" and "kazakh" all stop at "kazah". An official's surname after
+   another first name is that person's (Шерзод Алиев, Bahrom Rahmonov: some of the commonest
+   surnames of the people at risk), not a stop word; alone, or after the official's own first
+   name, it is one (Алиев заявил, Ильхам Алиев).
 5. A stop word takes its own first name and patronymic with it: up to `MAX_ATTACHED` capitalised
    candidates directly before it ("Владимира Владимировича Путина") or directly after it ("Путин
    Владимир", "Putin Vladimir") are dropped too, until a word with a surname ending
@@ -71,10 +74,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 from typing import Final, NamedTuple
 
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
+from bot.stop_names import is_stop_key, is_stop_name
 from bot.words import unmarked
 
 LEAD_SENTENCES: Final = 3
@@ -82,7 +85,6 @@ MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
 MAX_NAMES: Final = 12
 MAX_ATTACHED: Final = 2  # a first name and a patronymic
-STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come back
 # What most entries pair (rule 7): one shared object, where a new empty frozenset each would
 # be another object for the garbage collector to track while a fetch is held.
 NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
@@ -158,43 +160,6 @@ _GIVEN_NAMES: Final = frozenset(
 # A patronymic in any case, in key form (Владимирович, Владимировича, Vladimirovna): its -vich
 # looks like a surname's, but next to an official it is the official's.
 _PATRONYMIC: Final = re.compile(r"(?:ovich|evich|ovn|evn|ichn)[a-z]{0,2}$")
-_STOP_PREFIXES: Final = (
-    # countries, demonyms and regions
-    "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
-    "georgia", "turkei", "turts", "türk", "serbi", "belarus", "belorus", "ukrain", "chechn",
-    "chechen", "dagest", "ingush", "azerb", "mongol", "kitai", "china", "chines", "evrop",
-    "europ", "amerik", "americ", "german", "germani", "frants", "franc", "israil", "israel",
-    "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
-    "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
-    "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
-    # cities
-    "moskv", "moscov", "astan", "almat", "bishkek", "tashkent", "dushanb", "erevan", "ierevan",
-    "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad", "dubai", "dubae", "minsk",
-    "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg", "bangkok", "pattai",
-    "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau", "vilnius", "varshav",
-    "warsav", "berlin", "giumri",
-    # institutions and outlets
-    "interpol", "genprokur", "prokur", "prosecut", "verhovn", "supreme", "kremlin", "kreml",
-    "evronius", "euronevs", "radio", "svobod", "liberti", "azatik", "mediazon", "memorial",
-    "amnesti", "human", "rights", "vatch", "komitet", "comite", "court", "ofice", "grup", "group",
-    "ministr", "interior", "foreign", "federal", "national", "state", "service", "securit",
-    "police", "politsi", "telegram", "reuters", "eurasianet", "novaia", "meduz", "reporter",
-    "international", "union", "republic", "respublik", "president", "prezident", "premier",
-    "general", "justice", "bureau", "agents", "agenci", "agency", "news", "info",
-    # heads of state and officials named in many stories
-    "putin", "lukashenk", "tokaev", "japarov", "shaparov", "mirzi", "rahmon", "pashinian",
-    "erdogan", "aliev", "kadirov", "vucic", "vuchich", "zelensk", "trump", "tramp", "biden",
-    # months and weekdays
-    "ianvar", "januar", "fevral", "februar", "aprel", "april", "iunia", "iulia", "august",
-    "avgust", "septemb", "sentiabr", "octob", "oktiabr", "novemb", "noabr", "decemb", "dekabr",
-    "mondai", "tuesdai", "wednesdai", "thursdai", "fridai", "saturdai", "sundai",
-)  # fmt: skip
-# Too short to be prefixes without stopping real surnames (Martynov, Osipov, Maiorov).
-_STOP_KEYS: Final = frozenset(
-    {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
-     "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
-     "asii", "azii", "eu", "ceo", "oral", "kiv"}
-)  # fmt: skip
 
 
 def is_surname_key(key: str) -> bool:
@@ -207,13 +172,6 @@ def is_surname_key(key: str) -> bool:
 def surnames(keys: Iterable[str]) -> set[str]:
     """The keys that are surnames (`is_surname_key`)."""
     return {key for key in keys if is_surname_key(key)}
-
-
-@lru_cache(maxsize=STOP_CACHE)  # asked of each capitalised word of every entry
-def is_stop_key(key: str) -> bool:
-    """Whether a name key is a place, an institution, a month or an official who appears in
-    every other story (rule 4), not a person a report is about."""
-    return key in _STOP_KEYS or key.startswith(_STOP_PREFIXES)
 
 
 class NamedPeople(NamedTuple):
@@ -284,9 +242,13 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
     order; `words` are the sentence's (`text`) words."""
     keys = [_candidate_key(w, turkic) for w in words]
     _read_dative_first_names(text, words, keys)
+    stops = [
+        key is not None and is_stop_key(key) and is_stop_name(key, _first_name_before(keys, i))
+        for i, key in enumerate(keys)
+    ]
     dropped: set[int] = set()
-    for i, key in enumerate(keys):
-        if key is None or not is_stop_key(key):
+    for i, stop in enumerate(stops):
+        if not stop:
             continue
         dropped.add(i)
         # The first word is read here although it is never a candidate: it may be the stop
@@ -294,10 +256,9 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
         for step in (-1, 1):
             j = i + step
             while abs(j - i) <= MAX_ATTACHED and 0 <= j < len(keys):
-                attached = keys[j]
-                if attached is None or is_stop_key(attached) or _someones(attached):
+                if keys[j] is None or stops[j] or _someones(keys, stops, j):
                     break
-                if step == 1 and _before_someone(keys, j):
+                if step == 1 and _before_someone(keys, stops, j):
                     break  # that one's first name: "выдал России Ивана (Ивановича) Петрова"
                 dropped.add(j)
                 j += step
@@ -308,24 +269,29 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
     ]
 
 
-def _someones(key: str | None) -> bool:
-    """Rule 5: whether a word next to a stop word is someone else's surname, not the stop
+def _first_name_before(keys: list[str | None], i: int) -> str | None:
+    """Rule 4: the key of the word that would be word `i`'s first name, directly before it
+    (past a patronymic); never a sentence's first word, capitalised whatever it is (rule 2)."""
+    j = i - 1
+    if j >= 1 and (key := keys[j]) is not None and _PATRONYMIC.search(key):
+        j -= 1
+    return keys[j] if j >= 1 else None
+
+
+def _someones(keys: list[str | None], stops: list[bool], i: int) -> bool:
+    """Rule 5: whether word `i`, next to a stop word, is someone else's surname, not the stop
     word's first name or patronymic."""
-    return (
-        key is not None
-        and is_surname_key(key)
-        and not _PATRONYMIC.search(key)
-        and not is_stop_key(key)
-    )
+    key = keys[i]
+    return key is not None and not stops[i] and is_surname_key(key) and not _PATRONYMIC.search(key)
 
 
-def _before_someone(keys: list[str | None], i: int) -> bool:
+def _before_someone(keys: list[str | None], stops: list[bool], i: int) -> bool:
     """Rule 5: whether word `i` is directly before someone's surname, or before a patronymic
     that is: that one's first name or patronymic."""
     j = i + 1
     if j < len(keys) and (key := keys[j]) is not None and _PATRONYMIC.search(key):
         j += 1
-    return j < len(keys) and _someones(keys[j])
+    return j < len(keys) and _someones(keys, stops, j)
 
 
 def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]) -> None:

@@ -94,6 +94,24 @@ RU = (
         ("Қазақстан Юлия Емельянованы Ресейге экстрадициялады", "", {"emelianov"}),
         # ... but not in a Russian one: в Ивановке is a village
         ("Задержание в селе", "Полиция задержала мужчину в Ивановке.", {"ivanovke"}),
+        # an official's surname after another first name is that person's (rule 4), after
+        # the official's own first name or alone it is the official's
+        ("Задержан активист", "Узбекистан выдал России Шерзода Алиева.", {"sherzoda", "aliev"}),
+        ("Tajik activist detained", "Kazakhstan detained Bahrom Rahmonov.", {"bahrom", "rahmonov"}),
+        ("Задержан блогер", "В Стамбуле задержан блогер Ислам Кадыров.", {"islam", "kadirov"}),
+        ("Задержан активист", "В Бишкеке задержан Азамат Жапаров.", {"azamat", "shaparov"}),
+        ("Заявление", "Президент Ильхам Алиев заявил об этом.", set()),
+        ("Заявление", "Об этом заявил Алиев.", set()),
+        (
+            "Критик Кадырова задержан",
+            "Критика Рамзана Кадырова Ислама Кадырова задержали.",
+            {"islama", "kadirov"},
+        ),
+        (
+            "Задержан",
+            "В аэропорту имени Гейдара Алиева задержали Шерзода Рахимовича Алиева.",
+            {"sherzoda", "rahimovich", "aliev"},
+        ),
         # a soft hyphen (a CMS hyphenating), a zero-width character or a stress mark inside
         # a name leaves it one word; an apostrophe stays a name's own or a possessive
         ("Задержан активист", "В Алматы задержали Зуй\u00adкова.", {"zuikov"}),

@@ -195,6 +195,12 @@ def test_people_are_one_per_name_key() -> None:
     assert people(["Погода в Алматы"]) == ()
 
 
+def test_an_officials_surname_after_another_first_name_is_that_persons() -> None:
+    texts = ["Узбекистан выдал России Шерзода Алиева", "Ильхам Алиев промолчал; Алиев заявил"]
+    assert people(texts) == ("Шерзода Алиева",)
+    assert people(["Ильхам Алиев промолчал"]) == ()
+
+
 def test_people_are_listed_whole_without_soft_hyphens_or_stress_marks() -> None:
     texts = ["Задержан Иван Зуй\u00adков", "Суд над Зуйко\u0301вым", "по делу Петро\u0301ва"]
     assert people(texts) == ("Иван Зуйков", "Петрова")

@@ -279,6 +279,30 @@ async def test_ukrainian_case_forms_and_possessives_join_the_story(
     assert (second.new_stories, second.joined) == ((), 1)
 
 
+async def test_reports_of_a_man_with_an_officials_surname_meet_across_languages(
+    storage: Storage,
+) -> None:
+    """Алиев, Кадыров, Рахмонов are officials' surnames and among the commonest of the people
+    at risk: after his own first name, his surname is his key, so the English report of his
+    extradition joins the Russian one (before, neither had a key: two stories, two alerts)."""
+    uz = Verdict(True, 0.9, ("UZ", "RU"), "extradition", ("action:выдать",))
+    ru, en = await add_feeds(storage, "Fergana", "Eurasianet")
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    first = report(
+        "Узбекистан выдал России оппозиционера",
+        "Власти Узбекистана выдали России блогера Шерзода Алиева, критиковавшего войну.",
+        "https://fergana.example/1", "ru", uz,
+    )  # fmt: skip
+    second = report(
+        "Uzbekistan hands anti-war blogger over to Russia",
+        "Uzbek authorities extradited blogger Sherzod Aliyev to Moscow on Tuesday.",
+        "https://eurasianet.example/1", "en", uz,
+    )  # fmt: skip
+    await storage.stories.save(ru, [first], now=NOW, alert_max_age=DAY)
+    saved = await storage.stories.save(en, [second], now=NOW + 600, alert_max_age=DAY)
+    assert (saved.new_stories, saved.joined) == ((), 1)
+
+
 async def test_new_outlets_queue_one_edit_per_alerted_chat_rearmed(storage: Storage) -> None:
     ru, en, agg = await add_feeds(storage, "OVD", "Euronews", "Aggregator")
     for chat in (1, 2):

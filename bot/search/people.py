@@ -12,9 +12,10 @@ person is rarely "in"; о Петрове, Петрові stay); -ом after -о�
 -им/-ым; Сидоренком, Ковальчуком stay); and the Russian nouns whose cases end as -енко's do (Оценка,
 Ребенка, Коленка: `_ENKA_NOUNS`), which a capital shows only where they open a sentence, as
 "Бондаренка видали Росії" opens one with a surname. Names whose key merging ignores
-(`bot.people.is_stop_key`: places, institutions, months, and the heads of state named in every other
-story, such as Lukashenko) are left out. A place with a surname's ending that no list knows can
-still slip in; the export says "mentioned names", not "defendants".
+(`bot.stop_names.is_stop_name`: places, institutions, months, and the heads of state named in every
+other story, such as Lukashenko, unless another first name is given: Шерзод Алиев) are left out. A
+place with a surname's ending that no list knows can still slip in; the export says "mentioned
+names", not "defendants".
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from bot.names import name_key
-from bot.people import is_stop_key
+from bot.stop_names import is_stop_name
 from bot.words import composed, unmarked
 
 MAX_PEOPLE: Final = 6
@@ -65,7 +66,9 @@ def people(texts: Iterable[str]) -> tuple[str, ...]:
             name = match.group()
             surname = name.split()[-1]
             key = name_key(surname)
-            if key is None or key in found or key in _NOT_NAMES or is_stop_key(key):
+            given = match["given"]
+            first = None if given is None else name_key(given.strip())
+            if key is None or key in found or key in _NOT_NAMES or is_stop_name(key, first):
                 continue
             found[key] = name
             if len(found) >= MAX_PEOPLE:

@@ -1,0 +1,100 @@
+"""Capitalised words that name no one a report is about (`bot.people` rule 4): places,
+institutions, outlets, months, weekdays, and the officials who appear in every other story.
+
+Keys are in `bot.names.name_key`'s skeleton form (kh -> h, zh -> sh, y -> i, doubled letters
+single), mostly as prefixes, so that every case and script of a word meets its entry.
+
+An official's surname is also an ordinary person's: Алиев, Кадыров, Рахмонов, Жапаров, Токаев
+are among the commonest surnames of the people this bot watches for. So an official's surname
+is a stop word only when nothing says it is someone else's: with the official's own first name
+before it (Ильхама Алиева), with a patronymic only, or alone (Алиев заявил). After another
+first name (Шерзода Алиева, Bahrom Rahmonov) it is that person's surname (`is_stop_name`).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Final
+
+from bot.names import name_key
+
+STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come back
+_STOP_PREFIXES: Final = (
+    # countries, demonyms and regions
+    "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
+    "georgia", "turkei", "turts", "türk", "serbi", "belarus", "belorus", "ukrain", "chechn",
+    "chechen", "dagest", "ingush", "azerb", "mongol", "kitai", "china", "chines", "evrop",
+    "europ", "amerik", "americ", "german", "germani", "frants", "franc", "israil", "israel",
+    "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
+    "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
+    "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
+    # cities
+    "moskv", "moscov", "astan", "almat", "bishkek", "tashkent", "dushanb", "erevan", "ierevan",
+    "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad", "dubai", "dubae", "minsk",
+    "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg", "bangkok", "pattai",
+    "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau", "vilnius", "varshav",
+    "warsav", "berlin", "giumri",
+    # institutions and outlets
+    "interpol", "genprokur", "prokur", "prosecut", "verhovn", "supreme", "kremlin", "kreml",
+    "evronius", "euronevs", "radio", "svobod", "liberti", "azatik", "mediazon", "memorial",
+    "amnesti", "human", "rights", "vatch", "komitet", "comite", "court", "ofice", "grup", "group",
+    "ministr", "interior", "foreign", "federal", "national", "state", "service", "securit",
+    "police", "politsi", "telegram", "reuters", "eurasianet", "novaia", "meduz", "reporter",
+    "international", "union", "republic", "respublik", "president", "prezident", "premier",
+    "general", "justice", "bureau", "agents", "agenci", "agency", "news", "info",
+    # months and weekdays
+    "ianvar", "januar", "fevral", "februar", "aprel", "april", "iunia", "iulia", "august",
+    "avgust", "septemb", "sentiabr", "octob", "oktiabr", "novemb", "noabr", "decemb", "dekabr",
+    "mondai", "tuesdai", "wednesdai", "thursdai", "fridai", "saturdai", "sundai",
+)  # fmt: skip
+# Officials named in many stories, by their surname's key prefix, with their first names (the
+# nominative: a case form's key starts with its key, Ильхама with ilham).
+_OFFICIALS: Final = {
+    "putin": ("Владимир", "Володимир", "Vladimir", "Volodymyr"),
+    "lukashenk": ("Александр", "Олександр", "Аляксандр", "Alexander", "Aleksandr", "Alyaksandr"),
+    "tokaev": ("Касым-Жомарт", "Қасым-Жомарт", "Kassym-Jomart", "Kasym-Zhomart"),
+    "japarov": ("Садыр", "Sadyr"),
+    "shaparov": ("Садыр", "Sadyr"),
+    "mirzi": ("Шавкат", "Shavkat"),
+    "rahmon": ("Эмомали", "Имомали", "Emomali"),
+    "pashinian": ("Никол", "Nikol"),
+    "erdogan": ("Реджеп", "Тайип", "Recep", "Tayyip"),
+    "aliev": ("Ильхам", "Гейдар", "Мехрибан", "Ilham", "Heydar", "Mehriban"),
+    "kadirov": ("Рамзан", "Ахмат", "Ахмад", "Адам", "Ramzan", "Akhmat", "Akhmad", "Adam"),
+    "vucic": ("Александр", "Aleksandar", "Aleksandr"),
+    "vuchich": ("Александр", "Aleksandar", "Aleksandr"),
+    "zelensk": ("Владимир", "Володимир", "Елена", "Олена", "Volodymyr", "Vladimir", "Olena"),
+    "trump": ("Дональд", "Donald"),
+    "tramp": ("Дональд", "Donald"),
+    "biden": ("Джозеф", "Joe", "Joseph"),
+}
+_OFFICIAL_PREFIXES: Final = tuple(_OFFICIALS)
+_OFFICIAL_FIRST_NAMES: Final = {
+    surname: tuple(key for name in names if (key := name_key(name)) is not None)
+    for surname, names in _OFFICIALS.items()
+}
+# Too short to be prefixes without stopping real surnames (Martynov, Osipov, Maiorov).
+_STOP_KEYS: Final = frozenset(
+    {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
+     "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
+     "asii", "azii", "eu", "ceo", "oral", "kiv"}
+)  # fmt: skip
+
+
+@lru_cache(maxsize=STOP_CACHE)  # asked of each capitalised word of every entry
+def is_stop_key(key: str) -> bool:
+    """Whether a name key is a place, an institution, a month or an official who appears in
+    every other story (rule 4), not a person a report is about, when nothing else is known."""
+    return key in _STOP_KEYS or key.startswith(_STOP_PREFIXES) or key.startswith(_OFFICIAL_PREFIXES)
+
+
+def is_stop_name(key: str, first: str | None) -> bool:
+    """`is_stop_key`, told the key of the first name directly before the word (None: none, or
+    a word that cannot be one): an official's surname after another first name is that
+    person's (Шерзод Алиев), no stop word."""
+    if not is_stop_key(key) or first is None or is_stop_key(first):
+        return is_stop_key(key)
+    for surname, names in _OFFICIAL_FIRST_NAMES.items():
+        if key.startswith(surname):
+            return first.startswith(names)
+    return True
