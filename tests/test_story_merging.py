@@ -891,6 +891,16 @@ async def test_keys_recomputed_on_open_keep_a_round_ups_other_names_out(tmp_path
         await storage.close()
 
 
+async def reopened_with_old_keys(storage: Storage, path: Path, version: int, names: str) -> Storage:
+    """The database as keys `version` left it: every story's names `names`, no first names,
+    no merge index; closed and opened again, which re-keys it."""
+    await storage.db.execute("UPDATE stories SET names = ?, first_names = ''", (names,))
+    await storage.db.execute("DELETE FROM story_names")
+    await storage.db.execute("UPDATE counters SET value = ? WHERE name = 'name_keys'", (version,))
+    await storage.close()
+    return await Storage.open(path, now=NOW)
+
+
 async def test_a_kazakh_reports_keys_are_recomputed_on_open(tmp_path: Path) -> None:
     """Keys stored by version 6, which read Журавлевке as a word of its own, are brought up to
     date: a later Russian report of him finds the story."""
@@ -903,11 +913,7 @@ async def test_a_kazakh_reports_keys_are_recomputed_on_open(tmp_path: Path) -> N
         "https://azattyq.example/k1", "kk",
     )  # fmt: skip
     await storage.stories.save(azattyq, [kazakh], now=NOW, alert_max_age=DAY)
-    await storage.db.execute("UPDATE stories SET names = 'shuravlevke'")
-    await storage.db.execute("DELETE FROM story_names")
-    await storage.db.execute("UPDATE counters SET value = 6 WHERE name = 'name_keys'")
-    await storage.close()
-    storage = await Storage.open(path, now=NOW)
+    storage = await reopened_with_old_keys(storage, path, 6, names="shuravlevke")
     try:
         indexed = await storage.db.fetchall("SELECT name FROM story_names")
         assert "shuravlev" in {r["name"] for r in indexed}
@@ -937,11 +943,7 @@ async def test_a_name_split_by_a_soft_hyphen_or_decomposed_is_keyed_on_open(
     )  # fmt: skip
     await storage.stories.save(ovd, [hyphenated], now=NOW, alert_max_age=DAY)
     await storage.stories.save(other, [decomposed], now=NOW, alert_max_age=DAY)
-    await storage.db.execute("UPDATE stories SET names = '', first_names = ''")
-    await storage.db.execute("DELETE FROM story_names")
-    await storage.db.execute("UPDATE counters SET value = 11 WHERE name = 'name_keys'")
-    await storage.close()
-    storage = await Storage.open(path, now=NOW)
+    storage = await reopened_with_old_keys(storage, path, 11, names="")
     try:
         indexed = {r["name"] for r in await storage.db.fetchall("SELECT name FROM story_names")}
         assert {"bashukov", "zuikov"} <= indexed
