@@ -8,20 +8,24 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    ("in 2024 Kazakhstan also extradited Kasimov") and would glue unrelated stories.
 2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
    sentence; soft hyphens, zero-width characters and stress marks inside it do not split it
-   (`bot.words.unmarked`). In a Title Case headline (most words capitalised, as English headlines
-   are) only words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan,
-   -dze, -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or
-   Kyrgyz text a case suffix: Журавлевті) count, since capitals there say nothing; not the given
-   names that end like a surname (Тетяну, Дем'яна, Ирину: see `is_surname_key`).
+   (`bot.words.unmarked`). In a Title Case headline (a Latin one, most words capitalised and none of
+   5 letters or more in lower case but a preposition, as English headlines are; Cyrillic headlines
+   are written in sentence case) only words with a typical surname ending of the region (-ov, -ev,
+   -in, -sky, -enko, -yan, -dze, -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's
+   aside, and in a Kazakh or Kyrgyz text a case suffix: Журавлевті) count, since capitals there say
+   nothing; not the given names that end like a surname (Тетяну, Дем'яна, Ирину: see
+   `is_surname_key`).
 3. All-capital words (FSB, OVD) are acronyms, not people.
-4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms,
-   cities of the region, institutions, outlets, months, weekdays and the heads of state who
-   appear in every other story (Putin, Tokayev ...; `bot.stop_names`). Prefixes are written in
-   the key's skeleton form (kh -> h, zh -> sh, y -> i, doubled letters single), so
-   "Казахстана", "Kazakhstan" and "kazakh" all stop at "kazah". An official's surname after
-   another first name is that person's (Шерзод Алиев, Bahrom Rahmonov: some of the commonest
-   surnames of the people at risk), not a stop word; alone, or after the official's own first
-   name, it is one (Алиев заявил, Ильхам Алиев).
+4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms, cities of
+   the region, institutions, outlets, months, weekdays and the heads of state who appear in every
+   other story (Putin, Tokayev ...; `bot.stop_names`). Prefixes are written in the key's skeleton
+   form (kh -> h, zh -> sh, y -> i, doubled letters single), so "Казахстана", "Kazakhstan" and
+   "kazakh" all stop at "kazah". An official's surname after another first name is that person's
+   (Шерзод Алиев, Bahrom Rahmonov: some of the commonest surnames of the people at risk), not a stop
+   word; alone, or after the official's own first name, it is one (Алиев заявил, Ильхам Алиев). A
+   surname made of a place's stem is no place (Литвиненко, Москвин, Исраилов), and in Cyrillic a
+   stop word that is also a first name is that first name directly before a surname (Георгия
+   Смирнова; the country is Грузия).
 5. A stop word takes its own first name and patronymic with it: up to `MAX_ATTACHED` capitalised
    candidates directly before it ("Владимира Владимировича Путина") or directly after it ("Путин
    Владимир", "Putin Vladimir") are dropped too, until a word with a surname ending
@@ -77,12 +81,19 @@ from collections.abc import Iterable
 from typing import Final, NamedTuple
 
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
-from bot.stop_names import is_stop_key, is_stop_name
-from bot.words import unmarked
+from bot.stop_names import is_also_first_name, is_stop_key, is_stop_name
+from bot.words import is_latin, unmarked
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
 TITLE_CASE_SHARE: Final = 0.6
+# What a Title Case headline leaves in lower case that is 5 letters or more (rule 2).
+_TITLE_CASE_LOWER: Final = frozenset({
+    "about", "above", "across", "after", "against", "along", "among", "around", "before",
+    "behind", "below", "beneath", "beside", "between", "beyond", "despite", "during", "except",
+    "inside", "outside", "since", "through", "toward", "towards", "under", "until", "versus",
+    "while", "within", "without",
+})  # fmt: skip
 MAX_NAMES: Final = 12
 MAX_ATTACHED: Final = 2  # a first name and a patronymic
 # What most entries pair (rule 7): one shared object, where a new empty frozenset each would
@@ -242,10 +253,7 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
     order; `words` are the sentence's (`text`) words."""
     keys = [_candidate_key(w, turkic) for w in words]
     _read_dative_first_names(text, words, keys)
-    stops = [
-        key is not None and is_stop_key(key) and is_stop_name(key, _first_name_before(keys, i))
-        for i, key in enumerate(keys)
-    ]
+    stops = [key is not None and _stops(text, words, keys, i, key) for i, key in enumerate(keys)]
     dropped: set[int] = set()
     for i, stop in enumerate(stops):
         if not stop:
@@ -267,6 +275,18 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
         for i, key in enumerate(keys)
         if i > 0 and key is not None and i not in dropped
     ]
+
+
+def _stops(text: str, words: list[str], keys: list[str | None], i: int, key: str) -> bool:
+    """Rule 4 for word `i`, which has a key: a stop word, unless an official's surname after
+    another first name (`is_stop_name`), or, in Cyrillic, a stop word that is also a first name
+    directly before a surname (Георгия Смирнова; the country is Грузия, and Georgia stays one)."""
+    if not is_stop_key(key) or not is_stop_name(key, _first_name_before(keys, i)):
+        return False
+    if not is_also_first_name(key) or not "а" <= words[i][:1].lower() <= "я":
+        return True
+    after = keys[i + 1] if i + 1 < len(keys) else None
+    return after is None or is_stop_key(after) or not _surname_beside(text, words, keys, i, i + 1)
 
 
 def _first_name_before(keys: list[str | None], i: int) -> str | None:
@@ -373,9 +393,19 @@ def _candidate_key(word: str, turkic: bool) -> str | None:
     return name_key(stem or word)
 
 
+def is_title_case(text: str) -> bool:
+    """Whether `text` is a Title Case headline (rule 2), whose capitals say nothing."""
+    return _is_title_case(_WORD.findall(text))
+
+
 def _is_title_case(words: list[str]) -> bool:
+    """Rule 2: a Latin headline, most of its words capitalised, none of 5 letters or more in
+    lower case but a preposition or conjunction ("Kazakhstan extradites Russian deserter
+    Dmitry Smirnov" is no Title Case, whatever its share of names)."""
     long_words = [w for w in words if len(w) > 3]
-    if len(long_words) < 3:
+    if len(long_words) < 3 or not all(is_latin(fold(w)) for w in long_words):
+        return False  # Cyrillic headlines are written in sentence case
+    if any(w[0].islower() and len(w) > 4 and w not in _TITLE_CASE_LOWER for w in long_words):
         return False
     capitalised = sum(1 for w in long_words if w[0].isupper())
     return capitalised / len(long_words) >= TITLE_CASE_SHARE

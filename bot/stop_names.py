@@ -9,31 +9,46 @@ are among the commonest surnames of the people this bot watches for. So an offic
 is a stop word only when nothing says it is someone else's: with the official's own first name
 before it (Ильхама Алиева), with a patronymic only, or alone (Алиев заявил). After another
 first name (Шерзода Алиева, Bahrom Rahmonov) it is that person's surname (`is_stop_name`).
+Likewise a surname made of a place's stem is no place (Литвиненко, Москвин, Исраилов), and a few
+stop words are first names too (Георгия, Германа: `is_also_first_name`).
 """
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Final
 
 from bot.names import name_key
 
 STOP_CACHE: Final = 8192  # keys whose stop-ness is kept: the frequent ones come back
-_STOP_PREFIXES: Final = (
-    # countries, demonyms and regions
+# Places: countries, demonyms, regions and cities. A surname made of a place's stem is no
+# place (`_SURNAME_PAST_A_PLACE`).
+_PLACE_PREFIXES: Final = (
     "rosi", "rusia", "rusian", "kazah", "kirgiz", "taik", "uzbek", "turkm", "armeni", "gruzi",
     "georgia", "turkei", "turts", "türk", "serbi", "belarus", "belorus", "ukrain", "chechn",
     "chechen", "dagest", "ingush", "azerb", "mongol", "kitai", "china", "chines", "evrop",
-    "europ", "amerik", "americ", "german", "germani", "frants", "franc", "israil", "israel",
+    "europ", "amerik", "americ", "german", "germani", "frants", "franc", "izrail", "israel",
     "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
     "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
     "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
     # cities
-    "moskv", "moscov", "astan", "almat", "bishkek", "tashkent", "dushanb", "erevan", "ierevan",
-    "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad", "dubai", "dubae", "minsk",
-    "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg", "bangkok", "pattai",
-    "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau", "vilnius", "varshav",
-    "warsav", "berlin", "giumri",
+    "moskv", "moscov", "maskeu", "astan", "almati", "almata", "bishkek", "tashkent", "dushanb",
+    "erevan", "ierevan", "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad",
+    "dubai", "dubae", "minsk", "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg",
+    "bangkok", "pattai", "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau",
+    "vilnius", "varshav", "warsav", "berlin", "giumri",
+)  # fmt: skip
+# What a surname adds to a place's stem: -ов/-ев/-енко a few letters on, or -ин right after it
+# (Литвиненко, Литвинов, Москвин, Уралов, Украинцев, Исраилов). Not a demonym's -n
+# (Georgian), a Kazakh or Kyrgyz genitive's -ның/-нын nor an adjective's -ский (Алматинский).
+_SURNAME_PAST_A_PLACE: Final = re.compile(r"[a-z]{0,4}(?:ov|ev|enko)|in")
+# Whole stems: Kazakh and Kyrgyz names of countries (their genitives in -ның/-нын, Орусиянын,
+# Қазақстанның, end like a Russian -ин surname), institutions, outlets, months and weekdays
+# (Совет Министров is no Министров). Russian and Ukrainian months are lower case (июля, like
+# Юлия, is iulia; the English July is juli).
+_OTHER_PREFIXES: Final = (
+    "orusia", "kazakstan", "ozbekstan", "tashikstan", "turkia", "azirbaishan",
     # institutions and outlets
     "interpol", "genprokur", "prokur", "prosecut", "verhovn", "supreme", "kremlin", "kreml",
     "evronius", "euronevs", "radio", "svobod", "liberti", "azatik", "mediazon", "memorial",
@@ -43,10 +58,13 @@ _STOP_PREFIXES: Final = (
     "international", "union", "republic", "respublik", "president", "prezident", "premier",
     "general", "justice", "bureau", "agents", "agenci", "agency", "news", "info",
     # months and weekdays
-    "ianvar", "januar", "fevral", "februar", "aprel", "april", "iunia", "iulia", "august",
+    "ianvar", "januar", "fevral", "februar", "aprel", "april", "august",
     "avgust", "septemb", "sentiabr", "octob", "oktiabr", "novemb", "noabr", "decemb", "dekabr",
     "mondai", "tuesdai", "wednesdai", "thursdai", "fridai", "saturdai", "sundai",
 )  # fmt: skip
+# Stop words that are also first names, in the case that spells them alike: Георгия and
+# Georgia, Герман and German, Германа. Directly before a surname they are first names.
+_ALSO_FIRST_NAMES: Final = frozenset({"georgia", "german", "germana"})
 # Officials named in many stories, by their surname's key prefix, with their first names (the
 # nominative: a case form's key starts with its key, Ильхама with ilham).
 _OFFICIALS: Final = {
@@ -85,7 +103,18 @@ _STOP_KEYS: Final = frozenset(
 def is_stop_key(key: str) -> bool:
     """Whether a name key is a place, an institution, a month or an official who appears in
     every other story (rule 4), not a person a report is about, when nothing else is known."""
-    return key in _STOP_KEYS or key.startswith(_STOP_PREFIXES) or key.startswith(_OFFICIAL_PREFIXES)
+    if key in _STOP_KEYS or key.startswith(_OTHER_PREFIXES) or key.startswith(_OFFICIAL_PREFIXES):
+        return True
+    return any(
+        key.startswith(place) and not _SURNAME_PAST_A_PLACE.fullmatch(key, len(place))
+        for place in _PLACE_PREFIXES
+    )
+
+
+def is_also_first_name(key: str) -> bool:
+    """Whether a stop word's key is also a first name's (Георгия, Германа): directly before a
+    surname, it is that."""
+    return key in _ALSO_FIRST_NAMES
 
 
 def is_stop_name(key: str, first: str | None) -> bool:

@@ -201,6 +201,23 @@ def test_an_officials_surname_after_another_first_name_is_that_persons() -> None
     assert people(["Ильхам Алиев промолчал"]) == ()
 
 
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Активиста Смирнова задержали в Алматы.", ("Смирнова",)),
+        ("Суд отказал. Дезертира Петрова выдали России.", ("Петрова",)),
+        ("Kazakhstan Detains Activist Smirnov", ("Smirnov",)),
+        ("Kazakhstan detains activist Ivan Smirnov", ("Ivan Smirnov",)),
+        ("В Алматы задержали Ивана Петрова; Сергей Смирнов на свободе", ("Ивана Петрова",
+                                                                        "Сергей Смирнов")),
+    ],
+)  # fmt: skip
+def test_a_word_opening_a_sentence_or_a_title_case_headline_is_no_first_name(
+    text: str, expected: tuple[str, ...]
+) -> None:
+    assert people([text]) == expected
+
+
 def test_people_are_listed_whole_without_soft_hyphens_or_stress_marks() -> None:
     texts = ["Задержан Иван Зуй\u00adков", "Суд над Зуйко\u0301вым", "по делу Петро\u0301ва"]
     assert people(texts) == ("Иван Зуйков", "Петрова")
@@ -224,7 +241,8 @@ def test_people_leave_out_officials_and_places_merging_ignores() -> None:
     [
         # kept: a surname's case forms, -енко's among them, wherever they stand
         ("Суд відмовив Олександрові Бондаренку", ("Олександрові Бондаренку",)),
-        ("Миколу Петренка затримали", ("Миколу Петренка",)),
+        # (a first word says nothing: Активіста Петренка, Миколу Петренка)
+        ("Миколу Петренка затримали", ("Петренка",)),
         ("Суд відмовив Петренку; обшук у Бондаренка", ("Петренку", "Бондаренка")),
         ("Петренко затриманий; суд відмовив Петрові", ("Петренко", "Петрові")),
         ("Разом з Бажуковим, Сидоренком і Ковальчуком", ("Бажуковим", "Сидоренком", "Ковальчуком")),

@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from typing import Final
 
 from bot.names import name_key
+from bot.people import is_title_case
 from bot.stop_names import is_stop_name
 from bot.words import composed, unmarked
 
@@ -60,20 +61,31 @@ def people(texts: Iterable[str]) -> tuple[str, ...]:
         # A name with a soft hyphen or a stress mark inside is listed whole, without them;
         # text stored before reading composed it may be decomposed.
         text = unmarked(composed(stored))
+        title_case = is_title_case(text)
         for match in _SURNAME.finditer(text):
             if _not_a_person(text, match):
                 continue
-            name = match.group()
-            surname = name.split()[-1]
+            surname = match.group().split()[-1]
             key = name_key(surname)
-            given = match["given"]
-            first = None if given is None else name_key(given.strip())
+            given = _given(text, match, title_case)
+            first = None if given is None else name_key(given)
             if key is None or key in found or key in _NOT_NAMES or is_stop_name(key, first):
                 continue
-            found[key] = name
+            found[key] = surname if given is None else f"{given} {surname}"
             if len(found) >= MAX_PEOPLE:
                 return tuple(found.values())
     return tuple(found.values())
+
+
+def _given(text: str, match: re.Match[str], title_case: bool) -> str | None:
+    """The capitalised word before the surname, unless that says nothing: a word opening a
+    sentence (Активиста Смирнова задержали) or any word of a Title Case headline (Kazakhstan
+    Detains Activist Smirnov), as in `bot.people` rule 2."""
+    given = match["given"]
+    if given is None or title_case:
+        return None
+    before = text[: match.start("given")].rstrip(_OPENING)
+    return given.strip() if before and before[-1] not in ".!?…" else None
 
 
 def _not_a_person(text: str, match: re.Match[str]) -> bool:

@@ -1,0 +1,145 @@
+"""Names as this domain's news writes them, read for merging (`bot.people`, `bot.stop_names`)
+and the CSV (`bot.search.people`): Kazakh and Kyrgyz country genitives, sentence-case
+headlines, first names that are also stop words, surnames made of a place's stem. Each report
+pair goes through the real classifier first, so only the names decide the merge."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.people import named_people
+from bot.relevance import Classifier
+from bot.search.people import people
+from bot.storage import Storage
+from tests.conftest import NOW, add_feeds
+from tests.test_merge_namesakes import DAY, Report, alerts, classified
+
+
+async def _save_all(storage: Storage, classifier: Classifier, reports: list[Report]) -> int:
+    """Saves each report from its own outlet an hour apart; returns the number of stories."""
+    feeds = await add_feeds(storage, *[f"Outlet{n}" for n in range(len(reports))])
+    await storage.chats.subscribe(1, [], thread_id=None, now=NOW)
+    actions = set()
+    for n, (feed, report) in enumerate(zip(feeds, reports, strict=True)):
+        at = NOW + n * 3600
+        item = classified(classifier, report, f"https://o{n}.example/{n}", at)
+        assert item.verdict.relevant, report
+        actions.add(item.verdict.action)
+        await storage.stories.save(feed, [item], now=at, alert_max_age=2 * DAY)
+    assert len(actions) == 1, actions  # one kind of event: only the names decide
+    return len(await storage.stories.recent(10))
+
+
+# Kazakh/Kyrgyz genitives of country names (Орусиянын "Russia's", Қазақстанның ...) end in
+# -ин/-ын: read as a surname that every report of that language shares.
+@pytest.mark.parametrize(
+    "word", ["Орусиянын", "Қазақстанның", "Казакстандын", "Өзбекстанның", "Тәжікстанның",
+             "Түркияның", "Әзірбайжанның"],
+)  # fmt: skip
+def test_country_genitive_is_no_surname(word: str) -> None:
+    keys = named_people("Жаңылыктар", f"Бишкекте {word} жараны Сергей Смирнов кармалды.").keys
+    assert keys <= {"sergei", "smirnov"}, keys
+
+
+async def test_two_kyrgyz_reports_on_two_people_are_two_stories(
+    storage: Storage, classifier: Classifier
+) -> None:
+    reports: list[Report] = [
+        ("Бишкекте Орусиянын суроосу менен активист кармалды",
+         "Бишкекте Орусиянын жараны Иван Петров Орусиянын суроосу менен кармалды. "
+         "Ага экстрадиция коркунучу бар.", "ky"),
+        ("Бишкекте дагы бир орусиялык дезертир кармалды",
+         "Бишкекте Орусиянын жараны Сергей Смирнов Орусиянын суроосу менен кармалды. "
+         "Ал мобилизациядан качып келген.", "ky"),
+    ]  # fmt: skip
+    assert await _save_all(storage, classifier, reports) == 2
+    assert await alerts(storage) == 2
+
+
+def test_csv_does_not_list_russia_genitive_as_a_person() -> None:
+    assert people(["Бишкекте Орусиянын жараны Сергей Смирнов кармалды."]) == ("Сергей Смирнов",)
+
+
+# A sentence-case headline with a few proper nouns is taken for Title Case (rule 2), so its
+# first names are never paired (rule 7): two namesakes named in headlines are one story.
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        (("Казахстан выдал России дезертира Дмитрия Смирнова",
+          "Суд в Астане удовлетворил запрос российской стороны.", "ru"),
+         ("Казахстан выдал России дезертира Алексея Смирнова",
+          "Военнослужащий бежал от мобилизации осенью 2022 года.", "ru")),
+        (("Kazakhstan extradites Russian deserter Dmitry Smirnov",
+          "The court in Astana granted the Russian request.", "en"),
+         ("Kazakhstan extradites Russian deserter Alexei Smirnov",
+          "The serviceman fled mobilisation in 2022.", "en")),
+    ],
+)  # fmt: skip
+async def test_namesakes_named_in_sentence_case_headlines_are_two_stories(
+    storage: Storage, classifier: Classifier, first: Report, second: Report
+) -> None:
+    assert await _save_all(storage, classifier, [first, second]) == 2
+    assert await alerts(storage) == 2
+
+
+# Common first names whose key is a stop prefix: Юлия/Yulia = "iulia" (июля, July),
+# Георгия = "georgia" (Georgia), Германа = "german": the first name is lost, so the report
+# names the surname alone and joins a namesake's story.
+@pytest.mark.parametrize(
+    "lead",
+    ["В аэропорту Звартноц задержана Юлия Смирнова.",
+     "Казахстан выдал России Георгия Смирнова.",
+     "Казахстан выдал России Германа Смирнова."],
+)  # fmt: skip
+def test_common_first_names_are_paired(lead: str) -> None:
+    assert named_people("Новости", lead).first_names, lead
+
+
+async def test_yulia_and_maria_smirnova_are_two_stories(
+    storage: Storage, classifier: Classifier
+) -> None:
+    reports: list[Report] = [
+        ("В Гюмри по запросу России задержана активистка",
+         "В Гюмри задержана Мария Смирнова. Ей грозит экстрадиция в Россию по запросу Москвы.",
+         "ru"),
+        ("В Ереване по запросу России задержана активистка",
+         "В аэропорту Звартноц задержана Юлия Смирнова. Ей грозит экстрадиция в Россию по "
+         "запросу Москвы.", "ru"),
+    ]  # fmt: skip
+    assert await _save_all(storage, classifier, reports) == 2
+    assert await alerts(storage) == 2
+
+
+# Stop prefixes that start common surnames: litv (Литва) -> Литвиненко, Литвинов;
+# israil (Израиль) -> Исраилов; moskv -> Москвин; ural -> Уралов; krim -> Крымов.
+@pytest.mark.parametrize(
+    ("lead", "key"),
+    [("В Ереване задержали Александра Литвиненко.", "litvinenko"),
+     ("В Ереване задержали Сергея Литвинова.", "litvinov"),
+     ("В Стамбуле задержан уроженец Чечни Ислам Исраилов.", "israilov"),
+     ("В Бишкеке задержали Павла Москвина.", "moskvin"),
+     ("В Алматы задержан Рустам Уралов.", "uralov"),
+     ("В Тбилиси задержан Андрей Крымов.", "krimov")],
+)  # fmt: skip
+def test_common_surnames_are_keys(lead: str, key: str) -> None:
+    assert key in named_people("Новости", lead).keys
+
+
+async def test_israilov_in_russian_and_english_is_one_story(
+    storage: Storage, classifier: Classifier
+) -> None:
+    reports: list[Report] = [
+        ("В Ереване по запросу России задержан чеченский активист Ислам Исраилов",
+         "Ему грозит экстрадиция в Россию.", "ru"),
+        ("Chechen activist Islam Israilov detained in Yerevan at Russia's request",
+         "He faces extradition to Russia.", "en"),
+    ]  # fmt: skip
+    assert await _save_all(storage, classifier, reports) == 1
+    assert await alerts(storage) == 1
+
+
+def test_csv_lists_litvinenko_and_israilov() -> None:
+    assert people(["В Ереване задержали Александра Литвиненко и Ислама Исраилова."]) == (
+        "Александра Литвиненко",
+        "Ислама Исраилова",
+    )
