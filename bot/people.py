@@ -57,7 +57,7 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    after one in the official order ("видати Бажукові Семенові"), is read as that first name
    (its stem's key), not as the case form of a surname that the same endings also are: else
    "oleksandrov" was a surname that any two Олександри shared. After a surname, only a listed
-   given name's dative (`_DATIVE_FIRST_NAMES`); before one, any such word (Єгорові, Рашидові:
+   given name's dative (`bot.given_names`); before one, any such word (Єгорові, Рашидові:
    no list holds every name) unless that surname is itself a listed first name's dative
    (Бажукові Семенові). Only with nothing but spaces between the two: across a comma they are
    a list of surnames ("Бажукові, Петрову та Сидоренку").
@@ -68,7 +68,7 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
 words, so that merging can ask "is one *surname* shared" when both reports name one. The
 common given names with a surname's key ending (Дем'ян, Тетяна as Armenian -ян: Тетяну and
 Саргсяна decline alike; Ирина, Константин as Russian -ин; the genitives Анны, Оксани as
-Georgian -ани) are listed as first names (`_GIVEN_NAMES`): else two Ирины of two cases shared
+Georgian -ани) are listed as first names (`bot.given_names`): else two Ирины of two cases shared
 a "surname" and merged.
 The result is a set of keys; two reports of one person share at least one key whatever the
 script, case or gender (see tests/test_merge.py and tests/test_names.py).
@@ -80,6 +80,7 @@ import re
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
+from bot.given_names import DATIVE_FIRST_NAMES, GIVEN_NAMES
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
 from bot.stop_names import is_also_first_name, is_stop_key, is_stop_name
 from bot.words import is_latin, unmarked
@@ -101,29 +102,6 @@ MAX_ATTACHED: Final = 2  # a first name and a patronymic
 NO_FIRST_NAMES: Final[frozenset[str]] = frozenset()
 _KAZAKH_KYRGYZ_LETTER: Final = re.compile("[әғқңөұүһӘҒҚҢӨҰҮҺ]")
 _UKRAINIAN_DATIVE: Final = ("ові", "еві", "єві")  # rule 8; all three the same length
-# Rule 8's first names: the datives in -ові/-еві/-єві of given names that Ukrainian outlets
-# write, folded. A surname's dative ends alike (Бажукові, Семенові: Семенов's too), so only
-# these are read as first names, and only next to a surname.
-_DATIVE_FIRST_NAMES: Final = frozenset(
-    map(fold, (
-        "Олександрові", "Дмитрові", "Петрові", "Павлові", "Михайлові", "Данилові", "Кирилові",
-        "Іванові", "Богданові", "Тарасові", "Остапові", "Назарові", "Романові", "Максимові",
-        "Денисові", "Вадимові", "Борисові", "Глібові", "Степанові", "Ярославові", "Святославові",
-        "Владиславові", "Станіславові", "В'ячеславові", "Мирославові", "Ростиславові",
-        "Володимирові", "Вікторові", "Федорові", "Антонові", "Артемові", "Олегові", "Євгенові",
-        "Русланові", "Леонідові", "Семенові", "Арсенові", "Владові", "Маркові", "Юхимові",
-        "Давидові", "Артурові", "Едуардові", "Альбертові", "Захарові", "Дем'янові", "Лук'янові",
-        "Омелянові", "Мар'янові", "Григорієві", "Сергієві", "Андрієві", "Олексієві", "Юрієві",
-        "Анатолієві", "Віталієві", "Валерієві", "Геннадієві", "Аркадієві", "Георгієві", "Матвієві",
-        "Тимофієві", "Василеві", "Ігореві", "Миколаєві", "Емілеві", "Шамілеві", "Тимурові",
-        "Рустамові", "Маратові", "Азаматові", "Нурланові", "Ерланові", "Айдарові", "Айбекові",
-        "Улугбекові", "Алішерові", "Джамшидові", "Шерзодові", "Фаррухові", "Далерові", "Магомедові",
-        "Ахмедові", "Мурадові", "Рамзанові", "Ібрагімові", "Ісмаїлові", "Ільдарові", "Ельдарові",
-        "Ринатові", "Заурові", "Арманові", "Арменові", "Ашотові", "Тигранові", "Каренові",
-        "Костянтинові", "Валентинові"
-    ))
-)  # fmt: skip
-
 _WORD: Final = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 # The end mark goes with the space: only the words of a sentence are read, and a scan for the
 # marks is faster than a look-behind at every character.
@@ -144,30 +122,6 @@ _SURNAME_KEY_ENDINGS: Final = (
     "ov", "ev", "in", "ski", "enko", "uk", "ian", "dze", "shvili", "uli", "kizi", "vich", "ich",
     "ko", "iev", "ani", "zade", "oglu",
 )  # fmt: skip
-# Given names whose keys end like a surname's (`_SURNAME_KEY_ENDINGS`), else two people of
-# one first name shared a "surname" and merged: -ян as Armenian surnames (Тетяна and Тетяну
-# are tetian, as Саргсяна is sargsian; Дем'ян), -ин/-ина as Russian ones (Ирина is irin, as
-# Ильина is ilin; Константин), -ов and -ко (Яков, Марко), and the genitives of -ана/-анна as
-# Georgian -ани (Анны, Светланы, Оксани; Чиковани). Other spellings of a name meet these by
-# key. The few surnames spelt as one (Галин, Зорьян) are read as first names: their reports
-# meet by their text and other names alone.
-_GIVEN_NAMES: Final = frozenset(
-    filter(None, map(name_key, (
-        "Дем'ян", "Лук'ян", "Омелян", "Емельян", "Касьян", "Севастьян", "Кирьян", "Валер'ян",
-        "Мар'ян", "Тетяна", "Зоряна", "Християн", "Северян", "Адріан", "Ульян", "Максиміліан",
-        "Ирина", "Марина", "Галина", "Екатерина", "Катерина", "Кристина", "Христина", "Алина",
-        "Полина", "Карина", "Ангелина", "Дарина", "Зарина", "Регина", "Ярина", "Василина",
-        "Каролина", "Евеліна", "Альбина", "Валентина", "Константин", "Костянтин", "Вениамин",
-        "Амин", "Ясин", "Эмин", "Нуриддин", "Шамсиддин", "Камолиддин", "Мухиддин",
-        "Зайниддин", "Фахриддин", "Сайфиддин", "Джалолиддин", "Бахриддин", "Низомиддин",
-        "Насриддин", "Сирожиддин", "Салохиддин", "Шахобиддин", "Жалолиддин", "Нажмиддин",
-        "Шамсуддин", "Камолуддин", "Фахруддин", "Хусейн", "Хусейин", "Мадина", "Медина",
-        "Сабина", "Элина", "Эвелина", "Яков", "Марко",
-        "Анны", "Ганни", "Жанны", "Светланы", "Світлани", "Татьяны", "Тетяни", "Оксаны", "Дианы",
-        "Русланы", "Богданы", "Снежаны", "Сніжани", "Миланы", "Ульяны", "Мар'яни", "Роксолани",
-        "Іванни", "Зоряни",
-    )))
-)  # fmt: skip
 # A patronymic in any case, in key form (Владимирович, Владимировича, Vladimirovna): its -vich
 # looks like a surname's, but next to an official it is the official's.
 _PATRONYMIC: Final = re.compile(r"(?:ovich|evich|ovn|evn|ichn)[a-z]{0,2}$")
@@ -177,7 +131,7 @@ def is_surname_key(key: str) -> bool:
     """Whether a key has a surname ending of the region (Bazhukov, Kovalenko, Setrakov...), as
     opposed to a first name (one of the few with such an ending too: Demian, Irina) or a
     stray capitalised word."""
-    return key.endswith(_SURNAME_KEY_ENDINGS) and key not in _GIVEN_NAMES
+    return key.endswith(_SURNAME_KEY_ENDINGS) and key not in GIVEN_NAMES
 
 
 def surnames(keys: Iterable[str]) -> set[str]:
@@ -209,7 +163,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
     title_case = _is_title_case(title_words)
     named = _named(title, title_words, turkic)
     for _, word, key in named:
-        if title_case and (key in _GIVEN_NAMES or not _surname_like(word, turkic)):
+        if title_case and (key in GIVEN_NAMES or not _surname_like(word, turkic)):
             continue
         keys[key] = None
     if not title_case:
@@ -322,7 +276,7 @@ def _read_dative_first_names(text: str, words: list[str], keys: list[str | None]
     for i, word in enumerate(words):
         if not word.endswith(_UKRAINIAN_DATIVE) or keys[i] is None:
             continue
-        if fold(word) in _DATIVE_FIRST_NAMES:
+        if fold(word) in DATIVE_FIRST_NAMES:
             first = _next_to_surname(text, words, keys, i)
         else:
             first = _before_a_surname(text, words, keys, i)
@@ -335,7 +289,7 @@ def _before_a_surname(text: str, words: list[str], keys: list[str | None], i: in
     before a surname, the usual order, unless that surname is a listed first name's dative
     (Бажукові Семенові, the official order: Семен Бажуков)."""
     j = i + 1
-    return _surname_beside(text, words, keys, i, j) and fold(words[j]) not in _DATIVE_FIRST_NAMES
+    return _surname_beside(text, words, keys, i, j) and fold(words[j]) not in DATIVE_FIRST_NAMES
 
 
 def _next_to_surname(text: str, words: list[str], keys: list[str | None], i: int) -> bool:

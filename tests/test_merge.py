@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from bot.fingerprint import BANDS, BINS, Fingerprinter, bands, minhash, similarity, unpack
+from bot.given_names import DATIVE_FIRST_NAMES
 from bot.merge import DAY, Candidate, Features, choose, countries_meet
 from bot.names import name_key
-from bot.people import _DATIVE_FIRST_NAMES, is_surname_key, named_people, person_keys, surnames
+from bot.people import is_surname_key, named_people, person_keys, surnames
 
 RU = (
     "Казахстан выдал России дезертира Семёна Бажукова",
@@ -128,7 +129,7 @@ def test_person_keys(title: str, summary: str, expected: set[str]) -> None:
 
 def test_rule_8_reads_each_of_its_first_names_before_a_surname() -> None:
     misread = []
-    for dative in sorted(_DATIVE_FIRST_NAMES):
+    for dative in sorted(DATIVE_FIRST_NAMES):
         people = named_people("Новини", f"Суд відмовив {dative.capitalize()} Петренку.")
         if surnames(people.keys) != {"petrenko"} or not people.first_names:
             misread.append((dative, people))
