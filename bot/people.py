@@ -82,8 +82,8 @@ from typing import Final, NamedTuple
 
 from bot.given_names import DATIVE_FIRST_NAMES, GIVEN_NAMES
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
-from bot.stop_names import is_also_first_name, is_stop_key, is_stop_name
-from bot.words import is_latin, unmarked
+from bot.stop_names import is_also_first_name, is_stop_key, is_stop_name, official_first_names
+from bot.words import unmarked
 
 LEAD_SENTENCES: Final = 3
 MIN_WORD: Final = 4
@@ -207,7 +207,10 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
     order; `words` are the sentence's (`text`) words."""
     keys = [_candidate_key(w, turkic) for w in words]
     _read_dative_first_names(text, words, keys)
-    stops = [key is not None and _stops(text, words, keys, i, key) for i, key in enumerate(keys)]
+    stops = [
+        key is not None and is_stop_key(key) and _stops(text, words, keys, i, key)
+        for i, key in enumerate(keys)
+    ]
     dropped: set[int] = set()
     for i, stop in enumerate(stops):
         if not stop:
@@ -232,11 +235,11 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
 
 
 def _stops(text: str, words: list[str], keys: list[str | None], i: int, key: str) -> bool:
-    """Rule 4 for word `i`, which has a key: a stop word, unless an official's surname after
+    """Rule 4 for word `i`, whose key is a stop key: a stop word, unless an official's surname after
     another first name (`is_stop_name`), or, in Cyrillic, a stop word that is also a first name
     directly before a surname (Георгия Смирнова; the country is Грузия, and Georgia stays one)."""
-    if not is_stop_key(key) or not is_stop_name(key, _first_name_before(keys, i)):
-        return False
+    if official_first_names(key) is not None:
+        return is_stop_name(key, _first_name_before(keys, i))
     if not is_also_first_name(key) or not "а" <= words[i][:1].lower() <= "я":
         return True
     after = keys[i + 1] if i + 1 < len(keys) else None
@@ -357,9 +360,11 @@ def _is_title_case(words: list[str]) -> bool:
     lower case but a preposition or conjunction ("Kazakhstan extradites Russian deserter
     Dmitry Smirnov" is no Title Case, whatever its share of names)."""
     long_words = [w for w in words if len(w) > 3]
-    if len(long_words) < 3 or not all(is_latin(fold(w)) for w in long_words):
-        return False  # Cyrillic headlines are written in sentence case
-    if any(w[0].islower() and len(w) > 4 and w not in _TITLE_CASE_LOWER for w in long_words):
+    if len(long_words) < 3:
         return False
     capitalised = sum(1 for w in long_words if w[0].isupper())
-    return capitalised / len(long_words) >= TITLE_CASE_SHARE
+    if capitalised / len(long_words) < TITLE_CASE_SHARE:
+        return False
+    if any("\u0400" <= w[0] <= "\u04ff" for w in long_words):
+        return False  # Cyrillic headlines are written in sentence case
+    return not any(w[0].islower() and len(w) > 4 and w not in _TITLE_CASE_LOWER for w in long_words)

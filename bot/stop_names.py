@@ -121,9 +121,16 @@ def is_stop_name(key: str, first: str | None) -> bool:
     """`is_stop_key`, told the key of the first name directly before the word (None: none, or
     a word that cannot be one): an official's surname after another first name is that
     person's (Шерзод Алиев), no stop word."""
-    if not is_stop_key(key) or first is None or is_stop_key(first):
+    names = official_first_names(key)
+    if names is None or first is None or is_stop_key(first):
         return is_stop_key(key)
+    return first.startswith(names)
+
+
+@lru_cache(maxsize=STOP_CACHE)
+def official_first_names(key: str) -> tuple[str, ...] | None:
+    """The first names (key prefixes) of the official whose surname `key` is, or None."""
     for surname, names in _OFFICIAL_FIRST_NAMES.items():
         if key.startswith(surname):
-            return first.startswith(names)
-    return True
+            return names
+    return None
