@@ -181,8 +181,8 @@ KEY_CACHE: Final = 65_536
 # "выдал России Ивана Петрова"), no longer the stop word's; an official's surname after another
 # first name is that person's (Шерзод Алиев: `bot.stop_names`), and so is a surname made of a
 # place's stem (Литвиненко, Москвин, Исраилов); Kazakh and Kyrgyz country genitives
-# (Орусиянын) are stop words; Cyrillic headlines are never Title Case (`bot.people` rule 2),
-# so their first names are read: the stories' keys are added.
+# (Орусиянын) are stop words; a headline of mostly names pairs its first names unless it is
+# Latin Title Case (`bot.people` rule 2): the stories' keys are added.
 KEYS_VERSION: Final = 12
 # The last version whose rules changed keys the search index holds (8 to 11 changed none for
 # every story): a database behind it has every story re-indexed on open (`bot.storage.rekey`),

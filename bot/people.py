@@ -8,13 +8,15 @@ matter here: pymorphy3 calls "Касимова" a place). The rules (this docstr
    ("in 2024 Kazakhstan also extradited Kasimov") and would glue unrelated stories.
 2. A candidate is a capitalised word of letters only, at least 4 long, that does not start a
    sentence; soft hyphens, zero-width characters and stress marks inside it do not split it
-   (`bot.words.unmarked`). In a Title Case headline (a Latin one, most words capitalised and none of
-   5 letters or more in lower case but a preposition, as English headlines are; Cyrillic headlines
-   are written in sentence case) only words with a typical surname ending of the region (-ov, -ev,
-   -in, -sky, -enko, -yan, -dze, -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's
-   aside, and in a Kazakh or Kyrgyz text a case suffix: Журавлевті) count, since capitals there say
-   nothing; not the given names that end like a surname (Тетяну, Дем'яна, Ирину: see
-   `is_surname_key`).
+   (`bot.words.unmarked`). In a headline most of whose words are capitalised (as English headlines
+   are, or a Russian one of mostly names: Казахстан выдал России дезертира Дмитрия Смирнова) only
+   words with a typical surname ending of the region (-ov, -ev, -in, -sky, -enko, -yan, -dze,
+   -shvili, -uly, Ukrainian -ін, -єв, ...; an English possessive 's aside, and in a Kazakh or Kyrgyz
+   text a case suffix: Журавлевті) are keys, since capitals there say nothing; not the given names
+   that end like a surname (Тетяну, Дем'яна, Ирину: see `is_surname_key`). Its first names are still
+   paired with them (rule 7), unless it is Title Case: a Latin headline with no lower-case word of 5
+   letters or more but a preposition (Cyrillic headlines are written in sentence case), where an
+   official's surname also stays the official's (Putin Critic Ivan Petrov).
 3. All-capital words (FSB, OVD) are acronyms, not people.
 4. The word's `bot.names.name_key` must not start with a stop prefix: countries, demonyms, cities of
    the region, institutions, outlets, months, weekdays and the heads of state who appear in every
@@ -161,9 +163,10 @@ def named_people(title: str, summary: str) -> NamedPeople:
     turkic = any(map(_KAZAKH_KYRGYZ_LETTER.search, (title, *lead)))
     title_words = _WORD.findall(title)
     title_case = _is_title_case(title_words)
-    named = _named(title, title_words, turkic)
+    name_dense = title_case or _is_name_dense(title_words)
+    named = _named(title, title_words, turkic, title_case=title_case)
     for _, word, key in named:
-        if title_case and (key in GIVEN_NAMES or not _surname_like(word, turkic)):
+        if name_dense and (key in GIVEN_NAMES or not _surname_like(word, turkic)):
             continue
         keys[key] = None
     if not title_case:
@@ -202,13 +205,18 @@ def _surname_like(word: str, turkic: bool) -> bool:
     return without_possessive(stem or word.lower()).endswith(_SURNAME_ENDINGS)
 
 
-def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, str]]:
+def _named(
+    text: str, words: list[str], turkic: bool, *, title_case: bool = False
+) -> list[tuple[int, str, str]]:
     """The candidate words of one sentence (rules 2-6 and 8), with their places and keys, in
-    order; `words` are the sentence's (`text`) words."""
+    order; `words` are the sentence's (`text`) words, `title_case` whether it is a Title Case
+    headline (rule 2), whose capitals say nothing."""
     keys = [_candidate_key(w, turkic) for w in words]
     _read_dative_first_names(text, words, keys)
     stops = [
-        key is not None and is_stop_key(key) and _stops(text, words, keys, i, key)
+        key is not None
+        and is_stop_key(key)
+        and _stops(text, words, keys, i, key, title_case=title_case)
         for i, key in enumerate(keys)
     ]
     dropped: set[int] = set()
@@ -234,12 +242,15 @@ def _named(text: str, words: list[str], turkic: bool) -> list[tuple[int, str, st
     ]
 
 
-def _stops(text: str, words: list[str], keys: list[str | None], i: int, key: str) -> bool:
+def _stops(
+    text: str, words: list[str], keys: list[str | None], i: int, key: str, *, title_case: bool
+) -> bool:
     """Rule 4 for word `i`, whose key is a stop key: a stop word, unless an official's surname after
     another first name (`is_stop_name`), or, in Cyrillic, a stop word that is also a first name
     directly before a surname (Георгия Смирнова; the country is Грузия, and Georgia stays one)."""
     if official_first_names(key) is not None:
-        return is_stop_name(key, _first_name_before(keys, i))
+        # In a Title Case headline the word before is capitalised whatever it is (Putin Critic).
+        return title_case or is_stop_name(key, _first_name_before(keys, i))
     if not is_also_first_name(key) or not "а" <= words[i][:1].lower() <= "я":
         return True
     after = keys[i + 1] if i + 1 < len(keys) else None
@@ -348,6 +359,15 @@ def _candidate_key(word: str, turkic: bool) -> str | None:
         return None
     stem = kazakh_kyrgyz_stem(word) if turkic else None
     return name_key(stem or word)
+
+
+def _is_name_dense(words: list[str]) -> bool:
+    """Rule 2: a headline most of whose long words are capitalised, in any script (Казахстан
+    выдал России дезертира Дмитрия Смирнова): only its surname-like words are keys, though its
+    first names are still paired with them."""
+    long_words = [w for w in words if len(w) > 3]
+    capitalised = sum(1 for w in long_words if w[0].isupper())
+    return len(long_words) >= 3 and capitalised / len(long_words) >= TITLE_CASE_SHARE
 
 
 def is_title_case(text: str) -> bool:

@@ -30,10 +30,11 @@ _PLACE_PREFIXES: Final = (
     "chechen", "dagest", "ingush", "azerb", "mongol", "kitai", "china", "chines", "evrop",
     "europ", "amerik", "americ", "german", "germani", "frants", "franc", "izrail", "israel",
     "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
-    "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral",
+    "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral", "arab",
     "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
     # cities
-    "moskv", "moscov", "maskeu", "astan", "almati", "almata", "bishkek", "tashkent", "dushanb",
+    "moskv", "moscov", "maskeu", "astan", "almati", "almata", "almate", "almatu", "bishkek",
+    "tashkent", "dushanb",
     "erevan", "ierevan", "tbilis", "stambul", "istanbul", "ankar", "antali", "belgrad",
     "dubai", "dubae", "minsk", "kiev", "kiiv", "grozn", "mahachkal", "peterburg", "petersburg",
     "bangkok", "pattai", "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau",
@@ -95,7 +96,10 @@ _OFFICIAL_FIRST_NAMES: Final = {
 _STOP_KEYS: Final = frozenset(
     {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
      "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
-     "asii", "azii", "eu", "ceo", "oral", "kiv"}
+     "asii", "azii", "eu", "ceo", "oral", "kiv",
+     # the United Arab Emirates' genitive (Объединённых Арабских Эмиратов) ends like a
+     # surname past the stem emirat; Jehovah's (свидетели Иеговы) like one in -ов
+     "emiratov", "obedinenih", "egov"}
 )  # fmt: skip
 
 

@@ -69,7 +69,11 @@ def people(texts: Iterable[str]) -> tuple[str, ...]:
             key = name_key(surname)
             given = _given(text, match, title_case)
             first = None if given is None else name_key(given)
-            if key is None or key in found or key in _NOT_NAMES or is_stop_name(key, first):
+            if key is None or key in _NOT_NAMES or is_stop_name(key, first):
+                continue
+            # The first spelling, but one with a first name over one without: a headline's
+            # "Иван Петров задержан" gives none (rule 2), its lead's "задержали Ивана Петрова" does.
+            if key in found and (given is None or " " in found[key]):
                 continue
             found[key] = surname if given is None else f"{given} {surname}"
             if len(found) >= MAX_PEOPLE:
