@@ -162,8 +162,7 @@ def named_people(title: str, summary: str) -> NamedPeople:
     lead = _SENTENCE_END.split(summary.strip(), maxsplit=LEAD_SENTENCES)[:LEAD_SENTENCES]
     turkic = any(map(_KAZAKH_KYRGYZ_LETTER.search, (title, *lead)))
     title_words = _WORD.findall(title)
-    title_case = _is_title_case(title_words)
-    name_dense = title_case or _is_name_dense(title_words)
+    name_dense, title_case = _headline_kind(title_words)
     named = _named(title, title_words, turkic, title_case=title_case)
     for _, word, key in named:
         if name_dense and (key in GIVEN_NAMES or not _surname_like(word, turkic)):
@@ -361,30 +360,23 @@ def _candidate_key(word: str, turkic: bool) -> str | None:
     return name_key(stem or word)
 
 
-def _is_name_dense(words: list[str]) -> bool:
-    """Rule 2: a headline most of whose long words are capitalised, in any script (Казахстан
-    выдал России дезертира Дмитрия Смирнова): only its surname-like words are keys, though its
-    first names are still paired with them."""
-    long_words = [w for w in words if len(w) > 3]
-    capitalised = sum(1 for w in long_words if w[0].isupper())
-    return len(long_words) >= 3 and capitalised / len(long_words) >= TITLE_CASE_SHARE
-
-
 def is_title_case(text: str) -> bool:
     """Whether `text` is a Title Case headline (rule 2), whose capitals say nothing."""
-    return _is_title_case(_WORD.findall(text))
+    return _headline_kind(_WORD.findall(text))[1]
 
 
-def _is_title_case(words: list[str]) -> bool:
-    """Rule 2: a Latin headline, most of its words capitalised, none of 5 letters or more in
-    lower case but a preposition or conjunction ("Kazakhstan extradites Russian deserter
-    Dmitry Smirnov" is no Title Case, whatever its share of names)."""
+def _headline_kind(words: list[str]) -> tuple[bool, bool]:
+    """Rule 2: whether a headline is mostly capitalised words, in any script (Казахстан выдал
+    России дезертира Дмитрия Смирнова), and whether it is Title Case: a Latin one with no word
+    of 5 letters or more in lower case but a preposition ("Kazakhstan extradites Russian
+    deserter Dmitry Smirnov" is none, whatever its share of names)."""
     long_words = [w for w in words if len(w) > 3]
     if len(long_words) < 3:
-        return False
+        return False, False
     capitalised = sum(1 for w in long_words if w[0].isupper())
     if capitalised / len(long_words) < TITLE_CASE_SHARE:
-        return False
+        return False, False
     if any("\u0400" <= w[0] <= "\u04ff" for w in long_words):
-        return False  # Cyrillic headlines are written in sentence case
-    return not any(w[0].islower() and len(w) > 4 and w not in _TITLE_CASE_LOWER for w in long_words)
+        return True, False  # Cyrillic headlines are written in sentence case
+    lower = any(w[0].islower() and len(w) > 4 and w not in _TITLE_CASE_LOWER for w in long_words)
+    return True, not lower
