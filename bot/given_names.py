@@ -1,6 +1,8 @@
 """First names that `bot.people` must know by name, because their forms look like surnames:
 the given names whose keys end like a surname's (rule 2, `GIVEN_NAMES`) and the Ukrainian
-datives in -ові/-еві/-єві that are first names (rule 8, `DATIVE_FIRST_NAMES`). Data only."""
+datives in -ові/-еві/-єві that are first names (rule 8, `DATIVE_FIRST_NAMES`), and the
+titles and roles that an English headline capitalises before a surname, which are none
+(rule 7, `NOT_FIRST_NAMES`). Data only."""
 
 from __future__ import annotations
 
@@ -53,4 +55,17 @@ DATIVE_FIRST_NAMES: Final = frozenset(
         "Ринатові", "Заурові", "Арманові", "Арменові", "Ашотові", "Тигранові", "Каренові",
         "Костянтинові", "Валентинові"
     ))
+)  # fmt: skip
+# Titles and roles an English headline capitalises before a surname ("Kazakhstan extradites
+# Imam Rahimov"): no first name (`bot.people` rule 7), else the man's report naming him
+# Абдулла Рахимов paired another first name and `namesakes` made him two people.
+NOT_FIRST_NAMES: Final = frozenset(
+    filter(None, map(name_key, (
+        "Imam", "Mullah", "Sheikh", "Pastor", "Father", "Bishop", "Priest", "Rabbi", "Doctor",
+        "Professor", "Colonel", "Major", "Captain", "Lieutenant", "Sergeant", "Private",
+        "Soldier", "Officer", "Judge", "Lawyer", "Mayor", "Governor", "Senator", "Deputy",
+        "Mister", "Activist", "Blogger", "Journalist", "Dissident", "Deserter", "Witness",
+        "Critic", "Leader", "Opposition", "Refugee", "Student", "Businessman", "Poet", "Writer",
+        "Artist", "Director", "Editor", "Chairman",
+    )))
 )  # fmt: skip

@@ -82,7 +82,7 @@ import re
 from collections.abc import Iterable
 from typing import Final, NamedTuple
 
-from bot.given_names import DATIVE_FIRST_NAMES, GIVEN_NAMES
+from bot.given_names import DATIVE_FIRST_NAMES, GIVEN_NAMES, NOT_FIRST_NAMES
 from bot.names import fold, given_name_forms, kazakh_kyrgyz_stem, name_key, without_possessive
 from bot.stop_names import is_also_first_name, is_stop_key, is_stop_name, official_first_names
 from bot.words import unmarked
@@ -350,7 +350,12 @@ def _is_surname(key: str | None) -> bool:
 
 
 def _is_first_name(key: str | None) -> bool:
-    return key is not None and not is_surname_key(key) and not _PATRONYMIC.search(key)
+    return (
+        key is not None
+        and not is_surname_key(key)
+        and not _PATRONYMIC.search(key)
+        and key not in NOT_FIRST_NAMES
+    )
 
 
 def _candidate_key(word: str, turkic: bool) -> str | None:

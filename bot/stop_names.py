@@ -31,6 +31,9 @@ _PLACE_PREFIXES: Final = (
     "europ", "amerik", "americ", "german", "germani", "frants", "franc", "izrail", "israel",
     "emirat", "tailand", "thailand", "vietnam", "moldov", "latvi", "litv", "lithuan", "eston",
     "polsh", "poland", "kavkaz", "caucas", "sibir", "siberi", "krim", "crimea", "sentral", "arab",
+    # Ukrainian spellings that the Russian stems miss (Туреччина, Німеччина, Білорусь...)
+    "turechchin", "nimechchin", "bilorus", "virmeni", "chornogori", "chernogori", "chehi",
+    "avstri", "finliandi", "shvetsi",
     "central", "united", "nation", "soviet", "sovetsk", "resei", "srbi", "belgorod", "ural",
     # cities
     "moskv", "moscov", "maskeu", "astan", "almati", "almata", "almate", "almatu", "bishkek",
@@ -40,10 +43,11 @@ _PLACE_PREFIXES: Final = (
     "bangkok", "pattai", "phuket", "batum", "samarkand", "karagand", "shimkent", "aktau",
     "vilnius", "varshav", "warsav", "berlin", "giumri",
 )  # fmt: skip
-# What a surname adds to a place's stem: -ов/-ев/-енко a few letters on, or -ин right after it
-# (Литвиненко, Литвинов, Москвин, Уралов, Украинцев, Исраилов). Not a demonym's -n
-# (Georgian), a Kazakh or Kyrgyz genitive's -ның/-нын nor an adjective's -ский (Алматинский).
-_SURNAME_PAST_A_PLACE: Final = re.compile(r"[a-z]{0,4}(?:ov|ev|enko)|in")
+# What a surname adds to a place's stem: -ов/-ев/-енко a few letters on (Литвиненко, Литвинов,
+# Уралов, Украинцев, Исраилов), or -ин right after a stem in -в (Москвин, Литвин). Not a
+# demonym's -n (Georgian), an adjective's -ский (Алматинский), nor a Kazakh or Kyrgyz genitive's
+# -ның/-нын/-тин (Орусиянын, Ташкенттин: tashkentin, Ереванның: erevanin).
+_SURNAME_PAST_A_PLACE: Final = re.compile(r"[a-z]{0,4}(?:ov|ev|enko)")
 # Whole stems: Kazakh and Kyrgyz names of countries (their genitives in -ның/-нын, Орусиянын,
 # Қазақстанның, end like a Russian -ин surname), institutions, outlets, months and weekdays
 # (Совет Министров is no Министров). Russian and Ukrainian months are lower case (июля, like
@@ -96,7 +100,7 @@ _OFFICIAL_FIRST_NAMES: Final = {
 _STOP_KEYS: Final = frozenset(
     {"marta", "march", "mart", "june", "juli", "mai", "osh", "oshe", "baku", "riga", "mvd",
      "fsb", "gknb", "knb", "oae", "sng", "nato", "oon", "ovd", "mid", "novi", "sad", "asia",
-     "asii", "azii", "eu", "ceo", "oral", "kiv",
+     "asii", "azii", "eu", "ceo", "oral", "kiv", "oshko", "oshto", "oshtun", "oshi", "oshu",
      # the United Arab Emirates' genitive (Объединённых Арабских Эмиратов) ends like a
      # surname past the stem emirat; Jehovah's (свидетели Иеговы) like one in -ов
      "emiratov", "obedinenih", "egov"}
@@ -109,10 +113,13 @@ def is_stop_key(key: str) -> bool:
     every other story (rule 4), not a person a report is about, when nothing else is known."""
     if key in _STOP_KEYS or key.startswith(_OTHER_PREFIXES) or key.startswith(_OFFICIAL_PREFIXES):
         return True
-    return any(
-        key.startswith(place) and not _SURNAME_PAST_A_PLACE.fullmatch(key, len(place))
-        for place in _PLACE_PREFIXES
-    )
+    return any(key.startswith(place) and not _surname_past(key, place) for place in _PLACE_PREFIXES)
+
+
+def _surname_past(key: str, place: str) -> bool:
+    if place.endswith("v") and key == place + "in":
+        return True
+    return _SURNAME_PAST_A_PLACE.fullmatch(key, len(place)) is not None
 
 
 def is_also_first_name(key: str) -> bool:

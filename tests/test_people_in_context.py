@@ -217,3 +217,69 @@ def test_csv_lists_no_place_as_a_person_and_keeps_a_first_name_given_later() -> 
     )
     title_case = "Kazakhstan Extradites Deserter Ivan Petrov To Russia"
     assert people([title_case, "Kazakhstan handed Ivan Petrov over."]) == ("Ivan Petrov",)
+
+
+# Kazakh and Kyrgyz genitives of cities in -т/-н (Ташкенттин "Tashkent's": tashkentin) and
+# Ukrainian names of countries (Туреччині, Білорусі) are places, not surnames or first names.
+@pytest.mark.parametrize(
+    ("lead", "keys"),
+    [("Бишкекте Ташкенттин суроосу менен Сергей Смирнов кармалды.", {"sergei", "smirnov"}),
+     ("Бишкекте Шымкенттің суроосу менен Сергей Смирнов кармалды.", {"sergei", "smirnov"}),
+     ("Бишкекте Ереванның суроосу менен Сергей Смирнов кармалды.", {"sergei", "smirnov"}),
+     ("Активіста Петренка затримали в Туреччині на запит Мінська.", {"petrenko"}),
+     ("Активіста Петренка затримали в Німеччині на запит Мінська.", {"petrenko"}),
+     ("Активіста Петренка затримали в Вірменії на запит Мінська.", {"petrenko"})],
+)  # fmt: skip
+def test_more_place_words_are_no_names(lead: str, keys: set[str]) -> None:
+    assert named_people("Новини", lead).keys == keys
+
+
+@pytest.mark.parametrize(
+    ("title", "lead"),
+    [("Новини", "Польща видала Білорусі Петрова. Йому загрожує тюрма."),
+     ("Kazakhstan extradites Imam Rahimov to Uzbekistan", "")],
+)  # fmt: skip
+def test_a_country_or_a_title_is_no_first_name(title: str, lead: str) -> None:
+    assert not named_people(title, lead).first_names
+
+
+@pytest.mark.parametrize(
+    ("reports", "stories"),
+    [
+        ([("Бишкекте Ташкенттин суроосу менен өзбекстандык активист кармалды",
+           "Бишкекте Ташкенттин суроосу менен Алишер Рахимов кармалды. "
+           "Ага экстрадиция коркунучу бар.", "ky"),
+          ("Бишкекте Ташкенттин суроосу менен дагы бир өзбекстандык активист кармалды",
+           "Бишкекте Ташкенттин суроосу менен Бахтияр Каримов кармалды. "
+           "Ага да экстрадиция коркунучу бар.", "ky")], 2),
+        ([("У Туреччині затримали білоруського активіста",
+           "Активіста Олександра Петренка затримали в Туреччині на запит Мінська. "
+           "Йому загрожує екстрадиція до Білорусі.", "uk"),
+          ("У Туреччині затримали ще одного білоруського опозиціонера",
+           "Опозиціонера Івана Сидоренка затримали в Туреччині на запит Мінська. "
+           "Йому загрожує екстрадиція до Білорусі.", "uk")], 2),
+        ([("Poland extradites Belarusian activist Alexander Petrov to Belarus",
+           "The activist fled Belarus after the 2020 protests.", "en"),
+          ("Польща екстрадувала до Білорусі політичного біженця",
+           "Польща видала Білорусі Петрова, який утік після протестів 2020 року.", "uk")], 1),
+        ([("Kazakhstan extradites Imam Rahimov to Uzbekistan",
+           "Kazakh authorities handed the cleric over to Tashkent on Monday despite his asylum "
+           "request.", "en"),
+          ("Казахстан выдал Узбекистану имама Абдуллу Рахимова",
+           "Богослова передали узбекским властям, несмотря на просьбу об убежище.", "ru")], 1),
+    ],
+)  # fmt: skip
+async def test_place_words_and_titles_neither_merge_nor_split_cases(
+    storage: Storage, classifier: Classifier, reports: list[Report], stories: int
+) -> None:
+    assert await _save_all(storage, classifier, reports, one_action=False) == stories
+    assert await alerts(storage) == stories
+
+
+def test_csv_takes_no_place_or_official_for_a_first_name() -> None:
+    assert people(["Казахстан выдал Смирнова", "Суд решил выдать России Смирнова."]) == (
+        "Смирнова",
+    )
+    assert people(["Казахстан выдал Смирнова", "Он известен как критик Путина Смирнов."]) == (
+        "Смирнова",
+    )

@@ -24,9 +24,10 @@ import re
 from collections.abc import Iterable
 from typing import Final
 
+from bot.given_names import NOT_FIRST_NAMES
 from bot.names import name_key
 from bot.people import is_title_case
-from bot.stop_names import is_stop_name
+from bot.stop_names import is_stop_key, is_stop_name
 from bot.words import composed, unmarked
 
 MAX_PEOPLE: Final = 6
@@ -83,13 +84,17 @@ def people(texts: Iterable[str]) -> tuple[str, ...]:
 
 def _given(text: str, match: re.Match[str], title_case: bool) -> str | None:
     """The capitalised word before the surname, unless that says nothing: a word opening a
-    sentence (Активиста Смирнова задержали) or any word of a Title Case headline (Kazakhstan
-    Detains Activist Smirnov), as in `bot.people` rule 2."""
+    sentence (Активиста Смирнова задержали), any word of a Title Case headline (Kazakhstan
+    Detains Activist Smirnov), as in `bot.people` rule 2, a stop word or a title (Imam)."""
     given = match["given"]
     if given is None or title_case:
         return None
     before = text[: match.start("given")].rstrip(_OPENING)
-    return given.strip() if before and before[-1] not in ".!?…" else None
+    if not before or before[-1] in ".!?…":
+        return None
+    key = name_key(given.strip())
+    # A place or an official is no first name: выдал России Смирнова, критик Путина Смирнов.
+    return None if key is None or is_stop_key(key) or key in NOT_FIRST_NAMES else given.strip()
 
 
 def _not_a_person(text: str, match: re.Match[str]) -> bool:
